@@ -1,0 +1,56 @@
+# lmfast — see README.md. Every target works on a fresh Debian machine as
+# root: `make deps` installs the C libraries the build needs.
+
+GO       ?= go
+BIN      := bin/lmfast
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+DATE     := $(shell date -u +%Y-%m-%d)
+FUZZTIME ?= 60s
+
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: all deps build test race fuzz bench run clean
+
+all: build
+
+# libzmq (via cgo) and pkg-config to find it; fio for `make bench`.
+deps:
+	@if ! pkg-config --exists libzmq 2>/dev/null; then \
+		echo "installing libzmq3-dev and pkg-config"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libzmq3-dev pkg-config >/dev/null; \
+	fi
+	@pkg-config --exists libzmq || { echo "libzmq not found after install" >&2; exit 1; }
+
+build: deps
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/lmfast
+
+# The test command of the README: vet, the whole suite, the race tests of
+# the lock-free parts, and a short pass of every fuzz target.
+test: deps
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted" >&2; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./ring/ ./engine/...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+# Every Fuzz* target, FUZZTIME each (make fuzz FUZZTIME=10m for a long run).
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || exit 1; \
+		done; \
+	done
+
+# Benchmarks write dated reports into bench_results/.
+bench: build
+	@for s in scripts/bench-*.sh; do echo "== $$s"; bash $$s $(BIN) bench_results $(DATE) || exit 1; done
+
+# A demo load against the embedded reference controller.
+run: build
+	$(BIN) controller --embedded --duration 10 --operations admit:35,evict:29,heartbeat:1,p2p_lookup:35
+
+clean:
+	rm -rf bin

@@ -1,0 +1,100 @@
+// Command lmfast load-tests LMCache's cache controller and its L2 storage.
+//
+// Every subcommand lives in its own file and only parses flags and wires
+// library packages together; the engines live in engine/, l2/, wire/ and
+// refcontroller/. Results stream to stdout (or --out) as JSON lines; the
+// human report goes to stderr.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// version is set at link time by the Makefile.
+var version = "dev"
+
+// cli is the whole command line. Each subcommand type is defined in the file
+// named after it.
+type cli struct {
+	Controller       controllerCmd       `cmd:"" help:"Load-test an LMCache cache controller over ZMQ."`
+	ControllerServer controllerServerCmd `cmd:"" name:"controller-server" help:"Run the reference LMCache controller (PULL, ROUTER reply, ROUTER heartbeat)."`
+	L2               l2Cmd               `cmd:"" name:"l2" help:"Benchmark an L2 storage adapter (LMCache fs layout): store, lookup, load."`
+	Calibrate        calibrateCmd        `cmd:"" help:"Measure this machine's raw ZMQ ceiling that the engine can never beat."`
+	Wire             wireCmd             `cmd:"" help:"Encode and decode LMCache controller messages (msgpack <-> JSON)."`
+	Version          versionCmd          `cmd:"" help:"Print the version."`
+}
+
+// app is what every subcommand's Run receives: where to write and a context
+// that is cancelled on the first SIGINT or SIGTERM.
+type app struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+type versionCmd struct{}
+
+func (versionCmd) Run(a *app) error {
+	_, err := fmt.Fprintf(a.stdout, "lmfast %s\n", version)
+	return err
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run parses args, runs the chosen subcommand and maps its error to an exit
+// code (see exit.go). It never lets a panic trace reach the user.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	var c cli
+	exited := false
+	parser, err := kong.New(&c,
+		kong.Name("lmfast"),
+		kong.Description("Fast, truthful load tests for LMCache's cache controller and L2 storage."),
+		kong.UsageOnError(),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(int) { exited = true }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "lmfast: internal error: %v\n", err)
+		return ExitFailure
+	}
+	kctx, err := parser.Parse(args)
+	if exited { // --help or --version style early exit
+		return ExitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lmfast: %s\n", oneLine(err.Error()))
+		return ExitBadInput
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "lmfast: internal error: %v (please report this)\n", r)
+			code = ExitFailure
+		}
+	}()
+	err = kctx.Run(a)
+	code = exitCode(err)
+	if err != nil && !errors.Is(err, errInterrupted) {
+		fmt.Fprintf(stderr, "lmfast: %s\n", oneLine(err.Error()))
+	}
+	if code == ExitOK && ctx.Err() != nil {
+		code = ExitInterrupted
+	}
+	return code
+}
