@@ -1,0 +1,306 @@
+package wire
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+	"time"
+)
+
+// any decodes an Any-typed value as msgspec does (isKey: a dict key, where
+// arrays become tuples and dicts are unhashable).
+func (d *decoder) any(p *path, isKey bool) (Value, error) {
+	op, err := d.peek()
+	if err != nil {
+		return Value{}, err
+	}
+	switch {
+	case isIntOp(op):
+		i, err := d.rawInt()
+		return Value{Kind: KindInt, Int: i}, err
+	case op >= 0xa0 && op <= 0xbf, op == 0xd9, op == 0xda, op == 0xdb:
+		s, err := d.strBytes("any", p)
+		if err != nil {
+			return Value{}, err
+		}
+		return Value{Kind: KindStr, Str: string(s)}, nil
+	case op >= 0x90 && op <= 0x9f, op == 0xdc, op == 0xdd:
+		n, err := d.arrayLen("any", p)
+		if err != nil {
+			return Value{}, err
+		}
+		if err := d.enter(); err != nil {
+			return Value{}, err
+		}
+		defer d.leave()
+		out := make([]Value, 0, min(d.capFor(n), 16))
+		for i := 0; i < n; i++ {
+			ep := indexPath(p, i)
+			v, err := d.any(&ep, isKey)
+			if err != nil {
+				return Value{}, err
+			}
+			out = append(out, v)
+		}
+		return Value{Kind: KindArray, Array: out}, nil
+	case op >= 0x80 && op <= 0x8f, op == 0xde, op == 0xdf:
+		n, err := d.mapLen("any", p)
+		if err != nil {
+			return Value{}, err
+		}
+		if isKey {
+			return Value{}, &Error{Class: ClassTypeError, Msg: "unhashable type: 'dict'"}
+		}
+		if err := d.enter(); err != nil {
+			return Value{}, err
+		}
+		defer d.leave()
+		var m anyMap
+		m.entries = make([]Entry, 0, min(d.capFor(n), 16))
+		for i := 0; i < n; i++ {
+			kp := keyPath(p)
+			k, err := d.any(&kp, true)
+			if err != nil {
+				return Value{}, err
+			}
+			vp := valuesPath(p)
+			v, err := d.any(&vp, false)
+			if err != nil {
+				return Value{}, err
+			}
+			m.set(k, v)
+		}
+		return Value{Kind: KindMap, Map: m.entries}, nil
+	}
+	d.pos++
+	switch op {
+	case 0xc0:
+		return Value{}, nil
+	case 0xc2:
+		return Value{Kind: KindBool}, nil
+	case 0xc3:
+		return Value{Kind: KindBool, Bool: true}, nil
+	case 0xca:
+		s, err := d.next(4)
+		if err != nil {
+			return Value{}, err
+		}
+		return Value{Kind: KindFloat, Float: float64(math.Float32frombits(binary.BigEndian.Uint32(s)))}, nil
+	case 0xcb:
+		s, err := d.next(8)
+		if err != nil {
+			return Value{}, err
+		}
+		return Value{Kind: KindFloat, Float: math.Float64frombits(binary.BigEndian.Uint64(s))}, nil
+	case 0xc4, 0xc5, 0xc6:
+		n, err := d.size(1 << (op - 0xc4))
+		if err != nil {
+			return Value{}, err
+		}
+		s, err := d.next(n)
+		if err != nil {
+			return Value{}, err
+		}
+		return Value{Kind: KindBin, Bin: append([]byte{}, s...)}, nil
+	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xc7, 0xc8, 0xc9:
+		var n int
+		if op >= 0xd4 {
+			n = 1 << (op - 0xd4)
+		} else if n, err = d.size(1 << (op - 0xc7)); err != nil {
+			return Value{}, err
+		}
+		c, err := d.next(1)
+		if err != nil {
+			return Value{}, err
+		}
+		data, err := d.next(n)
+		if err != nil {
+			return Value{}, err
+		}
+		if d.conv {
+			return Value{}, validation(errIntRangeText, p)
+		}
+		code := int8(c[0])
+		if code == -1 {
+			return timestamp(data, p)
+		}
+		return Value{Kind: KindExt, Ext: code, Bin: append([]byte{}, data...)}, nil
+	}
+	return Value{}, invalidOpcode(op, d.pos-1)
+}
+
+// timestamp decodes a MessagePack timestamp the way msgspec turns it into
+// a datetime (microsecond precision) and returns the Ext msgspec would
+// write back for that datetime.
+func timestamp(data []byte, p *path) (Value, error) {
+	var secs int64
+	var nanos uint32
+	switch len(data) {
+	case 4:
+		secs = int64(binary.BigEndian.Uint32(data))
+	case 8:
+		v := binary.BigEndian.Uint64(data)
+		secs = int64(v & 0x3ffffffff)
+		nanos = uint32(v >> 34)
+	case 12:
+		nanos = binary.BigEndian.Uint32(data)
+		secs = int64(binary.BigEndian.Uint64(data[4:]))
+	default:
+		return Value{}, validation("Invalid MessagePack timestamp", p)
+	}
+	if nanos > 999999999 {
+		return Value{}, validation("Invalid MessagePack timestamp: nanoseconds out of range", p)
+	}
+	if secs < -62135596800 || secs > 253402300800 {
+		return Value{}, validation("Timestamp is out of range ", p)
+	}
+	micros := (nanos + 500) / 1000
+	if micros == 1000000 {
+		micros = 0
+		secs++
+	}
+	return timestampValue(secs, micros*1000), nil
+}
+
+func timestampValue(secs int64, nanos uint32) Value {
+	if secs>>34 == 0 {
+		v := uint64(nanos)<<34 | uint64(secs)
+		if v>>32 == 0 {
+			return Value{Kind: KindExt, Ext: -1, Bin: binary.BigEndian.AppendUint32(nil, uint32(v))}
+		}
+		return Value{Kind: KindExt, Ext: -1, Bin: binary.BigEndian.AppendUint64(nil, v)}
+	}
+	b := binary.BigEndian.AppendUint32(nil, nanos)
+	return Value{Kind: KindExt, Ext: -1, Bin: binary.BigEndian.AppendUint64(b, uint64(secs))}
+}
+
+// anyMap builds a dict with Python semantics: a key equal to an earlier one
+// (1 == 1.0 == True) keeps the earlier key and position and takes the new
+// value.
+type anyMap struct {
+	entries []Entry
+	index   map[string]int
+}
+
+func (m *anyMap) set(k, v Value) {
+	ck, hashable := canonKey(k)
+	if len(m.entries) < 16 && m.index == nil {
+		if hashable {
+			for i := range m.entries {
+				if pyEqual(m.entries[i].Key, k) {
+					m.entries[i].Value = v
+					return
+				}
+			}
+		}
+		m.entries = append(m.entries, Entry{k, v})
+		return
+	}
+	if m.index == nil {
+		m.index = make(map[string]int, 2*len(m.entries))
+		for i := range m.entries {
+			if c, ok := canonKey(m.entries[i].Key); ok {
+				if _, dup := m.index[c]; !dup {
+					m.index[c] = i
+				}
+			}
+		}
+	}
+	if hashable {
+		if i, ok := m.index[ck]; ok {
+			m.entries[i].Value = v
+			return
+		}
+		m.index[ck] = len(m.entries)
+	}
+	m.entries = append(m.entries, Entry{k, v})
+}
+
+// canonKey returns a string equal for exactly the keys Python considers
+// equal; ok is false for keys never equal to anything (containing NaN).
+func canonKey(v Value) (string, bool) {
+	b, ok := appendCanon(nil, v)
+	return string(b), ok
+}
+
+func appendCanon(b []byte, v Value) ([]byte, bool) {
+	switch v.Kind {
+	case KindNil:
+		return append(b, 'n'), true
+	case KindBool:
+		if v.Bool {
+			return append(b, 'i', '1', ';'), true
+		}
+		return append(b, 'i', '0', ';'), true
+	case KindInt:
+		b = append(b, 'i')
+		b, _ = v.Int.AppendText(b)
+		return append(b, ';'), true
+	case KindFloat:
+		f := v.Float
+		if math.IsNaN(f) {
+			return b, false
+		}
+		if f == math.Trunc(f) && f >= -9223372036854775808.0 && f < 18446744073709551616.0 {
+			var i Int
+			if f < 0 {
+				i = IntOf(int64(f))
+			} else {
+				i = UintOf(uint64(f))
+			}
+			b = append(b, 'i')
+			b, _ = i.AppendText(b)
+			return append(b, ';'), true
+		}
+		b = append(b, 'f')
+		b = strconv.AppendUint(b, math.Float64bits(f+0), 16)
+		return append(b, ';'), true
+	case KindStr:
+		b = append(b, 's')
+		b = strconv.AppendInt(b, int64(len(v.Str)), 10)
+		b = append(b, ':')
+		return append(b, v.Str...), true
+	case KindBin:
+		b = append(b, 'b')
+		b = strconv.AppendInt(b, int64(len(v.Bin)), 10)
+		b = append(b, ':')
+		return append(b, v.Bin...), true
+	case KindExt:
+		b = append(b, 'e')
+		b = strconv.AppendInt(b, int64(v.Ext), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(len(v.Bin)), 10)
+		b = append(b, ':')
+		return append(b, v.Bin...), true
+	case KindArray:
+		b = append(b, 't')
+		b = strconv.AppendInt(b, int64(len(v.Array)), 10)
+		b = append(b, '(')
+		for i := range v.Array {
+			var ok bool
+			if b, ok = appendCanon(b, v.Array[i]); !ok {
+				return b, false
+			}
+		}
+		return append(b, ')'), true
+	}
+	return b, false
+}
+
+// rfc3339 formats a canonical timestamp Ext payload as msgspec.json writes
+// the datetime (UTC, "Z").
+func rfc3339(data []byte) string {
+	var secs int64
+	var nanos uint32
+	switch len(data) {
+	case 4:
+		secs = int64(binary.BigEndian.Uint32(data))
+	case 8:
+		v := binary.BigEndian.Uint64(data)
+		secs, nanos = int64(v&0x3ffffffff), uint32(v>>34)
+	case 12:
+		nanos = binary.BigEndian.Uint32(data)
+		secs = int64(binary.BigEndian.Uint64(data[4:]))
+	}
+	return time.Unix(secs, int64(nanos)).UTC().Format("2006-01-02T15:04:05.999999Z07:00")
+}

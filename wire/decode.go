@@ -1,0 +1,780 @@
+package wire
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+)
+
+// maxDepth bounds container nesting, standing in for Python's recursion
+// limit (msgspec raises RecursionError past it).
+const maxDepth = 1000
+
+// decoder reads one MessagePack message with msgspec's rules. With conv set
+// it applies msgspec.convert's rules instead (used by FromJSON, whose input
+// is first turned into MessagePack; ext values then stand for integers
+// outside the MessagePack range).
+type decoder struct {
+	b     []byte
+	pos   int
+	conv  bool
+	depth int
+}
+
+func (d *decoder) remaining() int { return len(d.b) - d.pos }
+
+func (d *decoder) peek() (byte, error) {
+	if d.pos >= len(d.b) {
+		return 0, errTruncated
+	}
+	return d.b[d.pos], nil
+}
+
+func (d *decoder) next(n int) ([]byte, error) {
+	if n < 0 || n > len(d.b)-d.pos {
+		return nil, errTruncated
+	}
+	s := d.b[d.pos : d.pos+n]
+	d.pos += n
+	return s, nil
+}
+
+func (d *decoder) size(width int) (int, error) {
+	s, err := d.next(width)
+	if err != nil {
+		return 0, err
+	}
+	switch width {
+	case 1:
+		return int(s[0]), nil
+	case 2:
+		return int(binary.BigEndian.Uint16(s)), nil
+	default:
+		return int(binary.BigEndian.Uint32(s)), nil
+	}
+}
+
+// capFor bounds a preallocation for n elements by the bytes left (each
+// element takes at least one byte).
+func (d *decoder) capFor(n int) int {
+	if r := d.remaining(); n > r {
+		return r
+	}
+	return n
+}
+
+func (d *decoder) enter() error {
+	d.depth++
+	if d.depth > maxDepth {
+		return &Error{Class: ClassRecursionError, Msg: "maximum recursion depth exceeded while deserializing an object"}
+	}
+	return nil
+}
+
+func (d *decoder) leave() { d.depth-- }
+
+func invalidOpcode(op byte, at int) *Error {
+	return decodeErr("MessagePack data is malformed: invalid opcode '\\x" + hex2(uint64(op), 2) + "' (byte " + strconv.Itoa(at) + ")")
+}
+
+// opName is msgspec's mpack_error_expected naming (used for keys and tags).
+func opName(op byte) string {
+	switch {
+	case op <= 0x7f || op >= 0xe0:
+		return "int"
+	case op >= 0xa0 && op <= 0xbf:
+		return "str"
+	case op >= 0x90 && op <= 0x9f:
+		return "array"
+	case op >= 0x80 && op <= 0x8f:
+		return "object"
+	}
+	switch op {
+	case 0xc0:
+		return "null"
+	case 0xc2, 0xc3:
+		return "bool"
+	case 0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3:
+		return "int"
+	case 0xca, 0xcb:
+		return "float"
+	case 0xd9, 0xda, 0xdb:
+		return "str"
+	case 0xc4, 0xc5, 0xc6:
+		return "bytes"
+	case 0xdc, 0xdd:
+		return "array"
+	case 0xde, 0xdf:
+		return "object"
+	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xc7, 0xc8, 0xc9:
+		return "ext"
+	}
+	return "unknown"
+}
+
+// pyTypeName is the Python type name (tp_name) of what the value at op
+// converts from in FromJSON.
+func pyTypeName(op byte) string {
+	switch opName(op) {
+	case "null":
+		return "NoneType"
+	case "array":
+		return "list"
+	case "object":
+		return "dict"
+	case "ext":
+		return "int"
+	}
+	return opName(op)
+}
+
+// wrongType consumes the value at the cursor the way msgspec does before
+// finding that its type does not match (scalars whole, containers only
+// their header) and returns the ValidationError.
+func (d *decoder) wrongType(expected string, p *path) error {
+	op, err := d.peek()
+	if err != nil {
+		return err
+	}
+	start := d.pos
+	d.pos++
+	got := ""
+	skip := 0
+	switch {
+	case op <= 0x7f || op >= 0xe0:
+		got = "int"
+	case op >= 0xa0 && op <= 0xbf:
+		got, skip = "str", int(op&0x1f)
+	case op >= 0x90 && op <= 0x9f:
+		got = "array"
+	case op >= 0x80 && op <= 0x8f:
+		got = "object"
+	default:
+		switch op {
+		case 0xc0:
+			got = "None"
+			if d.conv {
+				got = "null"
+			}
+		case 0xc2, 0xc3:
+			got = "bool"
+		case 0xcc, 0xd0:
+			got, skip = "int", 1
+		case 0xcd, 0xd1:
+			got, skip = "int", 2
+		case 0xce, 0xd2:
+			got, skip = "int", 4
+		case 0xcf, 0xd3:
+			got, skip = "int", 8
+		case 0xca:
+			got, skip = "float", 4
+		case 0xcb:
+			got, skip = "float", 8
+		case 0xd9, 0xda, 0xdb, 0xc4, 0xc5, 0xc6:
+			w := 1 << ((op - 0xd9) % 3)
+			got = "str"
+			if op <= 0xc6 {
+				w = 1 << (op - 0xc4)
+				got = "bytes"
+			}
+			if skip, err = d.size(w); err != nil {
+				return err
+			}
+		case 0xdc:
+			got = "array"
+			if _, err = d.size(2); err != nil {
+				return err
+			}
+		case 0xdd:
+			got = "array"
+			if _, err = d.size(4); err != nil {
+				return err
+			}
+		case 0xde:
+			got = "object"
+			if _, err = d.size(2); err != nil {
+				return err
+			}
+		case 0xdf:
+			got = "object"
+			if _, err = d.size(4); err != nil {
+				return err
+			}
+		case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8:
+			got, skip = "ext", 1+(1<<(op-0xd4))
+		case 0xc7, 0xc8, 0xc9:
+			got = "ext"
+			if skip, err = d.size(1 << (op - 0xc7)); err != nil {
+				return err
+			}
+			skip++
+		default:
+			return invalidOpcode(op, start)
+		}
+	}
+	if _, err := d.next(skip); err != nil {
+		return err
+	}
+	if d.conv && got == "ext" {
+		got = "int"
+	}
+	return errExpected(expected, got, p)
+}
+
+// skip passes over one complete value, checking it is well formed.
+func (d *decoder) skip() error {
+	for todo := uint64(1); todo > 0; todo-- {
+		if d.pos >= len(d.b) {
+			return errTruncated
+		}
+		op := d.b[d.pos]
+		d.pos++
+		var n int
+		var err error
+		switch {
+		case op <= 0x7f || op >= 0xe0:
+			continue
+		case op >= 0xa0 && op <= 0xbf:
+			n = int(op & 0x1f)
+		case op >= 0x90 && op <= 0x9f:
+			todo += uint64(op & 0x0f)
+			continue
+		case op >= 0x80 && op <= 0x8f:
+			todo += 2 * uint64(op&0x0f)
+			continue
+		default:
+			switch op {
+			case 0xc0, 0xc2, 0xc3:
+				continue
+			case 0xcc, 0xd0:
+				n = 1
+			case 0xcd, 0xd1:
+				n = 2
+			case 0xce, 0xd2, 0xca:
+				n = 4
+			case 0xcf, 0xd3, 0xcb:
+				n = 8
+			case 0xd9, 0xc4:
+				n, err = d.size(1)
+			case 0xda, 0xc5:
+				n, err = d.size(2)
+			case 0xdb, 0xc6:
+				n, err = d.size(4)
+			case 0xdc, 0xdd, 0xde, 0xdf:
+				w := 2
+				if op == 0xdd || op == 0xdf {
+					w = 4
+				}
+				if n, err = d.size(w); err != nil {
+					return err
+				}
+				if op >= 0xde {
+					todo += 2 * uint64(n)
+				} else {
+					todo += uint64(n)
+				}
+				continue
+			case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8:
+				n = 1 + 1<<(op-0xd4)
+			case 0xc7, 0xc8, 0xc9:
+				n, err = d.size(1 << (op - 0xc7))
+				n++
+			default:
+				return invalidOpcode(op, d.pos-1)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := d.next(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cstr reads a str in a key or tag position (msgspec mpack_decode_cstr):
+// raw bytes, no UTF-8 check.
+func (d *decoder) cstr(p *path) ([]byte, error) {
+	op, err := d.peek()
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	switch {
+	case op >= 0xa0 && op <= 0xbf:
+		d.pos++
+		n = int(op & 0x1f)
+	case op == 0xd9 || op == 0xda || op == 0xdb:
+		d.pos++
+		if n, err = d.size(1 << (op - 0xd9)); err != nil {
+			return nil, err
+		}
+	default:
+		d.pos++
+		if d.conv {
+			return nil, errExpected("str", pyTypeName(op), p)
+		}
+		return nil, errExpected("str", opName(op), p)
+	}
+	return d.next(n)
+}
+
+// strBytes reads a str value (UTF-8 checked) or fails with
+// "Expected `<expected>`".
+func (d *decoder) strBytes(expected string, p *path) ([]byte, error) {
+	op, err := d.peek()
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	switch {
+	case op >= 0xa0 && op <= 0xbf:
+		d.pos++
+		n = int(op & 0x1f)
+	case op == 0xd9 || op == 0xda || op == 0xdb:
+		d.pos++
+		if n, err = d.size(1 << (op - 0xd9)); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, d.wrongType(expected, p)
+	}
+	s, err := d.next(n)
+	if err != nil {
+		return nil, err
+	}
+	if e := utf8Error(s); e != nil {
+		return nil, e
+	}
+	return s, nil
+}
+
+func (d *decoder) str(p *path) (string, error) {
+	s, err := d.strBytes("str", p)
+	return string(s), err
+}
+
+func (d *decoder) optStr(p *path) (*string, error) {
+	op, err := d.peek()
+	if err != nil {
+		return nil, err
+	}
+	if op == 0xc0 {
+		d.pos++
+		return nil, nil
+	}
+	s, err := d.strBytes("str | null", p)
+	if err != nil {
+		return nil, err
+	}
+	v := string(s)
+	return &v, nil
+}
+
+// isIntOp reports whether op starts a MessagePack integer.
+func isIntOp(op byte) bool {
+	return op <= 0x7f || op >= 0xe0 || (op >= 0xcc && op <= 0xcf) || (op >= 0xd0 && op <= 0xd3)
+}
+
+// rawInt reads an integer whose opcode was checked by isIntOp.
+func (d *decoder) rawInt() (Int, error) {
+	op := d.b[d.pos]
+	d.pos++
+	if op <= 0x7f {
+		return UintOf(uint64(op)), nil
+	}
+	if op >= 0xe0 {
+		return IntOf(int64(int8(op))), nil
+	}
+	w := 1 << ((op - 0xcc) & 3)
+	s, err := d.next(w)
+	if err != nil {
+		return Int{}, err
+	}
+	if op <= 0xcf {
+		switch w {
+		case 1:
+			return UintOf(uint64(s[0])), nil
+		case 2:
+			return UintOf(uint64(binary.BigEndian.Uint16(s))), nil
+		case 4:
+			return UintOf(uint64(binary.BigEndian.Uint32(s))), nil
+		}
+		return UintOf(binary.BigEndian.Uint64(s)), nil
+	}
+	switch w {
+	case 1:
+		return IntOf(int64(int8(s[0]))), nil
+	case 2:
+		return IntOf(int64(int16(binary.BigEndian.Uint16(s)))), nil
+	case 4:
+		return IntOf(int64(int32(binary.BigEndian.Uint32(s)))), nil
+	}
+	return IntOf(int64(binary.BigEndian.Uint64(s))), nil
+}
+
+var errIntRangeText = "Integer value out of range"
+
+// bigInt reads an int field (any MessagePack integer).
+func (d *decoder) bigInt(p *path) (Int, error) {
+	op, err := d.peek()
+	if err != nil {
+		return Int{}, err
+	}
+	if isIntOp(op) {
+		return d.rawInt()
+	}
+	if d.conv && isExtOp(op) {
+		if err := d.skip(); err != nil {
+			return Int{}, err
+		}
+		return Int{}, validation(errIntRangeText, p)
+	}
+	return Int{}, d.wrongType("int", p)
+}
+
+func isExtOp(op byte) bool { return (op >= 0xd4 && op <= 0xd8) || (op >= 0xc7 && op <= 0xc9) }
+
+// int64 reads an int field held as int64; values above 2^63-1 (which
+// msgspec would accept) are rejected.
+func (d *decoder) int64(p *path) (int64, error) {
+	v, err := d.bigInt(p)
+	if err != nil {
+		return 0, err
+	}
+	i, ok := v.Int64()
+	if !ok {
+		return 0, validation(errIntRangeText, p)
+	}
+	return i, nil
+}
+
+func (d *decoder) bool(p *path) (bool, error) {
+	op, err := d.peek()
+	if err != nil {
+		return false, err
+	}
+	switch op {
+	case 0xc2:
+		d.pos++
+		return false, nil
+	case 0xc3:
+		d.pos++
+		return true, nil
+	}
+	return false, d.wrongType("bool", p)
+}
+
+// float reads a float field: floats, or ints converted as Python does.
+func (d *decoder) float(p *path) (float64, error) {
+	op, err := d.peek()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case op == 0xca:
+		d.pos++
+		s, err := d.next(4)
+		if err != nil {
+			return 0, err
+		}
+		return float64(math.Float32frombits(binary.BigEndian.Uint32(s))), nil
+	case op == 0xcb:
+		d.pos++
+		s, err := d.next(8)
+		if err != nil {
+			return 0, err
+		}
+		return math.Float64frombits(binary.BigEndian.Uint64(s)), nil
+	case isIntOp(op):
+		v, err := d.rawInt()
+		if err != nil {
+			return 0, err
+		}
+		if v.Neg {
+			return float64(int64(v.Bits)), nil
+		}
+		return float64(v.Bits), nil
+	case d.conv && isExtOp(op):
+		if err := d.skip(); err != nil {
+			return 0, err
+		}
+		return 0, validation("int too large to convert to float", p)
+	}
+	return 0, d.wrongType("float", p)
+}
+
+// arrayLen reads an array header or fails with "Expected `<expected>`".
+func (d *decoder) arrayLen(expected string, p *path) (int, error) {
+	op, err := d.peek()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case op >= 0x90 && op <= 0x9f:
+		d.pos++
+		return int(op & 0x0f), nil
+	case op == 0xdc:
+		d.pos++
+		return d.size(2)
+	case op == 0xdd:
+		d.pos++
+		return d.size(4)
+	}
+	return 0, d.wrongType(expected, p)
+}
+
+// mapLen reads a map header or fails with "Expected `<expected>`".
+func (d *decoder) mapLen(expected string, p *path) (int, error) {
+	op, err := d.peek()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case op >= 0x80 && op <= 0x8f:
+		d.pos++
+		return int(op & 0x0f), nil
+	case op == 0xde:
+		d.pos++
+		return d.size(2)
+	case op == 0xdf:
+		d.pos++
+		return d.size(4)
+	}
+	return 0, d.wrongType(expected, p)
+}
+
+// isNil consumes a nil if one is next.
+func (d *decoder) isNil() (bool, error) {
+	op, err := d.peek()
+	if err != nil {
+		return false, err
+	}
+	if op == 0xc0 {
+		d.pos++
+		return true, nil
+	}
+	return false, nil
+}
+
+func (d *decoder) intList(p *path) ([]Int, error) {
+	n, err := d.arrayLen("array", p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Int, 0, d.capFor(n))
+	for i := 0; i < n; i++ {
+		ep := indexPath(p, i)
+		v, err := d.bigInt(&ep)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (d *decoder) int64List(p *path) ([]int64, error) {
+	n, err := d.arrayLen("array", p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, 0, d.capFor(n))
+	for i := 0; i < n; i++ {
+		ep := indexPath(p, i)
+		v, err := d.int64(&ep)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// invalidTag builds "Invalid value 'X'" for an unknown or mismatched tag.
+func (d *decoder) invalidTag(tag []byte, p *path) error {
+	if d.conv {
+		return validation("Invalid value "+pyRepr(string(tag)), p)
+	}
+	if e := utf8Error(tag); e != nil {
+		return e
+	}
+	return validation("Invalid value '"+string(tag)+"'", p)
+}
+
+// structSpec describes a msgspec Struct encoded as a map.
+type structSpec struct {
+	tagField string   // "" for untagged structs
+	fields   []string // declaration order
+	nreq     int      // leading fields without a default
+}
+
+func (s *structSpec) index(key []byte) int {
+	for i, f := range s.fields {
+		if f == string(key) {
+			return i
+		}
+	}
+	return -1
+}
+
+// fieldSetter decodes field i of a struct from the cursor.
+type fieldSetter interface {
+	setField(d *decoder, i int, p *path) error
+}
+
+// structBody decodes n map entries into t (msgspec mpack_decode_struct_map):
+// any key order, repeated keys overwrite, unknown keys skipped, tag keys
+// checked against tag, then missing required fields reported in
+// declaration order.
+func (d *decoder) structBody(n int, s *structSpec, tag string, t fieldSetter, p *path) error {
+	if err := d.enter(); err != nil {
+		return err
+	}
+	defer d.leave()
+	var seen uint64
+	for i := 0; i < n; i++ {
+		kp := keyPath(p)
+		key, err := d.cstr(&kp)
+		if err != nil {
+			return err
+		}
+		idx := s.index(key)
+		if idx < 0 {
+			if s.tagField != "" && string(key) == s.tagField {
+				if d.conv { // convert: the tag was already read
+					if err := d.skip(); err != nil {
+						return err
+					}
+					continue
+				}
+				tp := fieldPath(p, s.tagField)
+				got, err := d.cstr(&tp)
+				if err != nil {
+					return err
+				}
+				if string(got) != tag {
+					return d.invalidTag(got, &tp)
+				}
+				continue
+			}
+			if ex, ok := t.(extraSetter); ok {
+				if err := ex.setExtra(d, key, p); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := d.skip(); err != nil {
+				return err
+			}
+			continue
+		}
+		fp := fieldPath(p, s.fields[idx])
+		if err := t.setField(d, idx, &fp); err != nil {
+			return err
+		}
+		seen |= 1 << uint(idx)
+	}
+	for i := 0; i < s.nreq; i++ {
+		if seen&(1<<uint(i)) == 0 {
+			return errMissing(s.fields[i], p)
+		}
+	}
+	return nil
+}
+
+// unionTag finds the tag of a tagged-union map of n entries starting at the
+// cursor (msgspec mpack_decode_struct_union). It returns the tag bytes and
+// the number of entries left to decode; the cursor is either just after the
+// tag (tag first) or back at the first entry.
+func (d *decoder) unionTag(n int, tagField string, p *path) ([]byte, int, error) {
+	start := d.pos
+	for i := 0; i < n; i++ {
+		kp := keyPath(p)
+		key, err := d.cstr(&kp)
+		if err != nil {
+			return nil, 0, err
+		}
+		if string(key) == tagField {
+			tp := fieldPath(p, tagField)
+			tag, err := d.tagValue(&tp)
+			if err != nil {
+				return nil, 0, err
+			}
+			if i == 0 {
+				return tag, n - 1, nil
+			}
+			d.pos = start
+			return tag, n, nil
+		}
+		if err := d.skip(); err != nil {
+			return nil, 0, err
+		}
+	}
+	return nil, 0, errMissing(tagField, p)
+}
+
+func (d *decoder) tagValue(p *path) ([]byte, error) {
+	if d.conv {
+		op, err := d.peek()
+		if err != nil {
+			return nil, err
+		}
+		if !(op >= 0xa0 && op <= 0xbf) && op != 0xd9 && op != 0xda && op != 0xdb {
+			err := errExpected("str", pyTypeName(op), p)
+			if e := d.skip(); e != nil {
+				return nil, e
+			}
+			return nil, err
+		}
+	}
+	return d.cstr(p)
+}
+
+// Decode decodes one message as msgspec.msgpack.decode(b, type=Msg) does.
+// The whole of b must be one message. Errors are *Error values whose text
+// matches msgspec's.
+func Decode(b []byte) (Msg, error) {
+	d := decoder{b: b}
+	m, err := d.msg(nil)
+	if err != nil {
+		return nil, err
+	}
+	if d.pos != len(d.b) {
+		return nil, decodeErr("MessagePack data is malformed: trailing characters (byte " + strconv.Itoa(d.pos) + ")")
+	}
+	return m, nil
+}
+
+// DecodeNext decodes the first message of b and returns it with the number
+// of bytes it took (for streams of concatenated messages).
+func DecodeNext(b []byte) (Msg, int, error) {
+	d := decoder{b: b}
+	m, err := d.msg(nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	return m, d.pos, nil
+}
+
+func (d *decoder) msg(p *path) (Msg, error) {
+	n, err := d.mapLen("object", p)
+	if err != nil {
+		return nil, err
+	}
+	tag, rest, err := d.unionTag(n, "type", p)
+	if err != nil {
+		return nil, err
+	}
+	c, ok := classes[string(tag)]
+	if !ok {
+		tp := fieldPath(p, "type")
+		return nil, d.invalidTag(tag, &tp)
+	}
+	m := c.new()
+	if err := d.structBody(rest, c.spec, c.name, m, p); err != nil {
+		return nil, err
+	}
+	return m.msg(), nil
+}

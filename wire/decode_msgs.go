@@ -1,0 +1,512 @@
+package wire
+
+// decodable is a message under construction by the decoder.
+type decodable interface {
+	fieldSetter
+	msg() Msg
+}
+
+// extraSetter receives fields a struct does not declare (lenient classes).
+type extraSetter interface {
+	setExtra(d *decoder, key []byte, p *path) error
+}
+
+// class is one tagged class of the Msg union.
+type class struct {
+	name string
+	spec *structSpec
+	new  func() decodable
+}
+
+var classes = map[string]*class{}
+
+func register(name string, spec *structSpec, f func() decodable) {
+	classes[name] = &class{name: name, spec: spec, new: f}
+}
+
+func spec(nreq int, fields ...string) *structSpec {
+	return &structSpec{tagField: "type", fields: fields, nreq: nreq}
+}
+
+func init() {
+	register(TypeRegisterMsg, spec(5, "instance_id", "worker_id", "ip", "port", "peer_init_url"), func() decodable { return new(RegisterMsg) })
+	register(TypeRegisterRetMsg, spec(0, "extra_config"), func() decodable { return new(RegisterRetMsg) })
+	register(TypeDeRegisterMsg, spec(4, "instance_id", "worker_id", "ip", "port"), func() decodable { return new(DeRegisterMsg) })
+	register(TypeHeartbeatMsg, spec(5, "instance_id", "worker_id", "ip", "port", "peer_init_url"), func() decodable { return new(HeartbeatMsg) })
+	register(TypeHeartbeatRetMsg, spec(0, "commands"), func() decodable { return new(HeartbeatRetMsg) })
+	register(TypeBatchedKVOperationMsg, spec(4, "instance_id", "worker_id", "location", "operations"), func() decodable { return new(BatchedKVOperationMsg) })
+	register(TypeBatchedP2PLookupMsg, spec(3, "hashes", "instance_id", "worker_id"), func() decodable { return new(BatchedP2PLookupMsg) })
+	register(TypeBatchedP2PLookupRetMsg, spec(1, "layout_info"), func() decodable { return new(BatchedP2PLookupRetMsg) })
+	register(TypeErrorMsg, spec(1, "error"), func() decodable { return new(ErrorMsg) })
+	register(TypeKVAdmitMsg, spec(4, "instance_id", "worker_id", "key", "location", "seq_num"), func() decodable { return new(KVAdmitMsg) })
+	register(TypeKVEvictMsg, spec(4, "instance_id", "worker_id", "key", "location", "seq_num"), func() decodable { return new(KVEvictMsg) })
+	register(TypeFullSyncStartMsg, spec(6, "instance_id", "worker_id", "location", "sync_id", "total_keys", "batch_count"), func() decodable { return new(FullSyncStartMsg) })
+	register(TypeFullSyncStartRetMsg, spec(2, "sync_id", "accepted", "error_msg"), func() decodable { return new(FullSyncStartRetMsg) })
+	register(TypeFullSyncBatchMsg, spec(6, "instance_id", "worker_id", "location", "sync_id", "batch_id", "keys"), func() decodable { return new(FullSyncBatchMsg) })
+	register(TypeFullSyncEndMsg, spec(5, "instance_id", "worker_id", "location", "sync_id", "actual_total_keys"), func() decodable { return new(FullSyncEndMsg) })
+	register(TypeFullSyncStatusMsg, spec(3, "instance_id", "worker_id", "sync_id"), func() decodable { return new(FullSyncStatusMsg) })
+	register(TypeFullSyncStatusRetMsg, spec(4, "sync_id", "is_complete", "global_progress", "can_exit_freeze", "missing_batches"), func() decodable { return new(FullSyncStatusRetMsg) })
+	registerGeneric()
+}
+
+func (m *RegisterMsg) msg() Msg { return m }
+func (m *RegisterMsg) setField(d *decoder, i int, p *path) (err error) {
+	switch i {
+	case 0:
+		m.InstanceID, err = d.str(p)
+	case 1:
+		m.WorkerID, err = d.int64(p)
+	case 2:
+		m.IP, err = d.str(p)
+	case 3:
+		m.Port, err = d.int64(p)
+	case 4:
+		m.PeerInitURL, err = d.optStr(p)
+	}
+	return err
+}
+
+func (m *HeartbeatMsg) msg() Msg { return m }
+func (m *HeartbeatMsg) setField(d *decoder, i int, p *path) error {
+	r := (*RegisterMsg)(m)
+	return r.setField(d, i, p)
+}
+
+func (m *DeRegisterMsg) msg() Msg { return m }
+func (m *DeRegisterMsg) setField(d *decoder, i int, p *path) (err error) {
+	switch i {
+	case 0:
+		m.InstanceID, err = d.str(p)
+	case 1:
+		m.WorkerID, err = d.int64(p)
+	case 2:
+		m.IP, err = d.str(p)
+	case 3:
+		m.Port, err = d.int64(p)
+	}
+	return err
+}
+
+func (m *RegisterRetMsg) msg() Msg { return m }
+func (m *RegisterRetMsg) setField(d *decoder, i int, p *path) error {
+	n, err := d.mapLen("object", p)
+	if err != nil {
+		return err
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	defer d.leave()
+	out := make([]StrPair, 0, d.capFor(n))
+	for j := 0; j < n; j++ {
+		kp := keyPath(p)
+		k, err := d.str(&kp)
+		if err != nil {
+			return err
+		}
+		vp := valuesPath(p)
+		v, err := d.str(&vp)
+		if err != nil {
+			return err
+		}
+		out = setStrPair(out, k, v)
+	}
+	m.ExtraConfig = out
+	return nil
+}
+
+// setStrPair stores k=v with Python dict semantics (a repeated key keeps its
+// first position and takes the last value).
+func setStrPair(out []StrPair, k, v string) []StrPair {
+	for i := range out {
+		if out[i].Key == k {
+			out[i].Value = v
+			return out
+		}
+	}
+	return append(out, StrPair{k, v})
+}
+
+func (m *HeartbeatRetMsg) msg() Msg { return m }
+func (m *HeartbeatRetMsg) setField(d *decoder, i int, p *path) error {
+	n, err := d.arrayLen("array", p)
+	if err != nil {
+		return err
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	defer d.leave()
+	out := make([]HeartbeatCommand, 0, d.capFor(n))
+	for j := 0; j < n; j++ {
+		ep := indexPath(p, j)
+		c, err := d.command(&ep)
+		if err != nil {
+			return err
+		}
+		out = append(out, c)
+	}
+	m.Commands = out
+	return nil
+}
+
+var commandSpec = &structSpec{tagField: "command_type", fields: []string{"reason", "args"}}
+
+type commandDec struct{ c *HeartbeatCommand }
+
+func (c commandDec) setField(d *decoder, i int, p *path) (err error) {
+	switch i {
+	case 0:
+		c.c.Reason, err = d.optStr(p)
+	case 1:
+		c.c.Args, err = d.optDict(p)
+	}
+	return err
+}
+
+// command decodes Union[FullSyncCommand, HeartbeatCommand].
+func (d *decoder) command(p *path) (HeartbeatCommand, error) {
+	var c HeartbeatCommand
+	n, err := d.mapLen("object", p)
+	if err != nil {
+		return c, err
+	}
+	tag, rest, err := d.unionTag(n, "command_type", p)
+	if err != nil {
+		return c, err
+	}
+	switch string(tag) {
+	case CommandFullSync:
+		c.CommandType = CommandFullSync
+	case CommandGeneric:
+		c.CommandType = CommandGeneric
+	default:
+		tp := fieldPath(p, "command_type")
+		return c, d.invalidTag(tag, &tp)
+	}
+	err = d.structBody(rest, commandSpec, c.CommandType, commandDec{&c}, p)
+	return c, err
+}
+
+// optDict decodes Optional[Dict[str, Any]].
+func (d *decoder) optDict(p *path) (*Dict, error) {
+	if isNil, err := d.isNil(); err != nil || isNil {
+		return nil, err
+	}
+	n, err := d.mapLen("object | null", p)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	out := make(Dict, 0, d.capFor(n))
+	var idx map[string]int
+	for j := 0; j < n; j++ {
+		kp := keyPath(p)
+		k, err := d.str(&kp)
+		if err != nil {
+			return nil, err
+		}
+		vp := valuesPath(p)
+		v, err := d.any(&vp, false)
+		if err != nil {
+			return nil, err
+		}
+		out, idx = setDictEntry(out, idx, k, v)
+	}
+	return &out, nil
+}
+
+func setDictEntry(out Dict, idx map[string]int, k string, v Value) (Dict, map[string]int) {
+	if len(out) < 16 {
+		for i := range out {
+			if out[i].Key == k {
+				out[i].Value = v
+				return out, idx
+			}
+		}
+	} else {
+		if idx == nil {
+			idx = make(map[string]int, len(out)*2)
+			for i := range out {
+				idx[out[i].Key] = i
+			}
+		}
+		if i, ok := idx[k]; ok {
+			out[i].Value = v
+			return out, idx
+		}
+		idx[k] = len(out)
+	}
+	return append(out, DictEntry{k, v}), idx
+}
+
+func (m *BatchedKVOperationMsg) msg() Msg { return m }
+func (m *BatchedKVOperationMsg) setField(d *decoder, i int, p *path) (err error) {
+	switch i {
+	case 0:
+		m.InstanceID, err = d.str(p)
+	case 1:
+		m.WorkerID, err = d.int64(p)
+	case 2:
+		m.Location, err = d.str(p)
+	case 3:
+		m.Operations, err = d.kvOps(p)
+	}
+	return err
+}
+
+var kvOpSpec = &structSpec{fields: []string{"op_type", "key", "seq_num"}, nreq: 3}
+
+type kvOpDec struct{ e *KVOpEvent }
+
+func (k kvOpDec) setField(d *decoder, i int, p *path) (err error) {
+	switch i {
+	case 0:
+		k.e.OpType, err = d.opType(p)
+	case 1:
+		k.e.Key, err = d.bigInt(p)
+	case 2:
+		k.e.SeqNum, err = d.int64(p)
+	}
+	return err
+}
+
+func (d *decoder) kvOps(p *path) ([]KVOpEvent, error) {
+	n, err := d.arrayLen("array", p)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	out := make([]KVOpEvent, d.capFor(n))[:0]
+	for j := 0; j < n; j++ {
+		ep := indexPath(p, j)
+		en, err := d.mapLen("object", &ep)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, KVOpEvent{})
+		if err := d.structBody(en, kvOpSpec, "", kvOpDec{&out[len(out)-1]}, &ep); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (d *decoder) opType(p *path) (OpType, error) {
+	op, err := d.peek()
+	if err != nil {
+		return 0, err
+	}
+	if !(op >= 0xa0 && op <= 0xbf) && op != 0xd9 && op != 0xda && op != 0xdb {
+		return 0, d.wrongType("str", p)
+	}
+	s, err := d.cstr(p)
+	if err != nil {
+		return 0, err
+	}
+	switch string(s) {
+	case "admit":
+		return OpAdmit, nil
+	case "evict":
+		return OpEvict, nil
+	}
+	if e := utf8Error(s); e != nil {
+		return 0, e
+	}
+	return 0, validation("Invalid enum value "+pyRepr(string(s)), p)
+}
+
+func (m *BatchedP2PLookupMsg) msg() Msg { return m }
+func (m *BatchedP2PLookupMsg) setField(d *decoder, i int, p *path) (err error) {
+	switch i {
+	case 0:
+		m.Hashes, err = d.intList(p)
+	case 1:
+		m.InstanceID, err = d.str(p)
+	case 2:
+		m.WorkerID, err = d.int64(p)
+	}
+	return err
+}
+
+func (m *BatchedP2PLookupRetMsg) msg() Msg { return m }
+func (m *BatchedP2PLookupRetMsg) setField(d *decoder, i int, p *path) error {
+	n, err := d.arrayLen("array", p)
+	if err != nil {
+		return err
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	defer d.leave()
+	out := make([]LayoutInfo, 0, d.capFor(n))
+	for j := 0; j < n; j++ {
+		ep := indexPath(p, j)
+		l, err := d.layoutInfo(&ep)
+		if err != nil {
+			return err
+		}
+		out = append(out, l)
+	}
+	m.LayoutInfo = out
+	return nil
+}
+
+func (d *decoder) layoutInfo(p *path) (LayoutInfo, error) {
+	var l LayoutInfo
+	n, err := d.arrayLen("array", p)
+	if err != nil {
+		return l, err
+	}
+	if n != 4 {
+		return l, validation("Expected `array` of length 4, got "+itoa(int64(n)), p)
+	}
+	p0, p1, p2, p3 := indexPath(p, 0), indexPath(p, 1), indexPath(p, 2), indexPath(p, 3)
+	if l.InstanceID, err = d.str(&p0); err != nil {
+		return l, err
+	}
+	if l.Location, err = d.str(&p1); err != nil {
+		return l, err
+	}
+	if l.NumHitChunks, err = d.int64(&p2); err != nil {
+		return l, err
+	}
+	l.PeerInitURL, err = d.str(&p3)
+	return l, err
+}
+
+func (m *ErrorMsg) msg() Msg { return m }
+func (m *ErrorMsg) setField(d *decoder, i int, p *path) (err error) {
+	m.Error, err = d.str(p)
+	return err
+}
+
+func (m *KVAdmitMsg) msg() Msg { return m }
+func (m *KVAdmitMsg) setField(d *decoder, i int, p *path) (err error) {
+	return setKVOp(d, i, p, &m.InstanceID, &m.WorkerID, &m.Key, &m.Location, &m.SeqNum)
+}
+
+func (m *KVEvictMsg) msg() Msg { return m }
+func (m *KVEvictMsg) setField(d *decoder, i int, p *path) (err error) {
+	return setKVOp(d, i, p, &m.InstanceID, &m.WorkerID, &m.Key, &m.Location, &m.SeqNum)
+}
+
+func setKVOp(d *decoder, i int, p *path, inst *string, wid *int64, key *Int, loc *string, seq *int64) (err error) {
+	switch i {
+	case 0:
+		*inst, err = d.str(p)
+	case 1:
+		*wid, err = d.int64(p)
+	case 2:
+		*key, err = d.bigInt(p)
+	case 3:
+		*loc, err = d.str(p)
+	case 4:
+		*seq, err = d.int64(p)
+	}
+	return err
+}
+
+func (m *FullSyncStartMsg) msg() Msg { return m }
+func (m *FullSyncStartMsg) setField(d *decoder, i int, p *path) (err error) {
+	switch i {
+	case 0:
+		m.InstanceID, err = d.str(p)
+	case 1:
+		m.WorkerID, err = d.int64(p)
+	case 2:
+		m.Location, err = d.str(p)
+	case 3:
+		m.SyncID, err = d.str(p)
+	case 4:
+		m.TotalKeys, err = d.int64(p)
+	case 5:
+		m.BatchCount, err = d.int64(p)
+	}
+	return err
+}
+
+func (m *FullSyncStartRetMsg) msg() Msg { return m }
+func (m *FullSyncStartRetMsg) setField(d *decoder, i int, p *path) (err error) {
+	switch i {
+	case 0:
+		m.SyncID, err = d.str(p)
+	case 1:
+		m.Accepted, err = d.bool(p)
+	case 2:
+		m.ErrorMsg, err = d.optStr(p)
+	}
+	return err
+}
+
+func (m *FullSyncBatchMsg) msg() Msg { return m }
+func (m *FullSyncBatchMsg) setField(d *decoder, i int, p *path) (err error) {
+	switch i {
+	case 0:
+		m.InstanceID, err = d.str(p)
+	case 1:
+		m.WorkerID, err = d.int64(p)
+	case 2:
+		m.Location, err = d.str(p)
+	case 3:
+		m.SyncID, err = d.str(p)
+	case 4:
+		m.BatchID, err = d.int64(p)
+	case 5:
+		m.Keys, err = d.intList(p)
+	}
+	return err
+}
+
+func (m *FullSyncEndMsg) msg() Msg { return m }
+func (m *FullSyncEndMsg) setField(d *decoder, i int, p *path) (err error) {
+	switch i {
+	case 0:
+		m.InstanceID, err = d.str(p)
+	case 1:
+		m.WorkerID, err = d.int64(p)
+	case 2:
+		m.Location, err = d.str(p)
+	case 3:
+		m.SyncID, err = d.str(p)
+	case 4:
+		m.ActualTotalKeys, err = d.int64(p)
+	}
+	return err
+}
+
+func (m *FullSyncStatusMsg) msg() Msg { return m }
+func (m *FullSyncStatusMsg) setField(d *decoder, i int, p *path) (err error) {
+	switch i {
+	case 0:
+		m.InstanceID, err = d.str(p)
+	case 1:
+		m.WorkerID, err = d.int64(p)
+	case 2:
+		m.SyncID, err = d.str(p)
+	}
+	return err
+}
+
+func (m *FullSyncStatusRetMsg) msg() Msg { return m }
+func (m *FullSyncStatusRetMsg) setField(d *decoder, i int, p *path) (err error) {
+	switch i {
+	case 0:
+		m.SyncID, err = d.str(p)
+	case 1:
+		m.IsComplete, err = d.bool(p)
+	case 2:
+		m.GlobalProgress, err = d.float(p)
+	case 3:
+		m.CanExitFreeze, err = d.bool(p)
+	case 4:
+		m.MissingBatches, err = d.int64List(p)
+	}
+	return err
+}

@@ -1,0 +1,144 @@
+package wire
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// Low-level MessagePack writers, each producing the smallest form msgspec
+// uses. They only ever grow dst.
+
+func appendUint(dst []byte, v uint64) []byte {
+	switch {
+	case v < 0x80:
+		return append(dst, byte(v))
+	case v <= math.MaxUint8:
+		return append(dst, 0xcc, byte(v))
+	case v <= math.MaxUint16:
+		return append(dst, 0xcd, byte(v>>8), byte(v))
+	case v <= math.MaxUint32:
+		return append(dst, 0xce, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+	default:
+		return binary.BigEndian.AppendUint64(append(dst, 0xcf), v)
+	}
+}
+
+func appendInt(dst []byte, v int64) []byte {
+	switch {
+	case v >= 0:
+		return appendUint(dst, uint64(v))
+	case v >= -32:
+		return append(dst, byte(v))
+	case v >= math.MinInt8:
+		return append(dst, 0xd0, byte(v))
+	case v >= math.MinInt16:
+		return append(dst, 0xd1, byte(v>>8), byte(v))
+	case v >= math.MinInt32:
+		return append(dst, 0xd2, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+	default:
+		return binary.BigEndian.AppendUint64(append(dst, 0xd3), uint64(v))
+	}
+}
+
+func appendStrHeader(dst []byte, n int) []byte {
+	switch {
+	case n < 32:
+		return append(dst, 0xa0|byte(n))
+	case n <= math.MaxUint8:
+		return append(dst, 0xd9, byte(n))
+	case n <= math.MaxUint16:
+		return append(dst, 0xda, byte(n>>8), byte(n))
+	default:
+		return append(dst, 0xdb, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+}
+
+func appendStr(dst []byte, s string) []byte {
+	return append(appendStrHeader(dst, len(s)), s...)
+}
+
+func appendBin(dst []byte, b []byte) []byte {
+	n := len(b)
+	switch {
+	case n <= math.MaxUint8:
+		dst = append(dst, 0xc4, byte(n))
+	case n <= math.MaxUint16:
+		dst = append(dst, 0xc5, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, 0xc6, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(dst, b...)
+}
+
+func appendArrayHeader(dst []byte, n int) []byte {
+	switch {
+	case n < 16:
+		return append(dst, 0x90|byte(n))
+	case n <= math.MaxUint16:
+		return append(dst, 0xdc, byte(n>>8), byte(n))
+	default:
+		return append(dst, 0xdd, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+}
+
+func appendMapHeader(dst []byte, n int) []byte {
+	switch {
+	case n < 16:
+		return append(dst, 0x80|byte(n))
+	case n <= math.MaxUint16:
+		return append(dst, 0xde, byte(n>>8), byte(n))
+	default:
+		return append(dst, 0xdf, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+}
+
+func appendNil(dst []byte) []byte { return append(dst, 0xc0) }
+
+func appendBool(dst []byte, b bool) []byte {
+	if b {
+		return append(dst, 0xc3)
+	}
+	return append(dst, 0xc2)
+}
+
+// appendFloat always writes float64, as msgspec does.
+func appendFloat(dst []byte, f float64) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, 0xcb), math.Float64bits(f))
+}
+
+func appendOptStr(dst []byte, s *string) []byte {
+	if s == nil {
+		return appendNil(dst)
+	}
+	return appendStr(dst, *s)
+}
+
+func appendExt(dst []byte, code int8, data []byte) []byte {
+	n := len(data)
+	switch n {
+	case 1:
+		dst = append(dst, 0xd4, byte(code))
+	case 2:
+		dst = append(dst, 0xd5, byte(code))
+	case 4:
+		dst = append(dst, 0xd6, byte(code))
+	case 8:
+		dst = append(dst, 0xd7, byte(code))
+	case 16:
+		dst = append(dst, 0xd8, byte(code))
+	default:
+		switch {
+		case n <= math.MaxUint8:
+			dst = append(dst, 0xc7, byte(n), byte(code))
+		case n <= math.MaxUint16:
+			dst = append(dst, 0xc8, byte(n>>8), byte(n), byte(code))
+		default:
+			dst = append(dst, 0xc9, byte(n>>24), byte(n>>16), byte(n>>8), byte(n), byte(code))
+		}
+	}
+	return append(dst, data...)
+}
+
+// tok returns the MessagePack encoding of s as a string, for pre-encoded keys
+// and tags appended without allocation.
+func tok(s string) string { return string(appendStr(nil, s)) }

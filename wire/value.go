@@ -1,0 +1,242 @@
+package wire
+
+import (
+	"math"
+	"strconv"
+)
+
+// Kind is the type of a Value.
+type Kind uint8
+
+// Value kinds (what msgspec decodes an Any-typed MessagePack value into).
+const (
+	KindNil   Kind = iota // None
+	KindBool              // bool
+	KindInt               // int (Int)
+	KindFloat             // float (always re-encoded as float64)
+	KindStr               // str
+	KindBin               // bytes
+	KindArray             // list (or tuple)
+	KindMap               // dict, insertion-ordered
+	KindExt               // msgspec.msgpack.Ext (or a timestamp, code -1)
+)
+
+// String returns the kind's name.
+func (k Kind) String() string {
+	switch k {
+	case KindNil:
+		return "nil"
+	case KindBool:
+		return "bool"
+	case KindInt:
+		return "int"
+	case KindFloat:
+		return "float"
+	case KindStr:
+		return "str"
+	case KindBin:
+		return "bytes"
+	case KindArray:
+		return "array"
+	case KindMap:
+		return "map"
+	case KindExt:
+		return "ext"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Value is an ordered, generic value for Any-typed fields (such as
+// HeartbeatCommand.args). Only the fields matching Kind are meaningful.
+// Encoding a decoded Value gives back msgspec's bytes for the same object.
+type Value struct {
+	Kind  Kind
+	Bool  bool
+	Int   Int
+	Float float64
+	Str   string  // KindStr
+	Bin   []byte  // KindBin and KindExt data
+	Ext   int8    // KindExt code
+	Array []Value // KindArray
+	Map   []Entry // KindMap, in insertion order
+}
+
+// Entry is one key/value pair of a KindMap Value.
+type Entry struct {
+	Key, Value Value
+}
+
+// NilValue returns the None value.
+func NilValue() Value { return Value{} }
+
+// BoolValue returns a bool value.
+func BoolValue(b bool) Value { return Value{Kind: KindBool, Bool: b} }
+
+// IntValue returns an int value.
+func IntValue(i Int) Value { return Value{Kind: KindInt, Int: i} }
+
+// FloatValue returns a float value.
+func FloatValue(f float64) Value { return Value{Kind: KindFloat, Float: f} }
+
+// StrValue returns a str value.
+func StrValue(s string) Value { return Value{Kind: KindStr, Str: s} }
+
+// BinValue returns a bytes value.
+func BinValue(b []byte) Value { return Value{Kind: KindBin, Bin: b} }
+
+// ArrayValue returns a list value.
+func ArrayValue(items ...Value) Value { return Value{Kind: KindArray, Array: items} }
+
+// MapValue returns a dict value with the entries in the given order.
+func MapValue(entries ...Entry) Value { return Value{Kind: KindMap, Map: entries} }
+
+// ExtValue returns an Ext value.
+func ExtValue(code int8, data []byte) Value { return Value{Kind: KindExt, Ext: code, Bin: data} }
+
+// AppendMsgpack appends msgspec's encoding of v.
+func (v Value) AppendMsgpack(dst []byte) []byte {
+	switch v.Kind {
+	case KindNil:
+		return appendNil(dst)
+	case KindBool:
+		return appendBool(dst, v.Bool)
+	case KindInt:
+		return v.Int.AppendMsgpack(dst)
+	case KindFloat:
+		return appendFloat(dst, v.Float)
+	case KindStr:
+		return appendStr(dst, v.Str)
+	case KindBin:
+		return appendBin(dst, v.Bin)
+	case KindArray:
+		dst = appendArrayHeader(dst, len(v.Array))
+		for i := range v.Array {
+			dst = v.Array[i].AppendMsgpack(dst)
+		}
+		return dst
+	case KindMap:
+		dst = appendMapHeader(dst, len(v.Map))
+		for i := range v.Map {
+			dst = v.Map[i].Key.AppendMsgpack(dst)
+			dst = v.Map[i].Value.AppendMsgpack(dst)
+		}
+		return dst
+	case KindExt:
+		return appendExt(dst, v.Ext, v.Bin)
+	}
+	return appendNil(dst)
+}
+
+// DictEntry is one entry of a Dict.
+type DictEntry struct {
+	Key   string
+	Value Value
+}
+
+// Dict is an insertion-ordered Dict[str, Any].
+type Dict []DictEntry
+
+// AppendMsgpack appends msgspec's encoding of d.
+func (d Dict) AppendMsgpack(dst []byte) []byte {
+	dst = appendMapHeader(dst, len(d))
+	for i := range d {
+		dst = appendStr(dst, d[i].Key)
+		dst = d[i].Value.AppendMsgpack(dst)
+	}
+	return dst
+}
+
+// Get returns the value stored under key.
+func (d Dict) Get(key string) (Value, bool) {
+	for i := range d {
+		if d[i].Key == key {
+			return d[i].Value, true
+		}
+	}
+	return Value{}, false
+}
+
+// pyEqual reports whether two hashable values are equal as Python dict keys
+// (1 == 1.0 == True, tuples elementwise).
+func pyEqual(a, b Value) bool {
+	an, aok := numOf(a)
+	bn, bok := numOf(b)
+	if aok && bok {
+		return an.eq(bn)
+	}
+	if aok != bok || a.Kind != b.Kind {
+		return false
+	}
+	switch a.Kind {
+	case KindNil:
+		return true
+	case KindStr:
+		return a.Str == b.Str
+	case KindBin:
+		return string(a.Bin) == string(b.Bin)
+	case KindExt:
+		return a.Ext == b.Ext && string(a.Bin) == string(b.Bin)
+	case KindArray:
+		if len(a.Array) != len(b.Array) {
+			return false
+		}
+		for i := range a.Array {
+			if !pyEqual(a.Array[i], b.Array[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+type pyNum struct {
+	isFloat bool
+	i       Int
+	f       float64
+}
+
+func numOf(v Value) (pyNum, bool) {
+	switch v.Kind {
+	case KindBool:
+		if v.Bool {
+			return pyNum{i: UintOf(1)}, true
+		}
+		return pyNum{i: UintOf(0)}, true
+	case KindInt:
+		return pyNum{i: v.Int}, true
+	case KindFloat:
+		return pyNum{isFloat: true, f: v.Float}, true
+	}
+	return pyNum{}, false
+}
+
+func (a pyNum) eq(b pyNum) bool {
+	switch {
+	case !a.isFloat && !b.isFloat:
+		return a.i == b.i
+	case a.isFloat && b.isFloat:
+		return a.f == b.f
+	case a.isFloat:
+		return floatEqInt(a.f, b.i)
+	default:
+		return floatEqInt(b.f, a.i)
+	}
+}
+
+// floatEqInt compares exactly, like Python's float/int comparison.
+func floatEqInt(f float64, i Int) bool {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) {
+		return false
+	}
+	if i.Neg {
+		if f >= 0 || f < -9223372036854775808.0 {
+			return false
+		}
+		return int64(f) == int64(i.Bits)
+	}
+	if f < 0 || f >= 18446744073709551616.0 {
+		return false
+	}
+	return uint64(f) == i.Bits
+}
