@@ -60,7 +60,7 @@ func (p *jsonParser) err(msg string, at int) error {
 	line := 1 + strings.Count(string(prefix), "\n")
 	col := char + 1
 	if i := strings.LastIndexByte(string(prefix), '\n'); i >= 0 {
-		col = utf8.RuneCount(prefix[i+1:])
+		col = utf8.RuneCount(prefix[i+1:]) + 1
 	}
 	return &Error{Class: ClassJSONDecodeError, Msg: msg + ": line " + strconv.Itoa(line) + " column " +
 		strconv.Itoa(col) + " (char " + strconv.Itoa(char) + ")"}

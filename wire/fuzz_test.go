@@ -1,0 +1,46 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/hex"
+	"testing"
+)
+
+// FuzzDecode checks that Decode never panics and that whatever decodes
+// re-encodes to bytes that decode to the same message (and encode again to
+// the same bytes).
+func FuzzDecode(f *testing.F) {
+	for _, v := range loadGolden(f) {
+		b, err := hex.DecodeString(v.Hex)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add(mp(om{"type", "HeartbeatRetMsg", "commands", []any{om{"command_type", "HeartbeatCommand", "args", om{"a", []any{1.5, nil, []byte{1}}, "b", raw{0xd6, 0xff, 0, 0, 0, 1}}}}}))
+	f.Add(mp(om{"type", "QueryWorkerInfoRetMsg", "event_id", "e", "worker_infos", []any{om{"instance_id", "i", "worker_id", 1, "ip", "x", "port", 2, "peer_init_url", nil, "registration_time", 1.0, "last_heartbeat_time", 2}}}))
+	f.Add(mp(om{"type", "ClearWorkerMsg", "worker_event_id", "w", "location", "l"}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Decode(b)
+		if err != nil {
+			if m != nil {
+				t.Fatal("message returned with an error")
+			}
+			return
+		}
+		enc := m.AppendMsgpack(nil)
+		m2, err := Decode(enc)
+		if err != nil {
+			t.Fatalf("re-decode of %x: %v", enc, err)
+		}
+		if m2.TypeName() != m.TypeName() {
+			t.Fatalf("type changed: %s -> %s", m.TypeName(), m2.TypeName())
+		}
+		if enc2 := m2.AppendMsgpack(nil); !bytes.Equal(enc, enc2) {
+			t.Fatalf("not stable:\n%x\n%x", enc, enc2)
+		}
+		if _, err := ToJSON(m); err != nil {
+			return // bytes keys, Ext values, ... have no JSON form
+		}
+	})
+}
