@@ -9,7 +9,7 @@ import (
 
 // any decodes an Any-typed value as msgspec does (isKey: a dict key, where
 // arrays become tuples and dicts are unhashable).
-func (d *decoder) any(p *path, isKey bool) (Value, error) {
+func (d *decoder) any(isKey bool) (Value, error) {
 	op, err := d.peek()
 	if err != nil {
 		return Value{}, err
@@ -19,13 +19,13 @@ func (d *decoder) any(p *path, isKey bool) (Value, error) {
 		i, err := d.rawInt()
 		return Value{Kind: KindInt, Int: i}, err
 	case op >= 0xa0 && op <= 0xbf, op == 0xd9, op == 0xda, op == 0xdb:
-		s, err := d.strBytes("any", p)
+		s, err := d.strBytes("any")
 		if err != nil {
 			return Value{}, err
 		}
 		return Value{Kind: KindStr, Str: string(s)}, nil
 	case op >= 0x90 && op <= 0x9f, op == 0xdc, op == 0xdd:
-		n, err := d.arrayLen("any", p)
+		n, err := d.arrayLen("any")
 		if err != nil {
 			return Value{}, err
 		}
@@ -34,22 +34,21 @@ func (d *decoder) any(p *path, isKey bool) (Value, error) {
 		}
 		defer d.leave()
 		out := make([]Value, 0, min(d.capFor(n), 16))
+		d.pushIndex()
 		for i := 0; i < n; i++ {
-			ep := indexPath(p, i)
-			v, err := d.any(&ep, isKey)
+			d.setIndex(i)
+			v, err := d.any(isKey)
 			if err != nil {
 				return Value{}, err
 			}
 			out = append(out, v)
 		}
+		d.pop()
 		return Value{Kind: KindArray, Array: out}, nil
 	case op >= 0x80 && op <= 0x8f, op == 0xde, op == 0xdf:
-		n, err := d.mapLen("any", p)
+		n, err := d.mapLen("any")
 		if err != nil {
 			return Value{}, err
-		}
-		if isKey {
-			return Value{}, &Error{Class: ClassTypeError, Msg: "unhashable type: 'dict'"}
 		}
 		if err := d.enter(); err != nil {
 			return Value{}, err
@@ -58,15 +57,19 @@ func (d *decoder) any(p *path, isKey bool) (Value, error) {
 		var m anyMap
 		m.entries = make([]Entry, 0, min(d.capFor(n), 16))
 		for i := 0; i < n; i++ {
-			kp := keyPath(p)
-			k, err := d.any(&kp, true)
+			d.pushKey()
+			k, err := d.any(true)
 			if err != nil {
 				return Value{}, err
 			}
-			vp := valuesPath(p)
-			v, err := d.any(&vp, false)
+			d.stack[len(d.stack)-1].kind = pEllipsis
+			v, err := d.any(false)
 			if err != nil {
 				return Value{}, err
+			}
+			d.pop()
+			if e := unhashable(k); e != nil {
+				return Value{}, e
 			}
 			m.set(k, v)
 		}
@@ -103,26 +106,16 @@ func (d *decoder) any(p *path, isKey bool) (Value, error) {
 		}
 		return Value{Kind: KindBin, Bin: append([]byte{}, s...)}, nil
 	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xc7, 0xc8, 0xc9:
-		var n int
-		if op >= 0xd4 {
-			n = 1 << (op - 0xd4)
-		} else if n, err = d.size(1 << (op - 0xc7)); err != nil {
-			return Value{}, err
-		}
-		c, err := d.next(1)
-		if err != nil {
-			return Value{}, err
-		}
-		data, err := d.next(n)
+		d.pos--
+		code, data, err := d.ext()
 		if err != nil {
 			return Value{}, err
 		}
 		if d.conv {
-			return Value{}, validation(errIntRangeText, p)
+			return Value{}, d.verr(errIntRangeText)
 		}
-		code := int8(c[0])
 		if code == -1 {
-			return timestamp(data, p)
+			return d.timestamp(data)
 		}
 		return Value{Kind: KindExt, Ext: code, Bin: append([]byte{}, data...)}, nil
 	}
@@ -132,7 +125,7 @@ func (d *decoder) any(p *path, isKey bool) (Value, error) {
 // timestamp decodes a MessagePack timestamp the way msgspec turns it into
 // a datetime (microsecond precision) and returns the Ext msgspec would
 // write back for that datetime.
-func timestamp(data []byte, p *path) (Value, error) {
+func (d *decoder) timestamp(data []byte) (Value, error) {
 	var secs int64
 	var nanos uint32
 	switch len(data) {
@@ -146,13 +139,13 @@ func timestamp(data []byte, p *path) (Value, error) {
 		nanos = binary.BigEndian.Uint32(data)
 		secs = int64(binary.BigEndian.Uint64(data[4:]))
 	default:
-		return Value{}, validation("Invalid MessagePack timestamp", p)
+		return Value{}, d.verr("Invalid MessagePack timestamp")
 	}
 	if nanos > 999999999 {
-		return Value{}, validation("Invalid MessagePack timestamp: nanoseconds out of range", p)
+		return Value{}, d.verr("Invalid MessagePack timestamp: nanoseconds out of range")
 	}
 	if secs < -62135596800 || secs > 253402300800 {
-		return Value{}, validation("Timestamp is out of range ", p)
+		return Value{}, d.verr("Timestamp is out of range ")
 	}
 	micros := (nanos + 500) / 1000
 	if micros == 1000000 {
@@ -303,4 +296,24 @@ func rfc3339(data []byte) string {
 		secs = int64(binary.BigEndian.Uint64(data[4:]))
 	}
 	return time.Unix(secs, int64(nanos)).UTC().Format("2006-01-02T15:04:05.999999Z07:00")
+}
+
+// unhashable returns the TypeError Python raises when v is used as a dict
+// key (dicts and Ext objects are unhashable; arrays decode as tuples).
+func unhashable(v Value) *Error {
+	switch v.Kind {
+	case KindMap:
+		return &Error{Class: ClassTypeError, Msg: "unhashable type: 'dict'"}
+	case KindExt:
+		if v.Ext != -1 {
+			return &Error{Class: ClassTypeError, Msg: "unhashable type: 'msgspec.msgpack.Ext'"}
+		}
+	case KindArray:
+		for i := range v.Array {
+			if e := unhashable(v.Array[i]); e != nil {
+				return e
+			}
+		}
+	}
+	return nil
 }

@@ -302,6 +302,25 @@ func TestAnyArgs(t *testing.T) {
 	if err == nil || err.Error() != "unhashable type: 'dict'" {
 		t.Fatalf("unhashable: %v", err)
 	}
+	for _, tc := range []struct {
+		args om
+		want string
+	}{
+		{om{"a", om{raw{0xd4, 1, 1}, 1}}, "unhashable type: 'msgspec.msgpack.Ext'"},
+		{om{"a", om{[]any{1, om{}}, 1}}, "unhashable type: 'dict'"},
+		{om{"a", om{om{}, raw{0xc1}}}, "MessagePack data is malformed: invalid opcode '\\xc1' (byte 66)"},
+		{om{"a", om{"k", raw{0xd6, 0xff, 0, 0}}}, "Input data was truncated"},
+		{om{"a", raw{0xd5, 0xff, 0, 0}}, "Invalid MessagePack timestamp - at `$.commands[0].args[...]`"},
+	} {
+		in := mp(om{"type", "HeartbeatRetMsg", "commands", []any{om{"command_type", "full_sync", "args", tc.args}}})
+		if _, err := Decode(in); err == nil || err.Error() != tc.want {
+			t.Errorf("%x: got %v, want %s", in, err, tc.want)
+		}
+	}
+	// A tuple key (array) and a timestamp key are hashable.
+	if _, err := Decode(mp(om{"type", "HeartbeatRetMsg", "commands", []any{om{"command_type", "full_sync", "args", om{"a", om{[]any{1, "x"}, 1, raw{0xd6, 0xff, 0, 0, 0, 1}, 2}}}}})); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestDeepNesting(t *testing.T) {
@@ -346,6 +365,8 @@ func TestFromJSONErrors(t *testing.T) {
 		{`{"type":"KVAdmitMsg","instance_id":"i","worker_id":1,"key":18446744073709551616,"location":"l"}`, "Integer value out of range - at `$.key`"},
 		{`{"type":"BatchedKVOperationMsg","instance_id":"i","worker_id":0,"location":"l","operations":[{"op_type":"Admit","key":1,"seq_num":0}]}`, "Invalid enum value 'Admit' - at `$.operations[0].op_type`"},
 		{`{"type":"FullSyncStatusRetMsg","sync_id":"s","is_complete":true,"global_progress":1,"can_exit_freeze":false}`, ""},
+		{`{"type":"FullSyncStatusRetMsg","sync_id":"s","is_complete":true,"global_progress":100000000000000000000000,"can_exit_freeze":false}`, ""},
+		{`{"type":"ErrorMsg","error":"x","extra":{"a":[1,{"b":NaN}],"a":-Infinity}}`, ""},
 		{`{`, "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"},
 		{``, "Expecting value: line 1 column 1 (char 0)"},
 		{`{"type":"ErrorMsg"} x`, "Extra data: line 1 column 21 (char 20)"},
@@ -377,8 +398,8 @@ func TestInt(t *testing.T) {
 		if err != nil || i.String() != s {
 			t.Errorf("ParseInt(%s) = %v, %v", s, i, err)
 		}
-		d := decoder{b: i.AppendMsgpack(nil)}
-		j, err := d.bigInt(nil)
+		d := newDecoder(i.AppendMsgpack(nil), false)
+		j, err := d.bigInt()
 		if err != nil || j != i || d.pos != len(d.b) {
 			t.Errorf("%s: msgpack round trip %v %v", s, j, err)
 		}

@@ -19,6 +19,14 @@ type decoder struct {
 	pos   int
 	conv  bool
 	depth int
+	stack []pathElem
+	inl   [8]pathElem // initial backing store of stack
+}
+
+func newDecoder(b []byte, conv bool) *decoder {
+	d := &decoder{b: b, conv: conv}
+	d.stack = d.inl[:0]
+	return d
 }
 
 func (d *decoder) remaining() int { return len(d.b) - d.pos }
@@ -131,7 +139,7 @@ func pyTypeName(op byte) string {
 // wrongType consumes the value at the cursor the way msgspec does before
 // finding that its type does not match (scalars whole, containers only
 // their header) and returns the ValidationError.
-func (d *decoder) wrongType(expected string, p *path) error {
+func (d *decoder) wrongType(expected string) error {
 	op, err := d.peek()
 	if err != nil {
 		return err
@@ -218,7 +226,7 @@ func (d *decoder) wrongType(expected string, p *path) error {
 	if d.conv && got == "ext" {
 		got = "int"
 	}
-	return errExpected(expected, got, p)
+	return d.expected(expected, got)
 }
 
 // skip passes over one complete value, checking it is well formed.
@@ -295,7 +303,7 @@ func (d *decoder) skip() error {
 
 // cstr reads a str in a key or tag position (msgspec mpack_decode_cstr):
 // raw bytes, no UTF-8 check.
-func (d *decoder) cstr(p *path) ([]byte, error) {
+func (d *decoder) cstr() ([]byte, error) {
 	op, err := d.peek()
 	if err != nil {
 		return nil, err
@@ -313,16 +321,16 @@ func (d *decoder) cstr(p *path) ([]byte, error) {
 	default:
 		d.pos++
 		if d.conv {
-			return nil, errExpected("str", pyTypeName(op), p)
+			return nil, d.expected("str", pyTypeName(op))
 		}
-		return nil, errExpected("str", opName(op), p)
+		return nil, d.expected("str", opName(op))
 	}
 	return d.next(n)
 }
 
 // strBytes reads a str value (UTF-8 checked) or fails with
 // "Expected `<expected>`".
-func (d *decoder) strBytes(expected string, p *path) ([]byte, error) {
+func (d *decoder) strBytes(expected string) ([]byte, error) {
 	op, err := d.peek()
 	if err != nil {
 		return nil, err
@@ -338,7 +346,7 @@ func (d *decoder) strBytes(expected string, p *path) ([]byte, error) {
 			return nil, err
 		}
 	default:
-		return nil, d.wrongType(expected, p)
+		return nil, d.wrongType(expected)
 	}
 	s, err := d.next(n)
 	if err != nil {
@@ -350,12 +358,12 @@ func (d *decoder) strBytes(expected string, p *path) ([]byte, error) {
 	return s, nil
 }
 
-func (d *decoder) str(p *path) (string, error) {
-	s, err := d.strBytes("str", p)
+func (d *decoder) str() (string, error) {
+	s, err := d.strBytes("str")
 	return string(s), err
 }
 
-func (d *decoder) optStr(p *path) (*string, error) {
+func (d *decoder) optStr() (*string, error) {
 	op, err := d.peek()
 	if err != nil {
 		return nil, err
@@ -364,7 +372,7 @@ func (d *decoder) optStr(p *path) (*string, error) {
 		d.pos++
 		return nil, nil
 	}
-	s, err := d.strBytes("str | null", p)
+	s, err := d.strBytes("str | null")
 	if err != nil {
 		return nil, err
 	}
@@ -417,7 +425,7 @@ func (d *decoder) rawInt() (Int, error) {
 var errIntRangeText = "Integer value out of range"
 
 // bigInt reads an int field (any MessagePack integer).
-func (d *decoder) bigInt(p *path) (Int, error) {
+func (d *decoder) bigInt() (Int, error) {
 	op, err := d.peek()
 	if err != nil {
 		return Int{}, err
@@ -429,28 +437,28 @@ func (d *decoder) bigInt(p *path) (Int, error) {
 		if err := d.skip(); err != nil {
 			return Int{}, err
 		}
-		return Int{}, validation(errIntRangeText, p)
+		return Int{}, d.verr(errIntRangeText)
 	}
-	return Int{}, d.wrongType("int", p)
+	return Int{}, d.wrongType("int")
 }
 
 func isExtOp(op byte) bool { return (op >= 0xd4 && op <= 0xd8) || (op >= 0xc7 && op <= 0xc9) }
 
 // int64 reads an int field held as int64; values above 2^63-1 (which
 // msgspec would accept) are rejected.
-func (d *decoder) int64(p *path) (int64, error) {
-	v, err := d.bigInt(p)
+func (d *decoder) int64() (int64, error) {
+	v, err := d.bigInt()
 	if err != nil {
 		return 0, err
 	}
 	i, ok := v.Int64()
 	if !ok {
-		return 0, validation(errIntRangeText, p)
+		return 0, d.verr(errIntRangeText)
 	}
 	return i, nil
 }
 
-func (d *decoder) bool(p *path) (bool, error) {
+func (d *decoder) bool() (bool, error) {
 	op, err := d.peek()
 	if err != nil {
 		return false, err
@@ -463,11 +471,11 @@ func (d *decoder) bool(p *path) (bool, error) {
 		d.pos++
 		return true, nil
 	}
-	return false, d.wrongType("bool", p)
+	return false, d.wrongType("bool")
 }
 
 // float reads a float field: floats, or ints converted as Python does.
-func (d *decoder) float(p *path) (float64, error) {
+func (d *decoder) float() (float64, error) {
 	op, err := d.peek()
 	if err != nil {
 		return 0, err
@@ -497,16 +505,23 @@ func (d *decoder) float(p *path) (float64, error) {
 		}
 		return float64(v.Bits), nil
 	case d.conv && isExtOp(op):
-		if err := d.skip(); err != nil {
+		// FromJSON: an integer beyond the MessagePack range; Python's
+		// float(int).
+		_, digits, err := d.ext()
+		if err != nil {
 			return 0, err
 		}
-		return 0, validation("int too large to convert to float", p)
+		f, err := strconv.ParseFloat(string(digits), 64)
+		if err != nil {
+			return 0, &Error{Class: "OverflowError", Msg: "int too large to convert to float"}
+		}
+		return f, nil
 	}
-	return 0, d.wrongType("float", p)
+	return 0, d.wrongType("float")
 }
 
 // arrayLen reads an array header or fails with "Expected `<expected>`".
-func (d *decoder) arrayLen(expected string, p *path) (int, error) {
+func (d *decoder) arrayLen(expected string) (int, error) {
 	op, err := d.peek()
 	if err != nil {
 		return 0, err
@@ -522,11 +537,11 @@ func (d *decoder) arrayLen(expected string, p *path) (int, error) {
 		d.pos++
 		return d.size(4)
 	}
-	return 0, d.wrongType(expected, p)
+	return 0, d.wrongType(expected)
 }
 
 // mapLen reads a map header or fails with "Expected `<expected>`".
-func (d *decoder) mapLen(expected string, p *path) (int, error) {
+func (d *decoder) mapLen(expected string) (int, error) {
 	op, err := d.peek()
 	if err != nil {
 		return 0, err
@@ -542,7 +557,7 @@ func (d *decoder) mapLen(expected string, p *path) (int, error) {
 		d.pos++
 		return d.size(4)
 	}
-	return 0, d.wrongType(expected, p)
+	return 0, d.wrongType(expected)
 }
 
 // isNil consumes a nil if one is next.
@@ -558,49 +573,53 @@ func (d *decoder) isNil() (bool, error) {
 	return false, nil
 }
 
-func (d *decoder) intList(p *path) ([]Int, error) {
-	n, err := d.arrayLen("array", p)
+func (d *decoder) intList() ([]Int, error) {
+	n, err := d.arrayLen("array")
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Int, 0, d.capFor(n))
+	d.pushIndex()
 	for i := 0; i < n; i++ {
-		ep := indexPath(p, i)
-		v, err := d.bigInt(&ep)
+		d.setIndex(i)
+		v, err := d.bigInt()
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, v)
 	}
+	d.pop()
 	return out, nil
 }
 
-func (d *decoder) int64List(p *path) ([]int64, error) {
-	n, err := d.arrayLen("array", p)
+func (d *decoder) int64List() ([]int64, error) {
+	n, err := d.arrayLen("array")
 	if err != nil {
 		return nil, err
 	}
 	out := make([]int64, 0, d.capFor(n))
+	d.pushIndex()
 	for i := 0; i < n; i++ {
-		ep := indexPath(p, i)
-		v, err := d.int64(&ep)
+		d.setIndex(i)
+		v, err := d.int64()
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, v)
 	}
+	d.pop()
 	return out, nil
 }
 
 // invalidTag builds "Invalid value 'X'" for an unknown or mismatched tag.
-func (d *decoder) invalidTag(tag []byte, p *path) error {
+func (d *decoder) invalidTag(tag []byte) error {
 	if d.conv {
-		return validation("Invalid value "+pyRepr(string(tag)), p)
+		return d.verr("Invalid value " + pyRepr(string(tag)))
 	}
 	if e := utf8Error(tag); e != nil {
 		return e
 	}
-	return validation("Invalid value '"+string(tag)+"'", p)
+	return d.verr("Invalid value '" + string(tag) + "'")
 }
 
 // structSpec describes a msgspec Struct encoded as a map.
@@ -621,25 +640,26 @@ func (s *structSpec) index(key []byte) int {
 
 // fieldSetter decodes field i of a struct from the cursor.
 type fieldSetter interface {
-	setField(d *decoder, i int, p *path) error
+	setField(d *decoder, i int) error
 }
 
 // structBody decodes n map entries into t (msgspec mpack_decode_struct_map):
 // any key order, repeated keys overwrite, unknown keys skipped, tag keys
 // checked against tag, then missing required fields reported in
 // declaration order.
-func (d *decoder) structBody(n int, s *structSpec, tag string, t fieldSetter, p *path) error {
+func (d *decoder) structBody(n int, s *structSpec, tag string, t fieldSetter) error {
 	if err := d.enter(); err != nil {
 		return err
 	}
 	defer d.leave()
 	var seen uint64
 	for i := 0; i < n; i++ {
-		kp := keyPath(p)
-		key, err := d.cstr(&kp)
+		d.pushKey()
+		key, err := d.cstr()
 		if err != nil {
 			return err
 		}
+		d.pop()
 		idx := s.index(key)
 		if idx < 0 {
 			if s.tagField != "" && string(key) == s.tagField {
@@ -649,18 +669,19 @@ func (d *decoder) structBody(n int, s *structSpec, tag string, t fieldSetter, p 
 					}
 					continue
 				}
-				tp := fieldPath(p, s.tagField)
-				got, err := d.cstr(&tp)
+				d.pushField(s.tagField)
+				got, err := d.cstr()
 				if err != nil {
 					return err
 				}
 				if string(got) != tag {
-					return d.invalidTag(got, &tp)
+					return d.invalidTag(got)
 				}
+				d.pop()
 				continue
 			}
 			if ex, ok := t.(extraSetter); ok {
-				if err := ex.setExtra(d, key, p); err != nil {
+				if err := ex.setExtra(d, key); err != nil {
 					return err
 				}
 				continue
@@ -670,15 +691,16 @@ func (d *decoder) structBody(n int, s *structSpec, tag string, t fieldSetter, p 
 			}
 			continue
 		}
-		fp := fieldPath(p, s.fields[idx])
-		if err := t.setField(d, idx, &fp); err != nil {
+		d.pushField(s.fields[idx])
+		if err := t.setField(d, idx); err != nil {
 			return err
 		}
+		d.pop()
 		seen |= 1 << uint(idx)
 	}
 	for i := 0; i < s.nreq; i++ {
 		if seen&(1<<uint(i)) == 0 {
-			return errMissing(s.fields[i], p)
+			return d.missing(s.fields[i])
 		}
 	}
 	return nil
@@ -688,20 +710,22 @@ func (d *decoder) structBody(n int, s *structSpec, tag string, t fieldSetter, p 
 // cursor (msgspec mpack_decode_struct_union). It returns the tag bytes and
 // the number of entries left to decode; the cursor is either just after the
 // tag (tag first) or back at the first entry.
-func (d *decoder) unionTag(n int, tagField string, p *path) ([]byte, int, error) {
+func (d *decoder) unionTag(n int, tagField string) ([]byte, int, error) {
 	start := d.pos
 	for i := 0; i < n; i++ {
-		kp := keyPath(p)
-		key, err := d.cstr(&kp)
+		d.pushKey()
+		key, err := d.cstr()
 		if err != nil {
 			return nil, 0, err
 		}
+		d.pop()
 		if string(key) == tagField {
-			tp := fieldPath(p, tagField)
-			tag, err := d.tagValue(&tp)
+			d.pushField(tagField)
+			tag, err := d.tagValue()
 			if err != nil {
 				return nil, 0, err
 			}
+			d.pop()
 			if i == 0 {
 				return tag, n - 1, nil
 			}
@@ -712,32 +736,32 @@ func (d *decoder) unionTag(n int, tagField string, p *path) ([]byte, int, error)
 			return nil, 0, err
 		}
 	}
-	return nil, 0, errMissing(tagField, p)
+	return nil, 0, d.missing(tagField)
 }
 
-func (d *decoder) tagValue(p *path) ([]byte, error) {
+func (d *decoder) tagValue() ([]byte, error) {
 	if d.conv {
 		op, err := d.peek()
 		if err != nil {
 			return nil, err
 		}
 		if !(op >= 0xa0 && op <= 0xbf) && op != 0xd9 && op != 0xda && op != 0xdb {
-			err := errExpected("str", pyTypeName(op), p)
+			err := d.expected("str", pyTypeName(op))
 			if e := d.skip(); e != nil {
 				return nil, e
 			}
 			return nil, err
 		}
 	}
-	return d.cstr(p)
+	return d.cstr()
 }
 
 // Decode decodes one message as msgspec.msgpack.decode(b, type=Msg) does.
 // The whole of b must be one message. Errors are *Error values whose text
 // matches msgspec's.
 func Decode(b []byte) (Msg, error) {
-	d := decoder{b: b}
-	m, err := d.msg(nil)
+	d := newDecoder(b, false)
+	m, err := d.msg()
 	if err != nil {
 		return nil, err
 	}
@@ -750,31 +774,55 @@ func Decode(b []byte) (Msg, error) {
 // DecodeNext decodes the first message of b and returns it with the number
 // of bytes it took (for streams of concatenated messages).
 func DecodeNext(b []byte) (Msg, int, error) {
-	d := decoder{b: b}
-	m, err := d.msg(nil)
+	d := newDecoder(b, false)
+	m, err := d.msg()
 	if err != nil {
 		return nil, 0, err
 	}
 	return m, d.pos, nil
 }
 
-func (d *decoder) msg(p *path) (Msg, error) {
-	n, err := d.mapLen("object", p)
+func (d *decoder) msg() (Msg, error) {
+	n, err := d.mapLen("object")
 	if err != nil {
 		return nil, err
 	}
-	tag, rest, err := d.unionTag(n, "type", p)
+	tag, rest, err := d.unionTag(n, "type")
 	if err != nil {
 		return nil, err
 	}
 	c, ok := classes[string(tag)]
 	if !ok {
-		tp := fieldPath(p, "type")
-		return nil, d.invalidTag(tag, &tp)
+		d.pushField("type")
+		return nil, d.invalidTag(tag)
 	}
 	m := c.new()
-	if err := d.structBody(rest, c.spec, c.name, m, p); err != nil {
+	if err := d.structBody(rest, c.spec, c.name, m); err != nil {
 		return nil, err
 	}
 	return m.msg(), nil
+}
+
+// ext reads an ext value whose opcode was checked by isExtOp.
+func (d *decoder) ext() (int8, []byte, error) {
+	op := d.b[d.pos]
+	d.pos++
+	var n int
+	if op >= 0xd4 {
+		n = 1 << (op - 0xd4)
+	} else {
+		var err error
+		if n, err = d.size(1 << (op - 0xc7)); err != nil {
+			return 0, nil, err
+		}
+	}
+	c, err := d.next(1)
+	if err != nil {
+		return 0, nil, err
+	}
+	data, err := d.next(n)
+	if err != nil {
+		return 0, nil, err
+	}
+	return int8(c[0]), data, nil
 }

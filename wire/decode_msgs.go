@@ -8,7 +8,7 @@ type decodable interface {
 
 // extraSetter receives fields a struct does not declare (lenient classes).
 type extraSetter interface {
-	setExtra(d *decoder, key []byte, p *path) error
+	setExtra(d *decoder, key []byte) error
 }
 
 // class is one tagged class of the Msg union.
@@ -50,46 +50,46 @@ func init() {
 }
 
 func (m *RegisterMsg) msg() Msg { return m }
-func (m *RegisterMsg) setField(d *decoder, i int, p *path) (err error) {
+func (m *RegisterMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.InstanceID, err = d.str(p)
+		m.InstanceID, err = d.str()
 	case 1:
-		m.WorkerID, err = d.int64(p)
+		m.WorkerID, err = d.int64()
 	case 2:
-		m.IP, err = d.str(p)
+		m.IP, err = d.str()
 	case 3:
-		m.Port, err = d.int64(p)
+		m.Port, err = d.int64()
 	case 4:
-		m.PeerInitURL, err = d.optStr(p)
+		m.PeerInitURL, err = d.optStr()
 	}
 	return err
 }
 
 func (m *HeartbeatMsg) msg() Msg { return m }
-func (m *HeartbeatMsg) setField(d *decoder, i int, p *path) error {
+func (m *HeartbeatMsg) setField(d *decoder, i int) error {
 	r := (*RegisterMsg)(m)
-	return r.setField(d, i, p)
+	return r.setField(d, i)
 }
 
 func (m *DeRegisterMsg) msg() Msg { return m }
-func (m *DeRegisterMsg) setField(d *decoder, i int, p *path) (err error) {
+func (m *DeRegisterMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.InstanceID, err = d.str(p)
+		m.InstanceID, err = d.str()
 	case 1:
-		m.WorkerID, err = d.int64(p)
+		m.WorkerID, err = d.int64()
 	case 2:
-		m.IP, err = d.str(p)
+		m.IP, err = d.str()
 	case 3:
-		m.Port, err = d.int64(p)
+		m.Port, err = d.int64()
 	}
 	return err
 }
 
 func (m *RegisterRetMsg) msg() Msg { return m }
-func (m *RegisterRetMsg) setField(d *decoder, i int, p *path) error {
-	n, err := d.mapLen("object", p)
+func (m *RegisterRetMsg) setField(d *decoder, i int) error {
+	n, err := d.mapLen("object")
 	if err != nil {
 		return err
 	}
@@ -99,16 +99,18 @@ func (m *RegisterRetMsg) setField(d *decoder, i int, p *path) error {
 	defer d.leave()
 	out := make([]StrPair, 0, d.capFor(n))
 	for j := 0; j < n; j++ {
-		kp := keyPath(p)
-		k, err := d.str(&kp)
+		d.pushKey()
+		k, err := d.str()
 		if err != nil {
 			return err
 		}
-		vp := valuesPath(p)
-		v, err := d.str(&vp)
+		d.pop()
+		d.pushValues()
+		v, err := d.str()
 		if err != nil {
 			return err
 		}
+		d.pop()
 		out = setStrPair(out, k, v)
 	}
 	m.ExtraConfig = out
@@ -128,8 +130,8 @@ func setStrPair(out []StrPair, k, v string) []StrPair {
 }
 
 func (m *HeartbeatRetMsg) msg() Msg { return m }
-func (m *HeartbeatRetMsg) setField(d *decoder, i int, p *path) error {
-	n, err := d.arrayLen("array", p)
+func (m *HeartbeatRetMsg) setField(d *decoder, i int) error {
+	n, err := d.arrayLen("array")
 	if err != nil {
 		return err
 	}
@@ -139,11 +141,13 @@ func (m *HeartbeatRetMsg) setField(d *decoder, i int, p *path) error {
 	defer d.leave()
 	out := make([]HeartbeatCommand, 0, d.capFor(n))
 	for j := 0; j < n; j++ {
-		ep := indexPath(p, j)
-		c, err := d.command(&ep)
+		d.pushIndex()
+		d.setIndex(j)
+		c, err := d.command()
 		if err != nil {
 			return err
 		}
+		d.pop()
 		out = append(out, c)
 	}
 	m.Commands = out
@@ -154,24 +158,24 @@ var commandSpec = &structSpec{tagField: "command_type", fields: []string{"reason
 
 type commandDec struct{ c *HeartbeatCommand }
 
-func (c commandDec) setField(d *decoder, i int, p *path) (err error) {
+func (c commandDec) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		c.c.Reason, err = d.optStr(p)
+		c.c.Reason, err = d.optStr()
 	case 1:
-		c.c.Args, err = d.optDict(p)
+		c.c.Args, err = d.optDict()
 	}
 	return err
 }
 
 // command decodes Union[FullSyncCommand, HeartbeatCommand].
-func (d *decoder) command(p *path) (HeartbeatCommand, error) {
+func (d *decoder) command() (HeartbeatCommand, error) {
 	var c HeartbeatCommand
-	n, err := d.mapLen("object", p)
+	n, err := d.mapLen("object")
 	if err != nil {
 		return c, err
 	}
-	tag, rest, err := d.unionTag(n, "command_type", p)
+	tag, rest, err := d.unionTag(n, "command_type")
 	if err != nil {
 		return c, err
 	}
@@ -181,19 +185,19 @@ func (d *decoder) command(p *path) (HeartbeatCommand, error) {
 	case CommandGeneric:
 		c.CommandType = CommandGeneric
 	default:
-		tp := fieldPath(p, "command_type")
-		return c, d.invalidTag(tag, &tp)
+		d.pushField("command_type")
+		return c, d.invalidTag(tag)
 	}
-	err = d.structBody(rest, commandSpec, c.CommandType, commandDec{&c}, p)
+	err = d.structBody(rest, commandSpec, c.CommandType, commandDec{&c})
 	return c, err
 }
 
 // optDict decodes Optional[Dict[str, Any]].
-func (d *decoder) optDict(p *path) (*Dict, error) {
+func (d *decoder) optDict() (*Dict, error) {
 	if isNil, err := d.isNil(); err != nil || isNil {
 		return nil, err
 	}
-	n, err := d.mapLen("object | null", p)
+	n, err := d.mapLen("object | null")
 	if err != nil {
 		return nil, err
 	}
@@ -204,16 +208,18 @@ func (d *decoder) optDict(p *path) (*Dict, error) {
 	out := make(Dict, 0, d.capFor(n))
 	var idx map[string]int
 	for j := 0; j < n; j++ {
-		kp := keyPath(p)
-		k, err := d.str(&kp)
+		d.pushKey()
+		k, err := d.str()
 		if err != nil {
 			return nil, err
 		}
-		vp := valuesPath(p)
-		v, err := d.any(&vp, false)
+		d.pop()
+		d.pushValues()
+		v, err := d.any(false)
 		if err != nil {
 			return nil, err
 		}
+		d.pop()
 		out, idx = setDictEntry(out, idx, k, v)
 	}
 	return &out, nil
@@ -244,16 +250,16 @@ func setDictEntry(out Dict, idx map[string]int, k string, v Value) (Dict, map[st
 }
 
 func (m *BatchedKVOperationMsg) msg() Msg { return m }
-func (m *BatchedKVOperationMsg) setField(d *decoder, i int, p *path) (err error) {
+func (m *BatchedKVOperationMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.InstanceID, err = d.str(p)
+		m.InstanceID, err = d.str()
 	case 1:
-		m.WorkerID, err = d.int64(p)
+		m.WorkerID, err = d.int64()
 	case 2:
-		m.Location, err = d.str(p)
+		m.Location, err = d.str()
 	case 3:
-		m.Operations, err = d.kvOps(p)
+		m.Operations, err = d.kvOps()
 	}
 	return err
 }
@@ -262,20 +268,20 @@ var kvOpSpec = &structSpec{fields: []string{"op_type", "key", "seq_num"}, nreq: 
 
 type kvOpDec struct{ e *KVOpEvent }
 
-func (k kvOpDec) setField(d *decoder, i int, p *path) (err error) {
+func (k kvOpDec) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		k.e.OpType, err = d.opType(p)
+		k.e.OpType, err = d.opType()
 	case 1:
-		k.e.Key, err = d.bigInt(p)
+		k.e.Key, err = d.bigInt()
 	case 2:
-		k.e.SeqNum, err = d.int64(p)
+		k.e.SeqNum, err = d.int64()
 	}
 	return err
 }
 
-func (d *decoder) kvOps(p *path) ([]KVOpEvent, error) {
-	n, err := d.arrayLen("array", p)
+func (d *decoder) kvOps() ([]KVOpEvent, error) {
+	n, err := d.arrayLen("array")
 	if err != nil {
 		return nil, err
 	}
@@ -285,28 +291,30 @@ func (d *decoder) kvOps(p *path) ([]KVOpEvent, error) {
 	defer d.leave()
 	out := make([]KVOpEvent, d.capFor(n))[:0]
 	for j := 0; j < n; j++ {
-		ep := indexPath(p, j)
-		en, err := d.mapLen("object", &ep)
+		d.pushIndex()
+		d.setIndex(j)
+		en, err := d.mapLen("object")
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, KVOpEvent{})
-		if err := d.structBody(en, kvOpSpec, "", kvOpDec{&out[len(out)-1]}, &ep); err != nil {
+		if err := d.structBody(en, kvOpSpec, "", kvOpDec{&out[len(out)-1]}); err != nil {
 			return nil, err
 		}
+		d.pop()
 	}
 	return out, nil
 }
 
-func (d *decoder) opType(p *path) (OpType, error) {
+func (d *decoder) opType() (OpType, error) {
 	op, err := d.peek()
 	if err != nil {
 		return 0, err
 	}
 	if !(op >= 0xa0 && op <= 0xbf) && op != 0xd9 && op != 0xda && op != 0xdb {
-		return 0, d.wrongType("str", p)
+		return 0, d.wrongType("str")
 	}
-	s, err := d.cstr(p)
+	s, err := d.cstr()
 	if err != nil {
 		return 0, err
 	}
@@ -319,25 +327,25 @@ func (d *decoder) opType(p *path) (OpType, error) {
 	if e := utf8Error(s); e != nil {
 		return 0, e
 	}
-	return 0, validation("Invalid enum value "+pyRepr(string(s)), p)
+	return 0, d.verr("Invalid enum value " + pyRepr(string(s)))
 }
 
 func (m *BatchedP2PLookupMsg) msg() Msg { return m }
-func (m *BatchedP2PLookupMsg) setField(d *decoder, i int, p *path) (err error) {
+func (m *BatchedP2PLookupMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.Hashes, err = d.intList(p)
+		m.Hashes, err = d.intList()
 	case 1:
-		m.InstanceID, err = d.str(p)
+		m.InstanceID, err = d.str()
 	case 2:
-		m.WorkerID, err = d.int64(p)
+		m.WorkerID, err = d.int64()
 	}
 	return err
 }
 
 func (m *BatchedP2PLookupRetMsg) msg() Msg { return m }
-func (m *BatchedP2PLookupRetMsg) setField(d *decoder, i int, p *path) error {
-	n, err := d.arrayLen("array", p)
+func (m *BatchedP2PLookupRetMsg) setField(d *decoder, i int) error {
+	n, err := d.arrayLen("array")
 	if err != nil {
 		return err
 	}
@@ -347,166 +355,172 @@ func (m *BatchedP2PLookupRetMsg) setField(d *decoder, i int, p *path) error {
 	defer d.leave()
 	out := make([]LayoutInfo, 0, d.capFor(n))
 	for j := 0; j < n; j++ {
-		ep := indexPath(p, j)
-		l, err := d.layoutInfo(&ep)
+		d.pushIndex()
+		d.setIndex(j)
+		l, err := d.layoutInfo()
 		if err != nil {
 			return err
 		}
+		d.pop()
 		out = append(out, l)
 	}
 	m.LayoutInfo = out
 	return nil
 }
 
-func (d *decoder) layoutInfo(p *path) (LayoutInfo, error) {
+func (d *decoder) layoutInfo() (LayoutInfo, error) {
 	var l LayoutInfo
-	n, err := d.arrayLen("array", p)
+	n, err := d.arrayLen("array")
 	if err != nil {
 		return l, err
 	}
 	if n != 4 {
-		return l, validation("Expected `array` of length 4, got "+itoa(int64(n)), p)
+		return l, d.verr("Expected `array` of length 4, got " + itoa(int64(n)))
 	}
-	p0, p1, p2, p3 := indexPath(p, 0), indexPath(p, 1), indexPath(p, 2), indexPath(p, 3)
-	if l.InstanceID, err = d.str(&p0); err != nil {
+	d.pushIndex()
+	if l.InstanceID, err = d.str(); err != nil {
 		return l, err
 	}
-	if l.Location, err = d.str(&p1); err != nil {
+	d.setIndex(1)
+	if l.Location, err = d.str(); err != nil {
 		return l, err
 	}
-	if l.NumHitChunks, err = d.int64(&p2); err != nil {
+	d.setIndex(2)
+	if l.NumHitChunks, err = d.int64(); err != nil {
 		return l, err
 	}
-	l.PeerInitURL, err = d.str(&p3)
+	d.setIndex(3)
+	l.PeerInitURL, err = d.str()
+	d.pop()
 	return l, err
 }
 
 func (m *ErrorMsg) msg() Msg { return m }
-func (m *ErrorMsg) setField(d *decoder, i int, p *path) (err error) {
-	m.Error, err = d.str(p)
+func (m *ErrorMsg) setField(d *decoder, i int) (err error) {
+	m.Error, err = d.str()
 	return err
 }
 
 func (m *KVAdmitMsg) msg() Msg { return m }
-func (m *KVAdmitMsg) setField(d *decoder, i int, p *path) (err error) {
-	return setKVOp(d, i, p, &m.InstanceID, &m.WorkerID, &m.Key, &m.Location, &m.SeqNum)
+func (m *KVAdmitMsg) setField(d *decoder, i int) (err error) {
+	return setKVOp(d, i, &m.InstanceID, &m.WorkerID, &m.Key, &m.Location, &m.SeqNum)
 }
 
 func (m *KVEvictMsg) msg() Msg { return m }
-func (m *KVEvictMsg) setField(d *decoder, i int, p *path) (err error) {
-	return setKVOp(d, i, p, &m.InstanceID, &m.WorkerID, &m.Key, &m.Location, &m.SeqNum)
+func (m *KVEvictMsg) setField(d *decoder, i int) (err error) {
+	return setKVOp(d, i, &m.InstanceID, &m.WorkerID, &m.Key, &m.Location, &m.SeqNum)
 }
 
-func setKVOp(d *decoder, i int, p *path, inst *string, wid *int64, key *Int, loc *string, seq *int64) (err error) {
+func setKVOp(d *decoder, i int, inst *string, wid *int64, key *Int, loc *string, seq *int64) (err error) {
 	switch i {
 	case 0:
-		*inst, err = d.str(p)
+		*inst, err = d.str()
 	case 1:
-		*wid, err = d.int64(p)
+		*wid, err = d.int64()
 	case 2:
-		*key, err = d.bigInt(p)
+		*key, err = d.bigInt()
 	case 3:
-		*loc, err = d.str(p)
+		*loc, err = d.str()
 	case 4:
-		*seq, err = d.int64(p)
+		*seq, err = d.int64()
 	}
 	return err
 }
 
 func (m *FullSyncStartMsg) msg() Msg { return m }
-func (m *FullSyncStartMsg) setField(d *decoder, i int, p *path) (err error) {
+func (m *FullSyncStartMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.InstanceID, err = d.str(p)
+		m.InstanceID, err = d.str()
 	case 1:
-		m.WorkerID, err = d.int64(p)
+		m.WorkerID, err = d.int64()
 	case 2:
-		m.Location, err = d.str(p)
+		m.Location, err = d.str()
 	case 3:
-		m.SyncID, err = d.str(p)
+		m.SyncID, err = d.str()
 	case 4:
-		m.TotalKeys, err = d.int64(p)
+		m.TotalKeys, err = d.int64()
 	case 5:
-		m.BatchCount, err = d.int64(p)
+		m.BatchCount, err = d.int64()
 	}
 	return err
 }
 
 func (m *FullSyncStartRetMsg) msg() Msg { return m }
-func (m *FullSyncStartRetMsg) setField(d *decoder, i int, p *path) (err error) {
+func (m *FullSyncStartRetMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.SyncID, err = d.str(p)
+		m.SyncID, err = d.str()
 	case 1:
-		m.Accepted, err = d.bool(p)
+		m.Accepted, err = d.bool()
 	case 2:
-		m.ErrorMsg, err = d.optStr(p)
+		m.ErrorMsg, err = d.optStr()
 	}
 	return err
 }
 
 func (m *FullSyncBatchMsg) msg() Msg { return m }
-func (m *FullSyncBatchMsg) setField(d *decoder, i int, p *path) (err error) {
+func (m *FullSyncBatchMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.InstanceID, err = d.str(p)
+		m.InstanceID, err = d.str()
 	case 1:
-		m.WorkerID, err = d.int64(p)
+		m.WorkerID, err = d.int64()
 	case 2:
-		m.Location, err = d.str(p)
+		m.Location, err = d.str()
 	case 3:
-		m.SyncID, err = d.str(p)
+		m.SyncID, err = d.str()
 	case 4:
-		m.BatchID, err = d.int64(p)
+		m.BatchID, err = d.int64()
 	case 5:
-		m.Keys, err = d.intList(p)
+		m.Keys, err = d.intList()
 	}
 	return err
 }
 
 func (m *FullSyncEndMsg) msg() Msg { return m }
-func (m *FullSyncEndMsg) setField(d *decoder, i int, p *path) (err error) {
+func (m *FullSyncEndMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.InstanceID, err = d.str(p)
+		m.InstanceID, err = d.str()
 	case 1:
-		m.WorkerID, err = d.int64(p)
+		m.WorkerID, err = d.int64()
 	case 2:
-		m.Location, err = d.str(p)
+		m.Location, err = d.str()
 	case 3:
-		m.SyncID, err = d.str(p)
+		m.SyncID, err = d.str()
 	case 4:
-		m.ActualTotalKeys, err = d.int64(p)
+		m.ActualTotalKeys, err = d.int64()
 	}
 	return err
 }
 
 func (m *FullSyncStatusMsg) msg() Msg { return m }
-func (m *FullSyncStatusMsg) setField(d *decoder, i int, p *path) (err error) {
+func (m *FullSyncStatusMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.InstanceID, err = d.str(p)
+		m.InstanceID, err = d.str()
 	case 1:
-		m.WorkerID, err = d.int64(p)
+		m.WorkerID, err = d.int64()
 	case 2:
-		m.SyncID, err = d.str(p)
+		m.SyncID, err = d.str()
 	}
 	return err
 }
 
 func (m *FullSyncStatusRetMsg) msg() Msg { return m }
-func (m *FullSyncStatusRetMsg) setField(d *decoder, i int, p *path) (err error) {
+func (m *FullSyncStatusRetMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.SyncID, err = d.str(p)
+		m.SyncID, err = d.str()
 	case 1:
-		m.IsComplete, err = d.bool(p)
+		m.IsComplete, err = d.bool()
 	case 2:
-		m.GlobalProgress, err = d.float(p)
+		m.GlobalProgress, err = d.float()
 	case 3:
-		m.CanExitFreeze, err = d.bool(p)
+		m.CanExitFreeze, err = d.bool()
 	case 4:
-		m.MissingBatches, err = d.int64List(p)
+		m.MissingBatches, err = d.int64List()
 	}
 	return err
 }

@@ -54,13 +54,12 @@ var errTruncated = &Error{Class: ClassDecodeError, Msg: "Input data was truncate
 
 func decodeErr(msg string) *Error { return &Error{Class: ClassDecodeError, Msg: msg} }
 
-// path is a node of msgspec's error path (`$.a[0].b`), kept on the stack
-// and only rendered on error.
-type path struct {
-	parent *path
-	kind   uint8
-	name   string
-	index  int
+// pathElem is one step of msgspec's error path (`$.a[0].b`). The decoder
+// keeps the current path as a stack and renders it only on error.
+type pathElem struct {
+	kind  uint8
+	name  string
+	index int
 }
 
 const (
@@ -70,26 +69,16 @@ const (
 	pEllipsis
 )
 
-func fieldPath(parent *path, name string) path { return path{parent: parent, kind: pField, name: name} }
-func indexPath(parent *path, i int) path       { return path{parent: parent, kind: pIndex, index: i} }
-func keyPath(parent *path) path                { return path{parent: parent, kind: pKey} }
-func valuesPath(parent *path) path             { return path{parent: parent, kind: pEllipsis} }
-
-// suffix renders " - at `$...`" as msgspec's PathNode_ErrSuffix does, or ""
-// for the root.
-func (p *path) suffix() string {
-	if p == nil {
+// renderSuffix renders " - at `$...`" as msgspec's PathNode_ErrSuffix does,
+// or "" for the root.
+func renderSuffix(stack []pathElem) string {
+	if len(stack) == 0 {
 		return ""
-	}
-	var nodes []*path
-	for n := p; n != nil; n = n.parent {
-		nodes = append(nodes, n)
 	}
 	var groups []string
 	var b strings.Builder
 	b.WriteString("`$")
-	for i := len(nodes) - 1; i >= 0; i-- {
-		n := nodes[i]
+	for _, n := range stack {
 		switch n.kind {
 		case pField:
 			b.WriteByte('.')
@@ -115,16 +104,26 @@ func (p *path) suffix() string {
 	return " - at " + strings.Join(groups, " in ")
 }
 
-func validation(msg string, p *path) *Error {
-	return &Error{Class: ClassValidationError, Msg: msg + p.suffix()}
+func (d *decoder) pushField(name string) {
+	d.stack = append(d.stack, pathElem{kind: pField, name: name})
+}
+func (d *decoder) pushIndex()     { d.stack = append(d.stack, pathElem{kind: pIndex}) }
+func (d *decoder) pushKey()       { d.stack = append(d.stack, pathElem{kind: pKey}) }
+func (d *decoder) pushValues()    { d.stack = append(d.stack, pathElem{kind: pEllipsis}) }
+func (d *decoder) setIndex(i int) { d.stack[len(d.stack)-1].index = i }
+func (d *decoder) pop()           { d.stack = d.stack[:len(d.stack)-1] }
+
+// verr returns a ValidationError for msg at the current path.
+func (d *decoder) verr(msg string) *Error {
+	return &Error{Class: ClassValidationError, Msg: msg + renderSuffix(d.stack)}
 }
 
-func errExpected(expected, got string, p *path) *Error {
-	return validation("Expected `"+expected+"`, got `"+got+"`", p)
+func (d *decoder) expected(expected, got string) *Error {
+	return d.verr("Expected `" + expected + "`, got `" + got + "`")
 }
 
-func errMissing(field string, p *path) *Error {
-	return validation("Object missing required field `"+field+"`", p)
+func (d *decoder) missing(field string) *Error {
+	return d.verr("Object missing required field `" + field + "`")
 }
 
 // pyRepr renders s as Python's repr(str) does.

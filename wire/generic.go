@@ -1,5 +1,7 @@
 package wire
 
+import "sort"
+
 // Schemas of the Msg classes without their own Go type. Orchestration
 // messages (OrchMsg/OrchRetMsg) are checked against the field lists of the
 // protocol spec (§2.2); control messages (controller -> worker), whose fields
@@ -152,6 +154,7 @@ func KnownTypes() []string {
 	for name := range classes {
 		out = append(out, name)
 	}
+	sort.Strings(out)
 	return out
 }
 
@@ -162,8 +165,8 @@ type genericDec struct {
 
 func (g *genericDec) msg() Msg { return g.m }
 
-func (g *genericDec) setField(d *decoder, i int, p *path) error {
-	v, err := d.typed(g.cls.fields[i].typ, p)
+func (g *genericDec) setField(d *decoder, i int) error {
+	v, err := d.typed(g.cls.fields[i].typ)
 	if err != nil {
 		return err
 	}
@@ -171,18 +174,19 @@ func (g *genericDec) setField(d *decoder, i int, p *path) error {
 	return nil
 }
 
-func (g *genericDec) setExtra(d *decoder, key []byte, p *path) error {
+func (g *genericDec) setExtra(d *decoder, key []byte) error {
 	if !g.cls.lenient {
 		return d.skip()
 	}
 	if e := utf8Error(key); e != nil {
 		return e
 	}
-	fp := fieldPath(p, string(key))
-	v, err := d.any(&fp, false)
+	d.pushField(string(key))
+	v, err := d.any(false)
 	if err != nil {
 		return err
 	}
+	d.pop()
 	for i := range g.m.Fields {
 		if g.m.Fields[i].Name == string(key) {
 			g.m.Fields[i].Value = v
@@ -194,16 +198,16 @@ func (g *genericDec) setExtra(d *decoder, key []byte, p *path) error {
 }
 
 // typed decodes a value of type t into a Value.
-func (d *decoder) typed(t *ftype, p *path) (Value, error) {
-	return d.typedAs(t, t.repr(), p)
+func (d *decoder) typed(t *ftype) (Value, error) {
+	return d.typedAs(t, t.repr())
 }
 
-func (d *decoder) typedAs(t *ftype, expected string, p *path) (Value, error) {
+func (d *decoder) typedAs(t *ftype, expected string) (Value, error) {
 	switch t.kind {
 	case ftAny:
-		return d.any(p, false)
+		return d.any(false)
 	case ftStr:
-		s, err := d.strBytes(expected, p)
+		s, err := d.strBytes(expected)
 		return StrValue(string(s)), err
 	case ftInt:
 		op, err := d.peek()
@@ -211,9 +215,9 @@ func (d *decoder) typedAs(t *ftype, expected string, p *path) (Value, error) {
 			return Value{}, err
 		}
 		if !isIntOp(op) && !(d.conv && isExtOp(op)) {
-			return Value{}, d.wrongType(expected, p)
+			return Value{}, d.wrongType(expected)
 		}
-		i, err := d.bigInt(p)
+		i, err := d.bigInt()
 		return IntValue(i), err
 	case ftFloat:
 		op, err := d.peek()
@@ -221,9 +225,9 @@ func (d *decoder) typedAs(t *ftype, expected string, p *path) (Value, error) {
 			return Value{}, err
 		}
 		if op != 0xca && op != 0xcb && !isIntOp(op) && !(d.conv && isExtOp(op)) {
-			return Value{}, d.wrongType(expected, p)
+			return Value{}, d.wrongType(expected)
 		}
-		x, err := d.float(p)
+		x, err := d.float()
 		return FloatValue(x), err
 	case ftBool:
 		op, err := d.peek()
@@ -231,22 +235,22 @@ func (d *decoder) typedAs(t *ftype, expected string, p *path) (Value, error) {
 			return Value{}, err
 		}
 		if op != 0xc2 && op != 0xc3 {
-			return Value{}, d.wrongType(expected, p)
+			return Value{}, d.wrongType(expected)
 		}
-		b, err := d.bool(p)
+		b, err := d.bool()
 		return BoolValue(b), err
 	case ftOpt:
 		if isNil, err := d.isNil(); err != nil || isNil {
 			return Value{}, err
 		}
-		return d.typedAs(t.elem, expected, p)
+		return d.typedAs(t.elem, expected)
 	case ftList, ftTuple:
-		n, err := d.arrayLen(expected, p)
+		n, err := d.arrayLen(expected)
 		if err != nil {
 			return Value{}, err
 		}
 		if t.kind == ftTuple && n != len(t.elems) {
-			return Value{}, validation("Expected `array` of length "+itoa(int64(len(t.elems)))+", got "+itoa(int64(n)), p)
+			return Value{}, d.verr("Expected `array` of length " + itoa(int64(len(t.elems))) + ", got " + itoa(int64(n)))
 		}
 		if err := d.enter(); err != nil {
 			return Value{}, err
@@ -254,20 +258,22 @@ func (d *decoder) typedAs(t *ftype, expected string, p *path) (Value, error) {
 		defer d.leave()
 		out := make([]Value, 0, d.capFor(n))
 		for i := 0; i < n; i++ {
-			ep := indexPath(p, i)
+			d.pushIndex()
+			d.setIndex(i)
 			et := t.elem
 			if t.kind == ftTuple {
 				et = t.elems[i]
 			}
-			v, err := d.typed(et, &ep)
+			v, err := d.typed(et)
 			if err != nil {
 				return Value{}, err
 			}
+			d.pop()
 			out = append(out, v)
 		}
 		return ArrayValue(out...), nil
 	case ftDict:
-		n, err := d.mapLen(expected, p)
+		n, err := d.mapLen(expected)
 		if err != nil {
 			return Value{}, err
 		}
@@ -277,26 +283,28 @@ func (d *decoder) typedAs(t *ftype, expected string, p *path) (Value, error) {
 		defer d.leave()
 		var m anyMap
 		for i := 0; i < n; i++ {
-			kp := keyPath(p)
-			k, err := d.typed(t.key, &kp)
+			d.pushKey()
+			k, err := d.typed(t.key)
 			if err != nil {
 				return Value{}, err
 			}
-			vp := valuesPath(p)
-			v, err := d.typed(t.elem, &vp)
+			d.pop()
+			d.pushValues()
+			v, err := d.typed(t.elem)
 			if err != nil {
 				return Value{}, err
 			}
+			d.pop()
 			m.set(k, v)
 		}
 		return MapValue(m.entries...), nil
 	case ftDataclass:
-		n, err := d.mapLen(expected, p)
+		n, err := d.mapLen(expected)
 		if err != nil {
 			return Value{}, err
 		}
 		dc := &dataclassDec{t: t, vals: make([]Value, len(t.types))}
-		if err := d.structBody(n, t.spec, "", dc, p); err != nil {
+		if err := d.structBody(n, t.spec, "", dc); err != nil {
 			return Value{}, err
 		}
 		m := make([]Entry, len(t.types))
@@ -305,7 +313,7 @@ func (d *decoder) typedAs(t *ftype, expected string, p *path) (Value, error) {
 		}
 		return MapValue(m...), nil
 	}
-	return Value{}, d.wrongType(expected, p)
+	return Value{}, d.wrongType(expected)
 }
 
 type dataclassDec struct {
@@ -313,8 +321,8 @@ type dataclassDec struct {
 	vals []Value
 }
 
-func (c *dataclassDec) setField(d *decoder, i int, p *path) error {
-	v, err := d.typed(c.t.types[i], p)
+func (c *dataclassDec) setField(d *decoder, i int) error {
+	v, err := d.typed(c.t.types[i])
 	c.vals[i] = v
 	return err
 }

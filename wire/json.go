@@ -20,8 +20,7 @@ func FromJSON(b []byte) (Msg, error) {
 		return nil, err
 	}
 	mp := v.AppendMsgpack(nil)
-	d := decoder{b: mp, conv: true}
-	return d.msg(nil)
+	return newDecoder(mp, true).msg()
 }
 
 // jsonBigIntExt marks, inside FromJSON's intermediate MessagePack, an
