@@ -589,7 +589,7 @@ func (d *decoder) intList() ([]Int, error) {
 		out = append(out, v)
 	}
 	d.pop()
-	return out, nil
+	return nilIfEmpty(out), nil
 }
 
 func (d *decoder) int64List() ([]int64, error) {
@@ -608,7 +608,7 @@ func (d *decoder) int64List() ([]int64, error) {
 		out = append(out, v)
 	}
 	d.pop()
-	return out, nil
+	return nilIfEmpty(out), nil
 }
 
 // invalidTag builds "Invalid value 'X'" for an unknown or mismatched tag.
@@ -825,4 +825,12 @@ func (d *decoder) ext() (int8, []byte, error) {
 		return 0, nil, err
 	}
 	return int8(c[0]), data, nil
+}
+
+// nilIfEmpty makes an empty list decode the same as a missing defaulted one.
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }

@@ -113,7 +113,7 @@ func (m *RegisterRetMsg) setField(d *decoder, i int) error {
 		d.pop()
 		out = setStrPair(out, k, v)
 	}
-	m.ExtraConfig = out
+	m.ExtraConfig = nilIfEmpty(out)
 	return nil
 }
 
@@ -150,7 +150,7 @@ func (m *HeartbeatRetMsg) setField(d *decoder, i int) error {
 		d.pop()
 		out = append(out, c)
 	}
-	m.Commands = out
+	m.Commands = nilIfEmpty(out)
 	return nil
 }
 
@@ -303,7 +303,7 @@ func (d *decoder) kvOps() ([]KVOpEvent, error) {
 		}
 		d.pop()
 	}
-	return out, nil
+	return nilIfEmpty(out), nil
 }
 
 func (d *decoder) opType() (OpType, error) {
@@ -364,7 +364,7 @@ func (m *BatchedP2PLookupRetMsg) setField(d *decoder, i int) error {
 		d.pop()
 		out = append(out, l)
 	}
-	m.LayoutInfo = out
+	m.LayoutInfo = nilIfEmpty(out)
 	return nil
 }
 

@@ -3,6 +3,8 @@ package wire
 import (
 	"bytes"
 	"encoding/hex"
+	"math"
+	"reflect"
 	"testing"
 )
 
@@ -39,8 +41,56 @@ func FuzzDecode(f *testing.F) {
 		if enc2 := m2.AppendMsgpack(nil); !bytes.Equal(enc, enc2) {
 			t.Fatalf("not stable:\n%x\n%x", enc, enc2)
 		}
+		if !hasNaN(m) && !reflect.DeepEqual(m, m2) {
+			t.Fatalf("re-decoded value differs:\n%#v\n%#v", m, m2)
+		}
 		if _, err := ToJSON(m); err != nil {
 			return // bytes keys, Ext values, ... have no JSON form
 		}
 	})
+}
+
+// hasNaN reports whether m holds a NaN float (never DeepEqual to itself).
+func hasNaN(m Msg) bool {
+	switch m := m.(type) {
+	case *FullSyncStatusRetMsg:
+		return math.IsNaN(m.GlobalProgress)
+	case *HeartbeatRetMsg:
+		for _, c := range m.Commands {
+			if c.Args != nil {
+				for _, e := range *c.Args {
+					if valueHasNaN(e.Value) {
+						return true
+					}
+				}
+			}
+		}
+	case *GenericMsg:
+		for _, f := range m.Fields {
+			if valueHasNaN(f.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func valueHasNaN(v Value) bool {
+	switch v.Kind {
+	case KindFloat:
+		return math.IsNaN(v.Float)
+	case KindArray:
+		for _, x := range v.Array {
+			if valueHasNaN(x) {
+				return true
+			}
+		}
+	case KindMap:
+		for _, e := range v.Map {
+			if valueHasNaN(e.Key) || valueHasNaN(e.Value) {
+				return true
+			}
+		}
+	}
+	return false
 }

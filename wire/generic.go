@@ -178,8 +178,8 @@ func (g *genericDec) setExtra(d *decoder, key []byte) error {
 	if !g.cls.lenient {
 		return d.skip()
 	}
-	if e := utf8Error(key); e != nil {
-		return e
+	if utf8Error(key) != nil { // can never name a real field: skipped
+		return d.skip()
 	}
 	d.pushField(string(key))
 	v, err := d.any(false)

@@ -15,6 +15,9 @@ import (
 // golden `value` form ({"type": "<Class>", ...fields}). Integers must fit in
 // [-2^63, 2^64-1].
 func FromJSON(b []byte) (Msg, error) {
+	if e := utf8Error(b); e != nil { // json.loads decodes bytes as UTF-8 first
+		return nil, e
+	}
 	v, err := parseJSON(b)
 	if err != nil {
 		return nil, err
