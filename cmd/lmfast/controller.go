@@ -1,7 +1,296 @@
 package main
 
-// controllerCmd is a placeholder until its issue lands; it is replaced wholesale.
-type controllerCmd struct{}
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
-// Run reports that the command is not built yet.
-func (c *controllerCmd) Run(a *app) error { return failed("controller: not implemented yet") }
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/lmfast/lmfast/engine"
+	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/stream"
+)
+
+// controllerCmd is `lmfast controller`: LMCache's controller benchmark flag
+// for flag, plus lmfast's own flags. It only parses and wires; the work is
+// in engine/.
+type controllerCmd struct {
+	ControllerHost  string  `name:"controller-host" default:"127.0.0.1" help:"Controller host (0.0.0.0 means 127.0.0.1)."`
+	MonitorPorts    string  `name:"monitor-ports" default:"{\"pull\":8100,\"reply\":8101}" help:"Controller ports as JSON: pull (required), reply, heartbeat."`
+	Duration        string  `default:"60" help:"Run length: seconds, or a Go duration such as 90s or 2m."`
+	BatchSize       int     `name:"batch-size" default:"50" help:"KV operations per BatchedKVOperationMsg."`
+	Operations      string  `default:"admit:70,evict:25,heartbeat:5" help:"Operation mix name:percent,... (admit, evict, heartbeat, p2p_lookup, register, deregister); must sum to 100."`
+	NumInstances    int     `name:"num-instances" default:"10" help:"Simulated instances per process."`
+	NumWorkers      int     `name:"num-workers" default:"1" help:"Workers per instance."`
+	NumLocations    int     `name:"num-locations" default:"1" help:"Storage locations."`
+	NumKeys         int     `name:"num-keys" default:"10000" help:"Key space 0..N-1."`
+	NumHashes       int     `name:"num-hashes" default:"100" help:"Hashes per p2p_lookup."`
+	NumProcesses    int     `name:"num-processes" default:"1" help:"Independent engine groups (LMCache's processes), each with its own ZMQ context and instance names."`
+	NoRegisterFirst bool    `name:"no-register-first" help:"Skip pre-registering the workers."`
+	PinCPUs         string  `name:"pin-cpus" help:"Run one sender per listed CPU, pinned (taskset syntax: 0-7, 0,2,4)."`
+	Senders         int     `help:"Unpinned senders per process when --pin-cpus is not given (default: half the CPUs, at least 1)."`
+	Rate            float64 `default:"0" help:"Target requests/s over all senders and processes; 0 runs a closed loop."`
+	Concurrency     int     `default:"1" help:"Request/reply operations in flight per sender."`
+	Seed            uint64  `default:"0" help:"Seed of the message stream (0: pick one and print it)."`
+	Out             string  `help:"Write the JSONL stream to this file instead of stdout."`
+	Interval        string  `default:"1s" help:"Period of the JSONL interval lines."`
+	Raw             bool    `help:"Also write one JSONL sample line per operation."`
+	Embedded        bool    `help:"Start the reference controller in-process on free 127.0.0.1 ports and target it."`
+	DrainTimeout    string  `name:"drain-timeout" default:"10s" help:"How long queued messages may take to reach the controller after the run."`
+	NoHeadroom      bool    `name:"no-headroom" help:"Skip the calibrated ZMQ ceiling (no headroom figure)."`
+}
+
+// monitorPorts is the --monitor-ports JSON.
+type monitorPorts struct {
+	Pull, Reply, Heartbeat int
+}
+
+func parseMonitorPorts(s string) (monitorPorts, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return monitorPorts{}, fmt.Errorf("--monitor-ports: invalid JSON: %v", err)
+	}
+	mp := monitorPorts{Pull: 8100}
+	for k, v := range raw {
+		var port int
+		if err := json.Unmarshal(v, &port); err != nil {
+			return mp, fmt.Errorf("--monitor-ports: %q must be a port number", k)
+		}
+		if port < 1 || port > 65535 {
+			return mp, fmt.Errorf("--monitor-ports: %s port %d out of range 1-65535", k, port)
+		}
+		switch k {
+		case "pull":
+			mp.Pull = port
+		case "reply":
+			mp.Reply = port
+		case "heartbeat":
+			mp.Heartbeat = port
+		default:
+			return mp, fmt.Errorf("--monitor-ports: unknown key %q (pull, reply, heartbeat)", k)
+		}
+	}
+	return mp, nil
+}
+
+// parseSeconds reads "60" as seconds, or a Go duration such as "1m30s".
+func parseSeconds(flag, s string) (time.Duration, error) {
+	if n, err := strconv.ParseFloat(s, 64); err == nil {
+		if n <= 0 {
+			return 0, fmt.Errorf("%s must be positive", flag)
+		}
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive duration", flag, s)
+	}
+	return d, nil
+}
+
+func (c *controllerCmd) Run(a *app) error {
+	// Flags first: every bad value is exit 2 before anything starts.
+	mix, err := engine.ParseOperations(c.Operations)
+	if err != nil {
+		return badInput("--operations: %v", err)
+	}
+	ports, err := parseMonitorPorts(c.MonitorPorts)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	duration, err := parseSeconds("--duration", c.Duration)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	interval, err := parseSeconds("--interval", c.Interval)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	drain, err := parseSeconds("--drain-timeout", c.DrainTimeout)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	if c.NumProcesses < 1 {
+		return badInput("--num-processes must be at least 1")
+	}
+	var pinned []int
+	if c.PinCPUs != "" {
+		if pinned, err = cpus.Parse(c.PinCPUs); err != nil {
+			return badInput("--pin-cpus: %v", err)
+		}
+		if err := cpus.Validate(pinned); err != nil {
+			return badInput("--pin-cpus: %v", err)
+		}
+		if len(pinned) < c.NumProcesses {
+			return badInput("--pin-cpus lists %d CPUs for %d processes; each process needs one", len(pinned), c.NumProcesses)
+		}
+	}
+	if c.Senders < 0 {
+		return badInput("--senders must not be negative")
+	}
+	seed := c.Seed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+
+	host := c.ControllerHost
+	if host == "0.0.0.0" {
+		host = "127.0.0.1"
+	}
+	var server *embeddedServer
+	if c.Embedded {
+		if server, err = startEmbedded(a); err != nil {
+			return failed("--embedded: %v", err)
+		}
+		defer server.Close()
+		host, ports = "127.0.0.1", server.ports
+	}
+	endpoint := func(port int) string {
+		if port == 0 {
+			return ""
+		}
+		return fmt.Sprintf("tcp://%s:%d", host, port)
+	}
+	base := engine.Config{
+		PullEndpoint: endpoint(ports.Pull), ReplyEndpoint: endpoint(ports.Reply), HeartbeatEndpoint: endpoint(ports.Heartbeat),
+		Duration: duration, BatchSize: c.BatchSize, Mix: mix,
+		NumInstances: c.NumInstances, NumWorkers: c.NumWorkers, NumLocations: c.NumLocations,
+		NumKeys: c.NumKeys, NumHashes: c.NumHashes, NumProcesses: c.NumProcesses,
+		RegisterFirst: !c.NoRegisterFirst, Rate: c.Rate / float64(c.NumProcesses), Concurrency: c.Concurrency,
+		Seed: seed, Interval: interval, Raw: c.Raw, DrainTimeout: drain,
+	}
+	groups := make([]engine.Config, c.NumProcesses)
+	for g := range groups {
+		cfg := base
+		cfg.Proc = g
+		switch {
+		case pinned != nil:
+			for i := g; i < len(pinned); i += c.NumProcesses {
+				cfg.CPUs = append(cfg.CPUs, pinned[i])
+			}
+			cfg.Senders = len(cfg.CPUs)
+		case c.Senders > 0:
+			cfg.Senders = c.Senders
+		default:
+			cfg.Senders = max(1, runtime.NumCPU()/2/c.NumProcesses)
+		}
+		if err := cfg.Validate(); err != nil {
+			return badInput("%v", err)
+		}
+		groups[g] = cfg
+	}
+	if !c.Embedded {
+		if err := engine.CheckReachable([]string{base.PullEndpoint, base.ReplyEndpoint, base.HeartbeatEndpoint}, 3*time.Second); err != nil {
+			return badInput("%v (check --controller-host and --monitor-ports, or use --embedded)", err)
+		}
+	}
+
+	var sink io.Writer = a.stdout
+	if c.Out != "" {
+		f, err := os.Create(c.Out)
+		if err != nil {
+			return badInput("--out: %v", err)
+		}
+		defer f.Close()
+		sink = f
+	}
+	out := stream.New(sink, "controller", stream.NewRunID())
+	c.writeConfig(out, groups, ports, host, seed)
+
+	progress := io.Writer(nil)
+	if isTerminal(a.stderr) {
+		progress = a.stderr
+	}
+	results := make([]*engine.Result, len(groups))
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for g := range groups {
+		groups[g].Progress = progress
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[g], errs[g] = engine.Run(a.ctx, groups[g], out.ForProc(g), engine.Hooks{})
+		}()
+	}
+	wg.Wait()
+	if progress != nil {
+		fmt.Fprintln(progress)
+	}
+	for _, err := range errs {
+		if err != nil {
+			return failed("%v", err)
+		}
+	}
+
+	merged := engine.Merge(results)
+	if len(results) > 1 {
+		agg := out.ForProc(-1)
+		engine.WriteSummaries(agg, merged)
+	}
+	for _, r := range results {
+		_ = engine.WriteReport(a.stderr, r)
+	}
+	if len(results) > 1 {
+		_ = engine.WriteAggregatedReport(a.stderr, merged, len(results))
+	}
+
+	var verdict error
+	if !c.NoHeadroom {
+		writeHeadroom(a, out, merged)
+	}
+	if server != nil {
+		verdict = server.verify(out, merged)
+	}
+	if !merged.Drained {
+		out.Event("error").Str("error", fmt.Sprintf("drain incomplete: queued messages still unsent after --drain-timeout %s", drain)).Send()
+		if verdict == nil {
+			verdict = failed("drain incomplete after %s: some sent messages may not have reached the controller", drain)
+		}
+	}
+	if err := out.Err(); err != nil {
+		return failed("writing the JSONL stream: %v", err)
+	}
+	if a.ctx.Err() != nil {
+		return errInterrupted
+	}
+	return verdict
+}
+
+// writeConfig writes the run's config line: every effective setting.
+func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64) {
+	hostname, _ := os.Hostname()
+	major, minor, patch := zmq.Version()
+	info := cpus.Describe()
+	ops := make([]string, 0, len(groups[0].Mix))
+	for _, m := range groups[0].Mix {
+		ops = append(ops, m.Op.String()+":"+engine.PythonFloatRepr(m.Pct))
+	}
+	senders := 0
+	var pinned []string
+	for _, g := range groups {
+		senders += g.Senders
+		for _, cpu := range g.CPUs {
+			pinned = append(pinned, strconv.Itoa(cpu))
+		}
+	}
+	g := groups[0]
+	out.Event("config").Str("schema", stream.Schema).Str("version", version).
+		Str("host", hostname).Str("cpu", info.String()).Str("cpu_model", info.Model).Int("cpus_online", info.Online).
+		Str("libzmq", fmt.Sprintf("%d.%d.%d", major, minor, patch)).
+		Str("controller_host", host).Int("pull_port", ports.Pull).Int("reply_port", ports.Reply).Int("heartbeat_port", ports.Heartbeat).
+		Bool("embedded", c.Embedded).
+		Float64("duration_s", g.Duration.Seconds()).Int("batch_size", g.BatchSize).Str("operations", strings.Join(ops, ",")).
+		Int("num_instances", g.NumInstances).Int("num_workers", g.NumWorkers).Int("num_locations", g.NumLocations).
+		Int("num_keys", g.NumKeys).Int("num_hashes", g.NumHashes).Int("num_processes", len(groups)).
+		Bool("register_first", g.RegisterFirst).Int("senders", senders).Str("pin_cpus", strings.Join(pinned, ",")).
+		Float64("rate", c.Rate).Int("concurrency", g.Concurrency).Uint64("seed", seed).
+		Float64("interval_s", g.Interval.Seconds()).Bool("raw", g.Raw).Float64("drain_timeout_s", g.DrainTimeout.Seconds()).
+		Send()
+}

@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// Config is one engine group's settings. A group is what LMCache's tool
+// calls a process: its own ZMQ context, senders and instance names
+// ("instance_p{Proc}_{i}").
+type Config struct {
+	// Endpoints as "tcp://host:port". Reply and Heartbeat may be empty: no
+	// request/reply ops then, and the heartbeat endpoint is learned from the
+	// first RegisterRetMsg as LMCache's tool does.
+	PullEndpoint      string
+	ReplyEndpoint     string
+	HeartbeatEndpoint string
+
+	Duration     time.Duration
+	BatchSize    int // KV ops per BatchedKVOperationMsg
+	Mix          []OpShare
+	NumInstances int
+	NumWorkers   int // per instance
+	NumLocations int
+	NumKeys      int
+	NumHashes    int // hashes per BatchedP2PLookupMsg
+
+	Proc         int // this group's number
+	NumProcesses int // groups in the whole run (for report titles)
+
+	RegisterFirst bool // pre-register every worker before the timed run
+
+	// Senders is how many sender workers this group runs; CPUs, when set,
+	// pins sender i to CPUs[i] (len(CPUs) must equal Senders).
+	Senders int
+	CPUs    []int
+
+	// Rate is this group's target in requests (operations) per second over
+	// all its senders; 0 runs a closed loop like LMCache's tool.
+	Rate float64
+	// Concurrency is the request/reply operations in flight per sender.
+	Concurrency int
+
+	Seed     uint64        // the message stream is a function of Seed
+	Interval time.Duration // JSONL interval period
+	Raw      bool          // one JSONL sample line per operation
+
+	// DrainTimeout bounds how long queued PUSH messages may take to reach
+	// the controller after the last send.
+	DrainTimeout time.Duration
+	// RingSize is the number of pre-encoded operations each sender's ring
+	// holds (a power of two).
+	RingSize int
+
+	// Progress, when set, receives one human progress line per second.
+	Progress io.Writer
+}
+
+// Validate checks the settings a user controls and names the flag at fault.
+func (c *Config) Validate() error {
+	switch {
+	case c.Duration <= 0:
+		return fmt.Errorf("--duration must be positive")
+	case c.BatchSize <= 0:
+		return fmt.Errorf("--batch-size must be positive")
+	case c.NumInstances <= 0:
+		return fmt.Errorf("--num-instances must be positive")
+	case c.NumWorkers <= 0:
+		return fmt.Errorf("--num-workers must be positive")
+	case c.NumLocations <= 0:
+		return fmt.Errorf("--num-locations must be positive")
+	case c.NumKeys <= 0:
+		return fmt.Errorf("--num-keys must be positive")
+	case c.NumHashes < 0:
+		return fmt.Errorf("--num-hashes must not be negative")
+	case c.Rate < 0:
+		return fmt.Errorf("--rate must not be negative")
+	case c.Concurrency <= 0:
+		return fmt.Errorf("--concurrency must be positive")
+	case c.Interval <= 0:
+		return fmt.Errorf("--interval must be positive")
+	case len(c.Mix) == 0:
+		return fmt.Errorf("--operations is empty")
+	case c.Senders <= 0:
+		return fmt.Errorf("need at least one sender")
+	case c.CPUs != nil && len(c.CPUs) != c.Senders:
+		return fmt.Errorf("%d CPUs for %d senders", len(c.CPUs), c.Senders)
+	}
+	if n := len(BuildSchedule(c.Mix, nil)); n == 0 {
+		return fmt.Errorf("--operations: every percentage is below 0.1, the schedule is empty")
+	}
+	for _, m := range c.Mix {
+		if m.Op.IsPush() || m.Pct == 0 {
+			continue
+		}
+		if c.ReplyEndpoint == "" && m.Op != OpHeartbeat {
+			return fmt.Errorf("--operations has %s but --monitor-ports has no \"reply\" port", m.Op)
+		}
+	}
+	return nil
+}
+
+// pairsCount is the number of simulated (instance, worker) pairs.
+func (c *Config) pairsCount() int { return c.NumInstances * c.NumWorkers }

@@ -1,0 +1,268 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/lmfast/lmfast/stream"
+)
+
+// group is one engine group's shared state.
+type group struct {
+	cfg     *Config
+	zctx    *zmq.Context
+	hbURL   atomic.Pointer[string]
+	senders []*sender
+}
+
+func (g *group) heartbeatURL() string {
+	if p := g.hbURL.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// learnHeartbeatURL records the heartbeat URL from the first RegisterRetMsg
+// that carries one, normalised as LMCache's tool does (spec §1.2): strip
+// "tcp://", and when the pull endpoint is on loopback but the returned host
+// is not, use 127.0.0.1.
+func (g *group) learnHeartbeatURL(raw string) {
+	if g.hbURL.Load() != nil {
+		return
+	}
+	u := NormalizeHeartbeatURL(raw, g.cfg.PullEndpoint)
+	g.hbURL.CompareAndSwap(nil, &u)
+}
+
+// NormalizeHeartbeatURL turns a controller-given heartbeat URL into a ZMQ
+// endpoint (spec §1.2).
+func NormalizeHeartbeatURL(raw, pullEndpoint string) string {
+	hostport := strings.TrimPrefix(raw, "tcp://")
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return "tcp://" + hostport
+	}
+	pullHost := ""
+	if u, err := url.Parse(pullEndpoint); err == nil {
+		pullHost = u.Hostname()
+	}
+	if (pullHost == "127.0.0.1" || pullHost == "localhost") && host != "127.0.0.1" && host != "localhost" {
+		host = "127.0.0.1"
+	}
+	return "tcp://" + net.JoinHostPort(host, port)
+}
+
+// CheckReachable dials every tcp:// endpoint once, so that a controller
+// that is not there is reported in seconds instead of after a ZMQ timeout
+// per request.
+func CheckReachable(endpoints []string, timeout time.Duration) error {
+	for _, ep := range endpoints {
+		if !strings.HasPrefix(ep, "tcp://") {
+			continue
+		}
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(ep, "tcp://"), timeout)
+		if err != nil {
+			return fmt.Errorf("controller not reachable at %s: %v", strings.TrimPrefix(ep, "tcp://"), err)
+		}
+		c.Close()
+	}
+	return nil
+}
+
+// Hooks lets a caller observe a run as it goes.
+type Hooks struct {
+	// Started is called once the timed run starts (after pre-registration).
+	Started func()
+}
+
+// Run executes one engine group: pre-registration, the timed run, the
+// end-of-run deregistration and the drain, streaming interval lines to out
+// and returning the final figures. Cancelling ctx stops the timed run early;
+// everything measured until then is still reported.
+func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.RingSize == 0 {
+		cfg.RingSize = 1024
+	}
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = 10 * time.Second
+	}
+	zctx, err := zmq.NewContext()
+	if err != nil {
+		return nil, fmt.Errorf("zmq context: %w", err)
+	}
+	_ = zctx.SetIoThreads(max(1, (cfg.Senders+1)/2))
+	g := &group{cfg: &cfg, zctx: zctx}
+	if cfg.HeartbeatEndpoint != "" {
+		hb := cfg.HeartbeatEndpoint
+		g.hbURL.Store(&hb)
+	}
+
+	// Partition the (instance, worker) pairs across senders.
+	nSenders := min(cfg.Senders, cfg.pairsCount())
+	parts := make([][][2]int, nSenders)
+	n := 0
+	for i := 0; i < cfg.NumInstances; i++ {
+		for w := 0; w < cfg.NumWorkers; w++ {
+			parts[n%nSenders] = append(parts[n%nSenders], [2]int{i, w})
+			n++
+		}
+	}
+	for i := 0; i < nSenders; i++ {
+		cpu := -1
+		if cfg.CPUs != nil {
+			cpu = cfg.CPUs[i]
+		}
+		s, err := newSender(i, &cfg, g, cpu, newPairs(&cfg, parts[i]))
+		if err != nil {
+			zctx.Term()
+			return nil, err
+		}
+		g.senders = append(g.senders, s)
+	}
+	return g.run(ctx, out, hooks)
+}
+
+func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Result, error) {
+	cfg := g.cfg
+	res := &Result{Config: ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: int(cfg.Duration / time.Second),
+		BatchSize: cfg.BatchSize, Mix: cfg.Mix, NumInstances: cfg.NumInstances, NumWorkers: cfg.NumWorkers,
+		NumLocations: cfg.NumLocations, NumKeys: cfg.NumKeys, NumProcesses: max(1, cfg.NumProcesses), Proc: cfg.Proc}}
+
+	// Every sender's goroutine owns its sockets from creation to close, so a
+	// pinned sender keeps them on its CPU's thread.
+	var (
+		setupDone = make(chan error, len(g.senders))
+		regDone   sync.WaitGroup
+		startGate = make(chan struct{})
+		stop      = make(chan struct{})
+		finished  sync.WaitGroup
+		startAt   time.Time
+		deadline  time.Time
+		pacer     Pacer
+		regOK     atomic.Int64
+		regFailed atomic.Int64
+	)
+	if cfg.Rate > 0 {
+		pacer = ConstantPacer{Rate: cfg.Rate / float64(len(g.senders))}
+	}
+	prodStop := make(chan struct{})
+	var prodDone sync.WaitGroup
+	for i, s := range g.senders {
+		prodDone.Add(1)
+		go func() {
+			defer prodDone.Done()
+			produce(s, newProducer(cfg, s.pairs, cfg.Seed+uint64(cfg.Proc)*1_000_003+uint64(i)*7919), prodStop)
+		}()
+	}
+	regDone.Add(len(g.senders))
+	finished.Add(len(g.senders))
+	for _, s := range g.senders {
+		go func() {
+			defer finished.Done()
+			err := s.pin()
+			if err == nil {
+				err = s.openSockets()
+			}
+			if err == nil && cfg.RegisterFirst {
+				ok, bad := s.register()
+				regOK.Add(int64(ok))
+				regFailed.Add(int64(bad))
+			}
+			regDone.Done()
+			regDone.Wait() // the heartbeat URL is known after every sender registered
+			if err == nil {
+				if hb := g.heartbeatURL(); hb != "" && hasOp(cfg.Mix, OpHeartbeat) {
+					err = s.openHeartbeat(hb)
+				}
+			}
+			setupDone <- err
+			<-startGate
+			if err == nil {
+				s.run(startAt, deadline, pacer, stop)
+				s.deregisterAll()
+			}
+			s.closeSockets()
+		}()
+	}
+	var setupErr error
+	for range g.senders {
+		if err := <-setupDone; err != nil && setupErr == nil {
+			setupErr = err
+		}
+	}
+	res.RegisteredOK, res.RegisterFailed = regOK.Load(), regFailed.Load()
+
+	startAt = time.Now()
+	deadline = startAt.Add(cfg.Duration)
+	col := newCollector(g, out, startAt)
+	if setupErr == nil && hooks.Started != nil {
+		hooks.Started()
+	}
+	close(startGate)
+	if setupErr != nil {
+		close(stop)
+		close(prodStop)
+		finished.Wait()
+		prodDone.Wait()
+		g.zctx.Term()
+		return nil, setupErr
+	}
+
+	// Collect while the senders run; stop them at the deadline or on ctx.
+	sendersDone := make(chan struct{})
+	go func() { finished.Wait(); close(sendersDone) }()
+	col.loop(ctx, deadline, stop, sendersDone)
+	close(prodStop)
+	prodDone.Wait()
+
+	// Drain: closing the context waits until every PUSH socket handed its
+	// queue to the network or DrainTimeout passed.
+	drainStart := time.Now()
+	g.zctx.Term()
+	res.DrainTime = time.Since(drainStart)
+	res.Drained = res.DrainTime < cfg.DrainTimeout-50*time.Millisecond
+
+	col.finish(res)
+	return res, nil
+}
+
+func hasOp(mix []OpShare, op Op) bool {
+	for _, m := range mix {
+		if m.Op == op && m.Pct > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// produce keeps a sender's ring full of encoded operations until stop.
+func produce(s *sender, p *producer, stop <-chan struct{}) {
+	for spins := 0; ; {
+		if it, ok := s.queue.Reserve(); ok {
+			p.fill(it)
+			s.queue.Publish()
+			spins = 0
+			continue
+		}
+		spins++
+		if spins&31 == 0 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			time.Sleep(20 * time.Microsecond)
+		}
+	}
+}

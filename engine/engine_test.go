@@ -1,0 +1,214 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lmfast/lmfast/stream"
+)
+
+func testConfig(k *testSink, mix string) Config {
+	ops, err := ParseOperations(mix)
+	if err != nil {
+		panic(err)
+	}
+	return Config{
+		PullEndpoint:  fmt.Sprintf("tcp://127.0.0.1:%d", k.pull),
+		ReplyEndpoint: fmt.Sprintf("tcp://127.0.0.1:%d", k.reply),
+		Duration:      700 * time.Millisecond, BatchSize: 20, Mix: ops,
+		NumInstances: 6, NumWorkers: 2, NumLocations: 3, NumKeys: 1000, NumHashes: 10,
+		RegisterFirst: true, Senders: 2, Concurrency: 1, Seed: 42,
+		Interval: 200 * time.Millisecond, DrainTimeout: 5 * time.Second,
+	}
+}
+
+// lines parses a JSONL buffer and fails on any line that is not JSON.
+func lines(t *testing.T, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(buf.Bytes()))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("invalid JSONL line: %v: %s", err, sc.Text())
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestRunCountsMatchReceiver runs the seed's operation mix against real
+// sockets and checks that what the sink received equals what the engine
+// claims it sent, that every frame decodes, and that sequence numbers are
+// contiguous per (instance, worker, location).
+func TestRunCountsMatchReceiver(t *testing.T) {
+	tests := []struct {
+		name, mix   string
+		concurrency int
+		rate        float64
+	}{
+		{"seed mix closed loop", "admit:35,evict:29,heartbeat:1,p2p_lookup:35", 1, 0},
+		{"pipelined", "admit:50,p2p_lookup:50", 4, 0},
+		{"open loop", "admit:40,evict:40,p2p_lookup:20", 2, 3000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			k := startTestSink(t)
+			cfg := testConfig(k, tc.mix)
+			cfg.Concurrency, cfg.Rate = tc.concurrency, tc.rate
+			var buf bytes.Buffer
+			res, err := Run(context.Background(), cfg, stream.New(&buf, "controller", "test"), Hooks{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := k.settle()
+			t.Logf("sink: %d frames, %d KV ops, types %v; engine: push %d + teardown %d, kv %d", got.frames, got.kvOps, got.byType, res.PushFrames, res.TeardownFrames, res.KVOpsSent)
+			if !res.Drained {
+				t.Errorf("drain incomplete after %v", res.DrainTime)
+			}
+			if got.decodeErrors != 0 {
+				t.Errorf("%d frames failed to decode", got.decodeErrors)
+			}
+			if want := res.PushFrames + res.TeardownFrames; got.frames != want {
+				t.Errorf("sink received %d PUSH frames, engine claims %d", got.frames, want)
+			}
+			if got.kvOps != res.KVOpsSent || res.KVOpsSent == 0 {
+				t.Errorf("sink received %d KV ops, engine claims %d", got.kvOps, res.KVOpsSent)
+			}
+			if got.seqGaps != 0 {
+				t.Errorf("%d sequence discontinuities", got.seqGaps)
+			}
+			if got.byType["RegisterMsg"] != res.RegisteredOK || res.RegisteredOK != 12 {
+				t.Errorf("registered %d, sink saw %d RegisterMsg, want 12", res.RegisteredOK, got.byType["RegisterMsg"])
+			}
+			if got.byType["DeRegisterMsg"] != res.TeardownFrames || res.TeardownFrames != 12 {
+				t.Errorf("teardown %d, sink saw %d DeRegisterMsg, want 12", res.TeardownFrames, got.byType["DeRegisterMsg"])
+			}
+			var kvRequests, kvMessages int64
+			for _, o := range res.Ops {
+				if o.Errors != 0 {
+					t.Errorf("%s: %d errors: %v", o.Op, o.Errors, o.ErrorCounts)
+				}
+				switch o.Op {
+				case OpAdmit, OpEvict:
+					kvRequests += o.Requests
+					kvMessages += o.Messages
+				case OpP2PLookup:
+					if got.byType["BatchedP2PLookupMsg"] != o.Requests {
+						t.Errorf("p2p: engine %d, sink %d", o.Requests, got.byType["BatchedP2PLookupMsg"])
+					}
+				case OpHeartbeat:
+					if got.byType["HeartbeatMsg"] != o.Requests {
+						t.Errorf("heartbeat: engine %d, sink %d", o.Requests, got.byType["HeartbeatMsg"])
+					}
+				}
+			}
+			if kvMessages != res.KVOpsSent || got.byType["BatchedKVOperationMsg"] != kvRequests {
+				t.Errorf("kv requests %d messages %d; sink batches %d", kvRequests, kvMessages, got.byType["BatchedKVOperationMsg"])
+			}
+			if tc.rate > 0 {
+				total := int64(0)
+				for _, o := range res.Ops {
+					total += o.Requests + o.Errors
+				}
+				ceiling := int64(tc.rate*cfg.Duration.Seconds()) + int64(cfg.Senders)
+				if total > ceiling {
+					t.Errorf("open loop sent %d requests, more than the schedule's %d", total, ceiling)
+				}
+				for _, o := range res.Ops {
+					if o.Corrected == nil || o.Corrected.TotalCount() != o.Requests {
+						t.Errorf("%s: corrected histogram missing or short", o.Op)
+					}
+				}
+			}
+			ls := lines(t, &buf)
+			var summaries, intervals int
+			for _, l := range ls {
+				for _, f := range []string{"time", "event", "run", "proc", "cmd"} {
+					if _, ok := l[f]; !ok {
+						t.Fatalf("line lacks %q: %v", f, l)
+					}
+				}
+				switch l["event"] {
+				case "summary":
+					summaries++
+					if l["op"] == "all" && int64(l["kv_ops_sent"].(float64)) != got.kvOps {
+						t.Errorf("summary kv_ops_sent %v, sink %d", l["kv_ops_sent"], got.kvOps)
+					}
+				case "interval":
+					intervals++
+				}
+			}
+			if summaries != len(cfg.Mix)+1 || intervals == 0 {
+				t.Errorf("%d summary and %d interval lines", summaries, intervals)
+			}
+		})
+	}
+}
+
+// TestRunStopsOnCancel: cancelling the context ends the run early and still
+// yields a complete result.
+func TestRunStopsOnCancel(t *testing.T) {
+	k := startTestSink(t)
+	cfg := testConfig(k, "admit:100")
+	cfg.Duration = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	var buf bytes.Buffer
+	res, err := Run(ctx, cfg, stream.New(&buf, "controller", "test"), Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 20*time.Second {
+		t.Fatalf("cancel took %v", el)
+	}
+	got := k.settle()
+	if got.kvOps != res.KVOpsSent || res.KVOpsSent == 0 {
+		t.Fatalf("after cancel: sink %d KV ops, engine %d", got.kvOps, res.KVOpsSent)
+	}
+}
+
+func TestHeartbeatWithoutURLIsCountedAsError(t *testing.T) {
+	k := startTestSink(t)
+	cfg := testConfig(k, "admit:50,heartbeat:50")
+	cfg.RegisterFirst = false // nobody learns the heartbeat URL
+	cfg.Duration = 200 * time.Millisecond
+	var buf bytes.Buffer
+	res, err := Run(context.Background(), cfg, stream.New(&buf, "controller", "test"), Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range res.Ops {
+		if o.Op == OpHeartbeat && (o.Errors == 0 || o.Requests != 0) {
+			t.Fatalf("heartbeat without URL: %d ok, %d errors", o.Requests, o.Errors)
+		}
+	}
+	if !strings.Contains(buf.String(), `"event":"error","run":"test","proc":0,"cmd":"controller","op":"heartbeat"`) {
+		t.Fatalf("no error line for heartbeat in:\n%s", buf.String())
+	}
+}
+
+func TestCheckReachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := "tcp://" + l.Addr().String()
+	l.Close() // now nothing listens there
+	if err := CheckReachable([]string{open}, time.Second); err == nil || !strings.Contains(err.Error(), "not reachable") {
+		t.Fatalf("CheckReachable(closed port) = %v", err)
+	}
+	k := startTestSink(t)
+	if err := CheckReachable([]string{fmt.Sprintf("tcp://127.0.0.1:%d", k.pull), ""}, time.Second); err != nil {
+		t.Fatalf("CheckReachable(sink) = %v", err)
+	}
+}

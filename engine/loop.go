@@ -1,0 +1,298 @@
+package engine
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/wire"
+)
+
+// run is the sender's timed loop: take the next pre-encoded operation, wait
+// for its due time when paced, send it, and harvest replies. It returns when
+// the deadline passes or stop is closed, after waiting (at most the receive
+// timeout) for the replies still outstanding.
+func (s *sender) run(start, deadline time.Time, pacer Pacer, stop <-chan struct{}) {
+	var k uint64
+	for {
+		select {
+		case <-stop:
+			s.finish()
+			return
+		default:
+		}
+		it := s.nextItem(stop, deadline)
+		if it == nil {
+			break
+		}
+		now := time.Now()
+		intended := now
+		if pacer != nil {
+			intended = start.Add(pacer.Due(k))
+			if !intended.Before(deadline) {
+				s.queue.Release()
+				break
+			}
+			if intended.After(now) {
+				if s.busy > 0 {
+					s.harvestUntil(intended)
+				}
+				waitUntil(intended)
+			}
+		} else if !now.Before(deadline) {
+			s.queue.Release()
+			break
+		}
+		k++
+		if it.op.IsPush() {
+			s.sendPush(it, intended)
+		} else {
+			s.sendRequest(it, intended)
+		}
+		s.queue.Release()
+		if s.busy > 0 {
+			s.harvest(0)
+		}
+	}
+	s.finish()
+}
+
+// nextItem waits for the producer's next operation; nil at the deadline or
+// on stop.
+func (s *sender) nextItem(stop <-chan struct{}, deadline time.Time) *item {
+	for spins := 0; ; spins++ {
+		if it, ok := s.queue.Peek(); ok {
+			return it
+		}
+		if spins&63 == 63 {
+			select {
+			case <-stop:
+				return nil
+			default:
+			}
+			if !time.Now().Before(deadline) {
+				return nil
+			}
+			runtime.Gosched()
+		}
+	}
+}
+
+func (s *sender) sendPush(it *item, intended time.Time) {
+	sent := time.Now()
+	_, err := s.push.SendBytes(it.payload, 0)
+	end := time.Now()
+	if err != nil {
+		msg := err.Error()
+		if isTimeout(err) {
+			msg = fmt.Sprintf("Send timeout - Controller may not be running at %s", s.cfg.PullEndpoint)
+		}
+		s.fail(it.op, msg)
+		s.sample(it.op, false, intended, sent, end)
+		return
+	}
+	s.pushes.Add(1)
+	s.kvOps.Add(int64(it.kvOps))
+	s.pushBytes.Add(int64(len(it.payload)))
+	s.done(it.op, it.msgs, intended, sent, end)
+}
+
+// sendRequest puts a request on a free lane, waiting for one if all are
+// busy (that wait counts toward the latency from the intended time).
+func (s *sender) sendRequest(it *item, intended time.Time) {
+	for s.busy == len(s.slots) && len(s.slots) > 0 {
+		s.harvest(50 * time.Millisecond) // frees a lane by a reply or by expiry
+	}
+	lane := -1
+	for i, sl := range s.slots {
+		if !sl.busy {
+			lane = i
+			break
+		}
+	}
+	if lane < 0 {
+		s.fail(it.op, "no request lane free")
+		return
+	}
+	sl := s.slots[lane]
+	sock := sl.reply
+	if it.op == OpHeartbeat {
+		sock = sl.heartbeat
+		if sock == nil {
+			s.fail(it.op, "Heartbeat socket not initialized. heartbeat_url=None. Register first to get heartbeat_url.")
+			return
+		}
+	} else if sock == nil {
+		s.fail(it.op, "DEALER socket not initialized. Ensure controller_reply_url is configured.")
+		return
+	}
+	sent := time.Now()
+	if err := wire.SendRequest(sock, it.payload); err != nil {
+		s.fail(it.op, fmt.Sprintf("Request send failed: %v", err))
+		s.sample(it.op, false, intended, sent, time.Now())
+		return
+	}
+	sl.busy, sl.waitOn, sl.op, sl.msgs, sl.intended, sl.sent = true, sock, it.op, it.msgs, intended, sent
+	s.busy++
+}
+
+// harvest collects the replies that arrive within timeout (0: only those
+// already there) and expires requests older than the receive timeout. It
+// reports whether any lane was freed.
+func (s *sender) harvest(timeout time.Duration) bool {
+	polled, err := s.poller.Poll(timeout)
+	freed := false
+	now := time.Now()
+	if err == nil {
+		for _, p := range polled {
+			lane, ok := s.bySock[p.Socket]
+			if !ok {
+				continue
+			}
+			for {
+				frames, err := p.Socket.RecvMessageBytes(zmq.DONTWAIT)
+				if err != nil {
+					break
+				}
+				sl := s.slots[lane]
+				if !sl.busy || sl.waitOn != p.Socket {
+					continue // a reply to a request already expired
+				}
+				s.complete(sl, frames, now)
+				freed = true
+			}
+		}
+	}
+	for i, sl := range s.slots {
+		if sl.busy && now.Sub(sl.sent) > wire.RecvTimeout {
+			s.expire(i, now)
+			freed = true
+		}
+	}
+	return freed
+}
+
+// harvestUntil harvests replies while waiting for a due time.
+func (s *sender) harvestUntil(t time.Time) {
+	for s.busy > 0 {
+		d := time.Until(t)
+		if d <= 200*time.Microsecond {
+			return
+		}
+		s.harvest(d - 100*time.Microsecond)
+	}
+}
+
+func (s *sender) complete(sl *slot, frames [][]byte, now time.Time) {
+	sl.busy = false
+	s.busy--
+	if len(frames) == 0 {
+		s.fail(sl.op, "empty reply")
+		return
+	}
+	if msg := checkReply(sl.op, frames[len(frames)-1]); msg != "" {
+		s.fail(sl.op, msg)
+		s.sample(sl.op, false, sl.intended, sl.sent, now)
+		return
+	}
+	s.done(sl.op, sl.msgs, sl.intended, sl.sent, now)
+}
+
+// checkReply decodes a reply and returns why it is not the answer op
+// expects ("" when it is). LMCache's tool never reads its replies; lmfast
+// counts an ErrorMsg or a wrong reply type as an error.
+func checkReply(op Op, payload []byte) string {
+	m, err := wire.Decode(payload)
+	if err != nil {
+		return "undecodable reply: " + err.Error()
+	}
+	if e, ok := m.(*wire.ErrorMsg); ok {
+		return "controller error: " + e.Error
+	}
+	want := map[Op]string{OpP2PLookup: wire.TypeBatchedP2PLookupRetMsg, OpHeartbeat: wire.TypeHeartbeatRetMsg, OpRegister: wire.TypeRegisterRetMsg}[op]
+	if m.TypeName() != want {
+		return fmt.Sprintf("unexpected reply %s to %s", m.TypeName(), op)
+	}
+	return ""
+}
+
+func (s *sender) expire(i int, now time.Time) {
+	sl := s.slots[i]
+	sl.busy = false
+	s.busy--
+	url := s.cfg.ReplyEndpoint
+	if sl.op == OpHeartbeat {
+		url = s.grp.heartbeatURL()
+		s.fail(sl.op, fmt.Sprintf("Heartbeat timeout waiting for response from %s", url))
+		_ = s.resetHeartbeat(i)
+	} else {
+		s.fail(sl.op, fmt.Sprintf("Request timeout - Controller may not be running at %s", url))
+		_, _ = s.resetReply(i)
+	}
+	s.sample(sl.op, false, sl.intended, sl.sent, now)
+}
+
+// finish waits for outstanding replies, bounded by the receive timeout.
+func (s *sender) finish() {
+	for s.busy > 0 {
+		s.harvest(10 * time.Millisecond)
+	}
+}
+
+// deregisterAll sends a DeRegisterMsg for every pre-registered pair, in
+// multipart messages of at most wire.BatchSendSize frames, as LMCache's
+// tool does at the end of a run.
+func (s *sender) deregisterAll() {
+	var frames [][]byte
+	flush := func() {
+		if len(frames) == 0 {
+			return
+		}
+		parts := make([]any, len(frames))
+		for i, f := range frames {
+			parts[i] = f
+		}
+		if _, err := s.push.SendMessage(parts...); err == nil {
+			s.teardown.Add(int64(len(frames)))
+		} else {
+			s.fail(OpDeregister, "end-of-run DeRegister: "+err.Error())
+		}
+		frames = frames[:0]
+	}
+	for _, p := range s.registered {
+		frames = append(frames, wire.DeRegisterMsg{InstanceID: p.instance, WorkerID: int64(p.worker),
+			IP: WorkerIP(p.worker), Port: int64(WorkerPort(p.worker))}.AppendMsgpack(nil))
+		if len(frames) == wire.BatchSendSize {
+			flush()
+		}
+	}
+	flush()
+}
+
+// closeSockets closes every socket; PUSH keeps lingering up to the drain
+// timeout so nothing queued is thrown away.
+func (s *sender) closeSockets() {
+	if s.push != nil {
+		s.push.SetLinger(s.cfg.DrainTimeout)
+		s.push.Close()
+	}
+	for _, sl := range s.slots {
+		for _, sock := range []*zmq.Socket{sl.reply, sl.heartbeat} {
+			if sock != nil {
+				sock.SetLinger(0)
+				sock.Close()
+			}
+		}
+	}
+}
+
+// pin locks the sender to its CPU, if it has one.
+func (s *sender) pin() error {
+	if s.cpu < 0 {
+		return nil
+	}
+	return cpus.Pin(s.cpu)
+}

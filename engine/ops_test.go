@@ -1,0 +1,184 @@
+package engine
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lmfast/lmfast/engine/stats"
+)
+
+func TestParseOperations(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    string // PythonDictRepr of the result
+		wantErr string
+	}{
+		{in: "admit:70,evict:25,heartbeat:5", want: "{'admit': 70.0, 'evict': 25.0, 'heartbeat': 5.0}"},
+		{in: " admit : 35 , evict:29,heartbeat:1,p2p_lookup:35", want: "{'admit': 35.0, 'evict': 29.0, 'heartbeat': 1.0, 'p2p_lookup': 35.0}"},
+		{in: "admit:33.3,evict:33.3,register:33.4", want: "{'admit': 33.3, 'evict': 33.3, 'register': 33.4}"},
+		{in: "admit:100,", want: "{'admit': 100.0}"},
+		{in: "admit:70,evict:25", wantErr: "must sum to 100, got 95"},
+		{in: "admit:70,bogus:30", wantErr: `unknown operation "bogus"`},
+		{in: "admit", wantErr: "not name:percent"},
+		{in: "admit:x", wantErr: "bad percentage"},
+		{in: "admit:-5,evict:105", wantErr: "bad percentage"},
+		{in: "admit:50,admit:50", wantErr: "given twice"},
+		{in: "", wantErr: "no operations"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseOperations(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || PythonDictRepr(got) != tc.want {
+				t.Fatalf("got %s, %v; want %s", PythonDictRepr(got), err, tc.want)
+			}
+		})
+	}
+}
+
+func TestBuildScheduleTruncatesLikeLMCache(t *testing.T) {
+	mix, _ := ParseOperations("admit:33.3,evict:33.3,p2p_lookup:33.4")
+	s := BuildSchedule(mix, rand.New(rand.NewPCG(1, 2)))
+	count := map[Op]int{}
+	for _, op := range s {
+		count[op]++
+	}
+	// int(1000*33.3/100) = 333 (33.3 is 33.29999... in binary), 334 for 33.4.
+	if count[OpAdmit] != 333 || count[OpEvict] != 333 || count[OpP2PLookup] != 334 || len(s) != 1000 {
+		t.Fatalf("schedule counts %v (len %d)", count, len(s))
+	}
+	again := BuildSchedule(mix, rand.New(rand.NewPCG(1, 2)))
+	for i := range s {
+		if s[i] != again[i] {
+			t.Fatal("same seed gave a different schedule")
+		}
+	}
+}
+
+func TestPythonFloatRepr(t *testing.T) {
+	for in, want := range map[float64]string{70: "70.0", 33.3: "33.3", 0.5: "0.5", 0: "0.0", 1e-5: "1e-05", 1e16: "1e+16", 12.25: "12.25"} {
+		if got := PythonFloatRepr(in); got != want {
+			t.Errorf("PythonFloatRepr(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestNormalizeHeartbeatURL(t *testing.T) {
+	tests := []struct{ raw, pull, want string }{
+		{"127.0.0.1:7557", "tcp://127.0.0.1:7555", "tcp://127.0.0.1:7557"},
+		{"tcp://10.1.2.3:7557", "tcp://127.0.0.1:7555", "tcp://127.0.0.1:7557"},
+		{"10.1.2.3:7557", "tcp://localhost:7555", "tcp://127.0.0.1:7557"},
+		{"10.1.2.3:7557", "tcp://10.1.2.3:7555", "tcp://10.1.2.3:7557"},
+	}
+	for _, tc := range tests {
+		if got := NormalizeHeartbeatURL(tc.raw, tc.pull); got != tc.want {
+			t.Errorf("NormalizeHeartbeatURL(%q, %q) = %q, want %q", tc.raw, tc.pull, got, tc.want)
+		}
+	}
+}
+
+func TestWorkerAddressesAreLoopback(t *testing.T) {
+	for _, w := range []int{0, 1, 253, 254, 255, 70000} {
+		ip := WorkerIP(w)
+		if !strings.HasPrefix(ip, "127.") {
+			t.Fatalf("WorkerIP(%d) = %s", w, ip)
+		}
+	}
+	if WorkerIP(0) != "127.0.0.1" || PeerInitURL(0) != "tcp://127.0.0.1:20000" || WorkerPort(3) != 10003 {
+		t.Fatal("worker 0 address differs from the golden RegisterMsg")
+	}
+	p := newProducer(&Config{Mix: []OpShare{{OpHeartbeat, 100}}, BatchSize: 1, NumKeys: 1, NumLocations: 1}, nil, 1)
+	for _, ip := range append(p.ips, p.peers...) {
+		if !strings.HasPrefix(strings.TrimPrefix(ip, "tcp://"), "127.0.") {
+			t.Fatalf("random address %s is not loopback", ip)
+		}
+	}
+}
+
+// TestProducerAllocatesNothing: encoding admit/evict/deregister batches into
+// a reused ring slot allocates nothing in steady state.
+func TestProducerAllocatesNothing(t *testing.T) {
+	for _, mix := range []string{"admit:100", "evict:100", "deregister:100", "p2p_lookup:100", "heartbeat:100"} {
+		ops, _ := ParseOperations(mix)
+		cfg := &Config{Mix: ops, BatchSize: 50, NumKeys: 1 << 40, NumLocations: 2, NumHashes: 100, NumInstances: 4, NumWorkers: 1}
+		p := newProducer(cfg, newPairs(cfg, [][2]int{{0, 0}, {1, 0}}), 7)
+		var it item
+		p.fill(&it) // grow the slot's buffer once
+		if allocs := testing.AllocsPerRun(500, func() { p.fill(&it) }); allocs != 0 {
+			t.Errorf("%s: %.1f allocations per message", mix, allocs)
+		}
+	}
+}
+
+func TestWriteReportLayout(t *testing.T) {
+	svc := stats.NewHistogram()
+	for _, v := range []int64{7000, 16000, 31000, 249000} {
+		_ = svc.RecordValue(v)
+	}
+	mix, _ := ParseOperations("admit:70,evict:25,heartbeat:5")
+	r := &Result{
+		Config:  ReportConfig{PullURL: "127.0.0.1:7555", Duration: 60, BatchSize: 100, Mix: mix, NumInstances: 50, NumWorkers: 1, NumLocations: 1, NumKeys: 1000000, NumProcesses: 1},
+		Elapsed: 60 * time.Second,
+		Ops: []OpResult{
+			{Op: OpAdmit, Requests: 4, Messages: 400, Service: svc},
+			{Op: OpEvict, Service: stats.NewHistogram()},
+			{Op: OpHeartbeat, Errors: 3, Service: stats.NewHistogram()},
+		},
+		MemSamples: []float64{62.0, 63.5},
+	}
+	var b bytes.Buffer
+	if err := WriteReport(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+================================================================================
+LMCache Controller ZMQ Benchmark Results
+================================================================================
+
+Configuration:
+  Controller URL: 127.0.0.1:7555
+  Duration: 60 seconds
+  Batch Size: 100
+  Operations: {'admit': 70.0, 'evict': 25.0, 'heartbeat': 5.0}
+  Instances: 50, Workers: 1, Locations: 1, Keys: 1000000
+
+Overall Performance:
+  Total Requests: 4
+  Total Messages: 400
+  Total Time: 60.00s
+  Overall RPS (Requests/sec): 0.07
+  Overall QPS (Messages/sec): 6.67
+
+Per-Operation Performance:
+  admit:
+    RPS (Requests/sec): 0.07
+    QPS (Messages/sec): 6.67
+    Latency - Avg: 0.076ms, Min: 0.007ms, Max: 0.249ms, P95: 0.249ms
+    Errors: 0
+  evict:
+    RPS (Requests/sec): 0.00
+    QPS (Messages/sec): 0.00
+    Latency - Avg: 0.000ms, Min: 0.000ms, Max: 0.000ms, P95: 0.000ms
+    Errors: 0
+  heartbeat:
+    RPS (Requests/sec): 0.00
+    QPS (Messages/sec): 0.00
+    Latency - Avg: 0.000ms, Min: 0.000ms, Max: 0.000ms, P95: 0.000ms
+    Errors: 3
+
+System Metrics:
+  Memory Usage - Avg: 62.8%, Max: 63.5%
+================================================================================
+`
+	if b.String() != want {
+		t.Fatalf("report differs:\n%s\nwant:\n%s", b.String(), want)
+	}
+}

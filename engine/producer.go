@@ -1,0 +1,156 @@
+package engine
+
+import (
+	"math/rand/v2"
+
+	"github.com/lmfast/lmfast/wire"
+)
+
+// pair is one simulated (instance, worker) that a sender owns. All batches
+// of a pair go through one sender, in order, so the controller sees each
+// (instance, worker, location) sequence counter increase by exactly one.
+type pair struct {
+	instance string
+	worker   int
+	batch    []*wire.BatchEncoder // one per location
+	p2p      *wire.P2PEncoder
+	seq      []int64 // next sequence number per location
+}
+
+// item is one operation ready to send: its kind, the message count LMCache
+// credits it with, and its encoded bytes. Items live in a ring and their
+// payload buffers are reused lap after lap.
+type item struct {
+	op      Op
+	msgs    int32
+	kvOps   int32 // KV operations inside (admit/evict)
+	payload []byte
+}
+
+// producer encodes one sender's operation stream ahead of time.
+type producer struct {
+	cfg      *Config
+	rng      *rand.Rand
+	schedule []Op
+	next     int
+	pairs    []*pair
+	keys     []wire.Int
+	hashes   []wire.Int
+	ips      []string // random loopback addresses, drawn once
+	peers    []string // random loopback peer-init URLs, drawn once
+}
+
+// addrPool is how many random addresses a producer draws up front so that
+// heartbeat, register and deregister messages need no allocation.
+const addrPool = 1024
+
+func newProducer(cfg *Config, pairs []*pair, seed uint64) *producer {
+	rng := rand.New(rand.NewPCG(seed, 0x6c6d66617374))
+	return &producer{
+		cfg:      cfg,
+		rng:      rng,
+		schedule: BuildSchedule(cfg.Mix, rng),
+		pairs:    pairs,
+		keys:     make([]wire.Int, cfg.BatchSize),
+		hashes:   make([]wire.Int, cfg.NumHashes),
+		ips:      randomIPs(rng, addrPool),
+		peers:    randomPeers(rng, addrPool),
+	}
+}
+
+// randomIPs draws n addresses 127.0.b.c with b, c in 1..255, the loopback
+// counterpart of LMCache's random 192.168.b.c.
+func randomIPs(rng *rand.Rand, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = RandomLoopbackIP(1+rng.IntN(255), 1+rng.IntN(255))
+	}
+	return out
+}
+
+// randomPeers draws n peer-init URLs tcp://127.0.b.c:port, port in
+// 10000..60000.
+func randomPeers(rng *rand.Rand, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "tcp://" + RandomLoopbackIP(1+rng.IntN(255), 1+rng.IntN(255)) + ":" + itoa(10000+rng.IntN(50001))
+	}
+	return out
+}
+
+// newPairs builds the pairs of instance/worker indexes given, with their
+// pre-encoded headers.
+func newPairs(cfg *Config, indexes [][2]int) []*pair {
+	out := make([]*pair, 0, len(indexes))
+	for _, iw := range indexes {
+		inst := InstanceID(cfg.Proc, iw[0])
+		p := &pair{instance: inst, worker: iw[1], p2p: wire.NewP2PEncoder(inst, int64(iw[1])), seq: make([]int64, cfg.NumLocations)}
+		for l := 0; l < cfg.NumLocations; l++ {
+			p.batch = append(p.batch, wire.NewBatchEncoder(inst, int64(iw[1]), LocationName(l)))
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// fill encodes the next scheduled operation into it, reusing its buffer.
+func (p *producer) fill(it *item) {
+	op := p.schedule[p.next]
+	p.next++
+	if p.next == len(p.schedule) {
+		p.next = 0
+	}
+	pr := p.pairs[p.rng.IntN(len(p.pairs))]
+	it.op = op
+	it.kvOps = 0
+	buf := it.payload[:0]
+	switch op {
+	case OpAdmit, OpEvict:
+		loc := p.rng.IntN(len(pr.batch))
+		for i := range p.keys {
+			p.keys[i] = wire.IntOf(int64(p.rng.IntN(p.cfg.NumKeys)))
+		}
+		kind := wire.OpAdmit
+		if op == OpEvict {
+			kind = wire.OpEvict
+		}
+		buf = pr.batch[loc].AppendKeys(buf, kind, p.keys, pr.seq[loc])
+		pr.seq[loc] += int64(len(p.keys))
+		it.msgs = int32(len(p.keys))
+		it.kvOps = int32(len(p.keys))
+	case OpP2PLookup:
+		for i := range p.hashes {
+			p.hashes[i] = wire.IntOf(int64(p.rng.IntN(p.cfg.NumKeys)))
+		}
+		buf = pr.p2p.Append(buf, p.hashes)
+		it.msgs = int32(len(p.hashes))
+	case OpHeartbeat, OpRegister:
+		ip := p.ips[p.rng.IntN(len(p.ips))]
+		port := int64(10000 + p.rng.IntN(50001))
+		peer := &p.peers[p.rng.IntN(len(p.peers))]
+		if op == OpHeartbeat {
+			buf = wire.HeartbeatMsg{InstanceID: pr.instance, WorkerID: int64(pr.worker), IP: ip, Port: port, PeerInitURL: peer}.AppendMsgpack(buf)
+		} else {
+			buf = wire.RegisterMsg{InstanceID: pr.instance, WorkerID: int64(pr.worker), IP: ip, Port: port, PeerInitURL: peer}.AppendMsgpack(buf)
+		}
+		it.msgs = 1
+	case OpDeregister:
+		ip := p.ips[p.rng.IntN(len(p.ips))]
+		buf = wire.DeRegisterMsg{InstanceID: pr.instance, WorkerID: int64(pr.worker), IP: ip, Port: int64(10000 + p.rng.IntN(50001))}.AppendMsgpack(buf)
+		it.msgs = 1
+	}
+	it.payload = buf
+}
+
+func itoa(v int) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			return string(b[i:])
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/rs/zerolog"
+	"github.com/lmfast/lmfast/engine/stats"
+)
+
+// OpResult is what one operation did over a whole run.
+type OpResult struct {
+	Op       Op
+	Requests int64 // successful operations (LMCache's "requests")
+	Messages int64 // messages they carried (batch size, hash count or 1)
+	Errors   int64 // failed operations
+	// Service holds the time from the actual send to completion, in ns: for
+	// PUSH ops the enqueue time LMCache's tool reports, for request ops the
+	// round trip.
+	Service *hdrhistogram.Histogram
+	// Corrected holds the time from the intended send time to completion
+	// (open loop only; nil in a closed loop).
+	Corrected *hdrhistogram.Histogram
+	// ErrorCounts counts each distinct error text.
+	ErrorCounts map[string]int64
+}
+
+// ReportConfig is the part of the configuration the human report prints.
+type ReportConfig struct {
+	PullURL      string
+	Duration     int
+	BatchSize    int
+	Mix          []OpShare
+	NumInstances int
+	NumWorkers   int
+	NumLocations int
+	NumKeys      int
+	NumProcesses int
+	Proc         int
+}
+
+// Result is one engine group's (one "process") final figures.
+type Result struct {
+	Config     ReportConfig
+	Elapsed    time.Duration
+	Ops        []OpResult // in --operations order
+	MemSamples []float64  // system memory %, sampled every second
+
+	RegisteredOK   int64         // workers pre-registered
+	RegisterFailed int64         // pre-registrations that failed
+	PushFrames     int64         // PUSH frames the sockets accepted during the run
+	KVOpsSent      int64         // KV operations inside those frames
+	PushBytes      int64         // bytes of those frames
+	TeardownFrames int64         // end-of-run DeRegisterMsg frames
+	Drained        bool          // every queued frame left before DrainTimeout
+	DrainTime      time.Duration // how long the drain took
+	TargetRate     float64       // --rate for this group (0: closed loop)
+	SamplesWritten int64         // --raw lines written
+	SamplesDropped int64         // --raw samples lost because the writer fell behind
+
+	// Extra, when set, adds caller fields (verification, headroom) to the
+	// overall summary line.
+	Extra func(*zerolog.Event)
+}
+
+// Totals returns the successful requests and messages of all ops.
+func (r *Result) Totals() (requests, messages, errors int64) {
+	for _, o := range r.Ops {
+		requests += o.Requests
+		messages += o.Messages
+		errors += o.Errors
+	}
+	return
+}
+
+// Merge combines the results of several groups into one: counts and
+// histograms add up exactly, the elapsed time is the longest, memory
+// samples are concatenated. Ops keep the order of their first appearance.
+func Merge(results []*Result) *Result {
+	out := &Result{}
+	if len(results) == 0 {
+		return out
+	}
+	out.Config = results[0].Config
+	out.Drained = true
+	for _, r := range results {
+		out.Drained = out.Drained && r.Drained
+	}
+	index := map[Op]int{}
+	for _, r := range results {
+		out.Elapsed = max(out.Elapsed, r.Elapsed)
+		out.MemSamples = append(out.MemSamples, r.MemSamples...)
+		out.RegisteredOK += r.RegisteredOK
+		out.RegisterFailed += r.RegisterFailed
+		out.PushFrames += r.PushFrames
+		out.KVOpsSent += r.KVOpsSent
+		out.PushBytes += r.PushBytes
+		out.TeardownFrames += r.TeardownFrames
+		out.TargetRate += r.TargetRate
+		out.SamplesWritten += r.SamplesWritten
+		out.SamplesDropped += r.SamplesDropped
+		out.DrainTime = max(out.DrainTime, r.DrainTime)
+		for _, o := range r.Ops {
+			i, ok := index[o.Op]
+			if !ok {
+				i = len(out.Ops)
+				index[o.Op] = i
+				out.Ops = append(out.Ops, OpResult{Op: o.Op, Service: stats.NewHistogram(), ErrorCounts: map[string]int64{}})
+			}
+			m := &out.Ops[i]
+			m.Requests += o.Requests
+			m.Messages += o.Messages
+			m.Errors += o.Errors
+			m.Service.Merge(o.Service)
+			if o.Corrected != nil {
+				if m.Corrected == nil {
+					m.Corrected = stats.NewHistogram()
+				}
+				m.Corrected.Merge(o.Corrected)
+			}
+			for k, v := range o.ErrorCounts {
+				m.ErrorCounts[k] += v
+			}
+		}
+	}
+	return out
+}

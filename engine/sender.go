@@ -1,0 +1,270 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/lmfast/lmfast/engine/stats"
+	"github.com/lmfast/lmfast/ring"
+	"github.com/lmfast/lmfast/wire"
+)
+
+// opCounters are one sender's running totals for one op, read by the
+// collector while the sender writes them.
+type opCounters struct {
+	requests atomic.Int64
+	messages atomic.Int64
+	errors   atomic.Int64
+}
+
+// slot is one request/reply lane of a sender: a DEALER to the reply socket
+// and one to the heartbeat socket, with at most one request outstanding on
+// the pair. Separate sockets per lane mean a reply always belongs to the
+// lane's one outstanding request, whatever order the controller answers in.
+type slot struct {
+	reply, heartbeat *zmq.Socket
+	busy             bool
+	waitOn           *zmq.Socket
+	op               Op
+	msgs             int32
+	intended, sent   time.Time
+}
+
+// sender is one worker: it pulls pre-encoded operations from its ring and
+// sends them, on its own sockets, optionally pinned to a CPU.
+type sender struct {
+	id    int
+	cfg   *Config
+	grp   *group
+	cpu   int // -1: not pinned
+	pairs []*pair
+	queue *ring.SPSC[item]
+
+	push   *zmq.Socket
+	slots  []*slot
+	poller *zmq.Poller
+	bySock map[*zmq.Socket]int
+	busy   int
+
+	counts    [numOps]opCounters
+	service   [numOps]*stats.Recorder
+	corrected [numOps]*stats.Recorder
+	pushes    atomic.Int64 // PUSH frames whose send returned success
+	kvOps     atomic.Int64 // KV operations inside those frames
+	pushBytes atomic.Int64 // bytes of those frames
+	teardown  atomic.Int64 // DeRegister frames sent at the end
+
+	errMu  sync.Mutex
+	errs   map[errKey]int64
+	firstE map[errKey]time.Time
+
+	samples        *ring.SPSC[Sample]
+	samplesDropped atomic.Int64
+
+	registered []*pair // pairs whose pre-registration succeeded
+}
+
+type errKey struct {
+	op  Op
+	msg string
+}
+
+func newSender(id int, cfg *Config, grp *group, cpu int, pairs []*pair) (*sender, error) {
+	q, err := ring.New[item](cfg.RingSize)
+	if err != nil {
+		return nil, err
+	}
+	s := &sender{id: id, cfg: cfg, grp: grp, cpu: cpu, pairs: pairs, queue: q,
+		errs: map[errKey]int64{}, firstE: map[errKey]time.Time{}}
+	for op := range s.service {
+		s.service[op] = stats.NewRecorder()
+		if cfg.Rate > 0 {
+			s.corrected[op] = stats.NewRecorder()
+		}
+	}
+	if cfg.Raw {
+		if s.samples, err = ring.New[Sample](1 << 16); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// fail counts one failed operation under its error text.
+func (s *sender) fail(op Op, msg string) {
+	s.counts[op].errors.Add(1)
+	k := errKey{op, msg}
+	s.errMu.Lock()
+	if _, seen := s.errs[k]; !seen {
+		s.firstE[k] = time.Now()
+	}
+	s.errs[k]++
+	s.errMu.Unlock()
+}
+
+// done records one successful operation.
+func (s *sender) done(op Op, msgs int32, intended, sent, end time.Time) {
+	c := &s.counts[op]
+	c.requests.Add(1)
+	c.messages.Add(int64(msgs))
+	s.service[op].Record(int64(end.Sub(sent)))
+	if s.corrected[op] != nil {
+		s.corrected[op].Record(int64(end.Sub(intended)))
+	}
+	s.sample(op, true, intended, sent, end)
+}
+
+func (s *sender) sample(op Op, ok bool, intended, sent, end time.Time) {
+	if s.samples == nil {
+		return
+	}
+	smp, has := s.samples.Reserve()
+	if !has {
+		s.samplesDropped.Add(1)
+		return
+	}
+	*smp = Sample{Op: op, OK: ok, Intended: intended.UnixNano(), Sent: sent.UnixNano(), Done: end.UnixNano()}
+	s.samples.Publish()
+}
+
+// openSockets creates the PUSH socket and the request lanes. Heartbeat
+// DEALERs are created only once a heartbeat endpoint is known.
+func (s *sender) openSockets() error {
+	var err error
+	if s.push, err = wire.NewPush(s.grp.zctx, s.cfg.PullEndpoint); err != nil {
+		return fmt.Errorf("PUSH %s: %w", s.cfg.PullEndpoint, err)
+	}
+	if s.cfg.ReplyEndpoint == "" && s.cfg.HeartbeatEndpoint == "" && s.grp.heartbeatURL() == "" {
+		return nil
+	}
+	if s.poller == nil {
+		s.poller = zmq.NewPoller()
+		s.bySock = map[*zmq.Socket]int{}
+	}
+	for i := 0; i < s.cfg.Concurrency; i++ {
+		sl := &slot{}
+		if s.cfg.ReplyEndpoint != "" {
+			if sl.reply, err = wire.NewDealer(s.grp.zctx, s.cfg.ReplyEndpoint); err != nil {
+				return fmt.Errorf("DEALER %s: %w", s.cfg.ReplyEndpoint, err)
+			}
+			s.bySock[sl.reply] = i
+			s.poller.Add(sl.reply, zmq.POLLIN)
+		}
+		s.slots = append(s.slots, sl)
+	}
+	return nil
+}
+
+// openHeartbeat adds a heartbeat DEALER to every lane.
+func (s *sender) openHeartbeat(endpoint string) error {
+	if s.poller == nil {
+		s.poller = zmq.NewPoller()
+		s.bySock = map[*zmq.Socket]int{}
+		for i := 0; i < s.cfg.Concurrency; i++ {
+			s.slots = append(s.slots, &slot{})
+		}
+	}
+	for i, sl := range s.slots {
+		hb, err := wire.NewDealer(s.grp.zctx, endpoint)
+		if err != nil {
+			return fmt.Errorf("DEALER %s: %w", endpoint, err)
+		}
+		sl.heartbeat = hb
+		s.bySock[hb] = i
+		s.poller.Add(hb, zmq.POLLIN)
+	}
+	return nil
+}
+
+// register pre-registers the sender's pairs (spec §4.4) one at a time and
+// learns the heartbeat URL from the first successful reply.
+func (s *sender) register() (ok, failed int) {
+	if len(s.slots) == 0 || s.slots[0].reply == nil {
+		return 0, 0
+	}
+	sock := s.slots[0].reply
+	var buf []byte
+	for _, p := range s.pairs {
+		peer := PeerInitURL(p.worker)
+		buf = wire.RegisterMsg{InstanceID: p.instance, WorkerID: int64(p.worker), IP: WorkerIP(p.worker),
+			Port: int64(WorkerPort(p.worker)), PeerInitURL: &peer}.AppendMsgpack(buf[:0])
+		reply, err := s.roundTrip(sock, buf)
+		if err == nil {
+			var m wire.Msg
+			if m, err = wire.Decode(reply); err == nil {
+				switch r := m.(type) {
+				case *wire.RegisterRetMsg:
+					if url, has := r.Get("heartbeat_url"); has {
+						s.grp.learnHeartbeatURL(url)
+					}
+				case *wire.ErrorMsg:
+					err = fmt.Errorf("controller error: %s", r.Error)
+				default:
+					err = fmt.Errorf("unexpected reply %s to RegisterMsg", m.TypeName())
+				}
+			}
+		}
+		if err != nil {
+			failed++
+			s.fail(OpRegister, "pre-registration: "+err.Error())
+			if isTimeout(err) {
+				// The socket may still receive the late reply: start afresh.
+				if sock, err = s.resetReply(0); err != nil {
+					return ok, failed
+				}
+			}
+			continue
+		}
+		ok++
+		s.registered = append(s.registered, p)
+	}
+	return ok, failed
+}
+
+// roundTrip sends one request and waits for its reply (RCVTIMEO bounded).
+func (s *sender) roundTrip(sock *zmq.Socket, payload []byte) ([]byte, error) {
+	if err := wire.SendRequest(sock, payload); err != nil {
+		return nil, err
+	}
+	return wire.RecvReply(sock)
+}
+
+func isTimeout(err error) bool {
+	return zmq.AsErrno(err) == zmq.Errno(11) // EAGAIN: RCVTIMEO/SNDTIMEO expired
+}
+
+// resetReply replaces lane i's reply DEALER after a timeout, so a late reply
+// can never be taken for the answer to a later request.
+func (s *sender) resetReply(i int) (*zmq.Socket, error) {
+	sl := s.slots[i]
+	s.poller.RemoveBySocket(sl.reply)
+	delete(s.bySock, sl.reply)
+	sl.reply.SetLinger(0)
+	sl.reply.Close()
+	var err error
+	if sl.reply, err = wire.NewDealer(s.grp.zctx, s.cfg.ReplyEndpoint); err != nil {
+		return nil, err
+	}
+	s.bySock[sl.reply] = i
+	s.poller.Add(sl.reply, zmq.POLLIN)
+	return sl.reply, nil
+}
+
+func (s *sender) resetHeartbeat(i int) error {
+	sl := s.slots[i]
+	s.poller.RemoveBySocket(sl.heartbeat)
+	delete(s.bySock, sl.heartbeat)
+	sl.heartbeat.SetLinger(0)
+	sl.heartbeat.Close()
+	var err error
+	if sl.heartbeat, err = wire.NewDealer(s.grp.zctx, s.grp.heartbeatURL()); err != nil {
+		return err
+	}
+	s.bySock[sl.heartbeat] = i
+	s.poller.Add(sl.heartbeat, zmq.POLLIN)
+	return nil
+}
