@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/rs/zerolog"
 	"github.com/lmfast/lmfast/engine/stats"
+	"github.com/rs/zerolog"
 )
 
 // OpResult is what one operation did over a whole run.
