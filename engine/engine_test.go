@@ -212,3 +212,33 @@ func TestCheckReachable(t *testing.T) {
 		t.Fatalf("CheckReachable(sink) = %v", err)
 	}
 }
+
+// TestRawSamplesOnePerOperation: --raw writes one valid sample line per
+// operation (successful or failed) and reports none dropped.
+func TestRawSamplesOnePerOperation(t *testing.T) {
+	k := startTestSink(t)
+	cfg := testConfig(k, "admit:50,p2p_lookup:50")
+	cfg.Raw, cfg.Rate, cfg.Duration = true, 2000, 500*time.Millisecond
+	var buf bytes.Buffer
+	res, err := Run(context.Background(), cfg, stream.New(&buf, "controller", "test"), Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops int64
+	for _, o := range res.Ops {
+		ops += o.Requests + o.Errors
+	}
+	samples := map[string]int64{}
+	for _, l := range lines(t, &buf) {
+		if l["event"] != "sample" {
+			continue
+		}
+		samples[l["op"].(string)]++
+		if l["latency_us"].(float64) < l["service_us"].(float64) {
+			t.Fatalf("latency from intended below service time: %v", l)
+		}
+	}
+	if res.SamplesDropped != 0 || res.SamplesWritten != ops || samples["admit"]+samples["p2p_lookup"] != ops {
+		t.Fatalf("%d operations, %d samples written (%v), %d dropped", ops, res.SamplesWritten, samples, res.SamplesDropped)
+	}
+}
