@@ -4,4 +4,6 @@ package main
 type controllerServerCmd struct{}
 
 // Run reports that the command is not built yet.
-func (c *controllerServerCmd) Run(a *app) error { return failed("controller_server: not implemented yet") }
+func (c *controllerServerCmd) Run(a *app) error {
+	return failed("controller_server: not implemented yet")
+}
