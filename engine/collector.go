@@ -193,6 +193,7 @@ func (c *collector) finish(res *Result) {
 		if s.samples != nil {
 			res.SamplesDropped += s.samplesDropped.Load()
 		}
+		res.SenderCPUs = append(res.SenderCPUs, s.ranOn)
 	}
 	if c.raw != nil {
 		res.SamplesWritten = c.raw.written
@@ -261,6 +262,7 @@ func WriteSummaries(out *stream.Writer, res *Result) {
 		Int64("push_frames_sent", res.PushFrames).Int64("kv_ops_sent", res.KVOpsSent).Int64("push_bytes_sent", res.PushBytes).
 		Int64("teardown_frames_sent", res.TeardownFrames).
 		Int64("registered", res.RegisteredOK).Int64("register_failed", res.RegisterFailed).
+		Ints("sender_cpus", res.SenderCPUs).
 		Bool("drained", res.Drained).Float64("drain_ms", float64(res.DrainTime.Microseconds())/1e3)
 	if res.TargetRate > 0 {
 		e = e.Float64("target_rps", res.TargetRate).Float64("achieved_rps", per(req+errs))

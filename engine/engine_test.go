@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lmfast/lmfast/engine/cpus"
 	"github.com/lmfast/lmfast/stream"
 )
 
@@ -240,5 +241,26 @@ func TestRawSamplesOnePerOperation(t *testing.T) {
 	}
 	if res.SamplesDropped != 0 || res.SamplesWritten != ops || samples["admit"]+samples["p2p_lookup"] != ops {
 		t.Fatalf("%d operations, %d samples written (%v), %d dropped", ops, res.SamplesWritten, samples, res.SamplesDropped)
+	}
+}
+
+// TestPinnedSendersRunOnTheirCPU: with CPUs set, every sender reports the
+// CPU it was pinned to.
+func TestPinnedSendersRunOnTheirCPU(t *testing.T) {
+	allowed, err := cpus.Allowed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int{allowed[len(allowed)-1], allowed[0]}
+	k := startTestSink(t)
+	cfg := testConfig(k, "admit:100")
+	cfg.Senders, cfg.CPUs, cfg.Duration = 2, want, 200*time.Millisecond
+	var buf bytes.Buffer
+	res, err := Run(context.Background(), cfg, stream.New(&buf, "controller", "test"), Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(res.SenderCPUs) != fmt.Sprint(want) {
+		t.Fatalf("senders ran on CPUs %v, want %v", res.SenderCPUs, want)
 	}
 }

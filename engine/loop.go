@@ -16,6 +16,7 @@ import (
 // the deadline passes or stop is closed, after waiting (at most the receive
 // timeout) for the replies still outstanding.
 func (s *sender) run(start, deadline time.Time, pacer Pacer, stop <-chan struct{}) {
+	s.ranOn = cpus.Current()
 	var k uint64
 	for {
 		select {

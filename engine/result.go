@@ -57,6 +57,7 @@ type Result struct {
 	TargetRate     float64       // --rate for this group (0: closed loop)
 	SamplesWritten int64         // --raw lines written
 	SamplesDropped int64         // --raw samples lost because the writer fell behind
+	SenderCPUs     []int         // per sender: the CPU it ran on when the run started
 
 	// Extra, when set, adds caller fields (verification, headroom) to the
 	// overall summary line.
@@ -100,6 +101,7 @@ func Merge(results []*Result) *Result {
 		out.SamplesWritten += r.SamplesWritten
 		out.SamplesDropped += r.SamplesDropped
 		out.DrainTime = max(out.DrainTime, r.DrainTime)
+		out.SenderCPUs = append(out.SenderCPUs, r.SenderCPUs...)
 		for _, o := range r.Ops {
 			i, ok := index[o.Op]
 			if !ok {

@@ -66,6 +66,7 @@ type sender struct {
 	samplesDropped atomic.Int64
 
 	registered []*pair // pairs whose pre-registration succeeded
+	ranOn      int     // the CPU the sender's thread was on when the timed run started
 }
 
 type errKey struct {
