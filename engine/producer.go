@@ -3,6 +3,7 @@ package engine
 import (
 	"math/bits"
 	"math/rand/v2"
+	"strconv"
 
 	"github.com/lmfast/lmfast/wire"
 )
@@ -76,7 +77,7 @@ func randomIPs(rng *rand.Rand, n int) []string {
 func randomPeers(rng *rand.Rand, n int) []string {
 	out := make([]string, n)
 	for i := range out {
-		out[i] = "tcp://" + RandomLoopbackIP(1+rng.IntN(255), 1+rng.IntN(255)) + ":" + itoa(10000+rng.IntN(50001))
+		out[i] = "tcp://" + RandomLoopbackIP(1+rng.IntN(255), 1+rng.IntN(255)) + ":" + strconv.Itoa(10000+rng.IntN(50001))
 	}
 	return out
 }
@@ -143,19 +144,6 @@ func (p *producer) fill(it *item) {
 		it.msgs = 1
 	}
 	it.payload = buf
-}
-
-func itoa(v int) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(b[i:])
-		}
-	}
 }
 
 // wyrand is Wang Yi's 64-bit generator: one multiply per draw, several

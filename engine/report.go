@@ -22,14 +22,7 @@ func WriteReport(w io.Writer, r *Result) error {
 		title = fmt.Sprintf("LMCache Controller ZMQ Benchmark Results (Process %d/%d)", c.Proc+1, c.NumProcesses)
 	}
 	var b strings.Builder
-	bar := strings.Repeat("=", 80)
-	fmt.Fprintf(&b, "\n%s\n%s\n%s\n", bar, title, bar)
-	fmt.Fprintf(&b, "\nConfiguration:\n")
-	fmt.Fprintf(&b, "  Controller URL: %s\n", c.PullURL)
-	fmt.Fprintf(&b, "  Duration: %d seconds\n", c.Duration)
-	fmt.Fprintf(&b, "  Batch Size: %d\n", c.BatchSize)
-	fmt.Fprintf(&b, "  Operations: %s\n", PythonDictRepr(c.Mix))
-	fmt.Fprintf(&b, "  Instances: %d, Workers: %d, Locations: %d, Keys: %d\n", c.NumInstances, c.NumWorkers, c.NumLocations, c.NumKeys)
+	writeHeader(&b, title, c, "Instances")
 	writeBody(&b, r, "Overall Performance:", "Per-Operation Performance:", "System Metrics:")
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -42,18 +35,25 @@ func WriteReport(w io.Writer, r *Result) error {
 func WriteAggregatedReport(w io.Writer, merged *Result, processes int) error {
 	c := merged.Config
 	var b strings.Builder
-	bar := strings.Repeat("=", 80)
-	fmt.Fprintf(&b, "\n%s\nLMCache Controller ZMQ Benchmark - AGGREGATED RESULTS (%d processes)\n%s\n", bar, processes, bar)
-	fmt.Fprintf(&b, "\nConfiguration:\n")
-	fmt.Fprintf(&b, "  Controller URL: %s\n", c.PullURL)
-	fmt.Fprintf(&b, "  Duration: %d seconds\n", c.Duration)
-	fmt.Fprintf(&b, "  Batch Size: %d\n", c.BatchSize)
-	fmt.Fprintf(&b, "  Operations: %s\n", PythonDictRepr(c.Mix))
-	fmt.Fprintf(&b, "  Instances per process: %d, Workers: %d, Locations: %d, Keys: %d\n", c.NumInstances, c.NumWorkers, c.NumLocations, c.NumKeys)
+	writeHeader(&b, fmt.Sprintf("LMCache Controller ZMQ Benchmark - AGGREGATED RESULTS (%d processes)", processes), c, "Instances per process")
 	fmt.Fprintf(&b, "  Total Instances: %d\n", c.NumInstances*processes)
 	writeBody(&b, merged, "Aggregated Performance:", "Per-Operation Performance (Aggregated):", "System Metrics (All Processes):")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeHeader prints the title block and the configuration section;
+// instances labels the instance count ("Instances" or "Instances per
+// process").
+func writeHeader(b *strings.Builder, title string, c ReportConfig, instances string) {
+	bar := strings.Repeat("=", 80)
+	fmt.Fprintf(b, "\n%s\n%s\n%s\n", bar, title, bar)
+	fmt.Fprintf(b, "\nConfiguration:\n")
+	fmt.Fprintf(b, "  Controller URL: %s\n", c.PullURL)
+	fmt.Fprintf(b, "  Duration: %d seconds\n", c.Duration)
+	fmt.Fprintf(b, "  Batch Size: %d\n", c.BatchSize)
+	fmt.Fprintf(b, "  Operations: %s\n", PythonDictRepr(c.Mix))
+	fmt.Fprintf(b, "  %s: %d, Workers: %d, Locations: %d, Keys: %d\n", instances, c.NumInstances, c.NumWorkers, c.NumLocations, c.NumKeys)
 }
 
 func writeBody(b *strings.Builder, r *Result, overall, perOp, system string) {

@@ -241,31 +241,28 @@ func isTimeout(err error) bool {
 // resetReply replaces lane i's reply DEALER after a timeout, so a late reply
 // can never be taken for the answer to a later request.
 func (s *sender) resetReply(i int) (*zmq.Socket, error) {
-	sl := s.slots[i]
-	s.poller.RemoveBySocket(sl.reply)
-	delete(s.bySock, sl.reply)
-	sl.reply.SetLinger(0)
-	sl.reply.Close()
-	var err error
-	if sl.reply, err = wire.NewDealer(s.grp.zctx, s.cfg.ReplyEndpoint); err != nil {
-		return nil, err
-	}
-	s.bySock[sl.reply] = i
-	s.poller.Add(sl.reply, zmq.POLLIN)
-	return sl.reply, nil
+	return s.resetSocket(i, &s.slots[i].reply, s.cfg.ReplyEndpoint)
 }
 
+// resetHeartbeat does the same for lane i's heartbeat DEALER.
 func (s *sender) resetHeartbeat(i int) error {
-	sl := s.slots[i]
-	s.poller.RemoveBySocket(sl.heartbeat)
-	delete(s.bySock, sl.heartbeat)
-	sl.heartbeat.SetLinger(0)
-	sl.heartbeat.Close()
-	var err error
-	if sl.heartbeat, err = wire.NewDealer(s.grp.zctx, s.grp.heartbeatURL()); err != nil {
-		return err
+	_, err := s.resetSocket(i, &s.slots[i].heartbeat, s.grp.heartbeatURL())
+	return err
+}
+
+func (s *sender) resetSocket(i int, sock **zmq.Socket, endpoint string) (*zmq.Socket, error) {
+	old := *sock
+	s.poller.RemoveBySocket(old)
+	delete(s.bySock, old)
+	old.SetLinger(0)
+	old.Close()
+	fresh, err := wire.NewDealer(s.grp.zctx, endpoint)
+	if err != nil {
+		*sock = nil
+		return nil, err
 	}
-	s.bySock[sl.heartbeat] = i
-	s.poller.Add(sl.heartbeat, zmq.POLLIN)
-	return nil
+	*sock = fresh
+	s.bySock[fresh] = i
+	s.poller.Add(fresh, zmq.POLLIN)
+	return fresh, nil
 }
