@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/lmfast/lmfast/wire/wiretest"
 )
 
 // om is an ordered map for building test messages with mp.
@@ -444,7 +446,7 @@ func TestUTF8Errors(t *testing.T) {
 
 func TestAppendDoesNotAllocate(t *testing.T) {
 	var msgs []Msg
-	for _, v := range loadGolden(t) {
+	for _, v := range wiretest.Load(t) {
 		m, err := FromJSON(v.Value)
 		if err != nil {
 			t.Fatal(err)

@@ -6,13 +6,15 @@ import (
 	"math"
 	"reflect"
 	"testing"
+
+	"github.com/lmfast/lmfast/wire/wiretest"
 )
 
 // FuzzDecode checks that Decode never panics and that whatever decodes
 // re-encodes to bytes that decode to the same message (and encode again to
 // the same bytes).
 func FuzzDecode(f *testing.F) {
-	for _, v := range loadGolden(f) {
+	for _, v := range wiretest.Load(f) {
 		b, err := hex.DecodeString(v.Hex)
 		if err != nil {
 			f.Fatal(err)

@@ -1,92 +1,16 @@
 package wire
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/lmfast/lmfast/wire/wiretest"
 )
 
-type goldenVector struct {
-	Name  string          `json:"name"`
-	Class string          `json:"class"`
-	Value json.RawMessage `json:"value"`
-	Hex   string          `json:"hex"`
-}
-
-// goldenPath finds shared/golden/controller-messages.jsonl by walking up
-// from the test's working directory.
-func goldenPath(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "golden", "controller-messages.jsonl")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("shared/golden/controller-messages.jsonl not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-func loadGolden(t testing.TB) []goldenVector {
-	t.Helper()
-	f, err := os.Open(goldenPath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []goldenVector
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		var v goldenVector
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatalf("golden line %d: %v", len(out)+1, err)
-		}
-		out = append(out, v)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(out) == 0 {
-		t.Fatal("no golden vectors")
-	}
-	return out
-}
-
-// jsonEqual compares two JSON documents semantically with exact numbers.
-func jsonEqual(t testing.TB, a, b []byte) bool {
-	t.Helper()
-	return reflect.DeepEqual(jsonDecode(t, a), jsonDecode(t, b))
-}
-
-func jsonDecode(t testing.TB, b []byte) any {
-	t.Helper()
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		t.Fatalf("bad JSON %s: %v", b, err)
-	}
-	return v
-}
-
 func TestGolden(t *testing.T) {
-	vectors := loadGolden(t)
+	vectors := wiretest.Load(t)
 	passed := 0
 	for _, v := range vectors {
 		t.Run(v.Name, func(t *testing.T) {
@@ -112,7 +36,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ToJSON: %v", err)
 			}
-			if !jsonEqual(t, js, v.Value) {
+			if !wiretest.JSONEqual(t, js, v.Value) {
 				t.Fatalf("ToJSON mismatch\n got %s\nwant %s", js, v.Value)
 			}
 			if !reflect.DeepEqual(dm, m) {

@@ -1,74 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
-	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/lmfast/lmfast/wire/wiretest"
 )
 
-type goldenLine struct {
-	Name  string          `json:"name"`
-	Value json.RawMessage `json:"value"`
-	Hex   string          `json:"hex"`
-}
-
-func readGolden(t *testing.T) []goldenLine {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var path string
-	for {
-		p := filepath.Join(dir, "shared", "golden", "controller-messages.jsonl")
-		if _, err := os.Stat(p); err == nil {
-			path = p
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("shared/golden/controller-messages.jsonl not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []goldenLine
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		var g goldenLine
-		if err := json.Unmarshal(sc.Bytes(), &g); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, g)
-	}
-	return out
-}
-
-func sameJSON(t *testing.T, a, b []byte) bool {
-	t.Helper()
-	dec := func(x []byte) any {
-		d := json.NewDecoder(bytes.NewReader(x))
-		d.UseNumber()
-		var v any
-		if err := d.Decode(&v); err != nil {
-			t.Fatalf("bad JSON %s: %v", x, err)
-		}
-		return v
-	}
-	return reflect.DeepEqual(dec(a), dec(b))
-}
-
 func TestWireEncodeDecodeGolden(t *testing.T) {
-	golden := readGolden(t)
+	golden := wiretest.Load(t)
 	var in strings.Builder
 	for _, g := range golden {
 		in.Write(g.Value)
@@ -94,7 +36,7 @@ func TestWireEncodeDecodeGolden(t *testing.T) {
 	}
 	jlines := strings.Split(strings.TrimSuffix(js.String(), "\n"), "\n")
 	for i, g := range golden {
-		if !sameJSON(t, []byte(jlines[i]), g.Value) {
+		if !wiretest.JSONEqual(t, []byte(jlines[i]), g.Value) {
 			t.Errorf("%s: decode got %s\nwant %s", g.Name, jlines[i], g.Value)
 		}
 	}
