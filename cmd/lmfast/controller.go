@@ -211,8 +211,8 @@ func (c *controllerCmd) Run(a *app) error {
 	results := make([]*engine.Result, len(groups))
 	errs := make([]error, len(groups))
 	var wg sync.WaitGroup
+	groups[0].Progress = progress // one progress line, not one per group
 	for g := range groups {
-		groups[g].Progress = progress
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
