@@ -1,0 +1,166 @@
+package refcontroller
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metric names of LMCache's controller (spec §3.6) and lmfast's own.
+const (
+	realPrefix = "lmcache:cache_controller_"
+	ownPrefix  = "lmfast_controller_"
+)
+
+// startHTTP serves /metrics, /controller/key-stats and /controller/workers.
+func (s *Server) startHTTP(port int) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Host, strconv.Itoa(port)))
+	if err != nil {
+		return 0, &BindError{Socket: "http", Port: port, Err: err}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(s.metricsRegistry(), promhttp.HandlerOpts{}))
+	mux.HandleFunc("/controller/key-stats", s.keyStats)
+	mux.HandleFunc("/controller/workers", s.workers)
+	s.http = &http.Server{Handler: mux}
+	go func() { _ = s.http.Serve(ln) }()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// metricsRegistry exposes the counters as Prometheus metrics: the real
+// controller's gauge names first, then lmfast's exact counters.
+func (s *Server) metricsRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	gauge := func(name, help string, f func(Counters) float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return f(s.Counters()) }))
+	}
+	counter := func(name, help string, f func(Counters) float64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return f(s.Counters()) }))
+	}
+	gauge(realPrefix+"kv_pool_keys_count", "Keys held over all workers and locations.", func(c Counters) float64 { return float64(c.Keys) })
+	gauge(realPrefix+"registered_workers_count", "Registered workers.", func(c Counters) float64 { return float64(c.Registered) })
+	gauge(realPrefix+"pull_socket_message_count", "Frames read from the PULL socket.", func(c Counters) float64 { return float64(c.PullFrames) })
+	gauge(realPrefix+"reply_socket_message_count", "Requests read from the reply and heartbeat sockets.", func(c Counters) float64 {
+		return float64(c.ReplyRequests + c.HeartbeatRequests)
+	})
+	gauge(realPrefix+"kv_op_seq_discontinuity_count", "Batches with a sequence discontinuity.", func(c Counters) float64 { return float64(c.SeqDiscontinuity) })
+
+	for _, m := range []struct {
+		name, help string
+		f          func(Counters) int64
+	}{
+		{"pull_frames_total", "Frames read from the PULL socket.", func(c Counters) int64 { return c.PullFrames }},
+		{"pull_messages_total", "Multipart messages read from the PULL socket.", func(c Counters) int64 { return c.PullMessages }},
+		{"pull_decode_errors_total", "PULL frames that did not decode.", func(c Counters) int64 { return c.PullDecodeErrors }},
+		{"batches_applied_total", "BatchedKVOperationMsg applied.", func(c Counters) int64 { return c.Batches }},
+		{"kv_ops_applied_total", "KV operations applied.", func(c Counters) int64 { return c.KVOpsApplied }},
+		{"admits_applied_total", "Admit operations applied.", func(c Counters) int64 { return c.Admits }},
+		{"evicts_applied_total", "Evict operations applied.", func(c Counters) int64 { return c.Evicts }},
+		{"batches_dropped_unregistered_total", "Batches dropped because the worker was not registered.", func(c Counters) int64 { return c.DroppedBatches }},
+		{"kv_ops_dropped_unregistered_total", "KV operations in those batches.", func(c Counters) int64 { return c.DroppedKVOps }},
+		{"router_requests_total", "Requests on the reply socket.", func(c Counters) int64 { return c.ReplyRequests }},
+		{"heartbeat_requests_total", "Requests on the heartbeat socket.", func(c Counters) int64 { return c.HeartbeatRequests }},
+		{"router_short_messages_total", "ROUTER messages with fewer than 3 frames.", func(c Counters) int64 { return c.ShortRequests }},
+		{"router_decode_errors_total", "ROUTER payloads that did not decode.", func(c Counters) int64 { return c.RouterDecodeErrors }},
+		{"replies_total", "Replies sent.", func(c Counters) int64 { return c.Replies }},
+		{"error_replies_total", "ErrorMsg replies sent.", func(c Counters) int64 { return c.ErrorReplies }},
+	} {
+		counter(ownPrefix+m.name, m.help, func(c Counters) float64 { return float64(m.f(c)) })
+	}
+	reg.MustRegister(typeCollector{s})
+	return reg
+}
+
+// typeCollector reports lmfast_controller_messages_total{type="..."}.
+type typeCollector struct{ s *Server }
+
+var typeDesc = prometheus.NewDesc(ownPrefix+"messages_total", "Decoded messages per class, all sockets.", []string{"type"}, nil)
+
+func (t typeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- typeDesc }
+
+func (t typeCollector) Collect(ch chan<- prometheus.Metric) {
+	c := t.s.Counters()
+	for _, name := range c.typeNames() {
+		ch <- prometheus.MustNewConstMetric(typeDesc, prometheus.CounterValue, float64(c.ByType[name]), name)
+	}
+}
+
+// instanceKeyStats and keyStatsResponse have the shape of the real API's
+// /controller/key-stats.
+type instanceKeyStats struct {
+	InstanceID  string `json:"instance_id"`
+	KeyCount    int    `json:"key_count"`
+	WorkerCount int    `json:"worker_count"`
+}
+
+type keyStatsResponse struct {
+	TotalKeyCount      int                `json:"total_key_count"`
+	TotalInstanceCount int                `json:"total_instance_count"`
+	TotalWorkerCount   int                `json:"total_worker_count"`
+	Instances          []instanceKeyStats `json:"instances"`
+}
+
+func (s *Server) keyStats(w http.ResponseWriter, _ *http.Request) {
+	snap := s.reg.snap.Load()
+	out := keyStatsResponse{Instances: []instanceKeyStats{}}
+	for _, inst := range snap.instances {
+		st := instanceKeyStats{InstanceID: inst.id, WorkerCount: len(inst.workers)}
+		for _, wk := range inst.workers {
+			st.KeyCount += wk.keyCount()
+		}
+		out.TotalKeyCount += st.KeyCount
+		out.TotalWorkerCount += st.WorkerCount
+		out.Instances = append(out.Instances, st)
+	}
+	out.TotalInstanceCount = len(out.Instances)
+	writeJSON(w, out)
+}
+
+// workerInfo mirrors LMCache's WorkerInfo.
+type workerInfo struct {
+	InstanceID        string  `json:"instance_id"`
+	WorkerID          int64   `json:"worker_id"`
+	IP                string  `json:"ip"`
+	Port              int64   `json:"port"`
+	PeerInitURL       *string `json:"peer_init_url"`
+	RegistrationTime  float64 `json:"registration_time"`
+	LastHeartbeatTime float64 `json:"last_heartbeat_time"`
+}
+
+// workers lists registered workers, optionally filtered by ?instance_id=
+// and ?worker_id=.
+func (s *Server) workers(w http.ResponseWriter, r *http.Request) {
+	wantInst := r.URL.Query().Get("instance_id")
+	wantWorker := r.URL.Query().Get("worker_id")
+	out := []workerInfo{}
+	for _, inst := range s.reg.snap.Load().instances {
+		if wantInst != "" && inst.id != wantInst {
+			continue
+		}
+		for _, wk := range inst.workers {
+			if wantWorker != "" && strconv.FormatInt(wk.key.worker, 10) != wantWorker {
+				continue
+			}
+			wk.mu.Lock()
+			hb := wk.lastHeartbeat
+			wk.mu.Unlock()
+			out = append(out, workerInfo{InstanceID: inst.id, WorkerID: wk.key.worker, IP: wk.ip, Port: wk.port,
+				PeerInitURL: wk.peerInitURL, RegistrationTime: unixSeconds(wk.registeredAt), LastHeartbeatTime: unixSeconds(hb)})
+		}
+	}
+	writeJSON(w, map[string]any{"workers": out, "total_count": len(out)})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		http.Error(w, fmt.Sprint(err), http.StatusInternalServerError)
+	}
+}
