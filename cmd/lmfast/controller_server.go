@@ -1,9 +1,77 @@
 package main
 
-// controllerServerCmd is a placeholder until its issue lands; it is replaced wholesale.
-type controllerServerCmd struct{}
+import (
+	"errors"
+	"fmt"
+	"os"
 
-// Run reports that the command is not built yet.
+	"github.com/rs/zerolog"
+
+	"github.com/lmfast/lmfast/refcontroller"
+	"github.com/lmfast/lmfast/stream"
+)
+
+// controllerServerCmd is `lmfast controller-server`: the reference
+// controller as a process of its own.
+type controllerServerCmd struct {
+	Host           string `default:"127.0.0.1" help:"Bind host."`
+	PullPort       int    `name:"pull-port" default:"8100" help:"PULL socket port (0: any free port)."`
+	ReplyPort      int    `name:"reply-port" default:"8101" help:"ROUTER reply socket port (0: any free port)."`
+	HeartbeatPort  int    `name:"heartbeat-port" default:"8102" help:"ROUTER heartbeat socket port (0: any free port, -1: none, as LMCache's default)."`
+	HTTPPort       int    `name:"http-port" default:"-1" help:"HTTP port for /metrics and /controller/* (0: any free port, -1: none)."`
+	CompatPullDies bool   `name:"compat-pull-dies" help:"Stop reading the PULL socket at the first undecodable frame, as LMCache's controller does."`
+	Appliers       int    `default:"1" help:"Goroutines applying KV batches (sharded by worker)."`
+}
+
 func (c *controllerServerCmd) Run(a *app) error {
-	return failed("controller_server: not implemented yet")
+	for _, p := range []struct {
+		flag      string
+		port      int
+		mayBeNone bool
+	}{{"--pull-port", c.PullPort, false}, {"--reply-port", c.ReplyPort, false}, {"--heartbeat-port", c.HeartbeatPort, true}, {"--http-port", c.HTTPPort, true}} {
+		if p.port > 65535 || p.port < -1 || (p.port == -1 && !p.mayBeNone) {
+			return badInput("%s %d: out of range", p.flag, p.port)
+		}
+	}
+	if c.Appliers < 1 {
+		return badInput("--appliers must be at least 1")
+	}
+	log := zerolog.New(a.stderr).With().Timestamp().Str("cmd", "controller-server").Logger()
+	srv, err := refcontroller.Start(a.ctx, refcontroller.Config{
+		Host: c.Host, PullPort: c.PullPort, ReplyPort: c.ReplyPort, HeartbeatPort: c.HeartbeatPort,
+		HTTPPort: c.HTTPPort, CompatPullDies: c.CompatPullDies, Appliers: c.Appliers, Log: log,
+	})
+	if err != nil {
+		var be *refcontroller.BindError
+		if errors.As(err, &be) {
+			return badInput("--%s-port %d: %v", be.Socket, be.Port, be.Err)
+		}
+		return badInput("%v", err)
+	}
+	out := stream.New(a.stdout, "controller-server", stream.NewRunID())
+	p := srv.Ports()
+	hostname, _ := os.Hostname()
+	out.Event("listening").Str("schema", stream.Schema).Str("version", version).Str("host", c.Host).Str("hostname", hostname).
+		Int("pull_port", p.Pull).Int("reply_port", p.Reply).Int("heartbeat_port", p.Heartbeat).Int("http_port", p.HTTP).
+		Bool("compat_pull_dies", c.CompatPullDies).Send()
+	<-a.ctx.Done()
+	counters := srv.Counters()
+	srv.Close()
+	e := out.Event("summary").
+		Int64("pull_frames", counters.PullFrames).Int64("pull_decode_errors", counters.PullDecodeErrors).
+		Int64("batches", counters.Batches).Int64("kv_ops_applied", counters.KVOpsApplied).
+		Int64("admits", counters.Admits).Int64("evicts", counters.Evicts).
+		Int64("batches_dropped_unregistered", counters.DroppedBatches).Int64("kv_ops_dropped_unregistered", counters.DroppedKVOps).
+		Int64("seq_discontinuities", counters.SeqDiscontinuity).
+		Int64("reply_requests", counters.ReplyRequests).Int64("heartbeat_requests", counters.HeartbeatRequests).
+		Int64("short_requests", counters.ShortRequests).Int64("router_decode_errors", counters.RouterDecodeErrors).
+		Int64("replies", counters.Replies).Int64("error_replies", counters.ErrorReplies).
+		Int("registered_workers", counters.Registered).Int("keys", counters.Keys)
+	types := zerolog.Dict()
+	for name, n := range counters.ByType {
+		types = types.Int64(name, n)
+	}
+	e.Dict("by_type", types).Send()
+	fmt.Fprintln(a.stderr, "controller-server: stopped")
+	return errStopped // a requested stop is success, not an interruption
 }

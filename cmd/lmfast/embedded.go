@@ -1,23 +1,57 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/lmfast/lmfast/engine"
+	"github.com/lmfast/lmfast/refcontroller"
 	"github.com/lmfast/lmfast/stream"
 )
 
 // embeddedServer is the in-process reference controller behind --embedded.
 type embeddedServer struct {
+	srv   *refcontroller.Server
 	ports monitorPorts
 }
 
+// startEmbedded starts the reference controller on free 127.0.0.1 ports
+// (pull, reply, heartbeat; no HTTP). Its warnings are not logged: the
+// verify line reports what it counted.
 func startEmbedded(a *app) (*embeddedServer, error) {
-	return nil, errors.New("the reference controller is not available in this build")
+	srv, err := refcontroller.Start(context.Background(), refcontroller.Config{
+		Host: "127.0.0.1", HeartbeatPort: refcontroller.FreePort, HTTPPort: refcontroller.NoPort, Log: zerolog.Nop(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	p := srv.Ports()
+	return &embeddedServer{srv: srv, ports: monitorPorts{Pull: p.Pull, Reply: p.Reply, Heartbeat: p.Heartbeat}}, nil
 }
 
-func (s *embeddedServer) Close() {}
+// Close stops the embedded controller.
+func (s *embeddedServer) Close() { s.srv.Close() }
 
-func (s *embeddedServer) verify(out *stream.Writer, r *engine.Result) error { return nil }
+// verify waits until the controller applied everything it received, writes
+// a "verify" line comparing what lmfast sent with what the controller
+// received and applied, and fails the run when they differ.
+func (s *embeddedServer) verify(out *stream.Writer, r *engine.Result) error {
+	c := s.srv.WaitIdle(200*time.Millisecond, 30*time.Second)
+	framesSent := r.PushFrames + r.TeardownFrames
+	ok := c.PullFrames == framesSent && c.PullDecodeErrors == 0 && r.KVOpsSent == c.KVOpsApplied+c.DroppedKVOps
+	out.Event("verify").
+		Int64("frames_sent", framesSent).Int64("frames_received", c.PullFrames).
+		Int64("kv_ops_sent", r.KVOpsSent).Int64("kv_ops_applied", c.KVOpsApplied).
+		Int64("kv_ops_dropped_unregistered", c.DroppedKVOps).Int64("decode_errors", c.PullDecodeErrors+c.RouterDecodeErrors).
+		Int64("seq_discontinuities", c.SeqDiscontinuity).Int("registered_workers", c.Registered).Int("keys", c.Keys).
+		Bool("ok", ok).Send()
+	if !ok {
+		return failed("embedded controller check failed: sent %d frames / %d KV ops, it received %d frames, applied %d and dropped %d KV ops, %d decode errors",
+			framesSent, r.KVOpsSent, c.PullFrames, c.KVOpsApplied, c.DroppedKVOps, c.PullDecodeErrors)
+	}
+	return nil
+}
 
 func writeHeadroom(a *app, out *stream.Writer, r *engine.Result) {}

@@ -36,8 +36,12 @@ func failed(format string, args ...any) error {
 // writing its summary; it maps to exit 130 and prints nothing more.
 var errInterrupted = errors.New("interrupted")
 
+// errStopped is returned by a Run for which a signal is the normal end (a
+// server): it maps to exit 0 and prints nothing.
+var errStopped = errors.New("stopped on request")
+
 func exitCode(err error) int {
-	if err == nil {
+	if err == nil || errors.Is(err, errStopped) {
 		return ExitOK
 	}
 	if errors.Is(err, errInterrupted) {

@@ -90,10 +90,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	}()
 	err = kctx.Run(a)
 	code = exitCode(err)
-	if err != nil && !errors.Is(err, errInterrupted) {
+	if err != nil && !errors.Is(err, errInterrupted) && !errors.Is(err, errStopped) {
 		fmt.Fprintf(stderr, "lmfast: %s\n", oneLine(err.Error()))
 	}
-	if code == ExitOK && ctx.Err() != nil {
+	if code == ExitOK && ctx.Err() != nil && !errors.Is(err, errStopped) {
 		code = ExitInterrupted
 	}
 	return code
