@@ -1,5 +1,7 @@
 package wire
 
+import "slices"
+
 // BatchEncoder writes BatchedKVOperationMsg frames for one
 // (instance_id, worker_id, location) with the constant header bytes
 // encoded once. Its methods never allocate beyond growing dst, and a
@@ -32,15 +34,56 @@ func (e *BatchEncoder) Append(dst []byte, ops []KVOpEvent) []byte {
 
 // AppendKeys appends a complete BatchedKVOperationMsg whose operations are
 // all op, on keys[i] with sequence number firstSeq+i (the benchmark's
-// per-(instance, worker, location) counter).
+// per-(instance, worker, location) counter). It is the producers' hot
+// path: dst grows once for the whole batch, and each operation is written
+// by index (a constant prefix, the key, "seq_num", the sequence number).
 func (e *BatchEncoder) AppendKeys(dst []byte, op OpType, keys []Int, firstSeq int64) []byte {
+	var prefix *[opPrefixLen]byte
+	switch op {
+	case OpAdmit:
+		prefix = &admitPrefix
+	case OpEvict:
+		prefix = &evictPrefix
+	default:
+		dst = append(dst, e.head...)
+		dst = appendArrayHeader(dst, len(keys))
+		for i, k := range keys {
+			dst = appendOp(dst, op, k, firstSeq+int64(i))
+		}
+		return dst
+	}
+	const maxInt = 9 // the longest msgpack int
+	dst = slices.Grow(dst, len(e.head)+5+len(keys)*(opPrefixLen+maxInt+seqNumKeyLen+maxInt))
 	dst = append(dst, e.head...)
 	dst = appendArrayHeader(dst, len(keys))
+	n, b := len(dst), dst[:cap(dst)]
 	for i, k := range keys {
-		dst = appendOp(dst, op, k, firstSeq+int64(i))
+		*(*[opPrefixLen]byte)(b[n:]) = *prefix // fixed-size stores, no memmove call
+		n += opPrefixLen
+		if k.Neg {
+			n += putInt(b[n:], int64(k.Bits))
+		} else {
+			n += putUint(b[n:], k.Bits)
+		}
+		*(*[seqNumKeyLen]byte)(b[n:]) = seqNumKey
+		n += seqNumKeyLen
+		n += putInt(b[n:], firstSeq+int64(i))
 	}
-	return dst
+	return dst[:n]
 }
+
+// The constant parts of AppendKeys' operations as arrays (the conversions
+// below panic at start-up if a length were wrong).
+const (
+	opPrefixLen  = len("\x83") + len("\xa7op_type") + len("\xa5admit") + len("\xa3key")
+	seqNumKeyLen = len("\xa7seq_num")
+)
+
+var (
+	admitPrefix = [opPrefixLen]byte([]byte(opAdmitPrefix))
+	evictPrefix = [opPrefixLen]byte([]byte(opEvictPrefix))
+	seqNumKey   = [seqNumKeyLen]byte([]byte(kSeqNum))
+)
 
 // Size returns the exact encoded size of a message carrying ops, for
 // pre-sizing buffers.

@@ -479,29 +479,49 @@ func TestAppendDoesNotAllocate(t *testing.T) {
 }
 
 func TestEncoders(t *testing.T) {
+	keyKinds := []struct {
+		name string
+		key  func(i int) Int
+	}{
+		{"small and negative", func(i int) Int { return IntOf(int64(i*7919) - 1000) }},
+		{"every width", func(i int) Int {
+			return []Int{IntOf(0), IntOf(127), IntOf(128), IntOf(255), IntOf(65535), IntOf(65536), IntOf(1 << 32),
+				IntOf(-33), IntOf(-129), IntOf(-32769), IntOf(-1 << 40), UintOf(1<<64 - 1)}[i%12]
+		}},
+	}
 	for _, n := range []int{0, 1, 15, 16, 50, 70000} {
-		ops := make([]KVOpEvent, n)
-		keys := make([]Int, n)
-		for i := range ops {
-			ops[i] = KVOpEvent{OpEvict, IntOf(int64(i*7919) - 1000), 100 + int64(i)}
-			keys[i] = ops[i].Key
-		}
-		m := BatchedKVOperationMsg{InstanceID: "instance_p0_9", WorkerID: 1, Location: "location_2", Operations: ops}
-		want := m.AppendMsgpack(nil)
-		be := NewBatchEncoder(m.InstanceID, m.WorkerID, m.Location)
-		if got := be.Append(nil, ops); !bytes.Equal(got, want) {
-			t.Fatalf("n=%d: BatchEncoder.Append differs", n)
-		}
-		if got := be.AppendKeys(nil, OpEvict, keys, 100); !bytes.Equal(got, want) {
-			t.Fatalf("n=%d: BatchEncoder.AppendKeys differs", n)
-		}
-		if be.Size(ops) != len(want) {
-			t.Fatalf("n=%d: Size %d, want %d", n, be.Size(ops), len(want))
-		}
-		p := BatchedP2PLookupMsg{Hashes: keys, InstanceID: "x", WorkerID: 2}
-		pe := NewP2PEncoder("x", 2)
-		if got := pe.Append(nil, keys); !bytes.Equal(got, p.AppendMsgpack(nil)) || pe.Size(keys) != len(got) {
-			t.Fatalf("n=%d: P2PEncoder differs", n)
+		for _, kk := range keyKinds {
+			for _, op := range []OpType{OpAdmit, OpEvict} {
+				for _, firstSeq := range []int64{0, 100, 65530, 1<<32 - 3, -40} {
+					ops := make([]KVOpEvent, n)
+					keys := make([]Int, n)
+					for i := range ops {
+						ops[i] = KVOpEvent{op, kk.key(i), firstSeq + int64(i)}
+						keys[i] = ops[i].Key
+					}
+					m := BatchedKVOperationMsg{InstanceID: "instance_p0_9", WorkerID: 1, Location: "location_2", Operations: ops}
+					want := m.AppendMsgpack(nil)
+					be := NewBatchEncoder(m.InstanceID, m.WorkerID, m.Location)
+					if got := be.Append(nil, ops); !bytes.Equal(got, want) {
+						t.Fatalf("n=%d %s %v seq %d: BatchEncoder.Append differs", n, kk.name, op, firstSeq)
+					}
+					prefix := []byte("kept")
+					if got := be.AppendKeys(prefix, op, keys, firstSeq); !bytes.Equal(got[:4], prefix) || !bytes.Equal(got[4:], want) {
+						t.Fatalf("n=%d %s %v seq %d: BatchEncoder.AppendKeys differs", n, kk.name, op, firstSeq)
+					}
+					if be.Size(ops) != len(want) {
+						t.Fatalf("n=%d: Size %d, want %d", n, be.Size(ops), len(want))
+					}
+				}
+			}
+			p := BatchedP2PLookupMsg{Hashes: make([]Int, n), InstanceID: "x", WorkerID: 2}
+			for i := range p.Hashes {
+				p.Hashes[i] = kk.key(i)
+			}
+			pe := NewP2PEncoder("x", 2)
+			if got := pe.Append(nil, p.Hashes); !bytes.Equal(got, p.AppendMsgpack(nil)) || pe.Size(p.Hashes) != len(got) {
+				t.Fatalf("n=%d %s: P2PEncoder differs", n, kk.name)
+			}
 		}
 	}
 }

@@ -23,6 +23,39 @@ func appendUint(dst []byte, v uint64) []byte {
 	}
 }
 
+// putUint writes the msgpack form of v at the start of b, which has room
+// for 9 bytes, and returns its length (the bytes of appendUint).
+func putUint(b []byte, v uint64) int {
+	switch {
+	case v < 0x80:
+		b[0] = byte(v)
+		return 1
+	case v <= math.MaxUint8:
+		b[0], b[1] = 0xcc, byte(v)
+		return 2
+	case v <= math.MaxUint16:
+		b[0] = 0xcd
+		binary.BigEndian.PutUint16(b[1:], uint16(v))
+		return 3
+	case v <= math.MaxUint32:
+		b[0] = 0xce
+		binary.BigEndian.PutUint32(b[1:], uint32(v))
+		return 5
+	default:
+		b[0] = 0xcf
+		binary.BigEndian.PutUint64(b[1:], v)
+		return 9
+	}
+}
+
+// putInt is putUint for signed values (the bytes of appendInt).
+func putInt(b []byte, v int64) int {
+	if v >= 0 {
+		return putUint(b, uint64(v))
+	}
+	return len(appendInt(b[:0], v))
+}
+
 func appendInt(dst []byte, v int64) []byte {
 	switch {
 	case v >= 0:
