@@ -178,10 +178,10 @@ func (c *collector) finish(res *Result) {
 	errs := map[errKey]int64{}
 	first := map[errKey]time.Time{}
 	for _, s := range c.g.senders {
-		res.PushFrames += s.pushes.Load()
-		res.KVOpsSent += s.kvOps.Load()
-		res.PushBytes += s.pushBytes.Load()
-		res.TeardownFrames += s.teardown.Load()
+		res.PushFrames += s.pushes
+		res.KVOpsSent += s.kvOps
+		res.PushBytes += s.pushBytes
+		res.TeardownFrames += s.teardown
 		s.errMu.Lock()
 		for k, v := range s.errs {
 			errs[k] += v

@@ -247,22 +247,39 @@ func hasOp(mix []OpShare, op Op) bool {
 }
 
 // produce keeps a sender's ring full of encoded operations until stop.
+// Once the ring is full it waits until the sender has taken half of it
+// before refilling, sleeping about as long as the sender needs for that at
+// the rate it drains the ring: a couple of wake-ups per half ring, not one
+// per freed slot. On a machine with few cores every wake-up costs CPU time
+// that the sender and libzmq's I/O threads need.
 func produce(s *sender, p *producer, stop <-chan struct{}) {
-	for spins := 0; ; {
-		if it, ok := s.queue.Reserve(); ok {
+	const minWait, maxWait = 20 * time.Microsecond, 2 * time.Millisecond
+	half := s.queue.Cap() / 2
+	perItem := time.Microsecond // the sender's drain time per item, learned
+	for {
+		for {
+			it, ok := s.queue.Reserve()
+			if !ok {
+				break
+			}
 			p.fill(it)
 			s.queue.Publish()
-			spins = 0
-			continue
 		}
-		spins++
-		if spins&31 == 0 {
+		for n := s.queue.Len(); n > half; {
 			select {
 			case <-stop:
 				return
 			default:
 			}
-			time.Sleep(20 * time.Microsecond)
+			t0 := time.Now()
+			time.Sleep(min(max(time.Duration(n-half)*perItem, minWait), maxWait))
+			left := s.queue.Len()
+			if taken := n - left; taken > 0 {
+				perItem = time.Since(t0) / time.Duration(taken)
+			} else {
+				perItem = min(2*perItem, maxWait)
+			}
+			n = left
 		}
 	}
 }

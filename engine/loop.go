@@ -2,12 +2,12 @@ package engine
 
 import (
 	"fmt"
-	"runtime"
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/ring"
 	"github.com/lmfast/lmfast/wire"
 )
 
@@ -18,6 +18,7 @@ import (
 func (s *sender) run(start, deadline time.Time, pacer Pacer, stop <-chan struct{}) {
 	s.ranOn = cpus.Current()
 	var k uint64
+	now := time.Now() // in a closed loop: when the previous operation ended
 	for {
 		select {
 		case <-stop:
@@ -29,9 +30,9 @@ func (s *sender) run(start, deadline time.Time, pacer Pacer, stop <-chan struct{
 		if it == nil {
 			break
 		}
-		now := time.Now()
 		intended := now
 		if pacer != nil {
+			now = time.Now()
 			intended = start.Add(pacer.Due(k))
 			if !intended.Before(deadline) {
 				s.queue.Release()
@@ -49,9 +50,10 @@ func (s *sender) run(start, deadline time.Time, pacer Pacer, stop <-chan struct{
 		}
 		k++
 		if it.op.IsPush() {
-			s.sendPush(it, intended)
+			now = s.sendPush(it, intended)
 		} else {
 			s.sendRequest(it, intended)
+			now = time.Now()
 		}
 		s.queue.Release()
 		if s.busy > 0 {
@@ -62,13 +64,15 @@ func (s *sender) run(start, deadline time.Time, pacer Pacer, stop <-chan struct{
 }
 
 // nextItem waits for the producer's next operation; nil at the deadline or
-// on stop.
+// on stop. An empty ring means the producer is behind: back off (spin,
+// yield, then sleep) so the wait does not take the CPU the producer and
+// libzmq's I/O threads need.
 func (s *sender) nextItem(stop <-chan struct{}, deadline time.Time) *item {
-	for spins := 0; ; spins++ {
+	for attempt := 0; ; attempt++ {
 		if it, ok := s.queue.Peek(); ok {
 			return it
 		}
-		if spins&63 == 63 {
+		if attempt&63 == 63 {
 			select {
 			case <-stop:
 				return nil
@@ -77,12 +81,13 @@ func (s *sender) nextItem(stop <-chan struct{}, deadline time.Time) *item {
 			if !time.Now().Before(deadline) {
 				return nil
 			}
-			runtime.Gosched()
 		}
+		ring.Wait(attempt)
 	}
 }
 
-func (s *sender) sendPush(it *item, intended time.Time) {
+// sendPush sends one PUSH frame and returns when the send call ended.
+func (s *sender) sendPush(it *item, intended time.Time) time.Time {
 	sent := time.Now()
 	_, err := s.push.SendBytes(it.payload, 0)
 	end := time.Now()
@@ -93,12 +98,13 @@ func (s *sender) sendPush(it *item, intended time.Time) {
 		}
 		s.fail(it.op, msg)
 		s.sample(it.op, false, intended, sent, end)
-		return
+		return end
 	}
-	s.pushes.Add(1)
-	s.kvOps.Add(int64(it.kvOps))
-	s.pushBytes.Add(int64(len(it.payload)))
+	s.pushes++
+	s.kvOps += int64(it.kvOps)
+	s.pushBytes += int64(len(it.payload))
 	s.done(it.op, it.msgs, intended, sent, end)
+	return end
 }
 
 // sendRequest puts a request on a free lane, waiting for one if all are
@@ -257,7 +263,7 @@ func (s *sender) deregisterAll() {
 			parts[i] = f
 		}
 		if _, err := s.push.SendMessage(parts...); err == nil {
-			s.teardown.Add(int64(len(frames)))
+			s.teardown += int64(len(frames))
 		} else {
 			s.fail(OpDeregister, "end-of-run DeRegister: "+err.Error())
 		}

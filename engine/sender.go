@@ -53,10 +53,11 @@ type sender struct {
 	counts    [numOps]opCounters
 	service   [numOps]*stats.Recorder
 	corrected [numOps]*stats.Recorder
-	pushes    atomic.Int64 // PUSH frames whose send returned success
-	kvOps     atomic.Int64 // KV operations inside those frames
-	pushBytes atomic.Int64 // bytes of those frames
-	teardown  atomic.Int64 // DeRegister frames sent at the end
+	// Totals read only once the sender stopped (no atomics on the hot path).
+	pushes    int64 // PUSH frames whose send returned success
+	kvOps     int64 // KV operations inside those frames
+	pushBytes int64 // bytes of those frames
+	teardown  int64 // DeRegister frames sent at the end
 
 	errMu  sync.Mutex
 	errs   map[errKey]int64
