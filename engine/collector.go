@@ -278,8 +278,8 @@ func WriteSummaries(out *stream.Writer, res *Result) {
 		}
 		e = e.Dict("memory_pct", zerolog.Dict().Float64("avg", sum/float64(len(res.MemSamples))).Float64("max", peak))
 	}
-	if res.Extra != nil {
-		res.Extra(e)
+	if h, ok := res.Headroom(); ok {
+		e = e.Object("headroom", h)
 	}
 	e.Send()
 }

@@ -55,6 +55,10 @@ type Config struct {
 
 	// Progress, when set, receives one human progress line per second.
 	Progress io.Writer
+
+	// Ceiling, when set, is this group's share of the machine's raw ZMQ
+	// ceiling; the summary then reports the run's headroom against it.
+	Ceiling *Ceiling
 }
 
 // Validate checks the settings a user controls and names the flag at fault.

@@ -137,7 +137,8 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	cfg := g.cfg
 	res := &Result{Config: ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: int(cfg.Duration / time.Second),
 		BatchSize: cfg.BatchSize, Mix: cfg.Mix, NumInstances: cfg.NumInstances, NumWorkers: cfg.NumWorkers,
-		NumLocations: cfg.NumLocations, NumKeys: cfg.NumKeys, NumProcesses: max(1, cfg.NumProcesses), Proc: cfg.Proc}}
+		NumLocations: cfg.NumLocations, NumKeys: cfg.NumKeys, NumProcesses: max(1, cfg.NumProcesses), Proc: cfg.Proc},
+		Ceiling: cfg.Ceiling}
 
 	// Every sender's goroutine owns its sockets from creation to close, so a
 	// pinned sender keeps them on its CPU's thread.

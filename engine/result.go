@@ -5,7 +5,6 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/lmfast/lmfast/engine/stats"
-	"github.com/rs/zerolog"
 )
 
 // OpResult is what one operation did over a whole run.
@@ -58,10 +57,7 @@ type Result struct {
 	SamplesWritten int64         // --raw lines written
 	SamplesDropped int64         // --raw samples lost because the writer fell behind
 	SenderCPUs     []int         // per sender: the CPU it ran on when the run started
-
-	// Extra, when set, adds caller fields (verification, headroom) to the
-	// overall summary line.
-	Extra func(*zerolog.Event)
+	Ceiling        *Ceiling      // the raw ZMQ ceiling the headroom is measured against (nil: none)
 }
 
 // Totals returns the successful requests and messages of all ops.
@@ -102,6 +98,13 @@ func Merge(results []*Result) *Result {
 		out.SamplesDropped += r.SamplesDropped
 		out.DrainTime = max(out.DrainTime, r.DrainTime)
 		out.SenderCPUs = append(out.SenderCPUs, r.SenderCPUs...)
+		if c := r.Ceiling; c != nil {
+			if out.Ceiling == nil {
+				out.Ceiling = &Ceiling{Transport: c.Transport, PushBytes: c.PushBytes}
+			}
+			out.Ceiling.PushPerSec += c.PushPerSec // each group had its share
+			out.Ceiling.RoundTripPerSec += c.RoundTripPerSec
+		}
 		for _, o := range r.Ops {
 			i, ok := index[o.Op]
 			if !ok {

@@ -14,6 +14,7 @@ import (
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/lmfast/lmfast/engine"
+	"github.com/lmfast/lmfast/engine/calibrate"
 	"github.com/lmfast/lmfast/engine/cpus"
 	"github.com/lmfast/lmfast/stream"
 )
@@ -191,6 +192,14 @@ func (c *controllerCmd) Run(a *app) error {
 			return badInput("%v (check --controller-host and --monitor-ports, or use --embedded)", err)
 		}
 	}
+	if !c.NoHeadroom {
+		if err := c.measureCeiling(a, groups, pinned, seed); err != nil {
+			return err
+		}
+		if a.ctx.Err() != nil {
+			return errInterrupted // nothing was sent yet
+		}
+	}
 
 	var sink io.Writer = a.stdout
 	if c.Out != "" {
@@ -241,10 +250,9 @@ func (c *controllerCmd) Run(a *app) error {
 		_ = engine.WriteAggregatedReport(a.stderr, merged, len(results))
 	}
 
+	_ = engine.WriteHeadroom(a.stderr, merged)
+
 	var verdict error
-	if !c.NoHeadroom {
-		writeHeadroom(a, out, merged)
-	}
 	if server != nil {
 		verdict = server.verify(out, merged)
 	}
@@ -261,6 +269,40 @@ func (c *controllerCmd) Run(a *app) error {
 		return errInterrupted
 	}
 	return verdict
+}
+
+// headroomDuration is how long each half of the pre-run ceiling
+// measurement sends (PUSH, then round trips).
+const headroomDuration = time.Second
+
+// measureCeiling measures this machine's raw ZMQ ceiling for the run's own
+// traffic (the run's batch bytes, senders, pinning and request lanes; see
+// engine/calibrate) and gives each group its share by senders, so every
+// summary can report its headroom.
+func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []int, seed uint64) error {
+	senders, lanes := 0, 0
+	for _, g := range groups {
+		senders += g.Senders
+	}
+	for _, m := range groups[0].Mix {
+		if !m.Op.IsPush() && m.Pct > 0 {
+			lanes = c.Concurrency
+		}
+	}
+	fmt.Fprintf(a.stderr, "lmfast: measuring this machine's raw ZMQ ceiling for the headroom figure (%s; --no-headroom skips it)\n",
+		headroomDuration*time.Duration(1+min(lanes, 1)))
+	request, reply := calibrate.SampleLookup(c.NumHashes, c.NumKeys)
+	common := calibrate.Common{Transport: "tcp", Senders: senders, CPUs: pinned, Duration: headroomDuration}
+	ceiling, err := calibrate.Ceiling(a.ctx, common, calibrate.SampleBatch(c.BatchSize, c.NumKeys, seed), lanes, request, reply)
+	if err != nil {
+		return failed("measuring the ZMQ ceiling: %v (--no-headroom skips it)", err)
+	}
+	for i := range groups {
+		share := float64(groups[i].Senders) / float64(senders)
+		groups[i].Ceiling = &engine.Ceiling{Transport: ceiling.Transport, PushBytes: ceiling.PushBytes,
+			PushPerSec: ceiling.PushPerSec * share, RoundTripPerSec: ceiling.RoundTripPerSec * share}
+	}
+	return nil
 }
 
 // writeConfig writes the run's config line: every effective setting.

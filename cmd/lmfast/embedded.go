@@ -53,5 +53,3 @@ func (s *embeddedServer) verify(out *stream.Writer, r *engine.Result) error {
 	}
 	return nil
 }
-
-func writeHeadroom(a *app, out *stream.Writer, r *engine.Result) {}

@@ -1,0 +1,61 @@
+package main
+
+// Helpers that more than one subcommand uses: the machine fields of config
+// lines, --pin-cpus and --out.
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	zmq "github.com/pebbe/zmq4"
+	"github.com/rs/zerolog"
+
+	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/stream"
+)
+
+// withMachine adds what every config line says of the machine the run is
+// on: schema and lmfast version, host name, CPU model and topology, online
+// CPUs and the libzmq version.
+func withMachine(e *zerolog.Event) *zerolog.Event {
+	hostname, _ := os.Hostname()
+	info := cpus.Describe()
+	return e.Str("schema", stream.Schema).Str("version", version).
+		Str("host", hostname).Str("cpu", info.String()).Str("cpu_model", info.Model).Int("cpus_online", info.Online).
+		Str("libzmq", libzmqVersion())
+}
+
+// libzmqVersion is the linked libzmq's version, e.g. "4.3.4".
+func libzmqVersion() string {
+	major, minor, patch := zmq.Version()
+	return fmt.Sprintf("%d.%d.%d", major, minor, patch)
+}
+
+// pinList parses and checks a --pin-cpus value ("" gives nil).
+func pinList(list string) ([]int, error) {
+	if list == "" {
+		return nil, nil
+	}
+	cs, err := cpus.Parse(list)
+	if err != nil {
+		return nil, badInput("--pin-cpus: %v", err)
+	}
+	if err := cpus.Validate(cs); err != nil {
+		return nil, badInput("--pin-cpus: %v", err)
+	}
+	return cs, nil
+}
+
+// openOut returns where the JSONL stream goes: the file named by --out
+// (created or truncated), else stdout. close flushes and closes the file.
+func openOut(a *app, path string) (w io.Writer, close func() error, err error) {
+	if path == "" {
+		return a.stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, badInput("--out: %v", err)
+	}
+	return f, f.Close, nil
+}

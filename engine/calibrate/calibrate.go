@@ -1,0 +1,419 @@
+// Package calibrate measures this machine's raw ZMQ ceiling: how many
+// messages pebbe/zmq4 PUSH→PULL and DEALER→ROUTER can move with lmfast's own
+// pre-encoded bytes and nothing else, over tcp://127.0.0.1 or ipc://, as
+// libzmq's local_thr/remote_thr and local_lat/remote_lat do. No load
+// generator on this machine can beat it, so a run whose rate is close to it
+// was limited by the generator's machine, not by the controller under test
+// (the "headroom" of every lmfast controller summary).
+//
+// Every rate is counted at the receiving end (Sink), from the first message
+// that arrived to the last; what the senders handed to their sockets is
+// only checked against it.
+package calibrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/lmfast/lmfast/engine"
+	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/stream"
+	"github.com/lmfast/lmfast/wire"
+)
+
+// Transports are the ZMQ transports calibrate knows.
+var Transports = []string{"tcp", "ipc"}
+
+// Kinds of Measurement.
+const (
+	KindPush       = "push"        // raw PUSH→PULL
+	KindRoundTrip  = "round_trip"  // raw DEALER→ROUTER request/reply
+	KindEnginePush = "engine_push" // lmfast's engine (admit batches) → PULL
+)
+
+// Measurement is one calibrated figure.
+type Measurement struct {
+	Kind      string
+	Transport string
+	Bytes     int     // payload bytes per message (mean for the engine)
+	Senders   int     // sending goroutines, each with its own sockets
+	Lanes     int     // round trips: requests in flight over all senders
+	Sent      int64   // messages the senders' sockets accepted (requests answered, for round trips)
+	Received  int64   // messages the sink counted
+	Seconds   float64 // the span the rate is measured over
+	Rate      float64 // received messages per second
+}
+
+// MiBPerSec is the payload throughput of m.
+func (m Measurement) MiBPerSec() float64 { return m.Rate * float64(m.Bytes) / (1 << 20) }
+
+// Common are the settings every measurement takes.
+type Common struct {
+	Transport string        // "tcp" or "ipc"
+	Senders   int           // sending goroutines (at least 1)
+	CPUs      []int         // when set, sender i is pinned to CPUs[i]
+	Duration  time.Duration // how long the senders send
+}
+
+func (c Common) validate() error {
+	switch {
+	case c.Transport != "tcp" && c.Transport != "ipc":
+		return fmt.Errorf("unknown transport %q (tcp, ipc)", c.Transport)
+	case c.Senders < 1:
+		return errors.New("need at least one sender")
+	case c.CPUs != nil && len(c.CPUs) != c.Senders:
+		return fmt.Errorf("%d CPUs for %d senders", len(c.CPUs), c.Senders)
+	case c.Duration <= 0:
+		return errors.New("duration must be positive")
+	}
+	return nil
+}
+
+// endpoints returns where a sink binds for the transport; cleanup removes
+// what binding left behind.
+func endpoints(transport string) (pull, router string, cleanup func(), err error) {
+	if transport == "tcp" {
+		return "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "lmfast-calibrate-")
+	if err != nil {
+		return "", "", nil, err
+	}
+	return "ipc://" + filepath.Join(dir, "pull.ipc"), "ipc://" + filepath.Join(dir, "router.ipc"),
+		func() { os.RemoveAll(dir) }, nil
+}
+
+// drainWait bounds how long queued messages may take to reach the sink
+// after the senders stop.
+const drainWait = 10 * time.Second
+
+// Push measures raw PUSH→PULL: every sender sends payload in a tight loop
+// on its own PUSH socket (SNDHWM and SNDTIMEO as lmfast's engine) for
+// c.Duration. The one payload stays hot in the sender's cache, which makes
+// this the strictest ceiling (sending a ring of 1024 distinct batches, as
+// the engine does, measured the same within noise). The rate is what the
+// sink received per second; it is an error if the sink did not receive
+// every message the sockets accepted.
+func Push(ctx context.Context, c Common, payload []byte) (Measurement, error) {
+	m := Measurement{Kind: KindPush, Transport: c.Transport, Bytes: len(payload), Senders: c.Senders}
+	if err := c.validate(); err != nil {
+		return m, err
+	}
+	if len(payload) == 0 {
+		return m, errors.New("empty payload")
+	}
+	pullEP, _, cleanup, err := endpoints(c.Transport)
+	if err != nil {
+		return m, err
+	}
+	defer cleanup()
+	sink, err := StartSink(pullEP, "", nil)
+	if err != nil {
+		return m, err
+	}
+	defer sink.Close()
+	zctx, err := zmq.NewContext()
+	if err != nil {
+		return m, err
+	}
+	_ = zctx.SetIoThreads(max(1, (c.Senders+1)/2)) // as the engine does
+
+	var sent atomic.Int64
+	err = runSenders(ctx, c, func(stop <-chan struct{}, ready func()) error {
+		push, err := wire.NewPush(zctx, sink.PullEndpoint())
+		if err != nil {
+			return err
+		}
+		defer func() { push.SetLinger(drainWait); push.Close() }()
+		ready()
+		n := int64(0)
+		defer func() { sent.Add(n) }()
+		for {
+			for i := 0; i < 64; i++ {
+				if _, err := push.SendBytes(payload, 0); err != nil {
+					return fmt.Errorf("PUSH send: %w", err)
+				}
+				n++
+			}
+			select {
+			case <-stop:
+				return nil
+			default:
+			}
+		}
+	})
+	zctx.Term() // waits until every PUSH socket's queue left (or drainWait)
+	if err != nil {
+		return m, err
+	}
+	got := sink.WaitPull(sent.Load(), time.Second)
+	m.Sent, m.Received, m.Seconds, m.Rate = sent.Load(), got.Frames, got.Span.Seconds(), got.Rate()
+	if got.Frames != m.Sent {
+		return m, fmt.Errorf("the sink received %d of the %d messages the PUSH sockets accepted", got.Frames, m.Sent)
+	}
+	return m, nil
+}
+
+// RoundTrip measures raw DEALER→ROUTER request/reply: every sender keeps
+// lanes requests in flight, each on its own DEALER socket (as lmfast's
+// engine does with --concurrency), against a ROUTER that answers each
+// request with reply at once. The rate is round trips per second.
+func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) (Measurement, error) {
+	m := Measurement{Kind: KindRoundTrip, Transport: c.Transport, Bytes: len(request), Senders: c.Senders, Lanes: lanes * c.Senders}
+	if err := c.validate(); err != nil {
+		return m, err
+	}
+	if lanes < 1 {
+		return m, errors.New("need at least one lane per sender")
+	}
+	pullEP, routerEP, cleanup, err := endpoints(c.Transport)
+	if err != nil {
+		return m, err
+	}
+	defer cleanup()
+	sink, err := StartSink(pullEP, routerEP, reply)
+	if err != nil {
+		return m, err
+	}
+	defer sink.Close()
+	zctx, err := zmq.NewContext()
+	if err != nil {
+		return m, err
+	}
+	defer zctx.Term()
+
+	var done atomic.Int64
+	var began, ended atomic.Int64 // Unix ns of the first send and the last reply
+	err = runSenders(ctx, c, func(stop <-chan struct{}, ready func()) error {
+		poller := zmq.NewPoller()
+		socks := make([]*zmq.Socket, lanes)
+		for i := range socks {
+			s, err := wire.NewDealer(zctx, sink.RouterEndpoint())
+			if err != nil {
+				return err
+			}
+			defer func() { s.SetLinger(0); s.Close() }()
+			socks[i] = s
+			poller.Add(s, zmq.POLLIN)
+		}
+		// One round trip per lane first, so every connection is up.
+		for _, s := range socks {
+			if err := wire.SendRequest(s, request); err != nil {
+				return err
+			}
+			if _, err := wire.RecvReply(s); err != nil {
+				return fmt.Errorf("warm-up round trip: %w", err)
+			}
+		}
+		ready()
+		began.CompareAndSwap(0, time.Now().UnixNano())
+		for _, s := range socks {
+			if err := wire.SendRequest(s, request); err != nil {
+				return err
+			}
+		}
+		n := int64(0)
+		defer func() { done.Add(n) }()
+		stopping, inFlight := false, lanes
+		for inFlight > 0 {
+			polled, err := poller.Poll(wire.RecvTimeout)
+			if err != nil {
+				return err
+			}
+			if len(polled) == 0 {
+				return errors.New("round trip: no reply within the receive timeout")
+			}
+			for _, p := range polled {
+				if _, err := wire.RecvReply(p.Socket); err != nil {
+					return err
+				}
+				n++
+				inFlight--
+				if !stopping {
+					select {
+					case <-stop:
+						stopping = true
+					default:
+					}
+				}
+				if !stopping {
+					if err := wire.SendRequest(p.Socket, request); err != nil {
+						return err
+					}
+					inFlight++
+				}
+			}
+		}
+		for t := time.Now().UnixNano(); ; {
+			old := ended.Load()
+			if t <= old || ended.CompareAndSwap(old, t) {
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return m, err
+	}
+	m.Sent = done.Load()
+	m.Received = sink.Router().Frames - int64(lanes*c.Senders) // minus the warm-up requests
+	m.Seconds = time.Duration(ended.Load() - began.Load()).Seconds()
+	if m.Seconds > 0 {
+		m.Rate = float64(m.Sent) / m.Seconds
+	}
+	if m.Received != m.Sent {
+		return m, fmt.Errorf("the ROUTER answered %d requests, the senders counted %d replies", m.Received, m.Sent)
+	}
+	return m, nil
+}
+
+// runSenders runs c.Senders copies of send, each on its own OS thread
+// (pinned when c.CPUs is set). Each calls ready once its sockets are up;
+// stop is closed c.Duration after the last one did (or when ctx ends). It
+// returns the first error.
+func runSenders(ctx context.Context, c Common, send func(stop <-chan struct{}, ready func()) error) error {
+	stop := make(chan struct{})
+	var readyWG, wg sync.WaitGroup
+	errs := make([]error, c.Senders)
+	readyWG.Add(c.Senders)
+	for i := 0; i < c.Senders; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			once := sync.OnceFunc(readyWG.Done)
+			defer once()
+			if c.CPUs != nil {
+				if err := cpus.Pin(c.CPUs[i]); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+			errs[i] = send(stop, func() { once(); readyWG.Wait() })
+		}()
+	}
+	readyWG.Wait()
+	select {
+	case <-time.After(c.Duration):
+	case <-ctx.Done():
+	}
+	close(stop)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// EnginePush measures lmfast's own engine the way Push measures raw
+// pebbe/zmq4: an admit-only closed-loop run (batchSize KV ops per
+// BatchedKVOperationMsg, keys in 0..numKeys-1, no pre-registration) into
+// the same counting sink, for c.Duration. The ratio of its Rate to Push's
+// with SampleBatch bytes is the engine's efficiency.
+func EnginePush(ctx context.Context, c Common, batchSize, numKeys int, seed uint64) (Measurement, error) {
+	m := Measurement{Kind: KindEnginePush, Transport: c.Transport, Senders: c.Senders}
+	if err := c.validate(); err != nil {
+		return m, err
+	}
+	pullEP, _, cleanup, err := endpoints(c.Transport)
+	if err != nil {
+		return m, err
+	}
+	defer cleanup()
+	sink, err := StartSink(pullEP, "", nil)
+	if err != nil {
+		return m, err
+	}
+	defer sink.Close()
+	mix, _ := engine.ParseOperations("admit:100")
+	cfg := engine.Config{
+		PullEndpoint: sink.PullEndpoint(), Duration: c.Duration, BatchSize: batchSize, Mix: mix,
+		NumInstances: 10, NumWorkers: 1, NumLocations: 1, NumKeys: numKeys, NumHashes: 1,
+		Senders: c.Senders, CPUs: c.CPUs, Concurrency: 1, Seed: seed,
+		Interval: time.Hour, DrainTimeout: drainWait,
+	}
+	res, err := engine.Run(ctx, cfg, stream.New(io.Discard, "calibrate", "engine"), engine.Hooks{})
+	if err != nil {
+		return m, err
+	}
+	got := sink.WaitPull(res.PushFrames, time.Second)
+	m.Sent, m.Received, m.Seconds, m.Rate = res.PushFrames, got.Frames, got.Span.Seconds(), got.Rate()
+	if res.PushFrames > 0 {
+		m.Bytes = int(res.PushBytes / res.PushFrames)
+	}
+	if !res.Drained || got.Frames != res.PushFrames {
+		return m, fmt.Errorf("the sink received %d of the %d frames the engine sent", got.Frames, res.PushFrames)
+	}
+	return m, nil
+}
+
+// SampleBatch returns one admit BatchedKVOperationMsg of batchSize keys
+// drawn from 0..numKeys-1, encoded as the engine's producers encode them:
+// the bytes Push sends to compare with EnginePush. Its sequence numbers
+// start at steadySeq, where a run's counters spend nearly all of it (each
+// a 5-byte msgpack int), so the sample has the size of a run's batches.
+func SampleBatch(batchSize, numKeys int, seed uint64) []byte {
+	keys := make([]wire.Int, batchSize)
+	x := seed | 1
+	for i := range keys {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		keys[i] = wire.IntOf(int64(x % uint64(max(1, numKeys))))
+	}
+	enc := wire.NewBatchEncoder(engine.InstanceID(0, 0), 0, engine.LocationName(0))
+	return enc.AppendKeys(nil, wire.OpAdmit, keys, steadySeq)
+}
+
+// steadySeq is a sequence number past the short msgpack forms.
+const steadySeq = 1 << 20
+
+// SampleLookup returns one BatchedP2PLookupMsg of numHashes hashes and the
+// controller's miss reply to it: the bytes RoundTrip exchanges.
+func SampleLookup(numHashes, numKeys int) (request, reply []byte) {
+	hashes := make([]wire.Int, numHashes)
+	for i := range hashes {
+		hashes[i] = wire.IntOf(int64(i * 7919 % max(1, numKeys)))
+	}
+	request = wire.NewP2PEncoder(engine.InstanceID(0, 0), 0).Append(nil, hashes)
+	reply = wire.BatchedP2PLookupRetMsg{LayoutInfo: []wire.LayoutInfo{{}}}.AppendMsgpack(nil)
+	return request, reply
+}
+
+// Label names m for people: "push tcp 1489 B x1".
+func (m Measurement) Label() string {
+	l := m.Kind + " " + m.Transport + " " + strconv.Itoa(m.Bytes) + " B x" + strconv.Itoa(m.Senders)
+	if m.Kind == KindRoundTrip {
+		l += " (" + strconv.Itoa(m.Lanes) + " in flight)"
+	}
+	return l
+}
+
+// Ceiling measures a controller run's own ceiling: raw PUSH of batch with
+// c's senders and, when the run has request/reply operations (lanes > 0),
+// raw round trips of request with lanes in flight per sender.
+func Ceiling(ctx context.Context, c Common, batch []byte, lanes int, request, reply []byte) (engine.Ceiling, error) {
+	out := engine.Ceiling{Transport: c.Transport, PushBytes: len(batch)}
+	push, err := Push(ctx, c, batch)
+	if err != nil {
+		return out, err
+	}
+	out.PushPerSec = push.Rate
+	if lanes > 0 {
+		rt, err := RoundTrip(ctx, c, lanes, request, reply)
+		if err != nil {
+			return out, err
+		}
+		out.RoundTripPerSec = rt.Rate
+	}
+	return out, nil
+}

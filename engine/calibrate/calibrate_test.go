@@ -1,0 +1,142 @@
+package calibrate
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/lmfast/lmfast/wire"
+)
+
+func short(transport string, senders int) Common {
+	return Common{Transport: transport, Senders: senders, Duration: 250 * time.Millisecond}
+}
+
+// TestPushCountsWhatArrived: over both transports, the sink receives every
+// message the PUSH sockets accepted, and the rate is what it received.
+func TestPushCountsWhatArrived(t *testing.T) {
+	payload := SampleBatch(50, 10000, 1)
+	for _, tc := range []struct {
+		transport string
+		senders   int
+	}{{"tcp", 1}, {"ipc", 1}, {"tcp", 2}} {
+		t.Run(tc.transport, func(t *testing.T) {
+			m, err := Push(context.Background(), short(tc.transport, tc.senders), payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Sent == 0 || m.Received != m.Sent || m.Rate <= 0 || m.Bytes != len(payload) {
+				t.Fatalf("%+v", m)
+			}
+			// The rate spans first to last arrival, which cannot be longer
+			// than the whole send window plus the drain.
+			if m.Seconds <= 0 || m.Seconds > 5 {
+				t.Fatalf("span %v s", m.Seconds)
+			}
+		})
+	}
+}
+
+func TestRoundTripCountsReplies(t *testing.T) {
+	req, rep := SampleLookup(100, 10000)
+	for _, transport := range Transports {
+		t.Run(transport, func(t *testing.T) {
+			m, err := RoundTrip(context.Background(), short(transport, 1), 3, req, rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Sent == 0 || m.Sent != m.Received || m.Lanes != 3 || m.Rate <= 0 {
+				t.Fatalf("%+v", m)
+			}
+		})
+	}
+}
+
+// TestEnginePushIsCountedAtTheSink: the engine's admit batches all reach
+// the counting sink, and their mean size lies between that of a batch at
+// sequence number 0 and SampleBatch's steady state (a short run has more
+// of the short early numbers).
+func TestEnginePushIsCountedAtTheSink(t *testing.T) {
+	m, err := EnginePush(context.Background(), short("tcp", 1), 50, 10000, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Sent == 0 || m.Received != m.Sent {
+		t.Fatalf("%+v", m)
+	}
+	steady := len(SampleBatch(50, 10000, 7))
+	keys := make([]wire.Int, 50)
+	for i := range keys {
+		keys[i] = wire.IntOf(5000) // the key space's common width
+	}
+	early := len(wire.NewBatchEncoder("instance_p0_0", 0, "location_0").AppendKeys(nil, wire.OpAdmit, keys, 0))
+	if m.Bytes < early*98/100 || m.Bytes > steady*102/100 {
+		t.Fatalf("engine batches are %d B, want %d..%d B", m.Bytes, early, steady)
+	}
+}
+
+// TestSinkCountsFramesAndAnswers: each part of a multipart message is a
+// frame, bytes add up, and the ROUTER answers with the reply given.
+func TestSinkCountsFramesAndAnswers(t *testing.T) {
+	reply := wire.ErrorMsg{Error: "boom"}.AppendMsgpack(nil)
+	sink, err := StartSink("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	ctx, _ := zmq.NewContext()
+	defer ctx.Term()
+	push, err := wire.NewPush(ctx, sink.PullEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer push.Close()
+	if _, err := push.SendMessage([]byte("abc"), []byte("de"), []byte("f")); err != nil {
+		t.Fatal(err)
+	}
+	if got := sink.WaitPull(3, 2*time.Second); got.Frames != 3 || got.Bytes != 6 {
+		t.Fatalf("pull counts %+v", got)
+	}
+	dealer, err := wire.NewDealer(ctx, sink.RouterEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { dealer.SetLinger(0); dealer.Close() }()
+	if err := wire.SendRequest(dealer, []byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := wire.RecvReply(dealer)
+	if err != nil || string(got) != string(reply) {
+		t.Fatalf("reply %x, %v", got, err)
+	}
+	if r := sink.Router(); r.Frames != 1 || r.Bytes != 4 {
+		t.Fatalf("router counts %+v", r)
+	}
+}
+
+func TestBadSettings(t *testing.T) {
+	p := SampleBatch(5, 10, 1)
+	tests := []struct {
+		name string
+		c    Common
+		want string
+	}{
+		{"transport", Common{Transport: "udp", Senders: 1, Duration: time.Millisecond}, "unknown transport"},
+		{"senders", Common{Transport: "tcp", Duration: time.Millisecond}, "at least one sender"},
+		{"cpus", Common{Transport: "tcp", Senders: 2, CPUs: []int{0}, Duration: time.Millisecond}, "1 CPUs for 2 senders"},
+		{"duration", Common{Transport: "tcp", Senders: 1}, "duration"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Push(context.Background(), tc.c, p); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := StartSink("tcp://127.0.0.1:notaport", "", nil); err == nil {
+		t.Fatal("bad endpoint accepted")
+	}
+}
