@@ -12,17 +12,18 @@ import (
 	"time"
 
 	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/engine/enginetest"
 	"github.com/lmfast/lmfast/stream"
 )
 
-func testConfig(k *testSink, mix string) Config {
+func testConfig(k *enginetest.Sink, mix string) Config {
 	ops, err := ParseOperations(mix)
 	if err != nil {
 		panic(err)
 	}
 	return Config{
-		PullEndpoint:  fmt.Sprintf("tcp://127.0.0.1:%d", k.pull),
-		ReplyEndpoint: fmt.Sprintf("tcp://127.0.0.1:%d", k.reply),
+		PullEndpoint:  fmt.Sprintf("tcp://127.0.0.1:%d", k.Pull),
+		ReplyEndpoint: fmt.Sprintf("tcp://127.0.0.1:%d", k.Reply),
 		Duration:      700 * time.Millisecond, BatchSize: 20, Mix: ops,
 		NumInstances: 6, NumWorkers: 2, NumLocations: 3, NumKeys: 1000, NumHashes: 10,
 		RegisterFirst: true, Senders: 2, Concurrency: 1, Seed: 42,
@@ -62,7 +63,7 @@ func TestRunCountsMatchReceiver(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			k := startTestSink(t)
+			k := enginetest.Start(t)
 			cfg := testConfig(k, tc.mix)
 			cfg.Concurrency, cfg.Rate = tc.concurrency, tc.rate
 			var buf bytes.Buffer
@@ -70,28 +71,28 @@ func TestRunCountsMatchReceiver(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := k.settle()
-			t.Logf("sink: %d frames, %d KV ops, types %v; engine: push %d + teardown %d, kv %d", got.frames, got.kvOps, got.byType, res.PushFrames, res.TeardownFrames, res.KVOpsSent)
+			got := k.Settle()
+			t.Logf("sink: %d frames, %d KV ops, types %v; engine: push %d + teardown %d, kv %d", got.Frames, got.KVOps, got.ByType, res.PushFrames, res.TeardownFrames, res.KVOpsSent)
 			if !res.Drained {
 				t.Errorf("drain incomplete after %v", res.DrainTime)
 			}
-			if got.decodeErrors != 0 {
-				t.Errorf("%d frames failed to decode", got.decodeErrors)
+			if got.DecodeErrors != 0 {
+				t.Errorf("%d frames failed to decode", got.DecodeErrors)
 			}
-			if want := res.PushFrames + res.TeardownFrames; got.frames != want {
-				t.Errorf("sink received %d PUSH frames, engine claims %d", got.frames, want)
+			if want := res.PushFrames + res.TeardownFrames; got.Frames != want {
+				t.Errorf("sink received %d PUSH frames, engine claims %d", got.Frames, want)
 			}
-			if got.kvOps != res.KVOpsSent || res.KVOpsSent == 0 {
-				t.Errorf("sink received %d KV ops, engine claims %d", got.kvOps, res.KVOpsSent)
+			if got.KVOps != res.KVOpsSent || res.KVOpsSent == 0 {
+				t.Errorf("sink received %d KV ops, engine claims %d", got.KVOps, res.KVOpsSent)
 			}
-			if got.seqGaps != 0 {
-				t.Errorf("%d sequence discontinuities", got.seqGaps)
+			if got.SeqGaps != 0 {
+				t.Errorf("%d sequence discontinuities", got.SeqGaps)
 			}
-			if got.byType["RegisterMsg"] != res.RegisteredOK || res.RegisteredOK != 12 {
-				t.Errorf("registered %d, sink saw %d RegisterMsg, want 12", res.RegisteredOK, got.byType["RegisterMsg"])
+			if got.ByType["RegisterMsg"] != res.RegisteredOK || res.RegisteredOK != 12 {
+				t.Errorf("registered %d, sink saw %d RegisterMsg, want 12", res.RegisteredOK, got.ByType["RegisterMsg"])
 			}
-			if got.byType["DeRegisterMsg"] != res.TeardownFrames || res.TeardownFrames != 12 {
-				t.Errorf("teardown %d, sink saw %d DeRegisterMsg, want 12", res.TeardownFrames, got.byType["DeRegisterMsg"])
+			if got.ByType["DeRegisterMsg"] != res.TeardownFrames || res.TeardownFrames != 12 {
+				t.Errorf("teardown %d, sink saw %d DeRegisterMsg, want 12", res.TeardownFrames, got.ByType["DeRegisterMsg"])
 			}
 			var kvRequests, kvMessages int64
 			for _, o := range res.Ops {
@@ -103,17 +104,17 @@ func TestRunCountsMatchReceiver(t *testing.T) {
 					kvRequests += o.Requests
 					kvMessages += o.Messages
 				case OpP2PLookup:
-					if got.byType["BatchedP2PLookupMsg"] != o.Requests {
-						t.Errorf("p2p: engine %d, sink %d", o.Requests, got.byType["BatchedP2PLookupMsg"])
+					if got.ByType["BatchedP2PLookupMsg"] != o.Requests {
+						t.Errorf("p2p: engine %d, sink %d", o.Requests, got.ByType["BatchedP2PLookupMsg"])
 					}
 				case OpHeartbeat:
-					if got.byType["HeartbeatMsg"] != o.Requests {
-						t.Errorf("heartbeat: engine %d, sink %d", o.Requests, got.byType["HeartbeatMsg"])
+					if got.ByType["HeartbeatMsg"] != o.Requests {
+						t.Errorf("heartbeat: engine %d, sink %d", o.Requests, got.ByType["HeartbeatMsg"])
 					}
 				}
 			}
-			if kvMessages != res.KVOpsSent || got.byType["BatchedKVOperationMsg"] != kvRequests {
-				t.Errorf("kv requests %d messages %d; sink batches %d", kvRequests, kvMessages, got.byType["BatchedKVOperationMsg"])
+			if kvMessages != res.KVOpsSent || got.ByType["BatchedKVOperationMsg"] != kvRequests {
+				t.Errorf("kv requests %d messages %d; sink batches %d", kvRequests, kvMessages, got.ByType["BatchedKVOperationMsg"])
 			}
 			if tc.rate > 0 {
 				total := int64(0)
@@ -141,8 +142,8 @@ func TestRunCountsMatchReceiver(t *testing.T) {
 				switch l["event"] {
 				case "summary":
 					summaries++
-					if l["op"] == "all" && int64(l["kv_ops_sent"].(float64)) != got.kvOps {
-						t.Errorf("summary kv_ops_sent %v, sink %d", l["kv_ops_sent"], got.kvOps)
+					if l["op"] == "all" && int64(l["kv_ops_sent"].(float64)) != got.KVOps {
+						t.Errorf("summary kv_ops_sent %v, sink %d", l["kv_ops_sent"], got.KVOps)
 					}
 				case "interval":
 					intervals++
@@ -158,7 +159,7 @@ func TestRunCountsMatchReceiver(t *testing.T) {
 // TestRunStopsOnCancel: cancelling the context ends the run early and still
 // yields a complete result.
 func TestRunStopsOnCancel(t *testing.T) {
-	k := startTestSink(t)
+	k := enginetest.Start(t)
 	cfg := testConfig(k, "admit:100")
 	cfg.Duration = time.Minute
 	ctx, cancel := context.WithCancel(context.Background())
@@ -172,14 +173,14 @@ func TestRunStopsOnCancel(t *testing.T) {
 	if el := time.Since(start); el > 20*time.Second {
 		t.Fatalf("cancel took %v", el)
 	}
-	got := k.settle()
-	if got.kvOps != res.KVOpsSent || res.KVOpsSent == 0 {
-		t.Fatalf("after cancel: sink %d KV ops, engine %d", got.kvOps, res.KVOpsSent)
+	got := k.Settle()
+	if got.KVOps != res.KVOpsSent || res.KVOpsSent == 0 {
+		t.Fatalf("after cancel: sink %d KV ops, engine %d", got.KVOps, res.KVOpsSent)
 	}
 }
 
 func TestHeartbeatWithoutURLIsCountedAsError(t *testing.T) {
-	k := startTestSink(t)
+	k := enginetest.Start(t)
 	cfg := testConfig(k, "admit:50,heartbeat:50")
 	cfg.RegisterFirst = false // nobody learns the heartbeat URL
 	cfg.Duration = 200 * time.Millisecond
@@ -208,8 +209,8 @@ func TestCheckReachable(t *testing.T) {
 	if err := CheckReachable([]string{open}, time.Second); err == nil || !strings.Contains(err.Error(), "not reachable") {
 		t.Fatalf("CheckReachable(closed port) = %v", err)
 	}
-	k := startTestSink(t)
-	if err := CheckReachable([]string{fmt.Sprintf("tcp://127.0.0.1:%d", k.pull), ""}, time.Second); err != nil {
+	k := enginetest.Start(t)
+	if err := CheckReachable([]string{fmt.Sprintf("tcp://127.0.0.1:%d", k.Pull), ""}, time.Second); err != nil {
 		t.Fatalf("CheckReachable(sink) = %v", err)
 	}
 }
@@ -217,7 +218,7 @@ func TestCheckReachable(t *testing.T) {
 // TestRawSamplesOnePerOperation: --raw writes one valid sample line per
 // operation (successful or failed) and reports none dropped.
 func TestRawSamplesOnePerOperation(t *testing.T) {
-	k := startTestSink(t)
+	k := enginetest.Start(t)
 	cfg := testConfig(k, "admit:50,p2p_lookup:50")
 	cfg.Raw, cfg.Rate, cfg.Duration = true, 2000, 500*time.Millisecond
 	var buf bytes.Buffer
@@ -252,7 +253,7 @@ func TestPinnedSendersRunOnTheirCPU(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []int{allowed[len(allowed)-1], allowed[0]}
-	k := startTestSink(t)
+	k := enginetest.Start(t)
 	cfg := testConfig(k, "admit:100")
 	cfg.Senders, cfg.CPUs, cfg.Duration = 2, want, 200*time.Millisecond
 	var buf bytes.Buffer

@@ -1,4 +1,8 @@
-package engine
+// Package enginetest is a stand-in LMCache controller for tests of the load
+// engine and the lmfast binary: real PULL and ROUTER sockets on 127.0.0.1
+// that decode every frame, count what arrived, check sequence numbers and
+// answer requests with well-formed replies.
+package enginetest
 
 import (
 	"fmt"
@@ -12,23 +16,22 @@ import (
 	"github.com/lmfast/lmfast/wire"
 )
 
-// testSink is a minimal controller for the engine's tests: real PULL and
-// ROUTER sockets on 127.0.0.1 that decode every frame, count what arrived,
-// check sequence numbers and answer requests with well-formed replies.
-type testSink struct {
-	pull, reply, heartbeat int
-	mu                     sync.Mutex
-	frames                 int64
-	kvOps                  int64
-	decodeErrors           int64
-	byType                 map[string]int64
-	seqGaps                int64
-	lastSeq                map[string]int64
-	stop                   chan struct{}
-	done                   chan struct{}
+// Sink is the stand-in controller. Its ports are on 127.0.0.1.
+type Sink struct {
+	Pull, Reply, Heartbeat int // bound ports
+
+	mu           sync.Mutex
+	frames       int64
+	kvOps        int64
+	decodeErrors int64
+	byType       map[string]int64
+	seqGaps      int64
+	lastSeq      map[string]int64
+	stop         chan struct{}
+	done         chan struct{}
 }
 
-func bindFree(t *testing.T, ctx *zmq.Context, typ zmq.Type) (*zmq.Socket, int) {
+func bindFree(t testing.TB, ctx *zmq.Context, typ zmq.Type) (*zmq.Socket, int) {
 	t.Helper()
 	s, err := ctx.NewSocket(typ)
 	if err != nil {
@@ -43,7 +46,8 @@ func bindFree(t *testing.T, ctx *zmq.Context, typ zmq.Type) (*zmq.Socket, int) {
 	return s, port
 }
 
-func startTestSink(t *testing.T) *testSink {
+// Start binds the sink on free ports and serves until the test ends.
+func Start(t testing.TB) *Sink {
 	t.Helper()
 	ctx, err := zmq.NewContext()
 	if err != nil {
@@ -52,7 +56,7 @@ func startTestSink(t *testing.T) *testSink {
 	pull, pp := bindFree(t, ctx, zmq.PULL)
 	rep, rp := bindFree(t, ctx, zmq.ROUTER)
 	hb, hp := bindFree(t, ctx, zmq.ROUTER)
-	k := &testSink{pull: pp, reply: rp, heartbeat: hp, byType: map[string]int64{}, lastSeq: map[string]int64{},
+	k := &Sink{Pull: pp, Reply: rp, Heartbeat: hp, byType: map[string]int64{}, lastSeq: map[string]int64{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(k.done)
@@ -97,7 +101,7 @@ func startTestSink(t *testing.T) *testSink {
 	return k
 }
 
-func (k *testSink) onPush(f []byte) {
+func (k *Sink) onPush(f []byte) {
 	m, err := wire.Decode(f)
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -119,7 +123,7 @@ func (k *testSink) onPush(f []byte) {
 	}
 }
 
-func (k *testSink) onRequest(f []byte, onReply bool) []byte {
+func (k *Sink) onRequest(f []byte, onReply bool) []byte {
 	m, err := wire.Decode(f)
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -130,7 +134,7 @@ func (k *testSink) onRequest(f []byte, onReply bool) []byte {
 	k.byType[m.TypeName()]++
 	switch m.(type) {
 	case *wire.RegisterMsg:
-		return wire.RegisterRetMsg{ExtraConfig: []wire.StrPair{{Key: "heartbeat_url", Value: fmt.Sprintf("127.0.0.1:%d", k.heartbeat)}}}.AppendMsgpack(nil)
+		return wire.RegisterRetMsg{ExtraConfig: []wire.StrPair{{Key: "heartbeat_url", Value: fmt.Sprintf("127.0.0.1:%d", k.Heartbeat)}}}.AppendMsgpack(nil)
 	case *wire.HeartbeatMsg:
 		return wire.HeartbeatRetMsg{Commands: []wire.HeartbeatCommand{wire.FullSyncCommand("controller_restart")}}.AppendMsgpack(nil)
 	case *wire.BatchedP2PLookupMsg:
@@ -139,14 +143,18 @@ func (k *testSink) onRequest(f []byte, onReply bool) []byte {
 	return wire.ErrorMsg{Error: "Unknown message type"}.AppendMsgpack(nil)
 }
 
-type sinkCounts struct {
-	frames, kvOps, decodeErrors, seqGaps int64
-	byType                               map[string]int64
+// Counts is what the sink received.
+type Counts struct {
+	Frames       int64            // PULL frames
+	KVOps        int64            // KV operations inside BatchedKVOperationMsg frames
+	DecodeErrors int64            // frames or requests that did not decode
+	SeqGaps      int64            // KV operations whose seq_num did not follow the last one of its (instance, worker, location)
+	ByType       map[string]int64 // decoded messages per class, all sockets
 }
 
-// settle waits until the counts stop changing (the sender drained), then
+// Settle waits until the counts stop changing (the senders drained), then
 // returns them.
-func (k *testSink) settle() sinkCounts {
+func (k *Sink) Settle() Counts {
 	var last int64 = -1
 	for i := 0; i < 200; i++ {
 		k.mu.Lock()
@@ -160,9 +168,9 @@ func (k *testSink) settle() sinkCounts {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	c := sinkCounts{frames: k.frames, kvOps: k.kvOps, decodeErrors: k.decodeErrors, seqGaps: k.seqGaps, byType: map[string]int64{}}
+	c := Counts{Frames: k.frames, KVOps: k.kvOps, DecodeErrors: k.decodeErrors, SeqGaps: k.seqGaps, ByType: map[string]int64{}}
 	for t, n := range k.byType {
-		c.byType[t] = n
+		c.ByType[t] = n
 	}
 	return c
 }
