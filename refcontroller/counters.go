@@ -4,6 +4,8 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+
+	"github.com/lmfast/lmfast/wire"
 )
 
 // Counters is an exact snapshot of what the server received and did.
@@ -44,22 +46,47 @@ type counters struct {
 	replyRequests, heartbeatRequests, shortRequests, routerDecode atomic.Int64
 	replies, errorReplies                                         atomic.Int64
 
-	typesMu sync.Mutex
-	byType  map[string]*atomic.Int64
+	// byType[typeIndex[name]] counts decoded messages of class name. Every
+	// message that decodes has one of wire.KnownTypes, so the hot path is a
+	// read of an immutable map and one atomic add: no lock.
+	byType [numTypes]atomic.Int64
+	// otherMu guards other, for a class outside wire.KnownTypes (none
+	// today: it keeps a future wire type from being lost, not fast).
+	otherMu sync.Mutex
+	other   map[string]int64
+}
+
+var (
+	knownTypes = wire.KnownTypes()
+	typeIndex  = func() map[string]int {
+		m := make(map[string]int, len(knownTypes))
+		for i, n := range knownTypes {
+			m[n] = i
+		}
+		return m
+	}()
+)
+
+// numTypes bounds len(wire.KnownTypes()); init checks it.
+const numTypes = 64
+
+func init() {
+	if len(knownTypes) > numTypes {
+		panic("refcontroller: raise numTypes to cover wire.KnownTypes")
+	}
 }
 
 func (c *counters) countType(name string) {
-	c.typesMu.Lock()
-	n := c.byType[name]
-	if n == nil {
-		if c.byType == nil {
-			c.byType = map[string]*atomic.Int64{}
-		}
-		n = &atomic.Int64{}
-		c.byType[name] = n
+	if i, ok := typeIndex[name]; ok {
+		c.byType[i].Add(1)
+		return
 	}
-	c.typesMu.Unlock()
-	n.Add(1)
+	c.otherMu.Lock()
+	if c.other == nil {
+		c.other = map[string]int64{}
+	}
+	c.other[name]++
+	c.otherMu.Unlock()
 }
 
 func (c *counters) snapshot(reg *registry) Counters {
@@ -76,11 +103,16 @@ func (c *counters) snapshot(reg *registry) Counters {
 	}
 	out.KVOpsApplied = out.Admits + out.Evicts
 	out.Registered, out.Keys = reg.totals()
-	c.typesMu.Lock()
-	for k, v := range c.byType {
-		out.ByType[k] = v.Load()
+	for i, name := range knownTypes {
+		if n := c.byType[i].Load(); n > 0 {
+			out.ByType[name] = n
+		}
 	}
-	c.typesMu.Unlock()
+	c.otherMu.Lock()
+	for name, n := range c.other {
+		out.ByType[name] = n
+	}
+	c.otherMu.Unlock()
 	return out
 }
 

@@ -123,7 +123,8 @@ func (s *Server) keyStats(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, out)
 }
 
-// workerInfo mirrors LMCache's WorkerInfo.
+// workerInfo is one worker as the real API's WorkerInfoResponse
+// (lmcache/v1/internal_api_server/controller/worker_info_api.py).
 type workerInfo struct {
 	InstanceID        string  `json:"instance_id"`
 	WorkerID          int64   `json:"worker_id"`
@@ -132,35 +133,81 @@ type workerInfo struct {
 	PeerInitURL       *string `json:"peer_init_url"`
 	RegistrationTime  float64 `json:"registration_time"`
 	LastHeartbeatTime float64 `json:"last_heartbeat_time"`
+	KeyCount          int     `json:"key_count"`
 }
 
-// workers lists registered workers, optionally filtered by ?instance_id=
-// and ?worker_id=.
+// workerList is the real API's WorkerListResponse.
+type workerList struct {
+	Workers    []workerInfo `json:"workers"`
+	TotalCount int          `json:"total_count"`
+}
+
+func infoOf(w *worker) workerInfo {
+	w.mu.Lock()
+	hb := w.lastHeartbeat
+	w.mu.Unlock()
+	return workerInfo{InstanceID: w.key.instance, WorkerID: w.key.worker, IP: w.ip, Port: w.port, PeerInitURL: w.peerInitURL,
+		RegistrationTime: unixSeconds(w.registeredAt), LastHeartbeatTime: unixSeconds(hb), KeyCount: w.keyCount()}
+}
+
+// workers answers GET /controller/workers as the real API does: with
+// instance_id and worker_id, that worker (404 if unknown); with
+// instance_id, its workers (404 if the instance is unknown); otherwise
+// every worker (a worker_id alone is ignored). A worker_id that is not an
+// integer is FastAPI's 422.
 func (s *Server) workers(w http.ResponseWriter, r *http.Request) {
-	wantInst := r.URL.Query().Get("instance_id")
-	wantWorker := r.URL.Query().Get("worker_id")
-	out := []workerInfo{}
-	for _, inst := range s.reg.snap.Load().instances {
-		if wantInst != "" && inst.id != wantInst {
-			continue
+	q := r.URL.Query()
+	instID, hasInst := q.Get("instance_id"), q.Has("instance_id")
+	var workerID int64
+	hasWorker := q.Has("worker_id")
+	if hasWorker {
+		v, err := strconv.ParseInt(q.Get("worker_id"), 10, 64)
+		if err != nil {
+			writeStatus(w, http.StatusUnprocessableEntity, map[string]any{"detail": []map[string]any{{
+				"type": "int_parsing", "loc": []string{"query", "worker_id"},
+				"msg": "Input should be a valid integer, unable to parse string as an integer", "input": q.Get("worker_id")}}})
+			return
 		}
-		for _, wk := range inst.workers {
-			if wantWorker != "" && strconv.FormatInt(wk.key.worker, 10) != wantWorker {
-				continue
-			}
-			wk.mu.Lock()
-			hb := wk.lastHeartbeat
-			wk.mu.Unlock()
-			out = append(out, workerInfo{InstanceID: inst.id, WorkerID: wk.key.worker, IP: wk.ip, Port: wk.port,
-				PeerInitURL: wk.peerInitURL, RegistrationTime: unixSeconds(wk.registeredAt), LastHeartbeatTime: unixSeconds(hb)})
-		}
+		workerID = v
 	}
-	writeJSON(w, map[string]any{"workers": out, "total_count": len(out)})
+	snap := s.reg.snap.Load()
+	switch {
+	case hasInst && hasWorker:
+		wk := snap.byKey[workerKey{instID, workerID}]
+		if wk == nil {
+			writeStatus(w, http.StatusNotFound, map[string]string{"detail": fmt.Sprintf("Worker (%s, %d) not found", instID, workerID)})
+			return
+		}
+		writeJSON(w, infoOf(wk))
+	case hasInst:
+		for _, inst := range snap.instances {
+			if inst.id == instID {
+				out := workerList{Workers: []workerInfo{}}
+				for _, wk := range inst.workers {
+					out.Workers = append(out.Workers, infoOf(wk))
+				}
+				out.TotalCount = len(out.Workers)
+				writeJSON(w, out)
+				return
+			}
+		}
+		writeStatus(w, http.StatusNotFound, map[string]string{"detail": "No workers found for instance " + instID})
+	default:
+		out := workerList{Workers: []workerInfo{}}
+		for _, inst := range snap.instances {
+			for _, wk := range inst.workers {
+				out.Workers = append(out.Workers, infoOf(wk))
+			}
+		}
+		out.TotalCount = len(out.Workers)
+		writeJSON(w, out)
+	}
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) { writeStatus(w, http.StatusOK, v) }
+
+func writeStatus(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	if err := json.NewEncoder(w).Encode(v); err != nil {
-		http.Error(w, fmt.Sprint(err), http.StatusInternalServerError)
-	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }

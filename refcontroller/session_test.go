@@ -329,3 +329,93 @@ func ExampleStart() {
 	fmt.Println(s.Ports().Pull > 0, s.Ports().Heartbeat > 0, s.Counters().Registered)
 	// Output: true true 0
 }
+
+// TestWorkersAPI: /controller/workers answers in the real API's shapes
+// (worker_info_api.py): the list, one instance, one worker, the 404s, and
+// FastAPI's 422 for a worker_id that is not an integer.
+func TestWorkersAPI(t *testing.T) {
+	s := startServer(t, Config{HTTPPort: FreePort, Log: zerolog.Nop()})
+	c := newClient(t, s.Ports())
+	peer := "tcp://127.0.0.1:20000"
+	c.ask(c.req, register("A", &peer))
+	c.ask(c.req, wire.RegisterMsg{InstanceID: "A", WorkerID: 1, IP: "127.0.0.2", Port: 10001})
+	c.ask(c.req, register("B", nil))
+	c.pushMsg(batch("A", wire.OpAdmit, 0, 1, 2, 3))
+	s.WaitIdle(100*time.Millisecond, 5*time.Second)
+
+	get := func(query string) (int, map[string]any) {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/controller/workers%s", s.Ports().HTTP, query))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		return resp.StatusCode, body
+	}
+	for _, tc := range []struct {
+		query  string
+		status int
+		check  func(map[string]any) bool
+	}{
+		{"", 200, func(b map[string]any) bool { return b["total_count"] == 3.0 && len(b["workers"].([]any)) == 3 }},
+		{"?worker_id=1", 200, func(b map[string]any) bool { return b["total_count"] == 3.0 }},
+		{"?instance_id=A", 200, func(b map[string]any) bool {
+			ws := b["workers"].([]any)
+			return b["total_count"] == 2.0 && ws[0].(map[string]any)["key_count"] == 3.0 && ws[1].(map[string]any)["worker_id"] == 1.0
+		}},
+		{"?instance_id=A&worker_id=0", 200, func(b map[string]any) bool {
+			return b["instance_id"] == "A" && b["key_count"] == 3.0 && b["peer_init_url"] == peer && b["ip"] == "127.0.0.1" && b["registration_time"].(float64) > 0
+		}},
+		{"?instance_id=B&worker_id=0", 200, func(b map[string]any) bool { return b["peer_init_url"] == nil && b["key_count"] == 0.0 }},
+		{"?instance_id=Q", 404, func(b map[string]any) bool { return b["detail"] == "No workers found for instance Q" }},
+		{"?instance_id=A&worker_id=7", 404, func(b map[string]any) bool { return b["detail"] == "Worker (A, 7) not found" }},
+		{"?worker_id=x", 422, func(b map[string]any) bool {
+			d := b["detail"].([]any)[0].(map[string]any)
+			return d["type"] == "int_parsing" && d["input"] == "x"
+		}},
+	} {
+		status, body := get(tc.query)
+		if status != tc.status || !tc.check(body) {
+			t.Errorf("GET /controller/workers%s: %d %v", tc.query, status, body)
+		}
+	}
+}
+
+// TestMalformedInputOnLiveSockets: every golden vector cut short at three
+// points goes to the live ROUTER and to the PULL socket. Each ROUTER
+// request is answered with an ErrorMsg, each PULL frame is counted as a
+// decode error, nothing applies, and a valid request is still answered
+// afterwards: no panic, no stall.
+func TestMalformedInputOnLiveSockets(t *testing.T) {
+	s := startServer(t, Config{HeartbeatPort: NoPort, HTTPPort: NoPort, Log: zerolog.Nop()})
+	c := newClient(t, s.Ports())
+	var bad [][]byte
+	for _, v := range wiretest.Load(t) {
+		b := v.Bytes(t)
+		for _, n := range []int{1, len(b) / 2, len(b) - 1} {
+			bad = append(bad, b[:n])
+		}
+	}
+	bad = append(bad, []byte{0xdd, 0xff, 0xff, 0xff, 0xff}, []byte{0xde, 0xff, 0xff}) // huge array and map headers, no body
+	for _, b := range bad {
+		reply := c.askRaw(c.req, b)
+		m, err := wire.Decode(reply)
+		if err != nil || m.TypeName() != wire.TypeErrorMsg {
+			t.Fatalf("payload %x: reply %x (%v), want an ErrorMsg", b, reply, err)
+		}
+		if _, err := c.push.SendBytes(b, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := s.WaitIdle(150*time.Millisecond, 5*time.Second)
+	if got.RouterDecodeErrors != int64(len(bad)) || got.PullDecodeErrors != int64(len(bad)) || got.KVOpsApplied != 0 {
+		t.Fatalf("%d bad payloads; counters %+v", len(bad), got)
+	}
+	peer := "tcp://127.0.0.1:20000"
+	if m, err := wire.Decode(c.ask(c.req, register("A", &peer))); err != nil || m.TypeName() != wire.TypeRegisterRetMsg {
+		t.Fatalf("valid request after the garbage: %v %v", m, err)
+	}
+}
