@@ -28,6 +28,7 @@ type cli struct {
 	ControllerServer controllerServerCmd `cmd:"" name:"controller-server" help:"Run the reference LMCache controller (PULL, ROUTER reply, ROUTER heartbeat)."`
 	L2               l2Cmd               `cmd:"" name:"l2" help:"Benchmark an L2 storage adapter (LMCache fs layout): store, lookup, load."`
 	Calibrate        calibrateCmd        `cmd:"" help:"Measure this machine's raw ZMQ ceiling that the engine can never beat."`
+	Sink             sinkCmd             `cmd:"" help:"Count what arrives on a PULL socket (what a generator really delivers)."`
 	Wire             wireCmd             `cmd:"" help:"Encode and decode LMCache controller messages (msgpack <-> JSON)."`
 	Version          versionCmd          `cmd:"" help:"Print the version."`
 }

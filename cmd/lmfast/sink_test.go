@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/lmfast/lmfast/wire"
+)
+
+// TestSinkCountsWhatArrives: the listening line names the free port, and
+// the summary counts exactly the frames (and bytes) pushed to it.
+func TestSinkCountsWhatArrives(t *testing.T) {
+	pr, pw := io.Pipe()
+	var stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run([]string{"sink", "--pull-port", "0", "--duration", "1", "--interval", "200ms"}, strings.NewReader(""), pw, &stderr)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	var listening map[string]any
+	if !lines.Scan() || json.Unmarshal(lines.Bytes(), &listening) != nil || listening["event"] != "listening" {
+		t.Fatalf("first line %q; stderr %s", lines.Text(), stderr.String())
+	}
+	ctx, _ := zmq.NewContext()
+	push, err := wire.NewPush(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", int(listening["pull_port"].(float64))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 1000; i++ {
+		if _, err := push.SendBytes([]byte("0123456789"), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	push.SetLinger(-1)
+	push.Close()
+	ctx.Term() // every frame has left
+	var summary map[string]any
+	for lines.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(lines.Bytes(), &m); err != nil {
+			t.Fatalf("invalid line %q", lines.Text())
+		}
+		if m["event"] == "summary" {
+			summary = m
+		}
+	}
+	if code := <-done; code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if summary == nil || summary["frames"] != 1000.0 || summary["bytes"] != 10000.0 {
+		t.Fatalf("summary %v", summary)
+	}
+}
+
+func TestSinkBadInput(t *testing.T) {
+	for _, args := range [][]string{{"--pull-port", "70000"}, {"--duration", "x"}, {"--host", "not a host"}} {
+		var stdout, stderr bytes.Buffer
+		code := run(append([]string{"sink"}, args...), strings.NewReader(""), &stdout, &stderr)
+		if code != ExitBadInput || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr.String())
+		}
+	}
+}

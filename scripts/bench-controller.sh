@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# make bench: lmfast's controller engine against the raw pebbe/zmq4 limit.
+# Usage: bench-controller.sh BIN OUTDIR DATE  → OUTDIR/controller-DATE.{md,jsonl}
+#
+# `lmfast calibrate --engine` measures, in one process and one run, raw
+# pebbe/zmq4 PUSH→PULL with one pre-encoded admit batch and lmfast's engine
+# (an admit-only closed loop) into the same kind of counting sink, one after
+# the other in every round; the report gives the median over the rounds of
+# engine/raw. ROUNDS (default 7) and DURATION (default 3s) tune it.
+set -euo pipefail
+bin=$1 outdir=$2 date=$3
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+need jq
+rounds=${ROUNDS:-7} duration=${DURATION:-3s}
+jsonl=$outdir/controller-$date.jsonl md=$outdir/controller-$date.md
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "controller: calibrate --engine, $rounds rounds of $duration (unpinned, tcp and ipc)" >&2
+"$bin" calibrate --engine --rounds "$rounds" --duration "$duration" --out "$tmp/free.jsonl" 2>"$tmp/free.txt"
+echo "controller: calibrate --engine --pin-cpus 0, $rounds rounds (tcp)" >&2
+"$bin" calibrate --engine --rounds "$rounds" --duration "$duration" --pin-cpus 0 --transports tcp --sizes "" \
+	--out "$tmp/pinned.jsonl" 2>"$tmp/pinned.txt"
+cat "$tmp/free.jsonl" "$tmp/pinned.jsonl" >"$jsonl"
+
+ratio_rows() { # FILE LABEL
+	jq -rs --arg label "$2" '
+		(map(select(.event=="summary" and .kind=="push")) | group_by(.transport) | map({(.[0].transport): .[0]}) | add) as $raw |
+		(map(select(.event=="summary" and .kind=="engine_push")) | map({(.transport): .}) | add) as $eng |
+		.[] | select(.event=="summary" and .kind=="engine_vs_raw") |
+		"| \($label) | \(.transport) | \(.raw_bytes) / \(.bytes) | \($raw[.transport].rate_median | floor) | \($eng[.transport].rate_median | floor) | **\(.ratio_median*1000|round/1000)** | \(.ratios | map(.*1000|round/1000|tostring) | join(" ")) | \(if .ratio_median >= 0.8 then "met" else "missed" end) |"' "$1"
+}
+{
+	echo "# controller engine vs the raw pebbe/zmq4 PUSH→PULL limit ($date)"
+	echo
+	machine_md "$bin"
+	echo
+	echo "Command: \`make bench\` → \`scripts/bench-controller.sh\`: \`lmfast calibrate --engine --rounds $rounds --duration $duration\`"
+	echo "and the same with \`--pin-cpus 0 --transports tcp --sizes \"\"\`. Raw JSONL: \`controller-$date.jsonl\`."
+	echo
+	echo "Method: in every round, raw pebbe/zmq4 PUSH sends one pre-encoded 50-op admit batch"
+	echo "(\`calibrate.SampleBatch\`: the engine's encoder, steady-state sequence numbers) in a tight loop"
+	echo "for $duration into a counting PULL sink (a C loop over \`zmq_msg_recv\`, no copies), then lmfast's"
+	echo "engine runs an admit-only closed loop (\`--batch-size 50 --num-keys 10000\`, pre-encoding producer,"
+	echo "ring, sender) for $duration into the same kind of sink. Rates are what the sink received, first to"
+	echo "last frame; a run where the sink got fewer frames than were sent fails. The ratio is engine/raw"
+	echo "within a round; the table gives the median over $rounds rounds. Target: ≥ 0.8."
+	echo
+	echo "| senders | transport | bytes raw / engine | raw msgs/s (median) | engine msgs/s (median) | engine/raw (median) | per round | target ≥ 0.8 |"
+	echo "|---|---|---|---|---|---|---|---|"
+	ratio_rows "$tmp/free.jsonl" "1 unpinned"
+	ratio_rows "$tmp/pinned.jsonl" "1 pinned to CPU 0"
+	echo
+	echo "Raw PUSH→PULL size sweep and DEALER→ROUTER round trips (1 sender, unpinned; medians):"
+	echo
+	echo "| kind | transport | bytes | msgs/s | MiB/s |"
+	echo "|---|---|---|---|---|"
+	jq -rs '.[] | select(.event=="summary" and (.kind=="push" or .kind=="round_trip")) |
+		"| \(.kind) | \(.transport) | \(.bytes) | \(.rate_median|floor) | \((.rate_median*.bytes/1048576)*10|round/10) |"' "$tmp/free.jsonl"
+	echo
+	echo "stderr of the unpinned run:"
+	echo
+	echo '```'
+	cat "$tmp/free.txt"
+	echo '```'
+} >"$md"
+echo "wrote $md" >&2
