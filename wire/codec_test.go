@@ -561,3 +561,40 @@ func TestToJSONRoundTrip(t *testing.T) {
 		t.Fatalf("got %s", js)
 	}
 }
+
+// TestKVOpFastPathAgreesWithGeneral: batches whose operations are in the
+// canonical form, and in every form the fast path must hand to the
+// general decoder, decode to the same message or the same error either way.
+func TestKVOpFastPathAgreesWithGeneral(t *testing.T) {
+	op := func(kvs ...any) om { return om(kvs) }
+	batch := func(ops ...any) []byte {
+		return mp(om{"type", "BatchedKVOperationMsg", "instance_id", "i", "worker_id", 0, "location", "l", "operations", ops})
+	}
+	canonical := NewBatchEncoder("i", 0, "l").AppendKeys(nil, OpAdmit, []Int{IntOf(5), IntOf(-300), UintOf(1<<64 - 1)}, 65530)
+	tests := []struct {
+		name string
+		b    []byte
+	}{
+		{"canonical", canonical},
+		{"canonical cut inside a key", canonical[:len(canonical)-12]},
+		{"canonical cut after the prefix", canonical[:len(canonical)-14]},
+		{"keys reordered", batch(op("key", 1, "seq_num", 2, "op_type", "evict"))},
+		{"op_type as str8", batch(op("op_type", raw{0xd9, 5, 'a', 'd', 'm', 'i', 't'}, "key", 1, "seq_num", 2))},
+		{"unknown op", batch(op("op_type", "fetch", "key", 1, "seq_num", 2))},
+		{"seq_num above int64", batch(op("op_type", "admit", "key", 1, "seq_num", uint64(1<<63)))},
+		{"seq_num negative, long form", batch(op("op_type", "admit", "key", 1, "seq_num", raw{0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe}))},
+		{"key a float", batch(op("op_type", "admit", "key", 1.5, "seq_num", 2))},
+		{"extra field", batch(op("op_type", "admit", "key", 1, "seq_num", 2, "x", 3))},
+		{"missing seq_num", batch(op("op_type", "admit", "key", 1))},
+		{"mixed forms", batch(op("op_type", "admit", "key", 1, "seq_num", 2), op("seq_num", 3, "key", 4, "op_type", "evict"))},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := Decode(tc.b)
+			m2, err2 := decodeGeneral(tc.b)
+			if !sameResult(m, err, m2, err2) {
+				t.Fatalf("fast path %#v, %v; general path %#v, %v", m, err, m2, err2)
+			}
+		})
+	}
+}

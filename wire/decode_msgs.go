@@ -1,5 +1,7 @@
 package wire
 
+import "encoding/binary"
+
 // decodable is a message under construction by the decoder.
 type decodable interface {
 	fieldSetter
@@ -291,6 +293,13 @@ func (d *decoder) kvOps() ([]KVOpEvent, error) {
 	defer d.leave()
 	out := make([]KVOpEvent, d.capFor(n))[:0]
 	for j := 0; j < n; j++ {
+		if fastKVOps && !d.conv {
+			var op KVOpEvent
+			if d.fastKVOp(&op) {
+				out = append(out, op)
+				continue
+			}
+		}
 		d.pushIndex()
 		d.setIndex(j)
 		en, err := d.mapLen("object")
@@ -304,6 +313,95 @@ func (d *decoder) kvOps() ([]KVOpEvent, error) {
 		d.pop()
 	}
 	return nilIfEmpty(out), nil
+}
+
+// fastKVOps enables fastKVOp; tests turn it off to compare both paths.
+var fastKVOps = true
+
+// fastKVOp reads one KVOpEvent in the canonical form that msgspec and
+// lmfast write (a 3-entry map, op_type "admit" or "evict" as a fixstr, then
+// key and seq_num) with one comparison per constant part. For anything
+// else it returns false having consumed nothing, and the general path
+// decodes the element with msgspec's exact errors.
+func (d *decoder) fastKVOp(out *KVOpEvent) bool {
+	b := d.b[d.pos:]
+	if len(b) < opPrefixLen {
+		return false
+	}
+	switch string(b[:opPrefixLen]) {
+	case opAdmitPrefix:
+		out.OpType = OpAdmit
+	case opEvictPrefix:
+		out.OpType = OpEvict
+	default:
+		return false
+	}
+	i := opPrefixLen
+	key, n := fastInt(b[i:])
+	if n == 0 {
+		return false
+	}
+	i += n
+	if len(b) < i+seqNumKeyLen || string(b[i:i+seqNumKeyLen]) != kSeqNum {
+		return false
+	}
+	i += seqNumKeyLen
+	seq, n := fastInt(b[i:])
+	if n == 0 {
+		return false
+	}
+	s, ok := seq.Int64()
+	if !ok {
+		return false
+	}
+	out.Key, out.SeqNum = key, s
+	d.pos += i + n
+	return true
+}
+
+// fastInt reads the msgpack integer at the start of b: its value and
+// length, or length 0 when b does not start with a whole integer.
+func fastInt(b []byte) (Int, int) {
+	if len(b) == 0 {
+		return Int{}, 0
+	}
+	op := b[0]
+	switch {
+	case op <= 0x7f:
+		return UintOf(uint64(op)), 1
+	case op >= 0xe0:
+		return IntOf(int64(int8(op))), 1
+	case op < 0xcc || op > 0xd3:
+		return Int{}, 0
+	}
+	w := 1 << ((op - 0xcc) & 3)
+	if len(b) < 1+w {
+		return Int{}, 0
+	}
+	s := b[1 : 1+w]
+	var u uint64
+	switch w {
+	case 1:
+		u = uint64(s[0])
+	case 2:
+		u = uint64(binary.BigEndian.Uint16(s))
+	case 4:
+		u = uint64(binary.BigEndian.Uint32(s))
+	default:
+		u = binary.BigEndian.Uint64(s)
+	}
+	if op <= 0xcf {
+		return UintOf(u), 1 + w
+	}
+	switch w { // signed forms: sign-extend
+	case 1:
+		return IntOf(int64(int8(u))), 2
+	case 2:
+		return IntOf(int64(int16(u))), 3
+	case 4:
+		return IntOf(int64(int32(u))), 5
+	}
+	return IntOf(int64(u)), 9
 }
 
 func (d *decoder) opType() (OpType, error) {

@@ -24,8 +24,12 @@ func FuzzDecode(f *testing.F) {
 	f.Add(mp(om{"type", "HeartbeatRetMsg", "commands", []any{om{"command_type", "HeartbeatCommand", "args", om{"a", []any{1.5, nil, []byte{1}}, "b", raw{0xd6, 0xff, 0, 0, 0, 1}}}}}))
 	f.Add(mp(om{"type", "QueryWorkerInfoRetMsg", "event_id", "e", "worker_infos", []any{om{"instance_id", "i", "worker_id", 1, "ip", "x", "port", 2, "peer_init_url", nil, "registration_time", 1.0, "last_heartbeat_time", 2}}}))
 	f.Add(mp(om{"type", "ClearWorkerMsg", "worker_event_id", "w", "location", "l"}))
+	f.Add(NewBatchEncoder("i", 1, "l").AppendKeys(nil, OpEvict, []Int{IntOf(-7), UintOf(1 << 63), IntOf(300)}, 1<<40))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(b)
+		if slowM, slowErr := decodeGeneral(b); !sameResult(m, err, slowM, slowErr) {
+			t.Fatalf("fast path %#v, %v; general path %#v, %v", m, err, slowM, slowErr)
+		}
 		if err != nil {
 			if m != nil {
 				t.Fatal("message returned with an error")
@@ -50,6 +54,22 @@ func FuzzDecode(f *testing.F) {
 			return // bytes keys, Ext values, ... have no JSON form
 		}
 	})
+}
+
+// decodeGeneral decodes b with the KV-op fast path turned off.
+func decodeGeneral(b []byte) (Msg, error) {
+	fastKVOps = false
+	defer func() { fastKVOps = true }()
+	return Decode(b)
+}
+
+// sameResult reports whether two decodes agree: both the same error text,
+// or equal messages.
+func sameResult(m1 Msg, err1 error, m2 Msg, err2 error) bool {
+	if err1 != nil || err2 != nil {
+		return err1 != nil && err2 != nil && err1.Error() == err2.Error()
+	}
+	return hasNaN(m1) || reflect.DeepEqual(m1, m2)
 }
 
 // hasNaN reports whether m holds a NaN float (never DeepEqual to itself).
