@@ -37,19 +37,19 @@ type worker struct {
 	mu            sync.Mutex
 	lastHeartbeat time.Time
 	locations     []string // kv_store's insertion order
-	kv            map[string]map[wire.Int]struct{}
+	kv            map[string]*keySet
 	seq           map[string]int64 // seq_tracker: last seq_num per location
 }
 
 func newWorker(key workerKey, ip string, port int64, peer *string, now time.Time) *worker {
 	return &worker{key: key, ip: ip, port: port, peerInitURL: peer, registeredAt: now, lastHeartbeat: now,
-		kv: map[string]map[wire.Int]struct{}{}, seq: map[string]int64{}}
+		kv: map[string]*keySet{}, seq: map[string]int64{}}
 }
 
 // clear drops every key and sequence tracker (duplicate registration).
 func (w *worker) clear() {
 	w.mu.Lock()
-	w.locations, w.kv, w.seq = nil, map[string]map[wire.Int]struct{}{}, map[string]int64{}
+	w.locations, w.kv, w.seq = nil, map[string]*keySet{}, map[string]int64{}
 	w.mu.Unlock()
 }
 
@@ -59,7 +59,7 @@ func (w *worker) keyCount() int {
 	defer w.mu.Unlock()
 	n := 0
 	for _, set := range w.kv {
-		n += len(set)
+		n += set.len()
 	}
 	return n
 }
@@ -78,24 +78,28 @@ func (w *worker) apply(location string, ops []wire.KVOpEvent) (admits, evicts in
 	defer w.mu.Unlock()
 	set, ok := w.kv[location]
 	if !ok {
-		set = make(map[wire.Int]struct{}, len(ops))
+		set = newKeySet(len(ops))
 		w.kv[location] = set
 		w.locations = append(w.locations, location)
 	}
+	last, seen := w.seq[location] // the tracker, kept in a local for the batch
 	for _, op := range ops {
 		if op.OpType == wire.OpEvict {
-			delete(set, op.Key)
+			set.remove(op.Key)
 			evicts++
 		} else {
-			set[op.Key] = struct{}{}
+			set.add(op.Key)
 			admits++
 		}
-		if last, seen := w.seq[location]; seen && op.SeqNum != last+1 && gap == nil {
+		if seen && op.SeqNum != last+1 && gap == nil {
 			gap = &seqGap{expected: last + 1, actual: op.SeqNum}
 		}
-		w.seq[location] = op.SeqNum
+		last, seen = op.SeqNum, true
 	}
-	if len(set) == 0 {
+	if seen {
+		w.seq[location] = last
+	}
+	if set.len() == 0 {
 		delete(w.kv, location)
 		for i, l := range w.locations {
 			if l == location {
@@ -231,7 +235,7 @@ func (w *worker) lookup(hashes []wire.Int, first wire.Int) (wire.LayoutInfo, boo
 	defer w.mu.Unlock()
 	for _, loc := range w.locations {
 		set := w.kv[loc]
-		if _, ok := set[first]; !ok {
+		if !set.has(first) {
 			continue
 		}
 		if w.peerInitURL == nil {
@@ -239,7 +243,7 @@ func (w *worker) lookup(hashes []wire.Int, first wire.Int) (wire.LayoutInfo, boo
 		}
 		n := 0
 		for _, h := range hashes {
-			if _, ok := set[h]; !ok {
+			if !set.has(h) {
 				break
 			}
 			n++

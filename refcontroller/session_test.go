@@ -21,12 +21,12 @@ import (
 // client is a test worker: a PUSH to the pull port and DEALERs to the
 // reply and heartbeat ports.
 type client struct {
-	t             *testing.T
+	t             testing.TB
 	ctx           *zmq.Context
 	push, req, hb *zmq.Socket
 }
 
-func newClient(t *testing.T, p Ports) *client {
+func newClient(t testing.TB, p Ports) *client {
 	t.Helper()
 	ctx, err := zmq.NewContext()
 	if err != nil {

@@ -1,0 +1,85 @@
+package refcontroller
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+
+	"github.com/lmfast/lmfast/wire"
+)
+
+// BenchmarkApplyBatches pushes 50-op admit/evict batches of 10 registered
+// workers (keys in 0..9999, contiguous sequence numbers) over a real PULL
+// socket and waits until the server applied all of them: the server's
+// decode + apply throughput, reported as applied KV ops/s, and the process
+// CPU time per KV op (sender and server together; far less disturbed by
+// other load on the machine than the rate).
+func BenchmarkApplyBatches(b *testing.B) {
+	s, err := startBench(b)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := newClient(b, s.Ports())
+	peer := "tcp://127.0.0.1:20000"
+	const workers, perBatch = 10, 50
+	encs := make([]*wire.BatchEncoder, workers)
+	for w := range encs {
+		inst := "instance_p0_" + string(rune('a'+w))
+		c.ask(c.req, register(inst, &peer))
+		encs[w] = wire.NewBatchEncoder(inst, 0, "location_0")
+	}
+	// A pool of pre-encoded frames, so the benchmark measures the server.
+	rng := rand.New(rand.NewPCG(1, 2))
+	keys := make([]wire.Int, perBatch)
+	seq := make([]int64, workers)
+	frames := make([][]byte, 4096)
+	for i := range frames {
+		w := i % workers
+		for k := range keys {
+			keys[k] = wire.IntOf(int64(rng.IntN(10000)))
+		}
+		op := wire.OpAdmit
+		if i%3 == 2 {
+			op = wire.OpEvict
+		}
+		frames[i] = encs[w].AppendKeys(nil, op, keys, seq[w])
+		seq[w] += perBatch
+	}
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime(b)
+	for i := 0; i < b.N; i++ {
+		if _, err := c.push.SendBytes(frames[i%len(frames)], 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	want := int64(b.N) * perBatch
+	for s.Counters().KVOpsApplied+s.Counters().DroppedKVOps < want {
+		time.Sleep(100 * time.Microsecond)
+	}
+	b.ReportMetric(float64(want)/time.Since(start).Seconds(), "kv-ops/s")
+	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(want), "cpu-ns/kv-op")
+	b.StopTimer()
+	s.Close()
+}
+
+// cpuTime is this process's user+system CPU time so far.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func startBench(b *testing.B) (*Server, error) {
+	b.Helper()
+	s, err := Start(b.Context(), Config{Host: "127.0.0.1", HeartbeatPort: NoPort, HTTPPort: NoPort, Log: zerolog.Nop()})
+	if err != nil {
+		return nil, err
+	}
+	b.Cleanup(func() { s.Close() })
+	return s, nil
+}
