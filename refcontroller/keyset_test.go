@@ -9,7 +9,7 @@ import (
 // TestKeySetKeepsSignsApart: a negative key and the positive key with the
 // same 64 bits are different keys.
 func TestKeySetKeepsSignsApart(t *testing.T) {
-	s := newKeySet(0)
+	s := newKeySet()
 	neg, big := wire.IntOf(-1), wire.UintOf(1<<64-1) // both have Bits 0xffff...ffff
 	s.add(neg)
 	if !s.has(neg) || s.has(big) || s.len() != 1 {

@@ -78,7 +78,7 @@ func (w *worker) apply(location string, ops []wire.KVOpEvent) (admits, evicts in
 	defer w.mu.Unlock()
 	set, ok := w.kv[location]
 	if !ok {
-		set = newKeySet(len(ops))
+		set = newKeySet()
 		w.kv[location] = set
 		w.locations = append(w.locations, location)
 	}
