@@ -1,6 +1,10 @@
 package wire
 
-import "slices"
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+)
 
 // BatchEncoder writes BatchedKVOperationMsg frames for one
 // (instance_id, worker_id, location) with the constant header bytes
@@ -57,8 +61,26 @@ func (e *BatchEncoder) AppendKeys(dst []byte, op OpType, keys []Int, firstSeq in
 	dst = append(dst, e.head...)
 	dst = appendArrayHeader(dst, len(keys))
 	n, b := len(dst), dst[:cap(dst)]
+	if last := firstSeq + int64(len(keys)) - 1; firstSeq > math.MaxUint16 && last <= math.MaxUint32 {
+		// The usual case: every sequence number of the batch is a uint32
+		// (0xce and 4 bytes), written in place without a width switch.
+		for i, k := range keys {
+			*(*[opPrefixLen]byte)(b[n:]) = *prefix // fixed-size stores, no memmove call
+			n += opPrefixLen
+			if k.Neg {
+				n += putInt(b[n:], int64(k.Bits))
+			} else {
+				n += putUint(b[n:], k.Bits)
+			}
+			*(*[seqNumKeyLen]byte)(b[n:]) = seqNumKey
+			b[n+seqNumKeyLen] = 0xce
+			binary.BigEndian.PutUint32(b[n+seqNumKeyLen+1:], uint32(firstSeq+int64(i)))
+			n += seqNumKeyLen + 5
+		}
+		return dst[:n]
+	}
 	for i, k := range keys {
-		*(*[opPrefixLen]byte)(b[n:]) = *prefix // fixed-size stores, no memmove call
+		*(*[opPrefixLen]byte)(b[n:]) = *prefix
 		n += opPrefixLen
 		if k.Neg {
 			n += putInt(b[n:], int64(k.Bits))

@@ -74,3 +74,15 @@ func BenchmarkDecodeHeartbeat(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBatchEncoderKeys50Steady is AppendKeys at the sequence numbers
+// a run spends nearly all its time at (uint32, past 65535).
+func BenchmarkBatchEncoderKeys50Steady(b *testing.B) {
+	_, keys := benchOps(50)
+	e := NewBatchEncoder("instance_p0_3", 0, "location_0")
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = e.AppendKeys(buf[:0], OpEvict, keys, 1<<20)
+	}
+}
