@@ -265,3 +265,36 @@ func TestPinnedSendersRunOnTheirCPU(t *testing.T) {
 		t.Fatalf("senders ran on CPUs %v, want %v", res.SenderCPUs, want)
 	}
 }
+
+// TestClosedLoopSendsNothingAfterTheDeadline: every operation's send time
+// (from --raw samples) is before the deadline. Started runs just after the
+// run's start time is taken, so its own time plus the duration bounds the
+// deadline from above.
+func TestClosedLoopSendsNothingAfterTheDeadline(t *testing.T) {
+	for _, mix := range []string{"admit:100", "admit:50,p2p_lookup:50"} {
+		t.Run(mix, func(t *testing.T) {
+			k := enginetest.Start(t)
+			cfg := testConfig(k, mix)
+			cfg.Raw, cfg.Duration = true, 300*time.Millisecond
+			var started time.Time
+			var buf bytes.Buffer
+			if _, err := Run(context.Background(), cfg, stream.New(&buf, "controller", "test"), Hooks{Started: func() { started = time.Now() }}); err != nil {
+				t.Fatal(err)
+			}
+			bound := started.Add(cfg.Duration).UnixNano()
+			n := 0
+			for _, l := range lines(t, &buf) {
+				if l["event"] != "sample" {
+					continue
+				}
+				n++
+				if sent := int64(l["sent_ns"].(float64)); sent > bound {
+					t.Fatalf("%s sent %v after the deadline", l["op"], time.Duration(sent-bound))
+				}
+			}
+			if n == 0 {
+				t.Fatal("no samples")
+			}
+		})
+	}
+}

@@ -18,7 +18,6 @@ import (
 func (s *sender) run(start, deadline time.Time, pacer Pacer, stop <-chan struct{}) {
 	s.ranOn = cpus.Current()
 	var k uint64
-	now := time.Now() // in a closed loop: when the previous operation ended
 	for {
 		select {
 		case <-stop:
@@ -30,9 +29,11 @@ func (s *sender) run(start, deadline time.Time, pacer Pacer, stop <-chan struct{
 		if it == nil {
 			break
 		}
+		// A fresh reading after any wait: it is the deadline check and, in
+		// a closed loop, both the intended and the actual send time.
+		now := time.Now()
 		intended := now
 		if pacer != nil {
-			now = time.Now()
 			intended = start.Add(pacer.Due(k))
 			if !intended.Before(deadline) {
 				s.queue.Release()
@@ -43,6 +44,7 @@ func (s *sender) run(start, deadline time.Time, pacer Pacer, stop <-chan struct{
 					s.harvestUntil(intended)
 				}
 				waitUntil(intended)
+				now = time.Now()
 			}
 		} else if !now.Before(deadline) {
 			s.queue.Release()
@@ -50,10 +52,16 @@ func (s *sender) run(start, deadline time.Time, pacer Pacer, stop <-chan struct{
 		}
 		k++
 		if it.op.IsPush() {
-			now = s.sendPush(it, intended)
+			s.sendPush(it, intended, now)
 		} else {
-			s.sendRequest(it, intended)
-			now = time.Now()
+			cutoff := deadline // a closed loop sends nothing after the deadline
+			if pacer != nil {
+				cutoff = time.Time{} // an open loop sends what was due before it
+			}
+			if !s.sendRequest(it, intended, cutoff) {
+				s.queue.Release()
+				break
+			}
 		}
 		s.queue.Release()
 		if s.busy > 0 {
@@ -86,9 +94,8 @@ func (s *sender) nextItem(stop <-chan struct{}, deadline time.Time) *item {
 	}
 }
 
-// sendPush sends one PUSH frame and returns when the send call ended.
-func (s *sender) sendPush(it *item, intended time.Time) time.Time {
-	sent := time.Now()
+// sendPush sends one PUSH frame; sent is the time just taken before it.
+func (s *sender) sendPush(it *item, intended, sent time.Time) {
 	_, err := s.push.SendBytes(it.payload, 0)
 	end := time.Now()
 	if err != nil {
@@ -98,20 +105,25 @@ func (s *sender) sendPush(it *item, intended time.Time) time.Time {
 		}
 		s.fail(it.op, msg)
 		s.sample(it.op, false, intended, sent, end)
-		return end
+		return
 	}
 	s.pushes++
 	s.kvOps += int64(it.kvOps)
 	s.pushBytes += int64(len(it.payload))
 	s.done(it.op, it.msgs, intended, sent, end)
-	return end
 }
 
 // sendRequest puts a request on a free lane, waiting for one if all are
-// busy (that wait counts toward the latency from the intended time).
-func (s *sender) sendRequest(it *item, intended time.Time) {
+// busy (that wait counts toward the latency from the intended time). It
+// returns false, sending nothing, when cutoff (unless zero) passed during
+// that wait.
+func (s *sender) sendRequest(it *item, intended, cutoff time.Time) bool {
 	for s.busy == len(s.slots) && len(s.slots) > 0 {
 		s.harvest(50 * time.Millisecond) // frees a lane by a reply or by expiry
+	}
+	sent := time.Now()
+	if !cutoff.IsZero() && !sent.Before(cutoff) {
+		return false
 	}
 	lane := -1
 	for i, sl := range s.slots {
@@ -122,7 +134,7 @@ func (s *sender) sendRequest(it *item, intended time.Time) {
 	}
 	if lane < 0 {
 		s.fail(it.op, "no request lane free")
-		return
+		return true
 	}
 	sl := s.slots[lane]
 	sock := sl.reply
@@ -130,20 +142,20 @@ func (s *sender) sendRequest(it *item, intended time.Time) {
 		sock = sl.heartbeat
 		if sock == nil {
 			s.fail(it.op, "Heartbeat socket not initialized. heartbeat_url=None. Register first to get heartbeat_url.")
-			return
+			return true
 		}
 	} else if sock == nil {
 		s.fail(it.op, "DEALER socket not initialized. Ensure controller_reply_url is configured.")
-		return
+		return true
 	}
-	sent := time.Now()
 	if err := wire.SendRequest(sock, it.payload); err != nil {
 		s.fail(it.op, fmt.Sprintf("Request send failed: %v", err))
 		s.sample(it.op, false, intended, sent, time.Now())
-		return
+		return true
 	}
 	sl.busy, sl.waitOn, sl.op, sl.msgs, sl.intended, sl.sent = true, sock, it.op, it.msgs, intended, sent
 	s.busy++
+	return true
 }
 
 // harvest collects the replies that arrive within timeout (0: only those
