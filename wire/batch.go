@@ -61,26 +61,11 @@ func (e *BatchEncoder) AppendKeys(dst []byte, op OpType, keys []Int, firstSeq in
 	dst = append(dst, e.head...)
 	dst = appendArrayHeader(dst, len(keys))
 	n, b := len(dst), dst[:cap(dst)]
-	if last := firstSeq + int64(len(keys)) - 1; firstSeq > math.MaxUint16 && last <= math.MaxUint32 {
-		// The usual case: every sequence number of the batch is a uint32
-		// (0xce and 4 bytes), written in place without a width switch.
-		for i, k := range keys {
-			*(*[opPrefixLen]byte)(b[n:]) = *prefix // fixed-size stores, no memmove call
-			n += opPrefixLen
-			if k.Neg {
-				n += putInt(b[n:], int64(k.Bits))
-			} else {
-				n += putUint(b[n:], k.Bits)
-			}
-			*(*[seqNumKeyLen]byte)(b[n:]) = seqNumKey
-			b[n+seqNumKeyLen] = 0xce
-			binary.BigEndian.PutUint32(b[n+seqNumKeyLen+1:], uint32(firstSeq+int64(i)))
-			n += seqNumKeyLen + 5
-		}
-		return dst[:n]
-	}
+	// A batch's sequence numbers are consecutive: once past 65535 they are
+	// nearly always all uint32 (0xce and 4 bytes), known once per batch.
+	seq32 := firstSeq > math.MaxUint16 && firstSeq <= math.MaxUint32-int64(len(keys))+1
 	for i, k := range keys {
-		*(*[opPrefixLen]byte)(b[n:]) = *prefix
+		*(*[opPrefixLen]byte)(b[n:]) = *prefix // fixed-size stores, no memmove call
 		n += opPrefixLen
 		if k.Neg {
 			n += putInt(b[n:], int64(k.Bits))
@@ -89,7 +74,13 @@ func (e *BatchEncoder) AppendKeys(dst []byte, op OpType, keys []Int, firstSeq in
 		}
 		*(*[seqNumKeyLen]byte)(b[n:]) = seqNumKey
 		n += seqNumKeyLen
-		n += putInt(b[n:], firstSeq+int64(i))
+		if seq32 {
+			b[n] = 0xce
+			binary.BigEndian.PutUint32(b[n+1:], uint32(firstSeq+int64(i)))
+			n += 5
+		} else {
+			n += putInt(b[n:], firstSeq+int64(i))
+		}
 	}
 	return dst[:n]
 }

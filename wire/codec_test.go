@@ -492,7 +492,7 @@ func TestEncoders(t *testing.T) {
 	for _, n := range []int{0, 1, 15, 16, 50, 70000} {
 		for _, kk := range keyKinds {
 			for _, op := range []OpType{OpAdmit, OpEvict} {
-				for _, firstSeq := range []int64{0, 100, 65530, 65536, 1 << 20, 1<<32 - 51, 1<<32 - 3, -40} {
+				for _, firstSeq := range []int64{0, 100, 65530, 65536, 1 << 20, 1<<32 - int64(n), 1<<32 - 51, 1<<32 - 3, -40, 1<<63 - 10} {
 					ops := make([]KVOpEvent, n)
 					keys := make([]Int, n)
 					for i := range ops {

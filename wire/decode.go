@@ -386,40 +386,58 @@ func isIntOp(op byte) bool {
 }
 
 // rawInt reads an integer whose opcode was checked by isIntOp.
-func (d *decoder) rawInt() (Int, error) {
-	op := d.b[d.pos]
-	d.pos++
-	if op <= 0x7f {
-		return UintOf(uint64(op)), nil
+// fastInt reads the msgpack integer at the start of b: its value and
+// length, or length 0 when b does not start with a whole integer.
+func fastInt(b []byte) (Int, int) {
+	if len(b) == 0 {
+		return Int{}, 0
 	}
-	if op >= 0xe0 {
-		return IntOf(int64(int8(op))), nil
+	op := b[0]
+	switch {
+	case op <= 0x7f:
+		return UintOf(uint64(op)), 1
+	case op >= 0xe0:
+		return IntOf(int64(int8(op))), 1
+	case op < 0xcc || op > 0xd3:
+		return Int{}, 0
 	}
 	w := 1 << ((op - 0xcc) & 3)
-	s, err := d.next(w)
-	if err != nil {
-		return Int{}, err
+	if len(b) < 1+w {
+		return Int{}, 0
 	}
-	if op <= 0xcf {
-		switch w {
-		case 1:
-			return UintOf(uint64(s[0])), nil
-		case 2:
-			return UintOf(uint64(binary.BigEndian.Uint16(s))), nil
-		case 4:
-			return UintOf(uint64(binary.BigEndian.Uint32(s))), nil
-		}
-		return UintOf(binary.BigEndian.Uint64(s)), nil
-	}
+	s := b[1 : 1+w]
+	var u uint64
 	switch w {
 	case 1:
-		return IntOf(int64(int8(s[0]))), nil
+		u = uint64(s[0])
 	case 2:
-		return IntOf(int64(int16(binary.BigEndian.Uint16(s)))), nil
+		u = uint64(binary.BigEndian.Uint16(s))
 	case 4:
-		return IntOf(int64(int32(binary.BigEndian.Uint32(s)))), nil
+		u = uint64(binary.BigEndian.Uint32(s))
+	default:
+		u = binary.BigEndian.Uint64(s)
 	}
-	return IntOf(int64(binary.BigEndian.Uint64(s))), nil
+	if op <= 0xcf {
+		return UintOf(u), 1 + w
+	}
+	switch w { // signed forms: sign-extend
+	case 1:
+		return IntOf(int64(int8(u))), 2
+	case 2:
+		return IntOf(int64(int16(u))), 3
+	case 4:
+		return IntOf(int64(int32(u))), 5
+	}
+	return IntOf(int64(u)), 9
+}
+
+func (d *decoder) rawInt() (Int, error) {
+	v, n := fastInt(d.b[d.pos:])
+	if n == 0 { // an int op whose bytes run past the end
+		return Int{}, errTruncated
+	}
+	d.pos += n
+	return v, nil
 }
 
 var errIntRangeText = "Integer value out of range"

@@ -1,7 +1,5 @@
 package wire
 
-import "encoding/binary"
-
 // decodable is a message under construction by the decoder.
 type decodable interface {
 	fieldSetter
@@ -357,51 +355,6 @@ func (d *decoder) fastKVOp(out *KVOpEvent) bool {
 	out.Key, out.SeqNum = key, s
 	d.pos += i + n
 	return true
-}
-
-// fastInt reads the msgpack integer at the start of b: its value and
-// length, or length 0 when b does not start with a whole integer.
-func fastInt(b []byte) (Int, int) {
-	if len(b) == 0 {
-		return Int{}, 0
-	}
-	op := b[0]
-	switch {
-	case op <= 0x7f:
-		return UintOf(uint64(op)), 1
-	case op >= 0xe0:
-		return IntOf(int64(int8(op))), 1
-	case op < 0xcc || op > 0xd3:
-		return Int{}, 0
-	}
-	w := 1 << ((op - 0xcc) & 3)
-	if len(b) < 1+w {
-		return Int{}, 0
-	}
-	s := b[1 : 1+w]
-	var u uint64
-	switch w {
-	case 1:
-		u = uint64(s[0])
-	case 2:
-		u = uint64(binary.BigEndian.Uint16(s))
-	case 4:
-		u = uint64(binary.BigEndian.Uint32(s))
-	default:
-		u = binary.BigEndian.Uint64(s)
-	}
-	if op <= 0xcf {
-		return UintOf(u), 1 + w
-	}
-	switch w { // signed forms: sign-extend
-	case 1:
-		return IntOf(int64(int8(u))), 2
-	case 2:
-		return IntOf(int64(int16(u))), 3
-	case 4:
-		return IntOf(int64(int32(u))), 5
-	}
-	return IntOf(int64(u)), 9
 }
 
 func (d *decoder) opType() (OpType, error) {

@@ -8,23 +8,8 @@ import (
 // Low-level MessagePack writers, each producing the smallest form msgspec
 // uses. They only ever grow dst.
 
-func appendUint(dst []byte, v uint64) []byte {
-	switch {
-	case v < 0x80:
-		return append(dst, byte(v))
-	case v <= math.MaxUint8:
-		return append(dst, 0xcc, byte(v))
-	case v <= math.MaxUint16:
-		return append(dst, 0xcd, byte(v>>8), byte(v))
-	case v <= math.MaxUint32:
-		return append(dst, 0xce, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-	default:
-		return binary.BigEndian.AppendUint64(append(dst, 0xcf), v)
-	}
-}
-
 // putUint writes the msgpack form of v at the start of b, which has room
-// for 9 bytes, and returns its length (the bytes of appendUint).
+// for 9 bytes, and returns its length.
 func putUint(b []byte, v uint64) int {
 	switch {
 	case v < 0x80:
@@ -48,29 +33,41 @@ func putUint(b []byte, v uint64) int {
 	}
 }
 
-// putInt is putUint for signed values (the bytes of appendInt).
+// putInt is putUint for signed values: non-negative ones take the unsigned
+// forms, as msgspec writes them.
 func putInt(b []byte, v int64) int {
-	if v >= 0 {
+	switch {
+	case v >= 0:
 		return putUint(b, uint64(v))
+	case v >= -32:
+		b[0] = byte(v)
+		return 1
+	case v >= math.MinInt8:
+		b[0], b[1] = 0xd0, byte(v)
+		return 2
+	case v >= math.MinInt16:
+		b[0] = 0xd1
+		binary.BigEndian.PutUint16(b[1:], uint16(v))
+		return 3
+	case v >= math.MinInt32:
+		b[0] = 0xd2
+		binary.BigEndian.PutUint32(b[1:], uint32(v))
+		return 5
+	default:
+		b[0] = 0xd3
+		binary.BigEndian.PutUint64(b[1:], uint64(v))
+		return 9
 	}
-	return len(appendInt(b[:0], v))
+}
+
+func appendUint(dst []byte, v uint64) []byte {
+	var b [9]byte
+	return append(dst, b[:putUint(b[:], v)]...)
 }
 
 func appendInt(dst []byte, v int64) []byte {
-	switch {
-	case v >= 0:
-		return appendUint(dst, uint64(v))
-	case v >= -32:
-		return append(dst, byte(v))
-	case v >= math.MinInt8:
-		return append(dst, 0xd0, byte(v))
-	case v >= math.MinInt16:
-		return append(dst, 0xd1, byte(v>>8), byte(v))
-	case v >= math.MinInt32:
-		return append(dst, 0xd2, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-	default:
-		return binary.BigEndian.AppendUint64(append(dst, 0xd3), uint64(v))
-	}
+	var b [9]byte
+	return append(dst, b[:putInt(b[:], v)]...)
 }
 
 func appendStrHeader(dst []byte, n int) []byte {
