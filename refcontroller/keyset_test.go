@@ -21,7 +21,7 @@ func TestKeySetKeepsSignsApart(t *testing.T) {
 	if s.has(neg) || !s.has(big) || !s.has(wire.IntOf(0)) || s.len() != 2 {
 		t.Fatalf("after remove: len %d", s.len())
 	}
-	s.remove(wire.IntOf(-5)) // absent, on a map that may be nil
+	s.remove(wire.IntOf(-5)) // absent
 	if s.len() != 2 {
 		t.Fatal("removing an absent key changed the set")
 	}

@@ -1,7 +1,7 @@
 package main
 
 // Helpers that more than one subcommand uses: the machine fields of config
-// lines, --pin-cpus and --out.
+// lines, listening lines, --pin-cpus and --out.
 
 import (
 	"fmt"
@@ -24,6 +24,13 @@ func withMachine(e *zerolog.Event) *zerolog.Event {
 	return e.Str("schema", stream.Schema).Str("version", version).
 		Str("host", hostname).Str("cpu", info.String()).Str("cpu_model", info.Model).Int("cpus_online", info.Online).
 		Str("libzmq", libzmqVersion())
+}
+
+// listening starts a server's "listening" line, written once it is bound:
+// schema and lmfast version, the bind host and the machine's host name.
+func listening(out *stream.Writer, host string) *zerolog.Event {
+	hostname, _ := os.Hostname()
+	return out.Event("listening").Str("schema", stream.Schema).Str("version", version).Str("host", host).Str("hostname", hostname)
 }
 
 // libzmqVersion is the linked libzmq's version, e.g. "4.3.4".

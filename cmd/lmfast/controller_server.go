@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/rs/zerolog"
 
@@ -23,6 +22,7 @@ type controllerServerCmd struct {
 	Appliers       int    `default:"1" help:"Goroutines applying KV batches (sharded by worker)."`
 }
 
+// Run serves until SIGINT or SIGTERM, then writes the summary and exits 0.
 func (c *controllerServerCmd) Run(a *app) error {
 	for _, p := range []struct {
 		flag      string
@@ -46,17 +46,15 @@ func (c *controllerServerCmd) Run(a *app) error {
 		if errors.As(err, &be) {
 			return badInput("--%s-port %d: %v", be.Socket, be.Port, be.Err)
 		}
-		return badInput("%v", err)
+		return failed("%v", err)
 	}
 	out := stream.New(a.stdout, "controller-server", stream.NewRunID())
 	p := srv.Ports()
-	hostname, _ := os.Hostname()
-	out.Event("listening").Str("schema", stream.Schema).Str("version", version).Str("host", c.Host).Str("hostname", hostname).
-		Int("pull_port", p.Pull).Int("reply_port", p.Reply).Int("heartbeat_port", p.Heartbeat).Int("http_port", p.HTTP).
+	listening(out, c.Host).Int("pull_port", p.Pull).Int("reply_port", p.Reply).Int("heartbeat_port", p.Heartbeat).Int("http_port", p.HTTP).
 		Bool("compat_pull_dies", c.CompatPullDies).Send()
 	<-a.ctx.Done()
+	srv.Close() // drains the appliers: the counters below agree with each other
 	counters := srv.Counters()
-	srv.Close()
 	e := out.Event("summary").
 		Int64("pull_frames", counters.PullFrames).Int64("pull_decode_errors", counters.PullDecodeErrors).
 		Int64("batches", counters.Batches).Int64("kv_ops_applied", counters.KVOpsApplied).

@@ -1,10 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/lmfast/lmfast/engine/calibrate"
@@ -22,12 +23,14 @@ type sinkCmd struct {
 	Out      string `help:"Write the JSONL stream to this file instead of stdout."`
 }
 
+// Run counts until --duration or a signal, then writes the summary and
+// exits 0.
 func (c *sinkCmd) Run(a *app) error {
 	if c.PullPort < 0 || c.PullPort > 65535 {
 		return badInput("--pull-port %d: out of range", c.PullPort)
 	}
-	var duration time.Duration
-	if c.Duration != "0" {
+	var duration time.Duration // 0: until a signal
+	if !isZeroDuration(c.Duration) {
 		d, err := parseSeconds("--duration", c.Duration)
 		if err != nil {
 			return badInput("%v", err)
@@ -42,9 +45,13 @@ func (c *sinkCmd) Run(a *app) error {
 	if c.PullPort != 0 {
 		port = fmt.Sprint(c.PullPort)
 	}
-	sink, err := calibrate.StartSink(fmt.Sprintf("tcp://%s:%s", c.Host, port), "", nil)
+	endpoint := fmt.Sprintf("tcp://%s:%s", c.Host, port)
+	sink, err := calibrate.StartSink(endpoint, "", nil)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return badInput("--pull-port %d: address already in use", c.PullPort)
+	}
 	if err != nil {
-		return badInput("--pull-port %d: %v", c.PullPort, err)
+		return badInput("cannot bind %s (--host, --pull-port): %v", endpoint, err)
 	}
 	defer sink.Close()
 	w, closeOut, err := openOut(a, c.Out)
@@ -55,9 +62,7 @@ func (c *sinkCmd) Run(a *app) error {
 	out := stream.New(w, "sink", stream.NewRunID())
 	ep := sink.PullEndpoint()
 	bound, _ := strconv.Atoi(ep[strings.LastIndex(ep, ":")+1:])
-	hostname, _ := os.Hostname()
-	out.Event("listening").Str("schema", stream.Schema).Str("version", version).Str("host", c.Host).
-		Str("hostname", hostname).Int("pull_port", bound).Send()
+	listening(out, c.Host).Int("pull_port", bound).Send()
 
 	start := time.Now()
 	var end <-chan time.Time
@@ -90,4 +95,14 @@ func (c *sinkCmd) Run(a *app) error {
 		return failed("writing the JSONL stream: %v", err)
 	}
 	return errStopped
+}
+
+// isZeroDuration reports whether a --duration value means zero ("0",
+// "0s", "0.0", ...).
+func isZeroDuration(v string) bool {
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		return f == 0
+	}
+	d, err := time.ParseDuration(v)
+	return err == nil && d == 0
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
 
@@ -61,11 +62,33 @@ func TestSinkCountsWhatArrives(t *testing.T) {
 }
 
 func TestSinkBadInput(t *testing.T) {
-	for _, args := range [][]string{{"--pull-port", "70000"}, {"--duration", "x"}, {"--host", "not a host"}} {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := fmt.Sprint(busy.Addr().(*net.TCPAddr).Port)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--pull-port", "70000"}, "--pull-port 70000: out of range"},
+		{[]string{"--duration", "x"}, "--duration"},
+		{[]string{"--host", "not a host", "--pull-port", "0"}, "cannot bind tcp://not a host:*"},
+		{[]string{"--pull-port", port}, "--pull-port " + port + ": address already in use"},
+	} {
 		var stdout, stderr bytes.Buffer
-		code := run(append([]string{"sink"}, args...), strings.NewReader(""), &stdout, &stderr)
-		if code != ExitBadInput || strings.Count(stderr.String(), "\n") != 1 {
-			t.Errorf("%v: exit %d, stderr %q", args, code, stderr.String())
+		code := run(append([]string{"sink"}, tc.args...), strings.NewReader(""), &stdout, &stderr)
+		if code != ExitBadInput || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+}
+
+func TestIsZeroDuration(t *testing.T) {
+	for v, want := range map[string]bool{"0": true, "0s": true, "0.0": true, "0ms": true, "1": false, "1s": false, "x": false, "": false} {
+		if got := isZeroDuration(v); got != want {
+			t.Errorf("isZeroDuration(%q) = %v", v, got)
 		}
 	}
 }
