@@ -7,39 +7,50 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Ceiling is this machine's raw ZMQ ceiling for a run's own traffic, as
-// engine/calibrate measures it just before the run: raw pebbe/zmq4 with the
-// run's batch bytes, senders and request lanes, into a counting sink on
-// 127.0.0.1. No generator on this machine can beat it.
+// Ceiling is what this machine can move of a run's own traffic, measured
+// by engine/calibrate just before the run on 127.0.0.1 into a counting
+// sink, at two levels: raw pebbe/zmq4 with the run's batch bytes, senders
+// and request lanes (the ceiling no generator here can beat), and lmfast's
+// own engine doing the same (what lmfast reaches when the target is never
+// the limit).
 type Ceiling struct {
-	Transport       string  // what it was measured over ("tcp")
-	PushBytes       int     // the batch size measured with
-	PushPerSec      float64 // PUSH frames per second
-	RoundTripPerSec float64 // request round trips per second (0: not measured)
+	Transport             string  // what it was measured over ("tcp")
+	PushBytes             int     // the batch size measured with
+	PushPerSec            float64 // raw PUSH frames per second
+	RoundTripPerSec       float64 // raw request round trips per second (0: not measured)
+	EnginePushPerSec      float64 // the engine's admit batches per second
+	EngineRoundTripPerSec float64 // the engine's lookups per second (0: not measured)
 }
 
 // Limits a run can have hit (Headroom.LimitedBy).
 const (
-	LimitedByRate      = "rate"      // the --rate schedule was met: the pacer set the pace
-	LimitedByGenerator = "generator" // the run used most of this machine's ZMQ ceiling
-	LimitedByTarget    = "target"    // the controller (or the network) held the run back
+	LimitedByRate         = "rate"         // the --rate schedule was met: the pacer set the pace
+	LimitedByGenerator    = "generator"    // the run did what lmfast can do on this machine
+	LimitedByTarget       = "target"       // lmfast had room: the controller (or the network) held the run back
+	LimitedByUndetermined = "undetermined" // too close to lmfast's own limit to tell, given the measurement's noise
 )
 
-// generatorBound is the share of the ceiling above which a run is taken to
-// be limited by the generator's machine rather than by its target.
-const generatorBound = 0.8
+// The engine-load bands of LimitedBy. A one-second ceiling measurement on
+// a small shared VM moves by ±15 %, so a run between the two is not called
+// either way.
+const (
+	generatorBound = 0.9
+	targetBound    = 0.7
+)
 
-// Headroom is a run's send rates as fractions of its Ceiling. Load is their
-// sum: each PUSH frame takes 1/PushPerSec of the generator's capacity and
-// each round trip 1/RoundTripPerSec, so a mixed run at Load 1.0 used all of
-// it.
+// Headroom is a run's send rates as fractions of its Ceiling. Each PUSH
+// frame takes 1/PushPerSec of the machine's ZMQ capacity and each round
+// trip 1/RoundTripPerSec, so Load, their sum, is the share of the raw
+// ceiling a mixed run used; EngineLoad is the same against what lmfast's
+// engine reaches, and decides LimitedBy.
 type Headroom struct {
 	Ceiling         Ceiling
 	PushPerSec      float64 // PUSH frames per second of the timed run
-	PushFraction    float64
+	PushFraction    float64 // of the raw ceiling
 	RequestsPerSec  float64 // request/reply operations per second (ok or failed)
-	RequestFraction float64
-	Load            float64
+	RequestFraction float64 // of the raw ceiling
+	Load            float64 // PushFraction + RequestFraction
+	EngineLoad      float64 // the same sum against the engine's ceilings
 	LimitedBy       string
 }
 
@@ -48,8 +59,8 @@ func (r *Result) Headroom() (Headroom, bool) {
 	if r.Ceiling == nil || r.Elapsed <= 0 {
 		return Headroom{}, false
 	}
-	secs := r.Elapsed.Seconds()
-	h := Headroom{Ceiling: *r.Ceiling, PushPerSec: float64(r.PushFrames) / secs}
+	c, secs := *r.Ceiling, r.Elapsed.Seconds()
+	h := Headroom{Ceiling: c, PushPerSec: float64(r.PushFrames) / secs}
 	var requests int64
 	for _, o := range r.Ops {
 		if !o.Op.IsPush() {
@@ -57,32 +68,38 @@ func (r *Result) Headroom() (Headroom, bool) {
 		}
 	}
 	h.RequestsPerSec = float64(requests) / secs
-	if c := r.Ceiling.PushPerSec; c > 0 {
-		h.PushFraction = h.PushPerSec / c
+	share := func(rate, ceiling float64) float64 {
+		if ceiling <= 0 {
+			return 0
+		}
+		return rate / ceiling
 	}
-	if c := r.Ceiling.RoundTripPerSec; c > 0 {
-		h.RequestFraction = h.RequestsPerSec / c
-	}
+	h.PushFraction, h.RequestFraction = share(h.PushPerSec, c.PushPerSec), share(h.RequestsPerSec, c.RoundTripPerSec)
 	h.Load = h.PushFraction + h.RequestFraction
+	h.EngineLoad = share(h.PushPerSec, c.EnginePushPerSec) + share(h.RequestsPerSec, c.EngineRoundTripPerSec)
 	req, _, errs := r.Totals()
 	switch {
 	case r.TargetRate > 0 && float64(req+errs)/secs >= 0.95*r.TargetRate:
 		h.LimitedBy = LimitedByRate
-	case h.Load >= generatorBound:
+	case h.EngineLoad >= generatorBound:
 		h.LimitedBy = LimitedByGenerator
-	default:
+	case h.EngineLoad < targetBound:
 		h.LimitedBy = LimitedByTarget
+	default:
+		h.LimitedBy = LimitedByUndetermined
 	}
 	return h, true
 }
 
 // MarshalZerologObject writes h as the summary's "headroom" object.
 func (h Headroom) MarshalZerologObject(e *zerolog.Event) {
-	e.Str("ceiling_transport", h.Ceiling.Transport).Int("ceiling_bytes", h.Ceiling.PushBytes).
-		Float64("push_fps", h.PushPerSec).Float64("push_ceiling_fps", h.Ceiling.PushPerSec).Float64("push_fraction", h.PushFraction).
-		Float64("request_rps", h.RequestsPerSec).Float64("request_ceiling_rps", h.Ceiling.RoundTripPerSec).
-		Float64("request_fraction", h.RequestFraction).
-		Float64("load", h.Load).Str("limited_by", h.LimitedBy)
+	c := h.Ceiling
+	e.Str("ceiling_transport", c.Transport).Int("ceiling_bytes", c.PushBytes).
+		Float64("push_fps", h.PushPerSec).Float64("push_ceiling_fps", c.PushPerSec).
+		Float64("engine_push_ceiling_fps", c.EnginePushPerSec).Float64("push_fraction", h.PushFraction).
+		Float64("request_rps", h.RequestsPerSec).Float64("request_ceiling_rps", c.RoundTripPerSec).
+		Float64("engine_request_ceiling_rps", c.EngineRoundTripPerSec).Float64("request_fraction", h.RequestFraction).
+		Float64("load", h.Load).Float64("engine_load", h.EngineLoad).Str("limited_by", h.LimitedBy)
 }
 
 // WriteHeadroom prints r's headroom for people, after the report.
@@ -92,15 +109,18 @@ func WriteHeadroom(w io.Writer, r *Result) error {
 		return nil
 	}
 	why := map[string]string{
-		LimitedByRate:      "the --rate schedule was met",
-		LimitedByGenerator: "lmfast used most of what this machine's ZMQ can move: the generator was the limit, not the controller",
-		LimitedByTarget:    "lmfast had room to send more: the controller (or the network) was the limit",
+		LimitedByRate:         "the --rate schedule was met",
+		LimitedByGenerator:    "lmfast sent about as fast as it can on this machine: the generator was the limit, not the controller",
+		LimitedByTarget:       "lmfast had room to send more: the controller (or the network) was the limit",
+		LimitedByUndetermined: "close to lmfast's own limit on this machine: either side may have been the limit",
 	}[h.LimitedBy]
-	_, err := fmt.Fprintf(w, "Headroom (this machine's raw ZMQ ceiling over %s, measured before the run):\n"+
-		"  PUSH: %.0f frames/s = %.1f%% of %.0f frames/s (%d B batches)\n"+
-		"  Requests: %.0f/s = %.1f%% of %.0f round trips/s\n"+
-		"  Generator load: %.1f%% - %s\n",
-		h.Ceiling.Transport, h.PushPerSec, 100*h.PushFraction, h.Ceiling.PushPerSec, h.Ceiling.PushBytes,
-		h.RequestsPerSec, 100*h.RequestFraction, h.Ceiling.RoundTripPerSec, 100*h.Load, why)
+	c := h.Ceiling
+	_, err := fmt.Fprintf(w, "Headroom (this machine's ZMQ ceiling over %s, measured before the run; raw pebbe/zmq4 / lmfast's engine):\n"+
+		"  PUSH: %.0f frames/s = %.1f%% of %.0f / %.0f frames/s (%d B batches)\n"+
+		"  Requests: %.0f/s = %.1f%% of %.0f / %.0f round trips/s\n"+
+		"  Load: %.1f%% of the raw ceiling, %.1f%% of lmfast's - %s\n",
+		c.Transport, h.PushPerSec, 100*h.PushFraction, c.PushPerSec, c.EnginePushPerSec, c.PushBytes,
+		h.RequestsPerSec, 100*h.RequestFraction, c.RoundTripPerSec, c.EngineRoundTripPerSec,
+		100*h.Load, 100*h.EngineLoad, why)
 	return err
 }

@@ -104,6 +104,8 @@ func Merge(results []*Result) *Result {
 			}
 			out.Ceiling.PushPerSec += c.PushPerSec // each group had its share
 			out.Ceiling.RoundTripPerSec += c.RoundTripPerSec
+			out.Ceiling.EnginePushPerSec += c.EnginePushPerSec
+			out.Ceiling.EngineRoundTripPerSec += c.EngineRoundTripPerSec
 		}
 		for _, o := range r.Ops {
 			i, ok := index[o.Op]

@@ -24,11 +24,11 @@ echo "controller: calibrate --engine --pin-cpus 0, $rounds rounds (tcp)" >&2
 	--out "$tmp/pinned.jsonl" 2>"$tmp/pinned.txt"
 cat "$tmp/free.jsonl" "$tmp/pinned.jsonl" >"$jsonl"
 
-ratio_rows() { # FILE LABEL
+ratio_rows() { # FILE LABEL: the engine/raw PUSH rows
 	jq -rs --arg label "$2" '
 		(map(select(.event=="summary" and .kind=="push")) | group_by(.transport) | map({(.[0].transport): .[0]}) | add) as $raw |
 		(map(select(.event=="summary" and .kind=="engine_push")) | map({(.transport): .}) | add) as $eng |
-		.[] | select(.event=="summary" and .kind=="engine_vs_raw") |
+		.[] | select(.event=="summary" and .kind=="engine_vs_raw" and .measure=="push") |
 		"| \($label) | \(.transport) | \(.raw_bytes) / \(.bytes) | \($raw[.transport].rate_median | floor) | \($eng[.transport].rate_median | floor) | **\(.ratio_median*1000|round/1000)** | \(.ratios | map(.*1000|round/1000|tostring) | join(" ")) | \(if .ratio_median >= 0.8 then "met" else "missed" end) |"' "$1"
 }
 {
@@ -51,6 +51,14 @@ ratio_rows() { # FILE LABEL
 	echo "|---|---|---|---|---|---|---|---|"
 	ratio_rows "$tmp/free.jsonl" "1 unpinned"
 	ratio_rows "$tmp/pinned.jsonl" "1 pinned to CPU 0"
+	echo
+	echo "The engine's p2p lookups (closed loop, 1 lane, replies decoded and checked) against raw"
+	echo "DEALER→ROUTER round trips of the same request, same rounds:"
+	echo
+	echo "| senders | transport | engine/raw (median) | per round |"
+	echo "|---|---|---|---|"
+	jq -rs '.[] | select(.event=="summary" and .kind=="engine_vs_raw" and .measure=="round_trip") |
+		"| 1 unpinned | \(.transport) | \(.ratio_median*1000|round/1000) | \(.ratios | map(.*1000|round/1000|tostring) | join(" ")) |"' "$tmp/free.jsonl"
 	echo
 	echo "Raw PUSH→PULL size sweep and DEALER→ROUTER round trips (1 sender, unpinned; medians):"
 	echo

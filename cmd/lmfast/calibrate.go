@@ -37,6 +37,7 @@ type calibrationPlan struct {
 	payload         []byte // push: what is sent
 }
 
+// Run takes every planned measurement --rounds times and writes them.
 func (c *calibrateCmd) Run(a *app) error {
 	duration, err := parseSeconds("--duration", c.Duration)
 	if err != nil {
@@ -106,6 +107,9 @@ func (c *calibrateCmd) Run(a *app) error {
 			plan = append(plan, calibrationPlan{kind: calibrate.KindPush, transport: t, payload: filler(n)})
 		}
 		plan = append(plan, calibrationPlan{kind: calibrate.KindRoundTrip, transport: t})
+		if c.Engine {
+			plan = append(plan, calibrationPlan{kind: calibrate.KindEngineRoundTrip, transport: t})
+		}
 	}
 
 	fmt.Fprintf(a.stderr, "lmfast calibrate: raw ZMQ ceiling of this machine (%s, libzmq %s), %s per measurement, %d round(s)\n",
@@ -127,6 +131,11 @@ func (c *calibrateCmd) Run(a *app) error {
 				m, err = calibrate.EnginePush(a.ctx, common, c.BatchSize, c.NumKeys, c.Seed)
 			case calibrate.KindRoundTrip:
 				m, err = calibrate.RoundTrip(a.ctx, common, c.Concurrency, request, reply)
+			case calibrate.KindEngineRoundTrip:
+				m, err = calibrate.EngineRoundTrip(a.ctx, common, c.Concurrency, c.NumHashes, c.NumKeys, c.Seed)
+			}
+			if a.ctx.Err() != nil {
+				break // interrupted: what was cut short is not a measurement
 			}
 			if err != nil {
 				out.Event("error").Str("kind", p.kind).Str("transport", p.transport).Str("error", err.Error()).Send()
@@ -169,10 +178,10 @@ func writeCalibrationRow(w io.Writer, m calibrate.Measurement) {
 }
 
 // writeCalibrationSummaries writes one summary line per planned measurement
-// (median, min, max over the rounds) and, for the engine, its ratio to the
-// raw PUSH of the same bytes measured in the same rounds.
+// (median, min, max over the rounds) and, for the engine's measurements,
+// their ratio to the raw ones of the same traffic taken in the same rounds.
 func writeCalibrationSummaries(stderr io.Writer, out *stream.Writer, plan []calibrationPlan, results [][]calibrate.Measurement) {
-	rawBatch := map[string][]calibrate.Measurement{} // transport → raw batch pushes
+	raw := map[string][]calibrate.Measurement{} // transport/measure → raw results
 	for i, p := range plan {
 		ms := results[i]
 		if len(ms) == 0 {
@@ -186,26 +195,33 @@ func writeCalibrationSummaries(stderr io.Writer, out *stream.Writer, plan []cali
 		out.Event("summary").Str("kind", m.Kind).Str("transport", m.Transport).Int("bytes", m.Bytes).
 			Int("senders", m.Senders).Int("lanes", m.Lanes).Int("rounds", len(ms)).
 			Float64("rate_median", median(rates)).Float64("rate_min", slices.Min(rates)).Float64("rate_max", slices.Max(rates)).Send()
-		if p.kind == calibrate.KindPush && rawBatch[p.transport] == nil {
-			rawBatch[p.transport] = ms // the first push of a transport is the batch
-		}
-		if p.kind != calibrate.KindEnginePush {
+		measure := "push"
+		switch p.kind {
+		case calibrate.KindPush:
+			if raw[p.transport+"/push"] == nil {
+				raw[p.transport+"/push"] = ms // the first push of a transport is the batch
+			}
 			continue
+		case calibrate.KindRoundTrip:
+			raw[p.transport+"/round_trip"] = ms
+			continue
+		case calibrate.KindEngineRoundTrip:
+			measure = "round_trip"
 		}
-		raw := rawBatch[p.transport]
+		base := raw[p.transport+"/"+measure]
 		var ratios []float64
-		for j := 0; j < len(ms) && j < len(raw); j++ {
-			if raw[j].Rate > 0 {
-				ratios = append(ratios, ms[j].Rate/raw[j].Rate)
+		for j := 0; j < len(ms) && j < len(base); j++ {
+			if base[j].Rate > 0 {
+				ratios = append(ratios, ms[j].Rate/base[j].Rate)
 			}
 		}
 		if len(ratios) == 0 {
 			continue
 		}
-		out.Event("summary").Str("kind", "engine_vs_raw").Str("transport", p.transport).Int("bytes", m.Bytes).
-			Int("raw_bytes", raw[0].Bytes).Int("rounds", len(ratios)).Float64("ratio_median", median(ratios)).Floats64("ratios", ratios).Send()
-		fmt.Fprintf(stderr, "engine / raw PUSH of the same bytes over %s: %.3f (median of %d round(s): %s)\n",
-			p.transport, median(ratios), len(ratios), formatFloats(ratios))
+		out.Event("summary").Str("kind", "engine_vs_raw").Str("measure", measure).Str("transport", p.transport).Int("bytes", m.Bytes).
+			Int("raw_bytes", base[0].Bytes).Int("rounds", len(ratios)).Float64("ratio_median", median(ratios)).Floats64("ratios", ratios).Send()
+		fmt.Fprintf(stderr, "engine / raw %s of the same bytes over %s: %.3f (median of %d round(s): %s)\n",
+			strings.ReplaceAll(measure, "_", " "), p.transport, median(ratios), len(ratios), formatFloats(ratios))
 	}
 }
 

@@ -19,7 +19,7 @@ func TestCalibrateWritesMeasurements(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	kinds := map[string]int{}
-	var ratio map[string]any
+	ratio := map[string]map[string]any{}
 	for _, l := range readJSONL(t, out) {
 		switch l["event"] {
 		case "config":
@@ -33,18 +33,21 @@ func TestCalibrateWritesMeasurements(t *testing.T) {
 			}
 		case "summary":
 			if l["kind"] == "engine_vs_raw" {
-				ratio = l
+				ratio[l["measure"].(string)] = l
 			}
 		}
 	}
-	// per round: raw batch push, engine, the 64 B push, round trip
-	if kinds["push"] != 4 || kinds["engine_push"] != 2 || kinds["round_trip"] != 2 {
+	// per round: raw batch push, engine push, the 64 B push, round trip, engine round trip
+	if kinds["push"] != 4 || kinds["engine_push"] != 2 || kinds["round_trip"] != 2 || kinds["engine_round_trip"] != 2 {
 		t.Errorf("measurements per kind: %v", kinds)
 	}
-	if ratio == nil || ratio["ratio_median"].(float64) <= 0 || len(ratio["ratios"].([]any)) != 2 {
-		t.Errorf("engine ratio: %v", ratio)
+	for _, measure := range []string{"push", "round_trip"} {
+		r := ratio[measure]
+		if r == nil || r["ratio_median"].(float64) <= 0 || len(r["ratios"].([]any)) != 2 {
+			t.Errorf("engine ratio of %s: %v", measure, r)
+		}
 	}
-	if !strings.Contains(stderr.String(), "engine / raw PUSH of the same bytes over tcp") {
+	if !strings.Contains(stderr.String(), "engine / raw push of the same bytes over tcp") {
 		t.Errorf("human report: %s", stderr.String())
 	}
 }

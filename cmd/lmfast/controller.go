@@ -96,6 +96,9 @@ func parseSeconds(flag, s string) (time.Duration, error) {
 	return d, nil
 }
 
+// Run checks every flag, measures the headroom ceiling, runs the engine
+// groups, and writes the summaries, the reports and (--embedded) the
+// verification.
 func (c *controllerCmd) Run(a *app) error {
 	// Flags first: every bad value is exit 2 before anything starts.
 	mix, err := engine.ParseOperations(c.Operations)
@@ -196,9 +199,6 @@ func (c *controllerCmd) Run(a *app) error {
 		if err := c.measureCeiling(a, groups, pinned, seed); err != nil {
 			return err
 		}
-		if a.ctx.Err() != nil {
-			return errInterrupted // nothing was sent yet
-		}
 	}
 
 	var sink io.Writer = a.stdout
@@ -271,14 +271,13 @@ func (c *controllerCmd) Run(a *app) error {
 	return verdict
 }
 
-// headroomDuration is how long each half of the pre-run ceiling
-// measurement sends (PUSH, then round trips).
+// headroomDuration is how long each pre-run ceiling measurement sends.
 const headroomDuration = time.Second
 
-// measureCeiling measures this machine's raw ZMQ ceiling for the run's own
-// traffic (the run's batch bytes, senders, pinning and request lanes; see
-// engine/calibrate) and gives each group its share by senders, so every
-// summary can report its headroom.
+// measureCeiling measures this machine's ZMQ ceiling for the run's own
+// traffic (the run's batch bytes, senders, pinning and request lanes; raw
+// pebbe/zmq4 and lmfast's engine, see engine/calibrate) and gives each
+// group its share by senders, so every summary can report its headroom.
 func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []int, seed uint64) error {
 	senders, lanes := 0, 0
 	for _, g := range groups {
@@ -289,18 +288,21 @@ func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []
 			lanes = c.Concurrency
 		}
 	}
-	fmt.Fprintf(a.stderr, "lmfast: measuring this machine's raw ZMQ ceiling for the headroom figure (%s; --no-headroom skips it)\n",
-		headroomDuration*time.Duration(1+min(lanes, 1)))
-	request, reply := calibrate.SampleLookup(c.NumHashes, c.NumKeys)
+	fmt.Fprintf(a.stderr, "lmfast: measuring this machine's ZMQ ceiling for the headroom figure (%s; --no-headroom skips it)\n",
+		headroomDuration*time.Duration(2+2*min(lanes, 1)))
 	common := calibrate.Common{Transport: "tcp", Senders: senders, CPUs: pinned, Duration: headroomDuration}
-	ceiling, err := calibrate.Ceiling(a.ctx, common, calibrate.SampleBatch(c.BatchSize, c.NumKeys, seed), lanes, request, reply)
+	ceiling, err := calibrate.Ceiling(a.ctx, common, c.BatchSize, c.NumKeys, c.NumHashes, lanes, seed)
+	if a.ctx.Err() != nil {
+		return errInterrupted // nothing was sent yet
+	}
 	if err != nil {
 		return failed("measuring the ZMQ ceiling: %v (--no-headroom skips it)", err)
 	}
 	for i := range groups {
 		share := float64(groups[i].Senders) / float64(senders)
 		groups[i].Ceiling = &engine.Ceiling{Transport: ceiling.Transport, PushBytes: ceiling.PushBytes,
-			PushPerSec: ceiling.PushPerSec * share, RoundTripPerSec: ceiling.RoundTripPerSec * share}
+			PushPerSec: ceiling.PushPerSec * share, RoundTripPerSec: ceiling.RoundTripPerSec * share,
+			EnginePushPerSec: ceiling.EnginePushPerSec * share, EngineRoundTripPerSec: ceiling.EngineRoundTripPerSec * share}
 	}
 	return nil
 }

@@ -75,10 +75,11 @@ func TestControllerEndToEnd(t *testing.T) {
 		t.Errorf("summary: %v", all)
 	}
 	h, ok := all["headroom"].(map[string]any)
-	if !ok || h["push_ceiling_fps"].(float64) <= 0 || h["request_ceiling_rps"].(float64) <= 0 || h["limited_by"] == "" {
+	if !ok || h["push_ceiling_fps"].(float64) <= 0 || h["request_ceiling_rps"].(float64) <= 0 ||
+		h["engine_push_ceiling_fps"].(float64) <= 0 || h["engine_request_ceiling_rps"].(float64) <= 0 || h["limited_by"] == "" {
 		t.Errorf("headroom: %v", all["headroom"])
 	}
-	if !strings.Contains(stderr.String(), "Generator load:") {
+	if !strings.Contains(stderr.String(), "of lmfast's") {
 		t.Errorf("no headroom in the human report: %s", stderr.String())
 	}
 }

@@ -6,9 +6,11 @@
 // was limited by the generator's machine, not by the controller under test
 // (the "headroom" of every lmfast controller summary).
 //
-// Every rate is counted at the receiving end (Sink), from the first message
-// that arrived to the last; what the senders handed to their sockets is
-// only checked against it.
+// PUSH rates are counted at the receiving end (Sink), from the first
+// message that arrived to the last; what the senders handed to their
+// sockets is only checked against it. Round trips are counted where they
+// complete, at the senders (from the first request to the last reply), and
+// checked against the requests the ROUTER answered.
 package calibrate
 
 import (
@@ -19,7 +21,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,9 +38,10 @@ var Transports = []string{"tcp", "ipc"}
 
 // Kinds of Measurement.
 const (
-	KindPush       = "push"        // raw PUSH→PULL
-	KindRoundTrip  = "round_trip"  // raw DEALER→ROUTER request/reply
-	KindEnginePush = "engine_push" // lmfast's engine (admit batches) → PULL
+	KindPush            = "push"              // raw PUSH→PULL
+	KindRoundTrip       = "round_trip"        // raw DEALER→ROUTER request/reply
+	KindEnginePush      = "engine_push"       // lmfast's engine (admit batches) → PULL
+	KindEngineRoundTrip = "engine_round_trip" // lmfast's engine (p2p lookups) → ROUTER
 )
 
 // Measurement is one calibrated figure.
@@ -192,6 +194,7 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 		return m, err
 	}
 	defer zctx.Term()
+	_ = zctx.SetIoThreads(max(1, (c.Senders+1)/2)) // as the engine does
 
 	var done atomic.Int64
 	var began, ended atomic.Int64 // Unix ns of the first send and the last reply
@@ -280,8 +283,8 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 
 // runSenders runs c.Senders copies of send, each on its own OS thread
 // (pinned when c.CPUs is set). Each calls ready once its sockets are up;
-// stop is closed c.Duration after the last one did (or when ctx ends). It
-// returns the first error.
+// stop is closed c.Duration after the last one did, or when ctx ends, and
+// then ctx's error is returned: a measurement cut short is not a result.
 func runSenders(ctx context.Context, c Common, send func(stop <-chan struct{}, ready func()) error) error {
 	stop := make(chan struct{})
 	var readyWG, wg sync.WaitGroup
@@ -305,13 +308,18 @@ func runSenders(ctx context.Context, c Common, send func(stop <-chan struct{}, r
 		}()
 	}
 	readyWG.Wait()
+	var interrupted error
 	select {
 	case <-time.After(c.Duration):
 	case <-ctx.Done():
+		interrupted = ctx.Err()
 	}
 	close(stop)
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return interrupted
 }
 
 // EnginePush measures lmfast's own engine the way Push measures raw
@@ -345,13 +353,19 @@ func EnginePush(ctx context.Context, c Common, batchSize, numKeys int, seed uint
 	if err != nil {
 		return m, err
 	}
+	if ctx.Err() != nil {
+		return m, ctx.Err() // cut short: not a result
+	}
 	got := sink.WaitPull(res.PushFrames, time.Second)
 	m.Sent, m.Received, m.Seconds, m.Rate = res.PushFrames, got.Frames, got.Span.Seconds(), got.Rate()
 	if res.PushFrames > 0 {
 		m.Bytes = int(res.PushBytes / res.PushFrames)
 	}
-	if !res.Drained || got.Frames != res.PushFrames {
+	if got.Frames != res.PushFrames {
 		return m, fmt.Errorf("the sink received %d of the %d frames the engine sent", got.Frames, res.PushFrames)
+	}
+	if !res.Drained {
+		return m, fmt.Errorf("the engine's queue did not drain within %s", drainWait)
 	}
 	return m, nil
 }
@@ -389,31 +403,80 @@ func SampleLookup(numHashes, numKeys int) (request, reply []byte) {
 	return request, reply
 }
 
-// Label names m for people: "push tcp 1489 B x1".
-func (m Measurement) Label() string {
-	l := m.Kind + " " + m.Transport + " " + strconv.Itoa(m.Bytes) + " B x" + strconv.Itoa(m.Senders)
-	if m.Kind == KindRoundTrip {
-		l += " (" + strconv.Itoa(m.Lanes) + " in flight)"
+// EngineRoundTrip measures lmfast's engine on request/reply the way
+// RoundTrip measures raw pebbe/zmq4: a p2p_lookup-only closed-loop run
+// (lanes lookups of numHashes hashes in flight per sender, replies decoded
+// and checked) against a ROUTER that answers each with the miss reply at
+// once. The rate is lookups answered per second of the run.
+func EngineRoundTrip(ctx context.Context, c Common, lanes, numHashes, numKeys int, seed uint64) (Measurement, error) {
+	m := Measurement{Kind: KindEngineRoundTrip, Transport: c.Transport, Senders: c.Senders, Lanes: lanes * c.Senders}
+	if err := c.validate(); err != nil {
+		return m, err
 	}
-	return l
+	pullEP, routerEP, cleanup, err := endpoints(c.Transport)
+	if err != nil {
+		return m, err
+	}
+	defer cleanup()
+	request, reply := SampleLookup(numHashes, numKeys)
+	m.Bytes = len(request)
+	sink, err := StartSink(pullEP, routerEP, reply)
+	if err != nil {
+		return m, err
+	}
+	defer sink.Close()
+	mix, _ := engine.ParseOperations("p2p_lookup:100")
+	cfg := engine.Config{
+		PullEndpoint: sink.PullEndpoint(), ReplyEndpoint: sink.RouterEndpoint(), Duration: c.Duration, Mix: mix,
+		BatchSize: 1, NumInstances: 10, NumWorkers: 1, NumLocations: 1, NumKeys: numKeys, NumHashes: numHashes,
+		Senders: c.Senders, CPUs: c.CPUs, Concurrency: lanes, Seed: seed, Interval: time.Hour, DrainTimeout: drainWait,
+	}
+	res, err := engine.Run(ctx, cfg, stream.New(io.Discard, "calibrate", "engine"), engine.Hooks{})
+	if err != nil {
+		return m, err
+	}
+	if ctx.Err() != nil {
+		return m, ctx.Err()
+	}
+	requests, _, errs := res.Totals()
+	m.Sent, m.Received, m.Seconds = requests, sink.Router().Frames, res.Elapsed.Seconds()
+	if m.Seconds > 0 {
+		m.Rate = float64(requests) / m.Seconds
+	}
+	if errs != 0 || m.Received != requests {
+		return m, fmt.Errorf("the ROUTER answered %d lookups, the engine counted %d and %d errors", m.Received, requests, errs)
+	}
+	return m, nil
 }
 
-// Ceiling measures a controller run's own ceiling: raw PUSH of batch with
-// c's senders and, when the run has request/reply operations (lanes > 0),
-// raw round trips of request with lanes in flight per sender.
-func Ceiling(ctx context.Context, c Common, batch []byte, lanes int, request, reply []byte) (engine.Ceiling, error) {
+// Ceiling measures a controller run's own ceilings, each for c.Duration:
+// raw PUSH of a batch of batchSize keys in 0..numKeys-1 and lmfast's
+// engine pushing such batches (EnginePush); when the run has request ops
+// (lanes > 0), raw round trips and the engine's lookups (EngineRoundTrip)
+// with lanes in flight per sender.
+func Ceiling(ctx context.Context, c Common, batchSize, numKeys, numHashes, lanes int, seed uint64) (engine.Ceiling, error) {
+	batch := SampleBatch(batchSize, numKeys, seed)
 	out := engine.Ceiling{Transport: c.Transport, PushBytes: len(batch)}
-	push, err := Push(ctx, c, batch)
+	raw, err := Push(ctx, c, batch)
 	if err != nil {
 		return out, err
 	}
-	out.PushPerSec = push.Rate
+	eng, err := EnginePush(ctx, c, batchSize, numKeys, seed)
+	if err != nil {
+		return out, err
+	}
+	out.PushPerSec, out.EnginePushPerSec = raw.Rate, eng.Rate
 	if lanes > 0 {
+		request, reply := SampleLookup(numHashes, numKeys)
 		rt, err := RoundTrip(ctx, c, lanes, request, reply)
 		if err != nil {
 			return out, err
 		}
-		out.RoundTripPerSec = rt.Rate
+		ert, err := EngineRoundTrip(ctx, c, lanes, numHashes, numKeys, seed)
+		if err != nil {
+			return out, err
+		}
+		out.RoundTripPerSec, out.EngineRoundTripPerSec = rt.Rate, ert.Rate
 	}
 	return out, nil
 }

@@ -35,10 +35,10 @@ func TestPushCountsWhatArrived(t *testing.T) {
 			if m.Sent == 0 || m.Received != m.Sent || m.Rate <= 0 || m.Bytes != len(payload) {
 				t.Fatalf("%+v", m)
 			}
-			// The rate spans first to last arrival, which cannot be longer
-			// than the whole send window plus the drain.
-			if m.Seconds <= 0 || m.Seconds > 5 {
-				t.Fatalf("span %v s", m.Seconds)
+			// The rate is what arrived over the span from the first frame
+			// to the last, a span the senders' window mostly covers.
+			if want := float64(m.Received-1) / m.Seconds; m.Rate != want || m.Seconds < 0.5*short(tc.transport, 1).Duration.Seconds() {
+				t.Fatalf("rate %v over %v s, want %v over most of the window", m.Rate, m.Seconds, want)
 			}
 		})
 	}
@@ -185,7 +185,82 @@ func TestEngineSteadyStateAllocatesNothingPerMessage(t *testing.T) {
 	frames, mallocs := w[1].frames-w[0].frames, w[1].mallocs-w[0].mallocs
 	perFrame := float64(mallocs) / float64(frames)
 	t.Logf("%d allocations for %d frames in the window: %.5f per frame", mallocs, frames, perFrame)
-	if frames < 1000 || perFrame > 0.01 {
+	if frames < 100 || perFrame > 0.01 {
 		t.Fatalf("%.5f allocations per frame over %d frames", perFrame, frames)
+	}
+}
+
+// TestRouterCountsEachRequestBeforeItsReply: a client holding its n-th
+// reply always finds n requests counted (the ROUTER used to count after
+// replying and lost that race on about 1.5 % of requests).
+func TestRouterCountsEachRequestBeforeItsReply(t *testing.T) {
+	sink, err := StartSink("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", []byte("ok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	ctx, _ := zmq.NewContext()
+	defer ctx.Term()
+	dealer, err := wire.NewDealer(ctx, sink.RouterEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { dealer.SetLinger(0); dealer.Close() }()
+	for n := int64(1); n <= 2000; n++ {
+		if err := wire.SendRequest(dealer, []byte("q")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := wire.RecvReply(dealer); err != nil {
+			t.Fatal(err)
+		}
+		if got := sink.Router().Frames; got != n {
+			t.Fatalf("holding reply %d, the ROUTER has counted %d requests", n, got)
+		}
+	}
+}
+
+// TestSinkClosesUnderSteadyTraffic: Close returns while a sender keeps
+// sending (the loop checks stop before every frame, not only when idle),
+// and counts read after Close are the final ones.
+func TestSinkClosesUnderSteadyTraffic(t *testing.T) {
+	sink, err := StartSink("tcp://127.0.0.1:*", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, _ := zmq.NewContext()
+	defer ctx.Term()
+	push, err := wire.NewPush(ctx, sink.PullEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { push.SetLinger(0); push.Close() }()
+	stop, sent := make(chan struct{}), make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				sent <- n
+				return
+			default:
+			}
+			if _, err := push.SendBytes([]byte("x"), zmq.DONTWAIT); err == nil {
+				n++
+			}
+		}
+	}()
+	sink.WaitPull(1000, 5*time.Second)
+	closed := make(chan struct{})
+	go func() { sink.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return while frames kept arriving")
+	}
+	close(stop)
+	<-sent
+	a, b := sink.Pull(), sink.Pull()
+	if a.Frames < 1000 || a != b {
+		t.Fatalf("counts after Close: %+v then %+v", a, b)
 	}
 }

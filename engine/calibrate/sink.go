@@ -8,13 +8,15 @@ package calibrate
 #include <time.h>
 #include <zmq.h>
 
-// lmf_counts is what a sink loop has received so far. The loop stores with
-// relaxed atomics; Go reads them with lmf_load.
+// lmf_counts is what a sink loop has received so far. The loop is its
+// only writer; readers take consistent snapshots with lmf_snapshot (a
+// seqlock: seq is odd while the writer updates the fields).
 typedef struct {
 	long long frames;   // frames received (each part of a multipart counts)
 	long long bytes;    // their payload bytes
 	long long first_ns; // CLOCK_MONOTONIC of the first frame, 0 before it
 	long long last_ns;  // CLOCK_MONOTONIC of the latest frame
+	unsigned long long seq;
 	int stop;           // set by Go to end the loop
 } lmf_counts;
 
@@ -24,19 +26,37 @@ static long long lmf_now(void) {
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static long long lmf_load(long long *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static void lmf_stop(lmf_counts *c) { __atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE); }
+static int lmf_stopped(lmf_counts *c) { return __atomic_load_n(&c->stop, __ATOMIC_ACQUIRE); }
 
-static void lmf_count(lmf_counts *c, int size) {
+static void lmf_count(lmf_counts *c, long long size) {
 	long long now = lmf_now();
-	if (c->first_ns == 0) __atomic_store_n(&c->first_ns, now, __ATOMIC_RELEASE);
-	__atomic_store_n(&c->last_ns, now, __ATOMIC_RELEASE);
-	__atomic_store_n(&c->bytes, c->bytes + size, __ATOMIC_RELEASE);
-	__atomic_store_n(&c->frames, c->frames + 1, __ATOMIC_RELEASE);
+	unsigned long long seq = c->seq;
+	__atomic_store_n(&c->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (c->first_ns == 0) __atomic_store_n(&c->first_ns, now, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->last_ns, now, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->bytes, c->bytes + size, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->frames, c->frames + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-// lmf_open binds a socket of type typ to endpoint (RCVTIMEO 50 ms so the
-// loop can see stop; libzmq's default HWMs, as LMCache's controller has)
+// lmf_snapshot copies c's fields as of one moment between two frames.
+static void lmf_snapshot(lmf_counts *c, lmf_counts *out) {
+	for (;;) {
+		unsigned long long s1 = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+		if (s1 & 1) continue;
+		out->frames = __atomic_load_n(&c->frames, __ATOMIC_RELAXED);
+		out->bytes = __atomic_load_n(&c->bytes, __ATOMIC_RELAXED);
+		out->first_ns = __atomic_load_n(&c->first_ns, __ATOMIC_RELAXED);
+		out->last_ns = __atomic_load_n(&c->last_ns, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) == s1) return;
+	}
+}
+
+// lmf_open binds a socket of type typ to endpoint (RCVTIMEO 50 ms so an
+// idle loop sees stop; libzmq's default HWMs, as LMCache's controller has)
 // and writes the bound endpoint into out.
 static void *lmf_open(void *ctx, int typ, const char *endpoint, char *out, size_t outlen) {
 	void *s = zmq_socket(ctx, typ);
@@ -54,16 +74,14 @@ static void *lmf_open(void *ctx, int typ, const char *endpoint, char *out, size_
 	return s;
 }
 
-// lmf_recv receives one frame into m; 1 on a frame, 0 to go on waiting,
-// -1 to end the loop (stop, or the context was terminated).
+// lmf_recv receives one frame into m: 1 on a frame, 0 on a receive timeout
+// or an interrupted call, -1 when the loop must end (stop was set, checked
+// before every frame so a steady stream cannot keep the loop alive, or the
+// socket failed).
 static int lmf_recv(void *s, zmq_msg_t *m, lmf_counts *c) {
-	for (;;) {
-		int r = zmq_msg_recv(m, s, 0);
-		if (r >= 0) return 1;
-		if (errno == EINTR) continue;
-		if (errno == EAGAIN && !__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) return 0;
-		return -1;
-	}
+	if (lmf_stopped(c)) return -1;
+	if (zmq_msg_recv(m, s, 0) >= 0) return 1;
+	return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
 }
 
 // lmf_pull_loop counts every frame a PULL socket receives, copying nothing,
@@ -71,23 +89,20 @@ static int lmf_recv(void *s, zmq_msg_t *m, lmf_counts *c) {
 static void lmf_pull_loop(void *s, lmf_counts *c) {
 	zmq_msg_t m;
 	zmq_msg_init(&m);
-	for (;;) {
-		int r = lmf_recv(s, &m, c);
-		if (r < 0) break;
-		if (r > 0) lmf_count(c, (int)zmq_msg_size(&m));
+	for (int r; (r = lmf_recv(s, &m, c)) >= 0;) {
+		if (r > 0) lmf_count(c, (long long)zmq_msg_size(&m));
 	}
 	zmq_msg_close(&m);
 }
 
 // lmf_router_loop answers every request [identity, "", payload, ...] with
-// [identity, "", reply] and counts the requests, until stop is set.
+// [identity, "", reply], counting each request before its reply leaves (so
+// a client that has its reply always finds it counted), until stop is set.
 static void lmf_router_loop(void *s, lmf_counts *c, const void *reply, size_t reply_len) {
 	zmq_msg_t id, part;
 	zmq_msg_init(&id);
 	zmq_msg_init(&part);
-	for (;;) {
-		int r = lmf_recv(s, &id, c);
-		if (r < 0) break;
+	for (int r; (r = lmf_recv(s, &id, c)) >= 0;) {
 		if (r == 0) continue;
 		long long size = 0;
 		int more = zmq_msg_more(&id);
@@ -95,10 +110,10 @@ static void lmf_router_loop(void *s, lmf_counts *c, const void *reply, size_t re
 			size += (long long)zmq_msg_size(&part);
 			more = zmq_msg_more(&part);
 		}
+		lmf_count(c, size);
 		zmq_send(s, zmq_msg_data(&id), zmq_msg_size(&id), ZMQ_SNDMORE);
 		zmq_send(s, "", 0, ZMQ_SNDMORE);
 		zmq_send(s, reply, reply_len, 0);
-		lmf_count(c, (int)size);
 	}
 	zmq_msg_close(&id);
 	zmq_msg_close(&part);
@@ -110,6 +125,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -121,16 +137,19 @@ import (
 // and copy nothing, so that the sink, not the sender under test, is never
 // the limit (a pebbe/zmq4 PULL loop, which copies each frame into a Go
 // slice, tops out near 0.78x of what one PUSH sender can do on a 2-vCPU
-// machine). Counts are exact: they are what arrived, not what was sent.
+// machine). Counts are what arrived, not what was sent, and every read is
+// a consistent snapshot taken between two frames.
 type Sink struct {
 	ctx        unsafe.Pointer
 	pull, rout unsafe.Pointer
 	pullEP     string
 	routerEP   string
-	counts     *C.lmf_counts // [0] pull, [1] router; C memory, read with atomics
+	counts     *C.lmf_counts // [0] pull, [1] router; C memory, read by snapshot
 	reply      unsafe.Pointer
 	wg         sync.WaitGroup
 	closeOnce  sync.Once
+	closed     atomic.Bool
+	final      [2]Counts // the counts at Close, served after it
 }
 
 // StartSink binds a PULL and a ROUTER socket on a fresh libzmq context at
@@ -216,12 +235,18 @@ func (c Counts) Rate() float64 {
 }
 
 func (s *Sink) read(i int) Counts {
-	c := s.slot(i)
-	first := int64(C.lmf_load(&c.first_ns))
-	last := int64(C.lmf_load(&c.last_ns))
-	out := Counts{Frames: int64(C.lmf_load(&c.frames)), Bytes: int64(C.lmf_load(&c.bytes))}
-	if first != 0 {
-		out.Span = time.Duration(last - first)
+	if s.closed.Load() {
+		return s.final[i]
+	}
+	return s.snapshot(i)
+}
+
+func (s *Sink) snapshot(i int) Counts {
+	var c C.lmf_counts
+	C.lmf_snapshot(s.slot(i), &c)
+	out := Counts{Frames: int64(c.frames), Bytes: int64(c.bytes)}
+	if c.first_ns != 0 {
+		out.Span = time.Duration(c.last_ns - c.first_ns)
 	}
 	return out
 }
@@ -250,12 +275,16 @@ func (s *Sink) WaitPull(n int64, quiet time.Duration) Counts {
 	}
 }
 
-// Close stops the loops, closes the sockets and the context.
+// Close stops the loops (within one receive timeout, 50 ms, even while
+// frames keep arriving), closes the sockets and the context. Counts read
+// after Close are those at Close.
 func (s *Sink) Close() {
 	s.closeOnce.Do(func() {
 		C.lmf_stop(s.slot(0))
 		C.lmf_stop(s.slot(1))
 		s.wg.Wait()
+		s.final = [2]Counts{s.snapshot(0), s.snapshot(1)}
+		s.closed.Store(true)
 		s.free()
 	})
 }
