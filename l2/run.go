@@ -72,6 +72,9 @@ type Config struct {
 	// adapter is closed (the summary goes there, as LMCache prints it
 	// before "[Cleanup]").
 	BeforeCleanup func(*Result)
+
+	// newAdapter replaces New in tests (an adapter that lies, say).
+	newAdapter func(Spec, Options) (Adapter, error)
 }
 
 // KeysPerRound is in_flight × num_keys.
@@ -233,7 +236,11 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	for _, op := range cfg.Ops {
 		writes = writes || op == Store
 	}
-	if r.adapter, err = New(cfg.Spec, Options{Writable: writes, Warn: cfg.Warn}); err != nil {
+	create := New
+	if cfg.newAdapter != nil {
+		create = cfg.newAdapter
+	}
+	if r.adapter, err = create(cfg.Spec, Options{Writable: writes, Warn: cfg.Warn}); err != nil {
 		return nil, &CreateError{err}
 	}
 	r.log(fmt.Sprintf("[Init] Adapter created successfully (%s).\n", res.Adapter))
