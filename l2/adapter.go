@@ -112,7 +112,11 @@ func New(s Spec, opt Options) (Adapter, error) {
 	}
 	switch s.Type {
 	case "fs", "fs_native":
-		return newFS(s, opt)
+		a, err := newFS(s, opt)
+		if err != nil {
+			return nil, err // not a typed nil inside the interface
+		}
+		return a, nil
 	case "mock":
 		return newMock(s), nil
 	}

@@ -240,9 +240,11 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	if cfg.newAdapter != nil {
 		create = cfg.newAdapter
 	}
-	if r.adapter, err = create(cfg.Spec, Options{Writable: writes, Warn: cfg.Warn}); err != nil {
+	a, err := create(cfg.Spec, Options{Writable: writes, Warn: cfg.Warn})
+	if err != nil {
 		return nil, &CreateError{err}
 	}
+	r.adapter = a
 	r.log(fmt.Sprintf("[Init] Adapter created successfully (%s).\n", res.Adapter))
 	if r.eng, err = NewPsync(r.adapter, cfg.IOWorkers, cfg.CPUs, cfg.KeysPerRound()+cfg.IOWorkers); err != nil {
 		return nil, err
