@@ -691,17 +691,17 @@ func (r *runner) window(op Op, o *OpResult) {
 		r.tiles = r.comp[op].Take(r.tiles[:0])
 		for _, t := range r.tiles {
 			slot := t.Jobs[0].slot
-			if !late {
-				for i := range t.Jobs {
-					r.tally(o, &round, &t.Jobs[i], !round.Warmup)
-				}
-			}
 			if left[slot] -= len(t.Jobs); left[slot] > 0 {
 				continue
 			}
 			if late {
 				active--
 				continue
+			}
+			// A submit counts in the round in which it completed, all its
+			// keys together, so every round has exactly K keys.
+			for i := slot * nk; i < (slot+1)*nk; i++ {
+				r.tally(o, &round, &r.jobs[i], !round.Warmup)
 			}
 			if c.Raw && !round.Warmup {
 				r.writeSamples(o, round.Number, r.jobs[slot*nk:(slot+1)*nk])
