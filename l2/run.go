@@ -385,11 +385,16 @@ func (r *runner) timeout(op Op) time.Duration {
 	return r.cfg.StoreLoadTimeout
 }
 
+// tileLookups hands lookups to workers in tiles (false: one key at a
+// time; kept for the benchmark that measured the difference, see
+// bench_results/l2-*.md).
+var tileLookups = true
+
 // tileSize is how many keys of a submit one worker takes at a time: one
 // for transfers (balance), a share of the submit for lookups (a stat is
 // cheaper than a hand-off).
 func (r *runner) tileSize(op Op) int {
-	if op != Lookup {
+	if op != Lookup || !tileLookups {
 		return 1
 	}
 	return max(1, (r.cfg.NumKeys+r.eng.Workers()-1)/r.eng.Workers())
