@@ -1,7 +1,6 @@
 package l2
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -33,15 +32,9 @@ func fsSpec(dir string, extra string) string {
 // lines parses a JSONL buffer, failing on any invalid line.
 func lines(t *testing.T, b []byte) []map[string]any {
 	t.Helper()
-	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("invalid JSONL line %q: %v", sc.Text(), err)
-		}
-		out = append(out, m)
+	out, err := stream.ParseLines(b)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -106,42 +106,74 @@ func isSupported(t string) bool {
 	return i < len(SupportedTypes) && SupportedTypes[i] == t
 }
 
-func (s *Spec) fromFS(d map[string]any) error {
+// The fields of fs and fs_native, each checked as LMCache checks it.
+
+func basePath(d map[string]any) (string, error) {
 	bp, ok := d["base_path"].(string)
 	if !ok || bp == "" {
-		return errors.New("base_path must be a non-empty string")
+		return "", errors.New("base_path must be a non-empty string")
 	}
-	s.BasePath = bp
-	if v := d["relative_tmp_dir"]; v != nil {
-		r, ok := v.(string)
-		if !ok {
-			return errors.New("relative_tmp_dir must be a string")
-		}
-		s.RelativeTmpDir = r
-	}
-	if v := d["read_ahead_size"]; v != nil {
-		n, ok := pyInt(v)
-		if !ok || n <= 0 {
-			return errors.New("read_ahead_size must be a positive integer")
-		}
-		s.ReadAheadSize = n
-	}
-	if v, present := d["use_odirect"]; present {
-		b, ok := v.(bool)
-		if !ok {
-			return errors.New("use_odirect must be a boolean")
-		}
-		s.UseODirect = b
-	}
-	return nil
+	return bp, nil
 }
 
-func (s *Spec) fromFSNative(d map[string]any) error {
-	bp, ok := d["base_path"].(string)
-	if !ok || bp == "" {
-		return errors.New("base_path must be a non-empty string")
+// tmpDir reads relative_tmp_dir; fs (nullOK) takes null as unset, fs_native
+// rejects it.
+func tmpDir(d map[string]any, nullOK bool) (string, error) {
+	v, present := d["relative_tmp_dir"]
+	if !present || (v == nil && nullOK) {
+		return "", nil
 	}
-	s.BasePath = bp
+	r, ok := v.(string)
+	if !ok {
+		return "", errors.New("relative_tmp_dir must be a string")
+	}
+	return r, nil
+}
+
+func readAhead(d map[string]any) (int64, error) {
+	v := d["read_ahead_size"]
+	if v == nil {
+		return 0, nil
+	}
+	n, ok := pyInt(v)
+	if !ok || n <= 0 {
+		return 0, errors.New("read_ahead_size must be a positive integer")
+	}
+	return n, nil
+}
+
+func useODirect(d map[string]any) (bool, error) {
+	v, present := d["use_odirect"]
+	if !present {
+		return false, nil
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, errors.New("use_odirect must be a boolean")
+	}
+	return b, nil
+}
+
+// fromFS reads fs_l2_adapter.py's fields in its order.
+func (s *Spec) fromFS(d map[string]any) (err error) {
+	if s.BasePath, err = basePath(d); err != nil {
+		return err
+	}
+	if s.RelativeTmpDir, err = tmpDir(d, true); err != nil {
+		return err
+	}
+	if s.ReadAheadSize, err = readAhead(d); err != nil {
+		return err
+	}
+	s.UseODirect, err = useODirect(d)
+	return err
+}
+
+// fromFSNative reads fs_native_l2_adapter.py's fields in its order.
+func (s *Spec) fromFSNative(d map[string]any) (err error) {
+	if s.BasePath, err = basePath(d); err != nil {
+		return err
+	}
 	if v, present := d["num_workers"]; present {
 		n, ok := pyInt(v)
 		if !ok || n <= 0 {
@@ -149,26 +181,14 @@ func (s *Spec) fromFSNative(d map[string]any) error {
 		}
 		s.NumWorkers = int(min(n, 1<<16))
 	}
-	if v, present := d["relative_tmp_dir"]; present {
-		r, ok := v.(string)
-		if !ok {
-			return errors.New("relative_tmp_dir must be a string")
-		}
-		s.RelativeTmpDir = r
+	if s.RelativeTmpDir, err = tmpDir(d, false); err != nil {
+		return err
 	}
-	if v, present := d["use_odirect"]; present {
-		b, ok := v.(bool)
-		if !ok {
-			return errors.New("use_odirect must be a boolean")
-		}
-		s.UseODirect = b
+	if s.UseODirect, err = useODirect(d); err != nil {
+		return err
 	}
-	if v := d["read_ahead_size"]; v != nil {
-		n, ok := pyInt(v)
-		if !ok || n <= 0 {
-			return errors.New("read_ahead_size must be a positive integer")
-		}
-		s.ReadAheadSize = n
+	if s.ReadAheadSize, err = readAhead(d); err != nil {
+		return err
 	}
 	if v, present := d["max_capacity_gb"]; present {
 		f, ok := pyNumber(v)
@@ -254,10 +274,7 @@ func isFloatLiteral(n json.Number) bool { return strings.ContainsAny(string(n), 
 func pyInt(v any) (int64, bool) {
 	switch x := v.(type) {
 	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
+		return boolInt(x), true
 	case json.Number:
 		if isFloatLiteral(x) {
 			return 0, false
@@ -274,14 +291,19 @@ func pyInt(v any) (int64, bool) {
 	return 0, false
 }
 
+// boolInt is int(b) in Python: True is 1.
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // pyNumber accepts what isinstance(v, (int, float)) accepts.
 func pyNumber(v any) (float64, bool) {
 	switch x := v.(type) {
 	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
+		return float64(boolInt(x)), true
 	case json.Number:
 		f, err := strconv.ParseFloat(string(x), 64)
 		if err != nil && !errors.Is(err, strconv.ErrRange) {

@@ -46,15 +46,11 @@ func (c *l2Cmd) Run(a *app) error {
 		return err
 	}
 
-	var sink io.Writer = a.stdout
-	if c.Out != "" {
-		f, err := os.Create(c.Out)
-		if err != nil {
-			return badInput("--out: %v", err)
-		}
-		defer f.Close()
-		sink = f
+	sink, closeOut, err := openOut(a, c.Out)
+	if err != nil {
+		return err
 	}
+	defer closeOut()
 	out := stream.New(sink, "l2", stream.NewRunID())
 	c.writeConfig(out, cfg)
 

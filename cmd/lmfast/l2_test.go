@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lmfast/lmfast/stream"
 )
 
 func fsJSON(dir string, extra string) string {
@@ -25,23 +26,20 @@ func runL2(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
-// jsonl parses stdout as JSON lines, failing on anything else.
+// jsonl parses stdout as JSON lines, failing on anything else or on a
+// line without the leading fields.
 func jsonl(t *testing.T, s string) []map[string]any {
 	t.Helper()
-	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(s))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("stdout line is not JSON: %q", sc.Text())
-		}
+	out, err := stream.ParseLines([]byte(s))
+	if err != nil {
+		t.Fatalf("stdout: %v", err)
+	}
+	for _, m := range out {
 		for _, k := range []string{"time", "event", "run", "proc", "cmd"} {
 			if _, ok := m[k]; !ok {
-				t.Fatalf("line without %q: %q", k, sc.Text())
+				t.Fatalf("line without %q: %v", k, m)
 			}
 		}
-		out = append(out, m)
 	}
 	return out
 }
