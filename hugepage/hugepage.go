@@ -92,9 +92,13 @@ func Alloc(size int, opt Options) (*Region, error) {
 	reserve := fmt.Sprintf("reserve them with: echo %d > /proc/sys/vm/nr_hugepages", need+HugePagesTotal())
 	mode := THPMode()
 	if mode == "never" || mode == "" {
-		return mapAligned(size, hugeAlign, THPOff, fmt.Sprintf(
+		r, err := mapAligned(size, hugeAlign, THPOff, fmt.Sprintf(
 			"hugepages: %d free 2 MiB huge pages needed, %d free, and transparent huge pages are %q: using 4 KiB pages; %s",
 			need, HugePagesFree(), mode, reserve))
+		if r != nil {
+			r.align = align // the base is on a huge page boundary; slots keep their own alignment
+		}
+		return r, err
 	}
 	r, err := mapAligned(size, hugeAlign, THP, fmt.Sprintf(
 		"hugepages: %d free 2 MiB huge pages needed, %d free: using transparent huge pages (madvise, mode %q) instead; %s",
@@ -102,6 +106,7 @@ func Alloc(size int, opt Options) (*Region, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.align = align
 	if err := unix.Madvise(r.mapping, unix.MADV_HUGEPAGE); err != nil {
 		r.backing = THPOff
 		r.warning = fmt.Sprintf("hugepages: madvise(MADV_HUGEPAGE): %v: using 4 KiB pages; %s", err, reserve)

@@ -148,6 +148,9 @@ func TestHugeTLB(t *testing.T) {
 		t.Fatalf("region at %#x is not 2 MiB aligned", Addr(r.Bytes()))
 	}
 	r.Bytes()[0] = 1
+	if slots, err := r.Slots(12, 256<<10); err != nil || Addr(slots[1])-Addr(slots[0]) != 256<<10 {
+		t.Fatalf("slots in a huge region: %v", err)
+	}
 	if kb := kernelPageSize(t, Addr(r.Bytes())); kb != 2048 {
 		t.Fatalf("KernelPageSize %d kB, want 2048", kb)
 	}
@@ -178,6 +181,11 @@ func TestHugeFallbackWarns(t *testing.T) {
 	}
 	if Addr(r.Bytes())%HugePageSize != 0 {
 		t.Fatal("THP region not 2 MiB aligned")
+	}
+	// Slots keep the page alignment: 256 KiB slots are packed, not one per huge page.
+	slots, err := r.Slots(8, 256<<10)
+	if err != nil || Addr(slots[1])-Addr(slots[0]) != 256<<10 {
+		t.Fatalf("slots in a huge region: %v, stride %d", err, Addr(slots[1])-Addr(slots[0]))
 	}
 }
 

@@ -203,6 +203,7 @@ type runner struct {
 	stored   uint64 // window mode: keys the store wrote (their idx are [0, stored))
 	raw      []byte
 	errIdx   map[string]int
+	lastLog  time.Time // window mode: when the last round progress line went out
 }
 
 // Run runs the configured operations and returns what they measured. It
@@ -269,7 +270,11 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 		if cfg.DropCaches && (op != Store || i > 0) {
 			r.dropCaches(op)
 		}
-		r.log(fmt.Sprintf("[%s] Running %d warmup + %d measurement rounds...", op.Label(), cfg.Warmup, cfg.Rounds))
+		if cfg.Mode == Window {
+			r.log(fmt.Sprintf("[%s] Running %d warmup rounds, then %s with %d submits in flight...", op.Label(), cfg.Warmup, cfg.Duration, cfg.InFlight))
+		} else {
+			r.log(fmt.Sprintf("[%s] Running %d warmup + %d measurement rounds...", op.Label(), cfg.Warmup, cfg.Rounds))
+		}
 		if op == Lookup {
 			r.log("bench_lookup uses a placeholder MemoryLayoutDesc; this may need a real layout for layout-sensitive adapters")
 		}
@@ -743,10 +748,17 @@ func (r *runner) window(op Op, o *OpResult) {
 
 // reportRound writes the round's JSONL line and progress line.
 func (r *runner) reportRound(o *OpResult, rd *Round) {
-	verb := map[Op]string{Store: "success_keys", Lookup: "found", Load: "loaded"}[o.Op]
-	if rd.TimedOut {
+	verb := [...]string{Store: "success_keys", Lookup: "found", Load: "loaded"}[o.Op]
+	// Window mode completes thousands of rounds: one progress line a second.
+	quiet := r.cfg.Mode == Window && !rd.TimedOut && time.Since(r.lastLog) < time.Second
+	if !quiet {
+		r.lastLog = time.Now()
+	}
+	switch {
+	case quiet:
+	case rd.TimedOut:
 		r.log(fmt.Sprintf("  [%s] Round %d: TIMEOUT (%d/%d tasks completed, %s=%d/%d)", o.Op.Label(), rd.Number, rd.Submits, r.cfg.InFlight, verb, rd.Success, rd.Keys))
-	} else {
+	default:
 		r.log(fmt.Sprintf("  [%s] Round %d: %.2f ms, %s=%d/%d", o.Op.Label(), rd.Number, float64(rd.Duration)/1e6, verb, rd.Success, rd.Keys))
 	}
 	e := r.out.Event("round").Str("op", o.Op.String()).Int("round", rd.Number).Bool("warmup", rd.Warmup).
