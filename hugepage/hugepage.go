@@ -241,27 +241,46 @@ func gcd(a, b int) int {
 func lcm(a, b int) int { return a / gcd(a, b) * b }
 
 // Reserve raises the kernel's pool of 2 MiB huge pages by n pages (root
-// only; writes /proc/sys/vm/nr_hugepages) and returns a func that puts the
-// pool back to its previous size. It fails when the kernel could not find n
-// free huge pages (fragmented memory) or the pool cannot be written. Tests
-// and benchmarks use it; lmfast itself never changes system settings.
+// only; writes /proc/sys/vm/nr_hugepages) and returns a func that lowers
+// it by n again — relative, so concurrent reservations (test packages run
+// in parallel) undo exactly their own share. It fails when the kernel could
+// not find n free huge pages (fragmented memory) or the pool cannot be
+// written. Tests and benchmarks use it; lmfast itself never changes system
+// settings.
 func Reserve(n int) (release func(), err error) {
-	const path = "/proc/sys/vm/nr_hugepages"
-	b, err := os.ReadFile(path)
+	before, err := nrHugePages()
 	if err != nil {
 		return nil, err
 	}
-	before, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %q", path, b)
-	}
-	restore := func() { _ = os.WriteFile(path, []byte(strconv.Itoa(before)), 0o644) }
-	if err := os.WriteFile(path, []byte(strconv.Itoa(before+n)), 0o644); err != nil {
+	if err := setNrHugePages(before + n); err != nil {
 		return nil, err
+	}
+	release = func() {
+		if cur, err := nrHugePages(); err == nil {
+			_ = setNrHugePages(max(0, cur-n))
+		}
 	}
 	if free := HugePagesFree(); free < n {
-		restore()
+		release()
 		return nil, fmt.Errorf("asked the kernel for %d huge pages, %d free", n, free)
 	}
-	return restore, nil
+	return release, nil
+}
+
+const nrHugePagesPath = "/proc/sys/vm/nr_hugepages"
+
+func nrHugePages() (int, error) {
+	b, err := os.ReadFile(nrHugePagesPath)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q", nrHugePagesPath, b)
+	}
+	return n, nil
+}
+
+func setNrHugePages(n int) error {
+	return os.WriteFile(nrHugePagesPath, []byte(strconv.Itoa(n)), 0o644)
 }
