@@ -233,10 +233,7 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	}
 
 	r.log("\n[Init] Creating adapter...")
-	writes := false
-	for _, op := range cfg.Ops {
-		writes = writes || op == Store
-	}
+	writes := cfg.Runs(Store)
 	create := New
 	if cfg.newAdapter != nil {
 		create = cfg.newAdapter
@@ -339,32 +336,57 @@ func (r *runner) release() {
 	}
 }
 
-// setupBuffers maps one region of 2 × K slots (store half, load half) and
-// fills the store half with LMCache's pattern: position j of a submit holds
-// byte j & 0xFF.
+// setupBuffers maps one region of up to 2 × K slots — a store half and a
+// load half, as LMCache — and fills the store half with LMCache's pattern:
+// position j of a submit holds byte j & 0xFF. A half no operation uses is
+// not mapped (LMCache allocates both), so --only lookup costs no payload
+// memory.
 func (r *runner) setupBuffers() error {
 	c := r.cfg
 	k := c.KeysPerRound()
+	load := c.Runs(Load)
+	store := c.Runs(Store) || (load && c.Verify)
+	halves := 0
+	for _, h := range []bool{store, load} {
+		if h {
+			halves++
+		}
+	}
 	stride := hugepage.SlotStride(c.Payload, c.Align)
-	reg, err := hugepage.Alloc(2*k*stride, hugepage.Options{Align: c.Align, Huge: c.HugePages})
+	reg, err := hugepage.Alloc(max(1, halves*k)*stride, hugepage.Options{Align: c.Align, Huge: c.HugePages})
 	if err != nil {
 		return err
 	}
 	r.region = reg
-	slots, err := reg.Slots(2*k, c.Payload)
+	slots, err := reg.Slots(halves*k, c.Payload)
 	if err != nil {
 		return err
 	}
-	r.storeBuf, r.loadBuf = slots[:k], slots[k:]
-	for s, b := range r.storeBuf {
-		fill(b, expected(s%c.NumKeys))
+	if store {
+		r.storeBuf, slots = slots[:k], slots[k:]
+		for s, b := range r.storeBuf {
+			fill(b, expected(s%c.NumKeys))
+		}
 	}
-	for s, b := range r.loadBuf {
-		fill(b, poison(s%c.NumKeys))
+	if load {
+		r.loadBuf = slots[:k]
+		for s, b := range r.loadBuf {
+			fill(b, poison(s%c.NumKeys))
+		}
 	}
 	r.jobs = make([]Job, k)
 	r.tiles = make([]Tile, 0, k)
 	return nil
+}
+
+// Runs reports whether the run includes op.
+func (c *Config) Runs(op Op) bool {
+	for _, o := range c.Ops {
+		if o == op {
+			return true
+		}
+	}
+	return false
 }
 
 // expected is the byte a key at position j of its submit holds (LMCache's

@@ -58,7 +58,7 @@ func (c *l2Cmd) Run(a *app) error {
 		cfg.Progress = a.stderr
 	}
 	cfg.Warn = func(msg string) { fmt.Fprintf(a.stderr, "lmfast: warning: %s\n", msg) }
-	if cfg.Verify && !has(cfg.Ops, l2.Load) {
+	if cfg.Verify && !cfg.Runs(l2.Load) {
 		cfg.Warn("--no-skip-verify: nothing to verify without a load operation")
 	}
 	var verdict l2.Verdict
@@ -201,15 +201,6 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 		return nil, "", badInput("%v", err)
 	}
 	return cfg, format, nil
-}
-
-func has(ops []l2.Op, op l2.Op) bool {
-	for _, o := range ops {
-		if o == op {
-			return true
-		}
-	}
-	return false
 }
 
 // writeConfig writes the run's config line: every effective setting.
