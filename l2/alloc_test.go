@@ -39,6 +39,9 @@ func TestAdapterOpsDoNotAllocate(t *testing.T) {
 // TestRunAllocationsDoNotGrowWithKeys: ten times the keys per round cost
 // (almost) no more allocations: nothing is allocated per key.
 func TestRunAllocationsDoNotGrowWithKeys(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on every synchronisation")
+	}
 	allocs := func(numKeys int) uint64 {
 		specs, _ := ParseSpecs([]string{fsSpec(t.TempDir(), "")})
 		cfg := &Config{Spec: specs[0], NumKeys: numKeys, InFlight: 2, Payload: 4096, Align: 1, Rounds: 1, Warmup: 1,
