@@ -14,8 +14,12 @@
 package stream
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -150,4 +154,21 @@ func appendInt(dst []byte, v int) []byte {
 		}
 	}
 	return append(dst, buf[i:]...)
+}
+
+// ParseLines parses a JSONL stream written by a Writer into one map per
+// line, failing on the first line that is not a JSON object. Tests and
+// report tools use it to read runs back.
+func ParseLines(data []byte) ([]map[string]any, error) {
+	var out []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	for n := 1; sc.Scan(); n++ {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			return out, fmt.Errorf("line %d is not a JSON object (%v): %.200q", n, err, sc.Text())
+		}
+		out = append(out, m)
+	}
+	return out, sc.Err()
 }

@@ -201,15 +201,11 @@ func (c *controllerCmd) Run(a *app) error {
 		}
 	}
 
-	var sink io.Writer = a.stdout
-	if c.Out != "" {
-		f, err := os.Create(c.Out)
-		if err != nil {
-			return badInput("--out: %v", err)
-		}
-		defer f.Close()
-		sink = f
+	sink, closeOut, err := openOut(a, c.Out)
+	if err != nil {
+		return err
 	}
+	defer closeOut()
 	out := stream.New(sink, "controller", stream.NewRunID())
 	c.writeConfig(out, groups, ports, host, seed)
 

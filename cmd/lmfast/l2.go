@@ -1,7 +1,243 @@
 package main
 
-// l2Cmd is a placeholder until its issue lands; it is replaced wholesale.
-type l2Cmd struct{}
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
 
-// Run reports that the command is not built yet.
-func (c *l2Cmd) Run(a *app) error { return failed("l2: not implemented yet") }
+	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/l2"
+	"github.com/lmfast/lmfast/stream"
+)
+
+// l2Cmd is `lmfast l2`: LMCache's `lmcache bench l2` flag for flag, plus
+// lmfast's own flags. It only parses and wires; the work is in l2/.
+type l2Cmd struct {
+	L2Adapter        []string `name:"l2-adapter" sep:"none" placeholder:"JSON" help:"L2 adapter spec as JSON with a \"type\" field (fs, fs_native, mock); repeatable, every one is validated and the first is benchmarked. Default: $L2_ADAPTER_JSON."`
+	NumKeys          int      `name:"num-keys" default:"32" help:"Keys per submit."`
+	InFlight         int      `name:"in-flight" default:"1" help:"Submits per round (wave) or kept outstanding (window)."`
+	DataSizeKB       int      `name:"data-size-kb" default:"256" help:"Payload per key, KiB."`
+	L1AlignBytes     int      `name:"l1-align-bytes" default:"1" help:"Alignment of the payload buffers (lmfast always aligns to at least 4096)."`
+	Rounds           int      `default:"1" help:"Measured rounds per operation."`
+	WarmupRounds     int      `name:"warmup-rounds" default:"1" help:"Warmup rounds per operation, discarded."`
+	LookupMaxHitRate float64  `name:"lookup-max-hit-rate" default:"0.0" help:"Upper bound of the lookup hit rate, clamped to [0,1]."`
+	SkipVerify       bool     `name:"skip-verify" default:"true" negatable:"" help:"Skip the store -> load round-trip check (default); --no-skip-verify enables it."`
+	Only             string   `placeholder:"store|lookup|load" help:"Run only this operation (default: store, lookup, load)."`
+	Format           string   `default:"terminal" placeholder:"terminal|json" help:"Summary format on stderr and in --output."`
+	Output           string   `placeholder:"FILE" help:"Also write the rendered summary to FILE."`
+	Quiet            bool     `short:"q" help:"No progress lines or summary on stderr (--output is still written)."`
+
+	Out          string `placeholder:"FILE" help:"Write the JSONL stream to FILE instead of stdout."`
+	Mode         string `default:"wave" placeholder:"wave|window" help:"wave: LMCache's rounds (--in-flight submits, then wait); window: keep --in-flight submits outstanding for --duration."`
+	Duration     string `default:"10" help:"Window mode: measured time per operation (seconds, or a Go duration)."`
+	IOWorkers    int    `name:"io-workers" default:"0" help:"I/O threads (default: fs_native's num_workers if given, else --in-flight)."`
+	PinCPUs      string `name:"pin-cpus" help:"Pin the I/O threads round-robin to these CPUs (taskset syntax)."`
+	HugePages    bool   `name:"hugepages" help:"Payload buffers on 2 MiB huge pages (MAP_HUGETLB, else transparent huge pages)."`
+	DropCaches   bool   `name:"drop-caches" help:"Drop the page cache before lookup and load (root: drop_caches; else fadvise DONTNEED)."`
+	Raw          bool   `help:"Also write one JSONL sample line per key."`
+	RoundTimeout string `name:"round-timeout" help:"Longest wait for a completion before a round times out (default: LMCache's 120s for store/load, 60s for lookup)."`
+}
+
+func (c *l2Cmd) Run(a *app) error {
+	cfg, format, err := c.config()
+	if err != nil {
+		return err
+	}
+
+	sink, closeOut, err := openOut(a, c.Out)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+	out := stream.New(sink, "l2", stream.NewRunID())
+	c.writeConfig(out, cfg)
+
+	if !c.Quiet {
+		cfg.Progress = a.stderr
+	}
+	cfg.Warn = func(msg string) { fmt.Fprintf(a.stderr, "lmfast: warning: %s\n", msg) }
+	if cfg.Verify && !cfg.Runs(l2.Load) {
+		cfg.Warn("--no-skip-verify: nothing to verify without a load operation")
+	}
+	var verdict l2.Verdict
+	var renderErr error
+	cfg.BeforeCleanup = func(res *l2.Result) {
+		verdict = l2.Judge(res)
+		if verdict.SkippedStores > 0 {
+			cfg.Warn(fmt.Sprintf("store: %d keys were already on disk and were not rewritten (LMCache's skip-if-present); "+
+				"they count as success but not as throughput — use an empty base_path to measure writes", verdict.SkippedStores))
+		}
+		doc := l2.Document(res, verdict.Status())
+		l2.WriteSummaries(out, res, doc, verdict)
+		text := l2.RenderTerminal(doc)
+		if format == "json" {
+			text = l2.RenderJSON(doc)
+		}
+		if !c.Quiet {
+			io.WriteString(a.stderr, text)
+		}
+		if c.Output != "" {
+			if err := os.WriteFile(c.Output, []byte(text), 0o666); err != nil {
+				renderErr = failed("--output: %v", err)
+			}
+		}
+	}
+	res, err := l2.Run(a.ctx, cfg, out)
+	if err != nil {
+		out.Event("error").Str("error", err.Error()).Send()
+		return failed("%v", err)
+	}
+	if err := out.Err(); err != nil {
+		return failed("writing the JSONL stream: %v", err)
+	}
+	if res.Interrupted {
+		return errInterrupted
+	}
+	if renderErr != nil {
+		return renderErr
+	}
+	if !verdict.OK() {
+		return failed("l2: %s", strings.TrimPrefix(verdict.Status(), "FAILED: "))
+	}
+	return nil
+}
+
+// config turns the flags into an l2.Config; every error is exit 2, in
+// LMCache's words where LMCache has them.
+func (c *l2Cmd) config() (*l2.Config, string, error) {
+	if c.L1AlignBytes <= 0 {
+		return nil, "", badInput("--l1-align-bytes must be positive")
+	}
+	if c.DataSizeKB < 1 {
+		return nil, "", badInput("--data-size-kb must be at least 1")
+	}
+	if c.DataSizeKB > 1<<20 {
+		return nil, "", badInput("--data-size-kb %d is more than 1 GiB per key", c.DataSizeKB)
+	}
+	payload := c.DataSizeKB * 1024
+	if payload%c.L1AlignBytes != 0 {
+		return nil, "", badInput("--data-size-kb must produce a payload size that is a multiple of --l1-align-bytes")
+	}
+	format := c.Format
+	if format != "terminal" && format != "json" {
+		return nil, "", badInput("--format: unknown format %q (available: json, terminal)", format)
+	}
+	ops := l2.Ops
+	if c.Only != "" {
+		op, err := l2.ParseOp(c.Only)
+		if err != nil {
+			return nil, "", badInput("--only: %v", err)
+		}
+		ops = []l2.Op{op}
+	}
+	var mode l2.Mode
+	switch c.Mode {
+	case "wave":
+		mode = l2.Wave
+	case "window":
+		mode = l2.Window
+	default:
+		return nil, "", badInput("--mode: %q is not wave or window", c.Mode)
+	}
+	duration, err := parseSeconds("--duration", c.Duration)
+	if err != nil {
+		return nil, "", badInput("%v", err)
+	}
+	storeLoad, lookup := l2.DefaultStoreLoadTimeout, l2.DefaultLookupTimeout
+	if c.RoundTimeout != "" {
+		d, err := parseSeconds("--round-timeout", c.RoundTimeout)
+		if err != nil {
+			return nil, "", badInput("%v", err)
+		}
+		storeLoad, lookup = d, d
+	}
+	var pinned []int
+	if c.PinCPUs != "" {
+		if pinned, err = cpus.Parse(c.PinCPUs); err != nil {
+			return nil, "", badInput("--pin-cpus: %v", err)
+		}
+		if err := cpus.Validate(pinned); err != nil {
+			return nil, "", badInput("--pin-cpus: %v", err)
+		}
+	}
+	if c.IOWorkers < 0 {
+		return nil, "", badInput("--io-workers must not be negative")
+	}
+
+	raws := c.L2Adapter
+	if len(raws) == 0 {
+		if env := os.Getenv("L2_ADAPTER_JSON"); env != "" {
+			raws = []string{env}
+		} else {
+			return nil, "", badInput("No L2 adapter configuration provided. Use --l2-adapter JSON or set L2_ADAPTER_JSON environment variable.")
+		}
+	}
+	specs, err := l2.ParseSpecs(raws)
+	if err != nil {
+		return nil, "", badInput("Error parsing L2 adapter config: %v", err)
+	}
+	spec := specs[0]
+	workers := c.IOWorkers
+	if workers == 0 {
+		workers = c.InFlight
+		if spec.Type == "fs_native" && spec.NumWorkers > 0 {
+			workers = spec.NumWorkers
+		}
+		workers = min(max(workers, 1), 256)
+	}
+	cfg := &l2.Config{
+		Spec: spec, NumKeys: c.NumKeys, InFlight: c.InFlight, Payload: payload, Align: c.L1AlignBytes,
+		Rounds: c.Rounds, Warmup: c.WarmupRounds, HitRate: max(0, min(1, c.LookupMaxHitRate)),
+		Verify: !c.SkipVerify, Ops: ops, Mode: mode, Duration: duration, IOWorkers: workers, CPUs: pinned,
+		HugePages: c.HugePages, DropCaches: c.DropCaches, Raw: c.Raw,
+		StoreLoadTimeout: storeLoad, LookupTimeout: lookup,
+	}
+	if c.LookupMaxHitRate != c.LookupMaxHitRate { // NaN
+		return nil, "", badInput("--lookup-max-hit-rate must be a number")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, "", badInput("%v", err)
+	}
+	return cfg, format, nil
+}
+
+// writeConfig writes the run's config line: every effective setting.
+func (c *l2Cmd) writeConfig(out *stream.Writer, cfg *l2.Config) {
+	hostname, _ := os.Hostname()
+	info := cpus.Describe()
+	ops := make([]string, len(cfg.Ops))
+	for i, o := range cfg.Ops {
+		ops[i] = o.String()
+	}
+	pins := make([]string, len(cfg.CPUs))
+	for i, p := range cfg.CPUs {
+		pins[i] = fmt.Sprint(p)
+	}
+	s := cfg.Spec
+	out.Event("config").Str("schema", stream.Schema).Str("version", version).
+		Str("host", hostname).Str("cpu", info.String()).Str("cpu_model", info.Model).Int("cpus_online", info.Online).
+		Str("go", runtime.Version()).Str("kernel", kernelRelease()).
+		Str("l2_adapter_json", s.Raw).Str("adapter_type", s.Type).Str("adapter", s.ClassName()).
+		Str("base_path", s.BasePath).Bool("use_odirect", s.UseODirect).Str("relative_tmp_dir", s.RelativeTmpDir).
+		Int64("read_ahead_size", s.ReadAheadSize).
+		Int("num_keys", cfg.NumKeys).Int("in_flight", cfg.InFlight).Int("keys_per_round", cfg.KeysPerRound()).
+		Int("data_size_kb", c.DataSizeKB).Int("payload_bytes", cfg.Payload).Int("l1_align_bytes", cfg.Align).
+		Int("rounds", cfg.Rounds).Int("warmup_rounds", cfg.Warmup).
+		Float64("lookup_max_hit_rate", c.LookupMaxHitRate).Float64("lookup_hit_rate", cfg.HitRate).
+		Bool("verify", cfg.Verify).Str("operations", strings.Join(ops, ",")).Str("mode", cfg.Mode.String()).
+		Float64("duration_s", cfg.Duration.Seconds()).Int("io_workers", cfg.IOWorkers).Str("pin_cpus", strings.Join(pins, ",")).
+		Str("io_engine", "psync").Bool("hugepages", cfg.HugePages).Bool("drop_caches", cfg.DropCaches).Bool("raw", cfg.Raw).
+		Float64("store_load_timeout_s", cfg.StoreLoadTimeout.Seconds()).Float64("lookup_timeout_s", cfg.LookupTimeout.Seconds()).
+		Str("format", c.Format).
+		Send()
+}
+
+func kernelRelease() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}

@@ -1,0 +1,333 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lmfast/lmfast/stream"
+)
+
+func fsJSON(dir string, extra string) string {
+	b, _ := json.Marshal(dir)
+	return `{"type":"fs","base_path":` + string(b) + extra + `}`
+}
+
+// runL2 runs `lmfast l2 args...` in-process.
+func runL2(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(append([]string{"l2"}, args...), strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// jsonl parses stdout as JSON lines, failing on anything else or on a
+// line without the leading fields.
+func jsonl(t *testing.T, s string) []map[string]any {
+	t.Helper()
+	out, err := stream.ParseLines([]byte(s))
+	if err != nil {
+		t.Fatalf("stdout: %v", err)
+	}
+	for _, m := range out {
+		for _, k := range []string{"time", "event", "run", "proc", "cmd"} {
+			if _, ok := m[k]; !ok {
+				t.Fatalf("line without %q: %v", k, m)
+			}
+		}
+	}
+	return out
+}
+
+func events(ls []map[string]any, name string) []map[string]any {
+	var out []map[string]any
+	for _, l := range ls {
+		if l["event"] == name {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func TestL2BadInput(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "never-created")
+	spec := fsJSON(dir, "")
+	tests := []struct {
+		name string
+		args []string
+		env  string
+		want string
+	}{
+		{"align zero", []string{"--l1-align-bytes", "0"}, "", "--l1-align-bytes must be positive"},
+		{"align mismatch", []string{"--data-size-kb", "1", "--l1-align-bytes", "4096"}, "", "--data-size-kb must produce a payload size that is a multiple of --l1-align-bytes"},
+		{"no spec", nil, "", "No L2 adapter configuration provided. Use --l2-adapter JSON or set L2_ADAPTER_JSON environment variable."},
+		{"bad json", []string{"--l2-adapter", "{nope"}, "", "Error parsing L2 adapter config: Invalid JSON for --l2-adapter #1"},
+		{"bad env json", nil, `{"type":"fs"}`, "Error parsing L2 adapter config: --l2-adapter #1 ('fs'): base_path must be a non-empty string"},
+		{"unknown type", []string{"--l2-adapter", `{"type":"s3","bucket":"b"}`}, "", "unknown adapter type 's3'. Known: fs, fs_native, mock"},
+		{"second spec bad", []string{"--l2-adapter", spec, "--l2-adapter", `{"type":"mock"}`}, "", "--l2-adapter #2 ('mock'): max_size_gb must be a positive number"},
+		{"format", []string{"--l2-adapter", spec, "--format", "yaml"}, "", `--format: unknown format "yaml"`},
+		{"only", []string{"--l2-adapter", spec, "--only", "delete"}, "", "--only: invalid choice"},
+		{"mode", []string{"--l2-adapter", spec, "--mode", "burst"}, "", "--mode"},
+		{"duration", []string{"--l2-adapter", spec, "--mode", "window", "--duration", "soon"}, "", "--duration"},
+		{"num keys", []string{"--l2-adapter", spec, "--num-keys", "0"}, "", "--num-keys must be at least 1"},
+		{"in flight", []string{"--l2-adapter", spec, "--in-flight", "0"}, "", "--in-flight must be at least 1"},
+		{"rounds", []string{"--l2-adapter", spec, "--rounds", "0"}, "", "--rounds must be at least 1"},
+		{"warmup", []string{"--l2-adapter", spec, "--warmup-rounds=-1"}, "", "--warmup-rounds must not be negative"},
+		{"data size", []string{"--l2-adapter", spec, "--data-size-kb", "0"}, "", "--data-size-kb must be at least 1"},
+		{"io workers", []string{"--l2-adapter", spec, "--io-workers=-2"}, "", "--io-workers must not be negative"},
+		{"pin cpus", []string{"--l2-adapter", spec, "--pin-cpus", "0,4095"}, "", "--pin-cpus: CPU 4095 is not available"},
+		{"timeout", []string{"--l2-adapter", spec, "--round-timeout", "0"}, "", "--round-timeout must be positive"},
+		{"unknown flag", []string{"--l2-adapter", spec, "--num-keyz", "3"}, "", "unknown flag"},
+		{"not a number", []string{"--l2-adapter", spec, "--num-keys", "many"}, "", "--num-keys"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("L2_ADAPTER_JSON", tc.env)
+			start := time.Now()
+			code, stdout, stderr := runL2(t, tc.args...)
+			if code != ExitBadInput {
+				t.Fatalf("exit %d, want 2; stderr: %s", code, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Fatalf("stderr %q does not contain %q", stderr, tc.want)
+			}
+			if strings.Count(strings.TrimSpace(stderr), "\n") != 0 || strings.Contains(stderr, "goroutine") {
+				t.Fatalf("error is not one line: %q", stderr)
+			}
+			if stdout != "" {
+				t.Fatalf("bad input wrote to stdout: %q", stdout)
+			}
+			if _, err := os.Stat(dir); err == nil {
+				t.Fatal("base_path created before the input was validated")
+			}
+			if el := time.Since(start); el > 2*time.Second {
+				t.Fatalf("took %v to fail", el)
+			}
+		})
+	}
+}
+
+// TestL2StdoutIsJSONL: stdout carries JSON lines only, with the config,
+// round, summary and verify events; the progress and summary go to stderr.
+func TestL2StdoutIsJSONL(t *testing.T) {
+	dir := t.TempDir()
+	summary := filepath.Join(t.TempDir(), "summary.json")
+	code, stdout, stderr := runL2(t, "--l2-adapter", fsJSON(dir, ""), "--num-keys", "4", "--in-flight", "2",
+		"--data-size-kb", "16", "--rounds", "2", "--no-skip-verify", "--lookup-max-hit-rate", "0.5", "--raw",
+		"--format", "json", "--output", summary)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	ls := jsonl(t, stdout)
+	cfg := events(ls, "config")
+	if len(cfg) != 1 || cfg[0]["schema"] != "lmfast.v1" || cfg[0]["cmd"] != "l2" {
+		t.Fatalf("config lines %v", cfg)
+	}
+	if n := len(events(ls, "round")); n != 9 {
+		t.Fatalf("%d round lines, want 9", n)
+	}
+	if n := len(events(ls, "sample")); n != 3*2*8 {
+		t.Fatalf("%d sample lines, want 48", n)
+	}
+	sums := events(ls, "summary")
+	if len(sums) != 4 || sums[3]["op"] != "all" || sums[3]["ok"] != true {
+		t.Fatalf("summaries %v", sums)
+	}
+	if lat, ok := sums[0]["latency_us"].(map[string]any); !ok || lat["count"].(float64) != 16 || sums[0]["hdr"] == "" {
+		t.Fatalf("store summary without per-key latency: %v", sums[0])
+	}
+	if v := events(ls, "verify"); len(v) != 1 || v[0]["ok"] != true {
+		t.Fatalf("verify %v", v)
+	}
+	for _, want := range []string{"[Store] Round 3:", "[Verify] All 8 keys data verified OK.", `"title": "L2 Adapter Benchmark Result"`} {
+		if !strings.Contains(stderr, want) {
+			t.Fatalf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	b, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil || doc["title"] != "L2 Adapter Benchmark Result" {
+		t.Fatalf("--output is not the JSON summary: %v\n%s", err, b)
+	}
+	if !strings.Contains(string(b), `"data_per_round_mb": 0.12,`) || !strings.Contains(string(b), `"lookup_max_hit_rate": 0.5,`) {
+		t.Fatalf("summary numbers not in Python's form:\n%s", b)
+	}
+}
+
+// TestL2QuietAndOut: -q silences stderr, --out moves the JSONL to a file,
+// --output still gets the summary.
+func TestL2QuietAndOut(t *testing.T) {
+	tmp := t.TempDir()
+	out, summary := filepath.Join(tmp, "run.jsonl"), filepath.Join(tmp, "summary.txt")
+	code, stdout, stderr := runL2(t, "--l2-adapter", `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":100}`,
+		"--num-keys", "4", "--data-size-kb", "4", "-q", "--out", out, "--output", summary)
+	if code != ExitOK || stdout != "" || stderr != "" {
+		t.Fatalf("exit %d stdout %q stderr %q", code, stdout, stderr)
+	}
+	b, _ := os.ReadFile(out)
+	if len(events(jsonl(t, string(b)), "summary")) != 4 {
+		t.Fatalf("--out file: %s", b)
+	}
+	s, _ := os.ReadFile(summary)
+	if !strings.HasPrefix(string(s), "================= L2 Adapter Benchmark Result ==================\n") {
+		t.Fatalf("--output: %s", s)
+	}
+}
+
+// TestL2SkippedStoresWarn: a store over existing files warns, counts them,
+// and still exits 0.
+func TestL2SkippedStoresWarn(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--l2-adapter", fsJSON(dir, ""), "--num-keys", "4", "--data-size-kb", "8", "--only", "store"}
+	if code, _, stderr := runL2(t, args...); code != ExitOK {
+		t.Fatalf("first store: exit %d %s", code, stderr)
+	}
+	code, stdout, stderr := runL2(t, args...)
+	if code != ExitOK || !strings.Contains(stderr, "lmfast: warning: store: 4 keys were already on disk") {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	all := events(jsonl(t, stdout), "summary")[1]
+	if all["skipped_existing"].(float64) != 4 {
+		t.Fatalf("summary %v", all)
+	}
+}
+
+// TestL2Faults: each fault is one clear line, exit 1, no temp file left.
+func TestL2Faults(t *testing.T) {
+	t.Run("base path under a file", func(t *testing.T) {
+		f := filepath.Join(t.TempDir(), "file")
+		os.WriteFile(f, nil, 0o644)
+		code, _, stderr := runL2(t, "--l2-adapter", fsJSON(filepath.Join(f, "sub"), ""), "--num-keys", "2")
+		if code != ExitFailure || !strings.Contains(stderr, "lmfast: [Init] Failed to create adapter: mkdir") {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	})
+	t.Run("bad relative_tmp_dir", func(t *testing.T) {
+		code, _, stderr := runL2(t, "--l2-adapter", fsJSON(t.TempDir(), `,"relative_tmp_dir":"../x"`), "--num-keys", "2")
+		if code != ExitFailure || !strings.Contains(stderr, "Invalid relative_tmp_dir: ../x") {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	})
+	t.Run("truncated and deleted before load", func(t *testing.T) {
+		dir := t.TempDir()
+		args := []string{"--l2-adapter", fsJSON(dir, `,"use_odirect":true`), "--num-keys", "4", "--data-size-kb", "64"}
+		if code, _, stderr := runL2(t, append(args, "--only", "store")...); code != ExitOK {
+			t.Fatalf("store: %d %s", code, stderr)
+		}
+		os.Truncate(filepath.Join(dir, "bench-model@0x00000005@0@00000000000000000000000000000005.data"), 1000)
+		os.Remove(filepath.Join(dir, "bench-model@0x00000006@0@00000000000000000000000000000006.data"))
+		code, stdout, stderr := runL2(t, append(args, "--only", "load")...)
+		if code != ExitFailure || !strings.Contains(stderr, "lmfast: l2: 2 failed keys") {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		errs := events(jsonl(t, stdout), "error")
+		got := map[string]string{}
+		for _, e := range errs {
+			got[e["error"].(string)] = e["first_key"].(string)
+		}
+		if !strings.HasSuffix(got["load: file shorter than the payload (truncated?)"], "05.data") ||
+			!strings.HasSuffix(got["load: open: no such file or directory"], "06.data") {
+			t.Fatalf("error lines %v", errs)
+		}
+	})
+	t.Run("disk full", func(t *testing.T) {
+		mnt := mountTmpfs(t, "size=1m")
+		code, stdout, stderr := runL2(t, "--l2-adapter", fsJSON(mnt, ""), "--num-keys", "8", "--data-size-kb", "256", "--only", "store")
+		if code != ExitFailure || !strings.Contains(stderr, "failed keys") {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		found := false
+		for _, e := range events(jsonl(t, stdout), "error") {
+			found = found || strings.Contains(e["error"].(string), "no space left on device")
+		}
+		if !found {
+			t.Fatalf("no ENOSPC error line in %s", stdout)
+		}
+		noTempFiles(t, mnt)
+	})
+	t.Run("read-only base path", func(t *testing.T) {
+		mnt := mountTmpfs(t, "size=1m")
+		if err := syscall.Mount("tmpfs", mnt, "tmpfs", syscall.MS_REMOUNT|syscall.MS_RDONLY, "size=1m"); err != nil {
+			t.Skipf("cannot remount read-only: %v", err)
+		}
+		code, _, stderr := runL2(t, "--l2-adapter", fsJSON(mnt, ""), "--num-keys", "2")
+		if code != ExitFailure || !strings.Contains(stderr, "is not writable: read-only file system") || strings.Count(stderr, "lmfast:") != 1 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	})
+}
+
+// mountTmpfs mounts a small tmpfs for the test (root only) and unmounts it
+// afterwards; it skips the test where mounting is impossible.
+func mountTmpfs(t *testing.T, opts string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
+		t.Skipf("cannot mount a tmpfs here (needs root): %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	return dir
+}
+
+func noTempFiles(t *testing.T, dir string) {
+	t.Helper()
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && strings.HasSuffix(p, ".tmp") {
+			t.Errorf("temp file left behind: %s", p)
+		}
+		return nil
+	})
+}
+
+// TestL2InterruptDrainsAndExits130: SIGINT mid-store stops submitting,
+// drains the in-flight writes, writes the summary, leaves no temp file and
+// complete JSON lines, exit 130.
+func TestL2InterruptDrainsAndExits130(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(t.TempDir(), "run.jsonl")
+	time.AfterFunc(600*time.Millisecond, func() { syscall.Kill(os.Getpid(), syscall.SIGINT) })
+	start := time.Now()
+	code, _, stderr := runL2(t, "--l2-adapter", fsJSON(dir, ""), "--mode", "window", "--duration", "60",
+		"--num-keys", "4", "--in-flight", "4", "--data-size-kb", "64", "--out", out)
+	if code != ExitInterrupted {
+		t.Fatalf("exit %d, want 130; stderr: %s", code, stderr)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Fatalf("interrupt took %v", el)
+	}
+	data, _ := os.ReadFile(out)
+	if !bytes.HasSuffix(data, []byte("}\n")) {
+		t.Fatalf("last line incomplete: %q", data[max(0, len(data)-80):])
+	}
+	sums := events(jsonl(t, string(data)), "summary")
+	if len(sums) == 0 || sums[len(sums)-1]["interrupted"] != true || sums[0]["op"] != "store" {
+		t.Fatalf("summaries %v", sums)
+	}
+	if !strings.Contains(stderr, "L2 Adapter Benchmark Result") || !strings.Contains(stderr, "INTERRUPTED") {
+		t.Fatalf("no summary on stderr: %s", stderr)
+	}
+	noTempFiles(t, dir)
+}
+
+// TestL2ExampleCommand runs the binary's help to keep flags documented.
+func TestL2Help(t *testing.T) {
+	code, stdout, _ := runL2(t, "--help")
+	if code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, f := range []string{"--l2-adapter", "--num-keys", "--in-flight", "--data-size-kb", "--l1-align-bytes", "--rounds",
+		"--warmup-rounds", "--lookup-max-hit-rate", "--[no-]skip-verify", "--only", "--format", "--output", "-q", "--out",
+		"--mode", "--duration", "--io-workers", "--pin-cpus", "--hugepages", "--drop-caches", "--raw", "--round-timeout"} {
+		if !strings.Contains(stdout, f) {
+			t.Errorf("help lacks %s", f)
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package l2
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSkippedStoresAreNotThroughput: re-running store on a populated
+// directory writes nothing; lmfast counts the keys as skipped, reports 0
+// bytes and 0 MB/s of real throughput and the requested figure beside it.
+// LMCache reports stat() speed as write throughput.
+func TestSkippedStoresAreNotThroughput(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, fsSpec(dir, ""))
+	cfg.Ops = []Op{Store}
+	runCfg(t, cfg) // populate
+	res, _ := runCfg(t, cfg)
+	st := Stats(res.Ops[0], cfg.KeysPerRound(), cfg.Rounds, 0)
+	if st.Skipped != 32 || st.Written != 0 || st.Bytes != 0 || st.TotalSuccess != 32 {
+		t.Fatalf("skipped %d written %d bytes %d success %d", st.Skipped, st.Written, st.Bytes, st.TotalSuccess)
+	}
+	if st.TputAvg != 0 || st.OpsAvg != 0 || st.ReqTputAvg <= 0 {
+		t.Fatalf("throughput %v ops/s %v requested %v", st.TputAvg, st.OpsAvg, st.ReqTputAvg)
+	}
+	if v := Judge(res); v.SkippedStores != 32 || !v.OK() {
+		t.Fatalf("verdict %+v", v)
+	}
+}
+
+// TestThroughputCountsBytesMoved: with some loads failing, throughput
+// counts the bytes that arrived, not the bytes asked for.
+func TestThroughputCountsBytesMoved(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, fsSpec(dir, ""))
+	cfg.Ops, cfg.Warmup, cfg.Rounds = []Op{Store}, 0, 1
+	runCfg(t, cfg)
+	for idx := uint64(0); idx < 8; idx++ { // half the keys disappear
+		os.Remove(filepath.Join(dir, BenchKey(idx).FileName()))
+	}
+	cfg.Ops = []Op{Load}
+	res, _ := runCfg(t, cfg)
+	st := Stats(res.Ops[0], cfg.KeysPerRound(), cfg.Rounds, 0)
+	if st.Failed != 8 || st.Bytes != 8*int64(cfg.Payload) || st.Requested != 16*int64(cfg.Payload) {
+		t.Fatalf("failed %d bytes %d requested %d", st.Failed, st.Bytes, st.Requested)
+	}
+	if ratio := st.TputAvg / st.ReqTputAvg; math.Abs(ratio-0.5) > 1e-9 {
+		t.Fatalf("throughput / requested = %v, want 0.5", ratio)
+	}
+	if len(res.Ops[0].Errors) != 1 || !strings.Contains(res.Ops[0].Errors[0].Error, "no such file") || res.Ops[0].Errors[0].Count != 8 {
+		t.Fatalf("errors %+v", res.Ops[0].Errors)
+	}
+	if v := Judge(res); v.OK() || v.FailedKeys != 8 {
+		t.Fatalf("verdict %+v", v)
+	}
+}
+
+// TestExpectedHitCountNotDoubleScaled: trunc(K·rate) × rounds, where
+// LMCache also multiplies by rounds/(warmup+rounds).
+func TestExpectedHitCountNotDoubleScaled(t *testing.T) {
+	cfg := testConfig(t, fsSpec(t.TempDir(), ""))
+	cfg.HitRate, cfg.Rounds, cfg.Warmup = 0.29, 3, 1
+	cfg.NumKeys, cfg.InFlight = 25, 4 // K = 100: trunc(100 × 0.29) = 28 on IEEE doubles
+	res, _ := runCfg(t, cfg)
+	st := Stats(res.Ops[1], cfg.KeysPerRound(), cfg.Rounds, cfg.HitRate)
+	if st.ExpectedHitCount != 28*3 {
+		t.Fatalf("expected_hit_count %d, want %d (LMCache: %d)", st.ExpectedHitCount, 28*3, 28*3*3/4)
+	}
+	if st.TotalSuccess != 28*3 || st.ActualHitRate != 0.28 {
+		t.Fatalf("found %d, rate %v", st.TotalSuccess, st.ActualHitRate)
+	}
+}
+
+// lyingAdapter reports every load as done without touching the buffer.
+type lyingAdapter struct{ Adapter }
+
+func (l lyingAdapter) Load(_ *Scratch, _ uint64, buf []byte) Outcome {
+	return Outcome{Status: OK, Bytes: len(buf)}
+}
+
+// TestVerifyHasNoBlindSpot: a load that reports success but does nothing
+// fails verification for every key, position 0 of each submit included
+// (LMCache zeroes the load buffers, and position 0's pattern is 0x00).
+func TestVerifyHasNoBlindSpot(t *testing.T) {
+	cfg := testConfig(t, fsSpec(t.TempDir(), ""))
+	cfg.Verify = true
+	cfg.newAdapter = func(s Spec, o Options) (Adapter, error) {
+		a, err := New(s, o)
+		return lyingAdapter{a}, err
+	}
+	res, _ := runCfg(t, cfg)
+	if res.Verify == nil || res.Verify.Mismatches != cfg.KeysPerRound() {
+		t.Fatalf("verify %+v, want all %d keys mismatched", res.Verify, cfg.KeysPerRound())
+	}
+	if Judge(res).OK() {
+		t.Fatal("verdict OK despite mismatches")
+	}
+}
+
+// TestTimedOutRoundIsReported: a round with no completion within the
+// timeout is reported as timed out (null in JSON, not Infinity), the keys
+// still running count as failed, and the verdict fails. LMCache records
+// +Inf, crashes computing the deviation with ≥ 2 rounds, and exits 0.
+func TestTimedOutRoundIsReported(t *testing.T) {
+	for _, mode := range []Mode{Wave, Window} {
+		t.Run(mode.String(), func(t *testing.T) {
+			cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.002}`) // ~2 MiB/s
+			cfg.Ops, cfg.Rounds, cfg.Warmup = []Op{Store}, 2, 0
+			cfg.NumKeys, cfg.InFlight, cfg.Payload, cfg.IOWorkers = 4, 1, 64<<10, 1
+			cfg.Mode, cfg.Duration = mode, time.Second
+			cfg.StoreLoadTimeout = 10 * time.Millisecond // each key takes ~30 ms
+			start := time.Now()
+			res, _ := runCfg(t, cfg)
+			if el := time.Since(start); el > 5*time.Second {
+				t.Fatalf("took %v", el)
+			}
+			v := Judge(res)
+			if v.TimedOut == 0 || v.OK() || !strings.Contains(v.Status(), "timed-out round") {
+				t.Fatalf("verdict %+v status %q", v, v.Status())
+			}
+			doc := Document(res, v.Status())
+			var parsed map[string]any
+			if err := json.Unmarshal([]byte(RenderJSON(doc)), &parsed); err != nil {
+				t.Fatalf("JSON summary invalid: %v", err)
+			}
+			op := parsed["metrics"].(map[string]any)["op_0"].(map[string]any)
+			if op["duration_max_ms"] != nil || op["timed_out_rounds"].(float64) < 1 {
+				t.Fatalf("timed-out round not null / not counted: %v", op)
+			}
+			if term := RenderTerminal(doc); !strings.Contains(term, "inf") || !strings.Contains(term, "Timed-out rounds:") {
+				t.Fatalf("terminal summary: %s", term)
+			}
+		})
+	}
+}

@@ -1,0 +1,243 @@
+package l2
+
+import (
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lmfast/lmfast/engine/cpus"
+)
+
+// Job is one key's operation and, once done, its outcome and timestamps
+// (nanoseconds on the package's monotonic clock, see Now).
+type Job struct {
+	Op        Op
+	Idx       uint64
+	Buf       []byte
+	Submitted int64 // when its submit was issued
+	Start     int64 // when a worker began it
+	Done      int64 // when it finished
+	Out       Outcome
+	slot      int // the submit slot of the run's job table it belongs to
+}
+
+// Tile is a run of jobs of one submit that one worker executes back to
+// back, and the completion queue it reports to.
+type Tile struct {
+	Jobs []Job
+	C    *Completions
+}
+
+// Engine executes tiles of jobs on I/O threads. Submit never waits for I/O;
+// each finished tile is pushed to its Completions.
+type Engine interface {
+	// Name is the engine's name in config lines ("psync").
+	Name() string
+	// Workers is the number of I/O threads.
+	Workers() int
+	// Submit queues a tile.
+	Submit(t Tile)
+	// Close stops the workers after the queued tiles ran.
+	Close()
+}
+
+var epoch = time.Now()
+
+// Now returns nanoseconds since the package's start on the monotonic clock.
+func Now() int64 { return int64(time.Since(epoch)) }
+
+// Completions is one operation's completion queue: workers push finished
+// tiles and signal the operation's eventfd; the submitter waits on the
+// eventfd and takes everything finished so far in one go. A worker writes
+// the eventfd only when it makes the queue non-empty, so one wakeup (and one
+// eventfd read) covers every completion that piles up while the submitter
+// is busy.
+type Completions struct {
+	efd    int
+	mu     sync.Mutex
+	done   []Tile
+	spare  []Tile
+	wakes  int64 // eventfd reads that found completions
+	tiles  int64 // tiles taken
+	closed bool
+}
+
+// NewCompletions returns a queue with its own eventfd (EFD_NONBLOCK, not a
+// semaphore: a read returns and clears the count of signals).
+func NewCompletions() (*Completions, error) {
+	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	return &Completions{efd: fd, done: make([]Tile, 0, 64), spare: make([]Tile, 0, 64)}, nil
+}
+
+// Fd returns the eventfd, readable when completions are waiting.
+func (c *Completions) Fd() int { return c.efd }
+
+// push is called by a worker for a finished tile.
+func (c *Completions) push(t Tile, one *[8]byte) {
+	c.mu.Lock()
+	signal := len(c.done) == 0
+	c.done = append(c.done, t)
+	c.mu.Unlock()
+	if signal {
+		for {
+			_, err := unix.Write(c.efd, one[:])
+			if err != unix.EINTR {
+				break
+			}
+		}
+	}
+}
+
+// Wait blocks until completions are waiting (ready), cancelFd (if ≥ 0)
+// becomes readable (cancelled), or timeout passes (neither). timeout < 0
+// waits forever.
+func (c *Completions) Wait(timeout time.Duration, cancelFd int) (ready, cancelled bool) {
+	fds := [2]unix.PollFd{{Fd: int32(c.efd), Events: unix.POLLIN}, {Fd: int32(cancelFd), Events: unix.POLLIN}}
+	n := 1
+	if cancelFd >= 0 {
+		n = 2
+	}
+	ms := -1
+	if timeout >= 0 {
+		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		k, err := unix.Poll(fds[:n], ms)
+		if err == unix.EINTR {
+			if timeout >= 0 {
+				if ms = int(time.Until(deadline) / time.Millisecond); ms < 0 {
+					ms = 0
+				}
+			}
+			continue
+		}
+		if err != nil || k == 0 {
+			return false, false
+		}
+		if n == 2 && fds[1].Revents != 0 {
+			cancelled = true
+		}
+		if fds[0].Revents != 0 {
+			var b [8]byte
+			_, _ = unix.Read(c.efd, b[:])
+			ready = true
+		}
+		return ready, cancelled
+	}
+}
+
+// Take appends every finished tile to dst[:0] and returns it; the caller
+// owns the returned slice until its next Take (the two buffers swap).
+func (c *Completions) Take(dst []Tile) []Tile {
+	c.mu.Lock()
+	got := c.done
+	c.done = c.spare[:0]
+	c.mu.Unlock()
+	c.spare = got
+	if len(got) > 0 {
+		c.wakes++
+		c.tiles += int64(len(got))
+	}
+	return got
+}
+
+// Stats returns how many Takes found completions and how many tiles they
+// carried: tiles/wakes is the batching the eventfd achieved.
+func (c *Completions) Stats() (wakes, tiles int64) { return c.wakes, c.tiles }
+
+// Close closes the eventfd.
+func (c *Completions) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return unix.Close(c.efd)
+}
+
+// psync is the default engine: a pool of OS threads (optionally pinned)
+// that each run the adapter's synchronous pread/pwrite path, like fio's
+// psync engine with numjobs threads.
+type psync struct {
+	a     Adapter
+	queue chan Tile
+	wg    sync.WaitGroup
+	n     int
+}
+
+// NewPsync starts workers threads running a's operations, pinned
+// round-robin to cpuList when it is not empty. queueCap bounds the tiles
+// waiting for a worker.
+func NewPsync(a Adapter, workers int, cpuList []int, queueCap int) (Engine, error) {
+	if workers < 1 {
+		return nil, fmt.Errorf("need at least one I/O worker, got %d", workers)
+	}
+	p := &psync{a: a, queue: make(chan Tile, max(queueCap, workers)), n: workers}
+	errs := make(chan error, workers)
+	for i := 0; i < workers; i++ {
+		cpu := -1
+		if len(cpuList) > 0 {
+			cpu = cpuList[i%len(cpuList)]
+		}
+		p.wg.Add(1)
+		go p.worker(cpu, errs)
+	}
+	for i := 0; i < workers; i++ {
+		if err := <-errs; err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func (p *psync) worker(cpu int, started chan<- error) {
+	defer p.wg.Done()
+	runtime.LockOSThread() // the thread exits with the goroutine
+	if cpu >= 0 {
+		if err := cpus.Pin(cpu); err != nil {
+			started <- err
+			for range p.queue {
+			}
+			return
+		}
+	}
+	started <- nil
+	var s Scratch
+	var one [8]byte
+	binary.NativeEndian.PutUint64(one[:], 1)
+	for t := range p.queue {
+		for k := range t.Jobs {
+			j := &t.Jobs[k]
+			j.Start = Now()
+			switch j.Op {
+			case Store:
+				j.Out = p.a.Store(&s, j.Idx, j.Buf)
+			case Lookup:
+				j.Out = p.a.Lookup(&s, j.Idx)
+			case Load:
+				j.Out = p.a.Load(&s, j.Idx, j.Buf)
+			}
+			j.Done = Now()
+		}
+		t.C.push(t, &one)
+	}
+}
+
+func (p *psync) Name() string  { return "psync" }
+func (p *psync) Workers() int  { return p.n }
+func (p *psync) Submit(t Tile) { p.queue <- t }
+func (p *psync) Close() {
+	if p.queue != nil {
+		close(p.queue)
+		p.wg.Wait()
+		p.queue = nil
+	}
+}

@@ -1,0 +1,172 @@
+package l2
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lmfast/lmfast/engine/cpus"
+)
+
+// countingAdapter records which CPU each operation ran on and can hold
+// operations back until released.
+type countingAdapter struct {
+	gate chan struct{}
+	cpu  [64]atomic.Int64
+	ops  atomic.Int64
+}
+
+func (c *countingAdapter) op() Outcome {
+	if c.gate != nil {
+		<-c.gate
+	}
+	if cpu := cpus.Current(); cpu >= 0 && cpu < len(c.cpu) {
+		c.cpu[cpu].Add(1)
+	}
+	c.ops.Add(1)
+	return Outcome{Status: OK}
+}
+func (c *countingAdapter) Store(*Scratch, uint64, []byte) Outcome { return c.op() }
+func (c *countingAdapter) Lookup(*Scratch, uint64) Outcome        { return c.op() }
+func (c *countingAdapter) Load(*Scratch, uint64, []byte) Outcome  { return c.op() }
+func (c *countingAdapter) Close() error                           { return nil }
+
+// TestOneWakeupCoversManyCompletions: completions that pile up while the
+// submitter is not waiting are all taken after a single eventfd wakeup.
+func TestOneWakeupCoversManyCompletions(t *testing.T) {
+	a := &countingAdapter{}
+	eng, err := NewPsync(a, 2, nil, 128)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	c, err := NewCompletions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	jobs := make([]Job, 100)
+	for i := range jobs {
+		eng.Submit(Tile{Jobs: jobs[i : i+1], C: c})
+	}
+	for a.ops.Load() < 100 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond) // the last push happens after the op
+	ready, _ := c.Wait(time.Second, -1)
+	if !ready {
+		t.Fatal("no wakeup")
+	}
+	got := c.Take(nil)
+	if len(got) != 100 {
+		t.Fatalf("one wakeup took %d of 100 completions", len(got))
+	}
+	if wakes, tiles := c.Stats(); wakes != 1 || tiles != 100 {
+		t.Fatalf("wakes %d tiles %d", wakes, tiles)
+	}
+	if ready, _ := c.Wait(20*time.Millisecond, -1); ready {
+		t.Fatal("spurious wakeup after the queue was drained")
+	}
+}
+
+// TestWaitTimesOutAndCancels: Wait returns on its timeout and on the
+// cancel fd, not before.
+func TestWaitTimesOutAndCancels(t *testing.T) {
+	c, _ := NewCompletions()
+	defer c.Close()
+	start := time.Now()
+	if ready, cancelled := c.Wait(30*time.Millisecond, -1); ready || cancelled {
+		t.Fatal("wait without completions returned ready")
+	}
+	short := time.Since(start)
+	cancel, _ := NewCompletions() // any eventfd will do
+	defer cancel.Close()
+	time.AfterFunc(20*time.Millisecond, func() { cancel.push(Tile{}, &[8]byte{1}) })
+	if _, cancelled := c.Wait(10*time.Second, cancel.Fd()); !cancelled {
+		t.Fatal("cancel fd did not wake the wait")
+	}
+	if short < 25*time.Millisecond {
+		t.Fatalf("timeout of 30ms returned after %v", short)
+	}
+}
+
+// TestWorkersArePinned: with a CPU list, every operation runs on a listed
+// CPU.
+func TestWorkersArePinned(t *testing.T) {
+	allowed, _ := cpus.Allowed()
+	if len(allowed) < 2 {
+		t.Skip("needs 2 CPUs")
+	}
+	a := &countingAdapter{}
+	target := allowed[len(allowed)-1]
+	eng, err := NewPsync(a, 3, []int{target}, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := NewCompletions()
+	defer c.Close()
+	jobs := make([]Job, 60)
+	for i := range jobs {
+		eng.Submit(Tile{Jobs: jobs[i : i+1], C: c})
+	}
+	eng.Close()
+	if got := a.cpu[target].Load(); got != 60 {
+		t.Fatalf("%d of 60 operations ran on CPU %d", got, target)
+	}
+}
+
+// TestWindowKeepsSubmitsOutstanding: window mode runs for --duration,
+// reports whole rounds of K keys, and never has more than --in-flight
+// submits outstanding.
+func TestWindowKeepsSubmitsOutstanding(t *testing.T) {
+	cfg := testConfig(t, `{"type":"mock","max_size_gb":4,"mock_bandwidth_gb":0.05}`)
+	cfg.Mode, cfg.Duration, cfg.Warmup = Window, 300*time.Millisecond, 1
+	cfg.Payload, cfg.NumKeys, cfg.InFlight, cfg.IOWorkers = 16<<10, 4, 3, 4
+	cfg.Ops, cfg.Verify = Ops, true
+	start := time.Now()
+	res, ls := runCfg(t, cfg)
+	el := time.Since(start)
+	if el < 3*cfg.Duration || el > 3*cfg.Duration+3*time.Second {
+		t.Fatalf("three ops of %v took %v", cfg.Duration, el)
+	}
+	if v := Judge(res); !v.OK() || res.Verify == nil || res.Verify.Mismatches != 0 {
+		t.Fatalf("verdict %+v verify %+v", v, res.Verify)
+	}
+	for _, o := range res.Ops {
+		m := o.Measured()
+		if len(m) < 2 {
+			t.Fatalf("%s: %d measured rounds", o.Op, len(m))
+		}
+		for _, r := range m {
+			if r.Keys != 12 || r.Submits != 3 || r.Success+r.Missing+r.Failed != 12 {
+				t.Fatalf("%s round %+v", o.Op, r)
+			}
+		}
+		if !o.Rounds[0].Warmup {
+			t.Fatalf("%s: first round not warmup", o.Op)
+		}
+	}
+	if len(ls) == 0 {
+		t.Fatal("no JSONL")
+	}
+	// The store wrote keys [0, n); load read only those: nothing failed.
+	if st := Stats(res.Ops[2], cfg.KeysPerRound(), cfg.Rounds, 0); st.Failed != 0 || st.TotalSuccess == 0 {
+		t.Fatalf("window load: %+v", st)
+	}
+}
+
+// TestMockBandwidthIsShared: the mock's bandwidth is the aggregate over
+// workers: 4 workers take as long as 1 for the same bytes.
+func TestMockBandwidthIsShared(t *testing.T) {
+	elapsed := func(workers int) time.Duration {
+		cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.01}`) // ~10 MiB/s
+		cfg.Ops, cfg.Rounds, cfg.Warmup = []Op{Store}, 1, 0
+		cfg.NumKeys, cfg.InFlight, cfg.Payload, cfg.IOWorkers = 8, 1, 128<<10, workers // 1 MiB: ~100 ms
+		res, _ := runCfg(t, cfg)
+		return res.Ops[0].Rounds[0].Duration
+	}
+	one, four := elapsed(1), elapsed(4)
+	if r := float64(four) / float64(one); r < 0.8 || r > 1.25 {
+		t.Fatalf("4 workers took %v, 1 worker %v (ratio %.2f): bandwidth not shared", four, one, r)
+	}
+}

@@ -1,0 +1,227 @@
+package l2
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// fsAdapter is LMCache's fs and fs_native adapter: one file per key in
+// base_path, written to a temp file and renamed into place, skipped if
+// present, read back whole. All names are resolved relative to directory
+// file descriptors opened once.
+type fsAdapter struct {
+	base      string
+	dir       int  // base_path
+	tmpDir    int  // base_path/relative_tmp_dir, or dir
+	tmpSame   bool // temp files are <name>.tmp in dir
+	native    bool // fs_native: files 0644 on both paths, read-ahead on both paths
+	odirect   bool // use_odirect
+	bsize     int  // statvfs(base_path).f_bsize, with use_odirect
+	readAhead int
+	noDirect  atomic.Bool // set when the filesystem refused O_DIRECT
+	warn      func(string)
+}
+
+func newFS(s Spec, opt Options) (*fsAdapter, error) {
+	if err := os.MkdirAll(s.BasePath, 0o777); err != nil {
+		return nil, err
+	}
+	a := &fsAdapter{dir: -1, tmpDir: -1, base: s.BasePath, native: s.Type == "fs_native", odirect: s.UseODirect,
+		readAhead: int(min(s.ReadAheadSize, 1<<40)), warn: opt.Warn, tmpSame: true}
+	fd, err := unix.Open(s.BasePath, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open base_path %s: %w", s.BasePath, err)
+	}
+	a.dir, a.tmpDir = fd, fd
+	if s.RelativeTmpDir != "" { // "" is unset, as fs_native treats it
+		rel := s.RelativeTmpDir
+		if filepath.IsAbs(rel) || hasDotDot(rel) {
+			a.Close()
+			return nil, fmt.Errorf("Invalid relative_tmp_dir: %s", rel)
+		}
+		p := filepath.Join(s.BasePath, rel)
+		if err := os.Mkdir(p, 0o777); err != nil && !(errors.Is(err, os.ErrExist) && isDir(p)) {
+			a.Close()
+			return nil, err
+		}
+		tfd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("open relative_tmp_dir %s: %w", p, err)
+		}
+		a.tmpDir = tfd
+		a.tmpSame = false
+	}
+	if s.UseODirect {
+		var st unix.Statfs_t
+		if err := unix.Fstatfs(a.dir, &st); err == nil {
+			a.bsize = int(st.Bsize)
+		}
+	}
+	if opt.Writable {
+		for _, d := range []string{s.BasePath, filepath.Join(s.BasePath, s.RelativeTmpDir)} {
+			if err := unix.Access(d, unix.W_OK); err != nil {
+				a.Close()
+				return nil, fmt.Errorf("%s is not writable: %w", d, err)
+			}
+		}
+	}
+	return a, nil
+}
+
+func hasDotDot(p string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(p), "/") {
+		if part == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// direct reports whether a transfer of n bytes uses O_DIRECT: use_odirect,
+// n a multiple of the filesystem block size (LMCache's rule; otherwise that
+// file is buffered), and the filesystem has not refused O_DIRECT before.
+func (a *fsAdapter) direct(n int) bool {
+	return a.odirect && a.bsize > 0 && n%a.bsize == 0 && !a.noDirect.Load()
+}
+
+// refuseDirect records that open(O_DIRECT) failed with EINVAL: the
+// filesystem (tmpfs, some FUSE) has no O_DIRECT. lmfast then goes buffered
+// and says so once, where LMCache fails every key.
+func (a *fsAdapter) refuseDirect() {
+	if !a.noDirect.Swap(true) {
+		a.warn(fmt.Sprintf("use_odirect: the filesystem of %s refuses O_DIRECT (EINVAL); using buffered I/O", a.base))
+	}
+}
+
+func (a *fsAdapter) Store(s *Scratch, idx uint64, buf []byte) Outcome {
+	final := s.finalName(idx)
+	var st unix.Stat_t
+	if fstatat(a.dir, final, &st) == nil {
+		return Outcome{Status: Skipped}
+	}
+	tmp := s.tmpName(idx, a.tmpSame)
+	direct := a.direct(len(buf))
+	fd, err := a.openWrite(tmp, direct)
+	if err == unix.EINVAL && direct {
+		a.refuseDirect()
+		direct = false
+		fd, err = a.openWrite(tmp, false)
+	}
+	if err != nil {
+		return failed("store: create temp file", err)
+	}
+	n, err := pwriteFull(fd, buf)
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = unlinkat(a.tmpDir, tmp)
+		return failed("store: write", err)
+	}
+	if err := renameat(a.tmpDir, tmp, a.dir, final); err != nil {
+		_ = unlinkat(a.tmpDir, tmp)
+		return failed("store: rename temp file", err)
+	}
+	return Outcome{Status: OK, Bytes: n, Direct: direct}
+}
+
+func (a *fsAdapter) openWrite(name []byte, direct bool) (int, error) {
+	flags, mode := unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, uint32(0o666)
+	if a.native {
+		mode = 0o644
+	}
+	if direct {
+		flags, mode = flags|unix.O_DIRECT, 0o644
+	}
+	return openat(a.tmpDir, name, flags, mode)
+}
+
+func (a *fsAdapter) Lookup(s *Scratch, idx uint64) Outcome {
+	var st unix.Stat_t
+	switch err := fstatat(a.dir, s.finalName(idx), &st); err {
+	case nil:
+		return Outcome{Status: OK}
+	case unix.ENOENT, unix.ENOTDIR:
+		return Outcome{Status: Missing}
+	default:
+		return failed("lookup: stat", err)
+	}
+}
+
+func (a *fsAdapter) Load(s *Scratch, idx uint64, buf []byte) Outcome {
+	final := s.finalName(idx)
+	direct := a.direct(len(buf))
+	flags := unix.O_RDONLY
+	if direct {
+		flags |= unix.O_DIRECT
+	}
+	fd, err := openat(a.dir, final, flags, 0)
+	if err == unix.EINVAL && direct {
+		a.refuseDirect()
+		direct = false
+		fd, err = openat(a.dir, final, unix.O_RDONLY, 0)
+	}
+	if err != nil {
+		return failed("load: open", err)
+	}
+	n, err := a.read(fd, buf, direct)
+	unix.Close(fd)
+	if n != len(buf) {
+		if err != nil && n == 0 {
+			return failed("load: read", err)
+		}
+		return Outcome{Status: Failed, Bytes: n, Direct: direct, Err: errShortRead}
+	}
+	return Outcome{Status: OK, Bytes: n, Direct: direct}
+}
+
+// errShortRead is a load of a file shorter than the payload (truncated
+// after the store, or written by a run with another --data-size-kb).
+var errShortRead = errors.New("load: file shorter than the payload (truncated?)")
+
+// read fills buf from fd, with LMCache's read-ahead split: read the first
+// read_ahead_size bytes and, only if all arrived, the rest. fs applies it
+// to buffered reads only, fs_native to both (lmfast skips it under O_DIRECT
+// when the split would be unaligned).
+func (a *fsAdapter) read(fd int, buf []byte, direct bool) (int, error) {
+	ra := a.readAhead
+	useRA := ra > 0 && len(buf) > ra && (!direct || (a.native && ra%a.bsize == 0))
+	if !useRA {
+		return preadFull(fd, buf, 0)
+	}
+	head, err := preadFull(fd, buf[:ra], 0)
+	if err != nil || head < ra {
+		return head, err
+	}
+	tail, err := preadFull(fd, buf[ra:], ra)
+	return head + tail, err
+}
+
+func (a *fsAdapter) Close() error {
+	if a.tmpDir != a.dir && a.tmpDir >= 0 {
+		unix.Close(a.tmpDir)
+	}
+	if a.dir >= 0 {
+		unix.Close(a.dir)
+	}
+	a.dir, a.tmpDir = -1, -1
+	return nil
+}
+
+// failed wraps a syscall error with what was being done; the key is left
+// out so that equal causes aggregate into one error line.
+func failed(what string, err error) Outcome {
+	return Outcome{Status: Failed, Err: fmt.Errorf("%s: %w", what, err)}
+}

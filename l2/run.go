@@ -1,0 +1,865 @@
+package l2
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/lmfast/lmfast/engine/stats"
+	"github.com/lmfast/lmfast/hugepage"
+	"github.com/lmfast/lmfast/stream"
+)
+
+// Mode is how submits are issued.
+type Mode uint8
+
+// The two modes.
+const (
+	// Wave is LMCache's round: --in-flight submits back to back, then wait
+	// for all of them.
+	Wave Mode = iota
+	// Window keeps --in-flight submits outstanding for --duration: each
+	// completed submit is replaced at once.
+	Window
+)
+
+func (m Mode) String() string { return [...]string{"wave", "window"}[m] }
+
+// LMCache's round timeouts (runner.py).
+const (
+	DefaultStoreLoadTimeout = 120 * time.Second
+	DefaultLookupTimeout    = 60 * time.Second
+)
+
+// windowMissOrigin is where window-mode lookups draw their misses: far past
+// any key a window store can write.
+const windowMissOrigin = 1 << 48
+
+// Config is a whole `lmfast l2` run.
+type Config struct {
+	Spec       Spec
+	NumKeys    int     // keys per submit
+	InFlight   int     // submits per round (wave) or outstanding (window)
+	Payload    int     // bytes per key (--data-size-kb × 1024)
+	Align      int     // --l1-align-bytes
+	Rounds     int     // measured rounds per op
+	Warmup     int     // warmup rounds per op
+	HitRate    float64 // lookup max hit rate, clamped to [0,1]
+	Verify     bool    // --no-skip-verify
+	Ops        []Op    // the operations, in order
+	Mode       Mode
+	Duration   time.Duration // window mode: measured time per op
+	IOWorkers  int
+	CPUs       []int // pin the I/O workers round-robin to these
+	HugePages  bool
+	DropCaches bool
+	Raw        bool
+	// StoreLoadTimeout and LookupTimeout bound each wait for a completion
+	// (LMCache: 120 s and 60 s since the previous wakeup).
+	StoreLoadTimeout, LookupTimeout time.Duration
+	// Progress receives LMCache's progress lines (nil: none, as -q).
+	Progress io.Writer
+	// Warn receives one-line warnings (always shown).
+	Warn func(string)
+	// BeforeCleanup, if set, runs after verification and before the
+	// adapter is closed (the summary goes there, as LMCache prints it
+	// before "[Cleanup]").
+	BeforeCleanup func(*Result)
+
+	// newAdapter replaces New in tests (an adapter that lies, say).
+	newAdapter func(Spec, Options) (Adapter, error)
+}
+
+// KeysPerRound is in_flight × num_keys.
+func (c *Config) KeysPerRound() int { return c.InFlight * c.NumKeys }
+
+// Validate checks the numbers LMCache takes as given and lmfast refuses.
+func (c *Config) Validate() error {
+	switch {
+	case c.NumKeys < 1:
+		return errors.New("--num-keys must be at least 1")
+	case c.InFlight < 1:
+		return errors.New("--in-flight must be at least 1")
+	case c.Payload < 1:
+		return errors.New("--data-size-kb must be at least 1")
+	case c.Rounds < 1:
+		return errors.New("--rounds must be at least 1")
+	case c.Warmup < 0:
+		return errors.New("--warmup-rounds must not be negative")
+	case c.IOWorkers < 1:
+		return errors.New("--io-workers must be at least 1")
+	case c.Mode == Window && c.Duration <= 0:
+		return errors.New("--duration must be positive in window mode")
+	case len(c.Ops) == 0:
+		return errors.New("no operation to run")
+	}
+	if k := int64(c.InFlight) * int64(c.NumKeys); k > 1<<24 {
+		return fmt.Errorf("--in-flight × --num-keys = %d keys per round; at most %d", k, 1<<24)
+	}
+	if buf := 2 * int64(c.KeysPerRound()) * int64(hugepage.SlotStride(c.Payload, c.Align)); buf > 1<<40 {
+		return fmt.Errorf("buffers of %d bytes (2 × keys per round × payload) are too large", buf)
+	}
+	return nil
+}
+
+// Round is one round of one operation.
+type Round struct {
+	Number    int // 1-based, warmup rounds included (LMCache's numbering)
+	Warmup    bool
+	Duration  time.Duration
+	TimedOut  bool
+	Keys      int   // keys asked for
+	Success   int   // LMCache's count: stored or present / found / loaded
+	Written   int   // store: keys actually written
+	Skipped   int   // store: keys whose file already existed
+	Missing   int   // lookup: keys not found
+	Failed    int   // keys whose operation failed (including keys still running at a timeout)
+	Bytes     int64 // payload bytes actually moved
+	Requested int64 // payload bytes asked for
+	Submits   int   // submits completed before the timeout
+}
+
+// ErrorCount is one distinct failure text of an operation.
+type ErrorCount struct {
+	Error    string
+	Count    int64
+	FirstKey uint64 // the first key that failed this way
+}
+
+// OpResult is everything one operation measured.
+type OpResult struct {
+	Op     Op
+	Rounds []Round // all rounds, warmup included
+	// Latency holds each measured key's time from its submit to its
+	// completion (what a caller waits); Service the time a worker spent on
+	// it. Nanoseconds.
+	Latency, Service *hdrhistogram.Histogram
+	Errors           []ErrorCount
+	DirectKeys       int64 // measured keys transferred with O_DIRECT
+	BufferedKeys     int64 // measured keys transferred through the page cache
+	Wakeups, Tiles   int64 // eventfd wakeups that found completions, tiles they carried
+	Interrupted      bool  // stopped by Ctrl-C; the round in progress is not in Rounds
+	SamplesWritten   int64
+}
+
+// Measured returns the rounds that count (warmup dropped).
+func (o *OpResult) Measured() []Round {
+	var out []Round
+	for _, r := range o.Rounds {
+		if !r.Warmup {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Verify is the outcome of the round-trip check.
+type Verify struct {
+	Checked    int
+	Mismatches int
+	Against    string // "store" (buffers of this run's store) or "pattern" (--only load)
+}
+
+// Result is a whole run.
+type Result struct {
+	Config        *Config
+	Adapter       string // LMCache's class name
+	Engine        string
+	Workers       int
+	Buffers       hugepage.Backing
+	BufferWarning string
+	Ops           []*OpResult
+	Verify        *Verify
+	Interrupted   bool
+}
+
+// CreateError is an adapter that could not be created (exit 1 in LMCache).
+type CreateError struct{ Err error }
+
+func (e *CreateError) Error() string { return "[Init] Failed to create adapter: " + e.Err.Error() }
+func (e *CreateError) Unwrap() error { return e.Err }
+
+// runner holds one run's state.
+type runner struct {
+	cfg      *Config
+	ctx      context.Context
+	out      *stream.Writer
+	adapter  Adapter
+	eng      Engine
+	comp     [3]*Completions
+	region   *hugepage.Region
+	storeBuf [][]byte
+	loadBuf  [][]byte
+	jobs     []Job
+	tiles    []Tile
+	cancelFd int
+	stored   uint64 // window mode: keys the store wrote (their idx are [0, stored))
+	raw      []byte
+	errIdx   map[string]int
+	lastLog  time.Time // window mode: when the last round progress line went out
+}
+
+// Run runs the configured operations and returns what they measured. It
+// writes round, sample and warning lines to out as it goes (the caller
+// writes config and summary lines). A cancelled ctx stops it after the
+// in-flight I/O drained; the Result then has Interrupted set.
+func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, ctx: ctx, out: out, cancelFd: -1, errIdx: map[string]int{}}
+	warn := cfg.Warn
+	if warn == nil {
+		warn = func(string) {}
+	}
+	cfg.Warn = func(msg string) {
+		warn(msg)
+		out.Event("warning").Str("warning", msg).Send()
+	}
+	defer r.release()
+	if err := r.setupBuffers(); err != nil {
+		return nil, err
+	}
+	res = &Result{Config: cfg, Adapter: cfg.Spec.ClassName(), Buffers: r.region.Backing(), BufferWarning: r.region.Warning()}
+	if w := r.region.Warning(); w != "" {
+		cfg.Warn(w)
+	}
+
+	r.log("\n[Init] Creating adapter...")
+	writes := cfg.Runs(Store)
+	create := New
+	if cfg.newAdapter != nil {
+		create = cfg.newAdapter
+	}
+	a, err := create(cfg.Spec, Options{Writable: writes, Warn: cfg.Warn})
+	if err != nil {
+		return nil, &CreateError{err}
+	}
+	r.adapter = a
+	r.log(fmt.Sprintf("[Init] Adapter created successfully (%s).\n", res.Adapter))
+	if r.eng, err = NewPsync(r.adapter, cfg.IOWorkers, cfg.CPUs, cfg.KeysPerRound()+cfg.IOWorkers); err != nil {
+		return nil, err
+	}
+	res.Engine, res.Workers = r.eng.Name(), r.eng.Workers()
+	for i := range r.comp {
+		if r.comp[i], err = NewCompletions(); err != nil {
+			return nil, err
+		}
+	}
+	if r.cancelFd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	stopWatch := context.AfterFunc(ctx, r.cancel)
+	defer stopWatch()
+
+	storeRan, loadRan := false, false
+	for i, op := range cfg.Ops {
+		if ctx.Err() != nil {
+			break
+		}
+		if cfg.DropCaches && (op != Store || i > 0) {
+			r.dropCaches(op)
+		}
+		if cfg.Mode == Window {
+			r.log(fmt.Sprintf("[%s] Running %d warmup rounds, then %s with %d submits in flight...", op.Label(), cfg.Warmup, cfg.Duration, cfg.InFlight))
+		} else {
+			r.log(fmt.Sprintf("[%s] Running %d warmup + %d measurement rounds...", op.Label(), cfg.Warmup, cfg.Rounds))
+		}
+		if op == Lookup {
+			r.log("bench_lookup uses a placeholder MemoryLayoutDesc; this may need a real layout for layout-sensitive adapters")
+		}
+		o := r.runOp(op)
+		res.Ops = append(res.Ops, o)
+		storeRan = storeRan || op == Store
+		loadRan = loadRan || (op == Load && !o.Interrupted)
+		r.log("")
+	}
+	res.Interrupted = ctx.Err() != nil
+	if cfg.Verify && loadRan && !res.Interrupted {
+		res.Verify = r.verify(storeRan)
+	}
+	if cfg.BeforeCleanup != nil {
+		cfg.BeforeCleanup(res)
+	}
+	r.log("[Cleanup] Closing adapter...")
+	r.release()
+	r.log("[Cleanup] Done.")
+	return res, nil
+}
+
+func (r *runner) log(s string) {
+	if r.cfg.Progress != nil {
+		fmt.Fprintln(r.cfg.Progress, s)
+	}
+}
+
+// cancel wakes the submitter out of its eventfd wait and ends simulated
+// waits in the adapter.
+func (r *runner) cancel() {
+	var one [8]byte
+	one[0] = 1
+	_, _ = unix.Write(r.cancelFd, one[:])
+	if in, ok := r.adapter.(Interrupter); ok {
+		in.Interrupt()
+	}
+}
+
+func (r *runner) release() {
+	if r.eng != nil {
+		r.eng.Close()
+		r.eng = nil
+	}
+	if r.adapter != nil {
+		r.adapter.Close()
+		r.adapter = nil
+	}
+	for i, c := range r.comp {
+		if c != nil {
+			c.Close()
+			r.comp[i] = nil
+		}
+	}
+	if r.cancelFd >= 0 {
+		unix.Close(r.cancelFd)
+		r.cancelFd = -1
+	}
+	if r.region != nil {
+		r.region.Close()
+		r.region = nil
+	}
+}
+
+// setupBuffers maps one region of up to 2 × K slots — a store half and a
+// load half, as LMCache — and fills the store half with LMCache's pattern:
+// position j of a submit holds byte j & 0xFF. A half no operation uses is
+// not mapped (LMCache allocates both), so --only lookup costs no payload
+// memory.
+func (r *runner) setupBuffers() error {
+	c := r.cfg
+	k := c.KeysPerRound()
+	load := c.Runs(Load)
+	store := c.Runs(Store) || (load && c.Verify)
+	halves := 0
+	for _, h := range []bool{store, load} {
+		if h {
+			halves++
+		}
+	}
+	stride := hugepage.SlotStride(c.Payload, c.Align)
+	reg, err := hugepage.Alloc(max(1, halves*k)*stride, hugepage.Options{Align: c.Align, Huge: c.HugePages})
+	if err != nil {
+		return err
+	}
+	r.region = reg
+	slots, err := reg.Slots(halves*k, c.Payload)
+	if err != nil {
+		return err
+	}
+	if store {
+		r.storeBuf, slots = slots[:k], slots[k:]
+		for s, b := range r.storeBuf {
+			fill(b, expected(s%c.NumKeys))
+		}
+	}
+	if load {
+		r.loadBuf = slots[:k]
+		for s, b := range r.loadBuf {
+			fill(b, poison(s%c.NumKeys))
+		}
+	}
+	r.jobs = make([]Job, k)
+	r.tiles = make([]Tile, 0, k)
+	return nil
+}
+
+// Runs reports whether the run includes op.
+func (c *Config) Runs(op Op) bool {
+	for _, o := range c.Ops {
+		if o == op {
+			return true
+		}
+	}
+	return false
+}
+
+// expected is the byte a key at position j of its submit holds (LMCache's
+// pattern); poison is what its load buffer holds before a load: never equal
+// to it, so a load that did nothing cannot pass verification.
+func expected(j int) byte { return byte(j) }
+func poison(j int) byte   { return ^byte(j) }
+
+func fill(b []byte, v byte) {
+	if len(b) == 0 {
+		return
+	}
+	b[0] = v
+	for n := 1; n < len(b); n *= 2 {
+		copy(b[n:], b[:n])
+	}
+}
+
+func (r *runner) timeout(op Op) time.Duration {
+	if op == Lookup {
+		return r.cfg.LookupTimeout
+	}
+	return r.cfg.StoreLoadTimeout
+}
+
+// tileLookups hands lookups to workers in tiles (false: one key at a
+// time; kept for the benchmark that measured the difference, see
+// bench_results/l2-*.md).
+var tileLookups = true
+
+// tileSize is how many keys of a submit one worker takes at a time: one
+// for transfers (balance), a share of the submit for lookups (a stat is
+// cheaper than a hand-off).
+func (r *runner) tileSize(op Op) int {
+	if op != Lookup || !tileLookups {
+		return 1
+	}
+	return max(1, (r.cfg.NumKeys+r.eng.Workers()-1)/r.eng.Workers())
+}
+
+func newOpResult(op Op) *OpResult {
+	return &OpResult{Op: op, Latency: stats.NewHistogram(), Service: stats.NewHistogram()}
+}
+
+func (r *runner) runOp(op Op) *OpResult {
+	o := newOpResult(op)
+	if r.cfg.Mode == Window {
+		r.window(op, o)
+	} else {
+		r.wave(op, o)
+	}
+	o.Wakeups, o.Tiles = r.comp[op].Stats()
+	return o
+}
+
+// keysForRound fills the jobs of wave round rd with their keys (spec §3).
+func (r *runner) keysForRound(op Op, rd int) {
+	c := r.cfg
+	k := c.KeysPerRound()
+	t := c.Warmup + c.Rounds
+	if op != Lookup {
+		for i := range r.jobs {
+			r.jobs[i].Idx = uint64(rd*k + i)
+		}
+		return
+	}
+	hit := int(float64(k) * c.HitRate)
+	miss := k - hit
+	for i := range r.jobs {
+		if i < hit {
+			r.jobs[i].Idx = uint64(rd*hit + i)
+		} else {
+			r.jobs[i].Idx = uint64(t*k + rd*miss + (i - hit))
+		}
+	}
+}
+
+// prepJobs sets the op and buffers of every job.
+func (r *runner) prepJobs(op Op) {
+	for i := range r.jobs {
+		j := &r.jobs[i]
+		j.Op, j.Out, j.slot = op, Outcome{}, i/r.cfg.NumKeys
+		switch op {
+		case Store:
+			j.Buf = r.storeBuf[i]
+		case Load:
+			j.Buf = r.loadBuf[i]
+		default:
+			j.Buf = nil
+		}
+	}
+}
+
+// submit issues submit i (jobs [i·nk, (i+1)·nk)) in tiles.
+func (r *runner) submit(op Op, i int) {
+	nk := r.cfg.NumKeys
+	jobs := r.jobs[i*nk : (i+1)*nk]
+	ts := Now()
+	for k := range jobs {
+		jobs[k].Submitted = ts
+	}
+	step := r.tileSize(op)
+	for lo := 0; lo < nk; lo += step {
+		r.eng.Submit(Tile{Jobs: jobs[lo:min(lo+step, nk)], C: r.comp[op]})
+	}
+}
+
+// tally accumulates one finished key into a round and, for measured
+// rounds, into the op's histograms and error counts.
+func (r *runner) tally(o *OpResult, rd *Round, j *Job, measured bool) {
+	rd.Bytes += int64(j.Out.Bytes)
+	switch j.Out.Status {
+	case OK:
+		rd.Success++
+		if o.Op == Store {
+			rd.Written++
+		}
+	case Skipped:
+		rd.Success++
+		rd.Skipped++
+	case Missing:
+		rd.Missing++
+	case Failed:
+		rd.Failed++
+	}
+	if !measured {
+		return
+	}
+	if j.Out.Status == OK && j.Buf != nil {
+		if j.Out.Direct {
+			o.DirectKeys++
+		} else {
+			o.BufferedKeys++
+		}
+	}
+	recordNs(o.Latency, j.Done-j.Submitted)
+	recordNs(o.Service, j.Done-j.Start)
+	if j.Out.Status == Failed {
+		r.countError(o, j.Out.Err, j.Idx)
+	}
+}
+
+func recordNs(h *hdrhistogram.Histogram, ns int64) {
+	_ = h.RecordValue(min(max(ns, stats.LowestNs), stats.HighestNs))
+}
+
+func (r *runner) countError(o *OpResult, err error, idx uint64) {
+	msg := "unknown error"
+	if err != nil {
+		msg = err.Error()
+	}
+	key := o.Op.String() + "\x00" + msg
+	if i, ok := r.errIdx[key]; ok {
+		o.Errors[i].Count++
+		return
+	}
+	r.errIdx[key] = len(o.Errors)
+	o.Errors = append(o.Errors, ErrorCount{Error: msg, Count: 1, FirstKey: idx})
+}
+
+// harvest waits for pending jobs of op. It returns how many finished, and
+// stops early on a timeout (LMCache's rule: no completion within the
+// timeout since the previous wakeup) or on cancellation. Each finished job
+// is passed to each.
+func (r *runner) harvest(op Op, pending int, timeout time.Duration, each func(*Job)) (done int, timedOut, cancelled bool) {
+	c := r.comp[op]
+	for done < pending {
+		ready, cancel := c.Wait(timeout, r.cancelFd)
+		if cancel {
+			return done, false, true
+		}
+		if !ready {
+			if timeout >= 0 {
+				return done, true, false
+			}
+			continue
+		}
+		r.tiles = c.Take(r.tiles[:0])
+		for _, t := range r.tiles {
+			for k := range t.Jobs {
+				each(&t.Jobs[k])
+				done++
+			}
+		}
+	}
+	return done, false, false
+}
+
+// drain waits, without a timeout, for jobs still running after a timeout
+// or an interrupt, so their buffers are free before anyone reuses them.
+func (r *runner) drain(op Op, pending int, each func(*Job)) {
+	r.harvest(op, pending, -1, each)
+}
+
+// wave runs LMCache's rounds: --in-flight submits back to back, wait for
+// all, record the wall time.
+func (r *runner) wave(op Op, o *OpResult) {
+	c := r.cfg
+	k := c.KeysPerRound()
+	total := c.Warmup + c.Rounds
+	r.prepJobs(op)
+	left := make([]int, c.InFlight)
+	var round Round
+	measured := false
+	count := func(j *Job) {
+		r.tally(o, &round, j, measured)
+		if left[j.slot]--; left[j.slot] == 0 {
+			round.Submits++
+		}
+	}
+	for rd := 0; rd < total; rd++ {
+		if r.ctx.Err() != nil {
+			o.Interrupted = true
+			return
+		}
+		r.keysForRound(op, rd)
+		if op == Load {
+			for s, b := range r.loadBuf {
+				fill(b, poison(s%c.NumKeys))
+			}
+		}
+		round = Round{Number: rd + 1, Warmup: rd < c.Warmup, Keys: k}
+		if op != Lookup {
+			round.Requested = int64(k) * int64(c.Payload)
+		}
+		measured = !round.Warmup
+		for i := range left {
+			left[i] = c.NumKeys
+		}
+		t0 := Now()
+		for i := 0; i < c.InFlight; i++ {
+			r.submit(op, i)
+		}
+		done, timedOut, cancelled := r.harvest(op, k, r.timeout(op), count)
+		round.Duration = time.Duration(Now() - t0)
+		if timedOut || cancelled {
+			// Keys still running are drained so their buffers are free
+			// before the next round; they count as failed for this round.
+			r.drain(op, k-done, func(*Job) {})
+			round.Failed += k - done
+			round.TimedOut = timedOut
+		}
+		if cancelled {
+			o.Interrupted = true
+			return
+		}
+		o.Rounds = append(o.Rounds, round)
+		r.reportRound(o, &round)
+		if c.Raw && measured {
+			r.writeSamples(o, rd+1, r.jobs)
+		}
+	}
+}
+
+// window keeps --in-flight submits outstanding for --duration. A "round"
+// is every --in-flight consecutive completed submits (K keys), so LMCache's
+// per-round statistics keep their meaning; the first --warmup-rounds such
+// rounds are warmup and do not count toward --duration. A trailing
+// incomplete round is not reported. A wait that times out ends the
+// operation: that round is reported as timed out and the keys still
+// running are drained and counted as failed.
+func (r *runner) window(op Op, o *OpResult) {
+	c := r.cfg
+	nk, f := c.NumKeys, c.InFlight
+	k := f * nk
+	r.prepJobs(op)
+	universe := uint64((c.Warmup + c.Rounds) * k)
+	if r.stored > 0 {
+		universe = r.stored
+	}
+	universe = max(universe/uint64(nk)*uint64(nk), uint64(nk))
+	hit := int(float64(nk) * c.HitRate)
+	var next uint64 // submits issued so far
+	assign := func(slot int) {
+		s := next
+		next++
+		jobs := r.jobs[slot*nk : (slot+1)*nk]
+		for i := range jobs {
+			switch op {
+			case Store:
+				jobs[i].Idx = s*uint64(nk) + uint64(i)
+			case Load:
+				jobs[i].Idx = (s*uint64(nk))%universe + uint64(i)
+			case Lookup:
+				if i < hit {
+					jobs[i].Idx = (s*uint64(hit))%universe + uint64(i)
+				} else {
+					jobs[i].Idx = windowMissOrigin + s*uint64(nk-hit) + uint64(i-hit)
+				}
+			}
+		}
+		if op == Load && c.Verify {
+			for i := slot * nk; i < (slot+1)*nk; i++ {
+				fill(r.loadBuf[i], poison(i%nk))
+			}
+		}
+		r.submit(op, slot)
+	}
+	newRound := func(n int) Round {
+		rd := Round{Number: n, Warmup: n <= c.Warmup, Keys: k}
+		if op != Lookup {
+			rd.Requested = int64(k) * int64(c.Payload)
+		}
+		return rd
+	}
+	round := newRound(1)
+	left := make([]int, f)
+	roundStart := Now()
+	end := int64(math.MaxInt64)
+	if c.Warmup == 0 {
+		end = roundStart + int64(c.Duration)
+	}
+	for slot := range left {
+		left[slot] = nk
+		assign(slot)
+	}
+	active := f
+	inRound := 0
+	timeout := r.timeout(op)
+	stopping, late := false, false
+	for active > 0 {
+		ready, cancel := r.comp[op].Wait(timeout, r.cancelFd)
+		if cancel && !stopping {
+			stopping, o.Interrupted = true, true
+		}
+		if !ready {
+			if !cancel && timeout >= 0 {
+				stopping, late, round.TimedOut = true, true, true
+				round.Duration = time.Duration(Now() - roundStart)
+				timeout = -1
+			}
+			continue
+		}
+		r.tiles = r.comp[op].Take(r.tiles[:0])
+		for _, t := range r.tiles {
+			slot := t.Jobs[0].slot
+			if left[slot] -= len(t.Jobs); left[slot] > 0 {
+				continue
+			}
+			if late {
+				active--
+				continue
+			}
+			// A submit counts in the round in which it completed, all its
+			// keys together, so every round has exactly K keys.
+			for i := slot * nk; i < (slot+1)*nk; i++ {
+				r.tally(o, &round, &r.jobs[i], !round.Warmup)
+			}
+			if c.Raw && !round.Warmup {
+				r.writeSamples(o, round.Number, r.jobs[slot*nk:(slot+1)*nk])
+			}
+			if op == Store {
+				r.stored = max(r.stored, r.jobs[slot*nk].Idx+uint64(nk))
+			}
+			round.Submits++
+			now := Now()
+			if inRound++; inRound == f {
+				round.Duration = time.Duration(now - roundStart)
+				o.Rounds = append(o.Rounds, round)
+				r.reportRound(o, &round)
+				if round.Number == c.Warmup {
+					end = now + int64(c.Duration)
+				}
+				round = newRound(round.Number + 1)
+				roundStart, inRound = now, 0
+			}
+			if !stopping && now < end && r.ctx.Err() == nil {
+				left[slot] = nk
+				assign(slot)
+			} else {
+				active--
+			}
+		}
+	}
+	if round.TimedOut {
+		round.Failed = k - round.Success - round.Missing
+		o.Rounds = append(o.Rounds, round)
+		r.reportRound(o, &round)
+	}
+}
+
+// reportRound writes the round's JSONL line and progress line.
+func (r *runner) reportRound(o *OpResult, rd *Round) {
+	verb := [...]string{Store: "success_keys", Lookup: "found", Load: "loaded"}[o.Op]
+	// Window mode completes thousands of rounds: one progress line a second.
+	quiet := r.cfg.Mode == Window && !rd.TimedOut && time.Since(r.lastLog) < time.Second
+	if !quiet {
+		r.lastLog = time.Now()
+	}
+	switch {
+	case quiet:
+	case rd.TimedOut:
+		r.log(fmt.Sprintf("  [%s] Round %d: TIMEOUT (%d/%d tasks completed, %s=%d/%d)", o.Op.Label(), rd.Number, rd.Submits, r.cfg.InFlight, verb, rd.Success, rd.Keys))
+	default:
+		r.log(fmt.Sprintf("  [%s] Round %d: %.2f ms, %s=%d/%d", o.Op.Label(), rd.Number, float64(rd.Duration)/1e6, verb, rd.Success, rd.Keys))
+	}
+	e := r.out.Event("round").Str("op", o.Op.String()).Int("round", rd.Number).Bool("warmup", rd.Warmup).
+		Bool("timed_out", rd.TimedOut)
+	if rd.TimedOut {
+		e = e.Interface("duration_ms", nil)
+	} else {
+		e = e.Float64("duration_ms", float64(rd.Duration)/1e6)
+	}
+	e = e.Int("keys", rd.Keys).Int("success", rd.Success).Int("failed", rd.Failed).Int("submits_completed", rd.Submits)
+	switch o.Op {
+	case Store:
+		e = e.Int("written", rd.Written).Int("skipped_existing", rd.Skipped)
+	case Lookup:
+		e = e.Int("missing", rd.Missing)
+	}
+	if o.Op != Lookup {
+		e = e.Int64("bytes", rd.Bytes).Int64("bytes_requested", rd.Requested)
+		if !rd.TimedOut && rd.Duration > 0 {
+			e = e.Float64("mbps", float64(rd.Bytes)/MB/rd.Duration.Seconds())
+		}
+	}
+	e.Send()
+}
+
+// writeSamples renders one sample line per key of jobs.
+func (r *runner) writeSamples(o *OpResult, round int, jobs []Job) {
+	b := r.raw[:0]
+	for i := range jobs {
+		j := &jobs[i]
+		b = r.out.AppendPrefix(b, "sample", epoch.Add(time.Duration(j.Done)))
+		b = append(b, `,"op":"`...)
+		b = append(b, o.Op.String()...)
+		b = append(b, `","round":`...)
+		b = appendInt(b, int64(round))
+		b = append(b, `,"idx":`...)
+		b = appendUint(b, j.Idx)
+		b = append(b, `,"status":"`...)
+		b = append(b, statusNames[j.Out.Status]...)
+		b = append(b, `","bytes":`...)
+		b = appendInt(b, int64(j.Out.Bytes))
+		b = append(b, `,"direct":`...)
+		b = appendBool(b, j.Out.Direct)
+		b = append(b, `,"latency_us":`...)
+		b = appendMicros(b, j.Done-j.Submitted)
+		b = append(b, `,"service_us":`...)
+		b = appendMicros(b, j.Done-j.Start)
+		b = append(b, "}\n"...)
+		o.SamplesWritten++
+	}
+	_ = r.out.WriteLines(b)
+	r.raw = b[:0]
+}
+
+var statusNames = [...]string{OK: "ok", Skipped: "skipped", Missing: "missing", Failed: "failed"}
+
+// verify compares every load buffer with the pattern its key was stored
+// with, after the last measured load (spec §5). Load buffers were poisoned
+// before the load, so a load that did nothing fails too.
+func (r *runner) verify(storeRan bool) *Verify {
+	c := r.cfg
+	r.log("[Verify] Checking store -> load data integrity for last measured round...")
+	v := &Verify{Checked: len(r.loadBuf), Against: "store"}
+	if !storeRan {
+		v.Against = "pattern"
+	}
+	for s, b := range r.loadBuf {
+		if !bytes.Equal(b, r.storeBuf[s]) { // the store half always holds the pattern
+			v.Mismatches++
+			r.log(fmt.Sprintf("  [Verify] Key %d: MISMATCH (store %d bytes vs load %d bytes)", s, c.Payload, c.Payload))
+		}
+	}
+	if v.Mismatches == 0 {
+		r.log(fmt.Sprintf("  [Verify] All %d keys data verified OK.", v.Checked))
+	} else {
+		r.log(fmt.Sprintf("  [Verify] %d/%d keys have data mismatches!", v.Mismatches, v.Checked))
+	}
+	r.log("")
+	e := r.out.Event("verify").Bool("ok", v.Mismatches == 0).Int("checked", v.Checked).Int("mismatches", v.Mismatches).Str("against", v.Against)
+	e.Send()
+	return v
+}

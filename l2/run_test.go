@@ -1,0 +1,140 @@
+package l2
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lmfast/lmfast/hugepage"
+	"github.com/lmfast/lmfast/stream"
+)
+
+// testConfig is a small fs run in dir.
+func testConfig(t *testing.T, specJSON string) *Config {
+	t.Helper()
+	specs, err := ParseSpecs([]string{specJSON})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Config{Spec: specs[0], NumKeys: 8, InFlight: 2, Payload: 64 << 10, Align: 1, Rounds: 2, Warmup: 1,
+		Ops: Ops, IOWorkers: 2, StoreLoadTimeout: DefaultStoreLoadTimeout, LookupTimeout: DefaultLookupTimeout}
+}
+
+func fsSpec(dir string, extra string) string {
+	b, _ := json.Marshal(dir)
+	return `{"type":"fs","base_path":` + string(b) + extra + `}`
+}
+
+// lines parses a JSONL buffer, failing on any invalid line.
+func lines(t *testing.T, b []byte) []map[string]any {
+	t.Helper()
+	out, err := stream.ParseLines(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func runCfg(t *testing.T, cfg *Config) (*Result, []map[string]any) {
+	t.Helper()
+	var buf bytes.Buffer
+	out := stream.New(&buf, "l2", "test")
+	res, err := Run(context.Background(), cfg, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, lines(t, buf.Bytes())
+}
+
+func TestRoundTripFS(t *testing.T) {
+	tests := []struct {
+		name    string
+		extra   string
+		huge    bool
+		payload int
+		direct  bool
+	}{
+		{"buffered", "", false, 64 << 10, false},
+		{"odirect", `,"use_odirect":true`, false, 64 << 10, true},
+		{"odirect unaligned size falls back to buffered", `,"use_odirect":true`, false, 3 << 10, false},
+		{"relative tmp dir", `,"relative_tmp_dir":"tmp"`, false, 64 << 10, false},
+		{"hugepages odirect", `,"use_odirect":true`, true, 256 << 10, true},
+		{"fs_native read ahead", `,"read_ahead_size":4096`, false, 64 << 10, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.huge {
+				release, err := hugepage.Reserve(4)
+				if err != nil {
+					t.Skipf("no 2 MiB huge pages can be reserved here (%v); THP fallback is covered by hugepage's tests", err)
+				}
+				defer release()
+			}
+			dir := t.TempDir()
+			cfg := testConfig(t, fsSpec(dir, tc.extra))
+			cfg.Payload, cfg.HugePages, cfg.Verify = tc.payload, tc.huge, true
+			res, ls := runCfg(t, cfg)
+			if v := Judge(res); !v.OK() {
+				t.Fatalf("verdict %+v", v)
+			}
+			if res.Verify == nil || res.Verify.Mismatches != 0 || res.Verify.Checked != 16 {
+				t.Fatalf("verify %+v", res.Verify)
+			}
+			if tc.huge && res.Buffers != hugepage.HugeTLB {
+				t.Fatalf("buffers %v, want hugetlb", res.Buffers)
+			}
+			for _, o := range res.Ops {
+				if o.Op == Lookup {
+					continue
+				}
+				if tc.direct && (o.DirectKeys != 32 || o.BufferedKeys != 0) {
+					t.Fatalf("%s: direct %d buffered %d, want all 32 direct", o.Op, o.DirectKeys, o.BufferedKeys)
+				}
+				if !tc.direct && o.DirectKeys != 0 {
+					t.Fatalf("%s: %d keys went O_DIRECT", o.Op, o.DirectKeys)
+				}
+			}
+			// Layout: one file per key, exactly the payload, LMCache's pattern; no temp files.
+			entries, _ := os.ReadDir(dir)
+			files := 0
+			for _, e := range entries {
+				if e.IsDir() {
+					if e.Name() != "tmp" {
+						t.Fatalf("unexpected directory %s", e.Name())
+					}
+					if sub, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(sub) != 0 {
+						t.Fatalf("temp files left: %v", sub)
+					}
+					continue
+				}
+				if strings.HasSuffix(e.Name(), ".tmp") {
+					t.Fatalf("temp file left: %s", e.Name())
+				}
+				files++
+			}
+			if files != 48 { // 3 rounds × 16 keys
+				t.Fatalf("%d files, want 48", files)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "bench-model@0x0000001d@0@0000000000000000000000000000001d.data"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) != tc.payload || b[0] != 29%8 || b[len(b)-1] != 29%8 {
+				t.Fatalf("idx 29: %d bytes of %d", len(b), b[0])
+			}
+			var summaries int
+			for _, l := range ls {
+				if l["event"] == "summary" {
+					summaries++
+				}
+			}
+			if summaries != 0 {
+				t.Fatalf("Run wrote %d summaries; the caller writes them", summaries)
+			}
+		})
+	}
+}

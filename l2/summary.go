@@ -1,0 +1,349 @@
+package l2
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Title is the summary's title, as LMCache's.
+const Title = "L2 Adapter Benchmark Result"
+
+// Width is the terminal summary's width.
+const Width = 64
+
+// Entry is one summary value. Value is an int64, a float64 (already
+// rounded as LMCache rounds it), a string or nil.
+type Entry struct {
+	Key, Label string
+	Value      any
+}
+
+// Section is one block of the summary.
+type Section struct {
+	Key, Label string
+	Entries    []Entry
+}
+
+func (s *Section) add(key, label string, v any) { s.Entries = append(s.Entries, Entry{key, label, v}) }
+
+// OpStats are LMCache's statistics of one operation over its measured
+// rounds (result.py), with lmfast's corrections: throughput and ops/s
+// count what was actually transferred, and timed-out rounds are counted.
+type OpStats struct {
+	Op                                   Op
+	Rounds, KeysPerRound                 int
+	TotalKeys, TotalSuccess              int
+	DurAvg, DurMin, DurMax, DurP50       float64 // seconds; +Inf with a timed-out round
+	DurP99, DurStd                       float64
+	TputAvg, TputMin, TputMax            float64 // MB/s of bytes actually moved
+	ReqTputAvg                           float64 // MB/s of bytes asked for (LMCache's figure)
+	OpsAvg                               float64 // keys/s that did the operation (written, looked up, loaded)
+	LatencyPerKeyMs                      float64 // LMCache's avg round time / K
+	TimedOut, Failed, Skipped, Missing   int
+	Written                              int
+	Bytes, Requested                     int64
+	ExpectedMaxHitRate, ActualHitRate    float64
+	ExpectedHitCount                     int
+	KeyP50Ms, KeyP99Ms, KeyMaxMs, KeyAvg float64
+}
+
+// Stats computes an operation's statistics. hitRate is the clamped lookup
+// rate.
+func Stats(o *OpResult, keysPerRound, rounds int, hitRate float64) OpStats {
+	m := o.Measured()
+	s := OpStats{Op: o.Op, Rounds: len(m), KeysPerRound: keysPerRound, TotalKeys: keysPerRound * len(m)}
+	d := make([]float64, 0, len(m))
+	var tput, req, ops []float64
+	for _, r := range m {
+		s.TotalSuccess += r.Success
+		s.Failed += r.Failed
+		s.Skipped += r.Skipped
+		s.Missing += r.Missing
+		s.Written += r.Written
+		s.Bytes += r.Bytes
+		s.Requested += r.Requested
+		dur := r.Duration.Seconds()
+		if r.TimedOut {
+			s.TimedOut++
+			dur = math.Inf(1)
+		}
+		d = append(d, dur)
+		did := r.Success // keys that did the operation
+		switch o.Op {
+		case Store:
+			did = r.Written
+		case Lookup:
+			did = r.Success + r.Missing
+		}
+		ops = append(ops, rate(float64(did), dur))
+		if o.Op != Lookup {
+			tput = append(tput, rate(float64(r.Bytes)/MB, dur))
+			req = append(req, rate(float64(r.Requested)/MB, dur))
+		}
+	}
+	s.DurAvg = mean(d)
+	s.DurMin, s.DurMax = minMax(d)
+	s.DurP50, s.DurP99 = percentile(d, 50), percentile(d, 99)
+	s.DurStd = stdev(d)
+	s.TputAvg = mean(tput)
+	s.TputMin, s.TputMax = minMax(tput)
+	s.ReqTputAvg = mean(req)
+	s.OpsAvg = mean(ops)
+	if keysPerRound > 0 {
+		s.LatencyPerKeyMs = s.DurAvg / float64(keysPerRound) * 1000
+	}
+	if o.Op == Lookup {
+		s.ExpectedMaxHitRate = hitRate
+		s.ExpectedHitCount = int(float64(keysPerRound)*hitRate) * rounds // not double-scaled (LMCache: × rounds/(warmup+rounds) again)
+		if s.TotalKeys > 0 {
+			s.ActualHitRate = float64(s.TotalSuccess) / float64(s.TotalKeys)
+		}
+	}
+	if o.Latency.TotalCount() > 0 {
+		s.KeyP50Ms = float64(o.Latency.ValueAtQuantile(50)) / 1e6
+		s.KeyP99Ms = float64(o.Latency.ValueAtQuantile(99)) / 1e6
+		s.KeyMaxMs = float64(o.Latency.Max()) / 1e6
+	}
+	return s
+}
+
+// rate is x per second over d seconds; +Inf for d ≤ 0 as LMCache, 0 for a
+// timed-out (infinite) round.
+func rate(x, d float64) float64 {
+	if d <= 0 {
+		return math.Inf(1)
+	}
+	return x / d
+}
+
+// Document builds the summary: LMCache's sections and fields (spec §7.3),
+// then lmfast's own fields in each section and a closing Result section.
+func Document(res *Result, status string) []Section {
+	c := res.Config
+	k := c.KeysPerRound()
+	cfg := Section{Key: "config", Label: "Configuration"}
+	cfg.add("l2_adapter_json", "L2 adapter JSON", c.Spec.Raw)
+	cfg.add("num_keys", "Keys / submit", int64(c.NumKeys))
+	cfg.add("in_flight", "In-flight / round", int64(c.InFlight))
+	cfg.add("keys_per_round", "Keys / round", int64(k))
+	cfg.add("data_size_kb", "Data size / key (KB)", int64(c.Payload/1024))
+	cfg.add("data_per_round_mb", "Data / round (MB)", PyRound(float64(k)*float64(c.Payload)/MB, 2))
+	cfg.add("measurement_rounds", "Measurement rounds", int64(c.Rounds))
+	cfg.add("warmup_rounds", "Warmup rounds", int64(c.Warmup))
+	for _, op := range c.Ops {
+		if op == Lookup {
+			cfg.add("lookup_max_hit_rate", "Lookup max hit rate", PyRound(c.HitRate, 4))
+		}
+	}
+	cfg.add("mode", "Mode", c.Mode.String())
+	cfg.add("io_engine", "I/O engine", fmt.Sprintf("%s x %d", res.Engine, res.Workers))
+	cfg.add("buffers", "Buffers", res.Buffers.String())
+	doc := []Section{cfg}
+	for i, o := range res.Ops {
+		st := Stats(o, k, c.Rounds, c.HitRate)
+		s := Section{Key: "op_" + strconv.Itoa(i), Label: o.Op.Label()}
+		s.add("operation", "Operation", o.Op.Label())
+		s.add("rounds", "Rounds", int64(st.Rounds))
+		s.add("keys_per_round", "Keys / round", int64(k))
+		s.add("total_keys", "Total keys", int64(st.TotalKeys))
+		s.add("total_success", "Total success", int64(st.TotalSuccess))
+		s.add("duration_avg_ms", "Duration avg (ms)", PyRound(st.DurAvg*1000, 2))
+		s.add("duration_min_ms", "Duration min (ms)", PyRound(st.DurMin*1000, 2))
+		s.add("duration_max_ms", "Duration max (ms)", PyRound(st.DurMax*1000, 2))
+		s.add("duration_p50_ms", "Duration p50 (ms)", PyRound(st.DurP50*1000, 2))
+		s.add("duration_p99_ms", "Duration p99 (ms)", PyRound(st.DurP99*1000, 2))
+		s.add("duration_std_ms", "Duration std (ms)", PyRound(st.DurStd*1000, 2))
+		s.add("throughput_avg_mbps", "Throughput avg (MB/s)", PyRound(st.TputAvg, 2))
+		s.add("throughput_min_mbps", "Throughput min (MB/s)", PyRound(st.TputMin, 2))
+		s.add("throughput_max_mbps", "Throughput max (MB/s)", PyRound(st.TputMax, 2))
+		s.add("ops_per_sec_avg", "Avg ops/s", PyRound(st.OpsAvg, 2))
+		s.add("latency_per_key_ms", "Avg latency / key (ms)", PyRound(st.LatencyPerKeyMs, 3))
+		if o.Op == Lookup && c.HitRate > 0 {
+			s.add("expected_max_hit_rate", "Expected max hit rate", PyRound(st.ExpectedMaxHitRate, 4))
+			s.add("expected_hit_count", "Expected hit keys", int64(st.ExpectedHitCount))
+			s.add("actual_hit_rate", "Actual hit rate", PyRound(st.ActualHitRate, 4))
+		}
+		if o.Op != Lookup {
+			s.add("bytes_requested", "Bytes requested", st.Requested)
+			s.add("bytes_transferred", "Bytes transferred", st.Bytes)
+			s.add("throughput_requested_avg_mbps", "Requested throughput avg (MB/s)", PyRound(st.ReqTputAvg, 2))
+		}
+		if o.Op == Store {
+			s.add("skipped_existing", "Skipped, file existed", int64(st.Skipped))
+		}
+		s.add("failed_keys", "Failed keys", int64(st.Failed))
+		s.add("timed_out_rounds", "Timed-out rounds", int64(st.TimedOut))
+		s.add("key_latency_p50_ms", "Key latency p50 (ms)", PyRound(st.KeyP50Ms, 3))
+		s.add("key_latency_p99_ms", "Key latency p99 (ms)", PyRound(st.KeyP99Ms, 3))
+		s.add("key_latency_max_ms", "Key latency max (ms)", PyRound(st.KeyMaxMs, 3))
+		doc = append(doc, s)
+	}
+	result := Section{Key: "result", Label: "Result"}
+	switch v := res.Verify; {
+	case v == nil && !c.Verify:
+		result.add("verify", "Verify", "skipped")
+	case v == nil:
+		result.add("verify", "Verify", "not run (needs a load)")
+	case v.Mismatches == 0:
+		result.add("verify", "Verify", fmt.Sprintf("OK (%d keys)", v.Checked))
+	default:
+		result.add("verify", "Verify", fmt.Sprintf("MISMATCH (%d/%d keys)", v.Mismatches, v.Checked))
+	}
+	result.add("status", "Status", status)
+	return append(doc, result)
+}
+
+// RenderTerminal renders sections as LMCache's TerminalFormatter (width
+// 64): title centred in '=', headers in '-', "label:" and the value
+// right-aligned, floats with 2 decimals. It ends with a newline.
+func RenderTerminal(doc []Section) string {
+	var b strings.Builder
+	b.WriteString(center(" "+Title+" ", '='))
+	b.WriteByte('\n')
+	for _, s := range doc {
+		b.WriteString(center(" "+s.Label+" ", '-'))
+		b.WriteByte('\n')
+		for _, e := range s.Entries {
+			v := terminalValue(e.Value)
+			label := e.Label + ":"
+			pad := max(1, Width-utf8.RuneCountInString(label)-utf8.RuneCountInString(v))
+			b.WriteString(label)
+			b.WriteString(strings.Repeat(" ", pad))
+			b.WriteString(v)
+			b.WriteByte('\n')
+		}
+	}
+	b.WriteString(strings.Repeat("=", Width))
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// center is Python's str.center(Width, fill): the left margin is
+// marg/2 + (marg & Width & 1), which for the even Width is marg/2.
+func center(s string, fill byte) string {
+	n := utf8.RuneCountInString(s)
+	if n >= Width {
+		return s
+	}
+	marg := Width - n
+	left := marg/2 + (marg & Width & 1)
+	return strings.Repeat(string(fill), left) + s + strings.Repeat(string(fill), marg-left)
+}
+
+func terminalValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "N/A"
+	case float64:
+		if math.IsInf(x, 1) {
+			return "inf"
+		}
+		if math.IsNaN(x) {
+			return "nan"
+		}
+		return strconv.FormatFloat(x, 'f', 2, 64)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case string:
+		return x
+	}
+	return fmt.Sprint(v)
+}
+
+// RenderJSON renders sections as LMCache's JsonFormatter (json.dumps,
+// indent 2): {"title": ..., "metrics": {"<section>": {...}}}, floats in
+// Python's repr with a decimal point, non-ASCII escaped. Unlike LMCache it
+// is valid JSON: an infinite value (a timed-out round) is null. It ends
+// with a newline.
+func RenderJSON(doc []Section) string {
+	var b strings.Builder
+	b.WriteString("{\n  \"title\": ")
+	b.WriteString(pyJSONString(Title))
+	b.WriteString(",\n  \"metrics\": {")
+	for i, s := range doc {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("\n    ")
+		b.WriteString(pyJSONString(s.Key))
+		b.WriteString(": {")
+		for j, e := range s.Entries {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("\n      ")
+			b.WriteString(pyJSONString(e.Key))
+			b.WriteString(": ")
+			b.WriteString(jsonValue(e.Value))
+		}
+		if len(s.Entries) > 0 {
+			b.WriteString("\n    ")
+		}
+		b.WriteByte('}')
+	}
+	if len(doc) > 0 {
+		b.WriteString("\n  ")
+	}
+	b.WriteString("}\n}\n")
+	return b.String()
+}
+
+func jsonValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return "null"
+		}
+		return PyFloat(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case string:
+		return pyJSONString(x)
+	}
+	return pyJSONString(fmt.Sprint(v))
+}
+
+// pyJSONString is json.dumps of a str with ensure_ascii: ", \ and control
+// characters escaped, everything outside ASCII as \uXXXX (surrogate pairs
+// above U+FFFF).
+func pyJSONString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
+		default:
+			switch {
+			case r < 0x20:
+				fmt.Fprintf(&b, `\u%04x`, r)
+			case r < 0x80:
+				b.WriteRune(r)
+			case r <= 0xFFFF:
+				fmt.Fprintf(&b, `\u%04x`, r)
+			default:
+				r -= 0x10000
+				fmt.Fprintf(&b, `\u%04x\u%04x`, 0xD800+(r>>10), 0xDC00+(r&0x3FF))
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# bench-l2.sh BIN OUTDIR DATE — lmfast l2 against fio on this machine's disk.
+#
+# Same pattern for both tools: one file per key of --data-size-kb, written
+# once (store) and read back whole (load), with the same queue depth:
+# lmfast --in-flight Q (Q psync I/O threads) against fio's psync with
+# numjobs=Q and its io_uring and libaio engines with iodepth=Q, O_DIRECT on
+# and off. The disk of this VM drifts by 1.5x within minutes, so every
+# repetition runs each tool back to back (lmfast, fio psync, fio io_uring,
+# fio libaio, lmfast, ...) and the report gives the median over
+# repetitions of lmfast / the best fio engine's run of the same repetition
+# (best: the engine with the highest median at that point).
+#
+# Writes OUTDIR/l2-DATE.md and OUTDIR/l2-DATE.jsonl (one line per run).
+# Knobs: L2_BENCH_REPS (5), L2_BENCH_MIB (data per run, 1024),
+# L2_BENCH_DIR (/var/tmp/lmfast-bench-l2: on the disk, not tmpfs),
+# L2_BENCH_REPORT_ONLY=1 (re-render the .md from an existing .jsonl).
+# Needs root to drop the page cache between store and cold load.
+set -euo pipefail
+BIN=${1:?usage: bench-l2.sh BIN OUTDIR DATE}
+OUT=${2:?}
+DATE=${3:?}
+REPS=${L2_BENCH_REPS:-5}
+MIB=${L2_BENCH_MIB:-1024}
+WORK=${L2_BENCH_DIR:-/var/tmp/lmfast-bench-l2}
+
+if ! command -v fio >/dev/null; then
+	echo "installing fio"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fio >/dev/null
+fi
+mkdir -p "$OUT" "$WORK"
+ulimit -n 65536 2>/dev/null || true
+RAW="$OUT/l2-$DATE.jsonl"
+MD="$OUT/l2-$DATE.md"
+DIR="$WORK/run"
+ONLY_REPORT=${L2_BENCH_REPORT_ONLY:-0}
+[ "$ONLY_REPORT" = 1 ] || : >"$RAW"
+trap 'rm -rf "$WORK"' EXIT
+
+drop_caches() {
+	sync
+	if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi
+}
+
+# field NAME: the number after "NAME": in stdin's first matching line.
+field() { sed -n "s/.*\"$1\":\([-0-9.e+]*\).*/\1/p" | head -1; }
+
+# lmfast_op OP PAYLOAD_KB QD DIRECT KEYS [extra flags...]: prints MiB/s of the op's summary
+# (keys/s for lookups). Later flags override the defaults given here.
+lmfast_op() {
+	local op=$1 kb=$2 qd=$3 direct=$4 keys=$5
+	shift 5
+	local odirect=false
+	[ "$direct" = 1 ] && odirect=true
+	local line
+	line=$("$BIN" l2 --l2-adapter "{\"type\":\"fs\",\"base_path\":\"$DIR\",\"use_odirect\":$odirect}" \
+		--only "$op" --in-flight "$qd" --num-keys $((keys / qd)) --data-size-kb "$kb" \
+		--rounds 1 --warmup-rounds 0 -q "$@" | grep "\"event\":\"summary\",.*\"op\":\"$op\"" || true)
+	local failed
+	failed=$(echo "$line" | field failed_keys)
+	if [ -z "$line" ] || [ "$failed" != 0 ]; then echo "lmfast $op failed: $line" >&2; echo 0; return; fi
+	if [ "$op" = lookup ]; then echo "$line" | field ops_per_sec_avg; else echo "$line" | field throughput_avg_mbps; fi
+}
+
+# fio_op ENGINE RW PAYLOAD_KB QD DIRECT KEYS [extra]: prints MiB/s.
+fio_op() {
+	local engine=$1 rw=$2 kb=$3 qd=$4 direct=$5 keys=$6
+	shift 6
+	local jobs=(--numjobs=1 --iodepth="$qd" --nrfiles="$keys" --openfiles=$((2 * qd)))
+	if [ "$engine" = psync ]; then jobs=(--numjobs="$qd" --iodepth=1 --nrfiles=$((keys / qd)) --openfiles=4); fi
+	local extra=()
+	[ "$rw" = write ] && extra=(--create_on_open=1 --fallocate=none)
+	local t
+	t=$(fio --name=b --directory="$DIR" --ioengine="$engine" "${jobs[@]}" --rw="$rw" --bs="${kb}k" \
+		--filesize="${kb}k" --direct="$direct" --group_reporting --output-format=terse --terse-version=3 \
+		"${extra[@]}" "$@" 2>/dev/null | tail -1 || true)
+	if [ -z "$t" ] || [ "$(echo "$t" | cut -d';' -f5)" != 0 ]; then echo "fio $engine $rw failed: $t" >&2; echo 0; return; fi
+	case "$engine:$rw" in
+	*:write) echo "$t" | awk -F';' '{printf "%.2f\n", $48/1024}' ;;
+	*) echo "$t" | awk -F';' '{printf "%.2f\n", $7/1024}' ;;
+	esac
+}
+
+record() { # tool engine op kb qd direct rep value
+	printf '{"tool":"%s","engine":"%s","op":"%s","payload_kb":%s,"qd":%s,"direct":%s,"rep":%s,"value":%s}\n' "$@" >>"$RAW"
+}
+
+median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) {print "n/a"; exit}; if (NR%2) print v[(NR+1)/2]; else printf "%.4g\n", (v[NR/2]+v[NR/2+1])/2}'; }
+
+# 1. store and cold load, interleaved.
+[ "$ONLY_REPORT" = 1 ] && SIZES="" || SIZES="256 1024"
+for kb in $SIZES; do
+	keys=$((MIB * 1024 / kb))
+	for qd in 8 32; do
+		for direct in 1 0; do
+			engines="psync io_uring"
+			[ "$direct" = 1 ] && engines="psync io_uring libaio"
+			for rep in $(seq 1 "$REPS"); do
+				for tool in lmfast $engines; do
+					rm -rf "$DIR"
+					mkdir -p "$DIR"
+					drop_caches
+					if [ "$tool" = lmfast ]; then
+						s=$(lmfast_op store "$kb" "$qd" "$direct" "$keys")
+						drop_caches
+						l=$(lmfast_op load "$kb" "$qd" "$direct" "$keys")
+						record lmfast psync store "$kb" "$qd" "$direct" "$rep" "$s"
+						record lmfast psync load "$kb" "$qd" "$direct" "$rep" "$l"
+					else
+						s=$(fio_op "$tool" write "$kb" "$qd" "$direct" "$keys")
+						drop_caches
+						l=$(fio_op "$tool" read "$kb" "$qd" "$direct" "$keys")
+						record fio "$tool" store "$kb" "$qd" "$direct" "$rep" "$s"
+						record fio "$tool" load "$kb" "$qd" "$direct" "$rep" "$l"
+					fi
+					echo "kb=$kb qd=$qd direct=$direct rep=$rep $tool store=$s load=$l"
+				done
+			done
+		done
+	done
+done
+
+# 2. hot-cache load (buffered, page cache warm) and lookups, lmfast and fio.
+kb=256
+keys=$((MIB * 1024 / kb))
+[ "$ONLY_REPORT" = 1 ] && HOTQ="" || HOTQ="8 32"
+for qd in $HOTQ; do
+	for rep in $(seq 1 "$REPS"); do
+		rm -rf "$DIR"
+		mkdir -p "$DIR"
+		lmfast_op store "$kb" "$qd" 0 "$keys" >/dev/null
+		lmfast_op load "$kb" "$qd" 0 "$keys" >/dev/null # warm
+		h=$(lmfast_op load "$kb" "$qd" 0 "$keys")
+		record lmfast psync hot_load "$kb" "$qd" 0 "$rep" "$h"
+		rm -rf "$DIR"
+		mkdir -p "$DIR"
+		fio_op psync write "$kb" "$qd" 0 "$keys" >/dev/null
+		f=$(fio_op psync read "$kb" "$qd" 0 "$keys" --invalidate=0 --loops=2)
+		record fio psync hot_load "$kb" "$qd" 0 "$rep" "$f"
+		echo "hot load qd=$qd rep=$rep lmfast=$h fio=$f MiB/s"
+	done
+done
+lkeys=65536
+[ "$ONLY_REPORT" = 1 ] && LREPS="" || LREPS=$(seq 1 "$REPS")
+for rep in $LREPS; do
+	rm -rf "$DIR"
+	mkdir -p "$DIR"
+	lmfast_op store 4 4 0 "$lkeys" >/dev/null
+	for w in 1 2; do
+		# hits: the store just created the names, their dentries are cached
+		v=$(lmfast_op lookup 4 4 0 "$lkeys" --lookup-max-hit-rate 1 --io-workers "$w")
+		record lmfast "psync-$w" lookup_hit 4 4 0 "$rep" "$v"
+		# misses on names never looked up (a directory index search each; a
+		# warmup round makes the 2-worker run's measured names fresh too),
+		# then the same names again (negative dentries cached)
+		v=$(lmfast_op lookup 4 4 0 "$lkeys" --warmup-rounds $((w - 1)) --io-workers "$w")
+		record lmfast "psync-$w" lookup_miss_new 4 4 0 "$rep" "$v"
+		v=$(lmfast_op lookup 4 4 0 "$lkeys" --warmup-rounds $((w - 1)) --io-workers "$w")
+		record lmfast "psync-$w" lookup_miss_again 4 4 0 "$rep" "$v"
+	done
+	echo "lookup rep=$rep lmfast(miss, 2 workers)=$v keys/s"
+done
+
+# 3. report.
+val() { # tool engine op kb qd direct -> values, one a line (none: nothing)
+	{ grep "\"tool\":\"$1\",\"engine\":\"$2\",\"op\":\"$3\",\"payload_kb\":$4,\"qd\":$5,\"direct\":$6," "$RAW" || true; } |
+		sed -n 's/.*"value":\([-0-9.e+]*\).*/\1/p'
+}
+best_engine() { # op kb qd direct: the fio engine with the highest median
+	for e in psync io_uring libaio; do
+		m=$(val fio "$e" "$1" "$2" "$3" "$4" | median)
+		if [ "$m" != n/a ]; then echo "$m $e"; fi
+	done | sort -g | tail -1 | cut -d' ' -f2
+}
+ratios() { # op kb qd direct: per repetition, lmfast / the best fio engine's run of that repetition
+	local e
+	e=$(best_engine "$@")
+	for rep in $(seq 1 "$REPS"); do
+		l=$({ grep "\"tool\":\"lmfast\",\"engine\":\"psync\",\"op\":\"$1\",\"payload_kb\":$2,\"qd\":$3,\"direct\":$4,\"rep\":$rep," "$RAW" || true; } | field value)
+		b=$({ grep "\"tool\":\"fio\",\"engine\":\"$e\",\"op\":\"$1\",\"payload_kb\":$2,\"qd\":$3,\"direct\":$4,\"rep\":$rep," "$RAW" || true; } | field value)
+		awk -v l="$l" -v b="$b" 'BEGIN {if (b > 0) printf "%.3f\n", l / b}'
+	done
+}
+{
+	echo "# lmfast l2 vs fio ($DATE)"
+	echo
+	echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r),"
+	echo "filesystem $(df -T "$WORK" | awk 'NR==2 {print $2 " on " $1}') ($(findmnt -no OPTIONS --target "$WORK" 2>/dev/null || echo '?')),"
+	echo "$(fio --version), lmfast $("$BIN" version | cut -d' ' -f2), $(free -g | awk '/Mem:/ {print $2}') GiB RAM."
+	echo
+	echo "Command: \`make bench\` (= \`bash scripts/bench-l2.sh bin/lmfast bench_results $DATE\`), L2_BENCH_REPS=$REPS, L2_BENCH_MIB=$MIB."
+	echo
+	echo "Method: one file per key, $MIB MiB per run ($((MIB * 4)) keys of 256 KiB or $MIB of 1 MiB), written once and read back"
+	echo "whole. Queue depth Q: lmfast \`--in-flight Q --num-keys K/Q --rounds 1 --warmup-rounds 0\` (Q psync I/O threads,"
+	echo "LMCache's fs layout: stat, temp file, pwrite, close, rename); fio psync \`numjobs=Q\`, io_uring and libaio"
+	echo "\`iodepth=Q\` (libaio only with O_DIRECT), \`filesize=bs=payload\`, \`create_on_open=1 fallocate=none\`. The page"
+	echo "cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every store and every cold load. Each"
+	echo "repetition runs lmfast and every fio engine back to back. Best fio engine = the one with the highest median at"
+	echo "that point; ratio = lmfast / that engine's run *of the same repetition*; the table gives medians over $REPS"
+	echo "repetitions (MiB/s = 2^20 B/s)."
+	echo
+	echo "| op | payload | Q | O_DIRECT | lmfast MiB/s | fio psync | fio io_uring | fio libaio | best fio | lmfast / best fio (median) | ≥ 0.95 |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
+	for op in store load; do
+		for kb in 256 1024; do
+			for qd in 8 32; do
+				for direct in 1 0; do
+					lm=$(val lmfast psync $op $kb $qd $direct | median)
+					ps=$(val fio psync $op $kb $qd $direct | median)
+					iu=$(val fio io_uring $op $kb $qd $direct | median)
+					la=$(val fio libaio $op $kb $qd $direct | median)
+					r=$(ratios $op $kb $qd $direct | median)
+					be=$(best_engine $op $kb $qd $direct)
+					ok=$(awk -v r="$r" 'BEGIN {print (r >= 0.95) ? "yes" : "**no**"}')
+					name=$op
+					[ $op = load ] && name="cold load"
+					echo "| $name | $kb KiB | $qd | $direct | $lm | $ps | $iu | $la | $be | $r | $ok |"
+				done
+			done
+		done
+	done
+	echo
+	echo "Hot-cache load (256 KiB, buffered, files in the page cache; fio \`invalidate=0\`):"
+	echo
+	echo "| Q | lmfast MiB/s | lmfast GB/s | fio psync MiB/s | target ≥ ~10 GB/s |"
+	echo "|---|---|---|---|---|"
+	for qd in 8 32; do
+		lm=$(val lmfast psync hot_load 256 $qd 0 | median)
+		f=$(val fio psync hot_load 256 $qd 0 | median)
+		gb=$(awk -v m="$lm" 'BEGIN {printf "%.2f", m * 1048576 / 1e9}')
+		ok=$(awk -v g="$gb" 'BEGIN {print (g >= 10) ? "yes" : "**no**"}')
+		echo "| $qd | $lm | $gb | $f | $ok |"
+	done
+	echo
+	echo "Lookups ($lkeys keys of 4 KiB on disk, dentries cached; \`--in-flight 4 --num-keys $((lkeys / 4))\`):"
+	echo
+	echo "| keys | I/O workers | lmfast keys/s (median) | target ≥ 300k |"
+	echo "|---|---|---|---|"
+	for kind in hit miss_new miss_again; do
+		for w in 1 2; do
+			v=$(val lmfast "psync-$w" "lookup_$kind" 4 4 0 | median)
+			ok=$(awk -v v="$v" 'BEGIN {print (v >= 300000) ? "yes" : "**no**"}')
+			case $kind in
+			hit) what="all present (dentries cached by the store)" ;;
+			miss_new) what="all missing, names never looked up before" ;;
+			miss_again) what="all missing, the same names again" ;;
+			esac
+			echo "| $what | $w | $v | $ok |"
+		done
+	done
+	echo
+	echo "For scale (from the issue, not measured here): LMCache's Python fs adapter ~25k keys/s, its C++ fs_native ~200-290k."
+	echo
+	echo "Raw figures: \`l2-$DATE.jsonl\` beside this file (one line per run: tool, engine, op, payload_kb, qd, direct, rep, value)."
+} >"$MD"
+echo "wrote $MD and $RAW"
