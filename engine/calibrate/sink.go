@@ -126,7 +126,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 )
@@ -157,10 +156,11 @@ type Sink struct {
 // "*" port picks a free one) and starts counting. reply is the bytes the
 // ROUTER answers with; an empty routerEndpoint opens no ROUTER.
 func StartSink(pullEndpoint, routerEndpoint string, reply []byte) (*Sink, error) {
-	s := &Sink{ctx: C.zmq_ctx_new()}
-	if s.ctx == nil {
-		return nil, fmt.Errorf("zmq context: %v", errno())
+	ctx, errno := C.zmq_ctx_new() // cgo reads errno right after the call, on its thread
+	if ctx == nil {
+		return nil, fmt.Errorf("zmq context: %w", errno)
 	}
+	s := &Sink{ctx: ctx}
 	s.counts = (*C.lmf_counts)(C.calloc(2, C.size_t(unsafe.Sizeof(C.lmf_counts{}))))
 	var err error
 	if s.pull, s.pullEP, err = s.open(C.ZMQ_PULL, pullEndpoint); err != nil {
@@ -193,17 +193,13 @@ func StartSink(pullEndpoint, routerEndpoint string, reply []byte) (*Sink, error)
 	return s, nil
 }
 
-func errno() error {
-	return syscall.Errno(C.zmq_errno())
-}
-
 func (s *Sink) open(typ C.int, endpoint string) (unsafe.Pointer, string, error) {
 	cep := C.CString(endpoint)
 	defer C.free(unsafe.Pointer(cep))
 	var out [256]C.char
-	sock := C.lmf_open(s.ctx, typ, cep, &out[0], C.size_t(len(out)))
+	sock, errno := C.lmf_open(s.ctx, typ, cep, &out[0], C.size_t(len(out)))
 	if sock == nil {
-		return nil, "", errno()
+		return nil, "", errno // a syscall.Errno; read on the thread that failed
 	}
 	return sock, C.GoString(&out[0]), nil
 }
