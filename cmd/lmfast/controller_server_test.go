@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"syscall"
@@ -21,29 +18,14 @@ import (
 // listening line names them, requests are answered, SIGTERM stops it with
 // exit 0 and a summary.
 func TestControllerServerListensAndStops(t *testing.T) {
-	pr, pw := io.Pipe()
-	var stderr bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run([]string{"controller-server", "--pull-port", "0", "--reply-port", "0", "--heartbeat-port", "0", "--http-port", "0"},
-			strings.NewReader(""), pw, &stderr)
-		pw.Close()
-	}()
-	lines := bufio.NewScanner(pr)
-	if !lines.Scan() {
-		t.Fatalf("no listening line; stderr: %s", stderr.String())
-	}
-	var listening map[string]any
-	if err := json.Unmarshal(lines.Bytes(), &listening); err != nil || listening["event"] != "listening" {
-		t.Fatalf("first line %q: %v", lines.Text(), err)
-	}
+	srv := startServerCmd(t, "controller-server", "--pull-port", "0", "--reply-port", "0", "--heartbeat-port", "0", "--http-port", "0")
 	for _, k := range []string{"pull_port", "reply_port", "heartbeat_port", "http_port"} {
-		if listening[k].(float64) <= 0 {
-			t.Fatalf("%s = %v", k, listening[k])
+		if srv.port(k) <= 0 {
+			t.Fatalf("%s = %v", k, srv.listening[k])
 		}
 	}
 	ctx, _ := zmq.NewContext()
-	req, err := wire.NewDealer(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", int(listening["reply_port"].(float64))))
+	req, err := wire.NewDealer(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", srv.port("reply_port")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,20 +45,17 @@ func TestControllerServerListensAndStops(t *testing.T) {
 	ctx.Term()
 
 	syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
-	var summary map[string]any
-	for lines.Scan() {
-		json.Unmarshal(lines.Bytes(), &summary)
-	}
+	summary := srv.rest(t, "summary")
 	select {
-	case code := <-done:
+	case code := <-srv.exit:
 		if code != ExitOK {
-			t.Fatalf("exit %d after SIGTERM; stderr %s", code, stderr.String())
+			t.Fatalf("exit %d after SIGTERM; stderr %s", code, srv.stderr.String())
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not stop on SIGTERM")
 	}
-	if summary["event"] != "summary" || summary["registered_workers"].(float64) != 1 {
-		t.Fatalf("final line %v", summary)
+	if summary == nil || summary["registered_workers"].(float64) != 1 {
+		t.Fatalf("final summary %v", summary)
 	}
 }
 

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"testing"
@@ -18,20 +15,9 @@ import (
 // TestSinkCountsWhatArrives: the listening line names the free port, and
 // the summary counts exactly the frames (and bytes) pushed to it.
 func TestSinkCountsWhatArrives(t *testing.T) {
-	pr, pw := io.Pipe()
-	var stderr bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run([]string{"sink", "--pull-port", "0", "--duration", "1", "--interval", "200ms"}, strings.NewReader(""), pw, &stderr)
-		pw.Close()
-	}()
-	lines := bufio.NewScanner(pr)
-	var listening map[string]any
-	if !lines.Scan() || json.Unmarshal(lines.Bytes(), &listening) != nil || listening["event"] != "listening" {
-		t.Fatalf("first line %q; stderr %s", lines.Text(), stderr.String())
-	}
+	srv := startServerCmd(t, "sink", "--pull-port", "0", "--duration", "1", "--interval", "200ms")
 	ctx, _ := zmq.NewContext()
-	push, err := wire.NewPush(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", int(listening["pull_port"].(float64))))
+	push, err := wire.NewPush(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", srv.port("pull_port")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,18 +29,9 @@ func TestSinkCountsWhatArrives(t *testing.T) {
 	push.SetLinger(-1)
 	push.Close()
 	ctx.Term() // every frame has left
-	var summary map[string]any
-	for lines.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(lines.Bytes(), &m); err != nil {
-			t.Fatalf("invalid line %q", lines.Text())
-		}
-		if m["event"] == "summary" {
-			summary = m
-		}
-	}
-	if code := <-done; code != ExitOK {
-		t.Fatalf("exit %d: %s", code, stderr.String())
+	summary := srv.rest(t, "summary")
+	if code := <-srv.exit; code != ExitOK {
+		t.Fatalf("exit %d: %s", code, srv.stderr.String())
 	}
 	if summary == nil || summary["frames"] != 1000.0 || summary["bytes"] != 10000.0 {
 		t.Fatalf("summary %v", summary)

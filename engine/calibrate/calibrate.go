@@ -96,6 +96,27 @@ func endpoints(transport string) (pull, router string, cleanup func(), err error
 		func() { os.RemoveAll(dir) }, nil
 }
 
+// openSink validates c and starts a counting sink on c's transport, with
+// a ROUTER answering reply when router is set; done closes it and removes
+// what binding left behind.
+func openSink(c Common, router bool, reply []byte) (sink *Sink, done func(), err error) {
+	if err := c.validate(); err != nil {
+		return nil, nil, err
+	}
+	pullEP, routerEP, cleanup, err := endpoints(c.Transport)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !router {
+		routerEP = ""
+	}
+	if sink, err = StartSink(pullEP, routerEP, reply); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return sink, func() { sink.Close(); cleanup() }, nil
+}
+
 // drainWait bounds how long queued messages may take to reach the sink
 // after the senders stop.
 const drainWait = 10 * time.Second
@@ -109,22 +130,14 @@ const drainWait = 10 * time.Second
 // every message the sockets accepted.
 func Push(ctx context.Context, c Common, payload []byte) (Measurement, error) {
 	m := Measurement{Kind: KindPush, Transport: c.Transport, Bytes: len(payload), Senders: c.Senders}
-	if err := c.validate(); err != nil {
-		return m, err
-	}
 	if len(payload) == 0 {
 		return m, errors.New("empty payload")
 	}
-	pullEP, _, cleanup, err := endpoints(c.Transport)
+	sink, done, err := openSink(c, false, nil)
 	if err != nil {
 		return m, err
 	}
-	defer cleanup()
-	sink, err := StartSink(pullEP, "", nil)
-	if err != nil {
-		return m, err
-	}
-	defer sink.Close()
+	defer done()
 	zctx, err := zmq.NewContext()
 	if err != nil {
 		return m, err
@@ -173,22 +186,14 @@ func Push(ctx context.Context, c Common, payload []byte) (Measurement, error) {
 // request with reply at once. The rate is round trips per second.
 func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) (Measurement, error) {
 	m := Measurement{Kind: KindRoundTrip, Transport: c.Transport, Bytes: len(request), Senders: c.Senders, Lanes: lanes * c.Senders}
-	if err := c.validate(); err != nil {
-		return m, err
-	}
 	if lanes < 1 {
 		return m, errors.New("need at least one lane per sender")
 	}
-	pullEP, routerEP, cleanup, err := endpoints(c.Transport)
+	sink, done, err := openSink(c, true, reply)
 	if err != nil {
 		return m, err
 	}
-	defer cleanup()
-	sink, err := StartSink(pullEP, routerEP, reply)
-	if err != nil {
-		return m, err
-	}
-	defer sink.Close()
+	defer done()
 	zctx, err := zmq.NewContext()
 	if err != nil {
 		return m, err
@@ -196,7 +201,7 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 	defer zctx.Term()
 	_ = zctx.SetIoThreads(max(1, (c.Senders+1)/2)) // as the engine does
 
-	var done atomic.Int64
+	var answered atomic.Int64
 	var began, ended atomic.Int64 // Unix ns of the first send and the last reply
 	err = runSenders(ctx, c, func(stop <-chan struct{}, ready func()) error {
 		poller := zmq.NewPoller()
@@ -227,7 +232,7 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 			}
 		}
 		n := int64(0)
-		defer func() { done.Add(n) }()
+		defer func() { answered.Add(n) }()
 		stopping, inFlight := false, lanes
 		for inFlight > 0 {
 			polled, err := poller.Poll(wire.RecvTimeout)
@@ -269,7 +274,7 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 	if err != nil {
 		return m, err
 	}
-	m.Sent = done.Load()
+	m.Sent = answered.Load()
 	m.Received = sink.Router().Frames - int64(lanes*c.Senders) // minus the warm-up requests
 	m.Seconds = time.Duration(ended.Load() - began.Load()).Seconds()
 	if m.Seconds > 0 {
@@ -329,19 +334,11 @@ func runSenders(ctx context.Context, c Common, send func(stop <-chan struct{}, r
 // with SampleBatch bytes is the engine's efficiency.
 func EnginePush(ctx context.Context, c Common, batchSize, numKeys int, seed uint64) (Measurement, error) {
 	m := Measurement{Kind: KindEnginePush, Transport: c.Transport, Senders: c.Senders}
-	if err := c.validate(); err != nil {
-		return m, err
-	}
-	pullEP, _, cleanup, err := endpoints(c.Transport)
+	sink, done, err := openSink(c, false, nil)
 	if err != nil {
 		return m, err
 	}
-	defer cleanup()
-	sink, err := StartSink(pullEP, "", nil)
-	if err != nil {
-		return m, err
-	}
-	defer sink.Close()
+	defer done()
 	mix, _ := engine.ParseOperations("admit:100")
 	cfg := engine.Config{
 		PullEndpoint: sink.PullEndpoint(), Duration: c.Duration, BatchSize: batchSize, Mix: mix,
@@ -410,21 +407,13 @@ func SampleLookup(numHashes, numKeys int) (request, reply []byte) {
 // once. The rate is lookups answered per second of the run.
 func EngineRoundTrip(ctx context.Context, c Common, lanes, numHashes, numKeys int, seed uint64) (Measurement, error) {
 	m := Measurement{Kind: KindEngineRoundTrip, Transport: c.Transport, Senders: c.Senders, Lanes: lanes * c.Senders}
-	if err := c.validate(); err != nil {
-		return m, err
-	}
-	pullEP, routerEP, cleanup, err := endpoints(c.Transport)
-	if err != nil {
-		return m, err
-	}
-	defer cleanup()
 	request, reply := SampleLookup(numHashes, numKeys)
 	m.Bytes = len(request)
-	sink, err := StartSink(pullEP, routerEP, reply)
+	sink, done, err := openSink(c, true, reply)
 	if err != nil {
 		return m, err
 	}
-	defer sink.Close()
+	defer done()
 	mix, _ := engine.ParseOperations("p2p_lookup:100")
 	cfg := engine.Config{
 		PullEndpoint: sink.PullEndpoint(), ReplyEndpoint: sink.RouterEndpoint(), Duration: c.Duration, Mix: mix,
