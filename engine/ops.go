@@ -7,10 +7,11 @@ package engine
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
+
+	"github.com/lmfast/lmfast/internal/pyfmt"
 )
 
 // Op is one kind of controller operation, as named on the command line.
@@ -132,22 +133,8 @@ func PythonDictRepr(mix []OpShare) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "'%s': %s", m.Op, PythonFloatRepr(m.Pct))
+		fmt.Fprintf(&b, "'%s': %s", m.Op, pyfmt.Float(m.Pct))
 	}
 	b.WriteByte('}')
 	return b.String()
-}
-
-// PythonFloatRepr formats f as Python's repr(float): the shortest digits
-// that round-trip, positional with a ".0" for magnitudes in [1e-4, 1e16),
-// exponent form ("1e-05", "1e+16") outside.
-func PythonFloatRepr(f float64) string {
-	if a := math.Abs(f); a != 0 && (a < 1e-4 || a >= 1e16) {
-		return strconv.FormatFloat(f, 'g', -1, 64) // Go and Python agree here: "1e-05", "1.5e+16"
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
 }

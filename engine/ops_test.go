@@ -63,14 +63,6 @@ func TestBuildScheduleTruncatesLikeLMCache(t *testing.T) {
 	}
 }
 
-func TestPythonFloatRepr(t *testing.T) {
-	for in, want := range map[float64]string{70: "70.0", 33.3: "33.3", 0.5: "0.5", 0: "0.0", 1e-5: "1e-05", 1e16: "1e+16", 12.25: "12.25"} {
-		if got := PythonFloatRepr(in); got != want {
-			t.Errorf("PythonFloatRepr(%v) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestNormalizeHeartbeatURL(t *testing.T) {
 	tests := []struct{ raw, pull, want string }{
 		{"127.0.0.1:7557", "tcp://127.0.0.1:7555", "tcp://127.0.0.1:7557"},

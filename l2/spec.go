@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/lmfast/lmfast/internal/pyfmt"
 )
 
 // Spec is one parsed --l2-adapter JSON: the fields of LMCache's fs,
@@ -365,7 +367,7 @@ func pyRepr(v any) string {
 	case json.Number:
 		if isFloatLiteral(x) {
 			f, _ := strconv.ParseFloat(string(x), 64)
-			return PyFloat(f)
+			return pyfmt.Float(f)
 		}
 		return string(x)
 	case []any:

@@ -3,45 +3,10 @@ package l2
 import (
 	"math"
 	"sort"
-	"strconv"
-	"strings"
 )
 
 // MB is LMCache's megabyte: 2^20 bytes.
 const MB = 1 << 20
-
-// PyRound is Python's round(x, n): correctly rounded on the exact binary
-// value, ties to even. ±Inf and NaN pass through.
-func PyRound(x float64, n int) float64 {
-	if math.IsInf(x, 0) || math.IsNaN(x) {
-		return x
-	}
-	r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'f', n, 64), 64)
-	return r
-}
-
-// PyFloat is Python's repr(float): the shortest round-trip form, always
-// with a decimal point or an exponent ("0.0", "512.0", "1e-05", "inf").
-func PyFloat(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	if a := math.Abs(f); a != 0 && (a < 1e-4 || a >= 1e16) {
-		s := strconv.FormatFloat(f, 'e', -1, 64)
-		// Go writes 1e-05 as "1e-05" and 1.5e16 as "1.5e+16", as Python does.
-		return s
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
-}
 
 // mean is statistics.mean; 0 for no values.
 func mean(v []float64) float64 {

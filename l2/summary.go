@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/lmfast/lmfast/internal/pyfmt"
 )
 
 // Title is the summary's title, as LMCache's.
@@ -130,12 +132,12 @@ func Document(res *Result, status string) []Section {
 	cfg.add("in_flight", "In-flight / round", int64(c.InFlight))
 	cfg.add("keys_per_round", "Keys / round", int64(k))
 	cfg.add("data_size_kb", "Data size / key (KB)", int64(c.Payload/1024))
-	cfg.add("data_per_round_mb", "Data / round (MB)", PyRound(float64(k)*float64(c.Payload)/MB, 2))
+	cfg.add("data_per_round_mb", "Data / round (MB)", pyfmt.Round(float64(k)*float64(c.Payload)/MB, 2))
 	cfg.add("measurement_rounds", "Measurement rounds", int64(c.Rounds))
 	cfg.add("warmup_rounds", "Warmup rounds", int64(c.Warmup))
 	for _, op := range c.Ops {
 		if op == Lookup {
-			cfg.add("lookup_max_hit_rate", "Lookup max hit rate", PyRound(c.HitRate, 4))
+			cfg.add("lookup_max_hit_rate", "Lookup max hit rate", pyfmt.Round(c.HitRate, 4))
 		}
 	}
 	cfg.add("mode", "Mode", c.Mode.String())
@@ -150,35 +152,35 @@ func Document(res *Result, status string) []Section {
 		s.add("keys_per_round", "Keys / round", int64(k))
 		s.add("total_keys", "Total keys", int64(st.TotalKeys))
 		s.add("total_success", "Total success", int64(st.TotalSuccess))
-		s.add("duration_avg_ms", "Duration avg (ms)", PyRound(st.DurAvg*1000, 2))
-		s.add("duration_min_ms", "Duration min (ms)", PyRound(st.DurMin*1000, 2))
-		s.add("duration_max_ms", "Duration max (ms)", PyRound(st.DurMax*1000, 2))
-		s.add("duration_p50_ms", "Duration p50 (ms)", PyRound(st.DurP50*1000, 2))
-		s.add("duration_p99_ms", "Duration p99 (ms)", PyRound(st.DurP99*1000, 2))
-		s.add("duration_std_ms", "Duration std (ms)", PyRound(st.DurStd*1000, 2))
-		s.add("throughput_avg_mbps", "Throughput avg (MB/s)", PyRound(st.TputAvg, 2))
-		s.add("throughput_min_mbps", "Throughput min (MB/s)", PyRound(st.TputMin, 2))
-		s.add("throughput_max_mbps", "Throughput max (MB/s)", PyRound(st.TputMax, 2))
-		s.add("ops_per_sec_avg", "Avg ops/s", PyRound(st.OpsAvg, 2))
-		s.add("latency_per_key_ms", "Avg latency / key (ms)", PyRound(st.LatencyPerKeyMs, 3))
+		s.add("duration_avg_ms", "Duration avg (ms)", pyfmt.Round(st.DurAvg*1000, 2))
+		s.add("duration_min_ms", "Duration min (ms)", pyfmt.Round(st.DurMin*1000, 2))
+		s.add("duration_max_ms", "Duration max (ms)", pyfmt.Round(st.DurMax*1000, 2))
+		s.add("duration_p50_ms", "Duration p50 (ms)", pyfmt.Round(st.DurP50*1000, 2))
+		s.add("duration_p99_ms", "Duration p99 (ms)", pyfmt.Round(st.DurP99*1000, 2))
+		s.add("duration_std_ms", "Duration std (ms)", pyfmt.Round(st.DurStd*1000, 2))
+		s.add("throughput_avg_mbps", "Throughput avg (MB/s)", pyfmt.Round(st.TputAvg, 2))
+		s.add("throughput_min_mbps", "Throughput min (MB/s)", pyfmt.Round(st.TputMin, 2))
+		s.add("throughput_max_mbps", "Throughput max (MB/s)", pyfmt.Round(st.TputMax, 2))
+		s.add("ops_per_sec_avg", "Avg ops/s", pyfmt.Round(st.OpsAvg, 2))
+		s.add("latency_per_key_ms", "Avg latency / key (ms)", pyfmt.Round(st.LatencyPerKeyMs, 3))
 		if o.Op == Lookup && c.HitRate > 0 {
-			s.add("expected_max_hit_rate", "Expected max hit rate", PyRound(st.ExpectedMaxHitRate, 4))
+			s.add("expected_max_hit_rate", "Expected max hit rate", pyfmt.Round(st.ExpectedMaxHitRate, 4))
 			s.add("expected_hit_count", "Expected hit keys", int64(st.ExpectedHitCount))
-			s.add("actual_hit_rate", "Actual hit rate", PyRound(st.ActualHitRate, 4))
+			s.add("actual_hit_rate", "Actual hit rate", pyfmt.Round(st.ActualHitRate, 4))
 		}
 		if o.Op != Lookup {
 			s.add("bytes_requested", "Bytes requested", st.Requested)
 			s.add("bytes_transferred", "Bytes transferred", st.Bytes)
-			s.add("throughput_requested_avg_mbps", "Requested throughput avg (MB/s)", PyRound(st.ReqTputAvg, 2))
+			s.add("throughput_requested_avg_mbps", "Requested throughput avg (MB/s)", pyfmt.Round(st.ReqTputAvg, 2))
 		}
 		if o.Op == Store {
 			s.add("skipped_existing", "Skipped, file existed", int64(st.Skipped))
 		}
 		s.add("failed_keys", "Failed keys", int64(st.Failed))
 		s.add("timed_out_rounds", "Timed-out rounds", int64(st.TimedOut))
-		s.add("key_latency_p50_ms", "Key latency p50 (ms)", PyRound(st.KeyP50Ms, 3))
-		s.add("key_latency_p99_ms", "Key latency p99 (ms)", PyRound(st.KeyP99Ms, 3))
-		s.add("key_latency_max_ms", "Key latency max (ms)", PyRound(st.KeyMaxMs, 3))
+		s.add("key_latency_p50_ms", "Key latency p50 (ms)", pyfmt.Round(st.KeyP50Ms, 3))
+		s.add("key_latency_p99_ms", "Key latency p99 (ms)", pyfmt.Round(st.KeyP99Ms, 3))
+		s.add("key_latency_max_ms", "Key latency max (ms)", pyfmt.Round(st.KeyMaxMs, 3))
 		doc = append(doc, s)
 	}
 	result := Section{Key: "result", Label: "Result"}
@@ -299,7 +301,7 @@ func jsonValue(v any) string {
 		if math.IsInf(x, 0) || math.IsNaN(x) {
 			return "null"
 		}
-		return PyFloat(x)
+		return pyfmt.Float(x)
 	case int64:
 		return strconv.FormatInt(x, 10)
 	case string:

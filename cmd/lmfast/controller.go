@@ -16,6 +16,7 @@ import (
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/engine/calibrate"
 	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/internal/pyfmt"
 	"github.com/lmfast/lmfast/stream"
 )
 
@@ -310,7 +311,7 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 	info := cpus.Describe()
 	ops := make([]string, 0, len(groups[0].Mix))
 	for _, m := range groups[0].Mix {
-		ops = append(ops, m.Op.String()+":"+engine.PythonFloatRepr(m.Pct))
+		ops = append(ops, m.Op.String()+":"+pyfmt.Float(m.Pct))
 	}
 	senders := 0
 	var pinned []string
