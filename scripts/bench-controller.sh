@@ -6,7 +6,8 @@
 # pebbe/zmq4 PUSH→PULL with one pre-encoded admit batch and lmfast's engine
 # (an admit-only closed loop) into the same kind of counting sink, one after
 # the other in every round; the report gives the median over the rounds of
-# engine/raw. ROUNDS (default 7) and DURATION (default 3s) tune it.
+# engine/raw. ROUNDS (default 7) and DURATION (default 3s) tune it;
+# RENDER_ONLY=1 rebuilds the report from an existing OUTDIR/controller-DATE.jsonl.
 set -euo pipefail
 bin=$1 outdir=$2 date=$3
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,19 +18,27 @@ jsonl=$outdir/controller-$date.jsonl md=$outdir/controller-$date.md
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-echo "controller: calibrate --engine, $rounds rounds of $duration (unpinned, tcp and ipc)" >&2
-"$bin" calibrate --engine --rounds "$rounds" --duration "$duration" --out "$tmp/free.jsonl" 2>"$tmp/free.txt"
-echo "controller: calibrate --engine --pin-cpus 0, $rounds rounds (tcp)" >&2
-"$bin" calibrate --engine --rounds "$rounds" --duration "$duration" --pin-cpus 0 --transports tcp --sizes "" \
-	--out "$tmp/pinned.jsonl" 2>"$tmp/pinned.txt"
-cat "$tmp/free.jsonl" "$tmp/pinned.jsonl" >"$jsonl"
+if [ "${RENDER_ONLY:-}" != 1 ]; then
+	echo "controller: calibrate --engine, $rounds rounds of $duration (unpinned, tcp and ipc)" >&2
+	"$bin" calibrate --engine --rounds "$rounds" --duration "$duration" --out "$tmp/free.jsonl" 2>/dev/null
+	echo "controller: calibrate --engine --pin-cpus 0, $rounds rounds (tcp)" >&2
+	"$bin" calibrate --engine --rounds "$rounds" --duration "$duration" --pin-cpus 0 --transports tcp --sizes "" \
+		--out "$tmp/pinned.jsonl" 2>/dev/null
+	cat "$tmp/free.jsonl" "$tmp/pinned.jsonl" >"$jsonl"
+fi
+# The two runs, by run id, in the order they ran.
+first=$(jq -r .run "$jsonl" | uniq | sed -n 1p) second=$(jq -r .run "$jsonl" | uniq | sed -n 2p)
+jq -c --arg r "$first" 'select(.run==$r)' "$jsonl" >"$tmp/free.jsonl"
+jq -c --arg r "$second" 'select(.run==$r)' "$jsonl" >"$tmp/pinned.jsonl"
+rounds=$(jq -rs 'map(select(.event=="config"))[0].rounds' "$tmp/free.jsonl")
+duration=$(jq -rs 'map(select(.event=="config"))[0].duration_s | tostring + "s"' "$tmp/free.jsonl")
 
 ratio_rows() { # FILE LABEL: the engine/raw PUSH rows
-	jq -rs --arg label "$2" '
+	jq -rs --arg who "$2" '
 		(map(select(.event=="summary" and .kind=="push")) | group_by(.transport) | map({(.[0].transport): .[0]}) | add) as $raw |
 		(map(select(.event=="summary" and .kind=="engine_push")) | map({(.transport): .}) | add) as $eng |
 		.[] | select(.event=="summary" and .kind=="engine_vs_raw" and .measure=="push") |
-		"| \($label) | \(.transport) | \(.raw_bytes) / \(.bytes) | \($raw[.transport].rate_median | floor) | \($eng[.transport].rate_median | floor) | **\(.ratio_median*1000|round/1000)** | \(.ratios | map(.*1000|round/1000|tostring) | join(" ")) | \(if .ratio_median >= 0.8 then "met" else "missed" end) |"' "$1"
+		"| \($who) | \(.transport) | \(.raw_bytes) / \(.bytes) | \($raw[.transport].rate_median | floor) | \($eng[.transport].rate_median | floor) | **\(.ratio_median*1000|round/1000)** | \(.ratios | map(.*1000|round/1000|tostring) | join(" ")) | \(if .ratio_median >= 0.8 then "met" else "missed" end) |"' "$1"
 }
 {
 	echo "# controller engine vs the raw pebbe/zmq4 PUSH→PULL limit ($date)"
@@ -53,7 +62,9 @@ ratio_rows() { # FILE LABEL: the engine/raw PUSH rows
 	ratio_rows "$tmp/pinned.jsonl" "1 pinned to CPU 0"
 	echo
 	echo "The engine's p2p lookups (closed loop, 1 lane, replies decoded and checked) against raw"
-	echo "DEALER→ROUTER round trips of the same request, same rounds:"
+	echo "DEALER→ROUTER round trips of the same request, same rounds. With one request in flight a"
+	echo "round trip is bound by the loopback latency, not by the sender's CPU: both loops wait for the"
+	echo "same reply, so the ratio sits near 1 and can exceed it (the raw loop is no stricter there)."
 	echo
 	echo "| senders | transport | engine/raw (median) | per round |"
 	echo "|---|---|---|---|"
@@ -66,11 +77,5 @@ ratio_rows() { # FILE LABEL: the engine/raw PUSH rows
 	echo "|---|---|---|---|---|"
 	jq -rs '.[] | select(.event=="summary" and (.kind=="push" or .kind=="round_trip")) |
 		"| \(.kind) | \(.transport) | \(.bytes) | \(.rate_median|floor) | \((.rate_median*.bytes/1048576)*10|round/10) |"' "$tmp/free.jsonl"
-	echo
-	echo "stderr of the unpinned run:"
-	echo
-	echo '```'
-	cat "$tmp/free.txt"
-	echo '```'
 } >"$md"
 echo "wrote $md" >&2
