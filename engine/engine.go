@@ -77,6 +77,10 @@ func CheckReachable(endpoints []string, timeout time.Duration) error {
 	return nil
 }
 
+// IOThreads is the number of libzmq I/O threads the engine gives a group
+// of senders: one per two senders, at least one.
+func IOThreads(senders int) int { return max(1, (senders+1)/2) }
+
 // Hooks lets a caller observe a run as it goes.
 type Hooks struct {
 	// Started is called once the timed run starts (after pre-registration).
@@ -101,7 +105,7 @@ func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Res
 	if err != nil {
 		return nil, fmt.Errorf("zmq context: %w", err)
 	}
-	_ = zctx.SetIoThreads(max(1, (cfg.Senders+1)/2))
+	_ = zctx.SetIoThreads(IOThreads(cfg.Senders))
 	g := &group{cfg: &cfg, zctx: zctx}
 	if cfg.HeartbeatEndpoint != "" {
 		hb := cfg.HeartbeatEndpoint

@@ -117,6 +117,17 @@ func openSink(c Common, router bool, reply []byte) (sink *Sink, done func(), err
 	return sink, func() { sink.Close(); cleanup() }, nil
 }
 
+// senderContext is the senders' ZMQ context, with the I/O threads the
+// engine would give them.
+func senderContext(c Common) (*zmq.Context, error) {
+	zctx, err := zmq.NewContext()
+	if err != nil {
+		return nil, err
+	}
+	_ = zctx.SetIoThreads(engine.IOThreads(c.Senders))
+	return zctx, nil
+}
+
 // drainWait bounds how long queued messages may take to reach the sink
 // after the senders stop.
 const drainWait = 10 * time.Second
@@ -138,11 +149,10 @@ func Push(ctx context.Context, c Common, payload []byte) (Measurement, error) {
 		return m, err
 	}
 	defer done()
-	zctx, err := zmq.NewContext()
+	zctx, err := senderContext(c)
 	if err != nil {
 		return m, err
 	}
-	_ = zctx.SetIoThreads(max(1, (c.Senders+1)/2)) // as the engine does
 
 	var sent atomic.Int64
 	err = runSenders(ctx, c, func(stop <-chan struct{}, ready func()) error {
@@ -194,12 +204,11 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 		return m, err
 	}
 	defer done()
-	zctx, err := zmq.NewContext()
+	zctx, err := senderContext(c)
 	if err != nil {
 		return m, err
 	}
 	defer zctx.Term()
-	_ = zctx.SetIoThreads(max(1, (c.Senders+1)/2)) // as the engine does
 
 	var answered atomic.Int64
 	var began, ended atomic.Int64 // Unix ns of the first send and the last reply
