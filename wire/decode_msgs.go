@@ -326,10 +326,11 @@ func (d *decoder) fastKVOp(out *KVOpEvent) bool {
 	if len(b) < opPrefixLen {
 		return false
 	}
-	switch string(b[:opPrefixLen]) {
-	case opAdmitPrefix:
+	// Fixed-size array compares are inlined word loads, not memequal calls.
+	switch *(*[opPrefixLen]byte)(b) {
+	case admitPrefix:
 		out.OpType = OpAdmit
-	case opEvictPrefix:
+	case evictPrefix:
 		out.OpType = OpEvict
 	default:
 		return false
@@ -340,7 +341,7 @@ func (d *decoder) fastKVOp(out *KVOpEvent) bool {
 		return false
 	}
 	i += n
-	if len(b) < i+seqNumKeyLen || string(b[i:i+seqNumKeyLen]) != kSeqNum {
+	if len(b) < i+seqNumKeyLen || *(*[seqNumKeyLen]byte)(b[i:]) != seqNumKey {
 		return false
 	}
 	i += seqNumKeyLen
