@@ -80,7 +80,20 @@ type Config struct {
 // KeysPerRound is in_flight × num_keys.
 func (c *Config) KeysPerRound() int { return c.InFlight * c.NumKeys }
 
+// Limits of a run, chosen so that no product of them overflows an int64
+// (keys per round × rounds, keys per round × slot stride) and far above any
+// real run: 2^24 keys per round, 1 GiB per key, 2^46 keys per operation,
+// 1 TiB of buffers.
+const (
+	maxKeysPerRound = 1 << 24
+	maxPayload      = 1 << 30
+	maxKeysPerOp    = 1 << 46
+	maxBufferBytes  = 1 << 40
+)
+
 // Validate checks the numbers LMCache takes as given and lmfast refuses.
+// Every bound is checked by division, never by a product that could
+// overflow.
 func (c *Config) Validate() error {
 	switch {
 	case c.NumKeys < 1:
@@ -89,6 +102,12 @@ func (c *Config) Validate() error {
 		return errors.New("--in-flight must be at least 1")
 	case c.Payload < 1:
 		return errors.New("--data-size-kb must be at least 1")
+	case c.Payload > maxPayload:
+		return fmt.Errorf("--data-size-kb %d is more than 1 GiB per key", c.Payload/1024)
+	case c.Align < 0:
+		return errors.New("--l1-align-bytes must be positive")
+	case c.Align > 0 && c.Payload%c.Align != 0:
+		return errors.New("--data-size-kb must produce a payload size that is a multiple of --l1-align-bytes")
 	case c.Rounds < 1:
 		return errors.New("--rounds must be at least 1")
 	case c.Warmup < 0:
@@ -99,12 +118,17 @@ func (c *Config) Validate() error {
 		return errors.New("--duration must be positive in window mode")
 	case len(c.Ops) == 0:
 		return errors.New("no operation to run")
+	case c.NumKeys > maxKeysPerRound/c.InFlight:
+		return fmt.Errorf("--in-flight %d × --num-keys %d is more than %d keys per round", c.InFlight, c.NumKeys, maxKeysPerRound)
 	}
-	if k := int64(c.InFlight) * int64(c.NumKeys); k > 1<<24 {
-		return fmt.Errorf("--in-flight × --num-keys = %d keys per round; at most %d", k, 1<<24)
+	k := c.KeysPerRound()
+	if rounds := maxKeysPerOp / k; c.Rounds > rounds || c.Warmup > rounds-c.Rounds {
+		return fmt.Errorf("--warmup-rounds %d + --rounds %d of %d keys are more than %d keys per operation", c.Warmup, c.Rounds, k, int64(maxKeysPerOp))
 	}
-	if buf := 2 * int64(c.KeysPerRound()) * int64(hugepage.SlotStride(c.Payload, c.Align)); buf > 1<<40 {
-		return fmt.Errorf("buffers of %d bytes (2 × keys per round × payload) are too large", buf)
+	// The payload is at most 2^30 and the alignment divides it, so the
+	// stride (payload rounded up to lcm(align, 4096)) is at most 2^32.
+	if stride := hugepage.SlotStride(c.Payload, c.Align); stride > maxBufferBytes/(2*k) {
+		return fmt.Errorf("buffers of 2 × %d keys per round × %d bytes are more than 1 TiB", k, stride)
 	}
 	return nil
 }

@@ -84,6 +84,8 @@ func TestL2BadInput(t *testing.T) {
 		{"timeout", []string{"--l2-adapter", spec, "--round-timeout", "0"}, "", "--round-timeout must be positive"},
 		{"unknown flag", []string{"--l2-adapter", spec, "--num-keyz", "3"}, "", "unknown flag"},
 		{"not a number", []string{"--l2-adapter", spec, "--num-keys", "many"}, "", "--num-keys"},
+		{"keys per round wrap to zero", []string{"--l2-adapter", spec, "--num-keys", "4294967296", "--in-flight", "4294967296"}, "", "more than 16777216 keys per round"},
+		{"keys per round wrap negative", []string{"--l2-adapter", spec, "--num-keys", "4611686018427387904", "--in-flight", "4"}, "", "more than 16777216 keys per round"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
