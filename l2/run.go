@@ -398,6 +398,9 @@ func (r *runner) setupBuffers() error {
 			fill(b, poison(s%c.NumKeys))
 		}
 	}
+	if store || load {
+		reg.CheckBacking() // now that the pages were written: did THP really give huge pages?
+	}
 	r.jobs = make([]Job, k)
 	r.tiles = make([]Tile, 0, k)
 	return nil
