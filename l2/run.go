@@ -224,6 +224,7 @@ type runner struct {
 	jobs     []Job
 	tiles    []Tile
 	cancelFd int
+	unwatch  func() // stops the Ctrl-C watcher and waits for a cancel in progress
 	stored   uint64 // window mode: keys the store wrote (their idx are [0, stored))
 	raw      []byte
 	errIdx   map[string]int
@@ -280,8 +281,7 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	if r.cancelFd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	stopWatch := context.AfterFunc(ctx, r.cancel)
-	defer stopWatch()
+	r.unwatch = r.watch()
 
 	storeRan, loadRan := false, false
 	for i, op := range cfg.Ops {
@@ -335,7 +335,30 @@ func (r *runner) cancel() {
 	}
 }
 
+// watch makes a cancelled r.ctx call r.cancel. The func it returns stops
+// that and, if r.cancel has already started, waits until it returned: after
+// it nothing but the submitter touches the runner's descriptors.
+func (r *runner) watch() (unwatch func()) {
+	done := make(chan struct{})
+	stop := context.AfterFunc(r.ctx, func() {
+		defer close(done)
+		r.cancel()
+	})
+	return func() {
+		if !stop() {
+			<-done
+		}
+	}
+}
+
+// release frees everything the run holds, the Ctrl-C watcher first (a
+// Ctrl-C during cleanup must not write to a closed, maybe reused, cancel
+// fd or interrupt a closed adapter).
 func (r *runner) release() {
+	if r.unwatch != nil {
+		r.unwatch()
+		r.unwatch = nil
+	}
 	if r.eng != nil {
 		r.eng.Close()
 		r.eng = nil
@@ -355,7 +378,9 @@ func (r *runner) release() {
 		r.cancelFd = -1
 	}
 	if r.region != nil {
-		r.region.Close()
+		if err := r.region.Close(); err != nil {
+			r.cfg.Warn(fmt.Sprintf("cleanup: payload buffers: %v", err))
+		}
 		r.region = nil
 	}
 }
