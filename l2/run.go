@@ -225,6 +225,7 @@ type runner struct {
 	tiles    []Tile
 	cancelFd int
 	unwatch  func() // stops the Ctrl-C watcher and waits for a cancel in progress
+	stopping bool   // the submitter has seen the Ctrl-C
 	stored   uint64 // window mode: keys the store wrote (their idx are [0, stored))
 	raw      []byte
 	errIdx   map[string]int
@@ -249,13 +250,10 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 		out.Event("warning").Str("warning", msg).Send()
 	}
 	defer r.release()
-	if err := r.setupBuffers(); err != nil {
+	if err := r.mapBuffers(); err != nil {
 		return nil, err
 	}
-	res = &Result{Config: cfg, Adapter: cfg.Spec.ClassName(), Buffers: r.region.Backing(), BufferWarning: r.region.Warning()}
-	if w := r.region.Warning(); w != "" {
-		cfg.Warn(w)
-	}
+	res = &Result{Config: cfg, Adapter: cfg.Spec.ClassName()}
 
 	r.log("\n[Init] Creating adapter...")
 	writes := cfg.Runs(Store)
@@ -282,6 +280,11 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
 	r.unwatch = r.watch()
+	r.fillBuffers() // stops early on Ctrl-C: then no operation runs
+	res.Buffers, res.BufferWarning = r.region.Backing(), r.region.Warning()
+	if res.BufferWarning != "" {
+		cfg.Warn(res.BufferWarning)
+	}
 
 	storeRan, loadRan := false, false
 	for i, op := range cfg.Ops {
@@ -324,9 +327,11 @@ func (r *runner) log(s string) {
 	}
 }
 
-// cancel wakes the submitter out of its eventfd wait and ends simulated
-// waits in the adapter.
+// cancel runs on Ctrl-C, on the context's goroutine: it stops the engine
+// (jobs not yet started end Cancelled without I/O), wakes the submitter
+// out of its eventfd wait and ends simulated waits in the adapter.
 func (r *runner) cancel() {
+	r.eng.Stop()
 	var one [8]byte
 	one[0] = 1
 	_, _ = unix.Write(r.cancelFd, one[:])
@@ -385,12 +390,10 @@ func (r *runner) release() {
 	}
 }
 
-// setupBuffers maps one region of up to 2 × K slots — a store half and a
-// load half, as LMCache — and fills the store half with LMCache's pattern:
-// position j of a submit holds byte j & 0xFF. A half no operation uses is
-// not mapped (LMCache allocates both), so --only lookup costs no payload
-// memory.
-func (r *runner) setupBuffers() error {
+// mapBuffers maps one region of up to 2 × K slots — a store half and a
+// load half, as LMCache. A half no operation uses is not mapped (LMCache
+// allocates both), so --only lookup costs no payload memory.
+func (r *runner) mapBuffers() error {
 	c := r.cfg
 	k := c.KeysPerRound()
 	load := c.Runs(Load)
@@ -413,22 +416,38 @@ func (r *runner) setupBuffers() error {
 	}
 	if store {
 		r.storeBuf, slots = slots[:k], slots[k:]
-		for s, b := range r.storeBuf {
-			fill(b, expected(s%c.NumKeys))
-		}
 	}
 	if load {
 		r.loadBuf = slots[:k]
-		for s, b := range r.loadBuf {
-			fill(b, poison(s%c.NumKeys))
-		}
-	}
-	if store || load {
-		reg.CheckBacking() // now that the pages were written: did THP really give huge pages?
 	}
 	r.jobs = make([]Job, k)
 	r.tiles = make([]Tile, 0, k)
 	return nil
+}
+
+// fillBuffers fills the store half with LMCache's pattern — position j of
+// a submit holds byte j & 0xFF — and poisons the load half, then checks
+// what the kernel backed the written pages with. Gigabytes take seconds:
+// it stops at a Ctrl-C and reports whether it finished.
+func (r *runner) fillBuffers() bool {
+	if len(r.storeBuf)+len(r.loadBuf) == 0 {
+		return true
+	}
+	ok := r.fillSlots(r.storeBuf, expected) && r.fillSlots(r.loadBuf, poison)
+	r.region.CheckBacking() // now that the pages were written: did THP really give huge pages?
+	return ok
+}
+
+// fillSlots fills slot s of bufs with v(s mod --num-keys), stopping (false)
+// at a Ctrl-C.
+func (r *runner) fillSlots(bufs [][]byte, v func(int) byte) bool {
+	for s, b := range bufs {
+		if r.ctx.Err() != nil {
+			return false
+		}
+		fill(b, v(s%r.cfg.NumKeys))
+	}
+	return true
 }
 
 // Runs reports whether the run includes op.
@@ -561,7 +580,7 @@ func (r *runner) tally(o *OpResult, rd *Round, j *Job, measured bool) {
 		rd.Skipped++
 	case Missing:
 		rd.Missing++
-	case Failed:
+	case Failed, Cancelled:
 		rd.Failed++
 	}
 	if !measured {
@@ -576,7 +595,7 @@ func (r *runner) tally(o *OpResult, rd *Round, j *Job, measured bool) {
 	}
 	recordNs(o.Latency, j.Done-j.Submitted)
 	recordNs(o.Service, j.Done-j.Start)
-	if j.Out.Status == Failed {
+	if j.Out.Status == Failed || j.Out.Status == Cancelled {
 		r.countError(o, j.Out.Err, j.Idx)
 	}
 }
@@ -599,38 +618,64 @@ func (r *runner) countError(o *OpResult, err error, idx uint64) {
 	o.Errors = append(o.Errors, ErrorCount{Error: msg, Count: 1, FirstKey: idx})
 }
 
-// harvest waits for pending jobs of op. It returns how many finished, and
-// stops early on a timeout (LMCache's rule: no completion within the
-// timeout since the previous wakeup) or on cancellation. Each finished job
-// is passed to each.
-func (r *runner) harvest(op Op, pending int, timeout time.Duration, each func(*Job)) (done int, timedOut, cancelled bool) {
-	c := r.comp[op]
-	for done < pending {
-		ready, cancel := c.Wait(timeout, r.cancelFd)
-		if cancel {
-			return done, false, true
-		}
-		if !ready {
-			if timeout >= 0 {
-				return done, true, false
-			}
-			continue
-		}
-		r.tiles = c.Take(r.tiles[:0])
-		for _, t := range r.tiles {
-			for k := range t.Jobs {
-				each(&t.Jobs[k])
-				done++
-			}
-		}
+// wait waits for completions of op (ready), for the cancel fd (cancelled:
+// the Ctrl-C is seen now), or for timeout (neither; < 0 waits forever).
+// Once a cancel has been seen the fd, which stays readable, is no longer
+// polled, so waiting for the jobs still running blocks instead of spinning.
+func (r *runner) wait(op Op, timeout time.Duration) (ready, cancelled bool) {
+	fd := r.cancelFd
+	if r.stopping {
+		fd = -1
 	}
-	return done, false, false
+	ready, cancelled = r.comp[op].Wait(timeout, fd)
+	if cancelled {
+		r.stopping = true
+	}
+	return ready, cancelled
 }
 
-// drain waits, without a timeout, for jobs still running after a timeout
-// or an interrupt, so their buffers are free before anyone reuses them.
+// take passes every finished job of op to each and returns how many there
+// were.
+func (r *runner) take(op Op, each func(*Job)) (n int) {
+	r.tiles = r.comp[op].Take(r.tiles[:0])
+	for _, t := range r.tiles {
+		for k := range t.Jobs {
+			each(&t.Jobs[k])
+			n++
+		}
+	}
+	return n
+}
+
+// harvest waits for pending jobs of op and passes each finished one to
+// each. It returns how many finished, and stops early on a timeout
+// (LMCache's rule: no completion within the timeout since the previous
+// wakeup; timedOut) or when a Ctrl-C is seen (r.stopping).
+func (r *runner) harvest(op Op, pending int, timeout time.Duration, each func(*Job)) (done int, timedOut bool) {
+	for done < pending {
+		ready, cancelled := r.wait(op, timeout)
+		if ready { // the eventfd was read: take what it announced, whatever else happened
+			done += r.take(op, each)
+		}
+		switch {
+		case cancelled:
+			return done, false
+		case !ready && timeout >= 0:
+			return done, true
+		}
+	}
+	return done, false
+}
+
+// drain waits, without a timeout and through a Ctrl-C, for jobs still
+// running after a timeout or an interrupt, so their buffers are free
+// before anyone reuses them. After a Ctrl-C that is at most one job per
+// I/O worker: the engine cancels the others without doing their I/O.
 func (r *runner) drain(op Op, pending int, each func(*Job)) {
-	r.harvest(op, pending, -1, each)
+	for pending > 0 {
+		n, _ := r.harvest(op, pending, -1, each)
+		pending -= n
+	}
 }
 
 // wave runs LMCache's rounds: --in-flight submits back to back, wait for
@@ -655,10 +700,9 @@ func (r *runner) wave(op Op, o *OpResult) {
 			return
 		}
 		r.keysForRound(op, rd)
-		if op == Load {
-			for s, b := range r.loadBuf {
-				fill(b, poison(s%c.NumKeys))
-			}
+		if op == Load && !r.fillSlots(r.loadBuf, poison) {
+			o.Interrupted = true
+			return
 		}
 		round = Round{Number: rd + 1, Warmup: rd < c.Warmup, Keys: k}
 		if op != Lookup {
@@ -672,17 +716,17 @@ func (r *runner) wave(op Op, o *OpResult) {
 		for i := 0; i < c.InFlight; i++ {
 			r.submit(op, i)
 		}
-		done, timedOut, cancelled := r.harvest(op, k, r.timeout(op), count)
+		done, timedOut := r.harvest(op, k, r.timeout(op), count)
 		round.Duration = time.Duration(Now() - t0)
-		if timedOut || cancelled {
+		if done < k {
 			// Keys still running are drained so their buffers are free
 			// before the next round; they count as failed for this round.
 			r.drain(op, k-done, func(*Job) {})
 			round.Failed += k - done
 			round.TimedOut = timedOut
 		}
-		if cancelled {
-			o.Interrupted = true
+		if r.stopping {
+			o.Interrupted = true // the round in progress is dropped
 			return
 		}
 		o.Rounds = append(o.Rounds, round)
@@ -760,12 +804,15 @@ func (r *runner) window(op Op, o *OpResult) {
 	timeout := r.timeout(op)
 	stopping, late := false, false
 	for active > 0 {
-		ready, cancel := r.comp[op].Wait(timeout, r.cancelFd)
-		if cancel && !stopping {
-			stopping, o.Interrupted = true, true
+		ready, cancelled := r.wait(op, timeout)
+		if cancelled {
+			// Drain what runs, without a timeout; submits that complete
+			// from now on are not counted (the round in progress is
+			// dropped, as in wave mode).
+			stopping, o.Interrupted, timeout = true, true, -1
 		}
 		if !ready {
-			if !cancel && timeout >= 0 {
+			if !cancelled && timeout >= 0 {
 				stopping, late, round.TimedOut = true, true, true
 				round.Duration = time.Duration(Now() - roundStart)
 				timeout = -1
@@ -778,7 +825,7 @@ func (r *runner) window(op Op, o *OpResult) {
 			if left[slot] -= len(t.Jobs); left[slot] > 0 {
 				continue
 			}
-			if late {
+			if late || r.stopping {
 				active--
 				continue
 			}
@@ -887,7 +934,7 @@ func (r *runner) writeSamples(o *OpResult, round int, jobs []Job) {
 	r.raw = b[:0]
 }
 
-var statusNames = [...]string{OK: "ok", Skipped: "skipped", Missing: "missing", Failed: "failed"}
+var statusNames = [...]string{OK: "ok", Skipped: "skipped", Missing: "missing", Failed: "failed", Cancelled: "cancelled"}
 
 // verify compares every load buffer with the pattern its key was stored
 // with, after the last measured load (spec §5). Load buffers were poisoned
