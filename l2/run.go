@@ -767,8 +767,8 @@ func (r *runner) window(op Op, o *OpResult) {
 			case Load:
 				jobs[i].Idx = (s*uint64(nk))%universe + uint64(i)
 			case Lookup:
-				if i < hit {
-					jobs[i].Idx = (s*uint64(hit))%universe + uint64(i)
+				if i < hit { // the first hit keys of a stored submit: always below universe, a multiple of nk
+					jobs[i].Idx = (s*uint64(nk))%universe + uint64(i)
 				} else {
 					jobs[i].Idx = windowMissOrigin + s*uint64(nk-hit) + uint64(i-hit)
 				}
