@@ -20,7 +20,7 @@ func TestSkippedStoresAreNotThroughput(t *testing.T) {
 	cfg.Ops = []Op{Store}
 	runCfg(t, cfg) // populate
 	res, _ := runCfg(t, cfg)
-	st := Stats(res.Ops[0], cfg.KeysPerRound(), cfg.Rounds, 0)
+	st := Stats(res.Ops[0], cfg)
 	if st.Skipped != 32 || st.Written != 0 || st.Bytes != 0 || st.TotalSuccess != 32 {
 		t.Fatalf("skipped %d written %d bytes %d success %d", st.Skipped, st.Written, st.Bytes, st.TotalSuccess)
 	}
@@ -44,7 +44,7 @@ func TestThroughputCountsBytesMoved(t *testing.T) {
 	}
 	cfg.Ops = []Op{Load}
 	res, _ := runCfg(t, cfg)
-	st := Stats(res.Ops[0], cfg.KeysPerRound(), cfg.Rounds, 0)
+	st := Stats(res.Ops[0], cfg)
 	if st.Failed != 8 || st.Bytes != 8*int64(cfg.Payload) || st.Requested != 16*int64(cfg.Payload) {
 		t.Fatalf("failed %d bytes %d requested %d", st.Failed, st.Bytes, st.Requested)
 	}
@@ -66,7 +66,7 @@ func TestExpectedHitCountNotDoubleScaled(t *testing.T) {
 	cfg.HitRate, cfg.Rounds, cfg.Warmup = 0.29, 3, 1
 	cfg.NumKeys, cfg.InFlight = 25, 4 // K = 100: trunc(100 × 0.29) = 28 on IEEE doubles
 	res, _ := runCfg(t, cfg)
-	st := Stats(res.Ops[1], cfg.KeysPerRound(), cfg.Rounds, cfg.HitRate)
+	st := Stats(res.Ops[1], cfg)
 	if st.ExpectedHitCount != 28*3 {
 		t.Fatalf("expected_hit_count %d, want %d (LMCache: %d)", st.ExpectedHitCount, 28*3, 28*3*3/4)
 	}

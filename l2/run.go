@@ -80,6 +80,20 @@ type Config struct {
 // KeysPerRound is in_flight × num_keys.
 func (c *Config) KeysPerRound() int { return c.InFlight * c.NumKeys }
 
+// lookupHits is how many of n lookup keys are meant to be hits:
+// trunc(n × rate) on IEEE doubles, exactly as LMCache computes it.
+func (c *Config) lookupHits(n int) int { return int(float64(n) * c.HitRate) }
+
+// hitsPerRound is how many keys of a lookup round are meant to be hits:
+// trunc(K × rate) in wave mode (LMCache's round), trunc(num_keys × rate) per
+// submit in window mode, whose rounds are --in-flight completed submits.
+func (c *Config) hitsPerRound() int {
+	if c.Mode == Window {
+		return c.lookupHits(c.NumKeys) * c.InFlight
+	}
+	return c.lookupHits(c.KeysPerRound())
+}
+
 // Limits of a run, chosen so that no product of them overflows an int64
 // (keys per round × rounds, keys per round × slot stride) and far above any
 // real run: 2^24 keys per round, 1 GiB per key, 2^46 keys per operation,
@@ -524,7 +538,7 @@ func (r *runner) keysForRound(op Op, rd int) {
 		}
 		return
 	}
-	hit := int(float64(k) * c.HitRate)
+	hit := c.lookupHits(k)
 	miss := k - hit
 	for i := range r.jobs {
 		if i < hit {
@@ -754,7 +768,7 @@ func (r *runner) window(op Op, o *OpResult) {
 		universe = r.stored
 	}
 	universe = max(universe/uint64(nk)*uint64(nk), uint64(nk))
-	hit := int(float64(nk) * c.HitRate)
+	hit := c.lookupHits(nk)
 	var next uint64 // submits issued so far
 	assign := func(slot int) {
 		s := next

@@ -16,7 +16,7 @@ func TestWindowLookupHitsAreStoredKeys(t *testing.T) {
 	runCfg(t, cfg)
 	cfg.Ops, cfg.Mode, cfg.Duration, cfg.HitRate = []Op{Lookup}, Window, 100*time.Millisecond, 0.75
 	res, _ := runCfg(t, cfg)
-	st := Stats(res.Ops[0], cfg.KeysPerRound(), cfg.Rounds, cfg.HitRate)
+	st := Stats(res.Ops[0], cfg)
 	if st.TotalKeys < 100 || st.TotalSuccess*4 != st.TotalKeys*3 || st.Missing*4 != st.TotalKeys {
 		t.Fatalf("%d keys looked up, %d found, %d missing: want exactly 3 of every 4 found", st.TotalKeys, st.TotalSuccess, st.Missing)
 	}
