@@ -54,6 +54,7 @@ type OpStats struct {
 	MeasuredS                            float64 // seconds: sum of the measured rounds' durations (a timed-out one up to its timeout)
 	LatencyPerKeyMs                      float64 // LMCache's avg round time / K
 	TimedOut, Failed, Skipped, Missing   int
+	WarmupFailed, WarmupTimedOut         int // in the warmup rounds (not in any statistic, but in the verdict)
 	Written                              int
 	Bytes, Requested                     int64
 	ExpectedMaxHitRate, ActualHitRate    float64
@@ -66,6 +67,12 @@ func Stats(o *OpResult, c *Config) OpStats {
 	k := c.KeysPerRound()
 	m := o.Measured()
 	s := OpStats{Op: o.Op, Rounds: len(m), KeysPerRound: k, TotalKeys: k * len(m), Aggregate: c.Mode == Window}
+	for _, r := range o.Rounds {
+		if r.Warmup {
+			s.WarmupFailed += r.Failed
+			s.WarmupTimedOut += b2i(r.TimedOut)
+		}
+	}
 	d := make([]float64, 0, len(m))
 	var tput, req, ops []float64
 	did := 0 // keys that did the operation
@@ -233,6 +240,8 @@ func Document(res *Result, status string) []Section {
 		}
 		s.add("failed_keys", "Failed keys", int64(st.Failed))
 		s.add("timed_out_rounds", "Timed-out rounds", int64(st.TimedOut))
+		s.add("warmup_failed_keys", "Failed warmup keys", int64(st.WarmupFailed))
+		s.add("warmup_timed_out_rounds", "Timed-out warmup rounds", int64(st.WarmupTimedOut))
 		s.add("key_latency_p50_ms", "Key latency p50 (ms)", pyfmt.Round(st.KeyP50Ms, 3))
 		s.add("key_latency_p99_ms", "Key latency p99 (ms)", pyfmt.Round(st.KeyP99Ms, 3))
 		s.add("key_latency_max_ms", "Key latency max (ms)", pyfmt.Round(st.KeyMaxMs, 3))

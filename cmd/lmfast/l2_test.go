@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,6 +239,24 @@ func TestL2Faults(t *testing.T) {
 		if !strings.HasSuffix(got["load: file shorter than the payload (truncated?)"], "05.data") ||
 			!strings.HasSuffix(got["load: open: no such file or directory"], "06.data") {
 			t.Fatalf("error lines %v", errs)
+		}
+	})
+	t.Run("warmup keys missing", func(t *testing.T) {
+		dir := t.TempDir()
+		args := []string{"--l2-adapter", fsJSON(dir, ""), "--num-keys", "4", "--data-size-kb", "4"}
+		if code, _, stderr := runL2(t, append(args, "--only", "store")...); code != ExitOK {
+			t.Fatalf("store: %d %s", code, stderr)
+		}
+		for idx := 0; idx < 4; idx++ { // the warmup round's keys
+			os.Remove(filepath.Join(dir, fmt.Sprintf("bench-model@0x%08x@0@%032x.data", idx, idx)))
+		}
+		code, stdout, stderr := runL2(t, append(args, "--only", "load")...)
+		if code != ExitFailure || !strings.Contains(stderr, "lmfast: l2: 4 failed warmup keys") {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		all := events(jsonl(t, stdout), "summary")[1]
+		if all["warmup_failed_keys"].(float64) != 4 || all["failed_keys"].(float64) != 0 || all["ok"] != false {
+			t.Fatalf("summary %v", all)
 		}
 	})
 	t.Run("disk full", func(t *testing.T) {
