@@ -12,8 +12,10 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	defer r.Close()
 	slots, _ := r.Slots(4, 256<<10)
 	fmt.Println(len(slots), len(slots[0]), hugepage.Addr(slots[1])%hugepage.PageSize == 0, r.Backing())
-	// Output: 4 262144 true 4k
+	fmt.Println(r.Close())
+	// Output:
+	// 4 262144 true 4k
+	// <nil>
 }

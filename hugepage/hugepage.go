@@ -11,10 +11,12 @@
 package hugepage
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -53,8 +55,9 @@ func (b Backing) String() string {
 // Region is one mmap'd buffer. Its memory is not managed by the Go garbage
 // collector: call Close when done, and never use a slot after that.
 type Region struct {
-	mapping []byte // the whole mapping, for munmap
-	mem     []byte // the aligned, usable part
+	base    unsafe.Pointer // start of what is still mapped (the aligned part), for munmap
+	length  uintptr        // bytes mapped from base
+	mem     []byte         // the usable part: the size asked for, from base
 	backing Backing
 	warning string
 	align   int
@@ -70,76 +73,98 @@ type Options struct {
 	Huge bool
 }
 
-// Alloc maps a region of at least size bytes.
+// Alloc maps a region of at least size bytes. With Huge, the mapping is a
+// whole number of 2 MiB pages starting on a multiple of lcm(Align, 2 MiB),
+// so that every one of its pages can be a huge page.
 func Alloc(size int, opt Options) (*Region, error) {
 	if size <= 0 {
 		return nil, fmt.Errorf("hugepage: size %d must be positive", size)
 	}
 	align := Alignment(opt.Align)
 	if !opt.Huge {
-		return mapAligned(size, align, Pages, "")
+		return mapAligned(size, align, PageSize, 0)
 	}
 	hugeAlign := lcm(align, HugePageSize)
-	length := roundUp(size, HugePageSize)
-	if hugeAlign == HugePageSize {
-		m, err := unix.Mmap(-1, 0, length, unix.PROT_READ|unix.PROT_WRITE,
-			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_HUGETLB|unix.MAP_HUGE_2MB|unix.MAP_POPULATE)
-		if err == nil {
-			return &Region{mapping: m, mem: m[:size:size], backing: HugeTLB, align: align}, nil
-		}
+	r, err := mapAligned(size, hugeAlign, HugePageSize, unix.MAP_HUGETLB|unix.MAP_HUGE_2MB)
+	if err == nil {
+		r.backing, r.align = HugeTLB, align
+		return r, nil
 	}
-	need := length / HugePageSize
+	need := (roundUp(size, HugePageSize) + hugeAlign - HugePageSize) / HugePageSize
 	reserve := fmt.Sprintf("reserve them with: echo %d > /proc/sys/vm/nr_hugepages", need+HugePagesTotal())
+	why := fmt.Sprintf("MAP_HUGETLB failed (%v): %d free 2 MiB huge pages needed, %d free", errors.Unwrap(err), need, HugePagesFree())
 	mode := THPMode()
-	if mode == "never" || mode == "" {
-		r, err := mapAligned(size, hugeAlign, THPOff, fmt.Sprintf(
-			"hugepages: %d free 2 MiB huge pages needed, %d free, and transparent huge pages are %q: using 4 KiB pages; %s",
-			need, HugePagesFree(), mode, reserve))
-		if r != nil {
-			r.align = align // the base is on a huge page boundary; slots keep their own alignment
-		}
-		return r, err
-	}
-	r, err := mapAligned(size, hugeAlign, THP, fmt.Sprintf(
-		"hugepages: %d free 2 MiB huge pages needed, %d free: using transparent huge pages (madvise, mode %q) instead; %s",
-		need, HugePagesFree(), mode, reserve))
-	if err != nil {
+	if r, err = mapAligned(size, hugeAlign, HugePageSize, 0); err != nil {
 		return nil, err
 	}
-	r.align = align
-	if err := unix.Madvise(r.mapping, unix.MADV_HUGEPAGE); err != nil {
+	r.align = align // the base is on a huge page boundary; slots keep their own alignment
+	if mode == "never" || mode == "" {
 		r.backing = THPOff
-		r.warning = fmt.Sprintf("hugepages: madvise(MADV_HUGEPAGE): %v: using 4 KiB pages; %s", err, reserve)
+		r.warning = fmt.Sprintf("hugepages: %s and transparent huge pages are %q: using 4 KiB pages; %s", why, mode, reserve)
+		return r, nil
+	}
+	r.backing = THP
+	r.warning = fmt.Sprintf("hugepages: %s: using transparent huge pages (madvise, mode %q) instead; %s", why, mode, reserve)
+	if err := unix.Madvise(r.whole(), unix.MADV_HUGEPAGE); err != nil {
+		r.backing = THPOff
+		r.warning = fmt.Sprintf("hugepages: %s, and madvise(MADV_HUGEPAGE): %v: using 4 KiB pages; %s", why, err, reserve)
 	}
 	return r, nil
 }
 
-// mapAligned maps size bytes starting on a multiple of align by mapping
-// align extra bytes and trimming both ends.
-func mapAligned(size, align int, b Backing, warning string) (*Region, error) {
-	length := roundUp(size, PageSize)
-	extra := 0
-	if align > PageSize {
-		extra = align
+// mapAligned maps size bytes, rounded up to a multiple of granule, starting
+// on a multiple of align. The kernel places anonymous mappings on a
+// multiple of PageSize (of 2 MiB with MAP_HUGETLB); for a larger alignment
+// it maps align − that much more and unmaps the unaligned head and the
+// tail. Both are unmapped by address (munmap(2)): x/sys/unix.Munmap only
+// accepts the very slice its Mmap returned, and refuses any part of it.
+func mapAligned(size, align, granule, flags int) (*Region, error) {
+	length := roundUp(size, granule)
+	natural := PageSize
+	if flags&unix.MAP_HUGETLB != 0 {
+		natural = HugePageSize
 	}
-	m, err := unix.Mmap(-1, 0, length+extra, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	extra := 0
+	if align > natural {
+		extra = align - natural
+	} else if flags&unix.MAP_HUGETLB != 0 {
+		flags |= unix.MAP_POPULATE // fault the pages in now (only when nothing is trimmed: the trimmed pages would be faulted too)
+	}
+	p, err := unix.MmapPtr(-1, 0, nil, uintptr(length+extra), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|flags)
 	if err != nil {
 		return nil, fmt.Errorf("hugepage: mmap %d bytes: %w", length+extra, err)
 	}
 	off := 0
 	if extra > 0 {
-		base := int(uintptrOf(m))
-		off = roundUp(base, align) - base
-		if off > 0 {
-			_ = unix.Munmap(m[:off])
+		off = roundUp(int(uintptr(p)), align) - int(uintptr(p))
+		if err := munmapRange(p, 0, off); err != nil {
+			_ = unix.MunmapPtr(p, uintptr(length+extra))
+			return nil, err
 		}
-		if tail := extra - off; tail > 0 {
-			_ = unix.Munmap(m[off+length : off+length+tail])
+		if err := munmapRange(p, off+length, extra-off); err != nil {
+			_ = unix.MunmapPtr(unsafe.Add(p, off), uintptr(length+extra-off))
+			return nil, err
 		}
-		m = m[off : off+length : off+length]
 	}
-	return &Region{mapping: m, mem: m[:size:size], backing: b, warning: warning, align: align}, nil
+	base := unsafe.Add(p, off)
+	return &Region{base: base, length: uintptr(length), mem: unsafe.Slice((*byte)(base), size), align: align}, nil
 }
+
+// munmapRange unmaps n bytes at offset off of the mapping at p (nothing if
+// n is 0).
+func munmapRange(p unsafe.Pointer, off, n int) error {
+	if n == 0 {
+		return nil
+	}
+	if err := unix.MunmapPtr(unsafe.Add(p, off), uintptr(n)); err != nil {
+		return fmt.Errorf("hugepage: munmap %d bytes at offset %d: %w", n, off, err)
+	}
+	return nil
+}
+
+// whole returns all mapped bytes, the rounding past the usable size
+// included (for madvise).
+func (r *Region) whole() []byte { return unsafe.Slice((*byte)(r.base), r.length) }
 
 // Bytes returns the usable memory: exactly the size asked for, starting on
 // the region's alignment.
@@ -156,14 +181,84 @@ func (r *Region) Align() int { return r.align }
 // reserve huge pages.
 func (r *Region) Warning() string { return r.warning }
 
-// Close unmaps the region. Slots must not be used afterwards.
+// Close unmaps the region. Slots must not be used afterwards. Closing a
+// closed region does nothing.
 func (r *Region) Close() error {
-	if r.mapping == nil {
+	if r.base == nil {
 		return nil
 	}
-	err := unix.Munmap(r.mapping)
-	r.mapping, r.mem = nil, nil
-	return err
+	err := unix.MunmapPtr(r.base, r.length)
+	r.base, r.length, r.mem = nil, 0, nil
+	if err != nil {
+		return fmt.Errorf("hugepage: munmap: %w", err)
+	}
+	return nil
+}
+
+// CheckBacking re-reads, once the region's memory has been written, how
+// much of a THP region the kernel really put on transparent huge pages
+// (AnonHugePages of its mapping in /proc/self/smaps; madvise only asks).
+// If none of it, the backing becomes THPOff; if part of it, the warning
+// says how much. It reports whether the backing or warning changed; other
+// backings are left alone.
+func (r *Region) CheckBacking() bool {
+	if r.backing != THP || r.base == nil {
+		return false
+	}
+	lo := uintptr(r.base)
+	huge, err := anonHugeBytes(lo, lo+r.length)
+	if err != nil {
+		return false
+	}
+	mib := func(n uintptr) float64 { return float64(n) / (1 << 20) }
+	switch {
+	case huge == 0:
+		r.backing = THPOff
+		r.warning = fmt.Sprintf("%s; but the kernel put none of the %.0f MiB on huge pages (AnonHugePages 0 kB): 4 KiB pages",
+			r.warning, mib(r.length))
+	case huge < r.length:
+		r.warning = fmt.Sprintf("%s; the kernel put %.0f of %.0f MiB on huge pages", r.warning, mib(huge), mib(r.length))
+	default:
+		return false
+	}
+	return true
+}
+
+// anonHugeBytes sums AnonHugePages over the mappings of /proc/self/smaps
+// that overlap [lo, hi). A mapping merged with a neighbour counts whole.
+func anonHugeBytes(lo, hi uintptr) (uintptr, error) {
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return 0, err
+	}
+	var sum uintptr
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		if from, to, ok := smapsRange(line); ok {
+			in = from < hi && to > lo
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "AnonHugePages:"); ok && in {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			sum += uintptr(kb) << 10
+		}
+	}
+	return sum, nil
+}
+
+// smapsRange parses a mapping's header line ("7f..-7f.. rw-p ...").
+func smapsRange(line string) (lo, hi uintptr, ok bool) {
+	head, _, found := strings.Cut(line, " ")
+	a, z, dash := strings.Cut(head, "-")
+	if !found || !dash {
+		return 0, 0, false
+	}
+	l, err1 := strconv.ParseUint(a, 16, 64)
+	h, err2 := strconv.ParseUint(z, 16, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, false
+	}
+	return uintptr(l), uintptr(h), true
 }
 
 // SlotStride is the distance between slots of size bytes in a region of the
@@ -239,48 +334,3 @@ func gcd(a, b int) int {
 }
 
 func lcm(a, b int) int { return a / gcd(a, b) * b }
-
-// Reserve raises the kernel's pool of 2 MiB huge pages by n pages (root
-// only; writes /proc/sys/vm/nr_hugepages) and returns a func that lowers
-// it by n again — relative, so concurrent reservations (test packages run
-// in parallel) undo exactly their own share. It fails when the kernel could
-// not find n free huge pages (fragmented memory) or the pool cannot be
-// written. Tests and benchmarks use it; lmfast itself never changes system
-// settings.
-func Reserve(n int) (release func(), err error) {
-	before, err := nrHugePages()
-	if err != nil {
-		return nil, err
-	}
-	if err := setNrHugePages(before + n); err != nil {
-		return nil, err
-	}
-	release = func() {
-		if cur, err := nrHugePages(); err == nil {
-			_ = setNrHugePages(max(0, cur-n))
-		}
-	}
-	if free := HugePagesFree(); free < n {
-		release()
-		return nil, fmt.Errorf("asked the kernel for %d huge pages, %d free", n, free)
-	}
-	return release, nil
-}
-
-const nrHugePagesPath = "/proc/sys/vm/nr_hugepages"
-
-func nrHugePages() (int, error) {
-	b, err := os.ReadFile(nrHugePagesPath)
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return 0, fmt.Errorf("%s: %q", nrHugePagesPath, b)
-	}
-	return n, nil
-}
-
-func setNrHugePages(n int) error {
-	return os.WriteFile(nrHugePagesPath, []byte(strconv.Itoa(n)), 0o644)
-}

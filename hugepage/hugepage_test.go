@@ -39,6 +39,16 @@ func kernelPageSize(t *testing.T, addr uintptr) int {
 	return 0
 }
 
+// closeOK closes r when the test ends and fails the test if munmap did.
+func closeOK(t *testing.T, r *Region) {
+	t.Helper()
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+}
+
 func TestAllocAlignmentAndSlots(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -58,7 +68,7 @@ func TestAllocAlignmentAndSlots(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer r.Close()
+			closeOK(t, r)
 			if r.Backing() != Pages || r.Warning() != "" {
 				t.Fatalf("backing %v warning %q", r.Backing(), r.Warning())
 			}
@@ -100,7 +110,7 @@ func TestSlotsServeODirect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	closeOK(t, r)
 	slots, _ := r.Slots(2, 256<<10)
 	for i := range slots[0] {
 		slots[0][i] = byte(i * 7)
@@ -140,7 +150,7 @@ func TestHugeTLB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	closeOK(t, r)
 	if r.Backing() != HugeTLB || r.Warning() != "" {
 		t.Fatalf("backing %v, warning %q", r.Backing(), r.Warning())
 	}
@@ -164,7 +174,7 @@ func TestHugeFallbackWarns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	closeOK(t, r)
 	w := r.Warning()
 	if strings.Count(w, "\n") != 0 || !strings.Contains(w, "echo") || !strings.Contains(w, "/proc/sys/vm/nr_hugepages") {
 		t.Fatalf("warning %q does not say how to reserve pages", w)

@@ -38,10 +38,11 @@ type Status uint8
 
 // Statuses of a key.
 const (
-	OK      Status = iota // stored, found or loaded
-	Skipped               // store: the final file already existed and was left alone (LMCache's skip-if-present)
-	Missing               // lookup: the key is not there (a normal answer, not a failure)
-	Failed                // the operation failed; Outcome.Err says why
+	OK        Status = iota // stored, found or loaded
+	Skipped                 // store: the final file already existed and was left alone (LMCache's skip-if-present)
+	Missing                 // lookup: the key is not there (a normal answer, not a failure)
+	Failed                  // the operation failed; Outcome.Err says why
+	Cancelled               // never started: the run was interrupted (Engine.Stop)
 )
 
 // Outcome is the result of one key's operation.

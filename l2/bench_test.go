@@ -24,7 +24,7 @@ func benchRun(b *testing.B, cfg *Config) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		st := Stats(res.Ops[0], cfg.KeysPerRound(), cfg.Rounds, cfg.HitRate)
+		st := Stats(res.Ops[0], cfg)
 		if st.Failed != 0 {
 			b.Fatalf("%d failed keys", st.Failed)
 		}

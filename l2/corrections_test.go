@@ -20,7 +20,7 @@ func TestSkippedStoresAreNotThroughput(t *testing.T) {
 	cfg.Ops = []Op{Store}
 	runCfg(t, cfg) // populate
 	res, _ := runCfg(t, cfg)
-	st := Stats(res.Ops[0], cfg.KeysPerRound(), cfg.Rounds, 0)
+	st := Stats(res.Ops[0], cfg)
 	if st.Skipped != 32 || st.Written != 0 || st.Bytes != 0 || st.TotalSuccess != 32 {
 		t.Fatalf("skipped %d written %d bytes %d success %d", st.Skipped, st.Written, st.Bytes, st.TotalSuccess)
 	}
@@ -44,7 +44,7 @@ func TestThroughputCountsBytesMoved(t *testing.T) {
 	}
 	cfg.Ops = []Op{Load}
 	res, _ := runCfg(t, cfg)
-	st := Stats(res.Ops[0], cfg.KeysPerRound(), cfg.Rounds, 0)
+	st := Stats(res.Ops[0], cfg)
 	if st.Failed != 8 || st.Bytes != 8*int64(cfg.Payload) || st.Requested != 16*int64(cfg.Payload) {
 		t.Fatalf("failed %d bytes %d requested %d", st.Failed, st.Bytes, st.Requested)
 	}
@@ -66,7 +66,7 @@ func TestExpectedHitCountNotDoubleScaled(t *testing.T) {
 	cfg.HitRate, cfg.Rounds, cfg.Warmup = 0.29, 3, 1
 	cfg.NumKeys, cfg.InFlight = 25, 4 // K = 100: trunc(100 × 0.29) = 28 on IEEE doubles
 	res, _ := runCfg(t, cfg)
-	st := Stats(res.Ops[1], cfg.KeysPerRound(), cfg.Rounds, cfg.HitRate)
+	st := Stats(res.Ops[1], cfg)
 	if st.ExpectedHitCount != 28*3 {
 		t.Fatalf("expected_hit_count %d, want %d (LMCache: %d)", st.ExpectedHitCount, 28*3, 28*3*3/4)
 	}
@@ -136,4 +136,49 @@ func TestTimedOutRoundIsReported(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWarmupFailuresFailTheRun: warmup rounds are left out of the
+// statistics but not out of the verdict. Before, a wave --only load whose
+// warmup loaded 0 of its keys, and a window run whose warmup timed out
+// with no measured round at all, both ended "OK" (exit 0).
+func TestWarmupFailuresFailTheRun(t *testing.T) {
+	t.Run("wave load, warmup keys missing", func(t *testing.T) {
+		dir := t.TempDir()
+		cfg := testConfig(t, fsSpec(dir, ""))
+		cfg.NumKeys, cfg.InFlight, cfg.Rounds, cfg.Warmup, cfg.Payload = 4, 1, 1, 1, 4096
+		cfg.Ops = []Op{Store}
+		runCfg(t, cfg)
+		for idx := uint64(0); idx < 4; idx++ { // the warmup round's keys
+			if err := os.Remove(filepath.Join(dir, BenchKey(idx).FileName())); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cfg.Ops = []Op{Load}
+		res, _ := runCfg(t, cfg)
+		v := Judge(res)
+		if v.OK() || v.FailedKeys != 0 || v.WarmupFailedKeys != 4 || v.Status() != "FAILED: 4 failed warmup keys" {
+			t.Fatalf("verdict %+v, status %q", v, v.Status())
+		}
+		if st := Stats(res.Ops[0], cfg); st.Failed != 0 || st.WarmupFailed != 4 || st.TotalSuccess != 4 {
+			t.Fatalf("stats: failed %d, warmup failed %d, success %d", st.Failed, st.WarmupFailed, st.TotalSuccess)
+		}
+	})
+	t.Run("window warmup timeout", func(t *testing.T) {
+		cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.002}`) // 64 KiB: ~30 ms a key
+		cfg.Ops, cfg.Rounds, cfg.Warmup = []Op{Store}, 2, 1
+		cfg.NumKeys, cfg.InFlight, cfg.Payload, cfg.IOWorkers = 4, 1, 64<<10, 1
+		cfg.Mode, cfg.Duration = Window, time.Second
+		cfg.StoreLoadTimeout = 10 * time.Millisecond
+		res, _ := runCfg(t, cfg)
+		v := Judge(res)
+		want := "FAILED: 4 failed warmup keys, 1 timed-out warmup round, store: no measured round"
+		if v.OK() || v.WarmupTimedOut != 1 || len(res.Ops[0].Measured()) != 0 || v.Status() != want {
+			t.Fatalf("verdict %+v, status %q, want %q", v, v.Status(), want)
+		}
+		store := entries(Document(res, v.Status())[1])
+		if store["warmup_timed_out_rounds"] != int64(1) || store["rounds"] != int64(0) {
+			t.Fatalf("store section %v", store)
+		}
+	})
 }

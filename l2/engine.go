@@ -2,9 +2,11 @@ package l2
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -41,11 +43,20 @@ type Engine interface {
 	Workers() int
 	// Submit queues a tile.
 	Submit(t Tile)
-	// Close stops the workers after the queued tiles ran.
+	// Stop makes every worker finish the job it is running and complete
+	// each job it has not started as Cancelled, without doing its I/O,
+	// from now on (Ctrl-C). Safe from any goroutine, any number of times.
+	Stop()
+	// Close stops the workers after the queued tiles ran (or, after Stop,
+	// were cancelled).
 	Close()
 }
 
 var epoch = time.Now()
+
+// errCancelled is the outcome of a job the engine never started because
+// the run was interrupted.
+var errCancelled = errors.New("interrupted before it started")
 
 // Now returns nanoseconds since the package's start on the monotonic clock.
 func Now() int64 { return int64(time.Since(epoch)) }
@@ -166,10 +177,11 @@ func (c *Completions) Close() error {
 // that each run the adapter's synchronous pread/pwrite path, like fio's
 // psync engine with numjobs threads.
 type psync struct {
-	a     Adapter
-	queue chan Tile
-	wg    sync.WaitGroup
-	n     int
+	a       Adapter
+	queue   chan Tile
+	wg      sync.WaitGroup
+	n       int
+	stopped atomic.Bool
 }
 
 // NewPsync starts workers threads running a's operations, pinned
@@ -217,6 +229,10 @@ func (p *psync) worker(cpu int, started chan<- error) {
 		for k := range t.Jobs {
 			j := &t.Jobs[k]
 			j.Start = Now()
+			if p.stopped.Load() {
+				j.Out, j.Done = Outcome{Status: Cancelled, Err: errCancelled}, j.Start
+				continue
+			}
 			switch j.Op {
 			case Store:
 				j.Out = p.a.Store(&s, j.Idx, j.Buf)
@@ -234,6 +250,7 @@ func (p *psync) worker(cpu int, started chan<- error) {
 func (p *psync) Name() string  { return "psync" }
 func (p *psync) Workers() int  { return p.n }
 func (p *psync) Submit(t Tile) { p.queue <- t }
+func (p *psync) Stop()         { p.stopped.Store(true) }
 func (p *psync) Close() {
 	if p.queue != nil {
 		close(p.queue)

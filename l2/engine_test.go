@@ -150,7 +150,7 @@ func TestWindowKeepsSubmitsOutstanding(t *testing.T) {
 		t.Fatal("no JSONL")
 	}
 	// The store wrote keys [0, n); load read only those: nothing failed.
-	if st := Stats(res.Ops[2], cfg.KeysPerRound(), cfg.Rounds, 0); st.Failed != 0 || st.TotalSuccess == 0 {
+	if st := Stats(res.Ops[2], cfg); st.Failed != 0 || st.TotalSuccess == 0 {
 		t.Fatalf("window load: %+v", st)
 	}
 }

@@ -2,6 +2,7 @@ package l2
 
 import (
 	"math"
+	"strings"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/rs/zerolog"
@@ -11,50 +12,54 @@ import (
 )
 
 // Verdict sums up a run for the exit code and the summary's Status line.
+// Warmup rounds are left out of every statistic but not out of the
+// verdict: a key that failed or a round that timed out while warming up
+// fails the run too, counted apart.
 type Verdict struct {
-	FailedKeys    int // measured keys that failed, over all operations
-	TimedOut      int // timed-out measured rounds
-	Mismatches    int // verification mismatches
-	SkippedStores int // measured store keys skipped because the file existed
-	Interrupted   bool
+	FailedKeys       int      // measured keys that failed, over all operations
+	TimedOut         int      // timed-out measured rounds
+	WarmupFailedKeys int      // warmup keys that failed
+	WarmupTimedOut   int      // timed-out warmup rounds
+	Unmeasured       []string // operations that ran (not interrupted) without a measured round
+	Mismatches       int      // verification mismatches
+	SkippedStores    int      // measured store keys skipped because the file existed
+	Interrupted      bool
 }
 
 // OK reports a run with nothing wrong.
 func (v Verdict) OK() bool {
-	return v.FailedKeys == 0 && v.TimedOut == 0 && v.Mismatches == 0 && !v.Interrupted
+	return v.FailedKeys == 0 && v.TimedOut == 0 && v.WarmupFailedKeys == 0 && v.WarmupTimedOut == 0 &&
+		len(v.Unmeasured) == 0 && v.Mismatches == 0 && !v.Interrupted
 }
 
-// Status renders the verdict for the summary ("OK", "FAILED: ...").
+// Status renders the verdict for the summary ("OK", "INTERRUPTED",
+// "FAILED: 3 failed keys, 1 timed-out warmup round, store: no measured
+// round", ...).
 func (v Verdict) Status() string {
 	if v.OK() {
 		return "OK"
 	}
 	var parts []string
-	if v.Interrupted {
-		parts = append(parts, "interrupted")
-	}
-	if v.FailedKeys > 0 {
-		parts = append(parts, plural(v.FailedKeys, "failed key"))
-	}
-	if v.TimedOut > 0 {
-		parts = append(parts, plural(v.TimedOut, "timed-out round"))
-	}
-	if v.Mismatches > 0 {
-		parts = append(parts, plural(v.Mismatches, "verify mismatch"))
-	}
-	head := "FAILED: "
-	if v.Interrupted && v.FailedKeys == 0 && v.TimedOut == 0 && v.Mismatches == 0 {
-		head = "INTERRUPTED"
-		parts = nil
-	}
-	out := head
-	for i, p := range parts {
-		if i > 0 {
-			out += ", "
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, plural(n, what))
 		}
-		out += p
 	}
-	return out
+	add(v.FailedKeys, "failed key")
+	add(v.TimedOut, "timed-out round")
+	add(v.WarmupFailedKeys, "failed warmup key")
+	add(v.WarmupTimedOut, "timed-out warmup round")
+	for _, op := range v.Unmeasured {
+		parts = append(parts, op+": no measured round")
+	}
+	add(v.Mismatches, "verify mismatch")
+	if len(parts) == 0 { // only interrupted
+		return "INTERRUPTED"
+	}
+	if v.Interrupted {
+		parts = append([]string{"interrupted"}, parts...)
+	}
+	return "FAILED: " + strings.Join(parts, ", ")
 }
 
 func plural(n int, what string) string {
@@ -74,18 +79,33 @@ func itoa(n int) string { return string(appendInt(nil, int64(n))) }
 func Judge(res *Result) Verdict {
 	v := Verdict{Interrupted: res.Interrupted}
 	for _, o := range res.Ops {
-		for _, r := range o.Measured() {
-			v.FailedKeys += r.Failed
-			if r.TimedOut {
-				v.TimedOut++
+		measured := 0
+		for _, r := range o.Rounds {
+			if r.Warmup {
+				v.WarmupFailedKeys += r.Failed
+				v.WarmupTimedOut += b2i(r.TimedOut)
+				continue
 			}
+			measured++
+			v.FailedKeys += r.Failed
+			v.TimedOut += b2i(r.TimedOut)
 			v.SkippedStores += r.Skipped
+		}
+		if measured == 0 && !o.Interrupted {
+			v.Unmeasured = append(v.Unmeasured, o.Op.String())
 		}
 	}
 	if res.Verify != nil {
 		v.Mismatches = res.Verify.Mismatches
 	}
 	return v
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // WriteSummaries writes the run's closing JSONL lines: one error line per
@@ -116,8 +136,10 @@ func WriteSummaries(out *stream.Writer, res *Result, doc []Section, v Verdict) {
 		e.Send()
 	}
 	e := out.Event("summary").Str("op", "all").Bool("ok", v.OK()).Str("status", v.Status()).
-		Int("failed_keys", v.FailedKeys).Int("timed_out_rounds", v.TimedOut).Int("skipped_existing", v.SkippedStores).
-		Bool("interrupted", v.Interrupted)
+		Int("failed_keys", v.FailedKeys).Int("timed_out_rounds", v.TimedOut).
+		Int("warmup_failed_keys", v.WarmupFailedKeys).Int("warmup_timed_out_rounds", v.WarmupTimedOut).
+		Strs("ops_without_measured_rounds", append([]string{}, v.Unmeasured...)).
+		Int("skipped_existing", v.SkippedStores).Bool("interrupted", v.Interrupted)
 	if res.Verify != nil {
 		e = e.Bool("verified", res.Verify.Mismatches == 0).Int("verify_mismatches", res.Verify.Mismatches)
 	}

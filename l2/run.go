@@ -80,7 +80,34 @@ type Config struct {
 // KeysPerRound is in_flight × num_keys.
 func (c *Config) KeysPerRound() int { return c.InFlight * c.NumKeys }
 
+// lookupHits is how many of n lookup keys are meant to be hits:
+// trunc(n × rate) on IEEE doubles, exactly as LMCache computes it.
+func (c *Config) lookupHits(n int) int { return int(float64(n) * c.HitRate) }
+
+// hitsPerRound is how many keys of a lookup round are meant to be hits:
+// trunc(K × rate) in wave mode (LMCache's round), trunc(num_keys × rate) per
+// submit in window mode, whose rounds are --in-flight completed submits.
+func (c *Config) hitsPerRound() int {
+	if c.Mode == Window {
+		return c.lookupHits(c.NumKeys) * c.InFlight
+	}
+	return c.lookupHits(c.KeysPerRound())
+}
+
+// Limits of a run, chosen so that no product of them overflows an int64
+// (keys per round × rounds, keys per round × slot stride) and far above any
+// real run: 2^24 keys per round, 1 GiB per key, 2^46 keys per operation,
+// 1 TiB of buffers.
+const (
+	maxKeysPerRound = 1 << 24
+	maxPayload      = 1 << 30
+	maxKeysPerOp    = 1 << 46
+	maxBufferBytes  = 1 << 40
+)
+
 // Validate checks the numbers LMCache takes as given and lmfast refuses.
+// Every bound is checked by division, never by a product that could
+// overflow.
 func (c *Config) Validate() error {
 	switch {
 	case c.NumKeys < 1:
@@ -89,6 +116,12 @@ func (c *Config) Validate() error {
 		return errors.New("--in-flight must be at least 1")
 	case c.Payload < 1:
 		return errors.New("--data-size-kb must be at least 1")
+	case c.Payload > maxPayload:
+		return fmt.Errorf("--data-size-kb %d is more than 1 GiB per key", c.Payload/1024)
+	case c.Align < 0:
+		return errors.New("--l1-align-bytes must be positive")
+	case c.Align > 0 && c.Payload%c.Align != 0:
+		return errors.New("--data-size-kb must produce a payload size that is a multiple of --l1-align-bytes")
 	case c.Rounds < 1:
 		return errors.New("--rounds must be at least 1")
 	case c.Warmup < 0:
@@ -99,12 +132,17 @@ func (c *Config) Validate() error {
 		return errors.New("--duration must be positive in window mode")
 	case len(c.Ops) == 0:
 		return errors.New("no operation to run")
+	case c.NumKeys > maxKeysPerRound/c.InFlight:
+		return fmt.Errorf("--in-flight %d × --num-keys %d is more than %d keys per round", c.InFlight, c.NumKeys, maxKeysPerRound)
 	}
-	if k := int64(c.InFlight) * int64(c.NumKeys); k > 1<<24 {
-		return fmt.Errorf("--in-flight × --num-keys = %d keys per round; at most %d", k, 1<<24)
+	k := c.KeysPerRound()
+	if rounds := maxKeysPerOp / k; c.Rounds > rounds || c.Warmup > rounds-c.Rounds {
+		return fmt.Errorf("--warmup-rounds %d + --rounds %d of %d keys are more than %d keys per operation", c.Warmup, c.Rounds, k, int64(maxKeysPerOp))
 	}
-	if buf := 2 * int64(c.KeysPerRound()) * int64(hugepage.SlotStride(c.Payload, c.Align)); buf > 1<<40 {
-		return fmt.Errorf("buffers of %d bytes (2 × keys per round × payload) are too large", buf)
+	// The payload is at most 2^30 and the alignment divides it, so the
+	// stride (payload rounded up to lcm(align, 4096)) is at most 2^32.
+	if stride := hugepage.SlotStride(c.Payload, c.Align); stride > maxBufferBytes/(2*k) {
+		return fmt.Errorf("buffers of 2 × %d keys per round × %d bytes are more than 1 TiB", k, stride)
 	}
 	return nil
 }
@@ -200,6 +238,8 @@ type runner struct {
 	jobs     []Job
 	tiles    []Tile
 	cancelFd int
+	unwatch  func() // stops the Ctrl-C watcher and waits for a cancel in progress
+	stopping bool   // the submitter has seen the Ctrl-C
 	stored   uint64 // window mode: keys the store wrote (their idx are [0, stored))
 	raw      []byte
 	errIdx   map[string]int
@@ -224,13 +264,10 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 		out.Event("warning").Str("warning", msg).Send()
 	}
 	defer r.release()
-	if err := r.setupBuffers(); err != nil {
+	if err := r.mapBuffers(); err != nil {
 		return nil, err
 	}
-	res = &Result{Config: cfg, Adapter: cfg.Spec.ClassName(), Buffers: r.region.Backing(), BufferWarning: r.region.Warning()}
-	if w := r.region.Warning(); w != "" {
-		cfg.Warn(w)
-	}
+	res = &Result{Config: cfg, Adapter: cfg.Spec.ClassName()}
 
 	r.log("\n[Init] Creating adapter...")
 	writes := cfg.Runs(Store)
@@ -256,8 +293,12 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	if r.cancelFd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	stopWatch := context.AfterFunc(ctx, r.cancel)
-	defer stopWatch()
+	r.unwatch = r.watch()
+	r.fillBuffers() // stops early on Ctrl-C: then no operation runs
+	res.Buffers, res.BufferWarning = r.region.Backing(), r.region.Warning()
+	if res.BufferWarning != "" {
+		cfg.Warn(res.BufferWarning)
+	}
 
 	storeRan, loadRan := false, false
 	for i, op := range cfg.Ops {
@@ -300,9 +341,11 @@ func (r *runner) log(s string) {
 	}
 }
 
-// cancel wakes the submitter out of its eventfd wait and ends simulated
-// waits in the adapter.
+// cancel runs on Ctrl-C, on the context's goroutine: it stops the engine
+// (jobs not yet started end Cancelled without I/O), wakes the submitter
+// out of its eventfd wait and ends simulated waits in the adapter.
 func (r *runner) cancel() {
+	r.eng.Stop()
 	var one [8]byte
 	one[0] = 1
 	_, _ = unix.Write(r.cancelFd, one[:])
@@ -311,7 +354,30 @@ func (r *runner) cancel() {
 	}
 }
 
+// watch makes a cancelled r.ctx call r.cancel. The func it returns stops
+// that and, if r.cancel has already started, waits until it returned: after
+// it nothing but the submitter touches the runner's descriptors.
+func (r *runner) watch() (unwatch func()) {
+	done := make(chan struct{})
+	stop := context.AfterFunc(r.ctx, func() {
+		defer close(done)
+		r.cancel()
+	})
+	return func() {
+		if !stop() {
+			<-done
+		}
+	}
+}
+
+// release frees everything the run holds, the Ctrl-C watcher first (a
+// Ctrl-C during cleanup must not write to a closed, maybe reused, cancel
+// fd or interrupt a closed adapter).
 func (r *runner) release() {
+	if r.unwatch != nil {
+		r.unwatch()
+		r.unwatch = nil
+	}
 	if r.eng != nil {
 		r.eng.Close()
 		r.eng = nil
@@ -331,17 +397,17 @@ func (r *runner) release() {
 		r.cancelFd = -1
 	}
 	if r.region != nil {
-		r.region.Close()
+		if err := r.region.Close(); err != nil {
+			r.cfg.Warn(fmt.Sprintf("cleanup: payload buffers: %v", err))
+		}
 		r.region = nil
 	}
 }
 
-// setupBuffers maps one region of up to 2 × K slots — a store half and a
-// load half, as LMCache — and fills the store half with LMCache's pattern:
-// position j of a submit holds byte j & 0xFF. A half no operation uses is
-// not mapped (LMCache allocates both), so --only lookup costs no payload
-// memory.
-func (r *runner) setupBuffers() error {
+// mapBuffers maps one region of up to 2 × K slots — a store half and a
+// load half, as LMCache. A half no operation uses is not mapped (LMCache
+// allocates both), so --only lookup costs no payload memory.
+func (r *runner) mapBuffers() error {
 	c := r.cfg
 	k := c.KeysPerRound()
 	load := c.Runs(Load)
@@ -364,19 +430,38 @@ func (r *runner) setupBuffers() error {
 	}
 	if store {
 		r.storeBuf, slots = slots[:k], slots[k:]
-		for s, b := range r.storeBuf {
-			fill(b, expected(s%c.NumKeys))
-		}
 	}
 	if load {
 		r.loadBuf = slots[:k]
-		for s, b := range r.loadBuf {
-			fill(b, poison(s%c.NumKeys))
-		}
 	}
 	r.jobs = make([]Job, k)
 	r.tiles = make([]Tile, 0, k)
 	return nil
+}
+
+// fillBuffers fills the store half with LMCache's pattern — position j of
+// a submit holds byte j & 0xFF — and poisons the load half, then checks
+// what the kernel backed the written pages with. Gigabytes take seconds:
+// it stops at a Ctrl-C and reports whether it finished.
+func (r *runner) fillBuffers() bool {
+	if len(r.storeBuf)+len(r.loadBuf) == 0 {
+		return true
+	}
+	ok := r.fillSlots(r.storeBuf, expected) && r.fillSlots(r.loadBuf, poison)
+	r.region.CheckBacking() // now that the pages were written: did THP really give huge pages?
+	return ok
+}
+
+// fillSlots fills slot s of bufs with v(s mod --num-keys), stopping (false)
+// at a Ctrl-C.
+func (r *runner) fillSlots(bufs [][]byte, v func(int) byte) bool {
+	for s, b := range bufs {
+		if r.ctx.Err() != nil {
+			return false
+		}
+		fill(b, v(s%r.cfg.NumKeys))
+	}
+	return true
 }
 
 // Runs reports whether the run includes op.
@@ -453,7 +538,7 @@ func (r *runner) keysForRound(op Op, rd int) {
 		}
 		return
 	}
-	hit := int(float64(k) * c.HitRate)
+	hit := c.lookupHits(k)
 	miss := k - hit
 	for i := range r.jobs {
 		if i < hit {
@@ -509,7 +594,7 @@ func (r *runner) tally(o *OpResult, rd *Round, j *Job, measured bool) {
 		rd.Skipped++
 	case Missing:
 		rd.Missing++
-	case Failed:
+	case Failed, Cancelled:
 		rd.Failed++
 	}
 	if !measured {
@@ -524,7 +609,7 @@ func (r *runner) tally(o *OpResult, rd *Round, j *Job, measured bool) {
 	}
 	recordNs(o.Latency, j.Done-j.Submitted)
 	recordNs(o.Service, j.Done-j.Start)
-	if j.Out.Status == Failed {
+	if j.Out.Status == Failed || j.Out.Status == Cancelled {
 		r.countError(o, j.Out.Err, j.Idx)
 	}
 }
@@ -547,38 +632,64 @@ func (r *runner) countError(o *OpResult, err error, idx uint64) {
 	o.Errors = append(o.Errors, ErrorCount{Error: msg, Count: 1, FirstKey: idx})
 }
 
-// harvest waits for pending jobs of op. It returns how many finished, and
-// stops early on a timeout (LMCache's rule: no completion within the
-// timeout since the previous wakeup) or on cancellation. Each finished job
-// is passed to each.
-func (r *runner) harvest(op Op, pending int, timeout time.Duration, each func(*Job)) (done int, timedOut, cancelled bool) {
-	c := r.comp[op]
-	for done < pending {
-		ready, cancel := c.Wait(timeout, r.cancelFd)
-		if cancel {
-			return done, false, true
-		}
-		if !ready {
-			if timeout >= 0 {
-				return done, true, false
-			}
-			continue
-		}
-		r.tiles = c.Take(r.tiles[:0])
-		for _, t := range r.tiles {
-			for k := range t.Jobs {
-				each(&t.Jobs[k])
-				done++
-			}
-		}
+// wait waits for completions of op (ready), for the cancel fd (cancelled:
+// the Ctrl-C is seen now), or for timeout (neither; < 0 waits forever).
+// Once a cancel has been seen the fd, which stays readable, is no longer
+// polled, so waiting for the jobs still running blocks instead of spinning.
+func (r *runner) wait(op Op, timeout time.Duration) (ready, cancelled bool) {
+	fd := r.cancelFd
+	if r.stopping {
+		fd = -1
 	}
-	return done, false, false
+	ready, cancelled = r.comp[op].Wait(timeout, fd)
+	if cancelled {
+		r.stopping = true
+	}
+	return ready, cancelled
 }
 
-// drain waits, without a timeout, for jobs still running after a timeout
-// or an interrupt, so their buffers are free before anyone reuses them.
+// take passes every finished job of op to each and returns how many there
+// were.
+func (r *runner) take(op Op, each func(*Job)) (n int) {
+	r.tiles = r.comp[op].Take(r.tiles[:0])
+	for _, t := range r.tiles {
+		for k := range t.Jobs {
+			each(&t.Jobs[k])
+			n++
+		}
+	}
+	return n
+}
+
+// harvest waits for pending jobs of op and passes each finished one to
+// each. It returns how many finished, and stops early on a timeout
+// (LMCache's rule: no completion within the timeout since the previous
+// wakeup; timedOut) or when a Ctrl-C is seen (r.stopping).
+func (r *runner) harvest(op Op, pending int, timeout time.Duration, each func(*Job)) (done int, timedOut bool) {
+	for done < pending {
+		ready, cancelled := r.wait(op, timeout)
+		if ready { // the eventfd was read: take what it announced, whatever else happened
+			done += r.take(op, each)
+		}
+		switch {
+		case cancelled:
+			return done, false
+		case !ready && timeout >= 0:
+			return done, true
+		}
+	}
+	return done, false
+}
+
+// drain waits, without a timeout and through a Ctrl-C, for jobs still
+// running after a timeout or an interrupt, so their buffers are free
+// before anyone reuses them. After a Ctrl-C that is at most one job per
+// I/O worker: the engine cancels the others without doing their I/O.
 func (r *runner) drain(op Op, pending int, each func(*Job)) {
-	r.harvest(op, pending, -1, each)
+	for pending > 0 {
+		n, _ := r.harvest(op, pending, -1, each)
+		pending -= n
+	}
 }
 
 // wave runs LMCache's rounds: --in-flight submits back to back, wait for
@@ -603,10 +714,9 @@ func (r *runner) wave(op Op, o *OpResult) {
 			return
 		}
 		r.keysForRound(op, rd)
-		if op == Load {
-			for s, b := range r.loadBuf {
-				fill(b, poison(s%c.NumKeys))
-			}
+		if op == Load && !r.fillSlots(r.loadBuf, poison) {
+			o.Interrupted = true
+			return
 		}
 		round = Round{Number: rd + 1, Warmup: rd < c.Warmup, Keys: k}
 		if op != Lookup {
@@ -620,17 +730,17 @@ func (r *runner) wave(op Op, o *OpResult) {
 		for i := 0; i < c.InFlight; i++ {
 			r.submit(op, i)
 		}
-		done, timedOut, cancelled := r.harvest(op, k, r.timeout(op), count)
+		done, timedOut := r.harvest(op, k, r.timeout(op), count)
 		round.Duration = time.Duration(Now() - t0)
-		if timedOut || cancelled {
+		if done < k {
 			// Keys still running are drained so their buffers are free
 			// before the next round; they count as failed for this round.
 			r.drain(op, k-done, func(*Job) {})
 			round.Failed += k - done
 			round.TimedOut = timedOut
 		}
-		if cancelled {
-			o.Interrupted = true
+		if r.stopping {
+			o.Interrupted = true // the round in progress is dropped
 			return
 		}
 		o.Rounds = append(o.Rounds, round)
@@ -658,7 +768,7 @@ func (r *runner) window(op Op, o *OpResult) {
 		universe = r.stored
 	}
 	universe = max(universe/uint64(nk)*uint64(nk), uint64(nk))
-	hit := int(float64(nk) * c.HitRate)
+	hit := c.lookupHits(nk)
 	var next uint64 // submits issued so far
 	assign := func(slot int) {
 		s := next
@@ -671,8 +781,8 @@ func (r *runner) window(op Op, o *OpResult) {
 			case Load:
 				jobs[i].Idx = (s*uint64(nk))%universe + uint64(i)
 			case Lookup:
-				if i < hit {
-					jobs[i].Idx = (s*uint64(hit))%universe + uint64(i)
+				if i < hit { // the first hit keys of a stored submit: always below universe, a multiple of nk
+					jobs[i].Idx = (s*uint64(nk))%universe + uint64(i)
 				} else {
 					jobs[i].Idx = windowMissOrigin + s*uint64(nk-hit) + uint64(i-hit)
 				}
@@ -708,12 +818,15 @@ func (r *runner) window(op Op, o *OpResult) {
 	timeout := r.timeout(op)
 	stopping, late := false, false
 	for active > 0 {
-		ready, cancel := r.comp[op].Wait(timeout, r.cancelFd)
-		if cancel && !stopping {
-			stopping, o.Interrupted = true, true
+		ready, cancelled := r.wait(op, timeout)
+		if cancelled {
+			// Drain what runs, without a timeout; submits that complete
+			// from now on are not counted (the round in progress is
+			// dropped, as in wave mode).
+			stopping, o.Interrupted, timeout = true, true, -1
 		}
 		if !ready {
-			if !cancel && timeout >= 0 {
+			if !cancelled && timeout >= 0 {
 				stopping, late, round.TimedOut = true, true, true
 				round.Duration = time.Duration(Now() - roundStart)
 				timeout = -1
@@ -726,7 +839,7 @@ func (r *runner) window(op Op, o *OpResult) {
 			if left[slot] -= len(t.Jobs); left[slot] > 0 {
 				continue
 			}
-			if late {
+			if late || r.stopping {
 				active--
 				continue
 			}
@@ -835,7 +948,7 @@ func (r *runner) writeSamples(o *OpResult, round int, jobs []Job) {
 	r.raw = b[:0]
 }
 
-var statusNames = [...]string{OK: "ok", Skipped: "skipped", Missing: "missing", Failed: "failed"}
+var statusNames = [...]string{OK: "ok", Skipped: "skipped", Missing: "missing", Failed: "failed", Cancelled: "cancelled"}
 
 // verify compares every load buffer with the pattern its key was stored
 // with, after the last measured load (spec §5). Load buffers were poisoned

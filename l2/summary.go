@@ -34,17 +34,27 @@ func (s *Section) add(key, label string, v any) { s.Entries = append(s.Entries, 
 // OpStats are LMCache's statistics of one operation over its measured
 // rounds (result.py), with lmfast's corrections: throughput and ops/s
 // count what was actually transferred, and timed-out rounds are counted.
+//
+// In wave mode TputAvg, ReqTputAvg and OpsAvg are LMCache's mean of
+// per-round rates. In window mode (Aggregate) they are totals over the
+// measured time, the sum of the measured rounds' durations, which tile it
+// without gaps: a window "round" is just the next K keys to complete, and
+// rounds that end inside one batch of completions last almost nothing, so
+// the mean of their rates is far above what the disk did.
 type OpStats struct {
 	Op                                   Op
 	Rounds, KeysPerRound                 int
 	TotalKeys, TotalSuccess              int
 	DurAvg, DurMin, DurMax, DurP50       float64 // seconds; +Inf with a timed-out round
 	DurP99, DurStd                       float64
-	TputAvg, TputMin, TputMax            float64 // MB/s of bytes actually moved
+	TputAvg, TputMin, TputMax            float64 // MB/s of bytes actually moved; min and max per round
 	ReqTputAvg                           float64 // MB/s of bytes asked for (LMCache's figure)
 	OpsAvg                               float64 // keys/s that did the operation (written, looked up, loaded)
+	Aggregate                            bool    // window mode: the three rates above are totals / MeasuredS
+	MeasuredS                            float64 // seconds: sum of the measured rounds' durations (a timed-out one up to its timeout)
 	LatencyPerKeyMs                      float64 // LMCache's avg round time / K
 	TimedOut, Failed, Skipped, Missing   int
+	WarmupFailed, WarmupTimedOut         int // in the warmup rounds (not in any statistic, but in the verdict)
 	Written                              int
 	Bytes, Requested                     int64
 	ExpectedMaxHitRate, ActualHitRate    float64
@@ -52,13 +62,20 @@ type OpStats struct {
 	KeyP50Ms, KeyP99Ms, KeyMaxMs, KeyAvg float64
 }
 
-// Stats computes an operation's statistics. hitRate is the clamped lookup
-// rate.
-func Stats(o *OpResult, keysPerRound, rounds int, hitRate float64) OpStats {
+// Stats computes an operation's statistics under the run's configuration.
+func Stats(o *OpResult, c *Config) OpStats {
+	k := c.KeysPerRound()
 	m := o.Measured()
-	s := OpStats{Op: o.Op, Rounds: len(m), KeysPerRound: keysPerRound, TotalKeys: keysPerRound * len(m)}
+	s := OpStats{Op: o.Op, Rounds: len(m), KeysPerRound: k, TotalKeys: k * len(m), Aggregate: c.Mode == Window}
+	for _, r := range o.Rounds {
+		if r.Warmup {
+			s.WarmupFailed += r.Failed
+			s.WarmupTimedOut += b2i(r.TimedOut)
+		}
+	}
 	d := make([]float64, 0, len(m))
 	var tput, req, ops []float64
+	did := 0 // keys that did the operation
 	for _, r := range m {
 		s.TotalSuccess += r.Success
 		s.Failed += r.Failed
@@ -67,20 +84,16 @@ func Stats(o *OpResult, keysPerRound, rounds int, hitRate float64) OpStats {
 		s.Written += r.Written
 		s.Bytes += r.Bytes
 		s.Requested += r.Requested
+		s.MeasuredS += r.Duration.Seconds()
 		dur := r.Duration.Seconds()
 		if r.TimedOut {
 			s.TimedOut++
 			dur = math.Inf(1)
 		}
 		d = append(d, dur)
-		did := r.Success // keys that did the operation
-		switch o.Op {
-		case Store:
-			did = r.Written
-		case Lookup:
-			did = r.Success + r.Missing
-		}
-		ops = append(ops, rate(float64(did), dur))
+		n := r.did(o.Op)
+		did += n
+		ops = append(ops, rate(float64(n), dur))
 		if o.Op != Lookup {
 			tput = append(tput, rate(float64(r.Bytes)/MB, dur))
 			req = append(req, rate(float64(r.Requested)/MB, dur))
@@ -90,16 +103,24 @@ func Stats(o *OpResult, keysPerRound, rounds int, hitRate float64) OpStats {
 	s.DurMin, s.DurMax = minMax(d)
 	s.DurP50, s.DurP99 = percentile(d, 50), percentile(d, 99)
 	s.DurStd = stdev(d)
-	s.TputAvg = mean(tput)
 	s.TputMin, s.TputMax = minMax(tput)
-	s.ReqTputAvg = mean(req)
-	s.OpsAvg = mean(ops)
-	if keysPerRound > 0 {
-		s.LatencyPerKeyMs = s.DurAvg / float64(keysPerRound) * 1000
+	if s.Aggregate {
+		s.OpsAvg = total(float64(did), s.MeasuredS, len(m))
+		if o.Op != Lookup {
+			s.TputAvg = total(float64(s.Bytes)/MB, s.MeasuredS, len(m))
+			s.ReqTputAvg = total(float64(s.Requested)/MB, s.MeasuredS, len(m))
+		}
+	} else {
+		s.TputAvg, s.ReqTputAvg, s.OpsAvg = mean(tput), mean(req), mean(ops)
+	}
+	if k > 0 {
+		s.LatencyPerKeyMs = s.DurAvg / float64(k) * 1000
 	}
 	if o.Op == Lookup {
-		s.ExpectedMaxHitRate = hitRate
-		s.ExpectedHitCount = int(float64(keysPerRound)*hitRate) * rounds // not double-scaled (LMCache: × rounds/(warmup+rounds) again)
+		s.ExpectedMaxHitRate = c.HitRate
+		// Not double-scaled (LMCache: × rounds/(warmup+rounds) again), and
+		// over the rounds that were measured, not the --rounds flag.
+		s.ExpectedHitCount = c.hitsPerRound() * len(m)
 		if s.TotalKeys > 0 {
 			s.ActualHitRate = float64(s.TotalSuccess) / float64(s.TotalKeys)
 		}
@@ -112,6 +133,27 @@ func Stats(o *OpResult, keysPerRound, rounds int, hitRate float64) OpStats {
 	return s
 }
 
+// did is how many of the round's keys did the operation: written (store),
+// looked up, found or not (lookup), loaded (load).
+func (r *Round) did(op Op) int {
+	switch op {
+	case Store:
+		return r.Written
+	case Lookup:
+		return r.Success + r.Missing
+	}
+	return r.Success
+}
+
+// total is x per second over the measured seconds d of n rounds: 0 without
+// a round, +Inf for d ≤ 0 as rate.
+func total(x, d float64, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return rate(x, d)
+}
+
 // rate is x per second over d seconds; +Inf for d ≤ 0 as LMCache, 0 for a
 // timed-out (infinite) round.
 func rate(x, d float64) float64 {
@@ -119,6 +161,15 @@ func rate(x, d float64) float64 {
 		return math.Inf(1)
 	}
 	return x / d
+}
+
+// rateLabels are the labels of the rate fields: LMCache's in wave mode
+// (means of per-round rates), saying what they are in window mode (totals
+// over the measured time; min and max per round).
+var rateLabels = [...]struct{ tput, tputMin, tputMax, ops, req string }{
+	Wave: {"Throughput avg (MB/s)", "Throughput min (MB/s)", "Throughput max (MB/s)", "Avg ops/s", "Requested throughput avg (MB/s)"},
+	Window: {"Throughput, total/time (MB/s)", "Throughput min, per round (MB/s)", "Throughput max, per round (MB/s)",
+		"Ops/s, total/time", "Requested throughput, total/time (MB/s)"},
 }
 
 // Document builds the summary: LMCache's sections and fields (spec §7.3),
@@ -133,7 +184,11 @@ func Document(res *Result, status string) []Section {
 	cfg.add("keys_per_round", "Keys / round", int64(k))
 	cfg.add("data_size_kb", "Data size / key (KB)", int64(c.Payload/1024))
 	cfg.add("data_per_round_mb", "Data / round (MB)", pyfmt.Round(float64(k)*float64(c.Payload)/MB, 2))
-	cfg.add("measurement_rounds", "Measurement rounds", int64(c.Rounds))
+	if c.Mode == Window { // rounds are counted per operation; the flag only sizes the --only key range
+		cfg.add("measurement_rounds", "--rounds (window: key range only)", int64(c.Rounds))
+	} else {
+		cfg.add("measurement_rounds", "Measurement rounds", int64(c.Rounds))
+	}
 	cfg.add("warmup_rounds", "Warmup rounds", int64(c.Warmup))
 	for _, op := range c.Ops {
 		if op == Lookup {
@@ -141,11 +196,15 @@ func Document(res *Result, status string) []Section {
 		}
 	}
 	cfg.add("mode", "Mode", c.Mode.String())
+	if c.Mode == Window {
+		cfg.add("duration_s", "Duration / operation (s)", c.Duration.Seconds())
+	}
 	cfg.add("io_engine", "I/O engine", fmt.Sprintf("%s x %d", res.Engine, res.Workers))
 	cfg.add("buffers", "Buffers", res.Buffers.String())
 	doc := []Section{cfg}
 	for i, o := range res.Ops {
-		st := Stats(o, k, c.Rounds, c.HitRate)
+		st := Stats(o, c)
+		lb := rateLabels[c.Mode]
 		s := Section{Key: "op_" + strconv.Itoa(i), Label: o.Op.Label()}
 		s.add("operation", "Operation", o.Op.Label())
 		s.add("rounds", "Rounds", int64(st.Rounds))
@@ -158,10 +217,10 @@ func Document(res *Result, status string) []Section {
 		s.add("duration_p50_ms", "Duration p50 (ms)", pyfmt.Round(st.DurP50*1000, 2))
 		s.add("duration_p99_ms", "Duration p99 (ms)", pyfmt.Round(st.DurP99*1000, 2))
 		s.add("duration_std_ms", "Duration std (ms)", pyfmt.Round(st.DurStd*1000, 2))
-		s.add("throughput_avg_mbps", "Throughput avg (MB/s)", pyfmt.Round(st.TputAvg, 2))
-		s.add("throughput_min_mbps", "Throughput min (MB/s)", pyfmt.Round(st.TputMin, 2))
-		s.add("throughput_max_mbps", "Throughput max (MB/s)", pyfmt.Round(st.TputMax, 2))
-		s.add("ops_per_sec_avg", "Avg ops/s", pyfmt.Round(st.OpsAvg, 2))
+		s.add("throughput_avg_mbps", lb.tput, pyfmt.Round(st.TputAvg, 2))
+		s.add("throughput_min_mbps", lb.tputMin, pyfmt.Round(st.TputMin, 2))
+		s.add("throughput_max_mbps", lb.tputMax, pyfmt.Round(st.TputMax, 2))
+		s.add("ops_per_sec_avg", lb.ops, pyfmt.Round(st.OpsAvg, 2))
 		s.add("latency_per_key_ms", "Avg latency / key (ms)", pyfmt.Round(st.LatencyPerKeyMs, 3))
 		if o.Op == Lookup && c.HitRate > 0 {
 			s.add("expected_max_hit_rate", "Expected max hit rate", pyfmt.Round(st.ExpectedMaxHitRate, 4))
@@ -171,13 +230,18 @@ func Document(res *Result, status string) []Section {
 		if o.Op != Lookup {
 			s.add("bytes_requested", "Bytes requested", st.Requested)
 			s.add("bytes_transferred", "Bytes transferred", st.Bytes)
-			s.add("throughput_requested_avg_mbps", "Requested throughput avg (MB/s)", pyfmt.Round(st.ReqTputAvg, 2))
+			s.add("throughput_requested_avg_mbps", lb.req, pyfmt.Round(st.ReqTputAvg, 2))
+		}
+		if st.Aggregate {
+			s.add("measured_time_s", "Measured time (s)", pyfmt.Round(st.MeasuredS, 3))
 		}
 		if o.Op == Store {
 			s.add("skipped_existing", "Skipped, file existed", int64(st.Skipped))
 		}
 		s.add("failed_keys", "Failed keys", int64(st.Failed))
 		s.add("timed_out_rounds", "Timed-out rounds", int64(st.TimedOut))
+		s.add("warmup_failed_keys", "Failed warmup keys", int64(st.WarmupFailed))
+		s.add("warmup_timed_out_rounds", "Timed-out warmup rounds", int64(st.WarmupTimedOut))
 		s.add("key_latency_p50_ms", "Key latency p50 (ms)", pyfmt.Round(st.KeyP50Ms, 3))
 		s.add("key_latency_p99_ms", "Key latency p99 (ms)", pyfmt.Round(st.KeyP99Ms, 3))
 		s.add("key_latency_max_ms", "Key latency max (ms)", pyfmt.Round(st.KeyMaxMs, 3))

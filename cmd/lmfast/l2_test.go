@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,6 +85,8 @@ func TestL2BadInput(t *testing.T) {
 		{"timeout", []string{"--l2-adapter", spec, "--round-timeout", "0"}, "", "--round-timeout must be positive"},
 		{"unknown flag", []string{"--l2-adapter", spec, "--num-keyz", "3"}, "", "unknown flag"},
 		{"not a number", []string{"--l2-adapter", spec, "--num-keys", "many"}, "", "--num-keys"},
+		{"keys per round wrap to zero", []string{"--l2-adapter", spec, "--num-keys", "4294967296", "--in-flight", "4294967296"}, "", "more than 16777216 keys per round"},
+		{"keys per round wrap negative", []string{"--l2-adapter", spec, "--num-keys", "4611686018427387904", "--in-flight", "4"}, "", "more than 16777216 keys per round"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -238,6 +241,24 @@ func TestL2Faults(t *testing.T) {
 			t.Fatalf("error lines %v", errs)
 		}
 	})
+	t.Run("warmup keys missing", func(t *testing.T) {
+		dir := t.TempDir()
+		args := []string{"--l2-adapter", fsJSON(dir, ""), "--num-keys", "4", "--data-size-kb", "4"}
+		if code, _, stderr := runL2(t, append(args, "--only", "store")...); code != ExitOK {
+			t.Fatalf("store: %d %s", code, stderr)
+		}
+		for idx := 0; idx < 4; idx++ { // the warmup round's keys
+			os.Remove(filepath.Join(dir, fmt.Sprintf("bench-model@0x%08x@0@%032x.data", idx, idx)))
+		}
+		code, stdout, stderr := runL2(t, append(args, "--only", "load")...)
+		if code != ExitFailure || !strings.Contains(stderr, "lmfast: l2: 4 failed warmup keys") {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		all := events(jsonl(t, stdout), "summary")[1]
+		if all["warmup_failed_keys"].(float64) != 4 || all["failed_keys"].(float64) != 0 || all["ok"] != false {
+			t.Fatalf("summary %v", all)
+		}
+	})
 	t.Run("disk full", func(t *testing.T) {
 		mnt := mountTmpfs(t, "size=1m")
 		code, stdout, stderr := runL2(t, "--l2-adapter", fsJSON(mnt, ""), "--num-keys", "8", "--data-size-kb", "256", "--only", "store")
@@ -288,33 +309,45 @@ func noTempFiles(t *testing.T, dir string) {
 }
 
 // TestL2InterruptDrainsAndExits130: SIGINT mid-store stops submitting,
-// drains the in-flight writes, writes the summary, leaves no temp file and
-// complete JSON lines, exit 130.
+// drains the in-flight I/O, writes the summary, leaves no temp file and
+// complete JSON lines, exit 130 — in window mode (files) and in wave mode
+// (many rounds on the mock's paced link).
 func TestL2InterruptDrainsAndExits130(t *testing.T) {
-	dir := t.TempDir()
-	out := filepath.Join(t.TempDir(), "run.jsonl")
-	time.AfterFunc(600*time.Millisecond, func() { syscall.Kill(os.Getpid(), syscall.SIGINT) })
-	start := time.Now()
-	code, _, stderr := runL2(t, "--l2-adapter", fsJSON(dir, ""), "--mode", "window", "--duration", "60",
-		"--num-keys", "4", "--in-flight", "4", "--data-size-kb", "64", "--out", out)
-	if code != ExitInterrupted {
-		t.Fatalf("exit %d, want 130; stderr: %s", code, stderr)
+	for _, tc := range []struct {
+		name string
+		args func(dir string) []string
+	}{
+		{"window", func(dir string) []string {
+			return []string{"--l2-adapter", fsJSON(dir, ""), "--mode", "window", "--duration", "60",
+				"--num-keys", "4", "--in-flight", "4", "--data-size-kb", "64"}
+		}},
+		{"wave", func(string) []string {
+			return []string{"--l2-adapter", `{"type":"mock","max_size_gb":8,"mock_bandwidth_gb":0.01}`, "--rounds", "1000",
+				"--num-keys", "4", "--in-flight", "4", "--data-size-kb", "64"}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(t.TempDir(), "run.jsonl")
+			time.AfterFunc(300*time.Millisecond, func() { syscall.Kill(os.Getpid(), syscall.SIGINT) })
+			code, _, stderr := runL2(t, append(tc.args(dir), "--out", out)...)
+			if code != ExitInterrupted {
+				t.Fatalf("exit %d, want 130; stderr: %s", code, stderr)
+			}
+			data, _ := os.ReadFile(out)
+			if !bytes.HasSuffix(data, []byte("}\n")) {
+				t.Fatalf("last line incomplete: %q", data[max(0, len(data)-80):])
+			}
+			sums := events(jsonl(t, string(data)), "summary")
+			if len(sums) == 0 || sums[len(sums)-1]["interrupted"] != true || sums[0]["op"] != "store" || sums[0]["interrupted"] != true {
+				t.Fatalf("summaries %v", sums)
+			}
+			if !strings.Contains(stderr, "L2 Adapter Benchmark Result") || !strings.Contains(stderr, "INTERRUPTED") {
+				t.Fatalf("no summary on stderr: %s", stderr)
+			}
+			noTempFiles(t, dir)
+		})
 	}
-	if el := time.Since(start); el > 10*time.Second {
-		t.Fatalf("interrupt took %v", el)
-	}
-	data, _ := os.ReadFile(out)
-	if !bytes.HasSuffix(data, []byte("}\n")) {
-		t.Fatalf("last line incomplete: %q", data[max(0, len(data)-80):])
-	}
-	sums := events(jsonl(t, string(data)), "summary")
-	if len(sums) == 0 || sums[len(sums)-1]["interrupted"] != true || sums[0]["op"] != "store" {
-		t.Fatalf("summaries %v", sums)
-	}
-	if !strings.Contains(stderr, "L2 Adapter Benchmark Result") || !strings.Contains(stderr, "INTERRUPTED") {
-		t.Fatalf("no summary on stderr: %s", stderr)
-	}
-	noTempFiles(t, dir)
 }
 
 // TestL2ExampleCommand runs the binary's help to keep flags documented.
