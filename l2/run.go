@@ -240,6 +240,7 @@ type runner struct {
 	cancelFd int
 	unwatch  func() // stops the Ctrl-C watcher and waits for a cancel in progress
 	stopping bool   // the submitter has seen the Ctrl-C
+	late     []*Job // wave mode: jobs drained after their round timed out
 	stored   uint64 // window mode: keys the store wrote (their idx are [0, stored))
 	raw      []byte
 	errIdx   map[string]int
@@ -614,6 +615,28 @@ func (r *runner) tally(o *OpResult, rd *Round, j *Job, measured bool) {
 	}
 }
 
+// errLate is the error counted for a key that finished after its round
+// timed out.
+var errLate = errors.New("timed out: finished after the round's timeout")
+
+// markLate handles a key that finished after its round timed out: the
+// round counts it as failed, its sample says "timed_out" (or "failed" if
+// it failed on its own), and in a measured round its latency up to its
+// real completion goes into the histograms and its error is counted — so
+// the key latencies show the stall and the error counts add up to the
+// failed keys.
+func (r *runner) markLate(o *OpResult, j *Job, measured bool) {
+	if j.Out.Status != Failed {
+		j.Out.Status, j.Out.Err = Late, errLate
+	}
+	if !measured {
+		return
+	}
+	recordNs(o.Latency, j.Done-j.Submitted)
+	recordNs(o.Service, j.Done-j.Start)
+	r.countError(o, j.Out.Err, j.Idx)
+}
+
 func recordNs(h *hdrhistogram.Histogram, ns int64) {
 	_ = h.RecordValue(min(max(ns, stats.LowestNs), stats.HighestNs))
 }
@@ -692,6 +715,9 @@ func (r *runner) drain(op Op, pending int, each func(*Job)) {
 	}
 }
 
+// collectLate keeps a job drained after its round timed out.
+func (r *runner) collectLate(j *Job) { r.late = append(r.late, j) }
+
 // wave runs LMCache's rounds: --in-flight submits back to back, wait for
 // all, record the wall time.
 func (r *runner) wave(op Op, o *OpResult) {
@@ -735,7 +761,8 @@ func (r *runner) wave(op Op, o *OpResult) {
 		if done < k {
 			// Keys still running are drained so their buffers are free
 			// before the next round; they count as failed for this round.
-			r.drain(op, k-done, func(*Job) {})
+			r.late = r.late[:0]
+			r.drain(op, k-done, r.collectLate)
 			round.Failed += k - done
 			round.TimedOut = timedOut
 		}
@@ -743,6 +770,10 @@ func (r *runner) wave(op Op, o *OpResult) {
 			o.Interrupted = true // the round in progress is dropped
 			return
 		}
+		for _, j := range r.late {
+			r.markLate(o, j, measured)
+		}
+		r.late = r.late[:0]
 		o.Rounds = append(o.Rounds, round)
 		r.reportRound(o, &round)
 		if c.Raw && measured {
@@ -817,6 +848,7 @@ func (r *runner) window(op Op, o *OpResult) {
 	inRound := 0
 	timeout := r.timeout(op)
 	stopping, late := false, false
+	lateLeft := 0 // after a timeout: submits still owed to the timed-out round
 	for active > 0 {
 		ready, cancelled := r.wait(op, timeout)
 		if cancelled {
@@ -829,7 +861,7 @@ func (r *runner) window(op Op, o *OpResult) {
 			if !cancelled && timeout >= 0 {
 				stopping, late, round.TimedOut = true, true, true
 				round.Duration = time.Duration(Now() - roundStart)
-				timeout = -1
+				timeout, lateLeft = -1, f-inRound
 			}
 			continue
 		}
@@ -838,6 +870,18 @@ func (r *runner) window(op Op, o *OpResult) {
 			slot := t.Jobs[0].slot
 			if left[slot] -= len(t.Jobs); left[slot] > 0 {
 				continue
+			}
+			if late && lateLeft > 0 && !r.stopping {
+				// The first submits to finish after the timeout complete the
+				// timed-out round (its K keys); later ones belong to no round.
+				lateLeft--
+				jobs := r.jobs[slot*nk : (slot+1)*nk]
+				for i := range jobs {
+					r.markLate(o, &jobs[i], !round.Warmup)
+				}
+				if c.Raw && !round.Warmup {
+					r.writeSamples(o, round.Number, jobs)
+				}
 			}
 			if late || r.stopping {
 				active--
@@ -948,7 +992,7 @@ func (r *runner) writeSamples(o *OpResult, round int, jobs []Job) {
 	r.raw = b[:0]
 }
 
-var statusNames = [...]string{OK: "ok", Skipped: "skipped", Missing: "missing", Failed: "failed", Cancelled: "cancelled"}
+var statusNames = [...]string{OK: "ok", Skipped: "skipped", Missing: "missing", Failed: "failed", Cancelled: "cancelled", Late: "timed_out"}
 
 // verify compares every load buffer with the pattern its key was stored
 // with, after the last measured load (spec §5). Load buffers were poisoned
