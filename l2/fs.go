@@ -197,8 +197,7 @@ var errShortRead = errors.New("load: file shorter than the payload (truncated?)"
 // when the split would be unaligned).
 func (a *fsAdapter) read(fd int, buf []byte, direct bool) (int, error) {
 	ra := a.readAhead
-	useRA := ra > 0 && len(buf) > ra && (!direct || (a.native && ra%a.bsize == 0))
-	if !useRA {
+	if !a.splitRead(len(buf), direct) {
 		return preadFull(fd, buf, 0)
 	}
 	head, err := preadFull(fd, buf[:ra], 0)
@@ -207,6 +206,14 @@ func (a *fsAdapter) read(fd int, buf []byte, direct bool) (int, error) {
 	}
 	tail, err := preadFull(fd, buf[ra:], ra)
 	return head + tail, err
+}
+
+// splitRead reports whether a read of n bytes is split at read_ahead_size:
+// fs on buffered reads only, fs_native on O_DIRECT reads too when the split
+// stays block-aligned.
+func (a *fsAdapter) splitRead(n int, direct bool) bool {
+	ra := a.readAhead
+	return ra > 0 && n > ra && (!direct || (a.native && a.bsize > 0 && ra%a.bsize == 0))
 }
 
 func (a *fsAdapter) Close() error {

@@ -3,7 +3,10 @@ package l2
 import (
 	"bytes"
 	"context"
+	"io"
+	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -150,4 +153,92 @@ func TestWindowLoadCountsRereads(t *testing.T) {
 	if load := entries(Document(res, "x")[1]); load["reread_keys"] != o.Rereads {
 		t.Fatalf("load section %v", load)
 	}
+}
+
+// keyGates holds each store until its key (or everything) is released,
+// and records which keys entered.
+type keyGates struct {
+	countingAdapter
+	mu      sync.Mutex
+	gates   map[uint64]chan struct{}
+	entered []uint64
+	all     chan struct{}
+}
+
+func (g *keyGates) gate(idx uint64) chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gates[idx] == nil {
+		g.gates[idx] = make(chan struct{})
+	}
+	return g.gates[idx]
+}
+
+func (g *keyGates) Store(_ *Scratch, idx uint64, buf []byte) Outcome {
+	ch := g.gate(idx)
+	g.mu.Lock()
+	g.entered = append(g.entered, idx)
+	g.mu.Unlock()
+	select {
+	case <-ch:
+	case <-g.all:
+	}
+	return Outcome{Status: OK, Bytes: len(buf)}
+}
+
+func (g *keyGates) seen() []uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]uint64(nil), g.entered...)
+}
+
+// waitSeen waits until n keys have entered the adapter.
+func (g *keyGates) waitSeen(n int) []uint64 {
+	for len(g.seen()) < n {
+		time.Sleep(time.Millisecond)
+	}
+	return g.seen()
+}
+
+// TestWindowReplacesEachSubmitAtOnce: window mode keeps exactly --in-flight
+// submits outstanding: 3 submits of 4 keys enter the adapter and no more
+// while none completes; when one completes, exactly one new submit (the
+// next keys) is issued.
+func TestWindowReplacesEachSubmitAtOnce(t *testing.T) {
+	g := &keyGates{gates: map[uint64]chan struct{}{}, all: make(chan struct{})}
+	cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":1}`)
+	cfg.newAdapter = func(Spec, Options) (Adapter, error) { return g, nil }
+	cfg.Ops, cfg.Warmup, cfg.Mode, cfg.Duration = []Op{Store}, 0, Window, time.Hour
+	cfg.NumKeys, cfg.InFlight, cfg.IOWorkers, cfg.Payload = 4, 3, 16, 4096 // more workers than keys in flight
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan *Result)
+	go func() {
+		res, err := Run(ctx, cfg, stream.New(io.Discard, "l2", "t"))
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	defer func() { cancel(); close(g.all); <-done }()
+
+	settled := func(n int) []uint64 { // n keys in, and no more after a pause
+		seen := g.waitSeen(n)
+		time.Sleep(20 * time.Millisecond)
+		if again := g.seen(); len(again) != n {
+			t.Fatalf("%d keys entered, want %d: %v", len(again), n, again)
+		}
+		sort.Slice(seen, func(i, j int) bool { return seen[i] < seen[j] })
+		return seen
+	}
+	if seen := settled(12); seen[0] != 0 || seen[11] != 11 {
+		t.Fatalf("first keys %v, want 0..11 (3 submits of 4)", seen)
+	}
+	for idx := uint64(0); idx < 4; idx++ { // complete submit 0
+		close(g.gate(idx))
+	}
+	if seen := settled(16); seen[12] != 12 || seen[15] != 15 {
+		t.Fatalf("keys %v: want one new submit, keys 12..15", seen)
+	}
+	cancel()
 }
