@@ -127,7 +127,7 @@ func TestWorkersArePinned(t *testing.T) {
 // submits stay outstanding is TestWindowReplacesEachSubmitAtOnce.)
 func TestWindowRunsForDuration(t *testing.T) {
 	cfg := testConfig(t, `{"type":"mock","max_size_gb":4,"mock_bandwidth_gb":0.05}`)
-	cfg.Mode, cfg.Duration, cfg.Warmup = Window, 300*time.Millisecond, 1
+	cfg.Mode, cfg.Duration, cfg.Warmup = Window, 150*time.Millisecond, 1
 	cfg.Payload, cfg.NumKeys, cfg.InFlight, cfg.IOWorkers = 16<<10, 4, 3, 4
 	cfg.Ops, cfg.Verify = Ops, true
 	res, ls := runCfg(t, cfg)
