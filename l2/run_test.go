@@ -177,3 +177,42 @@ func TestReadAheadSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadReadErrorIsNotShortFile: an I/O error after part of the payload
+// arrived is reported as the read error it is; only an early end of file
+// is "shorter than the payload". Before, EIO after a partial read was
+// reported as a truncated file.
+func TestLoadReadErrorIsNotShortFile(t *testing.T) {
+	o := loadOutcome(4096, 8192, syscall.EIO, true)
+	if o.Status != Failed || o.Bytes != 4096 || !o.Direct || o.Err.Error() != "load: read: input/output error" {
+		t.Fatalf("EIO after 4096 bytes: %+v", o)
+	}
+	if o := loadOutcome(4096, 8192, nil, false); o.Err != errShortRead {
+		t.Fatalf("EOF after 4096 bytes: %+v", o)
+	}
+	if o := loadOutcome(8192, 8192, nil, false); o.Status != OK || o.Err != nil {
+		t.Fatalf("whole payload: %+v", o)
+	}
+}
+
+// TestRelativeTmpDirDotIsUnset: a relative_tmp_dir that cleans to "." is
+// unset, like "": temp files are <name>.tmp beside the final file, renamed
+// into place. Before, "." made the temp path the final path.
+func TestRelativeTmpDirDotIsUnset(t *testing.T) {
+	for _, rel := range []string{"", ".", "./", "./."} {
+		specs, err := ParseSpecs([]string{fsSpec(t.TempDir(), `,"relative_tmp_dir":"`+rel+`"`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(specs[0], Options{Writable: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := a.(*fsAdapter)
+		var s Scratch
+		if !fs.tmpSame || fs.tmpDir != fs.dir || !strings.HasSuffix(string(s.tmpName(5, fs.tmpSame)), ".tmp\x00") {
+			t.Errorf("relative_tmp_dir %q: temp files in the base directory as .tmp: %v", rel, fs.tmpSame)
+		}
+		a.Close()
+	}
+}
