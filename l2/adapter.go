@@ -43,6 +43,7 @@ const (
 	Missing                 // lookup: the key is not there (a normal answer, not a failure)
 	Failed                  // the operation failed; Outcome.Err says why
 	Cancelled               // never started: the run was interrupted (Engine.Stop)
+	Late                    // finished after its round timed out: the round counts it as failed
 )
 
 // Outcome is the result of one key's operation.

@@ -39,8 +39,10 @@ func newFS(s Spec, opt Options) (*fsAdapter, error) {
 		return nil, fmt.Errorf("open base_path %s: %w", s.BasePath, err)
 	}
 	a.dir, a.tmpDir = fd, fd
-	if s.RelativeTmpDir != "" { // "" is unset, as fs_native treats it
-		rel := s.RelativeTmpDir
+	if rel := s.RelativeTmpDir; rel != "" && filepath.Clean(rel) != "." {
+		// "" is unset, as fs_native treats it; so is a path that cleans to
+		// ".", which would make the temp path the final path (an in-place,
+		// non-atomic write, as LMCache's fs does with "").
 		if filepath.IsAbs(rel) || hasDotDot(rel) {
 			a.Close()
 			return nil, fmt.Errorf("Invalid relative_tmp_dir: %s", rel)
@@ -178,10 +180,19 @@ func (a *fsAdapter) Load(s *Scratch, idx uint64, buf []byte) Outcome {
 	}
 	n, err := a.read(fd, buf, direct)
 	unix.Close(fd)
-	if n != len(buf) {
-		if err != nil && n == 0 {
-			return failed("load: read", err)
-		}
+	return loadOutcome(n, len(buf), err, direct)
+}
+
+// loadOutcome is a load that read n of want bytes and ended with err: a
+// read error is reported as such, however many bytes came before it; only
+// a read that reached the end of the file early is a short file.
+func loadOutcome(n, want int, err error, direct bool) Outcome {
+	switch {
+	case err != nil:
+		o := failed("load: read", err)
+		o.Bytes, o.Direct = n, direct
+		return o
+	case n != want:
 		return Outcome{Status: Failed, Bytes: n, Direct: direct, Err: errShortRead}
 	}
 	return Outcome{Status: OK, Bytes: n, Direct: direct}
@@ -197,8 +208,7 @@ var errShortRead = errors.New("load: file shorter than the payload (truncated?)"
 // when the split would be unaligned).
 func (a *fsAdapter) read(fd int, buf []byte, direct bool) (int, error) {
 	ra := a.readAhead
-	useRA := ra > 0 && len(buf) > ra && (!direct || (a.native && ra%a.bsize == 0))
-	if !useRA {
+	if !a.splitRead(len(buf), direct) {
 		return preadFull(fd, buf, 0)
 	}
 	head, err := preadFull(fd, buf[:ra], 0)
@@ -207,6 +217,14 @@ func (a *fsAdapter) read(fd int, buf []byte, direct bool) (int, error) {
 	}
 	tail, err := preadFull(fd, buf[ra:], ra)
 	return head + tail, err
+}
+
+// splitRead reports whether a read of n bytes is split at read_ahead_size:
+// fs on buffered reads only, fs_native on O_DIRECT reads too when the split
+// stays block-aligned.
+func (a *fsAdapter) splitRead(n int, direct bool) bool {
+	ra := a.readAhead
+	return ra > 0 && n > ra && (!direct || (a.native && a.bsize > 0 && ra%a.bsize == 0))
 }
 
 func (a *fsAdapter) Close() error {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -184,6 +183,7 @@ type OpResult struct {
 	BufferedKeys     int64 // measured keys transferred through the page cache
 	Wakeups, Tiles   int64 // eventfd wakeups that found completions, tiles they carried
 	Interrupted      bool  // stopped by Ctrl-C; the round in progress is not in Rounds
+	Rereads          int64 // window load: measured keys loaded a second (or later) time in this operation
 	SamplesWritten   int64
 }
 
@@ -203,6 +203,7 @@ type Verify struct {
 	Checked    int
 	Mismatches int
 	Against    string // "store" (buffers of this run's store) or "pattern" (--only load)
+	Reloaded   bool   // window mode: the keys were loaded again after the window for the check
 }
 
 // Result is a whole run.
@@ -240,8 +241,10 @@ type runner struct {
 	cancelFd int
 	unwatch  func() // stops the Ctrl-C watcher and waits for a cancel in progress
 	stopping bool   // the submitter has seen the Ctrl-C
+	late     []*Job // wave mode: jobs drained after their round timed out
 	stored   uint64 // window mode: keys the store wrote (their idx are [0, stored))
 	raw      []byte
+	samples  []sample // --raw: samples not written yet
 	errIdx   map[string]int
 	lastLog  time.Time // window mode: when the last round progress line went out
 }
@@ -324,7 +327,10 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	}
 	res.Interrupted = ctx.Err() != nil
 	if cfg.Verify && loadRan && !res.Interrupted {
-		res.Verify = r.verify(storeRan)
+		if cfg.Mode == Wave || r.reloadForVerify() {
+			res.Verify = r.verify(storeRan)
+		}
+		res.Interrupted = ctx.Err() != nil
 	}
 	if cfg.BeforeCleanup != nil {
 		cfg.BeforeCleanup(res)
@@ -614,6 +620,28 @@ func (r *runner) tally(o *OpResult, rd *Round, j *Job, measured bool) {
 	}
 }
 
+// errLate is the error counted for a key that finished after its round
+// timed out.
+var errLate = errors.New("timed out: finished after the round's timeout")
+
+// markLate handles a key that finished after its round timed out: the
+// round counts it as failed, its sample says "timed_out" (or "failed" if
+// it failed on its own), and in a measured round its latency up to its
+// real completion goes into the histograms and its error is counted — so
+// the key latencies show the stall and the error counts add up to the
+// failed keys.
+func (r *runner) markLate(o *OpResult, j *Job, measured bool) {
+	if j.Out.Status != Failed {
+		j.Out.Status, j.Out.Err = Late, errLate
+	}
+	if !measured {
+		return
+	}
+	recordNs(o.Latency, j.Done-j.Submitted)
+	recordNs(o.Service, j.Done-j.Start)
+	r.countError(o, j.Out.Err, j.Idx)
+}
+
 func recordNs(h *hdrhistogram.Histogram, ns int64) {
 	_ = h.RecordValue(min(max(ns, stats.LowestNs), stats.HighestNs))
 }
@@ -692,6 +720,9 @@ func (r *runner) drain(op Op, pending int, each func(*Job)) {
 	}
 }
 
+// collectLate keeps a job drained after its round timed out.
+func (r *runner) collectLate(j *Job) { r.late = append(r.late, j) }
+
 // wave runs LMCache's rounds: --in-flight submits back to back, wait for
 // all, record the wall time.
 func (r *runner) wave(op Op, o *OpResult) {
@@ -735,7 +766,8 @@ func (r *runner) wave(op Op, o *OpResult) {
 		if done < k {
 			// Keys still running are drained so their buffers are free
 			// before the next round; they count as failed for this round.
-			r.drain(op, k-done, func(*Job) {})
+			r.late = r.late[:0]
+			r.drain(op, k-done, r.collectLate)
 			round.Failed += k - done
 			round.TimedOut = timedOut
 		}
@@ -743,159 +775,40 @@ func (r *runner) wave(op Op, o *OpResult) {
 			o.Interrupted = true // the round in progress is dropped
 			return
 		}
+		for _, j := range r.late {
+			r.markLate(o, j, measured)
+		}
+		r.late = r.late[:0]
 		o.Rounds = append(o.Rounds, round)
-		r.reportRound(o, &round)
+		r.progress(o, &round)
+		r.roundEvent(o, &round)
 		if c.Raw && measured {
-			r.writeSamples(o, rd+1, r.jobs)
+			r.keepSamples(rd+1, r.jobs)
+			r.flushSamples(o)
 		}
 	}
 }
 
-// window keeps --in-flight submits outstanding for --duration. A "round"
-// is every --in-flight consecutive completed submits (K keys), so LMCache's
-// per-round statistics keep their meaning; the first --warmup-rounds such
-// rounds are warmup and do not count toward --duration. A trailing
-// incomplete round is not reported. A wait that times out ends the
-// operation: that round is reported as timed out and the keys still
-// running are drained and counted as failed.
-func (r *runner) window(op Op, o *OpResult) {
-	c := r.cfg
-	nk, f := c.NumKeys, c.InFlight
-	k := f * nk
-	r.prepJobs(op)
-	universe := uint64((c.Warmup + c.Rounds) * k)
-	if r.stored > 0 {
-		universe = r.stored
-	}
-	universe = max(universe/uint64(nk)*uint64(nk), uint64(nk))
-	hit := c.lookupHits(nk)
-	var next uint64 // submits issued so far
-	assign := func(slot int) {
-		s := next
-		next++
-		jobs := r.jobs[slot*nk : (slot+1)*nk]
-		for i := range jobs {
-			switch op {
-			case Store:
-				jobs[i].Idx = s*uint64(nk) + uint64(i)
-			case Load:
-				jobs[i].Idx = (s*uint64(nk))%universe + uint64(i)
-			case Lookup:
-				if i < hit { // the first hit keys of a stored submit: always below universe, a multiple of nk
-					jobs[i].Idx = (s*uint64(nk))%universe + uint64(i)
-				} else {
-					jobs[i].Idx = windowMissOrigin + s*uint64(nk-hit) + uint64(i-hit)
-				}
-			}
-		}
-		if op == Load && c.Verify {
-			for i := slot * nk; i < (slot+1)*nk; i++ {
-				fill(r.loadBuf[i], poison(i%nk))
-			}
-		}
-		r.submit(op, slot)
-	}
-	newRound := func(n int) Round {
-		rd := Round{Number: n, Warmup: n <= c.Warmup, Keys: k}
-		if op != Lookup {
-			rd.Requested = int64(k) * int64(c.Payload)
-		}
-		return rd
-	}
-	round := newRound(1)
-	left := make([]int, f)
-	roundStart := Now()
-	end := int64(math.MaxInt64)
-	if c.Warmup == 0 {
-		end = roundStart + int64(c.Duration)
-	}
-	for slot := range left {
-		left[slot] = nk
-		assign(slot)
-	}
-	active := f
-	inRound := 0
-	timeout := r.timeout(op)
-	stopping, late := false, false
-	for active > 0 {
-		ready, cancelled := r.wait(op, timeout)
-		if cancelled {
-			// Drain what runs, without a timeout; submits that complete
-			// from now on are not counted (the round in progress is
-			// dropped, as in wave mode).
-			stopping, o.Interrupted, timeout = true, true, -1
-		}
-		if !ready {
-			if !cancelled && timeout >= 0 {
-				stopping, late, round.TimedOut = true, true, true
-				round.Duration = time.Duration(Now() - roundStart)
-				timeout = -1
-			}
-			continue
-		}
-		r.tiles = r.comp[op].Take(r.tiles[:0])
-		for _, t := range r.tiles {
-			slot := t.Jobs[0].slot
-			if left[slot] -= len(t.Jobs); left[slot] > 0 {
-				continue
-			}
-			if late || r.stopping {
-				active--
-				continue
-			}
-			// A submit counts in the round in which it completed, all its
-			// keys together, so every round has exactly K keys.
-			for i := slot * nk; i < (slot+1)*nk; i++ {
-				r.tally(o, &round, &r.jobs[i], !round.Warmup)
-			}
-			if c.Raw && !round.Warmup {
-				r.writeSamples(o, round.Number, r.jobs[slot*nk:(slot+1)*nk])
-			}
-			if op == Store {
-				r.stored = max(r.stored, r.jobs[slot*nk].Idx+uint64(nk))
-			}
-			round.Submits++
-			now := Now()
-			if inRound++; inRound == f {
-				round.Duration = time.Duration(now - roundStart)
-				o.Rounds = append(o.Rounds, round)
-				r.reportRound(o, &round)
-				if round.Number == c.Warmup {
-					end = now + int64(c.Duration)
-				}
-				round = newRound(round.Number + 1)
-				roundStart, inRound = now, 0
-			}
-			if !stopping && now < end && r.ctx.Err() == nil {
-				left[slot] = nk
-				assign(slot)
-			} else {
-				active--
-			}
-		}
-	}
-	if round.TimedOut {
-		round.Failed = k - round.Success - round.Missing
-		o.Rounds = append(o.Rounds, round)
-		r.reportRound(o, &round)
-	}
-}
-
-// reportRound writes the round's JSONL line and progress line.
-func (r *runner) reportRound(o *OpResult, rd *Round) {
+// progress writes the round's progress line (window mode: at most one a
+// second, and every timed-out round).
+func (r *runner) progress(o *OpResult, rd *Round) {
 	verb := [...]string{Store: "success_keys", Lookup: "found", Load: "loaded"}[o.Op]
-	// Window mode completes thousands of rounds: one progress line a second.
-	quiet := r.cfg.Mode == Window && !rd.TimedOut && time.Since(r.lastLog) < time.Second
-	if !quiet {
+	if r.cfg.Mode == Window && !rd.TimedOut {
+		if time.Since(r.lastLog) < time.Second {
+			return
+		}
 		r.lastLog = time.Now()
 	}
-	switch {
-	case quiet:
-	case rd.TimedOut:
+	if rd.TimedOut {
 		r.log(fmt.Sprintf("  [%s] Round %d: TIMEOUT (%d/%d tasks completed, %s=%d/%d)", o.Op.Label(), rd.Number, rd.Submits, r.cfg.InFlight, verb, rd.Success, rd.Keys))
-	default:
+	} else {
 		r.log(fmt.Sprintf("  [%s] Round %d: %.2f ms, %s=%d/%d", o.Op.Label(), rd.Number, float64(rd.Duration)/1e6, verb, rd.Success, rd.Keys))
 	}
+}
+
+// roundEvent writes the round's JSONL line (window mode: all of them after
+// the operation, outside the timed window).
+func (r *runner) roundEvent(o *OpResult, rd *Round) {
 	e := r.out.Event("round").Str("op", o.Op.String()).Int("round", rd.Number).Bool("warmup", rd.Warmup).
 		Bool("timed_out", rd.TimedOut)
 	if rd.TimedOut {
@@ -919,44 +832,19 @@ func (r *runner) reportRound(o *OpResult, rd *Round) {
 	e.Send()
 }
 
-// writeSamples renders one sample line per key of jobs.
-func (r *runner) writeSamples(o *OpResult, round int, jobs []Job) {
-	b := r.raw[:0]
-	for i := range jobs {
-		j := &jobs[i]
-		b = r.out.AppendPrefix(b, "sample", epoch.Add(time.Duration(j.Done)))
-		b = append(b, `,"op":"`...)
-		b = append(b, o.Op.String()...)
-		b = append(b, `","round":`...)
-		b = appendInt(b, int64(round))
-		b = append(b, `,"idx":`...)
-		b = appendUint(b, j.Idx)
-		b = append(b, `,"status":"`...)
-		b = append(b, statusNames[j.Out.Status]...)
-		b = append(b, `","bytes":`...)
-		b = appendInt(b, int64(j.Out.Bytes))
-		b = append(b, `,"direct":`...)
-		b = appendBool(b, j.Out.Direct)
-		b = append(b, `,"latency_us":`...)
-		b = appendMicros(b, j.Done-j.Submitted)
-		b = append(b, `,"service_us":`...)
-		b = appendMicros(b, j.Done-j.Start)
-		b = append(b, "}\n"...)
-		o.SamplesWritten++
-	}
-	_ = r.out.WriteLines(b)
-	r.raw = b[:0]
-}
-
-var statusNames = [...]string{OK: "ok", Skipped: "skipped", Missing: "missing", Failed: "failed", Cancelled: "cancelled"}
+var statusNames = [...]string{OK: "ok", Skipped: "skipped", Missing: "missing", Failed: "failed", Cancelled: "cancelled", Late: "timed_out"}
 
 // verify compares every load buffer with the pattern its key was stored
 // with, after the last measured load (spec §5). Load buffers were poisoned
 // before the load, so a load that did nothing fails too.
 func (r *runner) verify(storeRan bool) *Verify {
 	c := r.cfg
-	r.log("[Verify] Checking store -> load data integrity for last measured round...")
-	v := &Verify{Checked: len(r.loadBuf), Against: "store"}
+	if c.Mode == Window {
+		r.log("[Verify] Checking store -> load data integrity of the reloaded keys...")
+	} else {
+		r.log("[Verify] Checking store -> load data integrity for last measured round...")
+	}
+	v := &Verify{Checked: len(r.loadBuf), Against: "store", Reloaded: c.Mode == Window}
 	if !storeRan {
 		v.Against = "pattern"
 	}
@@ -972,7 +860,7 @@ func (r *runner) verify(storeRan bool) *Verify {
 		r.log(fmt.Sprintf("  [Verify] %d/%d keys have data mismatches!", v.Mismatches, v.Checked))
 	}
 	r.log("")
-	e := r.out.Event("verify").Bool("ok", v.Mismatches == 0).Int("checked", v.Checked).Int("mismatches", v.Mismatches).Str("against", v.Against)
+	e := r.out.Event("verify").Bool("ok", v.Mismatches == 0).Int("checked", v.Checked).Int("mismatches", v.Mismatches).Str("against", v.Against).Bool("reloaded", v.Reloaded)
 	e.Send()
 	return v
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/lmfast/lmfast/hugepage"
@@ -24,9 +25,12 @@ func testConfig(t *testing.T, specJSON string) *Config {
 		Ops: Ops, IOWorkers: 2, StoreLoadTimeout: DefaultStoreLoadTimeout, LookupTimeout: DefaultLookupTimeout}
 }
 
-func fsSpec(dir string, extra string) string {
+func fsSpec(dir string, extra string) string { return dirSpec("fs", dir, extra) }
+
+// dirSpec is the JSON of an fs or fs_native adapter in dir.
+func dirSpec(typ, dir, extra string) string {
 	b, _ := json.Marshal(dir)
-	return `{"type":"fs","base_path":` + string(b) + extra + `}`
+	return `{"type":"` + typ + `","base_path":` + string(b) + extra + `}`
 }
 
 // lines parses a JSONL buffer, failing on any invalid line.
@@ -51,19 +55,26 @@ func runCfg(t *testing.T, cfg *Config) (*Result, []map[string]any) {
 }
 
 func TestRoundTripFS(t *testing.T) {
+	// Umask 0, so that file modes are the adapters' own: fs 0666 on the
+	// buffered path, 0644 with O_DIRECT; fs_native 0644 on both.
+	defer syscall.Umask(syscall.Umask(0))
 	tests := []struct {
 		name    string
+		typ     string
 		extra   string
 		huge    bool
 		payload int
 		direct  bool
+		mode    os.FileMode
 	}{
-		{"buffered", "", false, 64 << 10, false},
-		{"odirect", `,"use_odirect":true`, false, 64 << 10, true},
-		{"odirect unaligned size falls back to buffered", `,"use_odirect":true`, false, 3 << 10, false},
-		{"relative tmp dir", `,"relative_tmp_dir":"tmp"`, false, 64 << 10, false},
-		{"hugepages odirect", `,"use_odirect":true`, true, 256 << 10, true},
-		{"fs_native read ahead", `,"read_ahead_size":4096`, false, 64 << 10, false},
+		{"buffered", "fs", "", false, 64 << 10, false, 0o666},
+		{"odirect", "fs", `,"use_odirect":true`, false, 64 << 10, true, 0o644},
+		{"odirect unaligned size falls back to buffered", "fs", `,"use_odirect":true`, false, 3 << 10, false, 0o666},
+		{"relative tmp dir", "fs", `,"relative_tmp_dir":"tmp"`, false, 64 << 10, false, 0o666},
+		{"hugepages odirect", "fs", `,"use_odirect":true`, true, 256 << 10, true, 0o644},
+		{"fs read ahead", "fs", `,"read_ahead_size":4096`, false, 64 << 10, false, 0o666},
+		{"fs_native buffered", "fs_native", `,"num_workers":2`, false, 64 << 10, false, 0o644},
+		{"fs_native read ahead under O_DIRECT", "fs_native", `,"use_odirect":true,"read_ahead_size":8192`, false, 64 << 10, true, 0o644},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,7 +86,7 @@ func TestRoundTripFS(t *testing.T) {
 				defer release()
 			}
 			dir := t.TempDir()
-			cfg := testConfig(t, fsSpec(dir, tc.extra))
+			cfg := testConfig(t, dirSpec(tc.typ, dir, tc.extra))
 			cfg.Payload, cfg.HugePages, cfg.Verify = tc.payload, tc.huge, true
 			res, ls := runCfg(t, cfg)
 			if v := Judge(res); !v.OK() {
@@ -119,9 +130,13 @@ func TestRoundTripFS(t *testing.T) {
 			if files != 48 { // 3 rounds × 16 keys
 				t.Fatalf("%d files, want 48", files)
 			}
-			b, err := os.ReadFile(filepath.Join(dir, "bench-model@0x0000001d@0@0000000000000000000000000000001d.data"))
+			name := filepath.Join(dir, "bench-model@0x0000001d@0@0000000000000000000000000000001d.data")
+			b, err := os.ReadFile(name)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if st, _ := os.Stat(name); st.Mode().Perm() != tc.mode {
+				t.Fatalf("file mode %v, want %v", st.Mode().Perm(), tc.mode)
 			}
 			if len(b) != tc.payload || b[0] != 29%8 || b[len(b)-1] != 29%8 {
 				t.Fatalf("idx 29: %d bytes of %d", len(b), b[0])
@@ -136,5 +151,68 @@ func TestRoundTripFS(t *testing.T) {
 				t.Fatalf("Run wrote %d summaries; the caller writes them", summaries)
 			}
 		})
+	}
+}
+
+// TestReadAheadSplit: LMCache's read-ahead split — fs on buffered reads
+// only, fs_native under O_DIRECT too when the split stays block-aligned.
+func TestReadAheadSplit(t *testing.T) {
+	tests := []struct {
+		native, direct bool
+		ra, bsize, n   int
+		want           bool
+	}{
+		{false, false, 4096, 4096, 64 << 10, true},
+		{false, true, 4096, 4096, 64 << 10, false},
+		{true, false, 4096, 4096, 64 << 10, true},
+		{true, true, 8192, 4096, 64 << 10, true},
+		{true, true, 6144, 4096, 64 << 10, false},     // unaligned under O_DIRECT
+		{true, true, 64 << 10, 4096, 64 << 10, false}, // nothing left to split
+		{false, false, 0, 4096, 64 << 10, false},
+	}
+	for _, tc := range tests {
+		a := &fsAdapter{native: tc.native, readAhead: tc.ra, bsize: tc.bsize}
+		if got := a.splitRead(tc.n, tc.direct); got != tc.want {
+			t.Errorf("%+v: split %v", tc, got)
+		}
+	}
+}
+
+// TestLoadReadErrorIsNotShortFile: an I/O error after part of the payload
+// arrived is reported as the read error it is; only an early end of file
+// is "shorter than the payload". Before, EIO after a partial read was
+// reported as a truncated file.
+func TestLoadReadErrorIsNotShortFile(t *testing.T) {
+	o := loadOutcome(4096, 8192, syscall.EIO, true)
+	if o.Status != Failed || o.Bytes != 4096 || !o.Direct || o.Err.Error() != "load: read: input/output error" {
+		t.Fatalf("EIO after 4096 bytes: %+v", o)
+	}
+	if o := loadOutcome(4096, 8192, nil, false); o.Err != errShortRead {
+		t.Fatalf("EOF after 4096 bytes: %+v", o)
+	}
+	if o := loadOutcome(8192, 8192, nil, false); o.Status != OK || o.Err != nil {
+		t.Fatalf("whole payload: %+v", o)
+	}
+}
+
+// TestRelativeTmpDirDotIsUnset: a relative_tmp_dir that cleans to "." is
+// unset, like "": temp files are <name>.tmp beside the final file, renamed
+// into place. Before, "." made the temp path the final path.
+func TestRelativeTmpDirDotIsUnset(t *testing.T) {
+	for _, rel := range []string{"", ".", "./", "./."} {
+		specs, err := ParseSpecs([]string{fsSpec(t.TempDir(), `,"relative_tmp_dir":"`+rel+`"`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(specs[0], Options{Writable: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := a.(*fsAdapter)
+		var s Scratch
+		if !fs.tmpSame || fs.tmpDir != fs.dir || !strings.HasSuffix(string(s.tmpName(5, fs.tmpSame)), ".tmp\x00") {
+			t.Errorf("relative_tmp_dir %q: temp files in the base directory as .tmp: %v", rel, fs.tmpSame)
+		}
+		a.Close()
 	}
 }

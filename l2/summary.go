@@ -235,6 +235,9 @@ func Document(res *Result, status string) []Section {
 		if st.Aggregate {
 			s.add("measured_time_s", "Measured time (s)", pyfmt.Round(st.MeasuredS, 3))
 		}
+		if st.Aggregate && o.Op == Load {
+			s.add("reread_keys", "Re-read keys (wrapped)", o.Rereads)
+		}
 		if o.Op == Store {
 			s.add("skipped_existing", "Skipped, file existed", int64(st.Skipped))
 		}

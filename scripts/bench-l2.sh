@@ -13,9 +13,16 @@
 #
 # Writes OUTDIR/l2-DATE.md and OUTDIR/l2-DATE.jsonl (one line per run).
 # Knobs: L2_BENCH_REPS (5), L2_BENCH_MIB (data per run, 1024),
-# L2_BENCH_DIR (/var/tmp/lmfast-bench-l2: on the disk, not tmpfs),
-# L2_BENCH_REPORT_ONLY=1 (re-render the .md from an existing .jsonl).
-# Needs root to drop the page cache between store and cold load.
+# L2_BENCH_DIR (/var/tmp/lmfast-bench-l2: on the disk, not tmpfs; the runs
+# go to a fresh mktemp directory inside it, which is all that is removed),
+# L2_BENCH_REPORT_ONLY=1 (re-render the .md from an existing .jsonl; runs
+# nothing, creates and removes nothing, and keeps the machine lines of the
+# existing .md). Needs root to drop the page cache between store and cold load.
+#
+# A run that fails — lmfast: no summary line or a failed key; fio: no terse
+# line or a non-zero error field — is recorded with "value":null for either
+# tool alike, and left out of every median and ratio; the report counts the
+# failed runs of each cell. A cell without data shows n/a, never a pass.
 set -euo pipefail
 BIN=${1:?usage: bench-l2.sh BIN OUTDIR DATE}
 OUT=${2:?}
@@ -24,18 +31,27 @@ REPS=${L2_BENCH_REPS:-5}
 MIB=${L2_BENCH_MIB:-1024}
 WORK=${L2_BENCH_DIR:-/var/tmp/lmfast-bench-l2}
 
-if ! command -v fio >/dev/null; then
-	echo "installing fio"
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fio >/dev/null
-fi
-mkdir -p "$OUT" "$WORK"
-ulimit -n 65536 2>/dev/null || true
+ONLY_REPORT=${L2_BENCH_REPORT_ONLY:-0}
 RAW="$OUT/l2-$DATE.jsonl"
 MD="$OUT/l2-$DATE.md"
-DIR="$WORK/run"
-ONLY_REPORT=${L2_BENCH_REPORT_ONLY:-0}
-[ "$ONLY_REPORT" = 1 ] || : >"$RAW"
-trap 'rm -rf "$WORK"' EXIT
+DIR=
+if [ "$ONLY_REPORT" = 1 ]; then
+	[ -f "$RAW" ] || { echo "L2_BENCH_REPORT_ONLY=1: no $RAW to render" >&2; exit 1; }
+else
+	if ! command -v fio >/dev/null; then
+		echo "installing fio"
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fio >/dev/null
+	fi
+	mkdir -p "$OUT" "$WORK"
+	ulimit -n 65536 2>/dev/null || true
+	# Our own directory inside $WORK: the only thing this script ever deletes.
+	DIR=$(mktemp -d "$WORK/lmfast-bench-l2.XXXXXX")
+	trap 'rm -rf "$DIR"' EXIT
+	: >"$RAW"
+fi
+
+# fresh_dir: an empty run directory (our mktemp directory, emptied).
+fresh_dir() { find "$DIR" -mindepth 1 -delete; }
 
 drop_caches() {
 	sync
@@ -58,7 +74,7 @@ lmfast_op() {
 		--rounds 1 --warmup-rounds 0 -q "$@" | grep "\"event\":\"summary\",.*\"op\":\"$op\"" || true)
 	local failed
 	failed=$(echo "$line" | field failed_keys)
-	if [ -z "$line" ] || [ "$failed" != 0 ]; then echo "lmfast $op failed: $line" >&2; echo 0; return; fi
+	if [ -z "$line" ] || [ "$failed" != 0 ]; then echo "lmfast $op failed: $line" >&2; echo null; return; fi
 	if [ "$op" = lookup ]; then echo "$line" | field ops_per_sec_avg; else echo "$line" | field throughput_avg_mbps; fi
 }
 
@@ -74,7 +90,7 @@ fio_op() {
 	t=$(fio --name=b --directory="$DIR" --ioengine="$engine" "${jobs[@]}" --rw="$rw" --bs="${kb}k" \
 		--filesize="${kb}k" --direct="$direct" --group_reporting --output-format=terse --terse-version=3 \
 		"${extra[@]}" "$@" 2>/dev/null | tail -1 || true)
-	if [ -z "$t" ] || [ "$(echo "$t" | cut -d';' -f5)" != 0 ]; then echo "fio $engine $rw failed: $t" >&2; echo 0; return; fi
+	if [ -z "$t" ] || [ "$(echo "$t" | cut -d';' -f5)" != 0 ]; then echo "fio $engine $rw failed: $t" >&2; echo null; return; fi
 	case "$engine:$rw" in
 	*:write) echo "$t" | awk -F';' '{printf "%.2f\n", $48/1024}' ;;
 	*) echo "$t" | awk -F';' '{printf "%.2f\n", $7/1024}' ;;
@@ -85,7 +101,11 @@ record() { # tool engine op kb qd direct rep value
 	printf '{"tool":"%s","engine":"%s","op":"%s","payload_kb":%s,"qd":%s,"direct":%s,"rep":%s,"value":%s}\n' "$@" >>"$RAW"
 }
 
-median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) {print "n/a"; exit}; if (NR%2) print v[(NR+1)/2]; else printf "%.4g\n", (v[NR/2]+v[NR/2+1])/2}'; }
+# median [DECIMALS]: the median of stdin's numbers (an even count, left by a
+# failed run, averages the middle two to DECIMALS, default 2); n/a for none.
+median() {
+	sort -g | awk -v d="${1:-2}" '{v[NR]=$1} END {if (NR==0) {print "n/a"; exit}; if (NR%2) print v[(NR+1)/2]; else printf("%." d "f\n", (v[NR/2]+v[NR/2+1])/2)}'
+}
 
 # 1. store and cold load, interleaved.
 [ "$ONLY_REPORT" = 1 ] && SIZES="" || SIZES="256 1024"
@@ -97,8 +117,7 @@ for kb in $SIZES; do
 			[ "$direct" = 1 ] && engines="psync io_uring libaio"
 			for rep in $(seq 1 "$REPS"); do
 				for tool in lmfast $engines; do
-					rm -rf "$DIR"
-					mkdir -p "$DIR"
+					fresh_dir
 					drop_caches
 					if [ "$tool" = lmfast ]; then
 						s=$(lmfast_op store "$kb" "$qd" "$direct" "$keys")
@@ -126,14 +145,12 @@ keys=$((MIB * 1024 / kb))
 [ "$ONLY_REPORT" = 1 ] && HOTQ="" || HOTQ="8 32"
 for qd in $HOTQ; do
 	for rep in $(seq 1 "$REPS"); do
-		rm -rf "$DIR"
-		mkdir -p "$DIR"
+		fresh_dir
 		lmfast_op store "$kb" "$qd" 0 "$keys" >/dev/null
 		lmfast_op load "$kb" "$qd" 0 "$keys" >/dev/null # warm
 		h=$(lmfast_op load "$kb" "$qd" 0 "$keys")
 		record lmfast psync hot_load "$kb" "$qd" 0 "$rep" "$h"
-		rm -rf "$DIR"
-		mkdir -p "$DIR"
+		fresh_dir
 		fio_op psync write "$kb" "$qd" 0 "$keys" >/dev/null
 		f=$(fio_op psync read "$kb" "$qd" 0 "$keys" --invalidate=0 --loops=2)
 		record fio psync hot_load "$kb" "$qd" 0 "$rep" "$f"
@@ -143,8 +160,7 @@ done
 lkeys=65536
 [ "$ONLY_REPORT" = 1 ] && LREPS="" || LREPS=$(seq 1 "$REPS")
 for rep in $LREPS; do
-	rm -rf "$DIR"
-	mkdir -p "$DIR"
+	fresh_dir
 	lmfast_op store 4 4 0 "$lkeys" >/dev/null
 	for w in 1 2; do
 		# hits: the store just created the names, their dentries are cached
@@ -162,9 +178,17 @@ for rep in $LREPS; do
 done
 
 # 3. report.
-val() { # tool engine op kb qd direct -> values, one a line (none: nothing)
-	{ grep "\"tool\":\"$1\",\"engine\":\"$2\",\"op\":\"$3\",\"payload_kb\":$4,\"qd\":$5,\"direct\":$6," "$RAW" || true; } |
-		sed -n 's/.*"value":\([-0-9.e+]*\).*/\1/p'
+# rows TOOL ENGINE OP KB QD DIRECT [REP]: the JSONL lines of those runs.
+rows() {
+	local rep=""
+	[ $# -ge 7 ] && rep="\"rep\":$7,"
+	{ grep "\"tool\":\"$1\",\"engine\":\"$2\",\"op\":\"$3\",\"payload_kb\":$4,\"qd\":$5,\"direct\":$6,$rep" "$RAW" || true; }
+}
+val() { # tool engine op kb qd direct [rep] -> the values of the runs that did not fail, one a line
+	rows "$@" | sed -n 's/.*"value":\([-0-9.e+][-0-9.e+]*\)}.*/\1/p'
+}
+failures() { # tool engine op kb qd direct -> how many runs failed (value null)
+	rows "$@" | grep -c '"value":null' || true
 }
 best_engine() { # op kb qd direct: the fio engine with the highest median
 	for e in psync io_uring libaio; do
@@ -172,21 +196,47 @@ best_engine() { # op kb qd direct: the fio engine with the highest median
 		if [ "$m" != n/a ]; then echo "$m $e"; fi
 	done | sort -g | tail -1 | cut -d' ' -f2
 }
-ratios() { # op kb qd direct: per repetition, lmfast / the best fio engine's run of that repetition
-	local e
+ratios() { # op kb qd direct: per repetition where both ran, lmfast / the best fio engine's run of that repetition
+	local e l b
 	e=$(best_engine "$@")
+	[ -n "$e" ] || return 0
 	for rep in $(seq 1 "$REPS"); do
-		l=$({ grep "\"tool\":\"lmfast\",\"engine\":\"psync\",\"op\":\"$1\",\"payload_kb\":$2,\"qd\":$3,\"direct\":$4,\"rep\":$rep," "$RAW" || true; } | field value)
-		b=$({ grep "\"tool\":\"fio\",\"engine\":\"$e\",\"op\":\"$1\",\"payload_kb\":$2,\"qd\":$3,\"direct\":$4,\"rep\":$rep," "$RAW" || true; } | field value)
-		awk -v l="$l" -v b="$b" 'BEGIN {if (b > 0) printf "%.3f\n", l / b}'
+		l=$(val lmfast psync "$1" "$2" "$3" "$4" "$rep")
+		b=$(val fio "$e" "$1" "$2" "$3" "$4" "$rep")
+		awk -v l="$l" -v b="$b" 'BEGIN {if (l != "" && b != "" && b > 0) printf "%.3f\n", l / b}'
 	done
 }
-{
-	echo "# lmfast l2 vs fio ($DATE)"
-	echo
+# verdict VALUE TARGET: yes / **no** against a numeric target, n/a without a number.
+verdict() {
+	awk -v v="$1" -v t="$2" 'BEGIN {if (v !~ /^[-0-9.e+]+$/) print "n/a"; else print (v + 0 >= t + 0) ? "yes" : "**no**"}'
+}
+FAILED_RUNS=""
+# note_failures NAME TOOL ENGINE OP KB QD DIRECT: remember a cell's failed runs for the report.
+note_failures() {
+	local n
+	n=$(failures "${@:2}")
+	if [ "$n" != 0 ]; then FAILED_RUNS="$FAILED_RUNS, $1 $2 $3: $n"; fi
+}
+# failed_line: the failed runs noted since the last call, as one line.
+failed_line() {
+	echo "Failed runs, left out: ${FAILED_RUNS:-, none}." | sed 's/: , /: /'
+	FAILED_RUNS=""
+}
+# machine_lines: the machine paragraph — the existing report's when re-rendering.
+machine_lines() {
+	if [ "$ONLY_REPORT" = 1 ] && [ -f "$MD" ] && grep -q '^Machine:' "$MD"; then
+		sed -n '/^Machine:/,/^$/p' "$MD" | sed '$d'
+		return
+	fi
 	echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r),"
 	echo "filesystem $(df -T "$WORK" | awk 'NR==2 {print $2 " on " $1}') ($(findmnt -no OPTIONS --target "$WORK" 2>/dev/null || echo '?')),"
 	echo "$(fio --version), lmfast $("$BIN" version | cut -d' ' -f2), $(free -g | awk '/Mem:/ {print $2}') GiB RAM."
+}
+MACHINE=$(machine_lines) # before the report overwrites $MD
+{
+	echo "# lmfast l2 vs fio ($DATE)"
+	echo
+	echo "$MACHINE"
 	echo
 	echo "Command: \`make bench\` (= \`bash scripts/bench-l2.sh bin/lmfast bench_results $DATE\`), L2_BENCH_REPS=$REPS, L2_BENCH_MIB=$MIB."
 	echo
@@ -197,7 +247,9 @@ ratios() { # op kb qd direct: per repetition, lmfast / the best fio engine's run
 	echo "cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every store and every cold load. Each"
 	echo "repetition runs lmfast and every fio engine back to back. Best fio engine = the one with the highest median at"
 	echo "that point; ratio = lmfast / that engine's run *of the same repetition*; the table gives medians over $REPS"
-	echo "repetitions (MiB/s = 2^20 B/s)."
+	echo "repetitions (MiB/s = 2^20 B/s). A failed run (lmfast: a failed key or no summary; fio: an error) counts"
+	echo "for neither tool: it is left out of the medians and of the ratios of its repetition, and listed below"
+	echo "each table; a cell without data is n/a, never a pass."
 	echo
 	echo "| op | payload | Q | O_DIRECT | lmfast MiB/s | fio psync | fio io_uring | fio libaio | best fio | lmfast / best fio (median) | ≥ 0.95 |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|"
@@ -209,16 +261,21 @@ ratios() { # op kb qd direct: per repetition, lmfast / the best fio engine's run
 					ps=$(val fio psync $op $kb $qd $direct | median)
 					iu=$(val fio io_uring $op $kb $qd $direct | median)
 					la=$(val fio libaio $op $kb $qd $direct | median)
-					r=$(ratios $op $kb $qd $direct | median)
+					r=$(ratios $op $kb $qd $direct | median 3)
 					be=$(best_engine $op $kb $qd $direct)
-					ok=$(awk -v r="$r" 'BEGIN {print (r >= 0.95) ? "yes" : "**no**"}')
+					ok=$(verdict "$r" 0.95)
 					name=$op
 					[ $op = load ] && name="cold load"
-					echo "| $name | $kb KiB | $qd | $direct | $lm | $ps | $iu | $la | $be | $r | $ok |"
+					echo "| $name | $kb KiB | $qd | $direct | $lm | $ps | $iu | $la | ${be:-n/a} | $r | $ok |"
+					cell="$name $kb KiB Q$qd direct=$direct"
+					note_failures "$cell" lmfast psync $op $kb $qd $direct
+					for e in psync io_uring libaio; do note_failures "$cell" fio $e $op $kb $qd $direct; done
 				done
 			done
 		done
 	done
+	echo
+	failed_line
 	echo
 	echo "Hot-cache load (256 KiB, buffered, files in the page cache; fio \`invalidate=0\`):"
 	echo
@@ -227,10 +284,14 @@ ratios() { # op kb qd direct: per repetition, lmfast / the best fio engine's run
 	for qd in 8 32; do
 		lm=$(val lmfast psync hot_load 256 $qd 0 | median)
 		f=$(val fio psync hot_load 256 $qd 0 | median)
-		gb=$(awk -v m="$lm" 'BEGIN {printf "%.2f", m * 1048576 / 1e9}')
-		ok=$(awk -v g="$gb" 'BEGIN {print (g >= 10) ? "yes" : "**no**"}')
+		gb=$(awk -v m="$lm" 'BEGIN {if (m ~ /^[-0-9.e+]+$/) printf "%.2f", m * 1048576 / 1e9; else print "n/a"}')
+		ok=$(verdict "$gb" 10)
 		echo "| $qd | $lm | $gb | $f | $ok |"
+		note_failures "hot load Q$qd" lmfast psync hot_load 256 $qd 0
+		note_failures "hot load Q$qd" fio psync hot_load 256 $qd 0
 	done
+	echo
+	failed_line
 	echo
 	echo "Lookups ($lkeys keys of 4 KiB on disk, dentries cached; \`--in-flight 4 --num-keys $((lkeys / 4))\`):"
 	echo
@@ -239,7 +300,8 @@ ratios() { # op kb qd direct: per repetition, lmfast / the best fio engine's run
 	for kind in hit miss_new miss_again; do
 		for w in 1 2; do
 			v=$(val lmfast "psync-$w" "lookup_$kind" 4 4 0 | median)
-			ok=$(awk -v v="$v" 'BEGIN {print (v >= 300000) ? "yes" : "**no**"}')
+			ok=$(verdict "$v" 300000)
+			note_failures "lookup $kind, $w workers" lmfast "psync-$w" "lookup_$kind" 4 4 0
 			case $kind in
 			hit) what="all present (dentries cached by the store)" ;;
 			miss_new) what="all missing, names never looked up before" ;;
@@ -248,6 +310,8 @@ ratios() { # op kb qd direct: per repetition, lmfast / the best fio engine's run
 			echo "| $what | $w | $v | $ok |"
 		done
 	done
+	echo
+	failed_line
 	echo
 	echo "For scale (from the issue, not measured here): LMCache's Python fs adapter ~25k keys/s, its C++ fs_native ~200-290k."
 	echo

@@ -91,7 +91,6 @@ func TestL2BadInput(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("L2_ADAPTER_JSON", tc.env)
-			start := time.Now()
 			code, stdout, stderr := runL2(t, tc.args...)
 			if code != ExitBadInput {
 				t.Fatalf("exit %d, want 2; stderr: %s", code, stderr)
@@ -107,9 +106,6 @@ func TestL2BadInput(t *testing.T) {
 			}
 			if _, err := os.Stat(dir); err == nil {
 				t.Fatal("base_path created before the input was validated")
-			}
-			if el := time.Since(start); el > 2*time.Second {
-				t.Fatalf("took %v to fail", el)
 			}
 		})
 	}

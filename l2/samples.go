@@ -1,0 +1,62 @@
+package l2
+
+import "time"
+
+// sample is what a --raw sample line says about one key, kept compact so
+// that window mode can hold every measured key in memory (48 bytes each)
+// and write the lines after the operation, outside the timed window.
+type sample struct {
+	idx                   uint64
+	submitted, start, end int64
+	bytes                 int32
+	round                 int32
+	status                Status
+	direct                bool
+}
+
+// keepSamples records one sample per key of jobs, measured in round.
+func (r *runner) keepSamples(round int, jobs []Job) {
+	for i := range jobs {
+		j := &jobs[i]
+		r.samples = append(r.samples, sample{idx: j.Idx, submitted: j.Submitted, start: j.Start, end: j.Done,
+			bytes: int32(j.Out.Bytes), round: int32(round), status: j.Out.Status, direct: j.Out.Direct})
+	}
+}
+
+// flushSamples writes the kept samples as sample lines, a few thousand per
+// write, and forgets them.
+func (r *runner) flushSamples(o *OpResult) {
+	const batch = 4096
+	for lo := 0; lo < len(r.samples); lo += batch {
+		b := r.raw[:0]
+		for _, s := range r.samples[lo:min(lo+batch, len(r.samples))] {
+			b = r.appendSample(b, o.Op, &s)
+		}
+		_ = r.out.WriteLines(b)
+		r.raw = b[:0]
+	}
+	o.SamplesWritten += int64(len(r.samples))
+	r.samples = r.samples[:0]
+}
+
+// appendSample renders one sample line.
+func (r *runner) appendSample(b []byte, op Op, s *sample) []byte {
+	b = r.out.AppendPrefix(b, "sample", epoch.Add(time.Duration(s.end)))
+	b = append(b, `,"op":"`...)
+	b = append(b, op.String()...)
+	b = append(b, `","round":`...)
+	b = appendInt(b, int64(s.round))
+	b = append(b, `,"idx":`...)
+	b = appendUint(b, s.idx)
+	b = append(b, `,"status":"`...)
+	b = append(b, statusNames[s.status]...)
+	b = append(b, `","bytes":`...)
+	b = appendInt(b, int64(s.bytes))
+	b = append(b, `,"direct":`...)
+	b = appendBool(b, s.direct)
+	b = append(b, `,"latency_us":`...)
+	b = appendMicros(b, s.end-s.submitted)
+	b = append(b, `,"service_us":`...)
+	b = appendMicros(b, s.end-s.start)
+	return append(b, "}\n"...)
+}

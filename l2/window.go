@@ -1,0 +1,255 @@
+package l2
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// windowRun is one window-mode operation: --in-flight submits kept
+// outstanding for --duration. A "round" is every --in-flight consecutive
+// completed submits (K keys); the first --warmup-rounds such rounds are
+// warmup and do not count toward --duration. A trailing incomplete round
+// is not reported (its submits are drained, not counted). A wait that times out ends the operation: that round is
+// reported as timed out, and the keys still running are drained and count
+// as failed. Every key counted in a histogram, an error line or a --raw
+// sample belongs to a reported round.
+//
+// Nothing but I/O and bookkeeping happens between the first submit and
+// the last completion: round lines, --raw samples and verification are
+// kept out of the timed window (round lines and samples are written after
+// it, verification is one wave of loads after it, see verifyWindow).
+type windowRun struct {
+	r        *runner
+	o        *OpResult
+	nk, f, k int
+	universe uint64 // load and lookup hits cycle over keys [0, universe)
+	hit      int    // lookup hits per submit
+
+	next     uint64   // submits issued so far
+	submitNo []uint64 // per slot: the number of its submit
+	left     []int    // per slot: keys of its submit not yet completed
+	active   int      // slots with a submit outstanding
+
+	round      Round
+	inRound    int   // submits completed in round
+	roundStart int64 // when round started (the previous one ended)
+	end        int64 // no submit is issued after it: the end of warmup + --duration
+
+	timeout  time.Duration
+	ending   bool // no more submits: timed out, interrupted, or the last round closed
+	tail     bool // the last round closed after the end: later completions count nowhere
+	late     bool // the wait timed out
+	lateLeft int  // after the timeout: submits still owed to the timed-out round
+}
+
+// windowUniverse is the number of keys window-mode loads and lookup hits
+// cycle over: what this run's store wrote, else the wave universe of the
+// same flags; a multiple of --num-keys.
+func (r *runner) windowUniverse() uint64 {
+	c := r.cfg
+	nk := uint64(c.NumKeys)
+	u := uint64((c.Warmup + c.Rounds) * c.KeysPerRound())
+	if r.stored > 0 {
+		u = r.stored
+	}
+	return max(u/nk*nk, nk)
+}
+
+func (r *runner) window(op Op, o *OpResult) {
+	c := r.cfg
+	w := &windowRun{r: r, o: o, nk: c.NumKeys, f: c.InFlight, k: c.KeysPerRound(), universe: r.windowUniverse(),
+		hit: c.lookupHits(c.NumKeys), submitNo: make([]uint64, c.InFlight), left: make([]int, c.InFlight),
+		end: math.MaxInt64, timeout: r.timeout(op)}
+	r.prepJobs(op)
+	w.round = w.newRound(1)
+	w.roundStart = Now()
+	if c.Warmup == 0 {
+		w.end = w.roundStart + int64(c.Duration)
+	}
+	for slot := range w.left {
+		w.assign(slot)
+	}
+	w.active = w.f
+	for w.active > 0 {
+		w.step()
+	}
+	if w.round.TimedOut {
+		w.round.Failed = w.k - w.round.Success - w.round.Missing
+		o.Rounds = append(o.Rounds, w.round)
+		r.progress(o, &w.round)
+	}
+	for i := range o.Rounds {
+		r.roundEvent(o, &o.Rounds[i])
+	}
+	r.flushSamples(o)
+	if op == Load {
+		r.warnRereads(o, w.universe)
+	}
+}
+
+// assign gives slot the keys of the next submit and issues it.
+func (w *windowRun) assign(slot int) {
+	s := w.next
+	w.next++
+	w.submitNo[slot], w.left[slot] = s, w.nk
+	nk := uint64(w.nk)
+	jobs := w.r.jobs[slot*w.nk : (slot+1)*w.nk]
+	for i := range jobs {
+		switch op := w.o.Op; {
+		case op == Store:
+			jobs[i].Idx = s*nk + uint64(i)
+		case op == Load || i < w.hit: // a stored submit's keys: below universe, a multiple of nk
+			jobs[i].Idx = (s*nk)%w.universe + uint64(i)
+		default: // lookup misses
+			jobs[i].Idx = windowMissOrigin + s*uint64(w.nk-w.hit) + uint64(i-w.hit)
+		}
+	}
+	w.r.submit(w.o.Op, slot)
+}
+
+func (w *windowRun) newRound(n int) Round {
+	rd := Round{Number: n, Warmup: n <= w.r.cfg.Warmup, Keys: w.k}
+	if w.o.Op != Lookup {
+		rd.Requested = int64(w.k) * int64(w.r.cfg.Payload)
+	}
+	return rd
+}
+
+// step waits once and handles what it brought: completions, the Ctrl-C,
+// or the timeout.
+func (w *windowRun) step() {
+	ready, cancelled := w.r.wait(w.o.Op, w.timeout)
+	if cancelled {
+		// Drain what runs, without a timeout; submits that complete from
+		// now on are not counted (the round in progress is dropped, as in
+		// wave mode).
+		w.ending, w.o.Interrupted, w.timeout = true, true, -1
+	}
+	if !ready {
+		if !cancelled && w.timeout >= 0 {
+			w.ending, w.late, w.round.TimedOut = true, true, true
+			w.round.Duration = time.Duration(Now() - w.roundStart)
+			w.timeout, w.lateLeft = -1, w.f-w.inRound
+		}
+		return
+	}
+	w.r.tiles = w.r.comp[w.o.Op].Take(w.r.tiles[:0])
+	for _, t := range w.r.tiles {
+		slot := t.Jobs[0].slot
+		if w.left[slot] -= len(t.Jobs); w.left[slot] == 0 {
+			w.complete(slot)
+		}
+	}
+}
+
+// complete handles slot's submit, all of whose keys have finished.
+func (w *windowRun) complete(slot int) {
+	r, o := w.r, w.o
+	jobs := r.jobs[slot*w.nk : (slot+1)*w.nk]
+	measured := !w.round.Warmup
+	switch {
+	case w.late:
+		// The first submits to finish after the timeout complete the
+		// timed-out round (its K keys); later ones belong to no round.
+		if w.lateLeft > 0 && !r.stopping {
+			w.lateLeft--
+			for i := range jobs {
+				r.markLate(o, &jobs[i], measured)
+			}
+			w.keepSamples(jobs, measured)
+		}
+		w.active--
+		return
+	case r.stopping || w.tail:
+		w.active--
+		return
+	}
+	// A submit counts in the round in which it completed, all its keys
+	// together, so every round has exactly K keys.
+	for i := range jobs {
+		r.tally(o, &w.round, &jobs[i], measured)
+	}
+	w.keepSamples(jobs, measured)
+	if measured && w.submitNo[slot]*uint64(w.nk) >= w.universe {
+		o.Rereads += int64(w.nk) // a load of keys this operation already loaded once
+	}
+	if o.Op == Store {
+		r.stored = max(r.stored, jobs[0].Idx+uint64(w.nk))
+	}
+	w.round.Submits++
+	now := Now()
+	if w.inRound++; w.inRound == w.f {
+		w.closeRound(now)
+	}
+	if !w.ending && now < w.end && r.ctx.Err() == nil {
+		w.assign(slot)
+	} else {
+		w.active--
+	}
+}
+
+func (w *windowRun) keepSamples(jobs []Job, measured bool) {
+	if w.r.cfg.Raw && measured {
+		w.r.keepSamples(w.round.Number, jobs)
+	}
+}
+
+// closeRound ends the round at now and starts the next; the end of the
+// last warmup round starts the measured --duration.
+func (w *windowRun) closeRound(now int64) {
+	w.round.Duration = time.Duration(now - w.roundStart)
+	w.o.Rounds = append(w.o.Rounds, w.round)
+	w.r.progress(w.o, &w.round)
+	if w.round.Number == w.r.cfg.Warmup {
+		w.end = now + int64(w.r.cfg.Duration)
+	}
+	w.round = w.newRound(w.round.Number + 1)
+	w.roundStart, w.inRound = now, 0
+	if now >= w.end {
+		// The round in progress at the end is the last: the submits still
+		// outstanding are drained, not counted (they could not fill a
+		// round), so histograms and samples hold exactly the rounds' keys.
+		w.ending, w.tail = true, true
+	}
+}
+
+// warnRereads warns when a window-mode load went round the stored keys
+// more than once with buffered reads: those re-reads may come from the
+// page cache, not the disk.
+func (r *runner) warnRereads(o *OpResult, universe uint64) {
+	if o.Rereads == 0 || o.BufferedKeys == 0 {
+		return
+	}
+	r.cfg.Warn(fmt.Sprintf("window load: %d of the measured keys re-read keys already loaded in this operation "+
+		"(it cycles over the %d stored keys): buffered re-reads may come from the page cache, not the disk; "+
+		"store more keys (a longer store --duration), or use use_odirect", o.Rereads, universe))
+}
+
+// reloadForVerify loads, outside the measured window, one round of K keys
+// into freshly poisoned load buffers — submit slot i the keys the window
+// load first gave slot i — so that verification checks real loads without
+// the timed loop having to poison buffers. A key that fails or times out
+// keeps its poison and fails verification. It reports false if a Ctrl-C
+// stopped it.
+func (r *runner) reloadForVerify() bool {
+	c := r.cfg
+	nk, k, u := c.NumKeys, c.KeysPerRound(), r.windowUniverse()
+	r.log(fmt.Sprintf("[Verify] Loading %d keys again into poisoned buffers, outside the measured window...", k))
+	if !r.fillSlots(r.loadBuf, poison) {
+		return false
+	}
+	r.prepJobs(Load)
+	for slot := 0; slot < c.InFlight; slot++ {
+		base := uint64(slot*nk) % u
+		for i := 0; i < nk; i++ {
+			r.jobs[slot*nk+i].Idx = base + uint64(i)
+		}
+		r.submit(Load, slot)
+	}
+	ignore := func(*Job) {}
+	if done, _ := r.harvest(Load, k, r.timeout(Load), ignore); done < k {
+		r.drain(Load, k-done, ignore)
+	}
+	return !r.stopping
+}
