@@ -75,6 +75,21 @@ func BenchmarkDecodeBatched50(b *testing.B) {
 	}
 }
 
+// BenchmarkDecoderBatched50 is BenchmarkDecodeBatched50 through a reused
+// Decoder (a server's PULL loop).
+func BenchmarkDecoderBatched50(b *testing.B) {
+	ops, _ := benchOps(50)
+	msg := NewBatchEncoder("instance_p0_3", 0, "location_0").Append(nil, ops)
+	var d Decoder
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if _, err := d.Decode(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkDecodeHeartbeat(b *testing.B) {
 	msg := HeartbeatMsg{InstanceID: "instance_p0_3", WorkerID: 0, IP: "127.0.0.1", Port: 10000, PeerInitURL: Str("tcp://127.0.0.1:20000")}.AppendMsgpack(nil)
 	b.ReportAllocs()

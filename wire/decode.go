@@ -21,6 +21,7 @@ type decoder struct {
 	depth int
 	stack []pathElem
 	inl   [8]pathElem // initial backing store of stack
+	reuse *Decoder    // set by Decoder.Decode: the memory to reuse
 }
 
 func newDecoder(b []byte, conv bool) *decoder {
@@ -784,9 +785,14 @@ func Decode(b []byte) (Msg, error) {
 		return nil, err
 	}
 	if d.pos != len(d.b) {
-		return nil, decodeErr("MessagePack data is malformed: trailing characters (byte " + strconv.Itoa(d.pos) + ")")
+		return nil, trailing(d.pos)
 	}
 	return m, nil
+}
+
+// trailing is msgspec's error for bytes left after the message.
+func trailing(pos int) error {
+	return decodeErr("MessagePack data is malformed: trailing characters (byte " + strconv.Itoa(pos) + ")")
 }
 
 // DecodeNext decodes the first message of b and returns it with the number
@@ -814,7 +820,12 @@ func (d *decoder) msg() (Msg, error) {
 		d.pushField("type")
 		return nil, d.invalidTag(tag)
 	}
-	m := c.new()
+	var m decodable
+	if d.reuse != nil && c.name == TypeBatchedKVOperationMsg {
+		m = d.reuse.newBatch()
+	} else {
+		m = c.new()
+	}
 	if err := d.structBody(rest, c.spec, c.name, m); err != nil {
 		return nil, err
 	}

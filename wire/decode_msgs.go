@@ -1,5 +1,7 @@
 package wire
 
+import "encoding/binary"
+
 // decodable is a message under construction by the decoder.
 type decodable interface {
 	fieldSetter
@@ -281,6 +283,13 @@ func (k kvOpDec) setField(d *decoder, i int) (err error) {
 }
 
 func (d *decoder) kvOps() ([]KVOpEvent, error) {
+	out, err := d.kvOpsInto(nil)
+	return nilIfEmpty(out), err
+}
+
+// kvOpsInto reads an array of KVOpEvent, appending to dst (which it grows
+// to the array's length at once when too small).
+func (d *decoder) kvOpsInto(dst []KVOpEvent) ([]KVOpEvent, error) {
 	n, err := d.arrayLen("array")
 	if err != nil {
 		return nil, err
@@ -289,14 +298,17 @@ func (d *decoder) kvOps() ([]KVOpEvent, error) {
 		return nil, err
 	}
 	defer d.leave()
-	out := make([]KVOpEvent, d.capFor(n))[:0]
+	out := dst[:0]
+	if want := d.capFor(n); cap(out) < want {
+		out = make([]KVOpEvent, 0, want)
+	}
 	for j := 0; j < n; j++ {
-		if fastKVOps && !d.conv {
-			var op KVOpEvent
-			if d.fastKVOp(&op) {
-				out = append(out, op)
+		if fastKVOps && !d.conv && len(out) < cap(out) {
+			out = out[:len(out)+1] // decode in place, no copy of the op
+			if d.fastKVOp(&out[len(out)-1]) {
 				continue
 			}
+			out = out[:len(out)-1]
 		}
 		d.pushIndex()
 		d.setIndex(j)
@@ -313,6 +325,18 @@ func (d *decoder) kvOps() ([]KVOpEvent, error) {
 	return nilIfEmpty(out), nil
 }
 
+// The words fastKVOp compares: bytes 0-7 of both prefixes (they differ
+// only in the op name, from byte 10), bytes 8-15 and 11-18 of each, and
+// the seq_num key (exactly 8 bytes).
+var (
+	prefixWord0 = le64(admitPrefix[:])
+	admitWords  = [2]uint64{le64(admitPrefix[8:]), le64(admitPrefix[opPrefixLen-8:])}
+	evictWords  = [2]uint64{le64(evictPrefix[8:]), le64(evictPrefix[opPrefixLen-8:])}
+	seqNumWord  = le64(seqNumKey[:])
+)
+
+func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+
 // fastKVOps enables fastKVOp; tests turn it off to compare both paths.
 var fastKVOps = true
 
@@ -326,11 +350,15 @@ func (d *decoder) fastKVOp(out *KVOpEvent) bool {
 	if len(b) < opPrefixLen {
 		return false
 	}
-	// Fixed-size array compares are inlined word loads, not memequal calls.
-	switch *(*[opPrefixLen]byte)(b) {
-	case admitPrefix:
+	// Three overlapping 8-byte words cover the 19-byte prefix: the compiler
+	// turns a [19]byte compare into a memequal call, these into three loads.
+	w0, w1, w2 := le64(b), le64(b[8:]), le64(b[opPrefixLen-8:])
+	switch {
+	case w0 != prefixWord0:
+		return false
+	case w1 == admitWords[0] && w2 == admitWords[1]:
 		out.OpType = OpAdmit
-	case evictPrefix:
+	case w1 == evictWords[0] && w2 == evictWords[1]:
 		out.OpType = OpEvict
 	default:
 		return false
@@ -341,7 +369,7 @@ func (d *decoder) fastKVOp(out *KVOpEvent) bool {
 		return false
 	}
 	i += n
-	if len(b) < i+seqNumKeyLen || *(*[seqNumKeyLen]byte)(b[i:]) != seqNumKey {
+	if len(b) < i+seqNumKeyLen || le64(b[i:]) != seqNumWord {
 		return false
 	}
 	i += seqNumKeyLen

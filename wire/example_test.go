@@ -41,3 +41,18 @@ func ExampleDecode() {
 	// Output:
 	// Expected `object`, got `int`
 }
+
+// A Decoder reuses its batch between calls: copy what must outlive the
+// next Decode.
+func ExampleDecoder() {
+	enc := wire.NewBatchEncoder("instance_0", 0, "location_0")
+	frame := enc.AppendKeys(nil, wire.OpAdmit, []wire.Int{wire.IntOf(7), wire.IntOf(8)}, 1)
+	var d wire.Decoder
+	m, err := d.Decode(frame)
+	if err != nil {
+		panic(err)
+	}
+	b := m.(*wire.BatchedKVOperationMsg)
+	fmt.Println(b.InstanceID, b.Location, len(b.Operations), b.Operations[1].SeqNum)
+	// Output: instance_0 location_0 2 2
+}

@@ -25,10 +25,14 @@ func FuzzDecode(f *testing.F) {
 	f.Add(mp(om{"type", "QueryWorkerInfoRetMsg", "event_id", "e", "worker_infos", []any{om{"instance_id", "i", "worker_id", 1, "ip", "x", "port", 2, "peer_init_url", nil, "registration_time", 1.0, "last_heartbeat_time", 2}}}))
 	f.Add(mp(om{"type", "ClearWorkerMsg", "worker_event_id", "w", "location", "l"}))
 	f.Add(NewBatchEncoder("i", 1, "l").AppendKeys(nil, OpEvict, []Int{IntOf(-7), UintOf(1 << 63), IntOf(300)}, 1<<40))
+	var reused Decoder // one Decoder across inputs, as a server uses it
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(b)
 		if slowM, slowErr := decodeGeneral(b); !sameResult(m, err, slowM, slowErr) {
 			t.Fatalf("fast path %#v, %v; general path %#v, %v", m, err, slowM, slowErr)
+		}
+		if rm, rerr := reused.Decode(b); !sameResult(m, err, rm, rerr) {
+			t.Fatalf("Decode %#v, %v; Decoder.Decode %#v, %v", m, err, rm, rerr)
 		}
 		if err != nil {
 			if m != nil {
