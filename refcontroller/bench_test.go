@@ -1,6 +1,7 @@
 package refcontroller
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -63,6 +64,49 @@ func BenchmarkApplyBatches(b *testing.B) {
 	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(want), "cpu-ns/kv-op")
 	b.StopTimer()
 	s.Close()
+}
+
+// BenchmarkWorkerApply applies 50-op batches (2 admits : 1 evict) of
+// random keys to workers' locations, round robin, for key spaces that fit
+// the cache (one worker, 10k keys) and that do not (10 workers of 10k
+// keys, lmfast's default; one of 1M keys), with and without the touch
+// pass: apply alone, on one goroutine, per KV op. Keys come from a
+// xorshift in the loop (a few ns per op, the same in every case).
+func BenchmarkWorkerApply(b *testing.B) {
+	for _, c := range []struct{ workers, keys int }{{1, 10_000}, {10, 10_000}, {1, 1_000_000}} {
+		for _, touch := range []bool{false, true} {
+			b.Run(fmt.Sprintf("workers=%d/keys=%d/touch=%v", c.workers, c.keys, touch), func(b *testing.B) {
+				defer func(old bool) { touchBatches = old }(touchBatches)
+				touchBatches = touch
+				ws := make([]*worker, c.workers)
+				for i := range ws {
+					ws[i] = newWorker(workerKey{"i", int64(i)}, "127.0.0.1", 1, nil, time.Now())
+				}
+				x := uint64(88172645463325252)
+				ops := make([]wire.KVOpEvent, 50)
+				batch := func(i int) {
+					for j := range ops {
+						x ^= x << 13
+						x ^= x >> 7
+						x ^= x << 17
+						ops[j] = wire.KVOpEvent{OpType: wire.OpAdmit, Key: wire.UintOf(x % uint64(c.keys)), SeqNum: int64(i*50 + j)}
+						if j%3 == 2 {
+							ops[j].OpType = wire.OpEvict
+						}
+					}
+					ws[i%len(ws)].apply("location_0", ops)
+				}
+				for i := 0; i < 4*c.keys*c.workers/50; i++ { // to the steady state
+					batch(i)
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					batch(i)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*50), "ns/kv-op")
+			})
+		}
+	}
 }
 
 // cpuTime is this process's user+system CPU time so far.

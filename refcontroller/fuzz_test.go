@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/lmfast/lmfast/wire"
 	"github.com/lmfast/lmfast/wire/wiretest"
 )
 
@@ -25,14 +26,15 @@ func FuzzHandleFrame(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { s.Close() })
+	var dec wire.Decoder
+	pending := make([]*applyGroup, len(s.shards))
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		for _, hbOnly := range []bool{false, true} {
 			if reply := s.handleRequest(frame, hbOnly); len(reply) == 0 {
 				t.Fatal("empty reply")
 			}
 		}
-		if m, err := decode(frame); err == nil {
-			s.handlePull(m)
-		}
+		s.pullFrame(&dec, frame, pending)
+		s.flush(pending)
 	})
 }

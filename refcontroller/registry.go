@@ -82,6 +82,9 @@ func (w *worker) apply(location string, ops []wire.KVOpEvent) (admits, evicts in
 		w.kv[location] = set
 		w.locations = append(w.locations, location)
 	}
+	if touchBatches {
+		set.touch(ops)
+	}
 	last, seen := w.seq[location] // the tracker, kept in a local for the batch
 	for _, op := range ops {
 		if op.OpType == wire.OpEvict {
@@ -110,6 +113,9 @@ func (w *worker) apply(location string, ops []wire.KVOpEvent) (admits, evicts in
 	}
 	return admits, evicts, gap
 }
+
+// touchBatches enables keySet.touch; benchmarks turn it off to compare.
+var touchBatches = true
 
 // instance is one instance and its workers in registration order.
 type instance struct {

@@ -70,9 +70,10 @@ type Server struct {
 	log   *limitedLog
 	http  *http.Server
 
-	pull, reply, heartbeat *zmq.Socket
+	pull             *puller
+	reply, heartbeat *zmq.Socket
 
-	shards    []chan shardWork
+	shards    []chan *applyGroup
 	seed      maphash.Seed
 	enqueued  atomic.Int64
 	processed atomic.Int64
@@ -84,11 +85,38 @@ type Server struct {
 	closeOnce sync.Once
 }
 
-// shardWork is a batch or a deregistration for one applier.
+// applyGroup is one applier's share of one PULL receive: its works in
+// arrival order. A batch's operations are copied into ops (the decoder
+// reuses its own), so a group owns all it holds; groups are recycled.
+type applyGroup struct {
+	works []shardWork
+	ops   []wire.KVOpEvent
+}
+
+// shardWork is a batch (operations ops[from:to] of its group), a
+// deregistration or a full-sync batch for one applier.
 type shardWork struct {
-	batch *wire.BatchedKVOperationMsg
-	dereg *wire.DeRegisterMsg
-	sync  *wire.FullSyncBatchMsg
+	instance string
+	worker   int64
+	location string
+	from, to int
+	dereg    *wire.DeRegisterMsg
+	sync     *wire.FullSyncBatchMsg
+}
+
+var groups = sync.Pool{New: func() any { return new(applyGroup) }}
+
+// maxPooledOps bounds the operations a recycled group keeps room for.
+const maxPooledOps = 1 << 16
+
+func putGroup(g *applyGroup) {
+	clear(g.works) // drop the strings and messages it pointed to
+	g.works = g.works[:0]
+	if cap(g.ops) > maxPooledOps {
+		g.ops = nil
+	}
+	g.ops = g.ops[:0]
+	groups.Put(g)
 }
 
 // Start binds the sockets (and HTTP server) and starts serving. The server
@@ -107,7 +135,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, zctx: zctx, reg: newRegistry(), stop: make(chan struct{}), seed: maphash.MakeSeed(),
 		log: newLimitedLog(cfg.Log), ports: Ports{Heartbeat: NoPort, HTTP: NoPort}}
 	fail := func(err error) (*Server, error) {
-		for _, sock := range []*zmq.Socket{s.pull, s.reply, s.heartbeat} {
+		if s.pull != nil {
+			s.pull.close()
+		}
+		for _, sock := range []*zmq.Socket{s.reply, s.heartbeat} {
 			if sock != nil {
 				sock.SetLinger(0)
 				sock.Close()
@@ -116,9 +147,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		zctx.Term()
 		return nil, err
 	}
-	if s.pull, s.ports.Pull, err = s.bind(zmq.PULL, "pull", cfg.PullPort); err != nil {
+	if s.pull, err = openPuller(cfg.Host, cfg.PullPort); err != nil {
 		return fail(err)
 	}
+	s.ports.Pull = s.pull.port
 	if s.reply, s.ports.Reply, err = s.bind(zmq.ROUTER, "reply", cfg.ReplyPort); err != nil {
 		return fail(err)
 	}
@@ -133,7 +165,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	for i := 0; i < cfg.Appliers; i++ {
-		ch := make(chan shardWork, 4096)
+		ch := make(chan *applyGroup, 64)
 		s.shards = append(s.shards, ch)
 		s.appliers.Add(1)
 		go s.applyLoop(ch)
@@ -225,7 +257,8 @@ func (s *Server) Close() error {
 			close(ch)
 		}
 		s.appliers.Wait()
-		for _, sock := range []*zmq.Socket{s.pull, s.reply, s.heartbeat} {
+		s.pull.close()
+		for _, sock := range []*zmq.Socket{s.reply, s.heartbeat} {
 			if sock != nil {
 				sock.SetLinger(0)
 				sock.Close()
@@ -271,51 +304,98 @@ func decode(payload []byte) (wire.Msg, error) {
 	return wire.Decode(payload)
 }
 
-// pullLoop reads the PULL socket: frames decode one by one, in order.
+// pullLoop reads the PULL socket: each receive takes every queued frame
+// (up to pullerFrames), which decode one by one in order; then each
+// applier gets its share of them in one group.
 func (s *Server) pullLoop() {
 	defer s.loops.Done()
-	poller := zmq.NewPoller()
-	poller.Add(s.pull, zmq.POLLIN)
+	var dec wire.Decoder
+	pending := make([]*applyGroup, len(s.shards))
 	for {
-		frames, ok := s.recv(s.pull, poller)
-		if !ok {
+		select {
+		case <-s.stop:
 			return
+		default:
 		}
-		if s.pullDead.Load() {
-			continue // LMCache's dead PULL loop: frames are never read again
+		frames, last, err := s.pull.recv(100 * time.Millisecond)
+		if err != nil {
+			s.log.warn("pull_recv", "PULL receive failed", err.Error())
+			time.Sleep(10 * time.Millisecond)
+			continue
 		}
-		s.c.pullMessages.Add(1)
-		for _, f := range frames {
-			s.c.pullFrames.Add(1)
-			m, err := decode(f)
-			if err != nil {
-				s.c.pullDecodeErrors.Add(1)
-				s.log.warn("pull_decode", "PULL frame did not decode", err.Error())
-				if s.cfg.CompatPullDies {
-					s.pullDead.Store(true)
-					s.log.warn("pull_dead", "PULL loop stopped (--compat-pull-dies), as LMCache's controller does", "")
-					break
-				}
-				continue
+		if len(frames) == 0 {
+			s.log.tick()
+			continue
+		}
+		var got, messages, batches int64
+		for i, f := range frames {
+			if s.pullDead.Load() {
+				break // LMCache's dead PULL loop: frames are never read again
 			}
-			s.c.countType(m.TypeName())
-			s.handlePull(m)
+			got++
+			if last[i] {
+				messages++
+			}
+			if s.pullFrame(&dec, f, pending) {
+				batches++
+			}
 		}
+		s.flush(pending)
+		// Counted after the flush, so that WaitIdle, which waits for these
+		// counts to settle, also finds the work enqueued.
+		s.c.byType[batchTypeIndex].Add(batches)
+		s.c.pullMessages.Add(messages)
+		s.c.pullFrames.Add(got)
 	}
 }
 
-// handlePull dispatches one decoded PULL message (spec §3.2).
-func (s *Server) handlePull(m wire.Msg) {
-	switch msg := m.(type) {
-	case *wire.BatchedKVOperationMsg:
-		if len(msg.Operations) == 0 {
-			return
+// batchTypeIndex is BatchedKVOperationMsg's slot in counters.byType.
+var batchTypeIndex = typeIndex[wire.TypeBatchedKVOperationMsg]
+
+// pullFrame decodes one PULL frame and queues its work in pending (one
+// group per applier). It reports whether the frame was a
+// BatchedKVOperationMsg, which the caller counts; it counts the rest.
+func (s *Server) pullFrame(dec *wire.Decoder, f []byte, pending []*applyGroup) bool {
+	var m wire.Msg
+	var err error
+	if len(f) > 0 && f[0] == '{' {
+		m, err = wire.FromJSON(f)
+	} else {
+		m, err = dec.Decode(f)
+	}
+	if err != nil {
+		s.c.pullDecodeErrors.Add(1)
+		s.log.warn("pull_decode", "PULL frame did not decode", err.Error())
+		if s.cfg.CompatPullDies {
+			s.pullDead.Store(true)
+			s.log.warn("pull_dead", "PULL loop stopped (--compat-pull-dies), as LMCache's controller does", "")
 		}
-		s.dispatch(msg.InstanceID, msg.WorkerID, shardWork{batch: msg})
+		return false
+	}
+	if b, ok := m.(*wire.BatchedKVOperationMsg); ok {
+		if len(b.Operations) > 0 {
+			g := s.group(pending, b.InstanceID, b.WorkerID)
+			from := len(g.ops)
+			g.ops = append(g.ops, b.Operations...)
+			g.works = append(g.works, shardWork{instance: b.InstanceID, worker: b.WorkerID, location: b.Location, from: from, to: len(g.ops)})
+		}
+		return true
+	}
+	s.c.countType(m.TypeName())
+	s.handlePull(m, pending)
+	return false
+}
+
+// handlePull queues or handles one decoded PULL message other than a KV
+// batch (spec §3.2).
+func (s *Server) handlePull(m wire.Msg, pending []*applyGroup) {
+	switch msg := m.(type) {
 	case *wire.DeRegisterMsg:
-		s.dispatch(msg.InstanceID, msg.WorkerID, shardWork{dereg: msg})
+		g := s.group(pending, msg.InstanceID, msg.WorkerID)
+		g.works = append(g.works, shardWork{dereg: msg})
 	case *wire.FullSyncBatchMsg:
-		s.dispatch(msg.InstanceID, msg.WorkerID, shardWork{sync: msg})
+		g := s.group(pending, msg.InstanceID, msg.WorkerID)
+		g.works = append(g.works, shardWork{sync: msg})
 	case *wire.FullSyncEndMsg:
 		// bookkeeping only
 	case *wire.GenericMsg:
@@ -341,58 +421,84 @@ func isOrchestration(name string) bool {
 	return false
 }
 
-func (s *Server) dispatch(inst string, worker int64, w shardWork) {
-	var h maphash.Hash
-	h.SetSeed(s.seed)
-	h.WriteString(inst)
-	shard := (h.Sum64() ^ uint64(worker)) % uint64(len(s.shards))
-	s.enqueued.Add(1)
-	s.shards[shard] <- w
+// group returns the pending group of the applier that owns the worker
+// (inst, worker), so that each worker's messages keep their order.
+func (s *Server) group(pending []*applyGroup, inst string, worker int64) *applyGroup {
+	shard := 0
+	if len(s.shards) > 1 {
+		var h maphash.Hash
+		h.SetSeed(s.seed)
+		h.WriteString(inst)
+		shard = int((h.Sum64() ^ uint64(worker)) % uint64(len(s.shards)))
+	}
+	if pending[shard] == nil {
+		pending[shard] = groups.Get().(*applyGroup)
+	}
+	return pending[shard]
 }
 
-// applyLoop applies one shard's work in arrival order.
-func (s *Server) applyLoop(ch <-chan shardWork) {
+// flush hands every pending group to its applier.
+func (s *Server) flush(pending []*applyGroup) {
+	for i, g := range pending {
+		if g == nil {
+			continue
+		}
+		pending[i] = nil
+		if len(g.works) == 0 {
+			putGroup(g)
+			continue
+		}
+		s.enqueued.Add(int64(len(g.works)))
+		s.shards[i] <- g
+	}
+}
+
+// applyLoop applies one shard's groups in arrival order.
+func (s *Server) applyLoop(ch <-chan *applyGroup) {
 	defer s.appliers.Done()
-	for w := range ch {
-		switch {
-		case w.batch != nil:
-			s.applyBatch(w.batch)
-		case w.dereg != nil:
-			if s.reg.deregister(workerKey{w.dereg.InstanceID, w.dereg.WorkerID}) {
-				s.c.deregistered.Add(1)
-			} else {
-				s.c.deregisterMisses.Add(1)
-				s.log.warn("dereg_unknown", "Instance-worker not registered", fmt.Sprintf("(%s, %d)", w.dereg.InstanceID, w.dereg.WorkerID))
-			}
-		case w.sync != nil:
-			if wk := s.reg.lookup(workerKey{w.sync.InstanceID, w.sync.WorkerID}); wk != nil {
-				ops := make([]wire.KVOpEvent, len(w.sync.Keys))
-				for i, k := range w.sync.Keys {
-					ops[i] = wire.KVOpEvent{OpType: wire.OpAdmit, Key: k}
+	for g := range ch {
+		for _, w := range g.works {
+			switch {
+			case w.dereg != nil:
+				if s.reg.deregister(workerKey{w.dereg.InstanceID, w.dereg.WorkerID}) {
+					s.c.deregistered.Add(1)
+				} else {
+					s.c.deregisterMisses.Add(1)
+					s.log.warn("dereg_unknown", "Instance-worker not registered", fmt.Sprintf("(%s, %d)", w.dereg.InstanceID, w.dereg.WorkerID))
 				}
-				wk.applySync(w.sync.Location, ops)
+			case w.sync != nil:
+				if wk := s.reg.lookup(workerKey{w.sync.InstanceID, w.sync.WorkerID}); wk != nil {
+					ops := make([]wire.KVOpEvent, len(w.sync.Keys))
+					for i, k := range w.sync.Keys {
+						ops[i] = wire.KVOpEvent{OpType: wire.OpAdmit, Key: k}
+					}
+					wk.applySync(w.sync.Location, ops)
+				}
+			default:
+				s.applyBatch(w.instance, w.worker, w.location, g.ops[w.from:w.to])
 			}
 		}
-		s.processed.Add(1)
+		s.processed.Add(int64(len(g.works)))
+		putGroup(g)
 	}
 }
 
-func (s *Server) applyBatch(b *wire.BatchedKVOperationMsg) {
-	w := s.reg.lookup(workerKey{b.InstanceID, b.WorkerID})
+func (s *Server) applyBatch(inst string, worker int64, location string, ops []wire.KVOpEvent) {
+	w := s.reg.lookup(workerKey{inst, worker})
 	if w == nil {
 		s.c.droppedBatches.Add(1)
-		s.c.droppedKVOps.Add(int64(len(b.Operations)))
-		s.log.warn("batch_unregistered", "Failed to handle batched KV operations", fmt.Sprintf("instance: %s, worker: %d", b.InstanceID, b.WorkerID))
+		s.c.droppedKVOps.Add(int64(len(ops)))
+		s.log.warn("batch_unregistered", "Failed to handle batched KV operations", fmt.Sprintf("instance: %s, worker: %d", inst, worker))
 		return
 	}
-	admits, evicts, gap := w.apply(b.Location, b.Operations)
+	admits, evicts, gap := w.apply(location, ops)
 	s.c.batches.Add(1)
 	s.c.admits.Add(admits)
 	s.c.evicts.Add(evicts)
 	if gap != nil {
 		s.c.seqDiscontinuity.Add(1)
 		s.log.warn("seq_gap", "KV batch sequence out of order detected",
-			fmt.Sprintf("key=(%s, %d, %s), expected_seq=%d, actual_seq=%d, gap=%d", b.InstanceID, b.WorkerID, b.Location, gap.expected, gap.actual, gap.actual-gap.expected))
+			fmt.Sprintf("key=(%s, %d, %s), expected_seq=%d, actual_seq=%d, gap=%d", inst, worker, location, gap.expected, gap.actual, gap.actual-gap.expected))
 	}
 }
 
