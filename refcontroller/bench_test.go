@@ -67,15 +67,20 @@ func BenchmarkApplyBatches(b *testing.B) {
 }
 
 // BenchmarkWorkerApply applies 50-op batches (2 admits : 1 evict) of
-// random keys to workers' locations, round robin, for key spaces that fit
-// the cache (one worker, 10k keys) and that do not (10 workers of 10k
-// keys, lmfast's default; one of 1M keys), with and without the touch
-// pass: apply alone, on one goroutine, per KV op. Keys come from a
-// xorshift in the loop (a few ns per op, the same in every case).
+// random keys to workers' locations, round robin: dense keys 0..N-1 (what
+// lmfast and LMCache's benchmark send: held in bitmaps) for key spaces that
+// fit the cache (one worker, 10k keys) and that do not (10 workers of 10k
+// keys, lmfast's default; one of 1M keys), and the same key spaces mapped
+// to 64-bit hashes (LMCache's chunk hashes: held in hash sets), with and
+// without the touch pass: apply alone, on one goroutine, per KV op. Keys
+// come from a xorshift in the loop (a few ns per op, the same everywhere).
 func BenchmarkWorkerApply(b *testing.B) {
-	for _, c := range []struct{ workers, keys int }{{1, 10_000}, {10, 10_000}, {1, 1_000_000}} {
+	for _, c := range []struct {
+		workers, keys int
+		hashed        bool
+	}{{1, 10_000, false}, {10, 10_000, false}, {1, 1_000_000, false}, {10, 10_000, true}, {1, 1_000_000, true}} {
 		for _, touch := range []bool{false, true} {
-			b.Run(fmt.Sprintf("workers=%d/keys=%d/touch=%v", c.workers, c.keys, touch), func(b *testing.B) {
+			b.Run(fmt.Sprintf("workers=%d/keys=%d/hashed=%v/touch=%v", c.workers, c.keys, c.hashed, touch), func(b *testing.B) {
 				defer func(old bool) { touchBatches = old }(touchBatches)
 				touchBatches = touch
 				ws := make([]*worker, c.workers)
@@ -89,7 +94,11 @@ func BenchmarkWorkerApply(b *testing.B) {
 						x ^= x << 13
 						x ^= x >> 7
 						x ^= x << 17
-						ops[j] = wire.KVOpEvent{OpType: wire.OpAdmit, Key: wire.UintOf(x % uint64(c.keys)), SeqNum: int64(i*50 + j)}
+						k := x % uint64(c.keys)
+						if c.hashed {
+							k = (k+1)*0xbf58476d1ce4e5b9 | 1<<63 // not the sets' own multiplier
+						}
+						ops[j] = wire.KVOpEvent{OpType: wire.OpAdmit, Key: wire.UintOf(k), SeqNum: int64(i*50 + j)}
 						if j%3 == 2 {
 							ops[j].OpType = wire.OpEvict
 						}

@@ -1,6 +1,7 @@
 package refcontroller
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/lmfast/lmfast/wire"
@@ -24,5 +25,59 @@ func TestKeySetKeepsSignsApart(t *testing.T) {
 	s.remove(wire.IntOf(-5)) // absent
 	if s.len() != 2 {
 		t.Fatal("removing an absent key changed the set")
+	}
+}
+
+// TestKeySetMatchesMap runs random admits, evicts and lookups against a
+// keySet and a Go map, checking membership and size after every step: key
+// mixes that keep everything hashed, that grow the bitmap (moving hashed
+// keys into it) and that straddle its limits.
+func TestKeySetMatchesMap(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		key  func(r *rand.Rand) wire.Int
+	}{
+		{"dense 0..9999", func(r *rand.Rand) wire.Int { return wire.IntOf(int64(r.IntN(10_000))) }},
+		{"dense 0..99 (the smallest bitmap)", func(r *rand.Rand) wire.Int { return wire.IntOf(int64(r.IntN(100))) }},
+		{"hashes", func(r *rand.Rand) wire.Int { return wire.UintOf(r.Uint64()) }},
+		{"mixed", func(r *rand.Rand) wire.Int {
+			switch r.IntN(4) {
+			case 0:
+				return wire.IntOf(-int64(r.IntN(50)))
+			case 1:
+				return wire.UintOf(maxBitmapBits - 50 + uint64(r.IntN(100)))
+			case 2:
+				return wire.UintOf(r.Uint64())
+			}
+			return wire.IntOf(int64(r.IntN(1 << 16)))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, 8))
+			s, model := newKeySet(), map[wire.Int]bool{}
+			for i := 0; i < 200_000; i++ {
+				k := tc.key(r)
+				switch r.IntN(5) {
+				case 0, 1, 2:
+					s.add(k)
+					model[k] = true
+				case 3:
+					s.remove(k)
+					delete(model, k)
+				}
+				if s.has(k) != model[k] {
+					t.Fatalf("step %d: has(%v) = %v, want %v", i, k, s.has(k), model[k])
+				}
+				if s.len() != len(model) {
+					t.Fatalf("step %d: len %d, want %d", i, s.len(), len(model))
+				}
+			}
+			for k := range model {
+				if !s.has(k) {
+					t.Fatalf("lost %v", k)
+				}
+			}
+			t.Logf("bitmap %d bits, %d keys hashed", len(s.small)*64, s.pos.len()+s.neg.len())
+		})
 	}
 }

@@ -85,19 +85,16 @@ func (w *worker) apply(location string, ops []wire.KVOpEvent) (admits, evicts in
 	if touchBatches {
 		set.touch(ops)
 	}
+	admits, evicts = set.apply(ops)
 	last, seen := w.seq[location] // the tracker, kept in a local for the batch
-	for _, op := range ops {
-		if op.OpType == wire.OpEvict {
-			set.remove(op.Key)
-			evicts++
-		} else {
-			set.add(op.Key)
-			admits++
+	for i := range ops {
+		seq := ops[i].SeqNum
+		if seen && seq != last+1 {
+			gap = &seqGap{expected: last + 1, actual: seq}
+			last = ops[len(ops)-1].SeqNum // only the first gap counts; the tracker ends at the last op
+			break
 		}
-		if seen && op.SeqNum != last+1 && gap == nil {
-			gap = &seqGap{expected: last + 1, actual: op.SeqNum}
-		}
-		last, seen = op.SeqNum, true
+		last, seen = seq, true
 	}
 	if seen {
 		w.seq[location] = last

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime/pprof"
 
 	"github.com/rs/zerolog"
 
@@ -20,6 +22,7 @@ type controllerServerCmd struct {
 	HTTPPort       int    `name:"http-port" default:"-1" help:"HTTP port for /metrics and /controller/* (0: any free port, -1: none)."`
 	CompatPullDies bool   `name:"compat-pull-dies" help:"Stop reading the PULL socket at the first undecodable frame, as LMCache's controller does."`
 	Appliers       int    `default:"1" help:"Goroutines applying KV batches (sharded by worker)."`
+	CPUProfile     string `name:"cpu-profile" placeholder:"FILE" help:"Write a Go CPU profile of the run to FILE (go tool pprof)."`
 }
 
 // Run serves until SIGINT or SIGTERM, then writes the summary and exits 0.
@@ -35,6 +38,17 @@ func (c *controllerServerCmd) Run(a *app) error {
 	}
 	if c.Appliers < 1 {
 		return badInput("--appliers must be at least 1")
+	}
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return badInput("--cpu-profile: %v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return failed("--cpu-profile: %v", err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	log := zerolog.New(a.stderr).With().Timestamp().Str("cmd", "controller-server").Logger()
 	srv, err := refcontroller.Start(a.ctx, refcontroller.Config{
