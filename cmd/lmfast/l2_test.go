@@ -161,6 +161,39 @@ func TestL2StdoutIsJSONL(t *testing.T) {
 	}
 }
 
+// TestL2JSONSummaryEscapesAsPython: with --format json the summary
+// (stderr and --output) writes the adapter JSON as Python's json.dumps
+// does — DEL as \u007f, non-ASCII as \uXXXX — while stdout stays JSON lines
+// carrying the same string. Before, DEL went out raw.
+func TestL2JSONSummaryEscapesAsPython(t *testing.T) {
+	dir := t.TempDir()
+	raw := `{"type":"fs","base_path":"` + dir + "/caf\u00e9\x7f" + `"}`
+	summary := filepath.Join(t.TempDir(), "summary.json")
+	code, stdout, stderr := runL2(t, "--l2-adapter", raw, "--num-keys", "2", "--data-size-kb", "4",
+		"--format", "json", "--output", summary)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := `      "l2_adapter_json": "{\"type\":\"fs\",\"base_path\":\"` + dir + `/caf\u00e9\u007f\"}",` + "\n"
+	b, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"--output": string(b), "stderr": stderr} {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s lacks %q:\n%s", name, want, text)
+		}
+	}
+	for i, c := range b {
+		if c < 0x20 && c != '\n' || c > 0x7e {
+			t.Fatalf("--output byte %d is %#x: not Python's ASCII", i, c)
+		}
+	}
+	if cfg := events(jsonl(t, stdout), "config"); len(cfg) != 1 || cfg[0]["l2_adapter_json"] != raw {
+		t.Fatalf("config line %v", cfg)
+	}
+}
+
 // TestL2QuietAndOut: -q silences stderr, --out moves the JSONL to a file,
 // --output still gets the summary.
 func TestL2QuietAndOut(t *testing.T) {
