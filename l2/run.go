@@ -251,12 +251,18 @@ type runner struct {
 
 // Run runs the configured operations and returns what they measured. It
 // writes round, sample and warning lines to out as it goes (the caller
-// writes config and summary lines). A cancelled ctx stops it after the
-// in-flight I/O drained; the Result then has Interrupted set.
+// writes config and summary lines); every warning goes to cfg.Warn and
+// out. A cancelled ctx stops it after the in-flight I/O drained; the
+// Result then has Interrupted set.
+//
+// Run does not modify *cfg: it works on a copy, which is the Result's
+// Config, so one Config can be run any number of times.
 func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	own := *cfg
+	cfg = &own
 	r := &runner{cfg: cfg, ctx: ctx, out: out, cancelFd: -1, errIdx: map[string]int{}}
 	warn := cfg.Warn
 	if warn == nil {

@@ -226,9 +226,27 @@ func TestL2SkippedStoresWarn(t *testing.T) {
 	if code != ExitOK || !strings.Contains(stderr, "lmfast: warning: store: 4 keys were already on disk") {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
-	all := events(jsonl(t, stdout), "summary")[1]
+	ls := jsonl(t, stdout)
+	all := events(ls, "summary")[1]
 	if all["skipped_existing"].(float64) != 4 {
 		t.Fatalf("summary %v", all)
+	}
+	if w := events(ls, "warning"); len(w) != 1 || !strings.HasPrefix(w[0]["warning"].(string), "store: 4 keys were already on disk") {
+		t.Fatalf("warning lines %v", w)
+	}
+}
+
+// TestL2NothingToVerifyWarns: --no-skip-verify without a load warns once,
+// on stderr and as a JSONL warning line.
+func TestL2NothingToVerifyWarns(t *testing.T) {
+	code, stdout, stderr := runL2(t, "--l2-adapter", `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":100}`,
+		"--num-keys", "2", "--data-size-kb", "4", "--only", "store", "--no-skip-verify")
+	const msg = "--no-skip-verify: nothing to verify without a load operation"
+	if code != ExitOK || strings.Count(stderr, "lmfast: warning: "+msg+"\n") != 1 {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	if w := events(jsonl(t, stdout), "warning"); len(w) != 1 || w[0]["warning"] != msg {
+		t.Fatalf("warning lines %v", w)
 	}
 }
 
