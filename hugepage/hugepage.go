@@ -124,11 +124,13 @@ func mapAligned(size, align, granule, flags int) (*Region, error) {
 	if flags&unix.MAP_HUGETLB != 0 {
 		natural = HugePageSize
 	}
+	// No MAP_POPULATE: without MAP_NORESERVE the kernel reserves every huge
+	// page at mmap, and zeroes it at its first touch — in the caller's fill,
+	// which can stop at a Ctrl-C, where inside mmap nothing can (seconds
+	// per GiB on a small VM).
 	extra := 0
 	if align > natural {
 		extra = align - natural
-	} else if flags&unix.MAP_HUGETLB != 0 {
-		flags |= unix.MAP_POPULATE // fault the pages in now (only when nothing is trimmed: the trimmed pages would be faulted too)
 	}
 	p, err := unix.MmapPtr(-1, 0, nil, uintptr(length+extra), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|flags)
 	if err != nil {

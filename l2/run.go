@@ -315,7 +315,9 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 			break
 		}
 		if cfg.DropCaches && (op != Store || i > 0) {
-			r.dropCaches(op)
+			if r.dropCaches(op); ctx.Err() != nil {
+				break // Ctrl-C while the caches were being dropped
+			}
 		}
 		if cfg.Mode == Window {
 			r.log(fmt.Sprintf("[%s] Running %d warmup rounds, then %s with %d submits in flight...", op.Label(), cfg.Warmup, cfg.Duration, cfg.InFlight))
@@ -465,16 +467,23 @@ func (r *runner) fillBuffers() bool {
 }
 
 // fillSlots fills slot s of bufs with v(s mod --num-keys), stopping (false)
-// at a Ctrl-C.
+// at a Ctrl-C. A slot can be 1 GiB (a second of page faults and stores):
+// the context is looked at every fillChunk bytes, not only between slots.
 func (r *runner) fillSlots(bufs [][]byte, v func(int) byte) bool {
 	for s, b := range bufs {
-		if r.ctx.Err() != nil {
-			return false
+		for lo := 0; lo < len(b); lo += fillChunk {
+			if r.ctx.Err() != nil {
+				return false
+			}
+			fill(b[lo:min(lo+fillChunk, len(b))], v(s%r.cfg.NumKeys))
 		}
-		fill(b, v(s%r.cfg.NumKeys))
 	}
 	return true
 }
+
+// fillChunk is how much of a buffer is filled between two looks for a
+// Ctrl-C: a few milliseconds of work.
+const fillChunk = 8 << 20
 
 // Runs reports whether the run includes op.
 func (c *Config) Runs(op Op) bool {
