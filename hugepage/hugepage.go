@@ -60,6 +60,7 @@ type Region struct {
 	mem     []byte         // the usable part: the size asked for, from base
 	backing Backing
 	warning string
+	fb      *fallback // why MAP_HUGETLB was not used (nil: it was, or not asked for)
 	align   int
 }
 
@@ -91,25 +92,97 @@ func Alloc(size int, opt Options) (*Region, error) {
 		return r, nil
 	}
 	need := (roundUp(size, HugePageSize) + hugeAlign - HugePageSize) / HugePageSize
-	reserve := fmt.Sprintf("reserve them with: echo %d > /proc/sys/vm/nr_hugepages", need+HugePagesTotal())
-	why := fmt.Sprintf("MAP_HUGETLB failed (%v): %d free 2 MiB huge pages needed, %d free", errors.Unwrap(err), need, HugePagesFree())
-	mode := THPMode()
+	f := fallback{err: errors.Unwrap(err), need: need, slack: (hugeAlign - HugePageSize) / HugePageSize, boundary: hugeAlign,
+		pool: readPool(), mode: THPMode()}
 	if r, err = mapAligned(size, hugeAlign, HugePageSize, 0); err != nil {
 		return nil, err
 	}
 	r.align = align // the base is on a huge page boundary; slots keep their own alignment
-	if mode == "never" || mode == "" {
+	if f.mode == "never" || f.mode == "" {
 		r.backing = THPOff
-		r.warning = fmt.Sprintf("hugepages: %s and transparent huge pages are %q: using 4 KiB pages; %s", why, mode, reserve)
-		return r, nil
-	}
-	r.backing = THP
-	r.warning = fmt.Sprintf("hugepages: %s: using transparent huge pages (madvise, mode %q) instead; %s", why, mode, reserve)
-	if err := unix.Madvise(r.whole(), unix.MADV_HUGEPAGE); err != nil {
+	} else if f.madviseErr = unix.Madvise(r.whole(), unix.MADV_HUGEPAGE); f.madviseErr != nil {
 		r.backing = THPOff
-		r.warning = fmt.Sprintf("hugepages: %s, and madvise(MADV_HUGEPAGE): %v: using 4 KiB pages; %s", why, err, reserve)
+	} else {
+		r.backing = THP
 	}
+	r.fb = &f
+	r.warning = f.warning(r.backing)
 	return r, nil
+}
+
+// hugePages is "1 huge page", "3 huge pages".
+func hugePages(n int) string {
+	if n == 1 {
+		return "1 huge page"
+	}
+	return strconv.Itoa(n) + " huge pages"
+}
+
+// poolState is the kernel's 2 MiB huge page pool, from /proc/meminfo.
+type poolState struct{ total, free, rsvd int }
+
+func readPool() poolState {
+	return poolState{total: HugePagesTotal(), free: HugePagesFree(), rsvd: meminfo("HugePages_Rsvd:")}
+}
+
+// available is how many pages of the pool a new mapping can get: free and
+// not promised to another mapping.
+func (p poolState) available() int { return max(0, p.free-p.rsvd) }
+
+// reserveTo is the pool size (nr_hugepages) with which need more pages are
+// available: the pages in use or promised stay, plus need. If need were
+// available already (MAP_HUGETLB failed for another reason, or they were
+// taken meanwhile), it is the pool plus need.
+func (p poolState) reserveTo(need int) int {
+	if p.available() >= need {
+		return p.total + need
+	}
+	return p.total - p.available() + need
+}
+
+// fallback is why MAP_HUGETLB failed and what the region got instead.
+type fallback struct {
+	err        error // of mmap
+	need       int   // huge pages the mapping needs
+	slack      int   // of them, pages mapped only to start on boundary
+	boundary   int   // lcm(alignment, 2 MiB)
+	pool       poolState
+	mode       string // THPMode()
+	madviseErr error
+	// After CheckBacking: how much of the region's length the kernel put
+	// on transparent huge pages (checked false: not looked at yet).
+	checked         bool
+	thpHuge, mapped uintptr
+}
+
+// warning is the one-line warning of a region that asked for huge pages
+// and got backing instead: what failed, what it got, and the command that
+// reserves enough huge pages.
+func (f fallback) warning(got Backing) string {
+	why := fmt.Sprintf("MAP_HUGETLB failed (%v): %s of 2 MiB needed", f.err, hugePages(f.need))
+	if f.slack > 0 {
+		why += fmt.Sprintf(" (%d of them only to start on a %d MiB boundary: the alignment does not divide 2 MiB)", f.slack, f.boundary>>20)
+	}
+	why += fmt.Sprintf(", %d available", f.pool.available())
+	mib := func(n uintptr) float64 { return float64(n) / (1 << 20) }
+	var using string
+	switch {
+	case got == THP && f.checked && f.thpHuge < f.mapped:
+		using = fmt.Sprintf("using transparent huge pages (madvise, mode %q) instead; the kernel put %.0f of %.0f MiB on huge pages, the rest on 4 KiB pages",
+			f.mode, mib(f.thpHuge), mib(f.mapped))
+	case got == THP:
+		using = fmt.Sprintf("using transparent huge pages (madvise, mode %q) instead", f.mode)
+	case f.checked && f.thpHuge == 0:
+		using = fmt.Sprintf("transparent huge pages (madvise, mode %q): the kernel put none of the %.0f MiB on huge pages (AnonHugePages 0 kB): using 4 KiB pages",
+			f.mode, mib(f.mapped))
+	case f.madviseErr != nil:
+		using = fmt.Sprintf("madvise(MADV_HUGEPAGE): %v: using 4 KiB pages", f.madviseErr)
+	case f.mode == "":
+		using = "transparent huge pages are not available: using 4 KiB pages"
+	default:
+		using = fmt.Sprintf("transparent huge pages are %q: using 4 KiB pages", f.mode)
+	}
+	return fmt.Sprintf("hugepages: %s; %s; reserve them with: echo %d > /proc/sys/vm/nr_hugepages", why, using, f.pool.reserveTo(f.need))
 }
 
 // mapAligned maps size bytes, rounded up to a multiple of granule, starting
@@ -124,11 +197,13 @@ func mapAligned(size, align, granule, flags int) (*Region, error) {
 	if flags&unix.MAP_HUGETLB != 0 {
 		natural = HugePageSize
 	}
+	// No MAP_POPULATE: without MAP_NORESERVE the kernel reserves every huge
+	// page at mmap, and zeroes it at its first touch — in the caller's fill,
+	// which can stop at a Ctrl-C, where inside mmap nothing can (seconds
+	// per GiB on a small VM).
 	extra := 0
 	if align > natural {
 		extra = align - natural
-	} else if flags&unix.MAP_HUGETLB != 0 {
-		flags |= unix.MAP_POPULATE // fault the pages in now (only when nothing is trimmed: the trimmed pages would be faulted too)
 	}
 	p, err := unix.MmapPtr(-1, 0, nil, uintptr(length+extra), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|flags)
 	if err != nil {
@@ -202,25 +277,19 @@ func (r *Region) Close() error {
 // says how much. It reports whether the backing or warning changed; other
 // backings are left alone.
 func (r *Region) CheckBacking() bool {
-	if r.backing != THP || r.base == nil {
+	if r.backing != THP || r.base == nil || r.fb == nil {
 		return false
 	}
 	lo := uintptr(r.base)
 	huge, err := anonHugeBytes(lo, lo+r.length)
-	if err != nil {
+	if err != nil || huge >= r.length {
 		return false
 	}
-	mib := func(n uintptr) float64 { return float64(n) / (1 << 20) }
-	switch {
-	case huge == 0:
+	r.fb.checked, r.fb.thpHuge, r.fb.mapped = true, huge, r.length
+	if huge == 0 {
 		r.backing = THPOff
-		r.warning = fmt.Sprintf("%s; but the kernel put none of the %.0f MiB on huge pages (AnonHugePages 0 kB): 4 KiB pages",
-			r.warning, mib(r.length))
-	case huge < r.length:
-		r.warning = fmt.Sprintf("%s; the kernel put %.0f of %.0f MiB on huge pages", r.warning, mib(huge), mib(r.length))
-	default:
-		return false
 	}
+	r.warning = r.fb.warning(r.backing)
 	return true
 }
 

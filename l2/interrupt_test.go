@@ -284,3 +284,47 @@ func TestInterruptDuringSetup(t *testing.T) {
 		t.Fatalf("Run with a cancelled context: %v, %+v, summarised %v", err, res, summarised)
 	}
 }
+
+// cancelAfter is a context that reports itself cancelled from its n-th
+// Err call on: a Ctrl-C arriving at a chosen point of a loop that polls it.
+type cancelAfter struct {
+	context.Context
+	n, calls atomic.Int64
+}
+
+func (c *cancelAfter) Err() error {
+	if c.calls.Add(1) >= c.n.Load() {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestFillStopsInsideASlot: a Ctrl-C during the fill of one large slot (up
+// to 1 GiB per key: about a second here) stops it after the chunk in
+// progress, not at the end of the slot. Before, the fill looked at the
+// context only between slots: the whole slot was written after the signal.
+func TestFillStopsInsideASlot(t *testing.T) {
+	cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":1}`)
+	// --only load: one load slot, poisoned with ^0 = 0xFF (untouched memory is 0).
+	cfg.Ops, cfg.NumKeys, cfg.InFlight, cfg.Payload = []Op{Load}, 1, 1, 64<<20
+	ctx := &cancelAfter{Context: context.Background()}
+	ctx.n.Store(2) // the first look passes, the Ctrl-C is seen at the second
+	r := &runner{cfg: cfg, ctx: ctx}
+	if err := r.mapBuffers(); err != nil {
+		t.Fatal(err)
+	}
+	defer r.region.Close()
+	if r.fillBuffers() {
+		t.Fatal("fill reported done after the Ctrl-C")
+	}
+	b := r.loadBuf[0]
+	filled := 0
+	for _, c := range b {
+		if c == poison(0) {
+			filled++
+		}
+	}
+	if filled == 0 || filled > len(b)/4 {
+		t.Fatalf("%d of %d bytes filled after a Ctrl-C seen at the second look: want one chunk", filled, len(b))
+	}
+}

@@ -251,12 +251,18 @@ type runner struct {
 
 // Run runs the configured operations and returns what they measured. It
 // writes round, sample and warning lines to out as it goes (the caller
-// writes config and summary lines). A cancelled ctx stops it after the
-// in-flight I/O drained; the Result then has Interrupted set.
+// writes config and summary lines); every warning goes to cfg.Warn and
+// out. A cancelled ctx stops it after the in-flight I/O drained; the
+// Result then has Interrupted set.
+//
+// Run does not modify *cfg: it works on a copy, which is the Result's
+// Config, so one Config can be run any number of times.
 func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	own := *cfg
+	cfg = &own
 	r := &runner{cfg: cfg, ctx: ctx, out: out, cancelFd: -1, errIdx: map[string]int{}}
 	warn := cfg.Warn
 	if warn == nil {
@@ -309,7 +315,9 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 			break
 		}
 		if cfg.DropCaches && (op != Store || i > 0) {
-			r.dropCaches(op)
+			if r.dropCaches(op); ctx.Err() != nil {
+				break // Ctrl-C while the caches were being dropped
+			}
 		}
 		if cfg.Mode == Window {
 			r.log(fmt.Sprintf("[%s] Running %d warmup rounds, then %s with %d submits in flight...", op.Label(), cfg.Warmup, cfg.Duration, cfg.InFlight))
@@ -459,16 +467,23 @@ func (r *runner) fillBuffers() bool {
 }
 
 // fillSlots fills slot s of bufs with v(s mod --num-keys), stopping (false)
-// at a Ctrl-C.
+// at a Ctrl-C. A slot can be 1 GiB (a second of page faults and stores):
+// the context is looked at every fillChunk bytes, not only between slots.
 func (r *runner) fillSlots(bufs [][]byte, v func(int) byte) bool {
 	for s, b := range bufs {
-		if r.ctx.Err() != nil {
-			return false
+		for lo := 0; lo < len(b); lo += fillChunk {
+			if r.ctx.Err() != nil {
+				return false
+			}
+			fill(b[lo:min(lo+fillChunk, len(b))], v(s%r.cfg.NumKeys))
 		}
-		fill(b, v(s%r.cfg.NumKeys))
 	}
 	return true
 }
+
+// fillChunk is how much of a buffer is filled between two looks for a
+// Ctrl-C: a few milliseconds of work.
+const fillChunk = 8 << 20
 
 // Runs reports whether the run includes op.
 func (c *Config) Runs(op Op) bool {
@@ -585,14 +600,15 @@ func (r *runner) submit(op Op, i int) {
 	}
 }
 
-// tally accumulates one finished key into a round and, for measured
-// rounds, into the op's histograms and error counts.
-func (r *runner) tally(o *OpResult, rd *Round, j *Job, measured bool) {
+// tally accumulates one finished key into its round's counts. What the
+// op's histograms, error counts and samples get of it is recorded only once
+// its round is reported (record).
+func (r *runner) tally(op Op, rd *Round, j *Job) {
 	rd.Bytes += int64(j.Out.Bytes)
 	switch j.Out.Status {
 	case OK:
 		rd.Success++
-		if o.Op == Store {
+		if op == Store {
 			rd.Written++
 		}
 	case Skipped:
@@ -603,21 +619,6 @@ func (r *runner) tally(o *OpResult, rd *Round, j *Job, measured bool) {
 	case Failed, Cancelled:
 		rd.Failed++
 	}
-	if !measured {
-		return
-	}
-	if j.Out.Status == OK && j.Buf != nil {
-		if j.Out.Direct {
-			o.DirectKeys++
-		} else {
-			o.BufferedKeys++
-		}
-	}
-	recordNs(o.Latency, j.Done-j.Submitted)
-	recordNs(o.Service, j.Done-j.Start)
-	if j.Out.Status == Failed || j.Out.Status == Cancelled {
-		r.countError(o, j.Out.Err, j.Idx)
-	}
 }
 
 // errLate is the error counted for a key that finished after its round
@@ -625,21 +626,53 @@ func (r *runner) tally(o *OpResult, rd *Round, j *Job, measured bool) {
 var errLate = errors.New("timed out: finished after the round's timeout")
 
 // markLate handles a key that finished after its round timed out: the
-// round counts it as failed, its sample says "timed_out" (or "failed" if
-// it failed on its own), and in a measured round its latency up to its
-// real completion goes into the histograms and its error is counted — so
-// the key latencies show the stall and the error counts add up to the
-// failed keys.
-func (r *runner) markLate(o *OpResult, j *Job, measured bool) {
+// round counts it as failed, and its status becomes Late (unless it failed
+// on its own), so that record puts its latency up to its real completion
+// into the histograms, counts its error and writes its sample as
+// "timed_out" — the key latencies show the stall, and the error counts and
+// samples add up to the failed keys.
+func markLate(j *Job) {
 	if j.Out.Status != Failed {
 		j.Out.Status, j.Out.Err = Late, errLate
 	}
-	if !measured {
-		return
+}
+
+// keyRec is one finished key of a measured round, kept until the round is
+// reported.
+type keyRec struct {
+	sample
+	err    error
+	hasBuf bool // a transfer (store or load), not a lookup
+}
+
+func newKeyRec(round int, j *Job) keyRec {
+	return keyRec{sample: sample{idx: j.Idx, submitted: j.Submitted, start: j.Start, end: j.Done,
+		bytes: int32(j.Out.Bytes), round: int32(round), status: j.Out.Status, direct: j.Out.Direct},
+		err: j.Out.Err, hasBuf: j.Buf != nil}
+}
+
+// record puts one key of a reported, measured round into the op's
+// histograms, error counts, direct/buffered counts and, with --raw, its
+// samples. Only keys of reported rounds are recorded (a round cut short by
+// a Ctrl-C is not): every key in a histogram, an error line or a sample
+// belongs to a round the summary counts.
+func (r *runner) record(o *OpResult, k *keyRec) {
+	if k.status == OK && k.hasBuf {
+		if k.direct {
+			o.DirectKeys++
+		} else {
+			o.BufferedKeys++
+		}
 	}
-	recordNs(o.Latency, j.Done-j.Submitted)
-	recordNs(o.Service, j.Done-j.Start)
-	r.countError(o, j.Out.Err, j.Idx)
+	recordNs(o.Latency, k.end-k.submitted)
+	recordNs(o.Service, k.end-k.start)
+	switch k.status {
+	case Failed, Cancelled, Late:
+		r.countError(o, k.err, k.idx)
+	}
+	if r.cfg.Raw {
+		r.samples = append(r.samples, k.sample)
+	}
 }
 
 func recordNs(h *hdrhistogram.Histogram, ns int64) {
@@ -732,9 +765,8 @@ func (r *runner) wave(op Op, o *OpResult) {
 	r.prepJobs(op)
 	left := make([]int, c.InFlight)
 	var round Round
-	measured := false
 	count := func(j *Job) {
-		r.tally(o, &round, j, measured)
+		r.tally(op, &round, j)
 		if left[j.slot]--; left[j.slot] == 0 {
 			round.Submits++
 		}
@@ -753,7 +785,7 @@ func (r *runner) wave(op Op, o *OpResult) {
 		if op != Lookup {
 			round.Requested = int64(k) * int64(c.Payload)
 		}
-		measured = !round.Warmup
+		measured := !round.Warmup
 		for i := range left {
 			left[i] = c.NumKeys
 		}
@@ -772,18 +804,23 @@ func (r *runner) wave(op Op, o *OpResult) {
 			round.TimedOut = timedOut
 		}
 		if r.stopping {
-			o.Interrupted = true // the round in progress is dropped
+			o.Interrupted = true // the round in progress is dropped, and nothing of it recorded
 			return
 		}
 		for _, j := range r.late {
-			r.markLate(o, j, measured)
+			markLate(j)
 		}
 		r.late = r.late[:0]
 		o.Rounds = append(o.Rounds, round)
+		if measured {
+			for i := range r.jobs {
+				kr := newKeyRec(rd+1, &r.jobs[i])
+				r.record(o, &kr)
+			}
+		}
 		r.progress(o, &round)
 		r.roundEvent(o, &round)
 		if c.Raw && measured {
-			r.keepSamples(rd+1, r.jobs)
 			r.flushSamples(o)
 		}
 	}

@@ -216,3 +216,47 @@ func TestRelativeTmpDirDotIsUnset(t *testing.T) {
 		a.Close()
 	}
 }
+
+// TestRunTwiceWarnsOnce: Run leaves the caller's Config as it was, so a
+// second Run with the same Config gives each warning once, to the caller's
+// Warn and as one JSONL warning line of its own stream. Before, Run
+// replaced cfg.Warn with a wrapper around it on every call: the second run
+// printed each warning twice and also wrote it to the first run's stream.
+func TestRunTwiceWarnsOnce(t *testing.T) {
+	cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":100}`)
+	cfg.Ops, cfg.Rounds, cfg.Warmup, cfg.NumKeys, cfg.InFlight, cfg.Payload = []Op{Store}, 1, 0, 2, 1, 4096
+	cfg.newAdapter = func(s Spec, o Options) (Adapter, error) {
+		o.Warn("adapter says hello") // as the fs adapter warns that O_DIRECT was refused
+		return New(s, o)
+	}
+	var got []string
+	cfg.Warn = func(s string) { got = append(got, s) }
+	streams := make([]bytes.Buffer, 3)
+	for i := range streams {
+		got = nil
+		if _, err := Run(context.Background(), cfg, stream.New(&streams[i], "l2", "t")); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0] != "adapter says hello" {
+			t.Fatalf("run %d: the caller's Warn got %q, want the warning once", i+1, got)
+		}
+	}
+	for i := range streams {
+		n := 0
+		for _, l := range lines(t, streams[i].Bytes()) {
+			if l["event"] == "warning" && l["warning"] == "adapter says hello" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("stream of run %d holds %d warning lines, want 1", i+1, n)
+		}
+	}
+	// The caller's Warn is still the caller's: it writes to no run's stream.
+	n := streams[0].Len()
+	got = nil
+	cfg.Warn("after")
+	if len(got) != 1 || streams[0].Len() != n {
+		t.Fatalf("cfg.Warn after the runs: %q, first stream grew %d bytes", got, streams[0].Len()-n)
+	}
+}

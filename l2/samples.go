@@ -14,15 +14,6 @@ type sample struct {
 	direct                bool
 }
 
-// keepSamples records one sample per key of jobs, measured in round.
-func (r *runner) keepSamples(round int, jobs []Job) {
-	for i := range jobs {
-		j := &jobs[i]
-		r.samples = append(r.samples, sample{idx: j.Idx, submitted: j.Submitted, start: j.Start, end: j.Done,
-			bytes: int32(j.Out.Bytes), round: int32(round), status: j.Out.Status, direct: j.Out.Direct})
-	}
-}
-
 // flushSamples writes the kept samples as sample lines, a few thousand per
 // write, and forgets them.
 func (r *runner) flushSamples(o *OpResult) {

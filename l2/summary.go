@@ -377,13 +377,31 @@ func jsonValue(v any) string {
 	return pyJSONString(fmt.Sprint(v))
 }
 
-// pyJSONString is json.dumps of a str with ensure_ascii: ", \ and control
-// characters escaped, everything outside ASCII as \uXXXX (surrogate pairs
-// above U+FFFF).
+// pyJSONString is json.dumps of a str with ensure_ascii (LMCache's
+// JsonFormatter): ", \ and the control characters escaped, and everything
+// outside printable ASCII (' '..'~', so U+007F too) as lower-case \uXXXX,
+// with surrogate pairs above U+FFFF. A byte that is not part of valid UTF-8
+// is written as the lone surrogate \udcXX Python's argv and environment
+// decoding (surrogateescape) turns it into. The result is pure ASCII.
 func pyJSONString(s string) string {
+	const hex = "0123456789abcdef"
 	var b strings.Builder
+	b.Grow(len(s) + 2)
+	u := func(v rune) {
+		b.WriteString(`\u`)
+		for shift := 12; shift >= 0; shift -= 4 {
+			b.WriteByte(hex[v>>shift&0xF])
+		}
+	}
 	b.WriteByte('"')
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			u(0xDC00 + rune(s[i]))
+			i++
+			continue
+		}
+		i += size
 		switch r {
 		case '"':
 			b.WriteString(`\"`)
@@ -401,15 +419,14 @@ func pyJSONString(s string) string {
 			b.WriteString(`\f`)
 		default:
 			switch {
-			case r < 0x20:
-				fmt.Fprintf(&b, `\u%04x`, r)
-			case r < 0x80:
-				b.WriteRune(r)
+			case r >= ' ' && r <= '~':
+				b.WriteByte(byte(r))
 			case r <= 0xFFFF:
-				fmt.Fprintf(&b, `\u%04x`, r)
+				u(r)
 			default:
 				r -= 0x10000
-				fmt.Fprintf(&b, `\u%04x\u%04x`, 0xD800+(r>>10), 0xDC00+(r&0x3FF))
+				u(0xD800 + r>>10)
+				u(0xDC00 + r&0x3FF)
 			}
 		}
 	}

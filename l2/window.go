@@ -10,10 +10,12 @@ import (
 // outstanding for --duration. A "round" is every --in-flight consecutive
 // completed submits (K keys); the first --warmup-rounds such rounds are
 // warmup and do not count toward --duration. A trailing incomplete round
-// is not reported (its submits are drained, not counted). A wait that times out ends the operation: that round is
-// reported as timed out, and the keys still running are drained and count
-// as failed. Every key counted in a histogram, an error line or a --raw
-// sample belongs to a reported round.
+// is not reported (its submits are drained, not counted). A wait that
+// times out ends the operation: that round is reported as timed out, and
+// the keys still running are drained and count as failed (a Ctrl-C before
+// they are all in drops it, as any round in progress). Every key counted
+// in a histogram, an error line or a --raw sample belongs to a reported
+// round: a round's keys are recorded when it is reported.
 //
 // Nothing but I/O and bookkeeping happens between the first submit and
 // the last completion: round lines, --raw samples and verification are
@@ -35,6 +37,9 @@ type windowRun struct {
 	inRound    int   // submits completed in round
 	roundStart int64 // when round started (the previous one ended)
 	end        int64 // no submit is issued after it: the end of warmup + --duration
+
+	pend    []keyRec // the measured round's finished keys, recorded when it is reported
+	rereads int64    // the round's keys that re-read keys loaded before in this operation
 
 	timeout  time.Duration
 	ending   bool // no more submits: timed out, interrupted, or the last round closed
@@ -60,7 +65,7 @@ func (r *runner) window(op Op, o *OpResult) {
 	c := r.cfg
 	w := &windowRun{r: r, o: o, nk: c.NumKeys, f: c.InFlight, k: c.KeysPerRound(), universe: r.windowUniverse(),
 		hit: c.lookupHits(c.NumKeys), submitNo: make([]uint64, c.InFlight), left: make([]int, c.InFlight),
-		end: math.MaxInt64, timeout: r.timeout(op)}
+		end: math.MaxInt64, timeout: r.timeout(op), pend: make([]keyRec, 0, c.KeysPerRound())}
 	r.prepJobs(op)
 	w.round = w.newRound(1)
 	w.roundStart = Now()
@@ -74,10 +79,14 @@ func (r *runner) window(op Op, o *OpResult) {
 	for w.active > 0 {
 		w.step()
 	}
-	if w.round.TimedOut {
+	// The timed-out round is reported once all its keys are in; a Ctrl-C
+	// before that drops it, as it drops any round in progress (and, as
+	// wave mode does, everything its keys would have recorded).
+	if w.round.TimedOut && w.lateLeft == 0 {
 		w.round.Failed = w.k - w.round.Success - w.round.Missing
 		o.Rounds = append(o.Rounds, w.round)
 		r.progress(o, &w.round)
+		w.commit()
 	}
 	for i := range o.Rounds {
 		r.roundEvent(o, &o.Rounds[i])
@@ -155,9 +164,9 @@ func (w *windowRun) complete(slot int) {
 		if w.lateLeft > 0 && !r.stopping {
 			w.lateLeft--
 			for i := range jobs {
-				r.markLate(o, &jobs[i], measured)
+				markLate(&jobs[i])
+				w.hold(&jobs[i], measured)
 			}
-			w.keepSamples(jobs, measured)
 		}
 		w.active--
 		return
@@ -168,11 +177,11 @@ func (w *windowRun) complete(slot int) {
 	// A submit counts in the round in which it completed, all its keys
 	// together, so every round has exactly K keys.
 	for i := range jobs {
-		r.tally(o, &w.round, &jobs[i], measured)
+		r.tally(o.Op, &w.round, &jobs[i])
+		w.hold(&jobs[i], measured)
 	}
-	w.keepSamples(jobs, measured)
 	if measured && w.submitNo[slot]*uint64(w.nk) >= w.universe {
-		o.Rereads += int64(w.nk) // a load of keys this operation already loaded once
+		w.rereads += int64(w.nk) // a load of keys this operation already loaded once
 	}
 	if o.Op == Store {
 		r.stored = max(r.stored, jobs[0].Idx+uint64(w.nk))
@@ -189,10 +198,21 @@ func (w *windowRun) complete(slot int) {
 	}
 }
 
-func (w *windowRun) keepSamples(jobs []Job, measured bool) {
-	if w.r.cfg.Raw && measured {
-		w.r.keepSamples(w.round.Number, jobs)
+// hold keeps a finished key of a measured round until the round is
+// reported.
+func (w *windowRun) hold(j *Job, measured bool) {
+	if measured {
+		w.pend = append(w.pend, newKeyRec(w.round.Number, j))
 	}
+}
+
+// commit records the held keys of the round just reported.
+func (w *windowRun) commit() {
+	for i := range w.pend {
+		w.r.record(w.o, &w.pend[i])
+	}
+	w.o.Rereads += w.rereads
+	w.pend, w.rereads = w.pend[:0], 0
 }
 
 // closeRound ends the round at now and starts the next; the end of the
@@ -200,6 +220,7 @@ func (w *windowRun) keepSamples(jobs []Job, measured bool) {
 func (w *windowRun) closeRound(now int64) {
 	w.round.Duration = time.Duration(now - w.roundStart)
 	w.o.Rounds = append(w.o.Rounds, w.round)
+	w.commit()
 	w.r.progress(w.o, &w.round)
 	if w.round.Number == w.r.cfg.Warmup {
 		w.end = now + int64(w.r.cfg.Duration)

@@ -57,16 +57,22 @@ func (c *l2Cmd) Run(a *app) error {
 	if !c.Quiet {
 		cfg.Progress = a.stderr
 	}
+	// l2.Run sends its warnings to cfg.Warn and to the JSONL stream; the
+	// command's own warnings go to both through warn.
 	cfg.Warn = func(msg string) { fmt.Fprintf(a.stderr, "lmfast: warning: %s\n", msg) }
+	warn := func(msg string) {
+		cfg.Warn(msg)
+		out.Event("warning").Str("warning", msg).Send()
+	}
 	if cfg.Verify && !cfg.Runs(l2.Load) {
-		cfg.Warn("--no-skip-verify: nothing to verify without a load operation")
+		warn("--no-skip-verify: nothing to verify without a load operation")
 	}
 	var verdict l2.Verdict
 	var renderErr error
 	cfg.BeforeCleanup = func(res *l2.Result) {
 		verdict = l2.Judge(res)
 		if verdict.SkippedStores > 0 {
-			cfg.Warn(fmt.Sprintf("store: %d keys were already on disk and were not rewritten (LMCache's skip-if-present); "+
+			warn(fmt.Sprintf("store: %d keys were already on disk and were not rewritten (LMCache's skip-if-present); "+
 				"they count as success but not as throughput — use an empty base_path to measure writes", verdict.SkippedStores))
 		}
 		doc := l2.Document(res, verdict.Status())

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/lmfast/lmfast/hugepage"
 	"github.com/lmfast/lmfast/stream"
 )
 
@@ -161,6 +164,39 @@ func TestL2StdoutIsJSONL(t *testing.T) {
 	}
 }
 
+// TestL2JSONSummaryEscapesAsPython: with --format json the summary
+// (stderr and --output) writes the adapter JSON as Python's json.dumps
+// does — DEL as \u007f, non-ASCII as \uXXXX — while stdout stays JSON lines
+// carrying the same string. Before, DEL went out raw.
+func TestL2JSONSummaryEscapesAsPython(t *testing.T) {
+	dir := t.TempDir()
+	raw := `{"type":"fs","base_path":"` + dir + "/caf\u00e9\x7f" + `"}`
+	summary := filepath.Join(t.TempDir(), "summary.json")
+	code, stdout, stderr := runL2(t, "--l2-adapter", raw, "--num-keys", "2", "--data-size-kb", "4",
+		"--format", "json", "--output", summary)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := `      "l2_adapter_json": "{\"type\":\"fs\",\"base_path\":\"` + dir + `/caf\u00e9\u007f\"}",` + "\n"
+	b, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"--output": string(b), "stderr": stderr} {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s lacks %q:\n%s", name, want, text)
+		}
+	}
+	for i, c := range b {
+		if c < 0x20 && c != '\n' || c > 0x7e {
+			t.Fatalf("--output byte %d is %#x: not Python's ASCII", i, c)
+		}
+	}
+	if cfg := events(jsonl(t, stdout), "config"); len(cfg) != 1 || cfg[0]["l2_adapter_json"] != raw {
+		t.Fatalf("config line %v", cfg)
+	}
+}
+
 // TestL2QuietAndOut: -q silences stderr, --out moves the JSONL to a file,
 // --output still gets the summary.
 func TestL2QuietAndOut(t *testing.T) {
@@ -193,9 +229,27 @@ func TestL2SkippedStoresWarn(t *testing.T) {
 	if code != ExitOK || !strings.Contains(stderr, "lmfast: warning: store: 4 keys were already on disk") {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
-	all := events(jsonl(t, stdout), "summary")[1]
+	ls := jsonl(t, stdout)
+	all := events(ls, "summary")[1]
 	if all["skipped_existing"].(float64) != 4 {
 		t.Fatalf("summary %v", all)
+	}
+	if w := events(ls, "warning"); len(w) != 1 || !strings.HasPrefix(w[0]["warning"].(string), "store: 4 keys were already on disk") {
+		t.Fatalf("warning lines %v", w)
+	}
+}
+
+// TestL2NothingToVerifyWarns: --no-skip-verify without a load warns once,
+// on stderr and as a JSONL warning line.
+func TestL2NothingToVerifyWarns(t *testing.T) {
+	code, stdout, stderr := runL2(t, "--l2-adapter", `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":100}`,
+		"--num-keys", "2", "--data-size-kb", "4", "--only", "store", "--no-skip-verify")
+	const msg = "--no-skip-verify: nothing to verify without a load operation"
+	if code != ExitOK || strings.Count(stderr, "lmfast: warning: "+msg+"\n") != 1 {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	if w := events(jsonl(t, stdout), "warning"); len(w) != 1 || w[0]["warning"] != msg {
+		t.Fatalf("warning lines %v", w)
 	}
 }
 
@@ -343,6 +397,95 @@ func TestL2InterruptDrainsAndExits130(t *testing.T) {
 			}
 			noTempFiles(t, dir)
 		})
+	}
+}
+
+// signalOnLine is a stderr that, once a line containing trigger has been
+// written, sends this process a SIGINT after delay, and records when.
+type signalOnLine struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	trigger string
+	delay   time.Duration
+	armed   bool
+	sent    time.Time
+}
+
+func (w *signalOnLine) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if !w.armed && strings.Contains(w.buf.String(), w.trigger) {
+		w.armed = true
+		time.AfterFunc(w.delay, func() {
+			w.mu.Lock()
+			w.sent = time.Now()
+			w.mu.Unlock()
+			syscall.Kill(os.Getpid(), syscall.SIGINT)
+		})
+	}
+	return n, err
+}
+
+func (w *signalOnLine) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// TestL2InterruptDuringSetupExits130: a Ctrl-C while the payload buffers
+// are being filled (here one 256 MiB key; the signal comes a third of the
+// fill's own time after the adapter was created) ends the run promptly —
+// after a small fraction of the time the fill takes on its own, measured
+// beside it — with exit 130, the summary saying INTERRUPTED on stderr and
+// in the JSONL, no round run and nothing left in the base path. Before,
+// the fill looked for a Ctrl-C only between keys, so the rest of the key
+// was written first (ratio about 0.6).
+func TestL2InterruptDuringSetupExits130(t *testing.T) {
+	const size = 256 << 20
+	// The fill alone, as the runner does it (one value, doubling copies).
+	reg, err := hugepage.Alloc(size, hugepage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	b := reg.Bytes()
+	b[0] = 0xff
+	for n := 1; n < len(b); n *= 2 {
+		copy(b[n:], b[:n])
+	}
+	fillTime := time.Since(t0)
+	if err := reg.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	out := filepath.Join(t.TempDir(), "run.jsonl")
+	stderr := &signalOnLine{trigger: "[Init] Adapter created successfully", delay: fillTime / 3}
+	code := run([]string{"l2", "--l2-adapter", fsJSON(dir, ""), "--num-keys", "1", "--data-size-kb", fmt.Sprint(size >> 10),
+		"--only", "store", "--out", out}, strings.NewReader(""), io.Discard, stderr)
+	stderr.mu.Lock()
+	sent := stderr.sent
+	stderr.mu.Unlock()
+	afterSignal := time.Since(sent)
+	if sent.IsZero() || code != ExitInterrupted {
+		t.Fatalf("exit %d, want 130; stderr: %s", code, stderr.String())
+	}
+	t.Logf("ended %v after the Ctrl-C; the fill alone takes %v", afterSignal, fillTime)
+	if ratio := float64(afterSignal) / float64(fillTime); ratio > 0.25 {
+		t.Fatalf("the run ended %v after the Ctrl-C; filling the buffer takes %v (ratio %.2f): not prompt", afterSignal, fillTime, ratio)
+	}
+	data, _ := os.ReadFile(out)
+	ls := jsonl(t, string(data))
+	sums := events(ls, "summary")
+	if len(events(ls, "round")) != 0 || len(sums) == 0 || sums[len(sums)-1]["interrupted"] != true || sums[len(sums)-1]["status"] != "INTERRUPTED" {
+		t.Fatalf("JSONL after a Ctrl-C during setup: %s", data)
+	}
+	if !strings.Contains(stderr.String(), "L2 Adapter Benchmark Result") || !strings.Contains(stderr.String(), "INTERRUPTED") {
+		t.Fatalf("no summary on stderr: %s", stderr.String())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("base path holds %d entries after an interrupted setup", len(entries))
 	}
 }
 
