@@ -12,7 +12,8 @@
 # After each server run the script waits until the server applied every KV
 # op lmfast sent (its /metrics counter), then stops it; the server's CPU
 # time over the run comes from /proc. ROUNDS (default 3), DURATION (s,
-# default 10) tune it.
+# default 10) tune it; RENDER_ONLY=1 rebuilds the report from an existing
+# OUTDIR/controller-server-DATE.jsonl.
 set -euo pipefail
 bin=$1 outdir=$2 date=$3
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +26,6 @@ jsonl=$outdir/controller-server-$date.jsonl md=$outdir/controller-server-$date.m
 tmp=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
-: >"$jsonl"
 hz=$(getconf CLK_TCK)
 
 field() { jq -r "$2" "$1"; }
@@ -46,7 +46,8 @@ run_lmfast() { # OUT ARGS...: lmfast controller on CPU 0
 	taskset -c 0 "$bin" controller --duration "$dur" --batch-size 50 --num-instances 10 --no-headroom --out "$out" "$@" 2>"$out.err"
 }
 
-rows=()
+if [ "${RENDER_ONLY:-}" != 1 ]; then
+: >"$jsonl"
 for r in $(seq "$rounds"); do
 	# A: counting sink
 	taskset -c 1 "$bin" sink --pull-port 0 >"$tmp/sink.jsonl" 2>/dev/null &
@@ -96,6 +97,9 @@ for r in $(seq "$rounds"); do
 	done
 	echo "controller-server: round $r done" >&2
 done
+else
+	rounds=$(jq -s 'map(.round // empty) | max' "$jsonl")
+fi
 
 rows() { jq -s 'map(select(has("kv_ops_per_s") and .run != null))' "$jsonl"; }
 {
@@ -128,6 +132,8 @@ rows() { jq -s 'map(select(has("kv_ops_per_s") and .run != null))' "$jsonl"; }
 		(map(select(.run|startswith("B"))) | map(.server_cpu) | med) as $cpu |
 		(map(select(.run|startswith("C"))) | map(.kv_ops_per_s) | med) as $c |
 		"Medians: one lmfast core produces \($a|floor) KV ops/s (A); the server applied \($b|floor) KV ops/s of the same load (B) using \($cpu*100|round) % of its core, and \($c|floor) KV ops/s within the seed mix (C).",
+		"",
+		"Per round, B / A: \([group_by(.round)[] | (map(select(.run=="A sink"))[0].kv_ops_per_s) as $ra | (map(select(.run|startswith("B")))[0].kv_ops_per_s) as $rb | ($rb/$ra*100|round/100|tostring)] | join(", ")).",
 		"",
 		"**B / A = \($b/$a*1000|round/1000)** (target: the server applies at least what one lmfast sender core produces, i.e. ≥ 1 within noise; \(if $b/$a >= 0.97 then "met" else "missed" end)). Every run exact: \(all(.exact))."'
 } >"$md"
