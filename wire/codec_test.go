@@ -587,6 +587,10 @@ func TestKVOpFastPathAgreesWithGeneral(t *testing.T) {
 		{"extra field", batch(op("op_type", "admit", "key", 1, "seq_num", 2, "x", 3))},
 		{"missing seq_num", batch(op("op_type", "admit", "key", 1))},
 		{"mixed forms", batch(op("op_type", "admit", "key", 1, "seq_num", 2), op("seq_num", 3, "key", 4, "op_type", "evict"))},
+		{"fast, general, fast", batch(op("op_type", "admit", "key", 1, "seq_num", 2), op("seq_num", 3, "key", 4, "op_type", "evict"), op("op_type", "evict", "key", 5, "seq_num", 4))},
+		{"every integer width", NewBatchEncoder("i", 0, "l").AppendKeys(nil, OpEvict,
+			[]Int{IntOf(0x7f), IntOf(0x80), IntOf(0xffff), IntOf(0x10000), UintOf(1 << 40), IntOf(-1), IntOf(-129), UintOf(1<<64 - 1)}, 1<<32-4)},
+		{"wide forms of small integers", batch(op("op_type", "admit", "key", raw{0xcf, 0, 0, 0, 0, 0, 0, 0, 7}, "seq_num", raw{0xcd, 0, 9}))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -594,6 +598,10 @@ func TestKVOpFastPathAgreesWithGeneral(t *testing.T) {
 			m2, err2 := decodeGeneral(tc.b)
 			if !sameResult(m, err, m2, err2) {
 				t.Fatalf("fast path %#v, %v; general path %#v, %v", m, err, m2, err2)
+			}
+			var d Decoder
+			if m3, err3 := d.Decode(tc.b); !sameResult(m, err, m3, err3) {
+				t.Fatalf("Decode %#v, %v; Decoder %#v, %v", m, err, m3, err3)
 			}
 		})
 	}

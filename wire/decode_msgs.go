@@ -1,6 +1,9 @@
 package wire
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math"
+)
 
 // decodable is a message under construction by the decoder.
 type decodable interface {
@@ -304,11 +307,14 @@ func (d *decoder) kvOpsInto(dst []KVOpEvent) ([]KVOpEvent, error) {
 	}
 	for j := 0; j < n; j++ {
 		if fastKVOps && !d.conv && len(out) < cap(out) {
-			out = out[:len(out)+1] // decode in place, no copy of the op
-			if d.fastKVOp(&out[len(out)-1]) {
-				continue
+			// Decode the run of canonical ops from here in place; the
+			// general path takes the op that ends it, if any.
+			room := min(n-j, cap(out)-len(out))
+			k, used := fastKVRun(d.b[d.pos:], out[len(out):len(out)+room])
+			out, d.pos, j = out[:len(out)+k], d.pos+used, j+k
+			if j == n {
+				break
 			}
-			out = out[:len(out)-1]
 		}
 		d.pushIndex()
 		d.setIndex(j)
@@ -340,50 +346,85 @@ func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
 // fastKVOps enables fastKVOp; tests turn it off to compare both paths.
 var fastKVOps = true
 
-// fastKVOp reads one KVOpEvent in the canonical form that msgspec and
-// lmfast write (a 3-entry map, op_type "admit" or "evict" as a fixstr, then
-// key and seq_num) with one comparison per constant part. For anything
-// else it returns false having consumed nothing, and the general path
-// decodes the element with msgspec's exact errors.
-func (d *decoder) fastKVOp(out *KVOpEvent) bool {
-	b := d.b[d.pos:]
-	if len(b) < opPrefixLen {
-		return false
+// fastKVRun decodes ops from b into out, as many as fill out, while they
+// are in the canonical form that msgspec and lmfast write (a 3-entry map,
+// op_type "admit" or "evict" as a fixstr, then key and seq_num), with one
+// comparison per constant part and no per-op call. It returns the ops
+// decoded and the bytes they took; at the first op in any other form it
+// stops having consumed nothing of it, and the general path decodes that
+// op with msgspec's exact errors.
+func fastKVRun(b []byte, out []KVOpEvent) (ops, used int) {
+	p := 0
+	for i := range out {
+		c := b[p:]
+		if len(c) < opPrefixLen+1+seqNumKeyLen+1 { // the shortest op
+			return i, p
+		}
+		// Three overlapping 8-byte words cover the 19-byte prefix (a
+		// [19]byte compare would be a memequal call).
+		w0, w1, w2 := le64(c), le64(c[8:]), le64(c[opPrefixLen-8:])
+		switch {
+		case w0 != prefixWord0:
+			return i, p
+		case w1 == admitWords[0] && w2 == admitWords[1]:
+			out[i].OpType = OpAdmit
+		case w1 == evictWords[0] && w2 == evictWords[1]:
+			out[i].OpType = OpEvict
+		default:
+			return i, p
+		}
+		q := opPrefixLen
+		if u, n := quickUint(c[q:]); n > 0 {
+			out[i].Key = Int{Bits: u}
+			q += n
+		} else {
+			key, n := fastInt(c[q:])
+			if n == 0 {
+				return i, p
+			}
+			out[i].Key = key
+			q += n
+		}
+		if len(c) < q+seqNumKeyLen || le64(c[q:]) != seqNumWord {
+			return i, p
+		}
+		q += seqNumKeyLen
+		if u, n := quickUint(c[q:]); n > 0 && u <= math.MaxInt64 {
+			out[i].SeqNum = int64(u)
+			q += n
+		} else {
+			seq, n := fastInt(c[q:])
+			if n == 0 {
+				return i, p
+			}
+			s, ok := seq.Int64()
+			if !ok {
+				return i, p
+			}
+			out[i].SeqNum = s
+			q += n
+		}
+		p += q
 	}
-	// Three overlapping 8-byte words cover the 19-byte prefix: the compiler
-	// turns a [19]byte compare into a memequal call, these into three loads.
-	w0, w1, w2 := le64(b), le64(b[8:]), le64(b[opPrefixLen-8:])
-	switch {
-	case w0 != prefixWord0:
-		return false
-	case w1 == admitWords[0] && w2 == admitWords[1]:
-		out.OpType = OpAdmit
-	case w1 == evictWords[0] && w2 == evictWords[1]:
-		out.OpType = OpEvict
-	default:
-		return false
+	return len(out), p
+}
+
+// quickUint reads a non-negative MessagePack integer (positive fixint or
+// uint8..uint64) with one unaligned load, when 9 bytes are there to load;
+// else, or for any other form, it returns 0 bytes read.
+func quickUint(b []byte) (uint64, int) {
+	if len(b) < 9 {
+		return 0, 0
 	}
-	i := opPrefixLen
-	key, n := fastInt(b[i:])
-	if n == 0 {
-		return false
+	op := b[0]
+	if op <= 0x7f {
+		return uint64(op), 1
 	}
-	i += n
-	if len(b) < i+seqNumKeyLen || le64(b[i:]) != seqNumWord {
-		return false
+	if op-0xcc > 3 { // not 0xcc..0xcf
+		return 0, 0
 	}
-	i += seqNumKeyLen
-	seq, n := fastInt(b[i:])
-	if n == 0 {
-		return false
-	}
-	s, ok := seq.Int64()
-	if !ok {
-		return false
-	}
-	out.Key, out.SeqNum = key, s
-	d.pos += i + n
-	return true
+	w := uint(1) << (op - 0xcc)
+	return binary.BigEndian.Uint64(b[1:]) >> (64 - 8*w), 1 + int(w)
 }
 
 func (d *decoder) opType() (OpType, error) {
