@@ -20,31 +20,8 @@ func TestU64SetAgreesWithMap(t *testing.T) {
 		{"multiples of 2^32", func(r *rand.Rand) uint64 { return r.Uint64N(300) << 32 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := rand.New(rand.NewPCG(1, 2))
 			var s u64set
-			m := map[uint64]bool{}
-			for i := 0; i < 200_000; i++ {
-				k := tc.key(r)
-				switch r.IntN(3) {
-				case 0:
-					s.add(k)
-					m[k] = true
-				case 1:
-					s.remove(k)
-					delete(m, k)
-				}
-				if s.has(k) != m[k] {
-					t.Fatalf("step %d: has(%d) = %v, map says %v", i, k, s.has(k), m[k])
-				}
-				if s.len() != len(m) {
-					t.Fatalf("step %d: len %d, map %d", i, s.len(), len(m))
-				}
-			}
-			for k := range m { // every key left is still reachable
-				if !s.has(k) {
-					t.Fatalf("lost key %d", k)
-				}
-			}
+			agreeWithMap(t, rand.New(rand.NewPCG(1, 2)), 1, 1, 3, tc.key, &s)
 		})
 	}
 }
@@ -77,4 +54,43 @@ func BenchmarkKeySet(b *testing.B) {
 			}
 		}
 	})
+}
+
+// set is what agreeWithMap drives: u64set and keySet.
+type set[K comparable] interface {
+	add(K)
+	remove(K)
+	has(K) bool
+	len() int
+}
+
+// agreeWithMap runs 200k random steps on s and a Go map: of every `of`
+// steps on average `adds` add a key, `removes` remove one and the rest
+// only look one up. After each step both must agree on that key and on
+// the size; at the end every key of the map must still be found.
+func agreeWithMap[K comparable](t *testing.T, r *rand.Rand, adds, removes, of int, key func(*rand.Rand) K, s set[K]) {
+	t.Helper()
+	m := map[K]bool{}
+	for i := 0; i < 200_000; i++ {
+		k := key(r)
+		switch op := r.IntN(of); {
+		case op < adds:
+			s.add(k)
+			m[k] = true
+		case op < adds+removes:
+			s.remove(k)
+			delete(m, k)
+		}
+		if s.has(k) != m[k] {
+			t.Fatalf("step %d: has(%v) = %v, map says %v", i, k, s.has(k), m[k])
+		}
+		if s.len() != len(m) {
+			t.Fatalf("step %d: len %d, map %d", i, s.len(), len(m))
+		}
+	}
+	for k := range m { // every key left is still reachable
+		if !s.has(k) {
+			t.Fatalf("lost key %v", k)
+		}
+	}
 }
