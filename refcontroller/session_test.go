@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -422,32 +423,52 @@ func TestMalformedInputOnLiveSockets(t *testing.T) {
 
 // TestPullFramesLargerThanTheArena: frames of any size reach the decoder
 // whole and in order, around and between ordinary batches (the PULL
-// receive copies frames into a 1 MiB arena and grows it for a larger one).
+// receive copies frames into a 1 MiB arena and grows it for a larger one),
+// and a deregistration after them applies after them, whether batches are
+// applied inline (one applier, GOMAXPROCS 1), by one applier goroutine or
+// by several.
 func TestPullFramesLargerThanTheArena(t *testing.T) {
-	s := startServer(t, Config{HeartbeatPort: NoPort, HTTPPort: NoPort, Log: zerolog.Nop()})
-	c := newClient(t, s.Ports())
-	peer := "tcp://127.0.0.1:20000"
-	c.ask(c.req, register("A", &peer))
-	enc := wire.NewBatchEncoder("A", 0, "location_0")
-	keys := make([]wire.Int, 40_000) // a ~1.5 MiB batch
-	for i := range keys {
-		keys[i] = wire.IntOf(int64(i))
-	}
-	small := enc.AppendKeys(nil, wire.OpAdmit, keys[:10], 0)
-	big := enc.AppendKeys(nil, wire.OpAdmit, keys, 10)
-	garbage := append([]byte{0xc4}, make([]byte, 3<<20)...) // 3 MiB that do not decode
-	next := enc.AppendKeys(nil, wire.OpEvict, keys[:5], 10+int64(len(keys)))
-	if len(big) <= pullerArena {
-		t.Fatalf("test batch of %d bytes fits the arena", len(big))
-	}
-	for _, f := range [][]byte{small, big, garbage, next} {
-		if _, err := c.push.SendBytes(f, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got := s.WaitIdle(150*time.Millisecond, 5*time.Second)
-	want := int64(10 + len(keys) + 5)
-	if got.PullFrames != 4 || got.PullDecodeErrors != 1 || got.KVOpsApplied != want || got.SeqDiscontinuity != 0 || got.Keys != len(keys)-5 {
-		t.Fatalf("counters %+v; want 4 frames, 1 decode error, %d KV ops applied, no gap, %d keys", got, want, len(keys)-5)
+	for _, tc := range []struct {
+		name       string
+		gomaxprocs int
+		appliers   int
+		inline     bool
+	}{{"inline", 1, 1, true}, {"one applier", 2, 1, false}, {"three appliers", 2, 3, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(tc.gomaxprocs))
+			s := startServer(t, Config{HeartbeatPort: NoPort, HTTPPort: NoPort, Appliers: tc.appliers, Log: zerolog.Nop()})
+			if s.inline != tc.inline {
+				t.Fatalf("inline = %v, want %v", s.inline, tc.inline)
+			}
+			c := newClient(t, s.Ports())
+			peer := "tcp://127.0.0.1:20000"
+			c.ask(c.req, register("A", &peer))
+			c.ask(c.req, register("B", &peer))
+			enc := wire.NewBatchEncoder("A", 0, "location_0")
+			keys := make([]wire.Int, 40_000) // a ~1.5 MiB batch
+			for i := range keys {
+				keys[i] = wire.IntOf(int64(i))
+			}
+			small := enc.AppendKeys(nil, wire.OpAdmit, keys[:10], 0)
+			big := enc.AppendKeys(nil, wire.OpAdmit, keys, 10)
+			garbage := append([]byte{0xc4}, make([]byte, 3<<20)...) // 3 MiB that do not decode
+			next := enc.AppendKeys(nil, wire.OpEvict, keys[:5], 10+int64(len(keys)))
+			other := wire.NewBatchEncoder("B", 0, "location_0").AppendKeys(nil, wire.OpAdmit, keys[:7], 0)
+			dereg := wire.DeRegisterMsg{InstanceID: "B", WorkerID: 0, IP: "127.0.0.1", Port: 1}.AppendMsgpack(nil)
+			if len(big) <= pullerArena {
+				t.Fatalf("test batch of %d bytes fits the arena", len(big))
+			}
+			for _, f := range [][]byte{small, big, garbage, next, other, dereg} {
+				if _, err := c.push.SendBytes(f, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := s.WaitIdle(150*time.Millisecond, 5*time.Second)
+			want := int64(10 + len(keys) + 5 + 7)
+			if got.PullFrames != 6 || got.PullDecodeErrors != 1 || got.KVOpsApplied != want || got.SeqDiscontinuity != 0 ||
+				got.Deregistered != 1 || got.Registered != 1 || got.Keys != len(keys)-5 {
+				t.Fatalf("counters %+v; want 6 frames, 1 decode error, %d KV ops applied, no gap, B deregistered, %d keys", got, want, len(keys)-5)
+			}
+		})
 	}
 }
