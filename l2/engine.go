@@ -24,7 +24,8 @@ type Job struct {
 	Start     int64 // when a worker began it
 	Done      int64 // when it finished
 	Out       Outcome
-	slot      int // the submit slot of the run's job table it belongs to
+	slot      int  // the submit slot of the run's job table it belongs to
+	late      bool // finished after its round timed out (markLate); reset by each submit
 }
 
 // Tile is a run of jobs of one submit that one worker executes back to

@@ -618,7 +618,7 @@ func (r *runner) submit(op Op, i int) {
 	jobs := r.jobs[i*nk : (i+1)*nk]
 	ts := Now()
 	for k := range jobs {
-		jobs[k].Submitted = ts
+		jobs[k].Submitted, jobs[k].late = ts, false
 	}
 	step := r.tileSize(op)
 	for lo := 0; lo < nk; lo += step {
@@ -656,8 +656,11 @@ var errLate = errors.New("timed out: finished after the round's timeout")
 // on its own), so that record puts its latency up to its real completion
 // into the histograms, counts its error and writes its sample as
 // "timed_out" — the key latencies show the stall, and the error counts and
-// samples add up to the failed keys.
+// samples add up to the failed keys. The bytes it moved are not in the
+// round's bytes (the round counts what finished within its time): its
+// sample says 0 bytes and the real size as late_bytes.
 func markLate(j *Job) {
+	j.late = true
 	if j.Out.Status != Failed {
 		j.Out.Status, j.Out.Err = Late, errLate
 	}
@@ -671,10 +674,16 @@ type keyRec struct {
 	hasBuf bool // a transfer (store or load), not a lookup
 }
 
+// newKeyRec keeps j's outcome. A late key's bytes (markLate) go to
+// lateBytes, not bytes: a sample's bytes are what its round's bytes count.
 func newKeyRec(round int, j *Job) keyRec {
-	return keyRec{sample: sample{idx: j.Idx, submitted: j.Submitted, start: j.Start, end: j.Done,
+	k := keyRec{sample: sample{idx: j.Idx, submitted: j.Submitted, start: j.Start, end: j.Done,
 		bytes: int32(j.Out.Bytes), round: int32(round), status: j.Out.Status, direct: j.Out.Direct},
 		err: j.Out.Err, hasBuf: j.Buf != nil}
+	if j.late {
+		k.late, k.lateBytes, k.bytes = true, k.bytes, 0
+	}
+	return k
 }
 
 // record puts one key of a reported, measured round into the op's
