@@ -24,7 +24,8 @@ type Job struct {
 	Start     int64 // when a worker began it
 	Done      int64 // when it finished
 	Out       Outcome
-	slot      int // the submit slot of the run's job table it belongs to
+	slot      int  // the submit slot of the run's job table it belongs to
+	late      bool // finished after its round timed out (markLate); reset by each submit
 }
 
 // Tile is a run of jobs of one submit that one worker executes back to
@@ -75,16 +76,21 @@ type Completions struct {
 	wakes  int64 // eventfd reads that found completions
 	tiles  int64 // tiles taken
 	closed bool
+	poll   PollFunc // nil: unix.Poll
+	fds    [2]unix.PollFd
 }
 
 // NewCompletions returns a queue with its own eventfd (EFD_NONBLOCK, not a
 // semaphore: a read returns and clears the count of signals).
-func NewCompletions() (*Completions, error) {
+func NewCompletions() (*Completions, error) { return newCompletions(nil) }
+
+// newCompletions is NewCompletions waiting with poll (nil: unix.Poll).
+func newCompletions(poll PollFunc) (*Completions, error) {
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	return &Completions{efd: fd, done: make([]Tile, 0, 64), spare: make([]Tile, 0, 64)}, nil
+	return &Completions{efd: fd, done: make([]Tile, 0, 64), spare: make([]Tile, 0, 64), poll: poll}, nil
 }
 
 // Fd returns the eventfd, readable when completions are waiting.
@@ -106,11 +112,27 @@ func (c *Completions) push(t Tile, one *[8]byte) {
 	}
 }
 
+// PollFunc is the poll(2) a Completions waits with (unix.Poll; tests
+// inject failures through Config.Poll).
+type PollFunc func(fds []unix.PollFd, timeoutMs int) (n int, err error)
+
+// ErrWait wraps every failure of Completions.Wait: the completions can no
+// longer be waited for, so the run cannot go on.
+var ErrWait = errors.New("waiting for completions")
+
 // Wait blocks until completions are waiting (ready), cancelFd (if ≥ 0)
 // becomes readable (cancelled), or timeout passes (neither). timeout < 0
-// waits forever.
-func (c *Completions) Wait(timeout time.Duration, cancelFd int) (ready, cancelled bool) {
-	fds := [2]unix.PollFd{{Fd: int32(c.efd), Events: unix.POLLIN}, {Fd: int32(cancelFd), Events: unix.POLLIN}}
+// waits forever. A poll interrupted by a signal (EINTR) is retried with
+// the time left; any other failure — poll itself failing, a descriptor
+// that is not open (POLLNVAL) or in error (POLLERR), the eventfd read
+// failing — ends the wait with an error wrapping ErrWait, never as a
+// timeout: retrying it would spin forever while in-flight I/O is drained
+// without a timeout. Only one goroutine (the submitter) may wait at a time.
+func (c *Completions) Wait(timeout time.Duration, cancelFd int) (ready, cancelled bool, err error) {
+	// In the struct, not on the stack: passed to a func value (c.poll), an
+	// array there would escape, one allocation per wait.
+	fds := &c.fds
+	*fds = [2]unix.PollFd{{Fd: int32(c.efd), Events: unix.POLLIN}, {Fd: int32(cancelFd), Events: unix.POLLIN}}
 	n := 1
 	if cancelFd >= 0 {
 		n = 2
@@ -119,9 +141,13 @@ func (c *Completions) Wait(timeout time.Duration, cancelFd int) (ready, cancelle
 	if timeout >= 0 {
 		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
 	}
+	poll := c.poll
+	if poll == nil {
+		poll = unix.Poll
+	}
 	deadline := time.Now().Add(timeout)
 	for {
-		k, err := unix.Poll(fds[:n], ms)
+		k, err := poll(fds[:n], ms)
 		if err == unix.EINTR {
 			if timeout >= 0 {
 				if ms = int(time.Until(deadline) / time.Millisecond); ms < 0 {
@@ -130,19 +156,55 @@ func (c *Completions) Wait(timeout time.Duration, cancelFd int) (ready, cancelle
 			}
 			continue
 		}
-		if err != nil || k == 0 {
-			return false, false
+		if err != nil {
+			return false, false, fmt.Errorf("%w: poll: %v", ErrWait, err)
+		}
+		if k == 0 {
+			return false, false, nil
+		}
+		const bad = unix.POLLNVAL | unix.POLLERR
+		for i, what := range [2]string{"eventfd", "cancel fd"} {
+			if i < n && fds[i].Revents&bad != 0 {
+				return false, false, fmt.Errorf("%w: poll: %s %d: %s", ErrWait, what, fds[i].Fd, revents(fds[i].Revents))
+			}
 		}
 		if n == 2 && fds[1].Revents != 0 {
 			cancelled = true
 		}
 		if fds[0].Revents != 0 {
-			var b [8]byte
-			_, _ = unix.Read(c.efd, b[:])
+			if err := c.readEventfd(); err != nil {
+				return false, cancelled, err
+			}
 			ready = true
 		}
-		return ready, cancelled
+		return ready, cancelled, nil
 	}
+}
+
+// readEventfd clears the eventfd's count (EAGAIN: already clear).
+func (c *Completions) readEventfd() error {
+	var b [8]byte
+	for {
+		_, err := unix.Read(c.efd, b[:])
+		switch err {
+		case nil, unix.EAGAIN:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return fmt.Errorf("%w: eventfd read: %v", ErrWait, err)
+	}
+}
+
+// revents names the error bits of a poll result.
+func revents(r int16) string {
+	switch {
+	case r&unix.POLLNVAL != 0:
+		return "not open (POLLNVAL)"
+	case r&unix.POLLERR != 0:
+		return "error condition (POLLERR)"
+	}
+	return fmt.Sprintf("revents %#x", r)
 }
 
 // Take appends every finished tile to dst[:0] and returns it; the caller

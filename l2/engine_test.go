@@ -52,7 +52,7 @@ func TestOneWakeupCoversManyCompletions(t *testing.T) {
 	for queued(c) < 100 { // every tile pushed (a push follows its op)
 		time.Sleep(time.Millisecond)
 	}
-	ready, _ := c.Wait(time.Second, -1)
+	ready, _, _ := c.Wait(time.Second, -1)
 	if !ready {
 		t.Fatal("no wakeup")
 	}
@@ -63,7 +63,7 @@ func TestOneWakeupCoversManyCompletions(t *testing.T) {
 	if wakes, tiles := c.Stats(); wakes != 1 || tiles != 100 {
 		t.Fatalf("wakes %d tiles %d", wakes, tiles)
 	}
-	if ready, _ := c.Wait(20*time.Millisecond, -1); ready {
+	if ready, _, _ := c.Wait(20*time.Millisecond, -1); ready {
 		t.Fatal("spurious wakeup after the queue was drained")
 	}
 }
@@ -81,14 +81,14 @@ func TestWaitTimesOutAndCancels(t *testing.T) {
 	c, _ := NewCompletions()
 	defer c.Close()
 	start := time.Now()
-	if ready, cancelled := c.Wait(30*time.Millisecond, -1); ready || cancelled {
+	if ready, cancelled, _ := c.Wait(30*time.Millisecond, -1); ready || cancelled {
 		t.Fatal("wait without completions returned ready")
 	}
 	short := time.Since(start)
 	cancel, _ := NewCompletions() // any eventfd will do
 	defer cancel.Close()
 	time.AfterFunc(20*time.Millisecond, func() { cancel.push(Tile{}, &[8]byte{1}) })
-	if _, cancelled := c.Wait(10*time.Second, cancel.Fd()); !cancelled {
+	if _, cancelled, _ := c.Wait(10*time.Second, cancel.Fd()); !cancelled {
 		t.Fatal("cancel fd did not wake the wait")
 	}
 	if short < 25*time.Millisecond {

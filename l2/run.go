@@ -71,6 +71,9 @@ type Config struct {
 	// adapter is closed (the summary goes there, as LMCache prints it
 	// before "[Cleanup]").
 	BeforeCleanup func(*Result)
+	// Poll, if set, replaces unix.Poll in every wait for completions: a
+	// fault-injection hook for tests (a poll that fails). nil in real runs.
+	Poll PollFunc
 
 	// newAdapter replaces New in tests (an adapter that lies, say).
 	newAdapter func(Spec, Options) (Adapter, error)
@@ -295,7 +298,7 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	}
 	res.Engine, res.Workers = r.eng.Name(), r.eng.Workers()
 	for i := range r.comp {
-		if r.comp[i], err = NewCompletions(); err != nil {
+		if r.comp[i], err = newCompletions(cfg.Poll); err != nil {
 			return nil, err
 		}
 	}
@@ -327,7 +330,10 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 		if op == Lookup {
 			r.log("bench_lookup uses a placeholder MemoryLayoutDesc; this may need a real layout for layout-sensitive adapters")
 		}
-		o := r.runOp(op)
+		o, err := r.runOp(op)
+		if err != nil {
+			return nil, r.abort(fmt.Errorf("%s: %w", op, err))
+		}
 		res.Ops = append(res.Ops, o)
 		storeRan = storeRan || op == Store
 		loadRan = loadRan || (op == Load && !o.Interrupted)
@@ -335,7 +341,13 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	}
 	res.Interrupted = ctx.Err() != nil
 	if cfg.Verify && loadRan && !res.Interrupted {
-		if cfg.Mode == Wave || r.reloadForVerify() {
+		ok := cfg.Mode == Wave
+		if !ok {
+			if ok, err = r.reloadForVerify(); err != nil {
+				return nil, r.abort(fmt.Errorf("verify: reload: %w", err))
+			}
+		}
+		if ok {
 			res.Verify = r.verify(storeRan)
 		}
 		res.Interrupted = ctx.Err() != nil
@@ -347,6 +359,16 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	r.release()
 	r.log("[Cleanup] Done.")
 	return res, nil
+}
+
+// abort ends a run that cannot go on (its completions can no longer be
+// waited for): the engine completes every job it has not started as
+// Cancelled, without its I/O, and the deferred release waits for the jobs
+// running now to finish theirs (a store renames or deletes its temp file)
+// before the adapter is closed and the buffers unmapped. It returns err.
+func (r *runner) abort(err error) error {
+	r.eng.Stop()
+	return err
 }
 
 func (r *runner) log(s string) {
@@ -537,15 +559,19 @@ func newOpResult(op Op) *OpResult {
 	return &OpResult{Op: op, Latency: stats.NewHistogram(), Service: stats.NewHistogram()}
 }
 
-func (r *runner) runOp(op Op) *OpResult {
+// runOp runs one operation. An error is a failed wait for completions:
+// the operation stopped where it was, with I/O possibly still running (see
+// abort).
+func (r *runner) runOp(op Op) (*OpResult, error) {
 	o := newOpResult(op)
+	var err error
 	if r.cfg.Mode == Window {
-		r.window(op, o)
+		err = r.window(op, o)
 	} else {
-		r.wave(op, o)
+		err = r.wave(op, o)
 	}
 	o.Wakeups, o.Tiles = r.comp[op].Stats()
-	return o
+	return o, err
 }
 
 // keysForRound fills the jobs of wave round rd with their keys (spec §3).
@@ -592,7 +618,7 @@ func (r *runner) submit(op Op, i int) {
 	jobs := r.jobs[i*nk : (i+1)*nk]
 	ts := Now()
 	for k := range jobs {
-		jobs[k].Submitted = ts
+		jobs[k].Submitted, jobs[k].late = ts, false
 	}
 	step := r.tileSize(op)
 	for lo := 0; lo < nk; lo += step {
@@ -630,8 +656,11 @@ var errLate = errors.New("timed out: finished after the round's timeout")
 // on its own), so that record puts its latency up to its real completion
 // into the histograms, counts its error and writes its sample as
 // "timed_out" — the key latencies show the stall, and the error counts and
-// samples add up to the failed keys.
+// samples add up to the failed keys. The bytes it moved are not in the
+// round's bytes (the round counts what finished within its time): its
+// sample says 0 bytes and the real size as late_bytes.
 func markLate(j *Job) {
+	j.late = true
 	if j.Out.Status != Failed {
 		j.Out.Status, j.Out.Err = Late, errLate
 	}
@@ -645,10 +674,16 @@ type keyRec struct {
 	hasBuf bool // a transfer (store or load), not a lookup
 }
 
+// newKeyRec keeps j's outcome. A late key's bytes (markLate) go to
+// lateBytes, not bytes: a sample's bytes are what its round's bytes count.
 func newKeyRec(round int, j *Job) keyRec {
-	return keyRec{sample: sample{idx: j.Idx, submitted: j.Submitted, start: j.Start, end: j.Done,
+	k := keyRec{sample: sample{idx: j.Idx, submitted: j.Submitted, start: j.Start, end: j.Done,
 		bytes: int32(j.Out.Bytes), round: int32(round), status: j.Out.Status, direct: j.Out.Direct},
 		err: j.Out.Err, hasBuf: j.Buf != nil}
+	if j.late {
+		k.late, k.lateBytes, k.bytes = true, k.bytes, 0
+	}
+	return k
 }
 
 // record puts one key of a reported, measured round into the op's
@@ -697,16 +732,17 @@ func (r *runner) countError(o *OpResult, err error, idx uint64) {
 // the Ctrl-C is seen now), or for timeout (neither; < 0 waits forever).
 // Once a cancel has been seen the fd, which stays readable, is no longer
 // polled, so waiting for the jobs still running blocks instead of spinning.
-func (r *runner) wait(op Op, timeout time.Duration) (ready, cancelled bool) {
+// An error (the wait itself failed, see Completions.Wait) ends the run.
+func (r *runner) wait(op Op, timeout time.Duration) (ready, cancelled bool, err error) {
 	fd := r.cancelFd
 	if r.stopping {
 		fd = -1
 	}
-	ready, cancelled = r.comp[op].Wait(timeout, fd)
+	ready, cancelled, err = r.comp[op].Wait(timeout, fd)
 	if cancelled {
 		r.stopping = true
 	}
-	return ready, cancelled
+	return ready, cancelled, err
 }
 
 // take passes every finished job of op to each and returns how many there
@@ -725,40 +761,50 @@ func (r *runner) take(op Op, each func(*Job)) (n int) {
 // harvest waits for pending jobs of op and passes each finished one to
 // each. It returns how many finished, and stops early on a timeout
 // (LMCache's rule: no completion within the timeout since the previous
-// wakeup; timedOut) or when a Ctrl-C is seen (r.stopping).
-func (r *runner) harvest(op Op, pending int, timeout time.Duration, each func(*Job)) (done int, timedOut bool) {
+// wakeup; timedOut), when a Ctrl-C is seen (r.stopping), or when the wait
+// fails (err: the jobs still pending can no longer be harvested, the run
+// must abort).
+func (r *runner) harvest(op Op, pending int, timeout time.Duration, each func(*Job)) (done int, timedOut bool, err error) {
 	for done < pending {
-		ready, cancelled := r.wait(op, timeout)
+		ready, cancelled, err := r.wait(op, timeout)
+		if err != nil {
+			return done, false, err
+		}
 		if ready { // the eventfd was read: take what it announced, whatever else happened
 			done += r.take(op, each)
 		}
 		switch {
 		case cancelled:
-			return done, false
+			return done, false, nil
 		case !ready && timeout >= 0:
-			return done, true
+			return done, true, nil
 		}
 	}
-	return done, false
+	return done, false, nil
 }
 
 // drain waits, without a timeout and through a Ctrl-C, for jobs still
 // running after a timeout or an interrupt, so their buffers are free
 // before anyone reuses them. After a Ctrl-C that is at most one job per
-// I/O worker: the engine cancels the others without doing their I/O.
-func (r *runner) drain(op Op, pending int, each func(*Job)) {
+// I/O worker: the engine cancels the others without doing their I/O. It
+// stops at the first failed wait and returns its error.
+func (r *runner) drain(op Op, pending int, each func(*Job)) error {
 	for pending > 0 {
-		n, _ := r.harvest(op, pending, -1, each)
+		n, _, err := r.harvest(op, pending, -1, each)
+		if err != nil {
+			return err
+		}
 		pending -= n
 	}
+	return nil
 }
 
 // collectLate keeps a job drained after its round timed out.
 func (r *runner) collectLate(j *Job) { r.late = append(r.late, j) }
 
 // wave runs LMCache's rounds: --in-flight submits back to back, wait for
-// all, record the wall time.
-func (r *runner) wave(op Op, o *OpResult) {
+// all, record the wall time. It returns at once on a failed wait.
+func (r *runner) wave(op Op, o *OpResult) error {
 	c := r.cfg
 	k := c.KeysPerRound()
 	total := c.Warmup + c.Rounds
@@ -774,12 +820,12 @@ func (r *runner) wave(op Op, o *OpResult) {
 	for rd := 0; rd < total; rd++ {
 		if r.ctx.Err() != nil {
 			o.Interrupted = true
-			return
+			return nil
 		}
 		r.keysForRound(op, rd)
 		if op == Load && !r.fillSlots(r.loadBuf, poison) {
 			o.Interrupted = true
-			return
+			return nil
 		}
 		round = Round{Number: rd + 1, Warmup: rd < c.Warmup, Keys: k}
 		if op != Lookup {
@@ -793,19 +839,24 @@ func (r *runner) wave(op Op, o *OpResult) {
 		for i := 0; i < c.InFlight; i++ {
 			r.submit(op, i)
 		}
-		done, timedOut := r.harvest(op, k, r.timeout(op), count)
+		done, timedOut, err := r.harvest(op, k, r.timeout(op), count)
+		if err != nil {
+			return err
+		}
 		round.Duration = time.Duration(Now() - t0)
 		if done < k {
 			// Keys still running are drained so their buffers are free
 			// before the next round; they count as failed for this round.
 			r.late = r.late[:0]
-			r.drain(op, k-done, r.collectLate)
+			if err := r.drain(op, k-done, r.collectLate); err != nil {
+				return err
+			}
 			round.Failed += k - done
 			round.TimedOut = timedOut
 		}
 		if r.stopping {
 			o.Interrupted = true // the round in progress is dropped, and nothing of it recorded
-			return
+			return nil
 		}
 		for _, j := range r.late {
 			markLate(j)
@@ -824,6 +875,7 @@ func (r *runner) wave(op Op, o *OpResult) {
 			r.flushSamples(o)
 		}
 	}
+	return nil
 }
 
 // progress writes the round's progress line (window mode: at most one a

@@ -5,13 +5,19 @@ import "time"
 // sample is what a --raw sample line says about one key, kept compact so
 // that window mode can hold every measured key in memory (48 bytes each)
 // and write the lines after the operation, outside the timed window.
+//
+// bytes are the key's bytes its round's bytes count, so a round's samples
+// add up to it; a key that finished after its round timed out (late) has
+// bytes 0 and what it really moved in lateBytes.
 type sample struct {
 	idx                   uint64
 	submitted, start, end int64
 	bytes                 int32
 	round                 int32
+	lateBytes             int32
 	status                Status
 	direct                bool
+	late                  bool
 }
 
 // flushSamples writes the kept samples as sample lines, a few thousand per
@@ -43,6 +49,10 @@ func (r *runner) appendSample(b []byte, op Op, s *sample) []byte {
 	b = append(b, statusNames[s.status]...)
 	b = append(b, `","bytes":`...)
 	b = appendInt(b, int64(s.bytes))
+	if s.late {
+		b = append(b, `,"late_bytes":`...)
+		b = appendInt(b, int64(s.lateBytes))
+	}
 	b = append(b, `,"direct":`...)
 	b = appendBool(b, s.direct)
 	b = append(b, `,"latency_us":`...)

@@ -159,3 +159,104 @@ func TestRawSamplesAgreeWithRounds(t *testing.T) {
 		})
 	}
 }
+
+// TestSampleBytesAddUpToRounds: for every reported measured round, the
+// bytes of its --raw samples add up to the round's bytes (its round line
+// and Round.Bytes), and over the rounds to the summary's
+// bytes_transferred. A key that finished after its round timed out says
+// bytes 0 and what it really moved as late_bytes (here the whole
+// payload); no other sample has late_bytes. Before, a timed_out sample
+// carried its real bytes while the round left them out, so a timed-out
+// round's samples added up to more than its bytes.
+func TestSampleBytesAddUpToRounds(t *testing.T) {
+	const nk, payload = 4, 4096
+	for _, tc := range []struct {
+		mode    Mode
+		op      Op
+		timeout time.Duration // 0: LMCache's, no round times out
+	}{
+		{Wave, Store, 10 * time.Millisecond},
+		{Wave, Load, 10 * time.Millisecond},
+		{Window, Store, 10 * time.Millisecond},
+		{Window, Load, 10 * time.Millisecond},
+		{Wave, Load, 0},
+		{Window, Store, 0},
+	} {
+		name := fmt.Sprintf("%s %s", tc.mode, tc.op)
+		if tc.timeout > 0 {
+			name += " timeout"
+		}
+		t.Run(name, func(t *testing.T) {
+			// Keys 6 and 7 of every 8 stall: a wave round (8 keys) has 6
+			// in time and 2 late; in window mode submit 0 (keys 0-3)
+			// completes in time and submit 1 (keys 4-7) after the timeout.
+			a := &stallingAdapter{nk: 2 * nk, fast: 6, slow: 60 * time.Millisecond}
+			if tc.timeout == 0 {
+				a.fast = 2 * nk
+			}
+			cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":1}`)
+			cfg.newAdapter = func(Spec, Options) (Adapter, error) { return a, nil }
+			cfg.Ops, cfg.Rounds, cfg.Warmup, cfg.Raw = []Op{tc.op}, 2, 1, true
+			cfg.NumKeys, cfg.InFlight, cfg.Payload, cfg.IOWorkers = nk, 2, payload, 2
+			cfg.Mode, cfg.Duration = tc.mode, 50*time.Millisecond
+			if tc.timeout > 0 {
+				cfg.Warmup, cfg.Duration = 0, time.Second
+				cfg.StoreLoadTimeout = tc.timeout
+			}
+			var buf bytes.Buffer
+			res, err := Run(context.Background(), cfg, stream.New(&buf, "l2", "t"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := res.Ops[0]
+			sampleBytes := map[int]int64{} // per round
+			lineBytes := map[int]int64{}
+			late, lateBytes := 0, int64(0)
+			for _, l := range lines(t, buf.Bytes()) {
+				rd := int(num(l["round"]))
+				switch l["event"] {
+				case "round":
+					lineBytes[rd] = int64(num(l["bytes"]))
+				case "sample":
+					sampleBytes[rd] += int64(num(l["bytes"]))
+					lb, has := l["late_bytes"]
+					if has != (l["status"] == "timed_out") {
+						t.Errorf("sample %v: late_bytes only, and always, on timed_out keys", l)
+					}
+					if has {
+						late++
+						lateBytes += int64(num(lb))
+						if num(l["bytes"]) != 0 || num(lb) != payload {
+							t.Errorf("timed_out sample %v: want bytes 0, late_bytes %d", l, payload)
+						}
+					}
+				}
+			}
+			var sum int64
+			timedOut := 0
+			for _, r := range o.Measured() {
+				if sampleBytes[r.Number] != r.Bytes || lineBytes[r.Number] != r.Bytes {
+					t.Errorf("round %d (timed out %v): %d bytes, its round line %d, its samples %d",
+						r.Number, r.TimedOut, r.Bytes, lineBytes[r.Number], sampleBytes[r.Number])
+				}
+				sum += sampleBytes[r.Number]
+				timedOut += b2i(r.TimedOut)
+			}
+			summary := entries(Document(res, Judge(res).Status())[1])["bytes_transferred"]
+			t.Logf("%d measured rounds (%d timed out), samples %d bytes, summary %v; %d late keys, %d late bytes",
+				len(o.Measured()), timedOut, sum, summary, late, lateBytes)
+			if summary != sum || Stats(o, cfg).Bytes != sum || sum == 0 {
+				t.Fatalf("samples of the measured rounds add up to %d bytes, bytes_transferred %v", sum, summary)
+			}
+			if (tc.timeout > 0) != (timedOut > 0 && late > 0) {
+				t.Fatalf("%d timed-out rounds, %d late keys: not the case under test", timedOut, late)
+			}
+		})
+	}
+}
+
+// num is a JSON number as a float64 (0 if absent).
+func num(v any) float64 {
+	f, _ := v.(float64)
+	return f
+}

@@ -61,7 +61,9 @@ func (r *runner) windowUniverse() uint64 {
 	return max(u/nk*nk, nk)
 }
 
-func (r *runner) window(op Op, o *OpResult) {
+// window runs one window-mode operation. It returns at once on a failed
+// wait (nothing of the round in progress is reported).
+func (r *runner) window(op Op, o *OpResult) error {
 	c := r.cfg
 	w := &windowRun{r: r, o: o, nk: c.NumKeys, f: c.InFlight, k: c.KeysPerRound(), universe: r.windowUniverse(),
 		hit: c.lookupHits(c.NumKeys), submitNo: make([]uint64, c.InFlight), left: make([]int, c.InFlight),
@@ -77,7 +79,9 @@ func (r *runner) window(op Op, o *OpResult) {
 	}
 	w.active = w.f
 	for w.active > 0 {
-		w.step()
+		if err := w.step(); err != nil {
+			return err
+		}
 	}
 	// The timed-out round is reported once all its keys are in; a Ctrl-C
 	// before that drops it, as it drops any round in progress (and, as
@@ -95,6 +99,7 @@ func (r *runner) window(op Op, o *OpResult) {
 	if op == Load {
 		r.warnRereads(o, w.universe)
 	}
+	return nil
 }
 
 // assign gives slot the keys of the next submit and issues it.
@@ -126,9 +131,12 @@ func (w *windowRun) newRound(n int) Round {
 }
 
 // step waits once and handles what it brought: completions, the Ctrl-C,
-// or the timeout.
-func (w *windowRun) step() {
-	ready, cancelled := w.r.wait(w.o.Op, w.timeout)
+// or the timeout. A failed wait is returned as is.
+func (w *windowRun) step() error {
+	ready, cancelled, err := w.r.wait(w.o.Op, w.timeout)
+	if err != nil {
+		return err
+	}
 	if cancelled {
 		// Drain what runs, without a timeout; submits that complete from
 		// now on are not counted (the round in progress is dropped, as in
@@ -141,7 +149,7 @@ func (w *windowRun) step() {
 			w.round.Duration = time.Duration(Now() - w.roundStart)
 			w.timeout, w.lateLeft = -1, w.f-w.inRound
 		}
-		return
+		return nil
 	}
 	w.r.tiles = w.r.comp[w.o.Op].Take(w.r.tiles[:0])
 	for _, t := range w.r.tiles {
@@ -150,6 +158,7 @@ func (w *windowRun) step() {
 			w.complete(slot)
 		}
 	}
+	return nil
 }
 
 // complete handles slot's submit, all of whose keys have finished.
@@ -252,13 +261,13 @@ func (r *runner) warnRereads(o *OpResult, universe uint64) {
 // load first gave slot i — so that verification checks real loads without
 // the timed loop having to poison buffers. A key that fails or times out
 // keeps its poison and fails verification. It reports false if a Ctrl-C
-// stopped it.
-func (r *runner) reloadForVerify() bool {
+// stopped it, and an error if a wait for its completions failed.
+func (r *runner) reloadForVerify() (bool, error) {
 	c := r.cfg
 	nk, k, u := c.NumKeys, c.KeysPerRound(), r.windowUniverse()
 	r.log(fmt.Sprintf("[Verify] Loading %d keys again into poisoned buffers, outside the measured window...", k))
 	if !r.fillSlots(r.loadBuf, poison) {
-		return false
+		return false, nil
 	}
 	r.prepJobs(Load)
 	for slot := 0; slot < c.InFlight; slot++ {
@@ -269,8 +278,9 @@ func (r *runner) reloadForVerify() bool {
 		r.submit(Load, slot)
 	}
 	ignore := func(*Job) {}
-	if done, _ := r.harvest(Load, k, r.timeout(Load), ignore); done < k {
-		r.drain(Load, k-done, ignore)
+	done, _, err := r.harvest(Load, k, r.timeout(Load), ignore)
+	if err == nil && done < k {
+		err = r.drain(Load, k-done, ignore)
 	}
-	return !r.stopping
+	return !r.stopping && err == nil, err
 }

@@ -40,10 +40,17 @@ type l2Cmd struct {
 	RoundTimeout string `name:"round-timeout" help:"Longest wait for a completion before a round times out (default: LMCache's 120s for store/load, 60s for lookup)."`
 }
 
+// l2ConfigHook, if set, adjusts the run's l2.Config after the flags were
+// parsed: tests inject faults through it (a failing poll). nil otherwise.
+var l2ConfigHook func(*l2.Config)
+
 func (c *l2Cmd) Run(a *app) error {
 	cfg, format, err := c.config()
 	if err != nil {
 		return err
+	}
+	if l2ConfigHook != nil {
+		l2ConfigHook(cfg)
 	}
 
 	sink, closeOut, err := openOut(a, c.Out)

@@ -9,11 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lmfast/lmfast/hugepage"
+	"github.com/lmfast/lmfast/l2"
 	"github.com/lmfast/lmfast/stream"
 )
 
@@ -502,4 +506,37 @@ func TestL2Help(t *testing.T) {
 			t.Errorf("help lacks %s", f)
 		}
 	}
+}
+
+// TestL2FailedWaitExits1: a wait for completions that fails (poll EBADF,
+// injected from its 3rd call on, 1000 times) ends the run with one line
+// naming the operation and the cause and exit 1, after the stores running
+// then finished (no temp file left); the JSONL stream has the error line
+// and is complete. Before, the failure was taken for a timeout and retried
+// by the drain until the injected failures ran out (a persistent one spins
+// forever).
+func TestL2FailedWaitExits1(t *testing.T) {
+	var calls, failed atomic.Int64
+	l2ConfigHook = func(c *l2.Config) {
+		c.Poll = func(fds []unix.PollFd, ms int) (int, error) {
+			if calls.Add(1) >= 3 && failed.Load() < 1000 {
+				failed.Add(1)
+				return 0, unix.EBADF
+			}
+			return unix.Poll(fds, ms)
+		}
+	}
+	t.Cleanup(func() { l2ConfigHook = nil })
+	dir := t.TempDir()
+	code, stdout, stderr := runL2(t, "--l2-adapter", fsJSON(dir, ""), "--num-keys", "16", "--in-flight", "2",
+		"--data-size-kb", "64", "--rounds", "3", "-q")
+	want := "lmfast: store: waiting for completions: poll: bad file descriptor\n"
+	if code != ExitFailure || stderr != want || failed.Load() != 1 {
+		t.Fatalf("exit %d, %d failed polls, stderr %q; want exit 1, 1 failed poll, %q", code, failed.Load(), stderr, want)
+	}
+	errs := events(jsonl(t, stdout), "error")
+	if len(errs) != 1 || errs[0]["error"] != strings.TrimSuffix(strings.TrimPrefix(want, "lmfast: "), "\n") {
+		t.Fatalf("error lines %v", errs)
+	}
+	noTempFiles(t, dir)
 }
