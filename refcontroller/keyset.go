@@ -74,7 +74,7 @@ func (s *keySet) growBitmap(n int) {
 	copy(small, s.small)
 	old := uint64(len(s.small)) * 64
 	s.small = small
-	if s.pos.n == 0 {
+	if s.pos.len() == 0 { // len, not n: n leaves out the key 0
 		return
 	}
 	var moved []uint64

@@ -52,7 +52,7 @@ static void lmf_puller_close(lmf_puller *p) {
 // without waiting. It returns the number of frames (0 when none came), -1
 // on a socket error with none received (errno set), or -2 when the next
 // frame alone is larger than cap (its size in *need; it stays pending).
-static int lmf_puller_recv(lmf_puller *p, char *arena, size_t cap, unsigned *lens, unsigned char *more,
+static int lmf_puller_recv(lmf_puller *p, char *arena, size_t cap, size_t *lens, unsigned char *more,
                            int max, int timeout_ms, size_t *need) {
 	int n = 0;
 	size_t used = 0;
@@ -78,7 +78,7 @@ static int lmf_puller_recv(lmf_puller *p, char *arena, size_t cap, unsigned *len
 			return -2;
 		}
 		memcpy(arena + used, zmq_msg_data(&p->msg), size);
-		lens[n] = (unsigned)size;
+		lens[n] = size;
 		more[n] = (unsigned char)zmq_msg_more(&p->msg);
 		used += size;
 		n++;
@@ -106,7 +106,7 @@ type puller struct {
 	p      *C.lmf_puller
 	port   int
 	arena  []byte
-	lens   []C.uint
+	lens   []C.size_t
 	more   []C.uchar
 	frames [][]byte // views into arena of the last recv
 	last   []bool   // last[i]: frames[i] ends its multipart message
@@ -141,7 +141,7 @@ func openPuller(host string, port int) (*puller, error) {
 		return nil, fmt.Errorf("pull: cannot read bound port from %q", last)
 	}
 	return &puller{p: p, port: bound, arena: make([]byte, pullerArena),
-		lens: make([]C.uint, pullerFrames), more: make([]C.uchar, pullerFrames),
+		lens: make([]C.size_t, pullerFrames), more: make([]C.uchar, pullerFrames),
 		frames: make([][]byte, pullerFrames), last: make([]bool, pullerFrames)}, nil
 }
 

@@ -318,6 +318,7 @@ func (s *Server) pullLoop() {
 	defer s.loops.Done()
 	var dec wire.Decoder
 	pending := make([]*applyGroup, len(s.shards))
+	atStart := true // the next frame starts a multipart message
 	for {
 		select {
 		case <-s.stop:
@@ -340,9 +341,10 @@ func (s *Server) pullLoop() {
 				break // LMCache's dead PULL loop: frames are never read again
 			}
 			got++
-			if last[i] {
+			if atStart { // a message counts from its first frame, as it always did
 				messages++
 			}
+			atStart = last[i]
 			if s.pullFrame(&dec, f, pending) {
 				batches++
 			}
@@ -456,8 +458,17 @@ func (s *Server) group(pending []*applyGroup, inst string, worker int64) *applyG
 	return pending[shard]
 }
 
-// flush hands every pending group to its applier.
+// flush hands every pending group to its applier. The work is counted as
+// enqueued before the first send, so that WaitIdle never sees an applier
+// done while a later shard's group is still unsent.
 func (s *Server) flush(pending []*applyGroup) {
+	var n int64
+	for _, g := range pending {
+		if g != nil {
+			n += int64(len(g.works))
+		}
+	}
+	s.enqueued.Add(n)
 	for i, g := range pending {
 		if g == nil {
 			continue
@@ -467,7 +478,6 @@ func (s *Server) flush(pending []*applyGroup) {
 			putGroup(g)
 			continue
 		}
-		s.enqueued.Add(int64(len(g.works)))
 		s.shards[i] <- g
 	}
 }

@@ -472,3 +472,22 @@ func TestPullFramesLargerThanTheArena(t *testing.T) {
 		})
 	}
 }
+
+// TestCompatCountsTheMessageOfTheFatalFrame: with CompatPullDies a
+// multipart message whose first frame does not decode still counts as one
+// PULL message (and one frame), as it did before the batched receive.
+func TestCompatCountsTheMessageOfTheFatalFrame(t *testing.T) {
+	s := startServer(t, Config{HeartbeatPort: NoPort, HTTPPort: NoPort, CompatPullDies: true, Log: zerolog.Nop()})
+	c := newClient(t, s.Ports())
+	good := wire.NewBatchEncoder("A", 0, "l").AppendKeys(nil, wire.OpAdmit, []wire.Int{wire.IntOf(1)}, 0)
+	if _, err := c.push.SendBytes([]byte{0xc1}, zmq.SNDMORE); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.push.SendBytes(good, 0); err != nil {
+		t.Fatal(err)
+	}
+	got := s.WaitIdle(150*time.Millisecond, 5*time.Second)
+	if got.PullMessages != 1 || got.PullFrames != 1 || got.PullDecodeErrors != 1 {
+		t.Fatalf("messages %d, frames %d, decode errors %d; want 1, 1, 1", got.PullMessages, got.PullFrames, got.PullDecodeErrors)
+	}
+}
