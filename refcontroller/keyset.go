@@ -88,19 +88,22 @@ func (s *keySet) growBitmap(n int) {
 	}
 	for _, k := range moved {
 		s.pos.remove(k)
-		s.setBit(k)
+		s.setBit(k, 1)
 	}
 }
 
-func (s *keySet) setBit(k uint64) {
+// setBit sets bitmap bit k to v (1: present, 0: absent) and keeps nsmall,
+// without a branch on either.
+func (s *keySet) setBit(k, v uint64) {
 	w := &s.small[k>>6]
-	s.nsmall += int(^*w>>(k&63)) & 1
-	*w |= 1 << (k & 63)
+	present := *w >> (k & 63) & 1
+	*w = *w&^(1<<(k&63)) | v<<(k&63)
+	s.nsmall += int(v) - int(present)
 }
 
 func (s *keySet) add(k wire.Int) {
 	if s.inBitmap(k, true) {
-		s.setBit(k.Bits)
+		s.setBit(k.Bits, 1)
 		return
 	}
 	s.part(k).add(k.Bits)
@@ -108,9 +111,7 @@ func (s *keySet) add(k wire.Int) {
 
 func (s *keySet) remove(k wire.Int) {
 	if s.inBitmap(k, false) {
-		w := &s.small[k.Bits>>6]
-		s.nsmall -= int(*w>>(k.Bits&63)) & 1
-		*w &^= 1 << (k.Bits & 63)
+		s.setBit(k.Bits, 0)
 		return
 	}
 	s.part(k).remove(k.Bits)
@@ -130,7 +131,6 @@ func (s *keySet) len() int { return s.nsmall + s.pos.len() + s.neg.len() }
 // admits and evicts, present and absent keys, would mispredict a branch on
 // either); the rest go through add and remove.
 func (s *keySet) apply(ops []wire.KVOpEvent) (admits, evicts int64) {
-	small := s.small
 	for i := range ops {
 		op := &ops[i]
 		var admit uint64 // 1 for an admit, 0 for an evict
@@ -138,16 +138,12 @@ func (s *keySet) apply(ops []wire.KVOpEvent) (admits, evicts int64) {
 			admit = 1
 		}
 		admits += int64(admit)
-		if k := op.Key.Bits; !op.Key.Neg && k < uint64(len(small))*64 {
-			w := &small[k>>6]
-			present := *w >> (k & 63) & 1
-			*w = *w&^(1<<(k&63)) | admit<<(k&63)
-			s.nsmall += int(admit) - int(present)
+		if k := op.Key.Bits; !op.Key.Neg && k < uint64(len(s.small))*64 {
+			s.setBit(k, admit)
 			continue
 		}
 		if admit == 1 {
 			s.add(op.Key)
-			small = s.small // it may have grown
 		} else {
 			s.remove(op.Key)
 		}

@@ -303,10 +303,13 @@ func (s *Server) recv(sock *zmq.Socket, poller *zmq.Poller) ([][]byte, bool) {
 }
 
 // decode reads a payload the way the controller does: JSON when it starts
-// with '{', else msgpack.
-func decode(payload []byte) (wire.Msg, error) {
-	if len(payload) > 0 && payload[0] == '{' {
+// with '{', else msgpack, through dec when there is one (nil: wire.Decode).
+func decode(dec *wire.Decoder, payload []byte) (wire.Msg, error) {
+	switch {
+	case len(payload) > 0 && payload[0] == '{':
 		return wire.FromJSON(payload)
+	case dec != nil:
+		return dec.Decode(payload)
 	}
 	return wire.Decode(payload)
 }
@@ -365,13 +368,7 @@ var batchTypeIndex = typeIndex[wire.TypeBatchedKVOperationMsg]
 // group per applier). It reports whether the frame was a
 // BatchedKVOperationMsg, which the caller counts; it counts the rest.
 func (s *Server) pullFrame(dec *wire.Decoder, f []byte, pending []*applyGroup) bool {
-	var m wire.Msg
-	var err error
-	if len(f) > 0 && f[0] == '{' {
-		m, err = wire.FromJSON(f)
-	} else {
-		m, err = dec.Decode(f)
-	}
+	m, err := decode(dec, f)
 	if err != nil {
 		s.c.pullDecodeErrors.Add(1)
 		s.log.warn("pull_decode", "PULL frame did not decode", err.Error())
@@ -587,7 +584,7 @@ func classPath(name string) string {
 
 // handleRequest answers one ROUTER request (spec §3.4, §3.5).
 func (s *Server) handleRequest(payload []byte, heartbeatOnly bool) []byte {
-	m, err := decode(payload)
+	m, err := decode(nil, payload)
 	if err != nil {
 		s.c.routerDecode.Add(1)
 		s.log.warn("router_decode", "request did not decode", err.Error())

@@ -264,7 +264,7 @@ func (m *BatchedKVOperationMsg) setField(d *decoder, i int) (err error) {
 	case 2:
 		m.Location, err = d.str()
 	case 3:
-		m.Operations, err = d.kvOps()
+		m.Operations, err = d.kvOpsInto(nil)
 	}
 	return err
 }
@@ -285,13 +285,8 @@ func (k kvOpDec) setField(d *decoder, i int) (err error) {
 	return err
 }
 
-func (d *decoder) kvOps() ([]KVOpEvent, error) {
-	out, err := d.kvOpsInto(nil)
-	return nilIfEmpty(out), err
-}
-
-// kvOpsInto reads an array of KVOpEvent, appending to dst (which it grows
-// to the array's length at once when too small).
+// kvOpsInto reads an array of KVOpEvent into dst's backing store (a new
+// one of the array's length when too small); an empty array is nil.
 func (d *decoder) kvOpsInto(dst []KVOpEvent) ([]KVOpEvent, error) {
 	n, err := d.arrayLen("array")
 	if err != nil {
@@ -331,7 +326,7 @@ func (d *decoder) kvOpsInto(dst []KVOpEvent) ([]KVOpEvent, error) {
 	return nilIfEmpty(out), nil
 }
 
-// The words fastKVOp compares: bytes 0-7 of both prefixes (they differ
+// The words fastKVRun compares: bytes 0-7 of both prefixes (they differ
 // only in the op name, from byte 10), bytes 8-15 and 11-18 of each, and
 // the seq_num key (exactly 8 bytes).
 var (
@@ -343,7 +338,7 @@ var (
 
 func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
 
-// fastKVOps enables fastKVOp; tests turn it off to compare both paths.
+// fastKVOps enables fastKVRun; tests turn it off to compare both paths.
 var fastKVOps = true
 
 // fastKVRun decodes ops from b into out, as many as fill out, while they

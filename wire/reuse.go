@@ -77,7 +77,7 @@ func (m *reusedBatch) setField(d *decoder, i int) (err error) {
 		if cap(ops) > cap(x.ops) {
 			x.ops = ops[:0]
 		}
-		m.Operations = nilIfEmpty(ops)
+		m.Operations = ops
 	default:
 		return (*BatchedKVOperationMsg)(m).setField(d, i)
 	}
