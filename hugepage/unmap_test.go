@@ -106,11 +106,7 @@ func TestHugeRegionsAreWholeHugePages(t *testing.T) {
 // pages), where before it was not even tried and the warning said pages
 // were missing.
 func TestHugeTLBWithAlignmentNotDividing2MiB(t *testing.T) {
-	release, err := Reserve(3) // 1 page for 2 MiB + 2 pages of slack for a 6 MiB boundary
-	if err != nil {
-		t.Skipf("cannot reserve 2 MiB huge pages (needs root and free memory): %v", err)
-	}
-	defer release()
+	reserveOrSkip(t, 3) // 1 page for 2 MiB + 2 pages of slack for a 6 MiB boundary
 	r, err := Alloc(2<<20, Options{Huge: true, Align: 3 << 20})
 	if err != nil {
 		t.Fatal(err)
