@@ -263,6 +263,7 @@ func WriteSummaries(out *stream.Writer, res *Result) {
 		Int64("teardown_frames_sent", res.TeardownFrames).
 		Int64("registered", res.RegisteredOK).Int64("register_failed", res.RegisterFailed).
 		Ints("sender_cpus", res.SenderCPUs).
+		Float64("process_cpu_s", res.ProcessCPU.Seconds()).Float64("process_cpu_util", cpuUtil(res.ProcessCPU, res.Elapsed)).
 		Bool("drained", res.Drained).Float64("drain_ms", float64(res.DrainTime.Microseconds())/1e3)
 	if res.TargetRate > 0 {
 		e = e.Float64("target_rps", res.TargetRate).Float64("achieved_rps", per(req+errs))

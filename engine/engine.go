@@ -209,6 +209,7 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	res.RegisteredOK, res.RegisterFailed = regOK.Load(), regFailed.Load()
 
 	startAt = time.Now()
+	cpuAtStart := processCPU()
 	deadline = startAt.Add(cfg.Duration)
 	col := newCollector(g, out, startAt)
 	if setupErr == nil && hooks.Started != nil {
@@ -228,6 +229,7 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	sendersDone := make(chan struct{})
 	go func() { finished.Wait(); close(sendersDone) }()
 	col.loop(ctx, deadline, stop, sendersDone)
+	res.ProcessCPU = processCPU() - cpuAtStart
 	close(prodStop)
 	prodDone.Wait()
 

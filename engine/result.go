@@ -57,6 +57,7 @@ type Result struct {
 	SamplesWritten int64         // --raw lines written
 	SamplesDropped int64         // --raw samples lost because the writer fell behind
 	SenderCPUs     []int         // per sender: the CPU it ran on when the run started
+	ProcessCPU     time.Duration // user+system CPU time of the whole lmfast process during the timed run
 	Ceiling        *Ceiling      // the raw ZMQ ceiling the headroom is measured against (nil: none)
 }
 

@@ -11,7 +11,7 @@
 #   C  controller-server  ← admit:35,evict:29,heartbeat:1,p2p_lookup:35 (the seed's mix)
 # After each server run the script waits until the server applied every KV
 # op lmfast sent (its /metrics counter), then stops it; the server's CPU
-# time over the run comes from /proc. ROUNDS (default 3), DURATION (s,
+# time over the run comes from /proc. ROUNDS (default 7), DURATION (s,
 # default 10) tune it; RENDER_ONLY=1 rebuilds the report from an existing
 # OUTDIR/controller-server-DATE.jsonl.
 set -euo pipefail
@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 need jq
 need curl
 need bc
-rounds=${ROUNDS:-3} dur=${DURATION:-10}
+rounds=${ROUNDS:-7} dur=${DURATION:-10}
 jsonl=$outdir/controller-server-$date.jsonl md=$outdir/controller-server-$date.md
 tmp=$(mktemp -d)
 pids=()
@@ -62,8 +62,9 @@ for r in $(seq "$rounds"); do
 	sent=$(jq -s 'map(select(.event=="summary" and .op=="all"))[0].push_frames_sent' "$tmp/a.jsonl")
 	got=$(jq -s 'map(select(.event=="summary"))[0].frames' "$tmp/sink.jsonl")
 	rate=$(jq -s 'map(select(.event=="summary"))[0].rate' "$tmp/sink.jsonl")
-	rowA=$(jq -n --argjson r "$r" --argjson sent "$sent" --argjson got "$got" --argjson rate "$rate" \
-		'{round:$r, run:"A sink", kv_ops_per_s:($rate*50), frames_sent:$sent, frames_received:$got, exact:($sent==$got)}')
+	scpu=$(jq -s 'map(select(.event=="summary" and .op=="all"))[0].process_cpu_util' "$tmp/a.jsonl")
+	rowA=$(jq -n --argjson r "$r" --argjson sent "$sent" --argjson got "$got" --argjson rate "$rate" --argjson scpu "$scpu" \
+		'{round:$r, run:"A sink", kv_ops_per_s:($rate*50), frames_sent:$sent, frames_received:$got, exact:($sent==$got), sender_cpu:$scpu}')
 	echo "$rowA" >>"$jsonl"
 	cat "$tmp/a.jsonl" >>"$jsonl"
 
@@ -89,7 +90,7 @@ for r in $(seq "$rounds"); do
 			(map(select(.event=="summary" and .cmd=="controller-server"))[0]) as $srv |
 			{round:$r, run:$run, kv_ops_per_s:($all.kv_ops_sent/$all.duration_s), kv_ops_sent:$all.kv_ops_sent,
 			 kv_ops_applied:$srv.kv_ops_applied, exact:($all.kv_ops_sent==$srv.kv_ops_applied and $srv.kv_ops_dropped_unregistered==0),
-			 server_cpu:$cpu, drain_ms:$all.drain_ms, errors:$all.errors,
+			 server_cpu:$cpu, sender_cpu:$all.process_cpu_util, drain_ms:$all.drain_ms, errors:$all.errors,
 			 p2p_rps:($p2p.rps // null), p2p_p50_us:($p2p.latency_us.p50 // null), p2p_p99_us:($p2p.latency_us.p99 // null)}' \
 			"$tmp/$run.jsonl" "$tmp/srv.jsonl")
 		echo "$row" >>"$jsonl"
@@ -116,25 +117,34 @@ rows() { jq -s 'map(select(has("kv_ops_per_s") and .run != null))' "$jsonl"; }
 	echo "produces) or \`lmfast controller-server\` (decodes and applies every batch: runs B, C). Runs"
 	echo "interleave A, B, C in every round. For B and C the script waits until the server's"
 	echo "\`lmfast_controller_kv_ops_applied_total\` equals lmfast's \`kv_ops_sent\`, then stops it; \`exact\` is"
-	echo "sent = applied (and nothing dropped) per the server's own summary, \`server CPU\` its CPU time over"
-	echo "the run's wall time (from \`/proc/PID/stat\`; 1.0 = the whole core). KV ops/s of A is the sink's"
-	echo "frames/s × 50; of B and C lmfast's kv_ops_sent / duration: in a closed loop a slower server"
-	echo "holds the sender back through the HWM, so this is what the server absorbed."
+	echo "sent = applied (and nothing dropped) per the server's own summary. \`sender CPU\` is lmfast's"
+	echo "\`process_cpu_util\` (its whole process's CPU time over the timed run; 100 % = the core is"
+	echo "busy throughout), \`server CPU\` the server's CPU time over the run's wall time (from"
+	echo "\`/proc/PID/stat\`). KV ops/s of A is the sink's frames/s × 50; of B and C lmfast's"
+	echo "kv_ops_sent / duration: in a closed loop a slower server holds the sender back through the HWM,"
+	echo "so this is what the server absorbed. The VM's speed drifts between rounds (A alone"
+	echo "varies by up to 25 %), so the verdict is the median over rounds of B / A of the same round, as"
+	echo "in the engine's bench; the ratio of the medians is given beside it."
 	echo
-	echo "| round | run | KV ops/s | exact | server CPU | p2p rps | p2p p50 / p99 µs |"
-	echo "|---|---|---|---|---|---|---|"
-	rows | jq -r '.[] | "| \(.round) | \(.run) | \(.kv_ops_per_s|floor) | \(.exact) | \(if .server_cpu then (.server_cpu*100|round|tostring)+" %" else "-" end) | \(.p2p_rps // "-" | if type=="number" then floor else . end) | \(if .p2p_p50_us then "\(.p2p_p50_us|floor) / \(.p2p_p99_us|floor)" else "-" end) |"'
+	echo "| round | run | KV ops/s | exact | sender CPU | server CPU | p2p rps | p2p p50 / p99 µs |"
+	echo "|---|---|---|---|---|---|---|---|"
+	rows | jq -r 'def pct: if . then (.*100|round|tostring)+" %" else "-" end;
+		.[] | "| \(.round) | \(.run) | \(.kv_ops_per_s|floor) | \(.exact) | \(.sender_cpu|pct) | \(.server_cpu|pct) | \(.p2p_rps // "-" | if type=="number" then floor else . end) | \(if .p2p_p50_us then "\(.p2p_p50_us|floor) / \(.p2p_p99_us|floor)" else "-" end) |"'
 	echo
 	rows | jq -r '
 		def med: sort | if length%2==1 then .[length/2|floor] else (.[length/2-1]+.[length/2])/2 end;
+		def r3: .*1000|round/1000;
 		(map(select(.run=="A sink")) | map(.kv_ops_per_s) | med) as $a |
 		(map(select(.run|startswith("B"))) | map(.kv_ops_per_s) | med) as $b |
 		(map(select(.run|startswith("B"))) | map(.server_cpu) | med) as $cpu |
 		(map(select(.run|startswith("C"))) | map(.kv_ops_per_s) | med) as $c |
+		[group_by(.round)[] | (map(select(.run=="A sink"))[0].kv_ops_per_s) as $ra |
+			(map(select(.run|startswith("B")))[0].kv_ops_per_s) as $rb | select($ra and $rb) | $rb/$ra] as $ratios |
+		($ratios | med) as $ratio |
 		"Medians: one lmfast core produces \($a|floor) KV ops/s (A); the server applied \($b|floor) KV ops/s of the same load (B) using \($cpu*100|round) % of its core, and \($c|floor) KV ops/s within the seed mix (C).",
 		"",
-		"Per round, B / A: \([group_by(.round)[] | (map(select(.run=="A sink"))[0].kv_ops_per_s) as $ra | (map(select(.run|startswith("B")))[0].kv_ops_per_s) as $rb | ($rb/$ra*100|round/100|tostring)] | join(", ")).",
+		"Per round, B / A: \($ratios | map(.*100|round/100|tostring) | join(", ")); ratio of the medians \($b/$a|r3).",
 		"",
-		"**B / A = \($b/$a*1000|round/1000)** (target: the server applies at least what one lmfast sender core produces, i.e. ≥ 1 within noise; \(if $b/$a >= 0.97 then "met" else "missed" end)). Every run exact: \(all(.exact))."'
+		"**B / A = \($ratio|r3)** (median of the rounds; target: the server applies at least what one lmfast sender core produces, i.e. ≥ 1 within noise, taken as ≥ 0.97: \(if $ratio >= 0.97 then "met" else "missed" end)). Every run exact: \(all(.exact))."'
 } >"$md"
 echo "wrote $md" >&2

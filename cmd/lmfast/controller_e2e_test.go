@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -73,6 +75,12 @@ func TestControllerEndToEnd(t *testing.T) {
 	}
 	if num(all, "registered") != 16 || num(all, "errors") != 0 || all["drained"] != true {
 		t.Errorf("summary: %v", all)
+	}
+	// A closed loop of two senders keeps the process busy: its CPU time is
+	// positive, at most every CPU for the whole run, and util = s / duration.
+	cpuS, util, secs := all["process_cpu_s"].(float64), all["process_cpu_util"].(float64), all["duration_s"].(float64)
+	if cpuS <= 0 || cpuS > secs*float64(runtime.NumCPU())*1.05 || math.Abs(util-cpuS/secs) > 1e-6 {
+		t.Errorf("process_cpu_s %v, process_cpu_util %v over %v s", cpuS, util, secs)
 	}
 	h, ok := all["headroom"].(map[string]any)
 	if !ok || h["push_ceiling_fps"].(float64) <= 0 || h["request_ceiling_rps"].(float64) <= 0 ||
