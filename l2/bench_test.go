@@ -2,7 +2,9 @@ package l2
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -71,60 +73,110 @@ func BenchmarkLookupHitUntiled(b *testing.B) {
 	BenchmarkLookupHit(b)
 }
 
-// BenchmarkStoreProtocol isolates what LMCache's publication protocol
-// costs on the filesystem of b.TempDir(): 8 threads each writing files of
-// 256 KiB with O_DIRECT, either as fio does (create, pwrite, close) or as
-// LMCache's fs adapter does (stat, create <name>.tmp, pwrite, close,
-// rename). Same syscalls wrappers, same buffers; only the protocol differs.
-// Run the two sub-benchmarks alternately (-count 1 in a loop) on a noisy
-// machine.
+// BenchmarkStoreProtocol isolates what publishing a key costs on the
+// filesystem of $L2_BENCH_DIR (default b.TempDir()): 8 threads each
+// writing files of 256 KiB from their own cache-hot buffer, with O_DIRECT
+// and buffered, published three ways: as fio does (create, pwrite, close),
+// as LMCache's fs adapter does (stat, create <name>.tmp, pwrite, close,
+// rename) and as lmfast's fs adapter does (create <name>.tmp, pwrite,
+// close, rename with RENAME_NOREPLACE). Same syscall wrappers, same
+// buffers; only the protocol differs. Run the sub-benchmarks alternately
+// (-count 1 in a loop, dropping the page cache between) on a noisy machine.
 func BenchmarkStoreProtocol(b *testing.B) {
-	for _, proto := range []string{"create-write-close", "stat-tmp-write-close-rename"} {
-		b.Run(proto, func(b *testing.B) {
-			specs, _ := ParseSpecs([]string{fsSpec(b.TempDir(), `,"use_odirect":true`)})
-			a, err := New(specs[0], Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer a.Close()
-			fs := a.(*fsAdapter)
-			const workers, size = 8, 256 << 10
-			var next atomic.Uint64
-			b.SetBytes(size)
-			b.ResetTimer()
-			var wg sync.WaitGroup
-			for w := 0; w < workers; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					runtime.LockOSThread()
-					buf := alignedBuf(b, size)
-					var s Scratch
-					for {
-						idx := next.Add(1) - 1
-						if idx >= uint64(b.N) {
-							return
-						}
-						if proto == "create-write-close" {
-							fd, err := openat(fs.dir, s.finalName(idx), unix.O_CREAT|unix.O_WRONLY|unix.O_DIRECT, 0o644)
-							if err != nil {
-								b.Error(err)
-								return
-							}
-							if _, err := pwriteFull(fd, buf); err != nil {
-								b.Error(err)
-							}
-							unix.Close(fd)
-						} else if o := fs.Store(&s, idx, buf); o.Status != OK {
-							b.Error(o.Err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-		})
+	for _, direct := range []bool{true, false} {
+		for _, proto := range []string{"create-write-close", "stat-tmp-write-close-rename", "lmfast"} {
+			b.Run(fmt.Sprintf("direct=%v/%s", direct, proto), func(b *testing.B) {
+				benchStoreProtocol(b, direct, proto)
+			})
+		}
 	}
+}
+
+func benchStoreProtocol(b *testing.B, direct bool, proto string) {
+	dir := b.TempDir()
+	if d := os.Getenv("L2_BENCH_DIR"); d != "" {
+		var err error
+		if dir, err = os.MkdirTemp(d, "storeprotocol"); err != nil {
+			b.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+	}
+	specs, _ := ParseSpecs([]string{fsSpec(dir, fmt.Sprintf(`,"use_odirect":%v`, direct))})
+	a, err := New(specs[0], Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	fs := a.(*fsAdapter)
+	const workers, size = 8, 256 << 10
+	flags := unix.O_CREAT | unix.O_WRONLY
+	if direct {
+		flags |= unix.O_DIRECT
+	}
+	var next atomic.Uint64
+	b.SetBytes(size)
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			buf := alignedBuf(b, size)
+			for i := range buf {
+				buf[i] = byte(i)
+			}
+			var s Scratch
+			for {
+				idx := next.Add(1) - 1
+				if idx >= uint64(b.N) {
+					return
+				}
+				if err := storeWith(fs, &s, proto, flags, idx, buf); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+}
+
+// storeWith publishes buf as key idx with one of BenchmarkStoreProtocol's
+// protocols.
+func storeWith(fs *fsAdapter, s *Scratch, proto string, flags int, idx uint64, buf []byte) error {
+	final := s.finalName(idx)
+	switch proto {
+	case "lmfast":
+		if o := fs.Store(s, idx, buf); o.Status != OK {
+			return fmt.Errorf("store: %v %v", o.Status, o.Err)
+		}
+		return nil
+	case "stat-tmp-write-close-rename":
+		if fs.exists(final) {
+			return fmt.Errorf("key %d exists", idx)
+		}
+		tmp := s.tmpName(idx, true)
+		if err := writeFile(fs.dir, tmp, flags, buf); err != nil {
+			return err
+		}
+		return renameat(fs.dir, tmp, fs.dir, final)
+	default:
+		return writeFile(fs.dir, final, flags, buf)
+	}
+}
+
+func writeFile(dir int, name []byte, flags int, buf []byte) error {
+	fd, err := openat(dir, name, flags, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = pwriteFull(fd, buf)
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // alignedBuf returns a page-aligned buffer (O_DIRECT) from an anonymous

@@ -46,6 +46,14 @@ func renameat(oldDir int, oldName []byte, newDir int, newName []byte) error {
 	return errnoErr(e)
 }
 
+// renameatNoReplace is renameat that fails with EEXIST instead of
+// replacing an existing newName (renameat2 with RENAME_NOREPLACE; EINVAL
+// on filesystems without it).
+func renameatNoReplace(oldDir int, oldName []byte, newDir int, newName []byte) error {
+	_, _, e := unix.Syscall6(unix.SYS_RENAMEAT2, uintptr(oldDir), namePtr(oldName), uintptr(newDir), namePtr(newName), unix.RENAME_NOREPLACE, 0)
+	return errnoErr(e)
+}
+
 // unlinkat removes name relative to dirfd.
 func unlinkat(dirfd int, name []byte) error {
 	_, _, e := unix.Syscall(unix.SYS_UNLINKAT, uintptr(dirfd), namePtr(name), 0)

@@ -17,7 +17,10 @@
 # go to a fresh mktemp directory inside it, which is all that is removed),
 # L2_BENCH_REPORT_ONLY=1 (re-render the .md from an existing .jsonl; runs
 # nothing, creates and removes nothing, and keeps the machine lines of the
-# existing .md). Needs root to drop the page cache between store and cold load.
+# existing .md), L2_BENCH_HUGEPAGES (1: lmfast runs with --hugepages, as the
+# README tells users to, on 2 MiB pages this script reserves in
+# /proc/sys/vm/nr_hugepages for the run and gives back at the end; 0: plain
+# pages). Needs root to drop the page cache between store and cold load.
 #
 # A run that fails — lmfast: no summary line or a failed key; fio: no terse
 # line or a non-zero error field — is recorded with "value":null for either
@@ -30,6 +33,9 @@ DATE=${3:?}
 REPS=${L2_BENCH_REPS:-5}
 MIB=${L2_BENCH_MIB:-1024}
 WORK=${L2_BENCH_DIR:-/var/tmp/lmfast-bench-l2}
+HUGE=${L2_BENCH_HUGEPAGES:-1}
+HUGEFLAG=()
+[ "$HUGE" = 1 ] && HUGEFLAG=(--hugepages)
 
 ONLY_REPORT=${L2_BENCH_REPORT_ONLY:-0}
 RAW="$OUT/l2-$DATE.jsonl"
@@ -46,7 +52,14 @@ else
 	ulimit -n 65536 2>/dev/null || true
 	# Our own directory inside $WORK: the only thing this script ever deletes.
 	DIR=$(mktemp -d "$WORK/lmfast-bench-l2.XXXXXX")
-	trap 'rm -rf "$DIR"' EXIT
+	HUGE_BEFORE=
+	# lmfast's buffers: a store half and a load half of MIB each.
+	if [ "$HUGE" = 1 ] && [ -w /proc/sys/vm/nr_hugepages ]; then
+		HUGE_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
+		echo $((HUGE_BEFORE + MIB + 64)) >/proc/sys/vm/nr_hugepages
+		echo "reserved $(($(cat /proc/sys/vm/nr_hugepages) - HUGE_BEFORE)) huge pages of 2 MiB (were $HUGE_BEFORE)"
+	fi
+	trap 'rm -rf "$DIR"; [ -z "$HUGE_BEFORE" ] || echo "$HUGE_BEFORE" >/proc/sys/vm/nr_hugepages' EXIT
 	: >"$RAW"
 fi
 
@@ -71,7 +84,7 @@ lmfast_op() {
 	local line
 	line=$("$BIN" l2 --l2-adapter "{\"type\":\"fs\",\"base_path\":\"$DIR\",\"use_odirect\":$odirect}" \
 		--only "$op" --in-flight "$qd" --num-keys $((keys / qd)) --data-size-kb "$kb" \
-		--rounds 1 --warmup-rounds 0 -q "$@" | grep "\"event\":\"summary\",.*\"op\":\"$op\"" || true)
+		--rounds 1 --warmup-rounds 0 -q "${HUGEFLAG[@]}" "$@" | grep "\"event\":\"summary\",.*\"op\":\"$op\"" || true)
 	local failed
 	failed=$(echo "$line" | field failed_keys)
 	if [ -z "$line" ] || [ "$failed" != 0 ]; then echo "lmfast $op failed: $line" >&2; echo null; return; fi
@@ -162,7 +175,7 @@ lkeys=65536
 for rep in $LREPS; do
 	fresh_dir
 	lmfast_op store 4 4 0 "$lkeys" >/dev/null
-	for w in 1 2; do
+	for w in 1 2 4; do
 		# hits: the store just created the names, their dentries are cached
 		v=$(lmfast_op lookup 4 4 0 "$lkeys" --lookup-max-hit-rate 1 --io-workers "$w")
 		record lmfast "psync-$w" lookup_hit 4 4 0 "$rep" "$v"
@@ -242,7 +255,9 @@ MACHINE=$(machine_lines) # before the report overwrites $MD
 	echo
 	echo "Method: one file per key, $MIB MiB per run ($((MIB * 4)) keys of 256 KiB or $MIB of 1 MiB), written once and read back"
 	echo "whole. Queue depth Q: lmfast \`--in-flight Q --num-keys K/Q --rounds 1 --warmup-rounds 0\` (Q psync I/O threads,"
-	echo "LMCache's fs layout: stat, temp file, pwrite, close, rename); fio psync \`numjobs=Q\`, io_uring and libaio"
+	echo "LMCache's fs layout: temp file, pwrite, close, rename — RENAME_NOREPLACE instead of LMCache's stat first, see the"
+	echo "README; payload buffers distinct per key, as LMCache's L1 slots$([ "$HUGE" = 1 ] && echo ', \`--hugepages\` on 2 MiB pages the script reserves'));"
+	echo "fio psync \`numjobs=Q\`, io_uring and libaio"
 	echo "\`iodepth=Q\` (libaio only with O_DIRECT), \`filesize=bs=payload\`, \`create_on_open=1 fallocate=none\`. The page"
 	echo "cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every store and every cold load. Each"
 	echo "repetition runs lmfast and every fio engine back to back. Best fio engine = the one with the highest median at"
@@ -298,7 +313,7 @@ MACHINE=$(machine_lines) # before the report overwrites $MD
 	echo "| keys | I/O workers | lmfast keys/s (median) | target ≥ 300k |"
 	echo "|---|---|---|---|"
 	for kind in hit miss_new miss_again; do
-		for w in 1 2; do
+		for w in 1 2 4; do
 			v=$(val lmfast "psync-$w" "lookup_$kind" 4 4 0 | median)
 			ok=$(verdict "$v" 300000)
 			note_failures "lookup $kind, $w workers" lmfast "psync-$w" "lookup_$kind" 4 4 0
@@ -307,7 +322,9 @@ MACHINE=$(machine_lines) # before the report overwrites $MD
 			miss_new) what="all missing, names never looked up before" ;;
 			miss_again) what="all missing, the same names again" ;;
 			esac
-			echo "| $what | $w | $v | $ok |"
+			wl=$w
+			[ "$w" = 4 ] && wl="4 (the default: --in-flight)"
+			echo "| $what | $wl | $v | $ok |"
 		done
 	done
 	echo

@@ -1,0 +1,80 @@
+package l2
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestStorePublication checks both ways the fs adapter publishes a key:
+// RENAME_NOREPLACE (the default) and LMCache's stat-then-rename (the
+// fallback for filesystems without it), with and without relative_tmp_dir.
+// A new key lands under its final name with the payload; a key whose final
+// file exists is Skipped and its file left as it was; no temp file is left
+// behind either way.
+func TestStorePublication(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		statFirst bool
+		tmpDir    string
+	}{
+		{"noreplace", false, ""},
+		{"noreplace, relative_tmp_dir", false, "tmp"},
+		{"stat first", true, ""},
+		{"stat first, relative_tmp_dir", true, "tmp"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			extra := ""
+			if tc.tmpDir != "" {
+				extra = `,"relative_tmp_dir":"` + tc.tmpDir + `"`
+			}
+			specs, err := ParseSpecs([]string{fsSpec(dir, extra)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := New(specs[0], Options{Warn: func(string) {}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			fs := a.(*fsAdapter)
+			fs.noNoRepl.Store(tc.statFirst)
+			var s Scratch
+			name := func(idx uint64) string {
+				n := s.finalName(idx)
+				return filepath.Join(dir, string(n[:len(n)-1]))
+			}
+			payload := bytes.Repeat([]byte{0xab}, 8192)
+			old := []byte("written by somebody else")
+			if err := os.WriteFile(name(2), old, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []struct {
+				idx  uint64
+				want Status
+				file []byte
+			}{{1, OK, payload}, {2, Skipped, old}} {
+				o := fs.Store(&s, k.idx, payload)
+				if o.Status != k.want || o.Err != nil {
+					t.Fatalf("key %d: %+v, want %v", k.idx, o, k.want)
+				}
+				if got, err := os.ReadFile(name(k.idx)); err != nil || !bytes.Equal(got, k.file) {
+					t.Fatalf("key %d: file %q (%v)", k.idx, got[:min(len(got), 32)], err)
+				}
+			}
+			if fs.noNoRepl.Load() != tc.statFirst {
+				t.Errorf("fallback flag %v, want %v", fs.noNoRepl.Load(), tc.statFirst)
+			}
+			tmps, _ := filepath.Glob(filepath.Join(dir, "*.tmp"))
+			more, _ := filepath.Glob(filepath.Join(dir, tc.tmpDir, "*.data"))
+			if tc.tmpDir == "" {
+				more = nil
+			}
+			if len(tmps)+len(more) != 0 {
+				t.Errorf("temp files left: %v %v", tmps, more)
+			}
+		})
+	}
+}
