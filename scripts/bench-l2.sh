@@ -20,7 +20,11 @@
 # existing .md), L2_BENCH_HUGEPAGES (1: lmfast runs with --hugepages, as the
 # README tells users to, on 2 MiB pages this script reserves in
 # /proc/sys/vm/nr_hugepages for the run and gives back at the end; 0: plain
-# pages). Needs root to drop the page cache between store and cold load.
+# pages), L2_BENCH_IDLE (seconds of idle disk before every store and cold
+# load, 1; fio gets L2_BENCH_SETUP more, 1.5 = lmfast's own buffer setup on
+# this machine, so both tools start on a disk idle for as long: this
+# virtual disk seems to refill a burst budget while idle). Needs root to
+# drop the page cache between store and cold load.
 #
 # A run that fails — lmfast: no summary line or a failed key; fio: no terse
 # line or a non-zero error field — is recorded with "value":null for either
@@ -34,6 +38,8 @@ REPS=${L2_BENCH_REPS:-5}
 MIB=${L2_BENCH_MIB:-1024}
 WORK=${L2_BENCH_DIR:-/var/tmp/lmfast-bench-l2}
 HUGE=${L2_BENCH_HUGEPAGES:-1}
+IDLE=${L2_BENCH_IDLE:-1}
+SETUP=${L2_BENCH_SETUP:-1.5}
 HUGEFLAG=()
 [ "$HUGE" = 1 ] && HUGEFLAG=(--hugepages)
 
@@ -60,6 +66,7 @@ else
 		echo "reserved $(($(cat /proc/sys/vm/nr_hugepages) - HUGE_BEFORE)) huge pages of 2 MiB (were $HUGE_BEFORE)"
 	fi
 	trap 'rm -rf "$DIR"; [ -z "$HUGE_BEFORE" ] || echo "$HUGE_BEFORE" >/proc/sys/vm/nr_hugepages' EXIT
+	trap 'exit 130' INT TERM
 	: >"$RAW"
 fi
 
@@ -69,6 +76,11 @@ fresh_dir() { find "$DIR" -mindepth 1 -delete; }
 drop_caches() {
 	sync
 	if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi
+}
+
+# settle TOOL: the idle before a measured store or cold load (see L2_BENCH_IDLE).
+settle() {
+	if [ "$1" = lmfast ]; then sleep "$IDLE"; else sleep "$(echo "$IDLE + $SETUP" | bc -l)"; fi
 }
 
 # field NAME: the number after "NAME": in stdin's first matching line.
@@ -132,15 +144,18 @@ for kb in $SIZES; do
 				for tool in lmfast $engines; do
 					fresh_dir
 					drop_caches
+					settle "$tool"
 					if [ "$tool" = lmfast ]; then
 						s=$(lmfast_op store "$kb" "$qd" "$direct" "$keys")
 						drop_caches
+						settle "$tool"
 						l=$(lmfast_op load "$kb" "$qd" "$direct" "$keys")
 						record lmfast psync store "$kb" "$qd" "$direct" "$rep" "$s"
 						record lmfast psync load "$kb" "$qd" "$direct" "$rep" "$l"
 					else
 						s=$(fio_op "$tool" write "$kb" "$qd" "$direct" "$keys")
 						drop_caches
+						settle "$tool"
 						l=$(fio_op "$tool" read "$kb" "$qd" "$direct" "$keys")
 						record fio "$tool" store "$kb" "$qd" "$direct" "$rep" "$s"
 						record fio "$tool" load "$kb" "$qd" "$direct" "$rep" "$l"
@@ -259,7 +274,8 @@ MACHINE=$(machine_lines) # before the report overwrites $MD
 	echo "README; payload buffers distinct per key, as LMCache's L1 slots$([ "$HUGE" = 1 ] && echo ', \`--hugepages\` on 2 MiB pages the script reserves'));"
 	echo "fio psync \`numjobs=Q\`, io_uring and libaio"
 	echo "\`iodepth=Q\` (libaio only with O_DIRECT), \`filesize=bs=payload\`, \`create_on_open=1 fallocate=none\`. The page"
-	echo "cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every store and every cold load. Each"
+	echo "cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every store and every cold load, and the"
+	echo "disk then left idle for the same time before either tool starts ($IDLE s, fio $SETUP s more for lmfast's buffer setup). Each"
 	echo "repetition runs lmfast and every fio engine back to back. Best fio engine = the one with the highest median at"
 	echo "that point; ratio = lmfast / that engine's run *of the same repetition*; the table gives medians over $REPS"
 	echo "repetitions (MiB/s = 2^20 B/s). A failed run (lmfast: a failed key or no summary; fio: an error) counts"
