@@ -40,8 +40,12 @@ WORK=${L2_BENCH_DIR:-/var/tmp/lmfast-bench-l2}
 HUGE=${L2_BENCH_HUGEPAGES:-1}
 IDLE=${L2_BENCH_IDLE:-1}
 SETUP=${L2_BENCH_SETUP:-1.5}
-HUGEFLAG=()
-[ "$HUGE" = 1 ] && HUGEFLAG=(--hugepages)
+HUGEFLAG=() FIOHUGE=()
+# Both tools alike: on this VM an O_DIRECT transfer from 4 KiB pages costs
+# the host one operation per page, from a 2 MiB page one per transfer (fio
+# psync O_DIRECT 256 KiB stores: 371-740 MiB/s from malloc'd buffers,
+# 1628-1903 with --iomem=shmhuge), so fio gets huge pages when lmfast does.
+[ "$HUGE" = 1 ] && HUGEFLAG=(--hugepages) FIOHUGE=(--iomem=shmhuge)
 
 ONLY_REPORT=${L2_BENCH_REPORT_ONLY:-0}
 RAW="$OUT/l2-$DATE.jsonl"
@@ -114,7 +118,7 @@ fio_op() {
 	local t
 	t=$(fio --name=b --directory="$DIR" --ioengine="$engine" "${jobs[@]}" --rw="$rw" --bs="${kb}k" \
 		--filesize="${kb}k" --direct="$direct" --group_reporting --output-format=terse --terse-version=3 \
-		"${extra[@]}" "$@" 2>/dev/null | tail -1 || true)
+		"${FIOHUGE[@]}" "${extra[@]}" "$@" 2>/dev/null | tail -1 || true)
 	if [ -z "$t" ] || [ "$(echo "$t" | cut -d';' -f5)" != 0 ]; then echo "fio $engine $rw failed: $t" >&2; echo null; return; fi
 	case "$engine:$rw" in
 	*:write) echo "$t" | awk -F';' '{printf "%.2f\n", $48/1024}' ;;
@@ -272,7 +276,7 @@ MACHINE=$(machine_lines) # before the report overwrites $MD
 	echo "whole. Queue depth Q: lmfast \`--in-flight Q --num-keys K/Q --rounds 1 --warmup-rounds 0\` (Q psync I/O threads,"
 	echo "LMCache's fs layout: temp file, pwrite, close, rename — RENAME_NOREPLACE instead of LMCache's stat first, see the"
 	echo "README; payload buffers distinct per key, as LMCache's L1 slots$([ "$HUGE" = 1 ] && echo ', \`--hugepages\` on 2 MiB pages the script reserves'));"
-	echo "fio psync \`numjobs=Q\`, io_uring and libaio"
+	echo "fio psync \`numjobs=Q\`, io_uring and libaio$([ "$HUGE" = 1 ] && echo ' (all with \`--iomem=shmhuge\`: huge-page buffers for both tools)')"
 	echo "\`iodepth=Q\` (libaio only with O_DIRECT), \`filesize=bs=payload\`, \`create_on_open=1 fallocate=none\`. The page"
 	echo "cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every store and every cold load, and the"
 	echo "disk then left idle for the same time before either tool starts ($IDLE s, fio $SETUP s more for lmfast's buffer setup). Each"
