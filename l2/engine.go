@@ -239,21 +239,36 @@ func (c *Completions) Close() error {
 // that each run the adapter's synchronous pread/pwrite path, like fio's
 // psync engine with numjobs threads.
 type psync struct {
-	a       Adapter
-	queue   chan Tile
-	wg      sync.WaitGroup
-	n       int
-	stopped atomic.Bool
+	a        Adapter
+	queue    chan Tile
+	wg       sync.WaitGroup
+	n        int
+	stopped  atomic.Bool
+	procsWas int // GOMAXPROCS before NewPsync raised it (0: left alone)
 }
+
+// ioProcs is the GOMAXPROCS a pool of workers I/O threads runs with: one P
+// per worker plus two (the submitter, the runtime). The workers spend their
+// time blocked in pread/pwrite; with fewer Ps than threads, a worker whose
+// syscall returns waits for a P (until sysmon retakes one from a thread
+// still blocked) before it can start its next key, and the device idles.
+// Measured: O_DIRECT 256 KiB loads, 8 workers on 2 CPUs, GOMAXPROCS 2 vs
+// 16 alternately: 1026, 1465, 1142, 1220 vs 1616, 1578, 1291, 1495 MiB/s.
+func ioProcs(workers int) int { return workers + 2 }
 
 // NewPsync starts workers threads running a's operations, pinned
 // round-robin to cpuList when it is not empty. queueCap bounds the tiles
-// waiting for a worker.
+// waiting for a worker. It raises GOMAXPROCS to ioProcs(workers) until
+// Close.
 func NewPsync(a Adapter, workers int, cpuList []int, queueCap int) (Engine, error) {
 	if workers < 1 {
 		return nil, fmt.Errorf("need at least one I/O worker, got %d", workers)
 	}
 	p := &psync{a: a, queue: make(chan Tile, max(queueCap, workers)), n: workers}
+	if was := runtime.GOMAXPROCS(0); was < ioProcs(workers) {
+		runtime.GOMAXPROCS(ioProcs(workers))
+		p.procsWas = was
+	}
 	errs := make(chan error, workers)
 	for i := 0; i < workers; i++ {
 		cpu := -1
@@ -318,5 +333,9 @@ func (p *psync) Close() {
 		close(p.queue)
 		p.wg.Wait()
 		p.queue = nil
+	}
+	if p.procsWas > 0 {
+		runtime.GOMAXPROCS(p.procsWas)
+		p.procsWas = 0
 	}
 }

@@ -1,6 +1,7 @@
 package l2
 
 import (
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -173,5 +174,23 @@ func TestMockBandwidthIsShared(t *testing.T) {
 	one, four := elapsed(1), elapsed(4)
 	if r := float64(four) / float64(one); r < 0.8 || r > 1.25 {
 		t.Fatalf("4 workers took %v, 1 worker %v (ratio %.2f): bandwidth not shared", four, one, r)
+	}
+}
+
+// TestPsyncGivesEveryWorkerAP: a pool raises GOMAXPROCS to one P per I/O
+// thread plus two while it runs, and Close puts the previous value back.
+func TestPsyncGivesEveryWorkerAP(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	workers := before + 3
+	eng, err := NewPsync(&countingAdapter{}, workers, nil, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := runtime.GOMAXPROCS(0); got != ioProcs(workers) {
+		t.Errorf("GOMAXPROCS %d with %d workers, want %d", got, workers, ioProcs(workers))
+	}
+	eng.Close()
+	if got := runtime.GOMAXPROCS(0); got != before {
+		t.Errorf("GOMAXPROCS %d after Close, want %d back", got, before)
 	}
 }
