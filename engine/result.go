@@ -72,8 +72,9 @@ func (r *Result) Totals() (requests, messages, errors int64) {
 }
 
 // Merge combines the results of several groups into one: counts and
-// histograms add up exactly, the elapsed time is the longest, memory
-// samples are concatenated. Ops keep the order of their first appearance.
+// histograms add up exactly, the elapsed time and the process's CPU time
+// are the longest (every group measures the whole process), memory samples
+// are concatenated. Ops keep the order of their first appearance.
 func Merge(results []*Result) *Result {
 	out := &Result{}
 	if len(results) == 0 {
@@ -98,6 +99,7 @@ func Merge(results []*Result) *Result {
 		out.SamplesWritten += r.SamplesWritten
 		out.SamplesDropped += r.SamplesDropped
 		out.DrainTime = max(out.DrainTime, r.DrainTime)
+		out.ProcessCPU = max(out.ProcessCPU, r.ProcessCPU) // each group measured the whole process
 		out.SenderCPUs = append(out.SenderCPUs, r.SenderCPUs...)
 		if c := r.Ceiling; c != nil {
 			if out.Ceiling == nil {

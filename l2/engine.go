@@ -239,12 +239,12 @@ func (c *Completions) Close() error {
 // that each run the adapter's synchronous pread/pwrite path, like fio's
 // psync engine with numjobs threads.
 type psync struct {
-	a        Adapter
-	queue    chan Tile
-	wg       sync.WaitGroup
-	n        int
-	stopped  atomic.Bool
-	procsWas int // GOMAXPROCS before NewPsync raised it (0: left alone)
+	a       Adapter
+	queue   chan Tile
+	wg      sync.WaitGroup
+	n       int
+	stopped atomic.Bool
+	raised  bool // holds a share of ioProcsHeld
 }
 
 // ioProcs is the GOMAXPROCS a pool of workers I/O threads runs with: one P
@@ -254,21 +254,53 @@ type psync struct {
 // still blocked) before it can start its next key, and the device idles.
 // Measured: O_DIRECT 256 KiB loads, 8 workers on 2 CPUs, GOMAXPROCS 2 vs
 // 16 alternately: 1026, 1465, 1142, 1220 vs 1616, 1578, 1291, 1495 MiB/s.
-func ioProcs(workers int) int { return workers + 2 }
+func ioProcs(workers int) int { return min(workers+2, 256) }
+
+// ioProcsHeld is what the live pools need of GOMAXPROCS: the process-wide
+// value is the largest of their demands and of the value before the first
+// of them, which comes back when the last one closes.
+var ioProcsHeld struct {
+	sync.Mutex
+	demands map[*psync]int
+	before  int
+}
+
+// holdProcs records p's demand (release: drops it) and sets GOMAXPROCS.
+func holdProcs(p *psync, release bool) {
+	h := &ioProcsHeld
+	h.Lock()
+	defer h.Unlock()
+	if h.demands == nil {
+		h.demands = map[*psync]int{}
+	}
+	if release {
+		delete(h.demands, p)
+	} else {
+		if len(h.demands) == 0 {
+			h.before = runtime.GOMAXPROCS(0)
+		}
+		h.demands[p] = ioProcs(p.n)
+	}
+	want := h.before
+	for _, d := range h.demands {
+		want = max(want, d)
+	}
+	if want > 0 && runtime.GOMAXPROCS(0) != want {
+		runtime.GOMAXPROCS(want)
+	}
+}
 
 // NewPsync starts workers threads running a's operations, pinned
 // round-robin to cpuList when it is not empty. queueCap bounds the tiles
-// waiting for a worker. It raises GOMAXPROCS to ioProcs(workers) until
-// Close.
+// waiting for a worker. It raises GOMAXPROCS to at least ioProcs(workers)
+// until Close (the previous value returns when the last pool closes).
 func NewPsync(a Adapter, workers int, cpuList []int, queueCap int) (Engine, error) {
 	if workers < 1 {
 		return nil, fmt.Errorf("need at least one I/O worker, got %d", workers)
 	}
 	p := &psync{a: a, queue: make(chan Tile, max(queueCap, workers)), n: workers}
-	if was := runtime.GOMAXPROCS(0); was < ioProcs(workers) {
-		runtime.GOMAXPROCS(ioProcs(workers))
-		p.procsWas = was
-	}
+	holdProcs(p, false)
+	p.raised = true
 	errs := make(chan error, workers)
 	for i := 0; i < workers; i++ {
 		cpu := -1
@@ -334,8 +366,8 @@ func (p *psync) Close() {
 		p.wg.Wait()
 		p.queue = nil
 	}
-	if p.procsWas > 0 {
-		runtime.GOMAXPROCS(p.procsWas)
-		p.procsWas = 0
+	if p.raised {
+		holdProcs(p, true)
+		p.raised = false
 	}
 }

@@ -189,7 +189,17 @@ func TestPsyncGivesEveryWorkerAP(t *testing.T) {
 	if got := runtime.GOMAXPROCS(0); got != ioProcs(workers) {
 		t.Errorf("GOMAXPROCS %d with %d workers, want %d", got, workers, ioProcs(workers))
 	}
+	// A second, smaller pool open meanwhile keeps the larger demand alive
+	// until both closed, in either order.
+	small, err := NewPsync(&countingAdapter{}, 1, nil, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
 	eng.Close()
+	if got := runtime.GOMAXPROCS(0); got != max(before, ioProcs(1)) {
+		t.Errorf("GOMAXPROCS %d with the small pool left, want %d", got, max(before, ioProcs(1)))
+	}
+	small.Close()
 	if got := runtime.GOMAXPROCS(0); got != before {
 		t.Errorf("GOMAXPROCS %d after Close, want %d back", got, before)
 	}

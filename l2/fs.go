@@ -150,8 +150,8 @@ func (a *fsAdapter) Store(s *Scratch, idx uint64, buf []byte) Outcome {
 		case unix.EEXIST:
 			_ = unlinkat(a.tmpDir, tmp)
 			return Outcome{Status: Skipped}
-		case unix.EINVAL, unix.ENOSYS:
-			a.noNoRepl.Store(true) // and publish this key as LMCache does
+		case unix.EINVAL, unix.ENOSYS, unix.EPERM:
+			a.refuseNoReplace(err) // and publish this key as LMCache does
 			if a.exists(final) {
 				_ = unlinkat(a.tmpDir, tmp)
 				return Outcome{Status: Skipped}
@@ -166,6 +166,15 @@ func (a *fsAdapter) Store(s *Scratch, idx uint64, buf []byte) Outcome {
 		return failed("store: rename temp file", err)
 	}
 	return Outcome{Status: OK, Bytes: n, Direct: direct}
+}
+
+// refuseNoReplace records that renameat2(RENAME_NOREPLACE) was refused
+// (EINVAL: the filesystem lacks it; ENOSYS or EPERM: the kernel or a
+// seccomp filter) and says once that stores now stat first, as LMCache.
+func (a *fsAdapter) refuseNoReplace(err error) {
+	if !a.noNoRepl.Swap(true) {
+		a.warn(fmt.Sprintf("store: renameat2(RENAME_NOREPLACE) refused in %s (%v); publishing with stat-then-rename, as LMCache does", a.base, err))
+	}
 }
 
 // exists reports whether the final file name is present in base_path.

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestStorePublication checks both ways the fs adapter publishes a key:
@@ -40,6 +43,9 @@ func TestStorePublication(t *testing.T) {
 			}
 			defer a.Close()
 			fs := a.(*fsAdapter)
+			if !tc.statFirst && !noReplaceWorks(t, dir) {
+				t.Skipf("the filesystem of %s has no RENAME_NOREPLACE", dir)
+			}
 			fs.noNoRepl.Store(tc.statFirst)
 			var s Scratch
 			name := func(idx uint64) string {
@@ -76,5 +82,38 @@ func TestStorePublication(t *testing.T) {
 				t.Errorf("temp files left: %v %v", tmps, more)
 			}
 		})
+	}
+}
+
+// noReplaceWorks probes renameat2(RENAME_NOREPLACE) in dir.
+func noReplaceWorks(t *testing.T, dir string) bool {
+	t.Helper()
+	from, to := filepath.Join(dir, "probe.from"), filepath.Join(dir, "probe.to")
+	if err := os.WriteFile(from, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(from)
+	defer os.Remove(to)
+	return unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE) == nil
+}
+
+// TestNoReplaceRefusedWarnsOnce: when the filesystem refuses
+// RENAME_NOREPLACE, stores switch to stat-then-rename and say so once.
+func TestNoReplaceRefusedWarnsOnce(t *testing.T) {
+	specs, err := ParseSpecs([]string{fsSpec(t.TempDir(), "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned []string
+	a, err := New(specs[0], Options{Warn: func(s string) { warned = append(warned, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	fs := a.(*fsAdapter)
+	fs.refuseNoReplace(unix.EINVAL)
+	fs.refuseNoReplace(unix.EINVAL)
+	if !fs.noNoRepl.Load() || len(warned) != 1 || !strings.Contains(warned[0], "stat-then-rename") {
+		t.Fatalf("fallback %v, warnings %q", fs.noNoRepl.Load(), warned)
 	}
 }

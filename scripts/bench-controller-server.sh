@@ -132,8 +132,8 @@ rows() { jq -s 'map(select(has("kv_ops_per_s") and .run != null))' "$jsonl"; }
 		.[] | "| \(.round) | \(.run) | \(.kv_ops_per_s|floor) | \(.exact) | \(.sender_cpu|pct) | \(.server_cpu|pct) | \(.p2p_rps // "-" | if type=="number" then floor else . end) | \(if .p2p_p50_us then "\(.p2p_p50_us|floor) / \(.p2p_p99_us|floor)" else "-" end) |"'
 	echo
 	rows | jq -r '
-		def med: sort | if length%2==1 then .[length/2|floor] else (.[length/2-1]+.[length/2])/2 end;
-		def r3: .*1000|round/1000;
+		def med: if length==0 then null else sort | if length%2==1 then .[length/2|floor] else (.[length/2-1]+.[length/2])/2 end end;
+		def r3: if .==null then "n/a" else .*1000|round/1000 end;
 		(map(select(.run=="A sink")) | map(.kv_ops_per_s) | med) as $a |
 		(map(select(.run|startswith("B"))) | map(.kv_ops_per_s) | med) as $b |
 		(map(select(.run|startswith("B"))) | map(.server_cpu) | med) as $cpu |
@@ -143,8 +143,8 @@ rows() { jq -s 'map(select(has("kv_ops_per_s") and .run != null))' "$jsonl"; }
 		($ratios | med) as $ratio |
 		"Medians: one lmfast core produces \($a|floor) KV ops/s (A); the server applied \($b|floor) KV ops/s of the same load (B) using \($cpu*100|round) % of its core, and \($c|floor) KV ops/s within the seed mix (C).",
 		"",
-		"Per round, B / A: \($ratios | map(.*100|round/100|tostring) | join(", ")); ratio of the medians \($b/$a|r3).",
+		"Per round, B / A: \($ratios | map(.*100|round/100|tostring) | join(", ")); ratio of the medians \(if $a and $b then $b/$a else null end|r3).",
 		"",
-		"**B / A = \($ratio|r3)** (median of the rounds; target: the server applies at least what one lmfast sender core produces, i.e. ≥ 1 within noise, taken as ≥ 0.97: \(if $ratio >= 0.97 then "met" else "missed" end)). Every run exact: \(all(.exact))."'
+		"**B / A = \($ratio|r3)** (median of the rounds; target: the server applies at least what one lmfast sender core produces, i.e. ≥ 1 within noise, taken as ≥ 0.97: \(if $ratio != null and $ratio >= 0.97 then "met" else "missed" end)). Every run exact: \(all(.exact))."'
 } >"$md"
 echo "wrote $md" >&2

@@ -63,15 +63,29 @@ else
 	# Our own directory inside $WORK: the only thing this script ever deletes.
 	DIR=$(mktemp -d "$WORK/lmfast-bench-l2.XXXXXX")
 	HUGE_BEFORE=
-	# lmfast's buffers: a store half and a load half of MIB each.
-	if [ "$HUGE" = 1 ] && [ -w /proc/sys/vm/nr_hugepages ]; then
-		HUGE_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
-		echo $((HUGE_BEFORE + MIB + 64)) >/proc/sys/vm/nr_hugepages
-		echo "reserved $(($(cat /proc/sys/vm/nr_hugepages) - HUGE_BEFORE)) huge pages of 2 MiB (were $HUGE_BEFORE)"
-	fi
 	trap 'rm -rf "$DIR"; [ -z "$HUGE_BEFORE" ] || echo "$HUGE_BEFORE" >/proc/sys/vm/nr_hugepages' EXIT
-	trap 'exit 130' INT TERM
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	# lmfast's buffers: a store half and a load half of MIB each; fio's
+	# (--iomem=shmhuge) fit in the margin. Both tools get huge pages or
+	# neither: without the whole reservation the bench runs on plain pages.
+	if [ "$HUGE" = 1 ]; then
+		want=$((MIB + 64))
+		if [ -w /proc/sys/vm/nr_hugepages ]; then
+			HUGE_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
+			echo $((HUGE_BEFORE + want)) >/proc/sys/vm/nr_hugepages || true
+		fi
+		free=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
+		if [ "${free:-0}" -lt "$want" ]; then
+			echo "only ${free:-0} free huge pages of the $want needed: running both tools on plain pages" >&2
+			HUGE=0 HUGEFLAG=() FIOHUGE=()
+		else
+			echo "huge pages: $free free of 2 MiB (were $HUGE_BEFORE reserved)"
+		fi
+	fi
 	: >"$RAW"
+	# the run's settings, for a later L2_BENCH_REPORT_ONLY=1 rendering
+	printf '{"settings":{"hugepages":%s,"idle_s":%s,"fio_extra_s":%s}}\n' "$HUGE" "$IDLE" "$SETUP" >>"$RAW"
 fi
 
 # fresh_dir: an empty run directory (our mktemp directory, emptied).
@@ -84,7 +98,7 @@ drop_caches() {
 
 # settle TOOL: the idle before a measured store or cold load (see L2_BENCH_IDLE).
 settle() {
-	if [ "$1" = lmfast ]; then sleep "$IDLE"; else sleep "$(echo "$IDLE + $SETUP" | bc -l)"; fi
+	if [ "$1" = lmfast ]; then sleep "$IDLE"; else sleep "$(awk -v a="$IDLE" -v b="$SETUP" 'BEGIN {print a + b}')"; fi
 }
 
 # field NAME: the number after "NAME": in stdin's first matching line.
@@ -206,7 +220,7 @@ for rep in $LREPS; do
 		v=$(lmfast_op lookup 4 4 0 "$lkeys" --warmup-rounds $((w - 1)) --io-workers "$w")
 		record lmfast "psync-$w" lookup_miss_again 4 4 0 "$rep" "$v"
 	done
-	echo "lookup rep=$rep lmfast(miss, 2 workers)=$v keys/s"
+	echo "lookup rep=$rep lmfast(miss again, 4 workers)=$v keys/s"
 done
 
 # 3. report.
@@ -265,6 +279,10 @@ machine_lines() {
 	echo "$(fio --version), lmfast $("$BIN" version | cut -d' ' -f2), $(free -g | awk '/Mem:/ {print $2}') GiB RAM."
 }
 MACHINE=$(machine_lines) # before the report overwrites $MD
+if [ "$ONLY_REPORT" = 1 ] && grep -q '^{"settings"' "$RAW"; then
+	setting() { sed -n "s/^{\"settings\":.*\"$1\":\([0-9.]*\).*/\1/p" "$RAW" | head -1; }
+	HUGE=$(setting hugepages) IDLE=$(setting idle_s) SETUP=$(setting fio_extra_s)
+fi
 {
 	echo "# lmfast l2 vs fio ($DATE)"
 	echo

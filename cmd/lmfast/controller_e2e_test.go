@@ -78,7 +78,12 @@ func TestControllerEndToEnd(t *testing.T) {
 	}
 	// A closed loop of two senders keeps the process busy: its CPU time is
 	// positive, at most every CPU for the whole run, and util = s / duration.
-	cpuS, util, secs := all["process_cpu_s"].(float64), all["process_cpu_util"].(float64), all["duration_s"].(float64)
+	cpuS, ok1 := all["process_cpu_s"].(float64)
+	util, ok2 := all["process_cpu_util"].(float64)
+	secs, ok3 := all["duration_s"].(float64)
+	if !ok1 || !ok2 || !ok3 {
+		t.Fatalf("summary lacks process_cpu_s, process_cpu_util or duration_s: %v", all)
+	}
 	if cpuS <= 0 || cpuS > secs*float64(runtime.NumCPU())*1.05 || math.Abs(util-cpuS/secs) > 1e-6 {
 		t.Errorf("process_cpu_s %v, process_cpu_util %v over %v s", cpuS, util, secs)
 	}

@@ -80,7 +80,7 @@ func (c *l2Cmd) Run(a *app) error {
 		verdict = l2.Judge(res)
 		if verdict.SkippedStores > 0 {
 			warn(fmt.Sprintf("store: %d keys were already on disk and were not rewritten (LMCache's skip-if-present); "+
-				"they count as success but not as throughput — use an empty base_path to measure writes", verdict.SkippedStores))
+				"they count as success but not as throughput, and each cost a discarded temp-file write — use an empty base_path to measure writes", verdict.SkippedStores))
 		}
 		doc := l2.Document(res, verdict.Status())
 		l2.WriteSummaries(out, res, doc, verdict)
