@@ -244,7 +244,6 @@ type psync struct {
 	wg      sync.WaitGroup
 	n       int
 	stopped atomic.Bool
-	raised  bool // holds a share of ioProcsHeld
 }
 
 // ioProcs is the GOMAXPROCS a pool of workers I/O threads runs with: one P
@@ -285,7 +284,7 @@ func holdProcs(p *psync, release bool) {
 	for _, d := range h.demands {
 		want = max(want, d)
 	}
-	if want > 0 && runtime.GOMAXPROCS(0) != want {
+	if runtime.GOMAXPROCS(0) != want {
 		runtime.GOMAXPROCS(want)
 	}
 }
@@ -300,7 +299,6 @@ func NewPsync(a Adapter, workers int, cpuList []int, queueCap int) (Engine, erro
 	}
 	p := &psync{a: a, queue: make(chan Tile, max(queueCap, workers)), n: workers}
 	holdProcs(p, false)
-	p.raised = true
 	errs := make(chan error, workers)
 	for i := 0; i < workers; i++ {
 		cpu := -1
@@ -366,8 +364,5 @@ func (p *psync) Close() {
 		p.wg.Wait()
 		p.queue = nil
 	}
-	if p.raised {
-		holdProcs(p, true)
-		p.raised = false
-	}
+	holdProcs(p, true) // a second Close drops nothing and changes nothing
 }

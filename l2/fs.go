@@ -143,29 +143,35 @@ func (a *fsAdapter) Store(s *Scratch, idx uint64, buf []byte) Outcome {
 		_ = unlinkat(a.tmpDir, tmp)
 		return failed("store: write", err)
 	}
-	if !statFirst {
-		switch err := renameatNoReplace(a.tmpDir, tmp, a.dir, final); err {
-		case nil:
-			return Outcome{Status: OK, Bytes: n, Direct: direct}
-		case unix.EEXIST:
-			_ = unlinkat(a.tmpDir, tmp)
-			return Outcome{Status: Skipped}
-		case unix.EINVAL, unix.ENOSYS, unix.EPERM:
-			a.refuseNoReplace(err) // and publish this key as LMCache does
-			if a.exists(final) {
-				_ = unlinkat(a.tmpDir, tmp)
-				return Outcome{Status: Skipped}
-			}
-		default:
-			_ = unlinkat(a.tmpDir, tmp)
-			return failed("store: rename temp file", err)
-		}
-	}
-	if err := renameat(a.tmpDir, tmp, a.dir, final); err != nil {
+	switch err := a.publish(tmp, final, statFirst); err {
+	case nil:
+		return Outcome{Status: OK, Bytes: n, Direct: direct}
+	case unix.EEXIST:
+		_ = unlinkat(a.tmpDir, tmp)
+		return Outcome{Status: Skipped}
+	default:
 		_ = unlinkat(a.tmpDir, tmp)
 		return failed("store: rename temp file", err)
 	}
-	return Outcome{Status: OK, Bytes: n, Direct: direct}
+}
+
+// publish renames the written temp file to its final name, or returns
+// EEXIST when the final file is present: with RENAME_NOREPLACE unless the
+// store already stat'ed first (statFirst) or the filesystem refuses it, in
+// which case it checks with a stat and renames as LMCache does.
+func (a *fsAdapter) publish(tmp, final []byte, statFirst bool) error {
+	if !statFirst {
+		switch err := renameatNoReplace(a.tmpDir, tmp, a.dir, final); err {
+		case unix.EINVAL, unix.ENOSYS, unix.EPERM:
+			a.refuseNoReplace(err)
+			if a.exists(final) {
+				return unix.EEXIST
+			}
+		default:
+			return err
+		}
+	}
+	return renameat(a.tmpDir, tmp, a.dir, final)
 }
 
 // refuseNoReplace records that renameat2(RENAME_NOREPLACE) was refused
