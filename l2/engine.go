@@ -243,6 +243,7 @@ type psync struct {
 	queue   chan Tile
 	wg      sync.WaitGroup
 	n       int
+	bufs    [][]byte // per worker: the buffer of loads whose Job.Buf is nil
 	stopped atomic.Bool
 }
 
@@ -291,13 +292,19 @@ func holdProcs(p *psync, release bool) {
 
 // NewPsync starts workers threads running a's operations, pinned
 // round-robin to cpuList when it is not empty. queueCap bounds the tiles
-// waiting for a worker. It raises GOMAXPROCS to at least ioProcs(workers)
-// until Close (the previous value returns when the last pool closes).
-func NewPsync(a Adapter, workers int, cpuList []int, queueCap int) (Engine, error) {
+// waiting for a worker. threadBufs, if not nil, holds one buffer per
+// worker: a load job without a buffer of its own (Job.Buf nil) reads into
+// the buffer of the worker that runs it, as each of fio's psync jobs reuses
+// one buffer. It raises GOMAXPROCS to at least ioProcs(workers) until Close
+// (the previous value returns when the last pool closes).
+func NewPsync(a Adapter, workers int, cpuList []int, queueCap int, threadBufs [][]byte) (Engine, error) {
 	if workers < 1 {
 		return nil, fmt.Errorf("need at least one I/O worker, got %d", workers)
 	}
-	p := &psync{a: a, queue: make(chan Tile, max(queueCap, workers)), n: workers}
+	if threadBufs != nil && len(threadBufs) != workers {
+		return nil, fmt.Errorf("%d thread buffers for %d I/O workers", len(threadBufs), workers)
+	}
+	p := &psync{a: a, queue: make(chan Tile, max(queueCap, workers)), n: workers, bufs: threadBufs}
 	holdProcs(p, false)
 	errs := make(chan error, workers)
 	for i := 0; i < workers; i++ {
@@ -305,8 +312,12 @@ func NewPsync(a Adapter, workers int, cpuList []int, queueCap int) (Engine, erro
 		if len(cpuList) > 0 {
 			cpu = cpuList[i%len(cpuList)]
 		}
+		var own []byte
+		if threadBufs != nil {
+			own = threadBufs[i]
+		}
 		p.wg.Add(1)
-		go p.worker(cpu, errs)
+		go p.worker(cpu, own, errs)
 	}
 	for i := 0; i < workers; i++ {
 		if err := <-errs; err != nil {
@@ -317,7 +328,9 @@ func NewPsync(a Adapter, workers int, cpuList []int, queueCap int) (Engine, erro
 	return p, nil
 }
 
-func (p *psync) worker(cpu int, started chan<- error) {
+// worker runs tiles until the queue closes; own is its buffer for loads
+// without one (nil: none).
+func (p *psync) worker(cpu int, own []byte, started chan<- error) {
 	defer p.wg.Done()
 	runtime.LockOSThread() // the thread exits with the goroutine
 	if cpu >= 0 {
@@ -346,7 +359,11 @@ func (p *psync) worker(cpu int, started chan<- error) {
 			case Lookup:
 				j.Out = p.a.Lookup(&s, j.Idx)
 			case Load:
-				j.Out = p.a.Load(&s, j.Idx, j.Buf)
+				buf := j.Buf
+				if buf == nil {
+					buf = own
+				}
+				j.Out = p.a.Load(&s, j.Idx, buf)
 			}
 			j.Done = Now()
 		}

@@ -36,7 +36,7 @@ func (c *countingAdapter) Close() error                           { return nil }
 // submitter is not waiting are all taken after a single eventfd wakeup.
 func TestOneWakeupCoversManyCompletions(t *testing.T) {
 	a := &countingAdapter{}
-	eng, err := NewPsync(a, 2, nil, 128)
+	eng, err := NewPsync(a, 2, nil, 128, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestWorkersArePinned(t *testing.T) {
 	}
 	a := &countingAdapter{}
 	target := allowed[len(allowed)-1]
-	eng, err := NewPsync(a, 3, []int{target}, 64)
+	eng, err := NewPsync(a, 3, []int{target}, 64, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestMockBandwidthIsShared(t *testing.T) {
 func TestPsyncGivesEveryWorkerAP(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
 	workers := before + 3
-	eng, err := NewPsync(&countingAdapter{}, workers, nil, 8)
+	eng, err := NewPsync(&countingAdapter{}, workers, nil, 8, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestPsyncGivesEveryWorkerAP(t *testing.T) {
 	}
 	// A second, smaller pool open meanwhile keeps the larger demand alive
 	// until both closed, in either order.
-	small, err := NewPsync(&countingAdapter{}, 1, nil, 8)
+	small, err := NewPsync(&countingAdapter{}, 1, nil, 8, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,8 +24,9 @@ const (
 	// Wave is LMCache's round: --in-flight submits back to back, then wait
 	// for all of them.
 	Wave Mode = iota
-	// Window keeps --in-flight submits outstanding for --duration: each
-	// completed submit is replaced at once.
+	// Window keeps --in-flight submits outstanding for --duration (or,
+	// with Duration 0, for --rounds rounds: a fixed amount of work, as
+	// fio's size-based runs): each completed submit is replaced at once.
 	Window
 )
 
@@ -43,23 +44,27 @@ const windowMissOrigin = 1 << 48
 
 // Config is a whole `lmfast l2` run.
 type Config struct {
-	Spec       Spec
-	NumKeys    int     // keys per submit
-	InFlight   int     // submits per round (wave) or outstanding (window)
-	Payload    int     // bytes per key (--data-size-kb × 1024)
-	Align      int     // --l1-align-bytes
-	Rounds     int     // measured rounds per op
-	Warmup     int     // warmup rounds per op
-	HitRate    float64 // lookup max hit rate, clamped to [0,1]
-	Verify     bool    // --no-skip-verify
-	Ops        []Op    // the operations, in order
-	Mode       Mode
-	Duration   time.Duration // window mode: measured time per op
-	IOWorkers  int
-	CPUs       []int // pin the I/O workers round-robin to these
-	HugePages  bool
-	DropCaches bool
-	Raw        bool
+	Spec     Spec
+	NumKeys  int     // keys per submit
+	InFlight int     // submits per round (wave) or outstanding (window)
+	Payload  int     // bytes per key (--data-size-kb × 1024)
+	Align    int     // --l1-align-bytes
+	Rounds   int     // measured rounds per op
+	Warmup   int     // warmup rounds per op
+	HitRate  float64 // lookup max hit rate, clamped to [0,1]
+	Verify   bool    // --no-skip-verify
+	Ops      []Op    // the operations, in order
+	Mode     Mode
+	Duration time.Duration // window mode: measured time per op; 0: --rounds rounds instead
+	// ThreadBuffers: loads read into one buffer per I/O thread (fio's
+	// memory footprint) instead of their key's slot (LMCache's); the
+	// round-trip check then loads its keys again into their slots.
+	ThreadBuffers bool
+	IOWorkers     int
+	CPUs          []int // pin the I/O workers round-robin to these
+	HugePages     bool
+	DropCaches    bool
+	Raw           bool
 	// StoreLoadTimeout and LookupTimeout bound each wait for a completion
 	// (LMCache: 120 s and 60 s since the previous wakeup).
 	StoreLoadTimeout, LookupTimeout time.Duration
@@ -130,8 +135,8 @@ func (c *Config) Validate() error {
 		return errors.New("--warmup-rounds must not be negative")
 	case c.IOWorkers < 1:
 		return errors.New("--io-workers must be at least 1")
-	case c.Mode == Window && c.Duration <= 0:
-		return errors.New("--duration must be positive in window mode")
+	case c.Mode == Window && c.Duration < 0:
+		return errors.New("--duration must not be negative in window mode")
 	case len(c.Ops) == 0:
 		return errors.New("no operation to run")
 	case c.NumKeys > maxKeysPerRound/c.InFlight:
@@ -206,7 +211,7 @@ type Verify struct {
 	Checked    int
 	Mismatches int
 	Against    string // "store" (buffers of this run's store) or "pattern" (--only load)
-	Reloaded   bool   // window mode: the keys were loaded again after the window for the check
+	Reloaded   bool   // window mode or ThreadBuffers: the keys were loaded again into their slots for the check
 }
 
 // Result is a whole run.
@@ -230,26 +235,27 @@ func (e *CreateError) Unwrap() error { return e.Err }
 
 // runner holds one run's state.
 type runner struct {
-	cfg      *Config
-	ctx      context.Context
-	out      *stream.Writer
-	adapter  Adapter
-	eng      Engine
-	comp     [3]*Completions
-	region   *hugepage.Region
-	storeBuf [][]byte
-	loadBuf  [][]byte
-	jobs     []Job
-	tiles    []Tile
-	cancelFd int
-	unwatch  func() // stops the Ctrl-C watcher and waits for a cancel in progress
-	stopping bool   // the submitter has seen the Ctrl-C
-	late     []*Job // wave mode: jobs drained after their round timed out
-	stored   uint64 // window mode: keys the store wrote (their idx are [0, stored))
-	raw      []byte
-	samples  []sample // --raw: samples not written yet
-	errIdx   map[string]int
-	lastLog  time.Time // window mode: when the last round progress line went out
+	cfg       *Config
+	ctx       context.Context
+	out       *stream.Writer
+	adapter   Adapter
+	eng       Engine
+	comp      [3]*Completions
+	region    *hugepage.Region
+	storeBuf  [][]byte
+	loadBuf   [][]byte
+	threadBuf [][]byte // ThreadBuffers: one load buffer per I/O thread
+	jobs      []Job
+	tiles     []Tile
+	cancelFd  int
+	unwatch   func() // stops the Ctrl-C watcher and waits for a cancel in progress
+	stopping  bool   // the submitter has seen the Ctrl-C
+	late      []*Job // wave mode: jobs drained after their round timed out
+	stored    uint64 // window mode: keys the store wrote (their idx are [0, stored))
+	raw       []byte
+	samples   []sample // --raw: samples not written yet
+	errIdx    map[string]int
+	lastLog   time.Time // window mode: when the last round progress line went out
 }
 
 // Run runs the configured operations and returns what they measured. It
@@ -293,7 +299,7 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	}
 	r.adapter = a
 	r.log(fmt.Sprintf("[Init] Adapter created successfully (%s).\n", res.Adapter))
-	if r.eng, err = NewPsync(r.adapter, cfg.IOWorkers, cfg.CPUs, cfg.KeysPerRound()+cfg.IOWorkers); err != nil {
+	if r.eng, err = NewPsync(r.adapter, cfg.IOWorkers, cfg.CPUs, cfg.KeysPerRound()+cfg.IOWorkers, r.threadBuf); err != nil {
 		return nil, err
 	}
 	res.Engine, res.Workers = r.eng.Name(), r.eng.Workers()
@@ -322,7 +328,9 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 				break // Ctrl-C while the caches were being dropped
 			}
 		}
-		if cfg.Mode == Window {
+		if cfg.Mode == Window && cfg.Duration == 0 {
+			r.log(fmt.Sprintf("[%s] Running %d warmup + %d measurement rounds with %d submits in flight...", op.Label(), cfg.Warmup, cfg.Rounds, cfg.InFlight))
+		} else if cfg.Mode == Window {
 			r.log(fmt.Sprintf("[%s] Running %d warmup rounds, then %s with %d submits in flight...", op.Label(), cfg.Warmup, cfg.Duration, cfg.InFlight))
 		} else {
 			r.log(fmt.Sprintf("[%s] Running %d warmup + %d measurement rounds...", op.Label(), cfg.Warmup, cfg.Rounds))
@@ -341,7 +349,7 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	}
 	res.Interrupted = ctx.Err() != nil
 	if cfg.Verify && loadRan && !res.Interrupted {
-		ok := cfg.Mode == Wave
+		ok := cfg.Mode == Wave && r.threadBuf == nil
 		if !ok {
 			if ok, err = r.reloadForVerify(); err != nil {
 				return nil, r.abort(fmt.Errorf("verify: reload: %w", err))
@@ -441,7 +449,8 @@ func (r *runner) release() {
 }
 
 // mapBuffers maps one region of up to 2 × K slots — a store half and a
-// load half, as LMCache. A half no operation uses is not mapped (LMCache
+// load half, as LMCache — and, with ThreadBuffers, one load slot per I/O
+// thread after them. A half no operation uses is not mapped (LMCache
 // allocates both), so --only lookup costs no payload memory.
 func (r *runner) mapBuffers() error {
 	c := r.cfg
@@ -454,13 +463,17 @@ func (r *runner) mapBuffers() error {
 			halves++
 		}
 	}
+	n := halves * k
+	if load && c.ThreadBuffers {
+		n += c.IOWorkers // one more slot per I/O thread
+	}
 	stride := hugepage.SlotStride(c.Payload, c.Align)
-	reg, err := hugepage.Alloc(max(1, halves*k)*stride, hugepage.Options{Align: c.Align, Huge: c.HugePages})
+	reg, err := hugepage.Alloc(max(1, n)*stride, hugepage.Options{Align: c.Align, Huge: c.HugePages})
 	if err != nil {
 		return err
 	}
 	r.region = reg
-	slots, err := reg.Slots(halves*k, c.Payload)
+	slots, err := reg.Slots(n, c.Payload)
 	if err != nil {
 		return err
 	}
@@ -468,7 +481,10 @@ func (r *runner) mapBuffers() error {
 		r.storeBuf, slots = slots[:k], slots[k:]
 	}
 	if load {
-		r.loadBuf = slots[:k]
+		r.loadBuf, slots = slots[:k], slots[k:]
+	}
+	if len(slots) > 0 {
+		r.threadBuf = slots
 	}
 	r.jobs = make([]Job, k)
 	r.tiles = make([]Tile, 0, k)
@@ -483,7 +499,7 @@ func (r *runner) fillBuffers() bool {
 	if len(r.storeBuf)+len(r.loadBuf) == 0 {
 		return true
 	}
-	ok := r.fillSlots(r.storeBuf, expected) && r.fillSlots(r.loadBuf, poison)
+	ok := r.fillSlots(r.storeBuf, expected) && r.fillSlots(r.loadBuf, poison) && r.fillSlots(r.threadBuf, poison)
 	r.region.CheckBacking() // now that the pages were written: did THP really give huge pages?
 	return ok
 }
@@ -606,6 +622,9 @@ func (r *runner) prepJobs(op Op) {
 			j.Buf = r.storeBuf[i]
 		case Load:
 			j.Buf = r.loadBuf[i]
+			if r.threadBuf != nil {
+				j.Buf = nil // the worker's own buffer
+			}
 		default:
 			j.Buf = nil
 		}
@@ -679,7 +698,7 @@ type keyRec struct {
 func newKeyRec(round int, j *Job) keyRec {
 	k := keyRec{sample: sample{idx: j.Idx, submitted: j.Submitted, start: j.Start, end: j.Done,
 		bytes: int32(j.Out.Bytes), round: int32(round), status: j.Out.Status, direct: j.Out.Direct},
-		err: j.Out.Err, hasBuf: j.Buf != nil}
+		err: j.Out.Err, hasBuf: j.Op != Lookup}
 	if j.late {
 		k.late, k.lateBytes, k.bytes = true, k.bytes, 0
 	}
@@ -823,7 +842,7 @@ func (r *runner) wave(op Op, o *OpResult) error {
 			return nil
 		}
 		r.keysForRound(op, rd)
-		if op == Load && !r.fillSlots(r.loadBuf, poison) {
+		if op == Load && r.threadBuf == nil && !r.fillSlots(r.loadBuf, poison) {
 			o.Interrupted = true
 			return nil
 		}
@@ -928,12 +947,12 @@ var statusNames = [...]string{OK: "ok", Skipped: "skipped", Missing: "missing", 
 // before the load, so a load that did nothing fails too.
 func (r *runner) verify(storeRan bool) *Verify {
 	c := r.cfg
-	if c.Mode == Window {
+	if c.Mode == Window || r.threadBuf != nil {
 		r.log("[Verify] Checking store -> load data integrity of the reloaded keys...")
 	} else {
 		r.log("[Verify] Checking store -> load data integrity for last measured round...")
 	}
-	v := &Verify{Checked: len(r.loadBuf), Against: "store", Reloaded: c.Mode == Window}
+	v := &Verify{Checked: len(r.loadBuf), Against: "store", Reloaded: c.Mode == Window || r.threadBuf != nil}
 	if !storeRan {
 		v.Against = "pattern"
 	}

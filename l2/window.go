@@ -7,7 +7,10 @@ import (
 )
 
 // windowRun is one window-mode operation: --in-flight submits kept
-// outstanding for --duration. A "round" is every --in-flight consecutive
+// outstanding for --duration, or, with a zero --duration, until
+// --warmup-rounds + --rounds rounds' submits have been issued (fio's
+// size-based run: a fixed amount of work, each stored key written once,
+// each loaded key read once when the store wrote as many). A "round" is every --in-flight consecutive
 // completed submits (K keys); the first --warmup-rounds such rounds are
 // warmup and do not count toward --duration. A trailing incomplete round
 // is not reported (its submits are drained, not counted). A wait that
@@ -34,9 +37,10 @@ type windowRun struct {
 	active   int      // slots with a submit outstanding
 
 	round      Round
-	inRound    int   // submits completed in round
-	roundStart int64 // when round started (the previous one ended)
-	end        int64 // no submit is issued after it: the end of warmup + --duration
+	inRound    int    // submits completed in round
+	roundStart int64  // when round started (the previous one ended)
+	end        int64  // no submit is issued after it: the end of warmup + --duration
+	limit      uint64 // zero --duration: how many submits to issue in all; 0: no limit
 
 	pend    []keyRec // the measured round's finished keys, recorded when it is reported
 	rereads int64    // the round's keys that re-read keys loaded before in this operation
@@ -71,7 +75,9 @@ func (r *runner) window(op Op, o *OpResult) error {
 	r.prepJobs(op)
 	w.round = w.newRound(1)
 	w.roundStart = Now()
-	if c.Warmup == 0 {
+	if c.Duration == 0 {
+		w.limit = uint64(c.Warmup+c.Rounds) * uint64(c.InFlight)
+	} else if c.Warmup == 0 {
 		w.end = w.roundStart + int64(c.Duration)
 	}
 	for slot := range w.left {
@@ -200,7 +206,7 @@ func (w *windowRun) complete(slot int) {
 	if w.inRound++; w.inRound == w.f {
 		w.closeRound(now)
 	}
-	if !w.ending && now < w.end && r.ctx.Err() == nil {
+	if !w.ending && now < w.end && (w.limit == 0 || w.next < w.limit) && r.ctx.Err() == nil {
 		w.assign(slot)
 	} else {
 		w.active--
@@ -231,7 +237,7 @@ func (w *windowRun) closeRound(now int64) {
 	w.o.Rounds = append(w.o.Rounds, w.round)
 	w.commit()
 	w.r.progress(w.o, &w.round)
-	if w.round.Number == w.r.cfg.Warmup {
+	if w.round.Number == w.r.cfg.Warmup && w.limit == 0 {
 		w.end = now + int64(w.r.cfg.Duration)
 	}
 	w.round = w.newRound(w.round.Number + 1)
@@ -256,24 +262,32 @@ func (r *runner) warnRereads(o *OpResult, universe uint64) {
 		"store more keys (a longer store --duration), or use use_odirect", o.Rereads, universe))
 }
 
-// reloadForVerify loads, outside the measured window, one round of K keys
-// into freshly poisoned load buffers — submit slot i the keys the window
-// load first gave slot i — so that verification checks real loads without
-// the timed loop having to poison buffers. A key that fails or times out
-// keeps its poison and fails verification. It reports false if a Ctrl-C
-// stopped it, and an error if a wait for its completions failed.
+// reloadForVerify loads, outside the measured loads, one round of K keys
+// into their freshly poisoned slots — in window mode submit slot i the keys
+// the window load first gave slot i, in wave mode (with ThreadBuffers,
+// whose loads left the slots alone) the last measured round's keys — so
+// that verification checks real loads without the timed loop having to
+// poison buffers. A key that fails or times out keeps its poison and fails
+// verification. It reports false if a Ctrl-C stopped it, and an error if a
+// wait for its completions failed.
 func (r *runner) reloadForVerify() (bool, error) {
 	c := r.cfg
 	nk, k, u := c.NumKeys, c.KeysPerRound(), r.windowUniverse()
-	r.log(fmt.Sprintf("[Verify] Loading %d keys again into poisoned buffers, outside the measured window...", k))
+	r.log(fmt.Sprintf("[Verify] Loading %d keys again into poisoned buffers, outside the measured loads...", k))
 	if !r.fillSlots(r.loadBuf, poison) {
 		return false, nil
 	}
 	r.prepJobs(Load)
+	if c.Mode == Wave {
+		r.keysForRound(Load, c.Warmup+c.Rounds-1)
+	}
 	for slot := 0; slot < c.InFlight; slot++ {
-		base := uint64(slot*nk) % u
 		for i := 0; i < nk; i++ {
-			r.jobs[slot*nk+i].Idx = base + uint64(i)
+			j := &r.jobs[slot*nk+i]
+			j.Buf = r.loadBuf[slot*nk+i] // the slot, not a thread buffer
+			if c.Mode == Window {
+				j.Idx = uint64(slot*nk)%u + uint64(i)
+			}
 		}
 		r.submit(Load, slot)
 	}

@@ -11,6 +11,14 @@
 # repetitions of lmfast / the best fio engine's run of the same repetition
 # (best: the engine with the highest median at that point).
 #
+# lmfast loads twice after each store, in alternating order: into LMCache's
+# slots (one buffer per key, --load-buffers per-key, engine "psync" in the
+# JSONL) and into one buffer per I/O thread as fio's jobs do
+# (--load-buffers per-thread, engine "psync-thread"). Where the bytes land
+# costs 15-30 % on this VM (notes §8), so the verdict on loads compares
+# the per-thread runs, whose memory footprint is fio's; the per-key ratio
+# is reported beside it.
+#
 # Writes OUTDIR/l2-DATE.md and OUTDIR/l2-DATE.jsonl (one line per run).
 # Knobs: L2_BENCH_REPS (5), L2_BENCH_MIB (data per run, 1024),
 # L2_BENCH_DIR (/var/tmp/lmfast-bench-l2: on the disk, not tmpfs; the runs
@@ -140,6 +148,10 @@ fio_op() {
 	esac
 }
 
+# load_order REP: the two lmfast load buffer layouts in the order repetition
+# REP runs them (alternating, so that neither always comes first after the store).
+load_order() { if [ $(($1 % 2)) = 1 ]; then echo per-key per-thread; else echo per-thread per-key; fi; }
+
 record() { # tool engine op kb qd direct rep value
 	printf '{"tool":"%s","engine":"%s","op":"%s","payload_kb":%s,"qd":%s,"direct":%s,"rep":%s,"value":%s}\n' "$@" >>"$RAW"
 }
@@ -165,11 +177,17 @@ for kb in $SIZES; do
 					settle "$tool"
 					if [ "$tool" = lmfast ]; then
 						s=$(lmfast_op store "$kb" "$qd" "$direct" "$keys")
-						drop_caches
-						settle "$tool"
-						l=$(lmfast_op load "$kb" "$qd" "$direct" "$keys")
 						record lmfast psync store "$kb" "$qd" "$direct" "$rep" "$s"
+						l="" t=""
+						for buffers in $(load_order "$rep"); do
+							drop_caches
+							settle "$tool"
+							v=$(lmfast_op load "$kb" "$qd" "$direct" "$keys" --load-buffers "$buffers")
+							if [ "$buffers" = per-key ]; then l=$v; else t=$v; fi
+						done
 						record lmfast psync load "$kb" "$qd" "$direct" "$rep" "$l"
+						record lmfast psync-thread load "$kb" "$qd" "$direct" "$rep" "$t"
+						l="$l per-thread=$t"
 					else
 						s=$(fio_op "$tool" write "$kb" "$qd" "$direct" "$keys")
 						drop_caches
@@ -194,13 +212,18 @@ for qd in $HOTQ; do
 		fresh_dir
 		lmfast_op store "$kb" "$qd" 0 "$keys" >/dev/null
 		lmfast_op load "$kb" "$qd" 0 "$keys" >/dev/null # warm
-		h=$(lmfast_op load "$kb" "$qd" 0 "$keys")
+		h="" ht=""
+		for buffers in $(load_order "$rep"); do
+			v=$(lmfast_op load "$kb" "$qd" 0 "$keys" --load-buffers "$buffers")
+			if [ "$buffers" = per-key ]; then h=$v; else ht=$v; fi
+		done
 		record lmfast psync hot_load "$kb" "$qd" 0 "$rep" "$h"
+		record lmfast psync-thread hot_load "$kb" "$qd" 0 "$rep" "$ht"
 		fresh_dir
 		fio_op psync write "$kb" "$qd" 0 "$keys" >/dev/null
 		f=$(fio_op psync read "$kb" "$qd" 0 "$keys" --invalidate=0 --loops=2)
 		record fio psync hot_load "$kb" "$qd" 0 "$rep" "$f"
-		echo "hot load qd=$qd rep=$rep lmfast=$h fio=$f MiB/s"
+		echo "hot load qd=$qd rep=$rep lmfast=$h per-thread=$ht fio=$f MiB/s"
 	done
 done
 lkeys=65536
@@ -242,12 +265,12 @@ best_engine() { # op kb qd direct: the fio engine with the highest median
 		if [ "$m" != n/a ]; then echo "$m $e"; fi
 	done | sort -g | tail -1 | cut -d' ' -f2
 }
-ratios() { # op kb qd direct: per repetition where both ran, lmfast / the best fio engine's run of that repetition
-	local e l b
-	e=$(best_engine "$@")
+ratios() { # op kb qd direct [LMFAST_ENGINE]: per repetition where both ran, lmfast / the best fio engine's run of that repetition
+	local e l b lme=${5:-psync}
+	e=$(best_engine "$1" "$2" "$3" "$4")
 	[ -n "$e" ] || return 0
 	for rep in $(seq 1 "$REPS"); do
-		l=$(val lmfast psync "$1" "$2" "$3" "$4" "$rep")
+		l=$(val lmfast "$lme" "$1" "$2" "$3" "$4" "$rep")
 		b=$(val fio "$e" "$1" "$2" "$3" "$4" "$rep")
 		awk -v l="$l" -v b="$b" 'BEGIN {if (l != "" && b != "" && b > 0) printf "%.3f\n", l / b}'
 	done
@@ -294,6 +317,9 @@ fi
 	echo "whole. Queue depth Q: lmfast \`--in-flight Q --num-keys K/Q --rounds 1 --warmup-rounds 0\` (Q psync I/O threads,"
 	echo "LMCache's fs layout: temp file, pwrite, close, rename — RENAME_NOREPLACE instead of LMCache's stat first, see the"
 	echo "README; payload buffers distinct per key, as LMCache's L1 slots$([ "$HUGE" = 1 ] && echo ', `--hugepages` on 2 MiB pages the script reserves'));"
+	echo "every lmfast store is followed by two cold loads, in alternating order: into those slots (\"lmfast\") and with"
+	echo "\`--load-buffers per-thread\` (\"per-thread\": one buffer per I/O thread, the memory footprint of fio's jobs, which"
+	echo "each reuse one buffer per I/O in flight). The verdict on loads compares the per-thread runs: like with like."
 	echo "fio psync \`numjobs=Q\`, io_uring and libaio$([ "$HUGE" = 1 ] && echo ' (all with `--iomem=shmhuge`: huge-page buffers for both tools)')"
 	echo "\`iodepth=Q\` (libaio only with O_DIRECT), \`filesize=bs=payload\`, \`create_on_open=1 fallocate=none\`. The page"
 	echo "cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every store and every cold load, and the"
@@ -304,43 +330,57 @@ fi
 	echo "for neither tool: it is left out of the medians and of the ratios of its repetition, and listed below"
 	echo "each table; a cell without data is n/a, never a pass."
 	echo
-	echo "| op | payload | Q | O_DIRECT | lmfast MiB/s | fio psync | fio io_uring | fio libaio | best fio | lmfast / best fio (median) | ≥ 0.95 |"
-	echo "|---|---|---|---|---|---|---|---|---|---|---|"
+	echo "| op | payload | Q | O_DIRECT | lmfast MiB/s | lmfast per-thread MiB/s | fio psync | fio io_uring | fio libaio | best fio | lmfast / best fio | per-thread / best fio | ≥ 0.95 |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for op in store load; do
 		for kb in 256 1024; do
 			for qd in 8 32; do
 				for direct in 1 0; do
 					lm=$(val lmfast psync $op $kb $qd $direct | median)
+					lt=$(val lmfast psync-thread $op $kb $qd $direct | median)
 					ps=$(val fio psync $op $kb $qd $direct | median)
 					iu=$(val fio io_uring $op $kb $qd $direct | median)
 					la=$(val fio libaio $op $kb $qd $direct | median)
 					r=$(ratios $op $kb $qd $direct | median 3)
+					rt=$(ratios $op $kb $qd $direct psync-thread | median 3)
 					be=$(best_engine $op $kb $qd $direct)
-					ok=$(verdict "$r" 0.95)
 					name=$op
-					[ $op = load ] && name="cold load"
-					echo "| $name | $kb KiB | $qd | $direct | $lm | $ps | $iu | $la | ${be:-n/a} | $r | $ok |"
+					if [ $op = load ]; then
+						name="cold load"
+						ok=$(verdict "$rt" 0.95)
+					else
+						lt="—" rt="—" # stores read their key's slot, as fio's buffers are only read
+						ok=$(verdict "$r" 0.95)
+					fi
+					echo "| $name | $kb KiB | $qd | $direct | $lm | $lt | $ps | $iu | $la | ${be:-n/a} | $r | $rt | $ok |"
 					cell="$name $kb KiB Q$qd direct=$direct"
 					note_failures "$cell" lmfast psync $op $kb $qd $direct
+					[ $op = load ] && note_failures "$cell" lmfast psync-thread $op $kb $qd $direct
 					for e in psync io_uring libaio; do note_failures "$cell" fio $e $op $kb $qd $direct; done
 				done
 			done
 		done
 	done
 	echo
+	echo "Stores: LMCache's layout publishes every key with a temp file and a rename (two journalled directory changes"
+	echo "per key where fio's create-write-close makes one); no fio engine can do that, so the store ratio includes it."
+	echo
 	failed_line
 	echo
 	echo "Hot-cache load (256 KiB, buffered, files in the page cache; fio \`invalidate=0\`):"
 	echo
-	echo "| Q | lmfast MiB/s | lmfast GB/s | fio psync MiB/s | target ≥ ~10 GB/s |"
-	echo "|---|---|---|---|---|"
+	echo "| Q | lmfast MiB/s | lmfast GB/s | per-thread MiB/s | per-thread GB/s | fio psync MiB/s | target ≥ ~10 GB/s (LMCache's slots) |"
+	echo "|---|---|---|---|---|---|---|"
+	gbps() { awk -v m="$1" 'BEGIN {if (m ~ /^[-0-9.e+]+$/) printf "%.2f", m * 1048576 / 1e9; else print "n/a"}'; }
 	for qd in 8 32; do
 		lm=$(val lmfast psync hot_load 256 $qd 0 | median)
+		lt=$(val lmfast psync-thread hot_load 256 $qd 0 | median)
 		f=$(val fio psync hot_load 256 $qd 0 | median)
-		gb=$(awk -v m="$lm" 'BEGIN {if (m ~ /^[-0-9.e+]+$/) printf "%.2f", m * 1048576 / 1e9; else print "n/a"}')
+		gb=$(gbps "$lm")
 		ok=$(verdict "$gb" 10)
-		echo "| $qd | $lm | $gb | $f | $ok |"
+		echo "| $qd | $lm | $gb | $lt | $(gbps "$lt") | $f | $ok |"
 		note_failures "hot load Q$qd" lmfast psync hot_load 256 $qd 0
+		note_failures "hot load Q$qd per-thread" lmfast psync-thread hot_load 256 $qd 0
 		note_failures "hot load Q$qd" fio psync hot_load 256 $qd 0
 	done
 	echo

@@ -31,10 +31,11 @@ type l2Cmd struct {
 
 	Out          string `placeholder:"FILE" help:"Write the JSONL stream to FILE instead of stdout."`
 	Mode         string `default:"wave" placeholder:"wave|window" help:"wave: LMCache's rounds (--in-flight submits, then wait); window: keep --in-flight submits outstanding for --duration."`
-	Duration     string `default:"10" help:"Window mode: measured time per operation (seconds, or a Go duration)."`
+	Duration     string `default:"10" help:"Window mode: measured time per operation (seconds, or a Go duration); 0: run --rounds rounds instead (a fixed amount of work)."`
 	IOWorkers    int    `name:"io-workers" default:"0" help:"I/O threads (default: fs_native's num_workers if given, else --in-flight)."`
 	PinCPUs      string `name:"pin-cpus" help:"Pin the I/O threads round-robin to these CPUs (taskset syntax)."`
 	HugePages    bool   `name:"hugepages" help:"Payload buffers on 2 MiB huge pages (MAP_HUGETLB, else transparent huge pages)."`
+	LoadBuffers  string `name:"load-buffers" default:"per-key" placeholder:"per-key|per-thread" help:"per-key: each load reads into its key's slot (LMCache's L1 layout); per-thread: into one buffer per I/O thread (fio's footprint)."`
 	DropCaches   bool   `name:"drop-caches" help:"Drop the page cache before lookup and load (root: drop_caches; else fadvise DONTNEED)."`
 	Raw          bool   `help:"Also write one JSONL sample line per key."`
 	RoundTimeout string `name:"round-timeout" help:"Longest wait for a completion before a round times out (default: LMCache's 120s for store/load, 60s for lookup)."`
@@ -154,7 +155,18 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 	default:
 		return nil, "", badInput("--mode: %q is not wave or window", c.Mode)
 	}
+	var threadBufs bool
+	switch c.LoadBuffers {
+	case "per-key":
+	case "per-thread":
+		threadBufs = true
+	default:
+		return nil, "", badInput("--load-buffers: %q is not per-key or per-thread", c.LoadBuffers)
+	}
 	duration, err := parseSeconds("--duration", c.Duration)
+	if isZeroDuration(c.Duration) {
+		duration, err = 0, nil // window mode: --rounds rounds
+	}
 	if err != nil {
 		return nil, "", badInput("%v", err)
 	}
@@ -204,7 +216,7 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 		Spec: spec, NumKeys: c.NumKeys, InFlight: c.InFlight, Payload: payload, Align: c.L1AlignBytes,
 		Rounds: c.Rounds, Warmup: c.WarmupRounds, HitRate: max(0, min(1, c.LookupMaxHitRate)),
 		Verify: !c.SkipVerify, Ops: ops, Mode: mode, Duration: duration, IOWorkers: workers, CPUs: pinned,
-		HugePages: c.HugePages, DropCaches: c.DropCaches, Raw: c.Raw,
+		HugePages: c.HugePages, ThreadBuffers: threadBufs, DropCaches: c.DropCaches, Raw: c.Raw,
 		StoreLoadTimeout: storeLoad, LookupTimeout: lookup,
 	}
 	if c.LookupMaxHitRate != c.LookupMaxHitRate { // NaN
@@ -241,7 +253,7 @@ func (c *l2Cmd) writeConfig(out *stream.Writer, cfg *l2.Config) {
 		Float64("lookup_max_hit_rate", c.LookupMaxHitRate).Float64("lookup_hit_rate", cfg.HitRate).
 		Bool("verify", cfg.Verify).Str("operations", strings.Join(ops, ",")).Str("mode", cfg.Mode.String()).
 		Float64("duration_s", cfg.Duration.Seconds()).Int("io_workers", cfg.IOWorkers).Str("pin_cpus", strings.Join(pins, ",")).
-		Str("io_engine", "psync").Bool("hugepages", cfg.HugePages).Bool("drop_caches", cfg.DropCaches).Bool("raw", cfg.Raw).
+		Str("io_engine", "psync").Bool("hugepages", cfg.HugePages).Str("load_buffers", c.LoadBuffers).Bool("drop_caches", cfg.DropCaches).Bool("raw", cfg.Raw).
 		Float64("store_load_timeout_s", cfg.StoreLoadTimeout.Seconds()).Float64("lookup_timeout_s", cfg.LookupTimeout.Seconds()).
 		Str("format", c.Format).
 		Send()

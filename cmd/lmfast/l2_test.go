@@ -82,6 +82,8 @@ func TestL2BadInput(t *testing.T) {
 		{"only", []string{"--l2-adapter", spec, "--only", "delete"}, "", "--only: invalid choice"},
 		{"mode", []string{"--l2-adapter", spec, "--mode", "burst"}, "", "--mode"},
 		{"duration", []string{"--l2-adapter", spec, "--mode", "window", "--duration", "soon"}, "", "--duration"},
+		{"negative duration", []string{"--l2-adapter", spec, "--mode", "window", "--duration=-1"}, "", "--duration must be positive"},
+		{"load buffers", []string{"--l2-adapter", spec, "--load-buffers", "shared"}, "", `--load-buffers: "shared" is not per-key or per-thread`},
 		{"num keys", []string{"--l2-adapter", spec, "--num-keys", "0"}, "", "--num-keys must be at least 1"},
 		{"in flight", []string{"--l2-adapter", spec, "--in-flight", "0"}, "", "--in-flight must be at least 1"},
 		{"rounds", []string{"--l2-adapter", spec, "--rounds", "0"}, "", "--rounds must be at least 1"},
@@ -501,7 +503,7 @@ func TestL2Help(t *testing.T) {
 	}
 	for _, f := range []string{"--l2-adapter", "--num-keys", "--in-flight", "--data-size-kb", "--l1-align-bytes", "--rounds",
 		"--warmup-rounds", "--lookup-max-hit-rate", "--[no-]skip-verify", "--only", "--format", "--output", "-q", "--out",
-		"--mode", "--duration", "--io-workers", "--pin-cpus", "--hugepages", "--drop-caches", "--raw", "--round-timeout"} {
+		"--mode", "--duration", "--io-workers", "--pin-cpus", "--hugepages", "--load-buffers", "--drop-caches", "--raw", "--round-timeout"} {
 		if !strings.Contains(stdout, f) {
 			t.Errorf("help lacks %s", f)
 		}
