@@ -243,7 +243,6 @@ type psync struct {
 	queue   chan Tile
 	wg      sync.WaitGroup
 	n       int
-	bufs    [][]byte // per worker: the buffer of loads whose Job.Buf is nil
 	stopped atomic.Bool
 }
 
@@ -304,7 +303,7 @@ func NewPsync(a Adapter, workers int, cpuList []int, queueCap int, threadBufs []
 	if threadBufs != nil && len(threadBufs) != workers {
 		return nil, fmt.Errorf("%d thread buffers for %d I/O workers", len(threadBufs), workers)
 	}
-	p := &psync{a: a, queue: make(chan Tile, max(queueCap, workers)), n: workers, bufs: threadBufs}
+	p := &psync{a: a, queue: make(chan Tile, max(queueCap, workers)), n: workers}
 	holdProcs(p, false)
 	errs := make(chan error, workers)
 	for i := 0; i < workers; i++ {

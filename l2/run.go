@@ -328,11 +328,12 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 				break // Ctrl-C while the caches were being dropped
 			}
 		}
-		if cfg.Mode == Window && cfg.Duration == 0 {
+		switch {
+		case cfg.Mode == Window && cfg.Duration == 0:
 			r.log(fmt.Sprintf("[%s] Running %d warmup + %d measurement rounds with %d submits in flight...", op.Label(), cfg.Warmup, cfg.Rounds, cfg.InFlight))
-		} else if cfg.Mode == Window {
+		case cfg.Mode == Window:
 			r.log(fmt.Sprintf("[%s] Running %d warmup rounds, then %s with %d submits in flight...", op.Label(), cfg.Warmup, cfg.Duration, cfg.InFlight))
-		} else {
+		default:
 			r.log(fmt.Sprintf("[%s] Running %d warmup + %d measurement rounds...", op.Label(), cfg.Warmup, cfg.Rounds))
 		}
 		if op == Lookup {
@@ -349,7 +350,7 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	}
 	res.Interrupted = ctx.Err() != nil
 	if cfg.Verify && loadRan && !res.Interrupted {
-		ok := cfg.Mode == Wave && r.threadBuf == nil
+		ok := !r.verifyReloads()
 		if !ok {
 			if ok, err = r.reloadForVerify(); err != nil {
 				return nil, r.abort(fmt.Errorf("verify: reload: %w", err))
@@ -942,17 +943,23 @@ func (r *runner) roundEvent(o *OpResult, rd *Round) {
 
 var statusNames = [...]string{OK: "ok", Skipped: "skipped", Missing: "missing", Failed: "failed", Cancelled: "cancelled", Late: "timed_out"}
 
+// verifyReloads reports whether verification loads its round again into
+// the poisoned slots (reloadForVerify) instead of checking what the last
+// measured round left there: in window mode, whose slots are reused by
+// every submit, and with ThreadBuffers, whose loads leave the slots alone.
+func (r *runner) verifyReloads() bool { return r.cfg.Mode == Window || r.threadBuf != nil }
+
 // verify compares every load buffer with the pattern its key was stored
 // with, after the last measured load (spec §5). Load buffers were poisoned
 // before the load, so a load that did nothing fails too.
 func (r *runner) verify(storeRan bool) *Verify {
 	c := r.cfg
-	if c.Mode == Window || r.threadBuf != nil {
+	if r.verifyReloads() {
 		r.log("[Verify] Checking store -> load data integrity of the reloaded keys...")
 	} else {
 		r.log("[Verify] Checking store -> load data integrity for last measured round...")
 	}
-	v := &Verify{Checked: len(r.loadBuf), Against: "store", Reloaded: c.Mode == Window || r.threadBuf != nil}
+	v := &Verify{Checked: len(r.loadBuf), Against: "store", Reloaded: r.verifyReloads()}
 	if !storeRan {
 		v.Against = "pattern"
 	}

@@ -9,16 +9,16 @@ import (
 // windowRun is one window-mode operation: --in-flight submits kept
 // outstanding for --duration, or, with a zero --duration, until
 // --warmup-rounds + --rounds rounds' submits have been issued (fio's
-// size-based run: a fixed amount of work, each stored key written once,
-// each loaded key read once when the store wrote as many). A "round" is every --in-flight consecutive
-// completed submits (K keys); the first --warmup-rounds such rounds are
-// warmup and do not count toward --duration. A trailing incomplete round
-// is not reported (its submits are drained, not counted). A wait that
-// times out ends the operation: that round is reported as timed out, and
-// the keys still running are drained and count as failed (a Ctrl-C before
-// they are all in drops it, as any round in progress). Every key counted
-// in a histogram, an error line or a --raw sample belongs to a reported
-// round: a round's keys are recorded when it is reported.
+// size-based run: a fixed amount of work, each stored key written once, each
+// loaded key read once when the store wrote as many). A "round" is every
+// --in-flight consecutive completed submits (K keys); the first
+// --warmup-rounds such rounds are warmup and do not count toward --duration.
+// A trailing incomplete round is not reported (its submits are drained, not
+// counted). A wait that times out ends the operation: that round is reported
+// as timed out, and the keys still running are drained and count as failed
+// (a Ctrl-C before they are all in drops it, as any round in progress).
+// Every key counted in a histogram, an error line or a --raw sample belongs
+// to a reported round: a round's keys are recorded when it is reported.
 //
 // Nothing but I/O and bookkeeping happens between the first submit and
 // the last completion: round lines, --raw samples and verification are

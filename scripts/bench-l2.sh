@@ -148,9 +148,25 @@ fio_op() {
 	esac
 }
 
-# load_order REP: the two lmfast load buffer layouts in the order repetition
-# REP runs them (alternating, so that neither always comes first after the store).
-load_order() { if [ $(($1 % 2)) = 1 ]; then echo per-key per-thread; else echo per-thread per-key; fi; }
+# lmfast_loads COLD REP KB QD DIRECT KEYS: prints "PER_KEY PER_THREAD", the MiB/s
+# of two loads of the stored keys, into LMCache's slots and into one buffer
+# per I/O thread, in the order repetition REP runs them (alternating, so that
+# neither always comes first after the store); COLD=1 drops the page cache
+# and settles before each.
+lmfast_loads() {
+	local cold=$1 rep=$2 order=(per-key per-thread) pk="" pt="" v b
+	shift 2
+	[ $((rep % 2)) = 1 ] || order=(per-thread per-key)
+	for b in "${order[@]}"; do
+		if [ "$cold" = 1 ]; then
+			drop_caches
+			settle lmfast
+		fi
+		v=$(lmfast_op load "$@" --load-buffers "$b")
+		if [ "$b" = per-key ]; then pk=$v; else pt=$v; fi
+	done
+	echo "$pk $pt"
+}
 
 record() { # tool engine op kb qd direct rep value
 	printf '{"tool":"%s","engine":"%s","op":"%s","payload_kb":%s,"qd":%s,"direct":%s,"rep":%s,"value":%s}\n' "$@" >>"$RAW"
@@ -178,13 +194,7 @@ for kb in $SIZES; do
 					if [ "$tool" = lmfast ]; then
 						s=$(lmfast_op store "$kb" "$qd" "$direct" "$keys")
 						record lmfast psync store "$kb" "$qd" "$direct" "$rep" "$s"
-						l="" t=""
-						for buffers in $(load_order "$rep"); do
-							drop_caches
-							settle "$tool"
-							v=$(lmfast_op load "$kb" "$qd" "$direct" "$keys" --load-buffers "$buffers")
-							if [ "$buffers" = per-key ]; then l=$v; else t=$v; fi
-						done
+						read -r l t <<<"$(lmfast_loads 1 "$rep" "$kb" "$qd" "$direct" "$keys")"
 						record lmfast psync load "$kb" "$qd" "$direct" "$rep" "$l"
 						record lmfast psync-thread load "$kb" "$qd" "$direct" "$rep" "$t"
 						l="$l per-thread=$t"
@@ -212,11 +222,7 @@ for qd in $HOTQ; do
 		fresh_dir
 		lmfast_op store "$kb" "$qd" 0 "$keys" >/dev/null
 		lmfast_op load "$kb" "$qd" 0 "$keys" >/dev/null # warm
-		h="" ht=""
-		for buffers in $(load_order "$rep"); do
-			v=$(lmfast_op load "$kb" "$qd" 0 "$keys" --load-buffers "$buffers")
-			if [ "$buffers" = per-key ]; then h=$v; else ht=$v; fi
-		done
+		read -r h ht <<<"$(lmfast_loads 0 "$rep" "$kb" "$qd" 0 "$keys")"
 		record lmfast psync hot_load "$kb" "$qd" 0 "$rep" "$h"
 		record lmfast psync-thread hot_load "$kb" "$qd" 0 "$rep" "$ht"
 		fresh_dir
@@ -349,7 +355,7 @@ fi
 						name="cold load"
 						ok=$(verdict "$rt" 0.95)
 					else
-						lt="—" rt="—" # stores read their key's slot, as fio's buffers are only read
+						lt="—" rt="—" # no per-thread stores: a store only reads its buffer (notes §8)
 						ok=$(verdict "$r" 0.95)
 					fi
 					echo "| $name | $kb KiB | $qd | $direct | $lm | $lt | $ps | $iu | $la | ${be:-n/a} | $r | $rt | $ok |"
