@@ -17,7 +17,17 @@
 # (--load-buffers per-thread, engine "psync-thread"). Where the bytes land
 # costs 15-30 % on this VM (notes §8), so the verdict on loads compares
 # the per-thread runs, whose memory footprint is fio's; the per-key ratio
-# is reported beside it.
+# is reported beside it. Every fio engine loads twice after its store too
+# (op "load", then "load2"), and each lmfast load is compared with fio's
+# load in the same place: the first load after a store with the first,
+# the second with the second.
+#
+# This VM hands free memory back to its host (virtio-balloon free page
+# reporting); the next touch of such a page faults on the host, and the
+# page cache a buffered cold load fills then costs as much as the disk
+# (notes §10). The script stops the reporting for the run
+# (page_reporting_order above the largest order) and restores it at the
+# end; L2_BENCH_KEEP_MEMORY=0 leaves it alone.
 #
 # Writes OUTDIR/l2-DATE.md and OUTDIR/l2-DATE.jsonl (one line per run).
 # Knobs: L2_BENCH_REPS (5), L2_BENCH_MIB (data per run, 1024),
@@ -48,6 +58,9 @@ WORK=${L2_BENCH_DIR:-/var/tmp/lmfast-bench-l2}
 HUGE=${L2_BENCH_HUGEPAGES:-1}
 IDLE=${L2_BENCH_IDLE:-1}
 SETUP=${L2_BENCH_SETUP:-1.5}
+KEEP=${L2_BENCH_KEEP_MEMORY:-1}
+REPORTING=/sys/module/page_reporting/parameters/page_reporting_order
+KEPT=0 # 1: free page reporting was off for the run
 HUGEFLAG=() FIOHUGE=()
 # Both tools alike: on this VM an O_DIRECT transfer from 4 KiB pages costs
 # the host one operation per page, from a 2 MiB page one per transfer (fio
@@ -70,10 +83,25 @@ else
 	ulimit -n 65536 2>/dev/null || true
 	# Our own directory inside $WORK: the only thing this script ever deletes.
 	DIR=$(mktemp -d "$WORK/lmfast-bench-l2.XXXXXX")
-	HUGE_BEFORE=
-	trap 'rm -rf "$DIR"; [ -z "$HUGE_BEFORE" ] || echo "$HUGE_BEFORE" >/proc/sys/vm/nr_hugepages' EXIT
+	HUGE_BEFORE= REPORTING_BEFORE=
+	# restore: what the run borrowed from the machine, given back.
+	restore() {
+		rm -rf "$DIR"
+		[ -z "$HUGE_BEFORE" ] || echo "$HUGE_BEFORE" >/proc/sys/vm/nr_hugepages
+		[ -z "$REPORTING_BEFORE" ] || echo "$REPORTING_BEFORE" >"$REPORTING"
+	}
+	trap restore EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	# Free page reporting off: a page the page cache or a buffer takes
+	# stays the VM's, so a cold load does not pay for the host's fault.
+	# Orders run 0..10; 11 stops every report (the free path compares the
+	# order of the freed block with it).
+	if [ "$KEEP" = 1 ] && [ -w "$REPORTING" ]; then
+		REPORTING_BEFORE=$(cat "$REPORTING")
+		echo 11 >"$REPORTING" && KEPT=1
+		echo "free page reporting off for the run (page_reporting_order $REPORTING_BEFORE -> 11)"
+	fi
 	# lmfast's buffers: a store half and a load half of MIB each; fio's
 	# (--iomem=shmhuge) fit in the margin. Both tools get huge pages or
 	# neither: without the whole reservation the bench runs on plain pages.
@@ -93,7 +121,7 @@ else
 	fi
 	: >"$RAW"
 	# the run's settings, for a later L2_BENCH_REPORT_ONLY=1 rendering
-	printf '{"settings":{"hugepages":%s,"idle_s":%s,"fio_extra_s":%s}}\n' "$HUGE" "$IDLE" "$SETUP" >>"$RAW"
+	printf '{"settings":{"hugepages":%s,"idle_s":%s,"fio_extra_s":%s,"memory_kept":%s}}\n' "$HUGE" "$IDLE" "$SETUP" "$KEPT" >>"$RAW"
 fi
 
 # fresh_dir: an empty run directory (our mktemp directory, emptied).
@@ -167,6 +195,13 @@ lmfast_loads() {
 	done
 	echo "$pk $pt"
 }
+# load_pos ENGINE REP: the place (1 or 2) after its store of lmfast's load
+# ENGINE (psync: per-key, psync-thread: per-thread) in repetition REP.
+load_pos() {
+	local first=psync
+	[ $(($2 % 2)) = 1 ] || first=psync-thread
+	if [ "$1" = "$first" ]; then echo 1; else echo 2; fi
+}
 
 record() { # tool engine op kb qd direct rep value
 	printf '{"tool":"%s","engine":"%s","op":"%s","payload_kb":%s,"qd":%s,"direct":%s,"rep":%s,"value":%s}\n' "$@" >>"$RAW"
@@ -180,6 +215,14 @@ median() {
 
 # 1. store and cold load, interleaved.
 [ "$ONLY_REPORT" = 1 ] && SIZES="" || SIZES="256 1024"
+if [ -n "$SIZES" ]; then
+	# untimed: one buffered store and load, so that the first measured runs
+	# find memory the VM holds for their page cache and buffers too
+	fresh_dir
+	lmfast_op store 256 8 0 $((MIB * 4)) >/dev/null
+	drop_caches
+	lmfast_op load 256 8 0 $((MIB * 4)) >/dev/null
+fi
 for kb in $SIZES; do
 	keys=$((MIB * 1024 / kb))
 	for qd in 8 32; do
@@ -203,8 +246,13 @@ for kb in $SIZES; do
 						drop_caches
 						settle "$tool"
 						l=$(fio_op "$tool" read "$kb" "$qd" "$direct" "$keys")
+						drop_caches
+						settle "$tool"
+						l2=$(fio_op "$tool" read "$kb" "$qd" "$direct" "$keys")
 						record fio "$tool" store "$kb" "$qd" "$direct" "$rep" "$s"
 						record fio "$tool" load "$kb" "$qd" "$direct" "$rep" "$l"
+						record fio "$tool" load2 "$kb" "$qd" "$direct" "$rep" "$l2"
+						l="$l then $l2"
 					fi
 					echo "kb=$kb qd=$qd direct=$direct rep=$rep $tool store=$s load=$l"
 				done
@@ -265,21 +313,58 @@ val() { # tool engine op kb qd direct [rep] -> the values of the runs that did n
 failures() { # tool engine op kb qd direct -> how many runs failed (value null)
 	rows "$@" | grep -c '"value":null' || true
 }
-best_engine() { # op kb qd direct: the fio engine with the highest median
+best_engine() { # op kb qd direct: the fio engine with the highest median (loads: of both loads)
 	for e in psync io_uring libaio; do
-		m=$(val fio "$e" "$1" "$2" "$3" "$4" | median)
+		m=$(fio_vals "$e" "$@" | median)
 		if [ "$m" != n/a ]; then echo "$m $e"; fi
 	done | sort -g | tail -1 | cut -d' ' -f2
 }
-ratios() { # op kb qd direct [LMFAST_ENGINE]: per repetition where both ran, lmfast / the best fio engine's run of that repetition
-	local e l b lme=${5:-psync}
+has_load2() { grep -q '"op":"load2"' "$RAW"; } # runs before fio loaded twice have none
+fio_vals() { # engine op kb qd direct: fio's values at that point, a load's with its second load's
+	val fio "$@"
+	if [ "$2" = load ]; then val fio "$1" load2 "${@:3}"; fi
+}
+# fio_cell engine op kb qd direct: the median for the table; loads "first / second" when fio loaded twice.
+fio_cell() {
+	local m
+	m=$(val fio "$@" | median)
+	if [ "$2" = load ] && [ "$m" != n/a ] && has_load2; then m="$m / $(val fio "$1" load2 "${@:3}" | median)"; fi
+	echo "$m"
+}
+ratios() { # op kb qd direct [LMFAST_ENGINE]: per repetition where both ran, lmfast / the best fio engine's run of that repetition (a load: fio's load in the same place after its store)
+	local e l b lme=${5:-psync} fop
 	e=$(best_engine "$1" "$2" "$3" "$4")
 	[ -n "$e" ] || return 0
 	for rep in $(seq 1 "$REPS"); do
+		fop=$1
+		if [ "$1" = load ] && has_load2 && [ "$(load_pos "$lme" "$rep")" = 2 ]; then fop=load2; fi
 		l=$(val lmfast "$lme" "$1" "$2" "$3" "$4" "$rep")
-		b=$(val fio "$e" "$1" "$2" "$3" "$4" "$rep")
+		b=$(val fio "$e" "$fop" "$2" "$3" "$4" "$rep")
 		awk -v l="$l" -v b="$b" 'BEGIN {if (l != "" && b != "" && b > 0) printf "%.3f\n", l / b}'
 	done
+}
+# second_faster TOOL DIRECT: "A of B": of the B pairs of cold loads after
+# one store (lmfast: its two layouts; fio: each engine's two loads), how
+# many had the faster load second.
+second_faster() {
+	local tool=$1 direct=$2 kb qd rep e f s pair
+	for kb in 256 1024; do
+		for qd in 8 32; do
+			for rep in $(seq 1 "$REPS"); do
+				if [ "$tool" = lmfast ]; then
+					pair=(psync psync-thread)
+					[ $((rep % 2)) = 1 ] || pair=(psync-thread psync)
+					f=$(val lmfast "${pair[0]}" load $kb $qd "$direct" "$rep")
+					s=$(val lmfast "${pair[1]}" load $kb $qd "$direct" "$rep")
+					echo "$f $s"
+				else
+					for e in psync io_uring libaio; do
+						echo "$(val fio $e load $kb $qd "$direct" "$rep") $(val fio $e load2 $kb $qd "$direct" "$rep")"
+					done
+				fi
+			done
+		done
+	done | awk 'NF == 2 {b++; if ($2 > $1) a++} END {printf "%d of %d\n", a, b}'
 }
 # verdict VALUE TARGET: yes / **no** against a numeric target, n/a without a number.
 verdict() {
@@ -310,7 +395,7 @@ machine_lines() {
 MACHINE=$(machine_lines) # before the report overwrites $MD
 if [ "$ONLY_REPORT" = 1 ] && grep -q '^{"settings"' "$RAW"; then
 	setting() { sed -n "s/^{\"settings\":.*\"$1\":\([0-9.]*\).*/\1/p" "$RAW" | head -1; }
-	HUGE=$(setting hugepages) IDLE=$(setting idle_s) SETUP=$(setting fio_extra_s)
+	HUGE=$(setting hugepages) IDLE=$(setting idle_s) SETUP=$(setting fio_extra_s) KEPT=$(setting memory_kept)
 fi
 {
 	echo "# lmfast l2 vs fio ($DATE)"
@@ -326,6 +411,7 @@ fi
 	echo "every lmfast store is followed by two cold loads, in alternating order: into those slots (\"lmfast\") and with"
 	echo "\`--load-buffers per-thread\` (\"per-thread\": one buffer per I/O thread, the memory footprint of fio's jobs, which"
 	echo "each reuse one buffer per I/O in flight). The verdict on loads compares the per-thread runs: like with like."
+	if has_load2; then echo "Every fio engine loads twice after its store too, and each lmfast load is compared with fio's load in the same place."; fi
 	echo "fio psync \`numjobs=Q\`, io_uring and libaio$([ "$HUGE" = 1 ] && echo ' (all with `--iomem=shmhuge`: huge-page buffers for both tools)')"
 	echo "\`iodepth=Q\` (libaio only with O_DIRECT), \`filesize=bs=payload\`, \`create_on_open=1 fallocate=none\`. The page"
 	echo "cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every store and every cold load, and the"
@@ -335,6 +421,10 @@ fi
 	echo "repetitions (MiB/s = 2^20 B/s). A failed run (lmfast: a failed key or no summary; fio: an error) counts"
 	echo "for neither tool: it is left out of the medians and of the ratios of its repetition, and listed below"
 	echo "each table; a cell without data is n/a, never a pass."
+	if [ "${KEPT:-0}" = 1 ]; then
+		echo "Free page reporting (virtio-balloon: free guest memory handed back to the host, whose next touch then faults"
+		echo "on the host) was off for the run, so that the page cache of a cold load is memory the VM holds (notes §10)."
+	fi
 	echo
 	echo "| op | payload | Q | O_DIRECT | lmfast MiB/s | lmfast per-thread MiB/s | fio psync | fio io_uring | fio libaio | best fio | lmfast / best fio | per-thread / best fio | ≥ 0.95 |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -344,9 +434,9 @@ fi
 				for direct in 1 0; do
 					lm=$(val lmfast psync $op $kb $qd $direct | median)
 					lt=$(val lmfast psync-thread $op $kb $qd $direct | median)
-					ps=$(val fio psync $op $kb $qd $direct | median)
-					iu=$(val fio io_uring $op $kb $qd $direct | median)
-					la=$(val fio libaio $op $kb $qd $direct | median)
+					ps=$(fio_cell psync $op $kb $qd $direct)
+					iu=$(fio_cell io_uring $op $kb $qd $direct)
+					la=$(fio_cell libaio $op $kb $qd $direct)
 					r=$(ratios $op $kb $qd $direct | median 3)
 					rt=$(ratios $op $kb $qd $direct psync-thread | median 3)
 					be=$(best_engine $op $kb $qd $direct)
@@ -363,6 +453,7 @@ fi
 					note_failures "$cell" lmfast psync $op $kb $qd $direct
 					[ $op = load ] && note_failures "$cell" lmfast psync-thread $op $kb $qd $direct
 					for e in psync io_uring libaio; do note_failures "$cell" fio $e $op $kb $qd $direct; done
+					if [ $op = load ]; then for e in psync io_uring libaio; do note_failures "$cell (2nd)" fio $e load2 $kb $qd $direct; done; fi
 				done
 			done
 		done
@@ -370,6 +461,13 @@ fi
 	echo
 	echo "Stores: LMCache's layout publishes every key with a temp file and a rename (two journalled directory changes"
 	echo "per key where fio's create-write-close makes one); no fio engine can do that, so the store ratio includes it."
+	if has_load2; then
+		echo
+		echo "Order: of two cold loads after one store, the second was the faster in $(second_faster lmfast 1) lmfast pairs and"
+		echo "$(second_faster fio 1) fio pairs with O_DIRECT, in $(second_faster lmfast 0) and $(second_faster fio 0) buffered (lmfast's pair is its two layouts, so"
+		echo "their difference is mixed in). Each lmfast load is compared with the fio load in the same place after its store;"
+		echo "fio's cells give the medians of its first and second loads."
+	fi
 	echo
 	failed_line
 	echo
