@@ -182,10 +182,11 @@ fio_op() {
 # neither always comes first after the store); COLD=1 drops the page cache
 # and settles before each.
 lmfast_loads() {
-	local cold=$1 rep=$2 order=(per-key per-thread) pk="" pt="" v b
+	local cold=$1 rep=$2 pk="" pt="" v b e
 	shift 2
-	[ $((rep % 2)) = 1 ] || order=(per-thread per-key)
-	for b in "${order[@]}"; do
+	for e in $(lmfast_order "$rep"); do
+		b=per-key
+		[ "$e" = psync ] || b=per-thread
 		if [ "$cold" = 1 ]; then
 			drop_caches
 			settle lmfast
@@ -195,11 +196,15 @@ lmfast_loads() {
 	done
 	echo "$pk $pt"
 }
-# load_pos ENGINE REP: the place (1 or 2) after its store of lmfast's load
-# ENGINE (psync: per-key, psync-thread: per-thread) in repetition REP.
+# lmfast_order REP: lmfast's two cold loads after a store in repetition
+# REP, first one first, as JSONL engines (psync: per-key, psync-thread:
+# per-thread); alternating, so that neither always comes first.
+lmfast_order() { if [ $(($1 % 2)) = 1 ]; then echo psync psync-thread; else echo psync-thread psync; fi; }
+# load_pos ENGINE REP: the place (1 or 2) of lmfast's load ENGINE after its
+# store in repetition REP.
 load_pos() {
-	local first=psync
-	[ $(($2 % 2)) = 1 ] || first=psync-thread
+	local first
+	read -r first _ <<<"$(lmfast_order "$2")"
 	if [ "$1" = "$first" ]; then echo 1; else echo 2; fi
 }
 
@@ -319,7 +324,9 @@ best_engine() { # op kb qd direct: the fio engine with the highest median (loads
 		if [ "$m" != n/a ]; then echo "$m $e"; fi
 	done | sort -g | tail -1 | cut -d' ' -f2
 }
-has_load2() { grep -q '"op":"load2"' "$RAW"; } # runs before fio loaded twice have none
+# has_load2: fio loaded twice after each store (runs before that have no load2).
+LOAD2=0
+has_load2() { [ "$LOAD2" = 1 ]; }
 fio_vals() { # engine op kb qd direct: fio's values at that point, a load's with its second load's
 	val fio "$@"
 	if [ "$2" = load ]; then val fio "$1" load2 "${@:3}"; fi
@@ -352,8 +359,7 @@ second_faster() {
 		for qd in 8 32; do
 			for rep in $(seq 1 "$REPS"); do
 				if [ "$tool" = lmfast ]; then
-					pair=(psync psync-thread)
-					[ $((rep % 2)) = 1 ] || pair=(psync-thread psync)
+					read -ra pair <<<"$(lmfast_order "$rep")"
 					f=$(val lmfast "${pair[0]}" load $kb $qd "$direct" "$rep")
 					s=$(val lmfast "${pair[1]}" load $kb $qd "$direct" "$rep")
 					echo "$f $s"
@@ -393,6 +399,7 @@ machine_lines() {
 	echo "$(fio --version), lmfast $("$BIN" version | cut -d' ' -f2), $(free -g | awk '/Mem:/ {print $2}') GiB RAM."
 }
 MACHINE=$(machine_lines) # before the report overwrites $MD
+if grep -q '"op":"load2"' "$RAW"; then LOAD2=1; fi
 if [ "$ONLY_REPORT" = 1 ] && grep -q '^{"settings"' "$RAW"; then
 	setting() { sed -n "s/^{\"settings\":.*\"$1\":\([0-9.]*\).*/\1/p" "$RAW" | head -1; }
 	HUGE=$(setting hugepages) IDLE=$(setting idle_s) SETUP=$(setting fio_extra_s) KEPT=$(setting memory_kept)
