@@ -39,10 +39,21 @@
 # README tells users to, on 2 MiB pages this script reserves in
 # /proc/sys/vm/nr_hugepages for the run and gives back at the end; 0: plain
 # pages), L2_BENCH_IDLE (seconds of idle disk before every store and cold
-# load, 1; fio gets L2_BENCH_SETUP more, 1.5 = lmfast's own buffer setup on
-# this machine, so both tools start on a disk idle for as long: this
-# virtual disk seems to refill a burst budget while idle). Needs root to
-# drop the page cache between store and cold load.
+# load, 1: this virtual disk seems to refill a burst budget while idle).
+# Both tools start their I/O on a disk idle for as long: lmfast spends the
+# first part of its run setting up its buffers (filling a gigabyte of store
+# slots takes ~1.4 s here, poisoning the load slots ~0.3 s), so fio waits
+# the idle plus that setup, as measured on the latest lmfast run of the
+# same operation (from its launch to its round's start in the JSONL,
+# recorded as op setup_store / setup_load; L2_BENCH_SETUP, 1.5, until the
+# first measurement). fio's own start-up (a few tens of ms) is not added
+# to lmfast's side. Needs root to drop the page cache between store and
+# cold load.
+#
+# The tools take turns: repetition r starts with the r-th of lmfast, fio
+# psync, io_uring[, libaio] and runs the others in that cyclic order, so
+# that no tool always follows the same one (whatever a tool leaves the
+# disk doing falls on each of the others in turn).
 #
 # A run that fails — lmfast: no summary line or a failed key; fio: no terse
 # line or a non-zero error field — is recorded with "value":null for either
@@ -69,6 +80,8 @@ HUGEFLAG=() FIOHUGE=()
 [ "$HUGE" = 1 ] && HUGEFLAG=(--hugepages) FIOHUGE=(--iomem=shmhuge)
 
 ONLY_REPORT=${L2_BENCH_REPORT_ONLY:-0}
+MEASURED=1 ROTATED=1 # this script's method; a re-rendered JSONL says its own
+[ "$ONLY_REPORT" = 1 ] && MEASURED=0 ROTATED=0
 RAW="$OUT/l2-$DATE.jsonl"
 MD="$OUT/l2-$DATE.md"
 DIR=
@@ -121,7 +134,7 @@ else
 	fi
 	: >"$RAW"
 	# the run's settings, for a later L2_BENCH_REPORT_ONLY=1 rendering
-	printf '{"settings":{"hugepages":%s,"idle_s":%s,"fio_extra_s":%s,"memory_kept":%s}}\n' "$HUGE" "$IDLE" "$SETUP" "$KEPT" >>"$RAW"
+	printf '{"settings":{"hugepages":%s,"idle_s":%s,"fio_extra_s":%s,"memory_kept":%s,"setup_measured":1,"rotated":1}}\n' "$HUGE" "$IDLE" "$SETUP" "$KEPT" >>"$RAW"
 fi
 
 # fresh_dir: an empty run directory (our mktemp directory, emptied).
@@ -132,9 +145,32 @@ drop_caches() {
 	if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi
 }
 
-# settle TOOL: the idle before a measured store or cold load (see L2_BENCH_IDLE).
+# settle TOOL [OP]: the idle before a measured store or cold load (OP
+# store or load): IDLE for lmfast, whose setup then adds to it; for fio
+# IDLE plus lmfast's latest measured setup of OP (see L2_BENCH_IDLE).
 settle() {
-	if [ "$1" = lmfast ]; then sleep "$IDLE"; else sleep "$(awk -v a="$IDLE" -v b="$SETUP" 'BEGIN {print a + b}')"; fi
+	if [ "$1" = lmfast ]; then sleep "$IDLE"; else sleep "$(awk -v a="$IDLE" -v b="$(lmfast_setup "$2")" 'BEGIN {print a + b}')"; fi
+}
+# lmfast_setup OP: seconds from lmfast's launch to its first I/O in its
+# latest run of OP (SETUP before there is one).
+lmfast_setup() {
+	local v
+	v=$({ grep "\"op\":\"setup_$1\"" "$RAW" || true; } | tail -1 | sed -n 's/.*"value":\([0-9.]*\)}.*/\1/p')
+	echo "${v:-$SETUP}"
+}
+# epoch_s RFC3339: seconds since the epoch, with the fraction.
+epoch_s() { date -d "$1" +%s.%N; }
+# rotate REP TOOL...: the tools in the order repetition REP runs them, the
+# list turned left by REP-1.
+rotate() {
+	local rep=$1
+	shift
+	local n=$# i
+	for ((i = 0; i < n; i++)); do
+		local k=$((((rep - 1 + i) % n) + 1))
+		echo -n "${!k} "
+	done
+	echo
 }
 
 # field NAME: the number after "NAME": in stdin's first matching line.
@@ -147,10 +183,22 @@ lmfast_op() {
 	shift 5
 	local odirect=false
 	[ "$direct" = 1 ] && odirect=true
-	local line
-	line=$("$BIN" l2 --l2-adapter "{\"type\":\"fs\",\"base_path\":\"$DIR\",\"use_odirect\":$odirect}" \
+	local out line launched started
+	launched=$(date +%s.%N)
+	out=$("$BIN" l2 --l2-adapter "{\"type\":\"fs\",\"base_path\":\"$DIR\",\"use_odirect\":$odirect}" \
 		--only "$op" --in-flight "$qd" --num-keys $((keys / qd)) --data-size-kb "$kb" \
-		--rounds 1 --warmup-rounds 0 -q "${HUGEFLAG[@]}" "$@" | grep "\"event\":\"summary\",.*\"op\":\"$op\"" || true)
+		--rounds 1 --warmup-rounds 0 -q "${HUGEFLAG[@]}" "$@" || true)
+	line=$(echo "$out" | grep "\"event\":\"summary\",.*\"op\":\"$op\"" || true)
+	# the setup before the first I/O: the first round's start (its line's
+	# time less its duration) less the launch
+	if [ "$op" != lookup ]; then
+		started=$(echo "$out" | grep -m1 "\"event\":\"round\",.*\"op\":\"$op\"" || true)
+		if [ -n "$started" ]; then
+			started=$(awk -v e="$(epoch_s "$(echo "$started" | sed -n 's/^{"time":"\([^"]*\)".*/\1/p')")" \
+				-v d="$(echo "$started" | field duration_ms)" -v l="$launched" 'BEGIN {printf "%.3f\n", e - d / 1000 - l}')
+			record lmfast psync "setup_$op" "$kb" "$qd" "$direct" 0 "$started"
+		fi
+	fi
 	local failed
 	failed=$(echo "$line" | field failed_keys)
 	if [ -z "$line" ] || [ "$failed" != 0 ]; then echo "lmfast $op failed: $line" >&2; echo null; return; fi
@@ -189,7 +237,7 @@ lmfast_loads() {
 		[ "$e" = psync ] || b=per-thread
 		if [ "$cold" = 1 ]; then
 			drop_caches
-			settle lmfast
+			settle lmfast load
 		fi
 		v=$(lmfast_op load "$@" --load-buffers "$b")
 		if [ "$b" = per-key ]; then pk=$v; else pt=$v; fi
@@ -235,10 +283,10 @@ for kb in $SIZES; do
 			engines="psync io_uring"
 			[ "$direct" = 1 ] && engines="psync io_uring libaio"
 			for rep in $(seq 1 "$REPS"); do
-				for tool in lmfast $engines; do
+				for tool in $(rotate "$rep" lmfast $engines); do
 					fresh_dir
 					drop_caches
-					settle "$tool"
+					settle "$tool" store
 					if [ "$tool" = lmfast ]; then
 						s=$(lmfast_op store "$kb" "$qd" "$direct" "$keys")
 						record lmfast psync store "$kb" "$qd" "$direct" "$rep" "$s"
@@ -249,10 +297,10 @@ for kb in $SIZES; do
 					else
 						s=$(fio_op "$tool" write "$kb" "$qd" "$direct" "$keys")
 						drop_caches
-						settle "$tool"
+						settle "$tool" load
 						l=$(fio_op "$tool" read "$kb" "$qd" "$direct" "$keys")
 						drop_caches
-						settle "$tool"
+						settle "$tool" load
 						l2=$(fio_op "$tool" read "$kb" "$qd" "$direct" "$keys")
 						record fio "$tool" store "$kb" "$qd" "$direct" "$rep" "$s"
 						record fio "$tool" load "$kb" "$qd" "$direct" "$rep" "$l"
@@ -323,6 +371,9 @@ best_engine() { # op kb qd direct: the fio engine with the highest median (loads
 		m=$(fio_vals "$e" "$@" | median)
 		if [ "$m" != n/a ]; then echo "$m $e"; fi
 	done | sort -g | tail -1 | cut -d' ' -f2
+}
+setups() { # OP: lmfast's measured setups of OP (store or load), one a line
+	{ grep "\"op\":\"setup_$1\"" "$RAW" || true; } | sed -n 's/.*"value":\([0-9.][0-9.]*\)}.*/\1/p'
 }
 # has_load2: fio loaded twice after each store (runs before that have no load2).
 LOAD2=0
@@ -403,6 +454,7 @@ if grep -q '"op":"load2"' "$RAW"; then LOAD2=1; fi
 if [ "$ONLY_REPORT" = 1 ] && grep -q '^{"settings"' "$RAW"; then
 	setting() { sed -n "s/^{\"settings\":.*\"$1\":\([0-9.]*\).*/\1/p" "$RAW" | head -1; }
 	HUGE=$(setting hugepages) IDLE=$(setting idle_s) SETUP=$(setting fio_extra_s) KEPT=$(setting memory_kept)
+	MEASURED=$(setting setup_measured) ROTATED=$(setting rotated)
 fi
 {
 	echo "# lmfast l2 vs fio ($DATE)"
@@ -422,8 +474,19 @@ fi
 	echo "fio psync \`numjobs=Q\`, io_uring and libaio$([ "$HUGE" = 1 ] && echo ' (all with `--iomem=shmhuge`: huge-page buffers for both tools)')"
 	echo "\`iodepth=Q\` (libaio only with O_DIRECT), \`filesize=bs=payload\`, \`create_on_open=1 fallocate=none\`. The page"
 	echo "cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every store and every cold load, and the"
-	echo "disk then left idle for the same time before either tool starts ($IDLE s, fio $SETUP s more for lmfast's buffer setup). Each"
-	echo "repetition runs lmfast and every fio engine back to back. Best fio engine = the one with the highest median at"
+	if [ "${MEASURED:-0}" = 1 ]; then
+		echo "disk then left idle for as long before either tool's first I/O: $IDLE s, then lmfast sets up its buffers (measured"
+		echo "from launch to its first round's start: median $(setups store | median) s for stores, $(setups load | median) s for loads) and fio"
+		echo "waits $IDLE s plus lmfast's latest setup of the same operation. Each"
+	else
+		echo "disk then left idle for the same time before either tool starts ($IDLE s, fio $SETUP s more for lmfast's buffer setup). Each"
+	fi
+	if [ "${ROTATED:-0}" = 1 ]; then
+		echo "repetition runs lmfast and every fio engine back to back, repetition r starting with the r-th of lmfast, psync,"
+		echo "io_uring(, libaio) in that cyclic order, so no tool always follows the same one. Best fio engine = the one with the highest median at"
+	else
+		echo "repetition runs lmfast and every fio engine back to back. Best fio engine = the one with the highest median at"
+	fi
 	echo "that point; ratio = lmfast / that engine's run *of the same repetition*; the table gives medians over $REPS"
 	echo "repetitions (MiB/s = 2^20 B/s). A failed run (lmfast: a failed key or no summary; fio: an error) counts"
 	echo "for neither tool: it is left out of the medians and of the ratios of its repetition, and listed below"
