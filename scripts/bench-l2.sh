@@ -30,7 +30,8 @@
 # end; L2_BENCH_KEEP_MEMORY=0 leaves it alone.
 #
 # Writes OUTDIR/l2-DATE.md and OUTDIR/l2-DATE.jsonl (one line per run).
-# Knobs: L2_BENCH_REPS (5), L2_BENCH_MIB (data per run, 1024),
+# Knobs: L2_BENCH_REPS (5), L2_BENCH_PAIRS (8: paired cold loads of
+# standing files per point, section 2), L2_BENCH_MIB (data per run, 1024),
 # L2_BENCH_DIR (/var/tmp/lmfast-bench-l2: on the disk, not tmpfs; the runs
 # go to a fresh mktemp directory inside it, which is all that is removed),
 # L2_BENCH_REPORT_ONLY=1 (re-render the .md from an existing .jsonl; runs
@@ -70,6 +71,7 @@ HUGE=${L2_BENCH_HUGEPAGES:-1}
 IDLE=${L2_BENCH_IDLE:-1}
 SETUP=${L2_BENCH_SETUP:-1.5}
 KEEP=${L2_BENCH_KEEP_MEMORY:-1}
+PAIRS=${L2_BENCH_PAIRS:-8}
 REPORTING=/sys/module/page_reporting/parameters/page_reporting_order
 KEPT=0 # 1: free page reporting was off for the run
 HUGEFLAG=() FIOHUGE=()
@@ -134,7 +136,7 @@ else
 	fi
 	: >"$RAW"
 	# the run's settings, for a later L2_BENCH_REPORT_ONLY=1 rendering
-	printf '{"settings":{"hugepages":%s,"idle_s":%s,"fio_extra_s":%s,"memory_kept":%s,"setup_measured":1,"rotated":1}}\n' "$HUGE" "$IDLE" "$SETUP" "$KEPT" >>"$RAW"
+	printf '{"settings":{"hugepages":%s,"idle_s":%s,"fio_extra_s":%s,"memory_kept":%s,"setup_measured":1,"rotated":1,"pairs":%s}}\n' "$HUGE" "$IDLE" "$SETUP" "$KEPT" "$PAIRS" >>"$RAW"
 fi
 
 # fresh_dir: an empty run directory (our mktemp directory, emptied).
@@ -185,7 +187,7 @@ lmfast_op() {
 	[ "$direct" = 1 ] && odirect=true
 	local out line launched started
 	launched=$(date +%s.%N)
-	out=$("$BIN" l2 --l2-adapter "{\"type\":\"fs\",\"base_path\":\"$DIR\",\"use_odirect\":$odirect}" \
+	out=$("$BIN" l2 --l2-adapter "{\"type\":\"fs\",\"base_path\":\"${RUN_DIR:-$DIR}\",\"use_odirect\":$odirect}" \
 		--only "$op" --in-flight "$qd" --num-keys $((keys / qd)) --data-size-kb "$kb" \
 		--rounds 1 --warmup-rounds 0 -q "${HUGEFLAG[@]}" "$@" || true)
 	line=$(echo "$out" | grep "\"event\":\"summary\",.*\"op\":\"$op\"" || true)
@@ -214,7 +216,7 @@ fio_op() {
 	local extra=()
 	[ "$rw" = write ] && extra=(--create_on_open=1 --fallocate=none)
 	local t
-	t=$(fio --name=b --directory="$DIR" --ioengine="$engine" "${jobs[@]}" --rw="$rw" --bs="${kb}k" \
+	t=$(fio --name=b --directory="${RUN_DIR:-$DIR}" --ioengine="$engine" "${jobs[@]}" --rw="$rw" --bs="${kb}k" \
 		--filesize="${kb}k" --direct="$direct" --group_reporting --output-format=terse --terse-version=3 \
 		"${FIOHUGE[@]}" "${extra[@]}" "$@" 2>/dev/null | tail -1 || true)
 	if [ -z "$t" ] || [ "$(echo "$t" | cut -d';' -f5)" != 0 ]; then echo "fio $engine $rw failed: $t" >&2; echo null; return; fi
@@ -266,6 +268,36 @@ median() {
 	sort -g | awk -v d="${1:-2}" '{v[NR]=$1} END {if (NR==0) {print "n/a"; exit}; if (NR%2) print v[(NR+1)/2]; else printf("%." d "f\n", (v[NR/2]+v[NR/2+1])/2)}'
 }
 
+# The JSONL, read back (by the paired loads of section 2 and by the report).
+# rows TOOL ENGINE OP KB QD DIRECT [REP]: the JSONL lines of those runs.
+rows() {
+	local rep=""
+	[ $# -ge 7 ] && rep="\"rep\":$7,"
+	{ grep "\"tool\":\"$1\",\"engine\":\"$2\",\"op\":\"$3\",\"payload_kb\":$4,\"qd\":$5,\"direct\":$6,$rep" "$RAW" || true; }
+}
+val() { # tool engine op kb qd direct [rep] -> the values of the runs that did not fail, one a line
+	rows "$@" | sed -n 's/.*"value":\([-0-9.e+][-0-9.e+]*\)}.*/\1/p'
+}
+failures() { # tool engine op kb qd direct -> how many runs failed (value null)
+	rows "$@" | grep -c '"value":null' || true
+}
+best_engine() { # op kb qd direct: the fio engine with the highest median (loads: of both loads)
+	for e in psync io_uring libaio; do
+		m=$(fio_vals "$e" "$@" | median)
+		if [ "$m" != n/a ]; then echo "$m $e"; fi
+	done | sort -g | tail -1 | cut -d' ' -f2
+}
+setups() { # OP: lmfast's measured setups of OP (store or load), one a line
+	{ grep "\"op\":\"setup_$1\"" "$RAW" || true; } | sed -n 's/.*"value":\([0-9.][0-9.]*\)}.*/\1/p'
+}
+# has_load2: fio loaded twice after each store (runs before that have no load2).
+LOAD2=0
+has_load2() { [ "$LOAD2" = 1 ]; }
+fio_vals() { # engine op kb qd direct: fio's values at that point, a load's with its second load's
+	val fio "$@"
+	if [ "$2" = load ]; then val fio "$1" load2 "${@:3}"; fi
+}
+
 # 1. store and cold load, interleaved.
 [ "$ONLY_REPORT" = 1 ] && SIZES="" || SIZES="256 1024"
 if [ -n "$SIZES" ]; then
@@ -314,7 +346,46 @@ for kb in $SIZES; do
 	done
 done
 
-# 2. hot-cache load (buffered, page cache warm) and lookups, lmfast and fio.
+# 2. cold loads of standing files, in tight pairs. Section 1 compares loads
+# that follow each tool's own store, so a pair of loads it compares lies a
+# whole rotation apart (tens of seconds), and the disk drifts in between.
+# Here lmfast (into one buffer per I/O thread: fio's footprint) and the
+# best fio engine for loads at that point each store one set of files,
+# in their own directories, once; then the two sets are loaded cold
+# alternately, PAIRS times, odd pairs lmfast first, so the two loads of a
+# pair are a few seconds apart. The ratio of each pair is lmfast / fio.
+[ "$ONLY_REPORT" = 1 ] && PSIZES="" || PSIZES="256 1024"
+for kb in $PSIZES; do
+	keys=$((MIB * 1024 / kb))
+	for qd in 8 32; do
+		for direct in 1 0; do
+			e=$(best_engine load "$kb" "$qd" "$direct")
+			[ -n "$e" ] || continue
+			fresh_dir
+			mkdir "$DIR/lmfast" "$DIR/fio"
+			RUN_DIR=$DIR/lmfast lmfast_op store "$kb" "$qd" "$direct" "$keys" >/dev/null
+			RUN_DIR=$DIR/fio fio_op "$e" write "$kb" "$qd" "$direct" "$keys" >/dev/null
+			for pair in $(seq 1 "$PAIRS"); do
+				order="lmfast fio"
+				[ $((pair % 2)) = 1 ] || order="fio lmfast"
+				for tool in $order; do
+					drop_caches
+					settle "$tool" load
+					if [ "$tool" = lmfast ]; then
+						v=$(RUN_DIR=$DIR/lmfast lmfast_op load "$kb" "$qd" "$direct" "$keys" --load-buffers per-thread)
+						record lmfast psync-thread pair_load "$kb" "$qd" "$direct" "$pair" "$v"
+					else
+						v=$(RUN_DIR=$DIR/fio fio_op "$e" read "$kb" "$qd" "$direct" "$keys")
+						record fio "$e" pair_load "$kb" "$qd" "$direct" "$pair" "$v"
+					fi
+				done
+				echo "pair kb=$kb qd=$qd direct=$direct pair=$pair lmfast=$(val lmfast psync-thread pair_load "$kb" "$qd" "$direct" "$pair") fio $e=$(val fio "$e" pair_load "$kb" "$qd" "$direct" "$pair")"
+			done
+		done
+	done
+done
+
+# 3. hot-cache load (buffered, page cache warm) and lookups, lmfast and fio.
 kb=256
 keys=$((MIB * 1024 / kb))
 [ "$ONLY_REPORT" = 1 ] && HOTQ="" || HOTQ="8 32"
@@ -353,35 +424,7 @@ for rep in $LREPS; do
 	echo "lookup rep=$rep lmfast(miss again, 4 workers)=$v keys/s"
 done
 
-# 3. report.
-# rows TOOL ENGINE OP KB QD DIRECT [REP]: the JSONL lines of those runs.
-rows() {
-	local rep=""
-	[ $# -ge 7 ] && rep="\"rep\":$7,"
-	{ grep "\"tool\":\"$1\",\"engine\":\"$2\",\"op\":\"$3\",\"payload_kb\":$4,\"qd\":$5,\"direct\":$6,$rep" "$RAW" || true; }
-}
-val() { # tool engine op kb qd direct [rep] -> the values of the runs that did not fail, one a line
-	rows "$@" | sed -n 's/.*"value":\([-0-9.e+][-0-9.e+]*\)}.*/\1/p'
-}
-failures() { # tool engine op kb qd direct -> how many runs failed (value null)
-	rows "$@" | grep -c '"value":null' || true
-}
-best_engine() { # op kb qd direct: the fio engine with the highest median (loads: of both loads)
-	for e in psync io_uring libaio; do
-		m=$(fio_vals "$e" "$@" | median)
-		if [ "$m" != n/a ]; then echo "$m $e"; fi
-	done | sort -g | tail -1 | cut -d' ' -f2
-}
-setups() { # OP: lmfast's measured setups of OP (store or load), one a line
-	{ grep "\"op\":\"setup_$1\"" "$RAW" || true; } | sed -n 's/.*"value":\([0-9.][0-9.]*\)}.*/\1/p'
-}
-# has_load2: fio loaded twice after each store (runs before that have no load2).
-LOAD2=0
-has_load2() { [ "$LOAD2" = 1 ]; }
-fio_vals() { # engine op kb qd direct: fio's values at that point, a load's with its second load's
-	val fio "$@"
-	if [ "$2" = load ]; then val fio "$1" load2 "${@:3}"; fi
-}
+# 4. report.
 # fio_cell engine op kb qd direct: the median for the table; loads "first / second" when fio loaded twice.
 fio_cell() {
 	local m
@@ -398,6 +441,20 @@ ratios() { # op kb qd direct [LMFAST_ENGINE]: per repetition where both ran, lmf
 		if [ "$1" = load ] && has_load2 && [ "$(load_pos "$lme" "$rep")" = 2 ]; then fop=load2; fi
 		l=$(val lmfast "$lme" "$1" "$2" "$3" "$4" "$rep")
 		b=$(val fio "$e" "$fop" "$2" "$3" "$4" "$rep")
+		awk -v l="$l" -v b="$b" 'BEGIN {if (l != "" && b != "" && b > 0) printf "%.3f\n", l / b}'
+	done
+}
+# pair_engine KB QD DIRECT: the fio engine of the paired loads at that point.
+pair_engine() {
+	{ grep "\"tool\":\"fio\",\"engine\":\"[a-z_]*\",\"op\":\"pair_load\",\"payload_kb\":$1,\"qd\":$2,\"direct\":$3," "$RAW" || true; } |
+		head -1 | sed -n 's/.*"engine":"\([a-z_]*\)".*/\1/p'
+}
+# pair_ratios KB QD DIRECT ENGINE: lmfast / fio of each pair where both ran.
+pair_ratios() {
+	local rep l b
+	for rep in $(rows lmfast psync-thread pair_load "$1" "$2" "$3" | sed -n 's/.*"rep":\([0-9]*\),.*/\1/p'); do
+		l=$(val lmfast psync-thread pair_load "$1" "$2" "$3" "$rep")
+		b=$(val fio "$4" pair_load "$1" "$2" "$3" "$rep")
 		awk -v l="$l" -v b="$b" 'BEGIN {if (l != "" && b != "" && b > 0) printf "%.3f\n", l / b}'
 	done
 }
@@ -541,6 +598,33 @@ fi
 	echo
 	failed_line
 	echo
+	if grep -q '"op":"pair_load"' "$RAW"; then
+		echo "Cold loads of standing files, in tight pairs: lmfast (\`--load-buffers per-thread\`) and the best fio engine for loads"
+		echo "at that point (above) each store one set of files once, in their own directories; then the two sets are loaded cold"
+		echo "alternately, odd pairs lmfast first, each load after the same drop and idle as above, so the two loads of a pair"
+		echo "are seconds apart where the table above compares loads a rotation apart. Ratio = lmfast / fio of the same pair;"
+		echo "medians over the pairs."
+		echo
+		echo "| payload | Q | O_DIRECT | fio engine | pairs | lmfast per-thread MiB/s | fio MiB/s | lmfast / fio (median of pairs) | lmfast faster | ≥ 0.95 |"
+		echo "|---|---|---|---|---|---|---|---|---|---|"
+		for kb in 256 1024; do
+			for qd in 8 32; do
+				for direct in 1 0; do
+					e=$(pair_engine $kb $qd $direct)
+					[ -n "$e" ] || continue
+					pr=$(pair_ratios $kb $qd $direct "$e")
+					r=$(echo "$pr" | grep . | median 3)
+					won=$(echo "$pr" | awk 'NF {n++; if ($1 > 1) w++} END {printf "%d of %d\n", w, n}')
+					echo "| $kb KiB | $qd | $direct | $e | $(val lmfast psync-thread pair_load $kb $qd $direct | wc -l) | $(val lmfast psync-thread pair_load $kb $qd $direct | median) | $(val fio "$e" pair_load $kb $qd $direct | median) | $r | $won | $(verdict "$r" 0.95) |"
+					note_failures "paired load $kb KiB Q$qd direct=$direct" lmfast psync-thread pair_load $kb $qd $direct
+					note_failures "paired load $kb KiB Q$qd direct=$direct" fio "$e" pair_load $kb $qd $direct
+				done
+			done
+		done
+		echo
+		failed_line
+		echo
+	fi
 	echo "Hot-cache load (256 KiB, buffered, files in the page cache; fio \`invalidate=0\`):"
 	echo
 	echo "| Q | lmfast MiB/s | lmfast GB/s | per-thread MiB/s | per-thread GB/s | fio psync MiB/s | target ≥ ~10 GB/s (LMCache's slots) |"
