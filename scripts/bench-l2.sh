@@ -7,9 +7,17 @@
 # numjobs=Q and its io_uring and libaio engines with iodepth=Q, O_DIRECT on
 # and off. The disk of this VM drifts by 1.5x within minutes, so every
 # repetition runs each tool back to back (lmfast, fio psync, fio io_uring,
-# fio libaio, lmfast, ...) and the report gives the median over
-# repetitions of lmfast / the best fio engine's run of the same repetition
-# (best: the engine with the highest median at that point).
+# fio libaio, taking turns: see below) and the report gives the median
+# over repetitions of lmfast / the best fio engine's run of the same
+# repetition (best: the engine with the highest median at that point).
+#
+# There each tool's loads follow its own store, so two loads the report
+# compares lie a rotation (tens of seconds) apart. Section 2 therefore also
+# measures cold loads in tight pairs: lmfast (per-thread buffers) and the
+# best fio engine for loads at that point each store one set of files,
+# once, in their own directories; after one untimed load of each, the two
+# sets are loaded cold alternately L2_BENCH_PAIRS times, seconds apart
+# (op "pair_load"; the stores "pair_store", rep 0).
 #
 # lmfast loads twice after each store, in alternating order: into LMCache's
 # slots (one buffer per key, --load-buffers per-key, engine "psync" in the
@@ -87,6 +95,7 @@ MEASURED=1 ROTATED=1 # this script's method; a re-rendered JSONL says its own
 RAW="$OUT/l2-$DATE.jsonl"
 MD="$OUT/l2-$DATE.md"
 DIR=
+RUN_DIR= # where lmfast_op and fio_op run: $DIR unless a caller says otherwise
 if [ "$ONLY_REPORT" = 1 ]; then
 	[ -f "$RAW" ] || { echo "L2_BENCH_REPORT_ONLY=1: no $RAW to render" >&2; exit 1; }
 else
@@ -121,7 +130,7 @@ else
 	# (--iomem=shmhuge) fit in the margin. Both tools get huge pages or
 	# neither: without the whole reservation the bench runs on plain pages.
 	if [ "$HUGE" = 1 ]; then
-		want=$((MIB + 64))
+		want=$(((MIB > 256 ? MIB : 256) + 64)) # the lookups hold 256 MiB
 		if [ -w /proc/sys/vm/nr_hugepages ]; then
 			HUGE_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
 			echo $((HUGE_BEFORE + want)) >/proc/sys/vm/nr_hugepages || true
@@ -136,7 +145,7 @@ else
 	fi
 	: >"$RAW"
 	# the run's settings, for a later L2_BENCH_REPORT_ONLY=1 rendering
-	printf '{"settings":{"hugepages":%s,"idle_s":%s,"fio_extra_s":%s,"memory_kept":%s,"setup_measured":1,"rotated":1,"pairs":%s}}\n' "$HUGE" "$IDLE" "$SETUP" "$KEPT" "$PAIRS" >>"$RAW"
+	printf '{"settings":{"hugepages":%s,"idle_s":%s,"fio_extra_s":%s,"memory_kept":%s,"setup_measured":1,"rotated":1,"pairs":%s,"reps":%s,"mib":%s}}\n' "$HUGE" "$IDLE" "$SETUP" "$KEPT" "$PAIRS" "$REPS" "$MIB" >>"$RAW"
 fi
 
 # fresh_dir: an empty run directory (our mktemp directory, emptied).
@@ -363,8 +372,20 @@ for kb in $PSIZES; do
 			[ -n "$e" ] || continue
 			fresh_dir
 			mkdir "$DIR/lmfast" "$DIR/fio"
-			RUN_DIR=$DIR/lmfast lmfast_op store "$kb" "$qd" "$direct" "$keys" >/dev/null
-			RUN_DIR=$DIR/fio fio_op "$e" write "$kb" "$qd" "$direct" "$keys" >/dev/null
+			s=$(RUN_DIR=$DIR/lmfast lmfast_op store "$kb" "$qd" "$direct" "$keys")
+			record lmfast psync pair_store "$kb" "$qd" "$direct" 0 "$s"
+			f=$(RUN_DIR=$DIR/fio fio_op "$e" write "$kb" "$qd" "$direct" "$keys")
+			record fio "$e" pair_store "$kb" "$qd" "$direct" 0 "$f"
+			if [ "$s" = null ] || [ "$f" = null ]; then
+				echo "paired loads kb=$kb qd=$qd direct=$direct skipped: a store failed" >&2
+				continue
+			fi
+			# untimed: one cold load of each set, so that the first timed
+			# load does not always fall on lmfast right after the stores
+			drop_caches
+			RUN_DIR=$DIR/fio fio_op "$e" read "$kb" "$qd" "$direct" "$keys" >/dev/null
+			drop_caches
+			RUN_DIR=$DIR/lmfast lmfast_op load "$kb" "$qd" "$direct" "$keys" --load-buffers per-thread >/dev/null
 			for pair in $(seq 1 "$PAIRS"); do
 				order="lmfast fio"
 				[ $((pair % 2)) = 1 ] || order="fio lmfast"
@@ -511,14 +532,17 @@ if grep -q '"op":"load2"' "$RAW"; then LOAD2=1; fi
 if [ "$ONLY_REPORT" = 1 ] && grep -q '^{"settings"' "$RAW"; then
 	setting() { sed -n "s/^{\"settings\":.*\"$1\":\([0-9.]*\).*/\1/p" "$RAW" | head -1; }
 	HUGE=$(setting hugepages) IDLE=$(setting idle_s) SETUP=$(setting fio_extra_s) KEPT=$(setting memory_kept)
-	MEASURED=$(setting setup_measured) ROTATED=$(setting rotated)
+	MEASURED=$(setting setup_measured) ROTATED=$(setting rotated) PAIRS=$(setting pairs)
+	# runs before these were recorded: the environment's (or the defaults)
+	REPS=$(setting reps) MIB=$(setting mib)
+	REPS=${REPS:-${L2_BENCH_REPS:-5}} MIB=${MIB:-${L2_BENCH_MIB:-1024}}
 fi
 {
 	echo "# lmfast l2 vs fio ($DATE)"
 	echo
 	echo "$MACHINE"
 	echo
-	echo "Command: \`make bench\` (= \`bash scripts/bench-l2.sh bin/lmfast bench_results $DATE\`), L2_BENCH_REPS=$REPS, L2_BENCH_MIB=$MIB."
+	echo "Command: \`make bench\` (= \`bash scripts/bench-l2.sh bin/lmfast bench_results $DATE\`), L2_BENCH_REPS=$REPS,$(grep -q '"op":"pair_load"' "$RAW" && echo " L2_BENCH_PAIRS=$PAIRS,") L2_BENCH_MIB=$MIB."
 	echo
 	echo "Method: one file per key, $MIB MiB per run ($((MIB * 4)) keys of 256 KiB or $MIB of 1 MiB), written once and read back"
 	echo "whole. Queue depth Q: lmfast \`--in-flight Q --num-keys K/Q --rounds 1 --warmup-rounds 0\` (Q psync I/O threads,"
@@ -601,9 +625,9 @@ fi
 	if grep -q '"op":"pair_load"' "$RAW"; then
 		echo "Cold loads of standing files, in tight pairs: lmfast (\`--load-buffers per-thread\`) and the best fio engine for loads"
 		echo "at that point (above) each store one set of files once, in their own directories; then the two sets are loaded cold"
-		echo "alternately, odd pairs lmfast first, each load after the same drop and idle as above, so the two loads of a pair"
-		echo "are seconds apart where the table above compares loads a rotation apart. Ratio = lmfast / fio of the same pair;"
-		echo "medians over the pairs."
+		echo "alternately (after one untimed load of each), odd pairs lmfast first, each load after the same drop and idle as"
+		echo "above, so the two loads of a pair are seconds apart where the table above compares loads a rotation apart."
+		echo "Ratio = lmfast / fio of the same pair; medians over the pairs."
 		echo
 		echo "| payload | Q | O_DIRECT | fio engine | pairs | lmfast per-thread MiB/s | fio MiB/s | lmfast / fio (median of pairs) | lmfast faster | ≥ 0.95 |"
 		echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -613,9 +637,11 @@ fi
 					e=$(pair_engine $kb $qd $direct)
 					[ -n "$e" ] || continue
 					pr=$(pair_ratios $kb $qd $direct "$e")
-					r=$(echo "$pr" | grep . | median 3)
+					r=$(echo "$pr" | awk NF | median 3)
 					won=$(echo "$pr" | awk 'NF {n++; if ($1 > 1) w++} END {printf "%d of %d\n", w, n}')
-					echo "| $kb KiB | $qd | $direct | $e | $(val lmfast psync-thread pair_load $kb $qd $direct | wc -l) | $(val lmfast psync-thread pair_load $kb $qd $direct | median) | $(val fio "$e" pair_load $kb $qd $direct | median) | $r | $won | $(verdict "$r" 0.95) |"
+					echo "| $kb KiB | $qd | $direct | $e | $(echo "$pr" | awk NF | wc -l) | $(val lmfast psync-thread pair_load $kb $qd $direct | median) | $(val fio "$e" pair_load $kb $qd $direct | median) | $r | $won | $(verdict "$r" 0.95) |"
+					note_failures "paired store $kb KiB Q$qd direct=$direct" lmfast psync pair_store $kb $qd $direct
+					note_failures "paired store $kb KiB Q$qd direct=$direct" fio "$e" pair_store $kb $qd $direct
 					note_failures "paired load $kb KiB Q$qd direct=$direct" lmfast psync-thread pair_load $kb $qd $direct
 					note_failures "paired load $kb KiB Q$qd direct=$direct" fio "$e" pair_load $kb $qd $direct
 				done
