@@ -363,6 +363,15 @@ done
 # in their own directories, once; then the two sets are loaded cold
 # alternately, PAIRS times, odd pairs lmfast first, so the two loads of a
 # pair are a few seconds apart. The ratio of each pair is lmfast / fio.
+# standing_load TOOL: MiB/s of a cold load of TOOL's standing set at the
+# point of the loop below (fio with its engine $e).
+standing_load() {
+	if [ "$1" = lmfast ]; then
+		RUN_DIR=$DIR/lmfast lmfast_op load "$kb" "$qd" "$direct" "$keys" --load-buffers per-thread
+	else
+		RUN_DIR=$DIR/fio fio_op "$e" read "$kb" "$qd" "$direct" "$keys"
+	fi
+}
 [ "$ONLY_REPORT" = 1 ] && PSIZES="" || PSIZES="256 1024"
 for kb in $PSIZES; do
 	keys=$((MIB * 1024 / kb))
@@ -382,21 +391,20 @@ for kb in $PSIZES; do
 			fi
 			# untimed: one cold load of each set, so that the first timed
 			# load does not always fall on lmfast right after the stores
-			drop_caches
-			RUN_DIR=$DIR/fio fio_op "$e" read "$kb" "$qd" "$direct" "$keys" >/dev/null
-			drop_caches
-			RUN_DIR=$DIR/lmfast lmfast_op load "$kb" "$qd" "$direct" "$keys" --load-buffers per-thread >/dev/null
+			for tool in fio lmfast; do
+				drop_caches
+				standing_load "$tool" >/dev/null
+			done
 			for pair in $(seq 1 "$PAIRS"); do
 				order="lmfast fio"
 				[ $((pair % 2)) = 1 ] || order="fio lmfast"
 				for tool in $order; do
 					drop_caches
 					settle "$tool" load
+					v=$(standing_load "$tool")
 					if [ "$tool" = lmfast ]; then
-						v=$(RUN_DIR=$DIR/lmfast lmfast_op load "$kb" "$qd" "$direct" "$keys" --load-buffers per-thread)
 						record lmfast psync-thread pair_load "$kb" "$qd" "$direct" "$pair" "$v"
 					else
-						v=$(RUN_DIR=$DIR/fio fio_op "$e" read "$kb" "$qd" "$direct" "$keys")
 						record fio "$e" pair_load "$kb" "$qd" "$direct" "$pair" "$v"
 					fi
 				done
@@ -453,6 +461,8 @@ fio_cell() {
 	if [ "$2" = load ] && [ "$m" != n/a ] && has_load2; then m="$m / $(val fio "$1" load2 "${@:3}" | median)"; fi
 	echo "$m"
 }
+# ratio L B: L / B to 3 decimals; nothing when either is missing.
+ratio() { awk -v l="$1" -v b="$2" 'BEGIN {if (l != "" && b != "" && b > 0) printf "%.3f\n", l / b}'; }
 ratios() { # op kb qd direct [LMFAST_ENGINE]: per repetition where both ran, lmfast / the best fio engine's run of that repetition (a load: fio's load in the same place after its store)
 	local e l b lme=${5:-psync} fop
 	e=$(best_engine "$1" "$2" "$3" "$4")
@@ -462,7 +472,7 @@ ratios() { # op kb qd direct [LMFAST_ENGINE]: per repetition where both ran, lmf
 		if [ "$1" = load ] && has_load2 && [ "$(load_pos "$lme" "$rep")" = 2 ]; then fop=load2; fi
 		l=$(val lmfast "$lme" "$1" "$2" "$3" "$4" "$rep")
 		b=$(val fio "$e" "$fop" "$2" "$3" "$4" "$rep")
-		awk -v l="$l" -v b="$b" 'BEGIN {if (l != "" && b != "" && b > 0) printf "%.3f\n", l / b}'
+		ratio "$l" "$b"
 	done
 }
 # pair_engine KB QD DIRECT: the fio engine of the paired loads at that point.
@@ -476,7 +486,7 @@ pair_ratios() {
 	for rep in $(rows lmfast psync-thread pair_load "$1" "$2" "$3" | sed -n 's/.*"rep":\([0-9]*\),.*/\1/p'); do
 		l=$(val lmfast psync-thread pair_load "$1" "$2" "$3" "$rep")
 		b=$(val fio "$4" pair_load "$1" "$2" "$3" "$rep")
-		awk -v l="$l" -v b="$b" 'BEGIN {if (l != "" && b != "" && b > 0) printf "%.3f\n", l / b}'
+		ratio "$l" "$b"
 	done
 }
 # second_faster TOOL DIRECT: "A of B": of the B pairs of cold loads after
@@ -529,6 +539,8 @@ machine_lines() {
 }
 MACHINE=$(machine_lines) # before the report overwrites $MD
 if grep -q '"op":"load2"' "$RAW"; then LOAD2=1; fi
+PAIRED=0 # 1: the JSONL has section 2's paired loads
+if grep -q '"op":"pair_load"' "$RAW"; then PAIRED=1; fi
 if [ "$ONLY_REPORT" = 1 ] && grep -q '^{"settings"' "$RAW"; then
 	setting() { sed -n "s/^{\"settings\":.*\"$1\":\([0-9.]*\).*/\1/p" "$RAW" | head -1; }
 	HUGE=$(setting hugepages) IDLE=$(setting idle_s) SETUP=$(setting fio_extra_s) KEPT=$(setting memory_kept)
@@ -542,7 +554,7 @@ fi
 	echo
 	echo "$MACHINE"
 	echo
-	echo "Command: \`make bench\` (= \`bash scripts/bench-l2.sh bin/lmfast bench_results $DATE\`), L2_BENCH_REPS=$REPS,$(grep -q '"op":"pair_load"' "$RAW" && echo " L2_BENCH_PAIRS=$PAIRS,") L2_BENCH_MIB=$MIB."
+	echo "Command: \`make bench\` (= \`bash scripts/bench-l2.sh bin/lmfast bench_results $DATE\`), L2_BENCH_REPS=$REPS,$([ "$PAIRED" = 1 ] && echo " L2_BENCH_PAIRS=$PAIRS,") L2_BENCH_MIB=$MIB."
 	echo
 	echo "Method: one file per key, $MIB MiB per run ($((MIB * 4)) keys of 256 KiB or $MIB of 1 MiB), written once and read back"
 	echo "whole. Queue depth Q: lmfast \`--in-flight Q --num-keys K/Q --rounds 1 --warmup-rounds 0\` (Q psync I/O threads,"
@@ -622,7 +634,7 @@ fi
 	echo
 	failed_line
 	echo
-	if grep -q '"op":"pair_load"' "$RAW"; then
+	if [ "$PAIRED" = 1 ]; then
 		echo "Cold loads of standing files, in tight pairs: lmfast (\`--load-buffers per-thread\`) and the best fio engine for loads"
 		echo "at that point (above) each store one set of files once, in their own directories; then the two sets are loaded cold"
 		echo "alternately (after one untimed load of each), odd pairs lmfast first, each load after the same drop and idle as"
