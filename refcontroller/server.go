@@ -341,6 +341,11 @@ func (s *Server) pullLoop() {
 		var got, messages, batches int64
 		for i, f := range frames {
 			if s.pullDead.Load() {
+				if !atStart { // LMCache received the fatal frame's message whole and counted it
+					got++
+					atStart = last[i]
+					continue
+				}
 				break // LMCache's dead PULL loop: frames are never read again
 			}
 			got++
