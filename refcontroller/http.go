@@ -81,6 +81,7 @@ func (s *Server) metricsRegistry() *prometheus.Registry {
 		{"router_decode_errors_total", "ROUTER payloads that did not decode.", func(c Counters) int64 { return c.RouterDecodeErrors }},
 		{"replies_total", "Replies sent.", func(c Counters) int64 { return c.Replies }},
 		{"error_replies_total", "ErrorMsg replies sent.", func(c Counters) int64 { return c.ErrorReplies }},
+		{"injected_drops_total", "PULL frames dropped unread by --inject-drop (a test aid).", func(c Counters) int64 { return c.InjectedDrops }},
 	} {
 		counter(ownPrefix+m.name, m.help, func(c Counters) float64 { return float64(m.f(c)) })
 	}
