@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	zmq "github.com/pebbe/zmq4"
 )
 
 // Inject holds the server's test aids: faults it adds on purpose so that a
@@ -20,10 +22,11 @@ type Inject struct {
 	// stall is logged (Server.Stalls, OnStall).
 	Stall, StallEvery time.Duration
 	// Delay answers the reply and heartbeat sockets' requests serially, as
-	// one server whose every answer takes Delay: a request is answered at
-	// or after max(the time it is handled, the previous answer) + Delay, so
-	// k requests queued at t0 are answered at or after t0 + k·Delay, and
-	// the server answers at most 1/Delay requests per second.
+	// one server whose every answer takes Delay: a request that finds the
+	// server idle at t0 is answered at or after t0 + Delay, and the k-th
+	// request queued behind it at or after t0 + (k+1)·Delay. The server
+	// answers at most 1/Delay requests per second and, saturated, that
+	// many even when its timers wake late (see injector.delay).
 	Delay time.Duration
 	// Drop discards this share of PULL frames unread: the application never
 	// sees them and every count of received frames (Counters.PullFrames,
@@ -197,6 +200,7 @@ func (in *injector) stall(socket string, last *int, stop <-chan struct{}) {
 		return
 	}
 	st := Stall{Socket: socket, Index: k, Nominal: nominal, Start: now, End: time.Now()}
+	in.restartDelay(st.End)
 	in.stallMu.Lock()
 	in.stalls = append(in.stalls, st)
 	in.stallMu.Unlock()
@@ -206,26 +210,73 @@ func (in *injector) stall(socket string, last *int, stop <-chan struct{}) {
 	}
 }
 
-// delay waits until the serial answerer's next slot for a request handled
-// now. It returns early when stop closes.
-func (in *injector) delay(stop <-chan struct{}) {
+// delayCatchUp bounds how far behind its schedule a starved server answers
+// waiting requests back to back (see delay).
+const delayCatchUp = 20 * time.Millisecond
+
+// queued reports, when delaying, whether a request is already waiting on
+// sock: one that arrived while the server was answering the one before.
+func (in *injector) queued(sock *zmq.Socket) bool {
+	if in == nil || in.cfg.Delay <= 0 {
+		return false
+	}
+	ev, err := sock.GetEvents()
+	return err == nil && ev&zmq.POLLIN != 0
+}
+
+// delay waits until the serial answerer's slot for the request handled
+// now; queued says it was waiting in the socket before the loop came back
+// for it. It returns early when stop closes.
+//
+// A request that arrived while the server was idle gets the slot now +
+// Delay (or the previous slot + Delay while that is later). One that was
+// queued starts where the previous answer's slot ended, even when the
+// loop comes for it late (a timer that woke late, a descheduled process),
+// up to delayCatchUp behind: so a saturated server answers 1/Delay per
+// second however late its timers are, and never more than 1/Delay over
+// any window, plus delayCatchUp/Delay answers.
+func (in *injector) delay(queued bool, stop <-chan struct{}) {
 	if in == nil || in.cfg.Delay <= 0 {
 		return
 	}
 	in.delayMu.Lock()
-	start := time.Now()
-	if in.free.After(start) {
+	now := time.Now()
+	start := now
+	switch {
+	case in.free.After(now):
 		start = in.free
+	case queued && !in.free.IsZero():
+		start = in.free
+		if floor := now.Add(-delayCatchUp); start.Before(floor) {
+			start = floor
+		}
 	}
 	slot := start.Add(in.cfg.Delay)
 	in.free = slot
 	in.delayMu.Unlock()
-	timer := time.NewTimer(time.Until(slot))
+	wait := time.Until(slot)
+	if wait <= 0 {
+		return // behind schedule: a timer would only add its wake-up latency
+	}
+	timer := time.NewTimer(wait)
 	select {
 	case <-timer.C:
 	case <-stop:
 		timer.Stop()
 	}
+}
+
+// restartDelay makes the serial answerer's schedule start again at t (a
+// stall's end): a paused server does not catch up on the pause.
+func (in *injector) restartDelay(t time.Time) {
+	if in.cfg.Delay <= 0 {
+		return
+	}
+	in.delayMu.Lock()
+	if in.free.Before(t) {
+		in.free = t
+	}
+	in.delayMu.Unlock()
 }
 
 // drop reports whether the next PULL frame is to be dropped. Only the PULL

@@ -580,6 +580,7 @@ func (s *Server) routerLoop(sock *zmq.Socket, heartbeatOnly bool) {
 		name = "heartbeat"
 	}
 	for {
+		queued := s.inj.queued(sock)
 		frames, ok := s.recv(sock, poller)
 		if !ok {
 			return
@@ -596,7 +597,7 @@ func (s *Server) routerLoop(sock *zmq.Socket, heartbeatOnly bool) {
 			s.c.replyRequests.Add(1)
 		}
 		reply := s.handleRequest(frames[2], heartbeatOnly)
-		s.inj.delay(s.stop)
+		s.inj.delay(queued, s.stop)
 		if _, err := sock.SendMessage(frames[0], "", reply); err == nil {
 			s.c.replies.Add(1)
 		}
