@@ -242,3 +242,15 @@ lmcache:cache_controller_reply_socket_message_count{role="controller"} 512.0
 		}
 	}
 }
+
+func ExampleReconcile() {
+	// 24 325 frames sent during the run and 10 DeRegisterMsg at teardown,
+	// against what the controller's gauge moved by.
+	fmt.Println(scrape.Reconcile(24325+10, scrape.Delta{PullFrames: 24335}))
+	fmt.Println(scrape.Reconcile(24335, scrape.Delta{PullFrames: 24100}))
+	fmt.Println(scrape.Reconcile(24335, scrape.Delta{PullFrames: 9000, Restarts: 1}))
+	// Output:
+	// reconciled: sent 24335 frames, the controller received 24335
+	// not reconciled: sent 24335 frames, the controller received 24100 (235 missing)
+	// the controller restarted during the run: sent 24335 frames, it counted 9000 across the restart (not comparable)
+}
