@@ -136,3 +136,41 @@ func startBench(b *testing.B) (*Server, error) {
 	b.Cleanup(func() { s.Close() })
 	return s, nil
 }
+
+// BenchmarkInjectDelayCeiling keeps 64 requests in flight against a server
+// with --inject-delay 2ms for b.N requests and reports the answers per
+// second it achieved as a fraction of the ceiling 1/delay (ceiling_ratio):
+// how closely a server whose capacity is set by the delay reaches it.
+func BenchmarkInjectDelayCeiling(b *testing.B) {
+	const delay, window = 2 * time.Millisecond, 64
+	s, err := Start(b.Context(), Config{Host: "127.0.0.1", HeartbeatPort: NoPort, HTTPPort: NoPort, Log: zerolog.Nop(),
+		Inject: Inject{Delay: delay}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	c := newClient(b, s.Ports())
+	hb := wire.HeartbeatMsg{InstanceID: "A", IP: "127.0.0.1"}.AppendMsgpack(nil)
+	send := func() {
+		if err := wire.SendRequest(c.req, hb); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 0; i < window; i++ {
+		send()
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := wire.RecvReply(c.req); err != nil {
+			b.Fatal(err)
+		}
+		send()
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	for i := 0; i < window; i++ {
+		wire.RecvReply(c.req)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds()*delay.Seconds(), "ceiling_ratio")
+}

@@ -31,6 +31,8 @@ type Counters struct {
 	Replies            int64 // replies sent
 	ErrorReplies       int64 // of which ErrorMsg
 
+	InjectedDrops int64 // PULL frames dropped unread by Inject.Drop (in no other count)
+
 	Registered int // workers registered now
 	Keys       int // keys held now over all workers and locations
 
@@ -45,6 +47,7 @@ type counters struct {
 	seqDiscontinuity, deregistered, deregisterMisses, unhandled   atomic.Int64
 	replyRequests, heartbeatRequests, shortRequests, routerDecode atomic.Int64
 	replies, errorReplies                                         atomic.Int64
+	injectedDrops                                                 atomic.Int64
 
 	// byType[typeIndex[name]] counts decoded messages of class name. Every
 	// message that decodes has one of wire.KnownTypes, so the hot path is a
@@ -98,7 +101,7 @@ func (c *counters) snapshot(reg *registry) Counters {
 		DeregisterMisses: c.deregisterMisses.Load(), UnhandledPull: c.unhandled.Load(),
 		ReplyRequests: c.replyRequests.Load(), HeartbeatRequests: c.heartbeatRequests.Load(),
 		ShortRequests: c.shortRequests.Load(), RouterDecodeErrors: c.routerDecode.Load(),
-		Replies: c.replies.Load(), ErrorReplies: c.errorReplies.Load(),
+		Replies: c.replies.Load(), ErrorReplies: c.errorReplies.Load(), InjectedDrops: c.injectedDrops.Load(),
 		ByType: map[string]int64{},
 	}
 	out.KVOpsApplied = out.Admits + out.Evicts

@@ -17,6 +17,9 @@ const (
 	ownPrefix  = "lmfast_controller_"
 )
 
+// realLabels are the labels LMCache's controller puts on its gauges.
+var realLabels = prometheus.Labels{"role": "controller"}
+
 // startHTTP serves /metrics, /controller/key-stats and /controller/workers.
 func (s *Server) startHTTP(port int) (int, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Host, strconv.Itoa(port)))
@@ -34,10 +37,17 @@ func (s *Server) startHTTP(port int) (int, error) {
 
 // metricsRegistry exposes the counters as Prometheus metrics: the real
 // controller's gauge names first, then lmfast's exact counters.
+//
+// The real names keep LMCache's semantics (lmcache/v1/cache_controller/
+// observability.py declares them as gauges labelled role="controller";
+// controller_manager.py sets them): pull_socket_message_count adds every
+// frame of each PULL multipart message as it is received, before decoding;
+// reply_socket_message_count adds one per ROUTER message on the reply and
+// heartbeat sockets, before checking that it has three frames.
 func (s *Server) metricsRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	gauge := func(name, help string, f func(Counters) float64) {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: realLabels},
 			func() float64 { return f(s.Counters()) }))
 	}
 	counter := func(name, help string, f func(Counters) float64) {
@@ -47,8 +57,8 @@ func (s *Server) metricsRegistry() *prometheus.Registry {
 	gauge(realPrefix+"kv_pool_keys_count", "Keys held over all workers and locations.", func(c Counters) float64 { return float64(c.Keys) })
 	gauge(realPrefix+"registered_workers_count", "Registered workers.", func(c Counters) float64 { return float64(c.Registered) })
 	gauge(realPrefix+"pull_socket_message_count", "Frames read from the PULL socket.", func(c Counters) float64 { return float64(c.PullFrames) })
-	gauge(realPrefix+"reply_socket_message_count", "Requests read from the reply and heartbeat sockets.", func(c Counters) float64 {
-		return float64(c.ReplyRequests + c.HeartbeatRequests)
+	gauge(realPrefix+"reply_socket_message_count", "Messages read from the reply and heartbeat sockets.", func(c Counters) float64 {
+		return float64(c.ReplyRequests + c.HeartbeatRequests + c.ShortRequests)
 	})
 	gauge(realPrefix+"kv_op_seq_discontinuity_count", "Batches with a sequence discontinuity.", func(c Counters) float64 { return float64(c.SeqDiscontinuity) })
 
@@ -71,6 +81,7 @@ func (s *Server) metricsRegistry() *prometheus.Registry {
 		{"router_decode_errors_total", "ROUTER payloads that did not decode.", func(c Counters) int64 { return c.RouterDecodeErrors }},
 		{"replies_total", "Replies sent.", func(c Counters) int64 { return c.Replies }},
 		{"error_replies_total", "ErrorMsg replies sent.", func(c Counters) int64 { return c.ErrorReplies }},
+		{"injected_drops_total", "PULL frames dropped unread by --inject-drop (a test aid).", func(c Counters) int64 { return c.InjectedDrops }},
 	} {
 		counter(ownPrefix+m.name, m.help, func(c Counters) float64 { return float64(m.f(c)) })
 	}

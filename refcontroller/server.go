@@ -43,6 +43,8 @@ type Config struct {
 	Appliers int
 	// Log receives the server's JSON log lines (zerolog.Nop() for none).
 	Log zerolog.Logger
+	// Inject are test aids: stalls, a serial answer delay, dropped frames.
+	Inject Inject
 }
 
 // Ports are the ports actually bound (NoPort for sockets not opened).
@@ -72,6 +74,7 @@ type Server struct {
 	c     counters
 	log   *limitedLog
 	http  *http.Server
+	inj   *injector // test aids; nil: none
 
 	pull             *puller
 	reply, heartbeat *zmq.Socket
@@ -134,12 +137,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Appliers <= 0 {
 		cfg.Appliers = 1
 	}
+	if err := cfg.Inject.Check(); err != nil {
+		return nil, err
+	}
 	zctx, err := zmq.NewContext()
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, zctx: zctx, reg: newRegistry(), stop: make(chan struct{}), seed: maphash.MakeSeed(),
 		log: newLimitedLog(cfg.Log), ports: Ports{Heartbeat: NoPort, HTTP: NoPort}}
+	s.inj = newInjector(cfg.Inject)
 	fail := func(err error) (*Server, error) {
 		if s.pull != nil {
 			s.pull.close()
@@ -177,6 +184,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.appliers.Add(1)
 		go s.applyLoop(ch)
 	}
+	s.inj.startDelivery()
 	s.loops.Add(1)
 	go s.pullLoop()
 	s.loops.Add(1)
@@ -260,6 +268,7 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.loops.Wait()
+		s.inj.finish()
 		for _, ch := range s.shards {
 			close(ch)
 		}
@@ -322,6 +331,7 @@ func (s *Server) pullLoop() {
 	var dec wire.Decoder
 	pending := make([]*applyGroup, len(s.shards))
 	atStart := true // the next frame starts a multipart message
+	lastStall := 0
 	for {
 		select {
 		case <-s.stop:
@@ -334,6 +344,7 @@ func (s *Server) pullLoop() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
+		s.inj.stall("pull", &lastStall, s.stop) // frames in hand wait, uncounted
 		if len(frames) == 0 {
 			s.log.tick()
 			continue
@@ -341,7 +352,17 @@ func (s *Server) pullLoop() {
 		var got, messages, batches int64
 		for i, f := range frames {
 			if s.pullDead.Load() {
+				if !atStart { // LMCache received the fatal frame's message whole and counted it
+					got++
+					atStart = last[i]
+					continue
+				}
 				break // LMCache's dead PULL loop: frames are never read again
+			}
+			if s.inj.drop() { // lost before the application: no count sees it
+				s.c.injectedDrops.Add(1)
+				atStart = last[i]
+				continue
 			}
 			got++
 			if atStart { // a message counts from its first frame, as it always did
@@ -554,11 +575,17 @@ func (s *Server) routerLoop(sock *zmq.Socket, heartbeatOnly bool) {
 	defer s.loops.Done()
 	poller := zmq.NewPoller()
 	poller.Add(sock, zmq.POLLIN)
+	name, lastStall := "reply", 0
+	if heartbeatOnly {
+		name = "heartbeat"
+	}
 	for {
+		queued := s.inj.queued(sock)
 		frames, ok := s.recv(sock, poller)
 		if !ok {
 			return
 		}
+		s.inj.stall(name, &lastStall, s.stop)
 		if len(frames) < 3 {
 			s.c.shortRequests.Add(1)
 			s.log.warn("router_frames", "Invalid ROUTER message format, expected >= 3 frames", fmt.Sprintf("got %d", len(frames)))
@@ -570,6 +597,7 @@ func (s *Server) routerLoop(sock *zmq.Socket, heartbeatOnly bool) {
 			s.c.replyRequests.Add(1)
 		}
 		reply := s.handleRequest(frames[2], heartbeatOnly)
+		s.inj.delay(queued, s.stop)
 		if _, err := sock.SendMessage(frames[0], "", reply); err == nil {
 			s.c.replies.Add(1)
 		}

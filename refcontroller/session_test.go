@@ -232,8 +232,8 @@ func TestScriptedSession(t *testing.T) {
 
 	// 9. HTTP: real metric names and key stats.
 	body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", p.HTTP))
-	for _, name := range []string{"lmcache:cache_controller_kv_pool_keys_count", "lmcache:cache_controller_registered_workers_count 3",
-		"lmcache:cache_controller_pull_socket_message_count", "lmcache:cache_controller_kv_op_seq_discontinuity_count 1",
+	for _, name := range []string{"lmcache:cache_controller_kv_pool_keys_count", `lmcache:cache_controller_registered_workers_count{role="controller"} 3`,
+		"lmcache:cache_controller_pull_socket_message_count", `lmcache:cache_controller_kv_op_seq_discontinuity_count{role="controller"} 1`,
 		"lmfast_controller_kv_ops_dropped_unregistered_total 3", `lmfast_controller_messages_total{type="BatchedKVOperationMsg"}`} {
 		if !strings.Contains(body, name) {
 			t.Errorf("/metrics lacks %q", name)
@@ -475,7 +475,8 @@ func TestPullFramesLargerThanTheArena(t *testing.T) {
 
 // TestCompatCountsTheMessageOfTheFatalFrame: with CompatPullDies a
 // multipart message whose first frame does not decode still counts as one
-// PULL message (and one frame), as it did before the batched receive.
+// PULL message and all its frames: LMCache counts len(parts) of a message
+// on receipt, before decoding its first part.
 func TestCompatCountsTheMessageOfTheFatalFrame(t *testing.T) {
 	s := startServer(t, Config{HeartbeatPort: NoPort, HTTPPort: NoPort, CompatPullDies: true, Log: zerolog.Nop()})
 	c := newClient(t, s.Ports())
@@ -487,7 +488,7 @@ func TestCompatCountsTheMessageOfTheFatalFrame(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := s.WaitIdle(150*time.Millisecond, 5*time.Second)
-	if got.PullMessages != 1 || got.PullFrames != 1 || got.PullDecodeErrors != 1 {
-		t.Fatalf("messages %d, frames %d, decode errors %d; want 1, 1, 1", got.PullMessages, got.PullFrames, got.PullDecodeErrors)
+	if got.PullMessages != 1 || got.PullFrames != 2 || got.PullDecodeErrors != 1 || got.KVOpsApplied != 0 {
+		t.Fatalf("messages %d, frames %d, decode errors %d, applied %d; want 1, 2, 1, 0", got.PullMessages, got.PullFrames, got.PullDecodeErrors, got.KVOpsApplied)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -23,6 +24,45 @@ type controllerServerCmd struct {
 	CompatPullDies bool   `name:"compat-pull-dies" help:"Stop reading the PULL socket at the first undecodable frame, as LMCache's controller does."`
 	Appliers       int    `default:"1" help:"Goroutines applying KV batches (sharded by worker)."`
 	CPUProfile     string `name:"cpu-profile" placeholder:"FILE" help:"Write a Go CPU profile of the run to FILE (go tool pprof)."`
+
+	InjectStall string `name:"inject-stall" placeholder:"DURATION" help:"Test aid: every socket loop stops reading for DURATION once every --stall-every; each stall is a 'stall' line on stdout."`
+	StallEvery  string `name:"stall-every" placeholder:"DURATION" help:"Test aid: the period of --inject-stall."`
+	InjectDelay string `name:"inject-delay" placeholder:"DURATION" help:"Test aid: answer reply and heartbeat requests serially, each DURATION after the previous answer (at most 1/DURATION per second)."`
+	InjectDrop  string `name:"inject-drop" placeholder:"SHARE" help:"Test aid: drop this share of PULL frames unread and uncounted, as a controller that loses frames (0.01, 1%, 1/100)."`
+}
+
+// inject reads the test-aid flags.
+func (c *controllerServerCmd) inject() (refcontroller.Inject, error) {
+	var in refcontroller.Inject
+	for _, d := range []struct {
+		flag, value string
+		into        *time.Duration
+	}{{"--inject-stall", c.InjectStall, &in.Stall}, {"--stall-every", c.StallEvery, &in.StallEvery}, {"--inject-delay", c.InjectDelay, &in.Delay}} {
+		if d.value == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.value)
+		if err != nil || v <= 0 {
+			return in, badInput("%s %q: want a positive duration such as 100ms", d.flag, d.value)
+		}
+		*d.into = v
+	}
+	switch {
+	case in.Stall > 0 && in.StallEvery == 0:
+		return in, badInput("--inject-stall needs --stall-every")
+	case in.Stall == 0 && in.StallEvery > 0:
+		return in, badInput("--stall-every needs --inject-stall")
+	case in.Stall > 0 && in.StallEvery <= in.Stall:
+		return in, badInput("--stall-every %v must be longer than --inject-stall %v", in.StallEvery, in.Stall)
+	}
+	if c.InjectDrop != "" {
+		d, err := refcontroller.ParseDropRate(c.InjectDrop)
+		if err != nil {
+			return in, badInput("--inject-drop: %v", err)
+		}
+		in.Drop = d
+	}
+	return in, nil
 }
 
 // Run serves until SIGINT or SIGTERM, then writes the summary and exits 0.
@@ -39,6 +79,10 @@ func (c *controllerServerCmd) Run(a *app) error {
 	if c.Appliers < 1 {
 		return badInput("--appliers must be at least 1")
 	}
+	inject, err := c.inject()
+	if err != nil {
+		return err
+	}
 	if c.CPUProfile != "" {
 		f, err := os.Create(c.CPUProfile)
 		if err != nil {
@@ -51,21 +95,37 @@ func (c *controllerServerCmd) Run(a *app) error {
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	log := zerolog.New(a.stderr).With().Timestamp().Str("cmd", "controller-server").Logger()
+	out := stream.New(a.stdout, "controller-server", stream.NewRunID())
+	listened := make(chan struct{}) // the listening line stays the first
+	if inject.Stall > 0 {
+		inject.OnStall = func(st refcontroller.Stall) {
+			<-listened
+			out.Event("stall").Str("socket", st.Socket).Int("index", st.Index).Int64("nominal_unix_ns", st.Nominal.UnixNano()).
+				Int64("start_unix_ns", st.Start.UnixNano()).Int64("end_unix_ns", st.End.UnixNano()).Send()
+		}
+	}
 	srv, err := refcontroller.Start(a.ctx, refcontroller.Config{
 		Host: c.Host, PullPort: c.PullPort, ReplyPort: c.ReplyPort, HeartbeatPort: c.HeartbeatPort,
-		HTTPPort: c.HTTPPort, CompatPullDies: c.CompatPullDies, Appliers: c.Appliers, Log: log,
+		HTTPPort: c.HTTPPort, CompatPullDies: c.CompatPullDies, Appliers: c.Appliers, Log: log, Inject: inject,
 	})
 	if err != nil {
 		var be *refcontroller.BindError
+		close(listened)
 		if errors.As(err, &be) {
 			return badInput("--%s-port %d: %v", be.Socket, be.Port, be.Err)
 		}
 		return failed("%v", err)
 	}
-	out := stream.New(a.stdout, "controller-server", stream.NewRunID())
+	if inject.Stall > 0 || inject.Delay > 0 || !inject.Drop.IsZero() {
+		fmt.Fprintf(a.stderr, "controller-server: test aids on (stall %v every %v, delay %v, drop %s): slow and lossy on purpose\n",
+			inject.Stall, inject.StallEvery, inject.Delay, inject.Drop)
+	}
 	p := srv.Ports()
 	listening(out, c.Host).Int("pull_port", p.Pull).Int("reply_port", p.Reply).Int("heartbeat_port", p.Heartbeat).Int("http_port", p.HTTP).
-		Bool("compat_pull_dies", c.CompatPullDies).Send()
+		Bool("compat_pull_dies", c.CompatPullDies).
+		Str("inject_stall", inject.Stall.String()).Str("stall_every", inject.StallEvery.String()).
+		Str("inject_delay", inject.Delay.String()).Str("inject_drop", inject.Drop.String()).Send()
+	close(listened)
 	<-a.ctx.Done()
 	srv.Close() // drains the appliers: the counters below agree with each other
 	counters := srv.Counters()
@@ -77,7 +137,7 @@ func (c *controllerServerCmd) Run(a *app) error {
 		Int64("seq_discontinuities", counters.SeqDiscontinuity).
 		Int64("reply_requests", counters.ReplyRequests).Int64("heartbeat_requests", counters.HeartbeatRequests).
 		Int64("short_requests", counters.ShortRequests).Int64("router_decode_errors", counters.RouterDecodeErrors).
-		Int64("replies", counters.Replies).Int64("error_replies", counters.ErrorReplies).
+		Int64("replies", counters.Replies).Int64("error_replies", counters.ErrorReplies).Int64("injected_drops", counters.InjectedDrops).
 		Int("registered_workers", counters.Registered).Int("keys", counters.Keys)
 	types := zerolog.Dict()
 	for name, n := range counters.ByType {
