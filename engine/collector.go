@@ -75,6 +75,7 @@ func (c *collector) loop(ctx context.Context, deadline time.Time, stop chan stru
 		select {
 		case <-done:
 			done = nil
+			c.g.stop.interrupt() // before the senders see stop: they read its budget
 			halt()
 		case <-timer.C:
 			halt()
@@ -264,7 +265,8 @@ func WriteSummaries(out *stream.Writer, res *Result) {
 		Int64("registered", res.RegisteredOK).Int64("register_failed", res.RegisterFailed).
 		Ints("sender_cpus", res.SenderCPUs).
 		Float64("process_cpu_s", res.ProcessCPU.Seconds()).Float64("process_cpu_util", cpuUtil(res.ProcessCPU, res.Elapsed)).
-		Bool("drained", res.Drained).Float64("drain_ms", float64(res.DrainTime.Microseconds())/1e3)
+		Bool("drained", res.Drained).Float64("drain_ms", float64(res.DrainTime.Microseconds())/1e3).
+		Bool("interrupted", res.Interrupted)
 	if res.TargetRate > 0 {
 		e = e.Float64("target_rps", res.TargetRate).Float64("achieved_rps", per(req+errs))
 	}

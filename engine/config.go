@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,6 +31,12 @@ type Config struct {
 	NumProcesses int // groups in the whole run (for report titles)
 
 	RegisterFirst bool // pre-register every worker before the timed run
+	// RegisterTimeout bounds the whole pre-registration of the group (all
+	// its workers, many requests in flight at once); 0 means 10 s.
+	RegisterTimeout time.Duration
+	// Registering, when set, counts pre-registrations as they are answered,
+	// for a caller's progress line; several groups may share one.
+	Registering *RegisterProgress
 
 	// Senders is how many sender workers this group runs; CPUs, when set,
 	// pins sender i to CPUs[i] (len(CPUs) must equal Senders).
@@ -84,6 +91,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--concurrency must be positive")
 	case c.Interval <= 0:
 		return fmt.Errorf("--interval must be positive")
+	case c.RegisterTimeout < 0:
+		return fmt.Errorf("--register-timeout must be positive")
 	case len(c.Mix) == 0:
 		return fmt.Errorf("--operations is empty")
 	case c.Senders <= 0:
@@ -103,6 +112,12 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// RegisterProgress counts the pre-registrations answered so far.
+type RegisterProgress struct {
+	OK     atomic.Int64 // workers registered
+	Failed atomic.Int64 // registrations that failed or were not answered in time
 }
 
 // pairsCount is the number of simulated (instance, worker) pairs.

@@ -21,6 +21,7 @@ type group struct {
 	zctx    *zmq.Context
 	hbURL   atomic.Pointer[string]
 	senders []*sender
+	stop    *stopState
 }
 
 func (g *group) heartbeatURL() string {
@@ -85,12 +86,31 @@ func IOThreads(senders int) int { return max(1, (senders+1)/2) }
 type Hooks struct {
 	// Started is called once the timed run starts (after pre-registration).
 	Started func()
+	// Registered is called once the pre-registration is over (also when
+	// there was none) with the group's counts; the timed run starts only
+	// if it returns true. Without it, the run starts unless every
+	// pre-registration failed. Several groups can agree through it on one
+	// decision for the whole run.
+	Registered func(ok, failed int64) bool
+}
+
+// RegisterError is Run's error when no worker could be pre-registered, so
+// no load was sent.
+type RegisterError struct {
+	Failed int64  // registrations that failed
+	Reason string // the most frequent error text
+}
+
+func (e *RegisterError) Error() string {
+	return fmt.Sprintf("pre-registration failed for all %d workers: %s", e.Failed, e.Reason)
 }
 
 // Run executes one engine group: pre-registration, the timed run, the
 // end-of-run deregistration and the drain, streaming interval lines to out
-// and returning the final figures. Cancelling ctx stops the timed run early;
-// everything measured until then is still reported.
+// and returning the final figures. Cancelling ctx stops the group early,
+// whatever it is doing: within StopBudget it deregisters the workers it
+// registered, lets its queues drain, and returns everything measured until
+// then with Interrupted set.
 func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -101,12 +121,15 @@ func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Res
 	if cfg.DrainTimeout == 0 {
 		cfg.DrainTimeout = 10 * time.Second
 	}
+	if cfg.RegisterTimeout == 0 {
+		cfg.RegisterTimeout = 10 * time.Second
+	}
 	zctx, err := zmq.NewContext()
 	if err != nil {
 		return nil, fmt.Errorf("zmq context: %w", err)
 	}
 	_ = zctx.SetIoThreads(IOThreads(cfg.Senders))
-	g := &group{cfg: &cfg, zctx: zctx}
+	g := &group{cfg: &cfg, zctx: zctx, stop: newStopState()}
 	if cfg.HeartbeatEndpoint != "" {
 		hb := cfg.HeartbeatEndpoint
 		g.hbURL.Store(&hb)
@@ -134,6 +157,8 @@ func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Res
 		}
 		g.senders = append(g.senders, s)
 	}
+	unwatch := context.AfterFunc(ctx, g.stop.interrupt)
+	defer unwatch()
 	return g.run(ctx, out, hooks)
 }
 
@@ -147,28 +172,18 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	// Every sender's goroutine owns its sockets from creation to close, so a
 	// pinned sender keeps them on its CPU's thread.
 	var (
-		setupDone = make(chan error, len(g.senders))
-		regDone   sync.WaitGroup
-		startGate = make(chan struct{})
-		stop      = make(chan struct{})
-		finished  sync.WaitGroup
-		startAt   time.Time
-		deadline  time.Time
-		pacer     Pacer
-		regOK     atomic.Int64
-		regFailed atomic.Int64
+		setupDone   = make(chan error, len(g.senders))
+		regDone     sync.WaitGroup
+		startGate   = make(chan struct{})
+		stop        = make(chan struct{})
+		finished    sync.WaitGroup
+		startAt     time.Time
+		deadline    time.Time
+		pacer       Pacer
+		regDeadline = time.Now().Add(cfg.RegisterTimeout)
 	)
 	if cfg.Rate > 0 {
 		pacer = ConstantPacer{Rate: cfg.Rate / float64(len(g.senders))}
-	}
-	prodStop := make(chan struct{})
-	var prodDone sync.WaitGroup
-	for i, s := range g.senders {
-		prodDone.Add(1)
-		go func() {
-			defer prodDone.Done()
-			produce(s, newProducer(cfg, s.pairs, cfg.Seed+uint64(cfg.Proc)*1_000_003+uint64(i)*7919), prodStop)
-		}()
 	}
 	regDone.Add(len(g.senders))
 	finished.Add(len(g.senders))
@@ -180,9 +195,7 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 				err = s.openSockets()
 			}
 			if err == nil && cfg.RegisterFirst {
-				ok, bad := s.register()
-				regOK.Add(int64(ok))
-				regFailed.Add(int64(bad))
+				s.register(regDeadline)
 			}
 			regDone.Done()
 			regDone.Wait() // the heartbeat URL is known after every sender registered
@@ -193,8 +206,10 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 			}
 			setupDone <- err
 			<-startGate
-			if err == nil {
+			if err == nil && len(s.load) > 0 {
 				s.run(startAt, deadline, pacer, stop)
+			}
+			if s.push != nil {
 				s.deregisterAll()
 			}
 			s.closeSockets()
@@ -206,24 +221,47 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 			setupErr = err
 		}
 	}
-	res.RegisteredOK, res.RegisterFailed = regOK.Load(), regFailed.Load()
+	for _, s := range g.senders {
+		res.RegisteredOK += int64(s.regOK)
+		res.RegisterFailed += int64(s.regFailed)
+	}
+	proceed := setupErr == nil
+	if hooks.Registered != nil {
+		proceed = hooks.Registered(res.RegisteredOK, res.RegisterFailed) && proceed
+	} else if cfg.RegisterFirst && res.RegisteredOK == 0 && res.RegisterFailed > 0 {
+		proceed = false
+	}
+	if g.stop.isInterrupted() && setupErr == nil {
+		proceed = true // no load (the collector stops at once), but a summary of what was done
+	}
+	if !proceed {
+		err := setupErr
+		if err == nil {
+			err = g.registerError()
+		}
+		// Deregister what may have been registered, quickly, and leave.
+		g.stop.hurryBy(time.Now().Add(StopBudget))
+		close(stop)
+		close(startGate)
+		finished.Wait()
+		g.terminate()
+		return nil, err
+	}
+	prodStop := make(chan struct{})
+	var prodDone sync.WaitGroup
+	if !g.stop.isInterrupted() {
+		g.assignLoad()
+		g.startProducers(prodStop, &prodDone)
+	}
 
 	startAt = time.Now()
 	cpuAtStart := processCPU()
 	deadline = startAt.Add(cfg.Duration)
 	col := newCollector(g, out, startAt)
-	if setupErr == nil && hooks.Started != nil {
+	if hooks.Started != nil {
 		hooks.Started()
 	}
 	close(startGate)
-	if setupErr != nil {
-		close(stop)
-		close(prodStop)
-		finished.Wait()
-		prodDone.Wait()
-		g.zctx.Term()
-		return nil, setupErr
-	}
 
 	// Collect while the senders run; stop them at the deadline or on ctx.
 	sendersDone := make(chan struct{})
@@ -234,14 +272,109 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	prodDone.Wait()
 
 	// Drain: closing the context waits until every PUSH socket handed its
-	// queue to the network or DrainTimeout passed.
+	// queue to the network, its linger (DrainTimeout, or what is left of
+	// the stop budget) ran out, or the stop budget ran out.
 	drainStart := time.Now()
-	g.zctx.Term()
+	res.Drained = g.terminate()
 	res.DrainTime = time.Since(drainStart)
-	res.Drained = res.DrainTime < cfg.DrainTimeout-50*time.Millisecond
+	res.Interrupted = g.stop.isInterrupted()
 
 	col.finish(res)
 	return res, nil
+}
+
+// registerError describes a pre-registration in which every worker failed,
+// by its most frequent error.
+func (g *group) registerError() *RegisterError {
+	e := &RegisterError{}
+	counts := map[string]int64{}
+	for _, s := range g.senders {
+		e.Failed += int64(s.regFailed)
+		s.errMu.Lock()
+		for k, n := range s.errs {
+			if k.op == OpRegister {
+				counts[k.msg] += n
+			}
+		}
+		s.errMu.Unlock()
+	}
+	for msg, n := range counts {
+		if n > counts[e.Reason] || (n == counts[e.Reason] && msg < e.Reason) {
+			e.Reason = msg
+		}
+	}
+	e.Reason = strings.TrimPrefix(e.Reason, preRegistration)
+	return e
+}
+
+// assignLoad decides which workers each sender loads. When no
+// registration failed (every worker was registered, or there was no reply
+// endpoint to register on) each sender keeps its own. Otherwise
+// the registered workers of the whole group are dealt round-robin, in
+// their original order, so that the load goes only to registered workers
+// and stays spread over the senders. A sender then deregisters at the end
+// exactly the workers it loaded, so that each DeRegisterMsg follows that
+// worker's last batch on the same PUSH socket.
+func (g *group) assignLoad() {
+	failed := 0
+	for _, s := range g.senders {
+		failed += s.regFailed
+	}
+	if !g.cfg.RegisterFirst || failed == 0 { // all registered, or nothing to register on
+		for _, s := range g.senders {
+			s.load = s.pairs
+		}
+		return
+	}
+	var registered []*pair
+	for k := 0; ; k++ {
+		more := false
+		for _, s := range g.senders {
+			if k < len(s.pairs) {
+				more = true
+				if s.pairs[k].registered {
+					registered = append(registered, s.pairs[k])
+				}
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	for _, s := range g.senders {
+		s.load = nil
+	}
+	for i, p := range registered {
+		s := g.senders[i%len(g.senders)]
+		s.load = append(s.load, p)
+	}
+	for _, s := range g.senders {
+		s.registered = s.load
+	}
+}
+
+// startProducers starts a producer for every sender with workers to load
+// and waits (at most a second) until their rings are full, so that the
+// timed run starts with operations ready as a run without pre-registration
+// does.
+func (g *group) startProducers(stop <-chan struct{}, done *sync.WaitGroup) {
+	cfg := g.cfg
+	for i, s := range g.senders {
+		if len(s.load) == 0 {
+			continue
+		}
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			produce(s, newProducer(cfg, s.load, cfg.Seed+uint64(cfg.Proc)*1_000_003+uint64(i)*7919), stop)
+		}()
+	}
+	limit := time.Now().Add(time.Second)
+	for _, s := range g.senders {
+		for len(s.load) > 0 && s.queue.Len() < s.queue.Cap() && time.Now().Before(limit) {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
 }
 
 func hasOp(mix []OpShare, op Op) bool {

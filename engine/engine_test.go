@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,26 +158,51 @@ func TestRunCountsMatchReceiver(t *testing.T) {
 }
 
 // TestRunStopsOnCancel: cancelling the context ends the run early and still
-// yields a complete result.
+// yields a complete result, marked interrupted. The drain then has only the
+// stop budget: when the result says drained, the sink received every KV
+// operation sent; otherwise never more.
 func TestRunStopsOnCancel(t *testing.T) {
 	k := enginetest.Start(t)
 	cfg := testConfig(k, "admit:100")
 	cfg.Duration = time.Minute
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel)
-	start := time.Now()
-	var buf bytes.Buffer
-	res, err := Run(ctx, cfg, stream.New(&buf, "controller", "test"), Hooks{})
+	// Cancel once an interval line shows that requests went out.
+	w := &cancelOnLine{cancel: cancel, match: func(m map[string]any) bool {
+		return m["event"] == "interval" && m["op"] == "all" && m["requests"].(float64) > 0
+	}}
+	res, err := Run(ctx, cfg, stream.New(w, "controller", "test"), Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if el := time.Since(start); el > 20*time.Second {
+	if el := time.Since(w.at); w.at.IsZero() || el > 20*time.Second {
 		t.Fatalf("cancel took %v", el)
 	}
 	got := k.Settle()
-	if got.KVOps != res.KVOpsSent || res.KVOpsSent == 0 {
-		t.Fatalf("after cancel: sink %d KV ops, engine %d", got.KVOps, res.KVOpsSent)
+	if !res.Interrupted || res.KVOpsSent == 0 || got.KVOps > res.KVOpsSent || (res.Drained && got.KVOps != res.KVOpsSent) {
+		t.Fatalf("after cancel: interrupted %v, drained %v; sink %d KV ops, engine %d", res.Interrupted, res.Drained, got.KVOps, res.KVOpsSent)
 	}
+}
+
+// cancelOnLine is a JSONL destination that calls cancel, once, at the first
+// line match accepts, and records when.
+type cancelOnLine struct {
+	mu     sync.Mutex
+	cancel func()
+	match  func(map[string]any) bool
+	at     time.Time
+}
+
+func (c *cancelOnLine) Write(p []byte) (int, error) {
+	var m map[string]any
+	if json.Unmarshal(p, &m) == nil && c.match(m) {
+		c.mu.Lock()
+		if c.at.IsZero() {
+			c.at = time.Now()
+			c.cancel()
+		}
+		c.mu.Unlock()
+	}
+	return len(p), nil
 }
 
 func TestHeartbeatWithoutURLIsCountedAsError(t *testing.T) {

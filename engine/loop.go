@@ -17,6 +17,7 @@ import (
 // timeout) for the replies still outstanding.
 func (s *sender) run(start, deadline time.Time, pacer Pacer, stop <-chan struct{}) {
 	s.ranOn = cpus.Current()
+	s.stop = stop
 	var k uint64
 	for {
 		select {
@@ -43,7 +44,10 @@ func (s *sender) run(start, deadline time.Time, pacer Pacer, stop <-chan struct{
 				if s.busy > 0 {
 					s.harvestUntil(intended)
 				}
-				waitUntil(intended)
+				if !waitUntil(intended, stop) {
+					s.queue.Release()
+					break
+				}
 				now = time.Now()
 			}
 		} else if !now.Before(deadline) {
@@ -52,7 +56,10 @@ func (s *sender) run(start, deadline time.Time, pacer Pacer, stop <-chan struct{
 		}
 		k++
 		if it.op.IsPush() {
-			s.sendPush(it, intended, now)
+			if !s.sendPush(it, intended, now) {
+				s.queue.Release()
+				break
+			}
 		} else {
 			cutoff := deadline // a closed loop sends nothing after the deadline
 			if pacer != nil {
@@ -95,8 +102,22 @@ func (s *sender) nextItem(stop <-chan struct{}, deadline time.Time) *item {
 }
 
 // sendPush sends one PUSH frame; sent is the time just taken before it.
-func (s *sender) sendPush(it *item, intended, sent time.Time) {
-	_, err := s.push.SendBytes(it.payload, 0)
+// A full queue is waited for up to wire.SendTimeout, as LMCache's tool
+// does, but in slices of sendSlice so that a stop ends the wait; it then
+// returns false, the frame neither sent nor counted.
+func (s *sender) sendPush(it *item, intended, sent time.Time) bool {
+	var err error
+	for {
+		if _, err = s.push.SendBytes(it.payload, 0); err == nil || !isTimeout(err) {
+			break
+		}
+		if stopped(s.stop) {
+			return false
+		}
+		if time.Since(sent) >= wire.SendTimeout {
+			break
+		}
+	}
 	end := time.Now()
 	if err != nil {
 		msg := err.Error()
@@ -105,20 +126,34 @@ func (s *sender) sendPush(it *item, intended, sent time.Time) {
 		}
 		s.fail(it.op, msg)
 		s.sample(it.op, false, intended, sent, end)
-		return
+		return true
 	}
 	s.pushes++
 	s.kvOps += int64(it.kvOps)
 	s.pushBytes += int64(len(it.payload))
 	s.done(it.op, it.msgs, intended, sent, end)
+	return true
+}
+
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // sendRequest puts a request on a free lane, waiting for one if all are
 // busy (that wait counts toward the latency from the intended time). It
 // returns false, sending nothing, when cutoff (unless zero) passed during
-// that wait.
+// that wait or the sender was stopped.
 func (s *sender) sendRequest(it *item, intended, cutoff time.Time) bool {
 	for s.busy == len(s.slots) && len(s.slots) > 0 {
+		if stopped(s.stop) {
+			return false
+		}
 		s.harvest(50 * time.Millisecond) // frees a lane by a reply or by expiry
 	}
 	sent := time.Now()
@@ -194,14 +229,15 @@ func (s *sender) harvest(timeout time.Duration) bool {
 	return freed
 }
 
-// harvestUntil harvests replies while waiting for a due time.
+// harvestUntil harvests replies while waiting for a due time, looking for
+// a stop at least every 50 ms.
 func (s *sender) harvestUntil(t time.Time) {
-	for s.busy > 0 {
+	for s.busy > 0 && !stopped(s.stop) {
 		d := time.Until(t)
 		if d <= 200*time.Microsecond {
 			return
 		}
-		s.harvest(d - 100*time.Microsecond)
+		s.harvest(min(d-100*time.Microsecond, 50*time.Millisecond))
 	}
 }
 
@@ -248,54 +284,50 @@ func (s *sender) expire(i int, now time.Time) {
 		s.fail(sl.op, fmt.Sprintf("Heartbeat timeout waiting for response from %s", url))
 		_ = s.resetHeartbeat(i)
 	} else {
-		s.fail(sl.op, fmt.Sprintf("Request timeout - Controller may not be running at %s", url))
+		s.fail(sl.op, requestTimeout(url))
 		_, _ = s.resetReply(i)
 	}
 	s.sample(sl.op, false, sl.intended, sl.sent, now)
 }
 
-// finish waits for outstanding replies, bounded by the receive timeout.
+// finish waits for outstanding replies, bounded by the receive timeout
+// and, once the group is interrupted, by half of what is left of the stop
+// budget (the other half is for the deregistration and the drain). A
+// request still unanswered then is an error.
 func (s *sender) finish() {
 	for s.busy > 0 {
+		if h := s.grp.stop.hurryAt(); !h.IsZero() {
+			if now := time.Now(); !now.Before(h.Add(-StopBudget / 2)) {
+				s.abandon(now)
+				return
+			}
+		}
 		s.harvest(10 * time.Millisecond)
 	}
 }
 
-// deregisterAll sends a DeRegisterMsg for every pre-registered pair, in
-// multipart messages of at most wire.BatchSendSize frames, as LMCache's
-// tool does at the end of a run.
-func (s *sender) deregisterAll() {
-	var frames [][]byte
-	flush := func() {
-		if len(frames) == 0 {
-			return
-		}
-		parts := make([]any, len(frames))
-		for i, f := range frames {
-			parts[i] = f
-		}
-		if _, err := s.push.SendMessage(parts...); err == nil {
-			s.teardown += int64(len(frames))
-		} else {
-			s.fail(OpDeregister, "end-of-run DeRegister: "+err.Error())
-		}
-		frames = frames[:0]
-	}
-	for _, p := range s.registered {
-		frames = append(frames, wire.DeRegisterMsg{InstanceID: p.instance, WorkerID: int64(p.worker),
-			IP: WorkerIP(p.worker), Port: int64(WorkerPort(p.worker))}.AppendMsgpack(nil))
-		if len(frames) == wire.BatchSendSize {
-			flush()
+// abandon gives up the requests still awaiting a reply.
+func (s *sender) abandon(now time.Time) {
+	for _, sl := range s.slots {
+		if sl.busy {
+			sl.busy = false
+			s.busy--
+			s.fail(sl.op, "no reply before the run was interrupted")
+			s.sample(sl.op, false, sl.intended, sl.sent, now)
 		}
 	}
-	flush()
 }
 
 // closeSockets closes every socket; PUSH keeps lingering up to the drain
-// timeout so nothing queued is thrown away.
+// timeout (or what is left of the stop budget) so nothing queued is thrown
+// away.
 func (s *sender) closeSockets() {
 	if s.push != nil {
-		s.push.SetLinger(s.cfg.DrainTimeout)
+		now := time.Now()
+		end := s.grp.stop.until(now.Add(s.cfg.DrainTimeout))
+		linger := max(0, end.Sub(now))
+		s.push.SetLinger(linger)
+		s.grp.stop.noteLinger(now.Add(linger))
 		s.push.Close()
 	}
 	for _, sl := range s.slots {

@@ -23,15 +23,19 @@ func (p ConstantPacer) Due(k uint64) time.Duration {
 }
 
 // waitUntil sleeps until t, spinning for the last stretch so that requests
-// leave close to their due time without burning a core between them.
-func waitUntil(t time.Time) {
+// leave close to their due time without burning a core between them. It
+// returns false, early, when stop is closed (looked at every 50 ms).
+func waitUntil(t time.Time, stop <-chan struct{}) bool {
 	for {
 		d := time.Until(t)
 		if d <= 0 {
-			return
+			return true
 		}
 		if d > 200*time.Microsecond {
-			time.Sleep(d - 100*time.Microsecond)
+			if stopped(stop) {
+				return false
+			}
+			time.Sleep(min(d-100*time.Microsecond, 50*time.Millisecond))
 			continue
 		}
 		// spin

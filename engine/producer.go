@@ -12,11 +12,12 @@ import (
 // of a pair go through one sender, in order, so the controller sees each
 // (instance, worker, location) sequence counter increase by exactly one.
 type pair struct {
-	instance string
-	worker   int
-	batch    []*wire.BatchEncoder // one per location
-	p2p      *wire.P2PEncoder
-	seq      []int64 // next sequence number per location
+	instance   string
+	worker     int
+	registered bool                 // its pre-registration succeeded
+	batch      []*wire.BatchEncoder // one per location
+	p2p        *wire.P2PEncoder
+	seq        []int64 // next sequence number per location
 }
 
 // item is one operation ready to send: its kind, the message count LMCache

@@ -71,6 +71,9 @@ func writeBody(b *strings.Builder, r *Result, overall, perOp, system string) {
 	fmt.Fprintf(b, "  Total Time: %.2fs\n", secs)
 	fmt.Fprintf(b, "  Overall RPS (Requests/sec): %.2f\n", per(req))
 	fmt.Fprintf(b, "  Overall QPS (Messages/sec): %.2f\n", per(msg))
+	if r.Interrupted {
+		fmt.Fprintf(b, "  Interrupted: true (stopped early; the figures cover the %.2fs that ran)\n", secs)
+	}
 	fmt.Fprintf(b, "\n%s\n", perOp)
 	for _, o := range r.Ops {
 		fmt.Fprintf(b, "  %s:\n", o.Op)

@@ -52,6 +52,7 @@ type Result struct {
 	PushBytes      int64         // bytes of those frames
 	TeardownFrames int64         // end-of-run DeRegisterMsg frames
 	Drained        bool          // every queued frame left before DrainTimeout
+	Interrupted    bool          // the run was stopped early (Ctrl-C, SIGTERM, lost output)
 	DrainTime      time.Duration // how long the drain took
 	TargetRate     float64       // --rate for this group (0: closed loop)
 	SamplesWritten int64         // --raw lines written
@@ -84,6 +85,7 @@ func Merge(results []*Result) *Result {
 	out.Drained = true
 	for _, r := range results {
 		out.Drained = out.Drained && r.Drained
+		out.Interrupted = out.Interrupted || r.Interrupted
 	}
 	index := map[Op]int{}
 	for _, r := range results {

@@ -66,8 +66,13 @@ type sender struct {
 	samples        *ring.SPSC[Sample]
 	samplesDropped atomic.Int64
 
-	registered []*pair // pairs whose pre-registration succeeded
-	ranOn      int     // the CPU the sender's thread was on when the timed run started
+	registered  []*pair // pairs whose pre-registration succeeded (after assignLoad: the pairs it loaded)
+	unconfirmed []*pair // pairs whose RegisterMsg went unanswered: the controller may still register them
+	regOK       int     // pre-registrations that succeeded
+	regFailed   int     // pre-registrations that failed
+	load        []*pair // the pairs the sender sends operations for in the timed run
+	stop        <-chan struct{}
+	ranOn       int // the CPU the sender's thread was on when the timed run started
 }
 
 type errKey struct {
@@ -133,11 +138,19 @@ func (s *sender) sample(op Op, ok bool, intended, sent, end time.Time) {
 	s.samples.Publish()
 }
 
+// sendSlice is the PUSH socket's SNDTIMEO: a send on a full queue waits
+// this long at a time, so that a stop is seen between two waits while the
+// whole wait can still last LMCache's wire.SendTimeout.
+const sendSlice = 100 * time.Millisecond
+
 // openSockets creates the PUSH socket and the request lanes. Heartbeat
 // DEALERs are created only once a heartbeat endpoint is known.
 func (s *sender) openSockets() error {
 	var err error
 	if s.push, err = wire.NewPush(s.grp.zctx, s.cfg.PullEndpoint); err != nil {
+		return fmt.Errorf("PUSH %s: %w", s.cfg.PullEndpoint, err)
+	}
+	if err = s.push.SetSndtimeo(sendSlice); err != nil {
 		return fmt.Errorf("PUSH %s: %w", s.cfg.PullEndpoint, err)
 	}
 	if s.cfg.ReplyEndpoint == "" && s.cfg.HeartbeatEndpoint == "" && s.grp.heartbeatURL() == "" {
@@ -180,59 +193,6 @@ func (s *sender) openHeartbeat(endpoint string) error {
 		s.poller.Add(hb, zmq.POLLIN)
 	}
 	return nil
-}
-
-// register pre-registers the sender's pairs (spec §4.4) one at a time and
-// learns the heartbeat URL from the first successful reply.
-func (s *sender) register() (ok, failed int) {
-	if len(s.slots) == 0 || s.slots[0].reply == nil {
-		return 0, 0
-	}
-	sock := s.slots[0].reply
-	var buf []byte
-	for _, p := range s.pairs {
-		peer := PeerInitURL(p.worker)
-		buf = wire.RegisterMsg{InstanceID: p.instance, WorkerID: int64(p.worker), IP: WorkerIP(p.worker),
-			Port: int64(WorkerPort(p.worker)), PeerInitURL: &peer}.AppendMsgpack(buf[:0])
-		reply, err := s.roundTrip(sock, buf)
-		if err == nil {
-			var m wire.Msg
-			if m, err = wire.Decode(reply); err == nil {
-				switch r := m.(type) {
-				case *wire.RegisterRetMsg:
-					if url, has := r.Get("heartbeat_url"); has {
-						s.grp.learnHeartbeatURL(url)
-					}
-				case *wire.ErrorMsg:
-					err = fmt.Errorf("controller error: %s", r.Error)
-				default:
-					err = fmt.Errorf("unexpected reply %s to RegisterMsg", m.TypeName())
-				}
-			}
-		}
-		if err != nil {
-			failed++
-			s.fail(OpRegister, "pre-registration: "+err.Error())
-			if isTimeout(err) {
-				// The socket may still receive the late reply: start afresh.
-				if sock, err = s.resetReply(0); err != nil {
-					return ok, failed
-				}
-			}
-			continue
-		}
-		ok++
-		s.registered = append(s.registered, p)
-	}
-	return ok, failed
-}
-
-// roundTrip sends one request and waits for its reply (RCVTIMEO bounded).
-func (s *sender) roundTrip(sock *zmq.Socket, payload []byte) ([]byte, error) {
-	if err := wire.SendRequest(sock, payload); err != nil {
-		return nil, err
-	}
-	return wire.RecvReply(sock)
 }
 
 func isTimeout(err error) bool {

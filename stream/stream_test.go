@@ -4,12 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 func TestEventLeadingFields(t *testing.T) {
@@ -130,4 +136,122 @@ func ExampleWriter() {
 	w.Event("error").Str("op", "p2p_lookup").Int("count", 2).Str("error", "timeout").Send()
 	// Output:
 	// {"time":"2026-11-24T10:00:00Z","event":"error","run":"20261124T100000Z-000000","proc":0,"cmd":"controller","op":"p2p_lookup","count":2,"error":"timeout"}
+}
+
+// countingWriter fails every write and counts the calls.
+type countingWriter struct{ calls int }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.calls++
+	return 0, syscall.ENOSPC
+}
+
+// TestWriteErrorStopsQuietly: after the first failed write the Writer
+// announces it on Failed, writes nothing more, and zerolog reports nothing
+// of its own (it would print one line per event to stderr).
+func TestWriteErrorStopsQuietly(t *testing.T) {
+	complaints := 0
+	old := zerolog.ErrorHandler
+	zerolog.ErrorHandler = func(error) { complaints++ }
+	defer func() { zerolog.ErrorHandler = old }()
+
+	cw := &countingWriter{}
+	w := New(cw, "controller", "R")
+	select {
+	case <-w.Failed():
+		t.Fatal("Failed closed before any write")
+	default:
+	}
+	for i := 0; i < 12; i++ {
+		w.Event("interval").Int("i", i).Send()
+	}
+	if err := w.WriteLines([]byte("{}\n")); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("WriteLines after the error: %v", err)
+	}
+	select {
+	case <-w.Failed():
+	default:
+		t.Fatal("Failed not closed after a write error")
+	}
+	if cw.calls != 1 || complaints != 0 || !errors.Is(w.Err(), syscall.ENOSPC) {
+		t.Fatalf("%d writes reached the writer (want 1), zerolog complained %d times, Err %v", cw.calls, complaints, w.Err())
+	}
+}
+
+// TestPartialWriteRolledBack: a file that can take only part of a line
+// (here RLIMIT_FSIZE; a full disk does the same) still ends with the last
+// complete line.
+func TestPartialWriteRolledBack(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "run.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := New(f, "controller", "R")
+	w.Event("config").Send()
+	st, _ := f.Stat()
+	first := st.Size()
+
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Skip(err)
+	}
+	lim := old
+	lim.Cur = uint64(first + 40) // room for 40 bytes of the next line
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		t.Skip(err)
+	}
+	w.Event("interval").Str("pad", strings.Repeat("x", 200)).Send()
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	w.Event("summary").Send() // dropped: the stream failed
+
+	if w.Err() == nil {
+		t.Fatal("no error from a write past the file size limit")
+	}
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(data)) != first || !bytes.HasSuffix(data, []byte("}\n")) {
+		t.Fatalf("file holds %d bytes (the complete first line is %d): %q", len(data), first, data)
+	}
+}
+
+// gateWriter blocks every Write until release is closed, and records
+// when a Write finished.
+type gateWriter struct {
+	entered  chan struct{}
+	release  chan struct{}
+	finished atomic.Bool
+	buf      bytes.Buffer
+}
+
+func (g *gateWriter) Write(p []byte) (int, error) {
+	close(g.entered)
+	<-g.release
+	n, err := g.buf.Write(p)
+	g.finished.Store(true)
+	return n, err
+}
+
+// TestHaltWaitsForTheLineBeingWritten: Halt returns only once a line being
+// written is complete, and nothing is written after it.
+func TestHaltWaitsForTheLineBeingWritten(t *testing.T) {
+	g := &gateWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	w := New(g, "controller", "R")
+	go w.Event("interval").Int("i", 1).Send()
+	<-g.entered
+	time.AfterFunc(50*time.Millisecond, func() { close(g.release) })
+	if !Halt(10 * time.Second) {
+		t.Fatal("Halt did not reach the writer")
+	}
+	if !g.finished.Load() {
+		t.Fatal("Halt returned while a line was half written")
+	}
+	w.Event("summary").Send() // would call Write again: it closes entered a second time and panics
+	if !bytes.HasSuffix(g.buf.Bytes(), []byte("}\n")) || bytes.Count(g.buf.Bytes(), []byte("\n")) != 1 {
+		t.Fatalf("output after Halt: %q", g.buf.String())
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -36,6 +37,7 @@ type controllerCmd struct {
 	NumHashes       int     `name:"num-hashes" default:"100" help:"Hashes per p2p_lookup."`
 	NumProcesses    int     `name:"num-processes" default:"1" help:"Independent engine groups (LMCache's processes), each with its own ZMQ context and instance names."`
 	NoRegisterFirst bool    `name:"no-register-first" help:"Skip pre-registering the workers."`
+	RegisterTimeout string  `name:"register-timeout" default:"10s" help:"Longest time the whole pre-registration may take (every worker, many requests in flight)."`
 	PinCPUs         string  `name:"pin-cpus" help:"Run one sender per listed CPU, pinned (taskset syntax: 0-7, 0,2,4)."`
 	Senders         int     `help:"Unpinned senders per process when --pin-cpus is not given (default: half the CPUs, at least 1)."`
 	Rate            float64 `default:"0" help:"Target requests/s over all senders and processes; 0 runs a closed loop."`
@@ -122,6 +124,10 @@ func (c *controllerCmd) Run(a *app) error {
 	if err != nil {
 		return badInput("%v", err)
 	}
+	registerTimeout, err := parseSeconds("--register-timeout", c.RegisterTimeout)
+	if err != nil {
+		return badInput("%v", err)
+	}
 	if c.NumProcesses < 1 {
 		return badInput("--num-processes must be at least 1")
 	}
@@ -170,6 +176,7 @@ func (c *controllerCmd) Run(a *app) error {
 		NumKeys: c.NumKeys, NumHashes: c.NumHashes, NumProcesses: c.NumProcesses,
 		RegisterFirst: !c.NoRegisterFirst, Rate: c.Rate / float64(c.NumProcesses), Concurrency: c.Concurrency,
 		Seed: seed, Interval: interval, Raw: c.Raw, DrainTimeout: drain,
+		RegisterTimeout: registerTimeout, Registering: &engine.RegisterProgress{},
 	}
 	groups := make([]engine.Config, c.NumProcesses)
 	for g := range groups {
@@ -196,12 +203,6 @@ func (c *controllerCmd) Run(a *app) error {
 			return badInput("%v (check --controller-host and --monitor-ports, or use --embedded)", err)
 		}
 	}
-	if !c.NoHeadroom {
-		if err := c.measureCeiling(a, groups, pinned, seed); err != nil {
-			return err
-		}
-	}
-
 	sink, closeOut, err := openOut(a, c.Out)
 	if err != nil {
 		return err
@@ -209,6 +210,26 @@ func (c *controllerCmd) Run(a *app) error {
 	defer closeOut()
 	out := stream.New(sink, "controller", stream.NewRunID())
 	c.writeConfig(out, groups, ports, host, seed)
+	if err := out.Err(); err != nil {
+		return outputError(err, outputName(c.Out), "nothing was sent")
+	}
+	if !c.NoHeadroom {
+		if err := c.measureCeiling(a, groups, pinned, seed); err != nil {
+			return err
+		}
+	}
+
+	// A lost output stops the run as an interrupt does: nobody would read
+	// what it measures.
+	ctx, cancel := context.WithCancel(a.ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-out.Failed():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 
 	progress := io.Writer(nil)
 	if isTerminal(a.stderr) {
@@ -218,16 +239,36 @@ func (c *controllerCmd) Run(a *app) error {
 	errs := make([]error, len(groups))
 	var wg sync.WaitGroup
 	groups[0].Progress = progress // one progress line, not one per group
+	view := &registrationView{w: a.stderr, p: base.Registering, total: int64(c.NumInstances * c.NumWorkers * len(groups)), start: time.Now()}
+	agree := newRegisterBarrier(len(groups), func() { view.show(true) })
+	viewDone := make(chan struct{})
+	go func() {
+		defer close(viewDone)
+		if base.RegisterFirst {
+			view.tick(agree.done)
+		}
+	}()
 	for g := range groups {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[g], errs[g] = engine.Run(a.ctx, groups[g], out.ForProc(g), engine.Hooks{})
+			hooks := engine.Hooks{Registered: func(ok, failed int64) bool { return agree.arrive(g, ok, failed, true) }}
+			results[g], errs[g] = engine.Run(ctx, groups[g], out.ForProc(g), hooks)
+			agree.arrive(g, 0, 0, false) // a group that ended before registering
 		}()
 	}
 	wg.Wait()
+	<-viewDone
 	if progress != nil {
 		fmt.Fprintln(progress)
+	}
+	if err := out.Err(); err != nil {
+		merged := engine.Merge(nonNil(results))
+		return outputError(err, outputName(c.Out), fmt.Sprintf("stopped the run after %.1fs; DeRegisterMsg sent for %d workers",
+			merged.Elapsed.Seconds(), merged.TeardownFrames))
+	}
+	if err := registerFailure(out, errs); err != nil {
+		return err
 	}
 	for _, err := range errs {
 		if err != nil {
@@ -253,14 +294,20 @@ func (c *controllerCmd) Run(a *app) error {
 	if server != nil {
 		verdict = server.verify(out, merged)
 	}
-	if !merged.Drained {
+	if merged.RegisterFailed > 0 && verdict == nil {
+		verdict = failed("pre-registration failed for %d of %d workers; the run loaded the %d registered",
+			merged.RegisterFailed, merged.RegisteredOK+merged.RegisterFailed, merged.RegisteredOK)
+	}
+	if !merged.Drained && merged.Interrupted {
+		out.Event("error").Str("error", "drain cut short by the interrupt: queued messages may not have reached the controller").Send()
+	} else if !merged.Drained {
 		out.Event("error").Str("error", fmt.Sprintf("drain incomplete: queued messages still unsent after --drain-timeout %s", drain)).Send()
 		if verdict == nil {
 			verdict = failed("drain incomplete after %s: some sent messages may not have reached the controller", drain)
 		}
 	}
 	if err := out.Err(); err != nil {
-		return failed("writing the JSONL stream: %v", err)
+		return outputError(err, outputName(c.Out), "the summary was lost")
 	}
 	if a.ctx.Err() != nil {
 		return errInterrupted

@@ -50,12 +50,25 @@ func pullDrain(t *testing.T) int {
 	return port
 }
 
-// TestControllerInterruptFlushesSummary: SIGINT mid-run stops sending,
-// writes the summary, leaves only complete JSON lines and exits 130.
+// TestControllerInterruptFlushesSummary: SIGINT mid-run (once an interval
+// line shows load) stops sending, writes the summary (interrupted), leaves
+// only complete JSON lines and exits 130.
 func TestControllerInterruptFlushesSummary(t *testing.T) {
 	port := pullDrain(t)
 	out := filepath.Join(t.TempDir(), "run.jsonl")
-	time.AfterFunc(700*time.Millisecond, func() { syscall.Kill(os.Getpid(), syscall.SIGINT) })
+	go func() {
+		until(time.Minute, func() bool {
+			data, _ := os.ReadFile(out)
+			for _, l := range bytes.Split(data, []byte("\n")) {
+				var m map[string]any
+				if json.Unmarshal(l, &m) == nil && m["event"] == "interval" && m["op"] == "all" && m["requests"].(float64) > 0 {
+					return true
+				}
+			}
+			return false
+		})
+		syscall.Kill(os.Getpid(), syscall.SIGINT)
+	}()
 	var stdout, stderr bytes.Buffer
 	start := time.Now()
 	code := run([]string{"controller", "--no-headroom", "--monitor-ports", fmt.Sprintf(`{"pull":%d}`, port),
@@ -85,7 +98,7 @@ func TestControllerInterruptFlushesSummary(t *testing.T) {
 			summaryAll = m
 		}
 	}
-	if summaryAll == nil || summaryAll["kv_ops_sent"].(float64) == 0 || summaryAll["drained"] != true {
+	if summaryAll == nil || summaryAll["kv_ops_sent"].(float64) == 0 || summaryAll["interrupted"] != true {
 		t.Fatalf("no usable summary after interrupt: %v", summaryAll)
 	}
 	if !strings.Contains(stderr.String(), "LMCache Controller ZMQ Benchmark Results") {

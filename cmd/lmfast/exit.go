@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 )
 
 // Exit codes shared by every subcommand (documented in the README).
@@ -12,6 +13,7 @@ const (
 	ExitFailure     = 1   // the run failed: failed keys, verification mismatch, adapter error, internal error
 	ExitBadInput    = 2   // bad flags or input, or the target cannot be reached
 	ExitInterrupted = 130 // stopped by SIGINT/SIGTERM after flushing what was measured
+	ExitBrokenPipe  = 141 // the JSONL's reader went away (EPIPE): stopped as on SIGINT, as a pipeline expects of a tool killed by SIGPIPE
 )
 
 // exitError carries an exit code with its one-line message.
@@ -39,6 +41,26 @@ var errInterrupted = errors.New("interrupted")
 // errStopped is returned by a Run for which a signal is the normal end (a
 // server): it maps to exit 0 and prints nothing.
 var errStopped = errors.New("stopped on request")
+
+// outputError is the exit of a run whose JSONL output failed: exit 141
+// when the reader of the pipe went away (EPIPE), exit 1 for any other write
+// error (a full disk). where names the output; what says what became of
+// the run.
+func outputError(err error, where, what string) error {
+	if errors.Is(err, syscall.EPIPE) {
+		return &exitError{code: ExitBrokenPipe, msg: fmt.Sprintf("%s closed (broken pipe): %s", where, what)}
+	}
+	return failed("writing the JSONL stream to %s: %v: %s", where, err, what)
+}
+
+// outputName names the JSONL output for messages: the --out file, else
+// stdout.
+func outputName(path string) string {
+	if path == "" {
+		return "stdout"
+	}
+	return path
+}
 
 func exitCode(err error) int {
 	if err == nil || errors.Is(err, errStopped) {

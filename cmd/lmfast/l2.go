@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -61,6 +62,9 @@ func (c *l2Cmd) Run(a *app) error {
 	defer closeOut()
 	out := stream.New(sink, "l2", stream.NewRunID())
 	c.writeConfig(out, cfg)
+	if err := out.Err(); err != nil {
+		return outputError(err, outputName(c.Out), "nothing was run")
+	}
 
 	if !c.Quiet {
 		cfg.Progress = a.stderr
@@ -89,7 +93,7 @@ func (c *l2Cmd) Run(a *app) error {
 		if format == "json" {
 			text = l2.RenderJSON(doc)
 		}
-		if !c.Quiet {
+		if !c.Quiet && out.Err() == nil { // a lost output is reported in one line
 			io.WriteString(a.stderr, text)
 		}
 		if c.Output != "" {
@@ -98,13 +102,22 @@ func (c *l2Cmd) Run(a *app) error {
 			}
 		}
 	}
-	res, err := l2.Run(a.ctx, cfg, out)
+	ctx, cancel := context.WithCancel(a.ctx)
+	defer cancel()
+	go func() { // a lost output stops the run as an interrupt does
+		select {
+		case <-out.Failed():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	res, err := l2.Run(ctx, cfg, out)
+	if err := out.Err(); err != nil {
+		return outputError(err, outputName(c.Out), "stopped the run")
+	}
 	if err != nil {
 		out.Event("error").Str("error", err.Error()).Send()
 		return failed("%v", err)
-	}
-	if err := out.Err(); err != nil {
-		return failed("writing the JSONL stream: %v", err)
 	}
 	if res.Interrupted {
 		return errInterrupted

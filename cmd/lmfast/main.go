@@ -14,8 +14,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/lmfast/lmfast/stream"
 )
 
 // version is set at link time by the Makefile.
@@ -34,7 +37,8 @@ type cli struct {
 }
 
 // app is what every subcommand's Run receives: where to write and a context
-// that is cancelled on the first SIGINT or SIGTERM.
+// that is cancelled on the first SIGINT or SIGTERM (a second one ends the
+// process at once, see watchSignals).
 type app struct {
 	ctx    context.Context
 	stdin  io.Reader
@@ -79,7 +83,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		return ExitBadInput
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := watchSignals()
 	defer stop()
 	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
 
@@ -98,4 +102,44 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		code = ExitInterrupted
 	}
 	return code
+}
+
+// exitNow ends the process on a second SIGINT or SIGTERM.
+var exitNow = os.Exit
+
+// watchSignals returns a context cancelled on the first SIGINT or SIGTERM.
+// A second one ends the process at once with exit 130, once no JSONL line
+// is half written (stream.Halt). SIGPIPE is caught too: a write to a
+// closed stdout then fails with EPIPE, which the command reports (exit
+// 141), instead of the Go runtime killing the process silently. stop
+// restores the default handling.
+func watchSignals() (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
+	done := make(chan struct{})
+	go func() {
+		seen := 0
+		for {
+			select {
+			case <-done:
+				return
+			case sig := <-sigs:
+				if sig == syscall.SIGPIPE {
+					continue // the write that raised it returns EPIPE
+				}
+				if seen++; seen == 1 {
+					cancel()
+					continue
+				}
+				stream.Halt(200 * time.Millisecond)
+				exitNow(ExitInterrupted)
+			}
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
 }
