@@ -9,6 +9,7 @@ import (
 	"github.com/lmfast/lmfast/engine/cpus"
 	"github.com/lmfast/lmfast/ring"
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // run is the sender's timed loop: take the next pre-encoded operation, wait
@@ -148,7 +149,7 @@ func (s *sender) sendRequest(it *item, intended, cutoff time.Time) bool {
 		s.fail(it.op, "DEALER socket not initialized. Ensure controller_reply_url is configured.")
 		return true
 	}
-	if err := wire.SendRequest(sock, it.payload); err != nil {
+	if err := zmqx.SendRequest(sock, it.payload); err != nil {
 		s.fail(it.op, fmt.Sprintf("Request send failed: %v", err))
 		s.sample(it.op, false, intended, sent, time.Now())
 		return true
@@ -186,7 +187,7 @@ func (s *sender) harvest(timeout time.Duration) bool {
 		}
 	}
 	for i, sl := range s.slots {
-		if sl.busy && now.Sub(sl.sent) > wire.RecvTimeout {
+		if sl.busy && now.Sub(sl.sent) > zmqx.RecvTimeout {
 			s.expire(i, now)
 			freed = true
 		}
@@ -262,7 +263,7 @@ func (s *sender) finish() {
 }
 
 // deregisterAll sends a DeRegisterMsg for every pre-registered pair, in
-// multipart messages of at most wire.BatchSendSize frames, as LMCache's
+// multipart messages of at most zmqx.BatchSendSize frames, as LMCache's
 // tool does at the end of a run.
 func (s *sender) deregisterAll() {
 	var frames [][]byte
@@ -284,7 +285,7 @@ func (s *sender) deregisterAll() {
 	for _, p := range s.registered {
 		frames = append(frames, wire.DeRegisterMsg{InstanceID: p.instance, WorkerID: int64(p.worker),
 			IP: WorkerIP(p.worker), Port: int64(WorkerPort(p.worker))}.AppendMsgpack(nil))
-		if len(frames) == wire.BatchSendSize {
+		if len(frames) == zmqx.BatchSendSize {
 			flush()
 		}
 	}

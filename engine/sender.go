@@ -11,6 +11,7 @@ import (
 	"github.com/lmfast/lmfast/engine/stats"
 	"github.com/lmfast/lmfast/ring"
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // opCounters are one sender's running totals for one op, read by the
@@ -137,7 +138,7 @@ func (s *sender) sample(op Op, ok bool, intended, sent, end time.Time) {
 // DEALERs are created only once a heartbeat endpoint is known.
 func (s *sender) openSockets() error {
 	var err error
-	if s.push, err = wire.NewPush(s.grp.zctx, s.cfg.PullEndpoint); err != nil {
+	if s.push, err = zmqx.NewPush(s.grp.zctx, s.cfg.PullEndpoint); err != nil {
 		return fmt.Errorf("PUSH %s: %w", s.cfg.PullEndpoint, err)
 	}
 	if s.cfg.ReplyEndpoint == "" && s.cfg.HeartbeatEndpoint == "" && s.grp.heartbeatURL() == "" {
@@ -150,7 +151,7 @@ func (s *sender) openSockets() error {
 	for i := 0; i < s.cfg.Concurrency; i++ {
 		sl := &slot{}
 		if s.cfg.ReplyEndpoint != "" {
-			if sl.reply, err = wire.NewDealer(s.grp.zctx, s.cfg.ReplyEndpoint); err != nil {
+			if sl.reply, err = zmqx.NewDealer(s.grp.zctx, s.cfg.ReplyEndpoint); err != nil {
 				return fmt.Errorf("DEALER %s: %w", s.cfg.ReplyEndpoint, err)
 			}
 			s.bySock[sl.reply] = i
@@ -171,7 +172,7 @@ func (s *sender) openHeartbeat(endpoint string) error {
 		}
 	}
 	for i, sl := range s.slots {
-		hb, err := wire.NewDealer(s.grp.zctx, endpoint)
+		hb, err := zmqx.NewDealer(s.grp.zctx, endpoint)
 		if err != nil {
 			return fmt.Errorf("DEALER %s: %w", endpoint, err)
 		}
@@ -229,10 +230,10 @@ func (s *sender) register() (ok, failed int) {
 
 // roundTrip sends one request and waits for its reply (RCVTIMEO bounded).
 func (s *sender) roundTrip(sock *zmq.Socket, payload []byte) ([]byte, error) {
-	if err := wire.SendRequest(sock, payload); err != nil {
+	if err := zmqx.SendRequest(sock, payload); err != nil {
 		return nil, err
 	}
-	return wire.RecvReply(sock)
+	return zmqx.RecvReply(sock)
 }
 
 func isTimeout(err error) bool {
@@ -257,7 +258,7 @@ func (s *sender) resetSocket(i int, sock **zmq.Socket, endpoint string) (*zmq.So
 	delete(s.bySock, old)
 	old.SetLinger(0)
 	old.Close()
-	fresh, err := wire.NewDealer(s.grp.zctx, endpoint)
+	fresh, err := zmqx.NewDealer(s.grp.zctx, endpoint)
 	if err != nil {
 		*sock = nil
 		return nil, err

@@ -31,6 +31,7 @@ import (
 	"github.com/lmfast/lmfast/engine/cpus"
 	"github.com/lmfast/lmfast/stream"
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // Transports are the ZMQ transports calibrate knows.
@@ -156,7 +157,7 @@ func Push(ctx context.Context, c Common, payload []byte) (Measurement, error) {
 
 	var sent atomic.Int64
 	err = runSenders(ctx, c, func(stop <-chan struct{}, ready func()) error {
-		push, err := wire.NewPush(zctx, sink.PullEndpoint())
+		push, err := zmqx.NewPush(zctx, sink.PullEndpoint())
 		if err != nil {
 			return err
 		}
@@ -216,7 +217,7 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 		poller := zmq.NewPoller()
 		socks := make([]*zmq.Socket, lanes)
 		for i := range socks {
-			s, err := wire.NewDealer(zctx, sink.RouterEndpoint())
+			s, err := zmqx.NewDealer(zctx, sink.RouterEndpoint())
 			if err != nil {
 				return err
 			}
@@ -226,17 +227,17 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 		}
 		// One round trip per lane first, so every connection is up.
 		for _, s := range socks {
-			if err := wire.SendRequest(s, request); err != nil {
+			if err := zmqx.SendRequest(s, request); err != nil {
 				return err
 			}
-			if _, err := wire.RecvReply(s); err != nil {
+			if _, err := zmqx.RecvReply(s); err != nil {
 				return fmt.Errorf("warm-up round trip: %w", err)
 			}
 		}
 		ready()
 		began.CompareAndSwap(0, time.Now().UnixNano())
 		for _, s := range socks {
-			if err := wire.SendRequest(s, request); err != nil {
+			if err := zmqx.SendRequest(s, request); err != nil {
 				return err
 			}
 		}
@@ -244,7 +245,7 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 		defer func() { answered.Add(n) }()
 		stopping, inFlight := false, lanes
 		for inFlight > 0 {
-			polled, err := poller.Poll(wire.RecvTimeout)
+			polled, err := poller.Poll(zmqx.RecvTimeout)
 			if err != nil {
 				return err
 			}
@@ -252,7 +253,7 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 				return errors.New("round trip: no reply within the receive timeout")
 			}
 			for _, p := range polled {
-				if _, err := wire.RecvReply(p.Socket); err != nil {
+				if _, err := zmqx.RecvReply(p.Socket); err != nil {
 					return err
 				}
 				n++
@@ -265,7 +266,7 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 					}
 				}
 				if !stopping {
-					if err := wire.SendRequest(p.Socket, request); err != nil {
+					if err := zmqx.SendRequest(p.Socket, request); err != nil {
 						return err
 					}
 					inFlight++

@@ -13,6 +13,7 @@ import (
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/stream"
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 func short(transport string, senders int) Common {
@@ -93,7 +94,7 @@ func TestSinkCountsFramesAndAnswers(t *testing.T) {
 	defer sink.Close()
 	ctx, _ := zmq.NewContext()
 	defer ctx.Term()
-	push, err := wire.NewPush(ctx, sink.PullEndpoint())
+	push, err := zmqx.NewPush(ctx, sink.PullEndpoint())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,15 +105,15 @@ func TestSinkCountsFramesAndAnswers(t *testing.T) {
 	if got := sink.WaitPull(3, 2*time.Second); got.Frames != 3 || got.Bytes != 6 {
 		t.Fatalf("pull counts %+v", got)
 	}
-	dealer, err := wire.NewDealer(ctx, sink.RouterEndpoint())
+	dealer, err := zmqx.NewDealer(ctx, sink.RouterEndpoint())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { dealer.SetLinger(0); dealer.Close() }()
-	if err := wire.SendRequest(dealer, []byte("ping")); err != nil {
+	if err := zmqx.SendRequest(dealer, []byte("ping")); err != nil {
 		t.Fatal(err)
 	}
-	got, err := wire.RecvReply(dealer)
+	got, err := zmqx.RecvReply(dealer)
 	if err != nil || string(got) != string(reply) {
 		t.Fatalf("reply %x, %v", got, err)
 	}
@@ -201,16 +202,16 @@ func TestRouterCountsEachRequestBeforeItsReply(t *testing.T) {
 	defer sink.Close()
 	ctx, _ := zmq.NewContext()
 	defer ctx.Term()
-	dealer, err := wire.NewDealer(ctx, sink.RouterEndpoint())
+	dealer, err := zmqx.NewDealer(ctx, sink.RouterEndpoint())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { dealer.SetLinger(0); dealer.Close() }()
 	for n := int64(1); n <= 2000; n++ {
-		if err := wire.SendRequest(dealer, []byte("q")); err != nil {
+		if err := zmqx.SendRequest(dealer, []byte("q")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := wire.RecvReply(dealer); err != nil {
+		if _, err := zmqx.RecvReply(dealer); err != nil {
 			t.Fatal(err)
 		}
 		if got := sink.Router().Frames; got != n {
@@ -229,7 +230,7 @@ func TestSinkClosesUnderSteadyTraffic(t *testing.T) {
 	}
 	ctx, _ := zmq.NewContext()
 	defer ctx.Term()
-	push, err := wire.NewPush(ctx, sink.PullEndpoint())
+	push, err := zmqx.NewPush(ctx, sink.PullEndpoint())
 	if err != nil {
 		t.Fatal(err)
 	}

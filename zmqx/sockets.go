@@ -1,4 +1,4 @@
-package wire
+package zmqx
 
 import (
 	"errors"
@@ -19,8 +19,6 @@ const (
 	// BatchSendSize is the most frames per PUSH multipart message (end-of-run
 	// deregistration; real workers batch the same way).
 	BatchSendSize = 50
-	// OpDistributionBase is the length of the operation schedule.
-	OpDistributionBase = 1000
 )
 
 // NewPush creates a PUSH socket with SNDHWM=SendHWM and
@@ -84,7 +82,7 @@ func SendRequest(s *zmq.Socket, payload []byte) error {
 }
 
 // ErrEmptyReply is returned by RecvReply for a message without frames.
-var ErrEmptyReply = errors.New("wire: empty reply")
+var ErrEmptyReply = errors.New("zmqx: empty reply")
 
 // RecvReply receives one reply message and returns its last frame (the
 // encoded reply; the benchmark reads frames[-1]). A timeout surfaces as the
