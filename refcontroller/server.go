@@ -7,8 +7,6 @@ import (
 	"hash/maphash"
 	"net/http"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // Port values with a special meaning in Config.
@@ -142,7 +141,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		log: newLimitedLog(cfg.Log), ports: Ports{Heartbeat: NoPort, HTTP: NoPort}}
 	fail := func(err error) (*Server, error) {
 		if s.pull != nil {
-			s.pull.close()
+			s.pull.Close()
 		}
 		for _, sock := range []*zmq.Socket{s.reply, s.heartbeat} {
 			if sock != nil {
@@ -213,10 +212,10 @@ func (s *Server) bind(typ zmq.Type, name string, port int) (*zmq.Socket, int, er
 		sock.Close()
 		return nil, 0, err
 	}
-	bound, err := strconv.Atoi(last[strings.LastIndex(last, ":")+1:])
+	bound, err := zmqx.Port(last)
 	if err != nil {
 		sock.Close()
-		return nil, 0, fmt.Errorf("%s: cannot read bound port from %q", name, last)
+		return nil, 0, fmt.Errorf("%s: %w", name, err)
 	}
 	return sock, bound, nil
 }
@@ -264,7 +263,7 @@ func (s *Server) Close() error {
 			close(ch)
 		}
 		s.appliers.Wait()
-		s.pull.close()
+		s.pull.Close()
 		for _, sock := range []*zmq.Socket{s.reply, s.heartbeat} {
 			if sock != nil {
 				sock.SetLinger(0)
@@ -328,7 +327,7 @@ func (s *Server) pullLoop() {
 			return
 		default:
 		}
-		frames, last, err := s.pull.recv(100 * time.Millisecond)
+		frames, last, err := s.pull.Recv(100 * time.Millisecond)
 		if err != nil {
 			s.log.warn("pull_recv", "PULL receive failed", err.Error())
 			time.Sleep(10 * time.Millisecond)

@@ -6,7 +6,7 @@
 // was limited by the generator's machine, not by the controller under test
 // (the "headroom" of every lmfast controller summary).
 //
-// PUSH rates are counted at the receiving end (Sink), from the first
+// PUSH rates are counted at the receiving end (zmqx.Sink), from the first
 // message that arrived to the last; what the senders handed to their
 // sockets is only checked against it. Round trips are counted where they
 // complete, at the senders (from the first request to the last reply), and
@@ -100,7 +100,7 @@ func endpoints(transport string) (pull, router string, cleanup func(), err error
 // openSink validates c and starts a counting sink on c's transport, with
 // a ROUTER answering reply when router is set; done closes it and removes
 // what binding left behind.
-func openSink(c Common, router bool, reply []byte) (sink *Sink, done func(), err error) {
+func openSink(c Common, router bool, reply []byte) (sink *zmqx.Sink, done func(), err error) {
 	if err := c.validate(); err != nil {
 		return nil, nil, err
 	}
@@ -111,7 +111,7 @@ func openSink(c Common, router bool, reply []byte) (sink *Sink, done func(), err
 	if !router {
 		routerEP = ""
 	}
-	if sink, err = StartSink(pullEP, routerEP, reply); err != nil {
+	if sink, err = zmqx.StartSink(pullEP, routerEP, reply); err != nil {
 		cleanup()
 		return nil, nil, err
 	}
