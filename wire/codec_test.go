@@ -423,14 +423,6 @@ func TestInt(t *testing.T) {
 	}
 }
 
-func TestPyRepr(t *testing.T) {
-	for in, want := range map[string]string{"x": "'x'", "it's": `"it's"`, `a'"b`: `'a\'"b'`, "a\nb\x00": `'a\nb\x00'`, "é\u200b": `'é\u200b'`, `\`: `'\\'`} {
-		if got := pyRepr(in); got != want {
-			t.Errorf("pyRepr(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestUTF8Errors(t *testing.T) {
 	for in, want := range map[string]string{
 		"a\xff":        "'utf-8' codec can't decode byte 0xff in position 1: invalid start byte",

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
+
+	"github.com/lmfast/lmfast/internal/pyfmt"
 )
 
 // maxDepth bounds container nesting, standing in for Python's recursion
@@ -83,7 +85,9 @@ func (d *decoder) enter() error {
 func (d *decoder) leave() { d.depth-- }
 
 func invalidOpcode(op byte, at int) *Error {
-	return decodeErr("MessagePack data is malformed: invalid opcode '\\x" + hex2(uint64(op), 2) + "' (byte " + strconv.Itoa(at) + ")")
+	const digits = "0123456789abcdef"
+	return decodeErr("MessagePack data is malformed: invalid opcode '\\x" + string([]byte{digits[op>>4], digits[op&15]}) +
+		"' (byte " + strconv.Itoa(at) + ")")
 }
 
 // opName is msgspec's mpack_error_expected naming (used for keys and tags).
@@ -633,7 +637,7 @@ func (d *decoder) int64List() ([]int64, error) {
 // invalidTag builds "Invalid value 'X'" for an unknown or mismatched tag.
 func (d *decoder) invalidTag(tag []byte) error {
 	if d.conv {
-		return d.verr("Invalid value " + pyRepr(string(tag)))
+		return d.verr("Invalid value " + pyfmt.Repr(string(tag)))
 	}
 	if e := utf8Error(tag); e != nil {
 		return e

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/lmfast/lmfast/internal/pyfmt"
 )
 
 // FromJSON decodes a message from JSON the way the controller's JSON path
@@ -221,7 +223,7 @@ func (p *jsonParser) str() (string, error) {
 				b = utf8.AppendRune(b, r)
 				continue
 			default:
-				return "", p.err("Invalid \\escape: "+pyRepr(string(e)), p.pos)
+				return "", p.err("Invalid \\escape: "+pyfmt.Repr(string(e)), p.pos)
 			}
 			p.pos += 2
 		default:
