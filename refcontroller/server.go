@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/wire/pyjson"
 	"github.com/lmfast/lmfast/zmqx"
 )
 
@@ -306,7 +307,7 @@ func (s *Server) recv(sock *zmq.Socket, poller *zmq.Poller) ([][]byte, bool) {
 func decode(dec *wire.Decoder, payload []byte) (wire.Msg, error) {
 	switch {
 	case len(payload) > 0 && payload[0] == '{':
-		return wire.FromJSON(payload)
+		return pyjson.Decode(payload)
 	case dec != nil:
 		return dec.Decode(payload)
 	}

@@ -8,14 +8,70 @@ import (
 	"github.com/lmfast/lmfast/internal/pyfmt"
 )
 
+// Decode decodes one message as msgspec.msgpack.decode(b, type=Msg) does.
+// The whole of b must be one message. Errors are *Error values whose text
+// matches msgspec's.
+func Decode(b []byte) (Msg, error) {
+	d := newDecoder(b, false)
+	m, err := d.msg()
+	if err != nil {
+		return nil, err
+	}
+	if d.pos != len(d.b) {
+		return nil, trailing(d.pos)
+	}
+	return m, nil
+}
+
+// DecodeNext decodes the first message of b and returns it with the number
+// of bytes it took (for streams of concatenated messages).
+func DecodeNext(b []byte) (Msg, int, error) {
+	d := newDecoder(b, false)
+	m, err := d.msg()
+	if err != nil {
+		return nil, 0, err
+	}
+	return m, d.pos, nil
+}
+
+// DecodeValue decodes b, the whole of it one MessagePack value, as
+// msgspec decodes an Any-typed field: maps are dicts with Python's key
+// equality, arrays inside keys are tuples, timestamps are datetimes. A
+// message's own encoding decodes to a KindMap whose first entry is the
+// tag, then its fields in declaration order.
+func DecodeValue(b []byte) (Value, error) {
+	d := newDecoder(b, false)
+	v, err := d.any(false)
+	if err != nil {
+		return Value{}, err
+	}
+	if d.pos != len(b) {
+		return Value{}, trailing(d.pos)
+	}
+	return v, nil
+}
+
+// Convert builds a message from a Python object as
+// msgspec.convert(obj, type=Msg) does: the rules of Decode, with
+// msgspec.convert's type names in errors ("null", "list", "dict") and
+// BigIntValue for ints beyond MessagePack's range.
+func Convert(v Value) (Msg, error) {
+	return newDecoder(v.AppendMsgpack(nil), true).msg()
+}
+
+// trailing is msgspec's error for bytes left after the message.
+func trailing(pos int) error {
+	return decodeErr("MessagePack data is malformed: trailing characters (byte " + strconv.Itoa(pos) + ")")
+}
+
 // maxDepth bounds container nesting, standing in for Python's recursion
 // limit (msgspec raises RecursionError past it).
 const maxDepth = 1000
 
 // decoder reads one MessagePack message with msgspec's rules. With conv set
-// it applies msgspec.convert's rules instead (used by FromJSON, whose input
-// is first turned into MessagePack; ext values then stand for integers
-// outside the MessagePack range).
+// it applies msgspec.convert's rules instead (Convert, whose Value is first
+// turned into MessagePack; ext values then stand for integers outside the
+// MessagePack range).
 type decoder struct {
 	b     []byte
 	pos   int
@@ -126,7 +182,7 @@ func opName(op byte) string {
 }
 
 // pyTypeName is the Python type name (tp_name) of what the value at op
-// converts from in FromJSON.
+// converts from in Convert.
 func pyTypeName(op byte) string {
 	switch opName(op) {
 	case "null":
@@ -528,8 +584,8 @@ func (d *decoder) float() (float64, error) {
 		}
 		return float64(v.Bits), nil
 	case d.conv && isExtOp(op):
-		// FromJSON: an integer beyond the MessagePack range; Python's
-		// float(int).
+		// Convert: an integer beyond the MessagePack range (BigIntValue);
+		// Python's float(int).
 		_, digits, err := d.ext()
 		if err != nil {
 			return 0, err
@@ -777,37 +833,6 @@ func (d *decoder) tagValue() ([]byte, error) {
 		}
 	}
 	return d.cstr()
-}
-
-// Decode decodes one message as msgspec.msgpack.decode(b, type=Msg) does.
-// The whole of b must be one message. Errors are *Error values whose text
-// matches msgspec's.
-func Decode(b []byte) (Msg, error) {
-	d := newDecoder(b, false)
-	m, err := d.msg()
-	if err != nil {
-		return nil, err
-	}
-	if d.pos != len(d.b) {
-		return nil, trailing(d.pos)
-	}
-	return m, nil
-}
-
-// trailing is msgspec's error for bytes left after the message.
-func trailing(pos int) error {
-	return decodeErr("MessagePack data is malformed: trailing characters (byte " + strconv.Itoa(pos) + ")")
-}
-
-// DecodeNext decodes the first message of b and returns it with the number
-// of bytes it took (for streams of concatenated messages).
-func DecodeNext(b []byte) (Msg, int, error) {
-	d := newDecoder(b, false)
-	m, err := d.msg()
-	if err != nil {
-		return nil, 0, err
-	}
-	return m, d.pos, nil
 }
 
 func (d *decoder) msg() (Msg, error) {

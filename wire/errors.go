@@ -24,8 +24,8 @@ const (
 	// ClassTypeError is Python's TypeError (e.g. an unhashable dict key). The
 	// real controller does not catch it.
 	ClassTypeError = "TypeError"
-	// ClassJSONDecodeError is json.JSONDecodeError (FromJSON syntax errors;
-	// the text is Go's, not Python's).
+	// ClassJSONDecodeError is json.JSONDecodeError (syntax errors of the
+	// JSON form, package wire/pyjson).
 	ClassJSONDecodeError = "JSONDecodeError"
 )
 
