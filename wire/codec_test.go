@@ -519,3 +519,31 @@ func TestKVOpFastPathAgreesWithGeneral(t *testing.T) {
 		})
 	}
 }
+
+// TestEncodersWriteTheDecodersFields: for every class with a Go type, the
+// encoder writes the tag, then exactly the fields the decoder's list names,
+// in its order, so the two cannot drift apart.
+func TestEncodersWriteTheDecodersFields(t *testing.T) {
+	typed := 0
+	for name, c := range classes {
+		m := c.new().msg()
+		if _, generic := m.(*GenericMsg); generic {
+			continue
+		}
+		typed++
+		v, err := DecodeValue(m.AppendMsgpack(nil))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var keys []string
+		for _, e := range v.Map {
+			keys = append(keys, e.Key.Str)
+		}
+		if want := append([]string{"type"}, c.spec.fields...); !reflect.DeepEqual(keys, want) {
+			t.Errorf("%s: the encoder writes %q, the decoder reads %q", name, keys, want)
+		}
+	}
+	if typed != 17 {
+		t.Errorf("%d classes with a Go type, want 17", typed)
+	}
+}

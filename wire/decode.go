@@ -446,7 +446,6 @@ func isIntOp(op byte) bool {
 	return op <= 0x7f || op >= 0xe0 || (op >= 0xcc && op <= 0xcf) || (op >= 0xd0 && op <= 0xd3)
 }
 
-// rawInt reads an integer whose opcode was checked by isIntOp.
 // fastInt reads the msgpack integer at the start of b: its value and
 // length, or length 0 when b does not start with a whole integer.
 func fastInt(b []byte) (Int, int) {
@@ -492,6 +491,7 @@ func fastInt(b []byte) (Int, int) {
 	return IntOf(int64(u)), 9
 }
 
+// rawInt reads an integer whose opcode was checked by isIntOp.
 func (d *decoder) rawInt() (Int, error) {
 	v, n := fastInt(d.b[d.pos:])
 	if n == 0 { // an int op whose bytes run past the end

@@ -35,10 +35,6 @@ type Sink struct {
 	final      [2]Counts // the counts at Close, served after it
 }
 
-// sinkRecvTimeout is the loops' receive timeout in milliseconds: how long
-// an idle loop takes to notice Close.
-const sinkRecvTimeout = 50
-
 // StartSink binds a PULL and a ROUTER socket on a fresh libzmq context at
 // the given endpoints (e.g. "tcp://127.0.0.1:*" or "ipc:///tmp/x.ipc"; a
 // "*" port picks a free one) and starts counting. reply is the bytes the
@@ -81,59 +77,11 @@ func StartSink(pullEndpoint, routerEndpoint string, reply []byte) (*Sink, error)
 	return s, nil
 }
 
-func (s *Sink) open(typ C.int, endpoint string) (unsafe.Pointer, string, error) {
-	cep := C.CString(endpoint)
-	defer C.free(unsafe.Pointer(cep))
-	var out [256]C.char
-	sock, errno := C.lmf_bind(s.ctx, typ, cep, sinkRecvTimeout, &out[0], C.size_t(len(out)))
-	if sock == nil {
-		return nil, "", errno // a syscall.Errno; read on the thread that failed
-	}
-	return sock, C.GoString(&out[0]), nil
-}
-
-func (s *Sink) slot(i int) *C.lmf_counts {
-	return (*C.lmf_counts)(unsafe.Add(unsafe.Pointer(s.counts), uintptr(i)*unsafe.Sizeof(C.lmf_counts{})))
-}
-
 // PullEndpoint is the PULL socket's bound endpoint, ready to connect to.
 func (s *Sink) PullEndpoint() string { return s.pullEP }
 
 // RouterEndpoint is the ROUTER socket's bound endpoint ("" when none).
 func (s *Sink) RouterEndpoint() string { return s.routerEP }
-
-// Counts is what one of the sink's sockets received.
-type Counts struct {
-	Frames int64         // frames (PULL) or requests (ROUTER)
-	Bytes  int64         // their payload bytes
-	Span   time.Duration // from the first frame to the latest
-}
-
-// Rate is frames per second over the span between the first and the latest
-// frame (0 with fewer than two frames).
-func (c Counts) Rate() float64 {
-	if c.Frames < 2 || c.Span <= 0 {
-		return 0
-	}
-	return float64(c.Frames-1) / c.Span.Seconds()
-}
-
-func (s *Sink) read(i int) Counts {
-	if s.closed.Load() {
-		return s.final[i]
-	}
-	return s.snapshot(i)
-}
-
-func (s *Sink) snapshot(i int) Counts {
-	var c C.lmf_counts
-	C.lmf_snapshot(s.slot(i), &c)
-	out := Counts{Frames: int64(c.frames), Bytes: int64(c.bytes)}
-	if c.first_ns != 0 {
-		out.Span = time.Duration(c.last_ns - c.first_ns)
-	}
-	return out
-}
 
 // Pull returns what the PULL socket received so far.
 func (s *Sink) Pull() Counts { return s.read(0) }
@@ -171,6 +119,58 @@ func (s *Sink) Close() {
 		s.closed.Store(true)
 		s.free()
 	})
+}
+
+// Counts is what one of the sink's sockets received.
+type Counts struct {
+	Frames int64         // frames (PULL) or requests (ROUTER)
+	Bytes  int64         // their payload bytes
+	Span   time.Duration // from the first frame to the latest
+}
+
+// Rate is frames per second over the span between the first and the latest
+// frame (0 with fewer than two frames).
+func (c Counts) Rate() float64 {
+	if c.Frames < 2 || c.Span <= 0 {
+		return 0
+	}
+	return float64(c.Frames-1) / c.Span.Seconds()
+}
+
+// sinkRecvTimeout is the loops' receive timeout in milliseconds: how long
+// an idle loop takes to notice Close.
+const sinkRecvTimeout = 50
+
+func (s *Sink) open(typ C.int, endpoint string) (unsafe.Pointer, string, error) {
+	cep := C.CString(endpoint)
+	defer C.free(unsafe.Pointer(cep))
+	var out [256]C.char
+	sock, errno := C.lmf_bind(s.ctx, typ, cep, sinkRecvTimeout, &out[0], C.size_t(len(out)))
+	if sock == nil {
+		return nil, "", errno // a syscall.Errno; read on the thread that failed
+	}
+	return sock, C.GoString(&out[0]), nil
+}
+
+func (s *Sink) slot(i int) *C.lmf_counts {
+	return (*C.lmf_counts)(unsafe.Add(unsafe.Pointer(s.counts), uintptr(i)*unsafe.Sizeof(C.lmf_counts{})))
+}
+
+func (s *Sink) read(i int) Counts {
+	if s.closed.Load() {
+		return s.final[i]
+	}
+	return s.snapshot(i)
+}
+
+func (s *Sink) snapshot(i int) Counts {
+	var c C.lmf_counts
+	C.lmf_snapshot(s.slot(i), &c)
+	out := Counts{Frames: int64(c.frames), Bytes: int64(c.bytes)}
+	if c.first_ns != 0 {
+		out.Span = time.Duration(c.last_ns - c.first_ns)
+	}
+	return out
 }
 
 func (s *Sink) free() {

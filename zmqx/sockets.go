@@ -59,18 +59,6 @@ func NewDealer(ctx *zmq.Context, endpoint string) (*zmq.Socket, error) {
 	return s, nil
 }
 
-func setAndConnect(s *zmq.Socket, endpoint string, set func() error) error {
-	err := set()
-	if err == nil {
-		err = s.Connect(endpoint)
-	}
-	if err != nil {
-		s.SetLinger(0)
-		s.Close()
-	}
-	return err
-}
-
 // SendRequest sends the DEALER request frames ["", payload]; the controller
 // reads the payload as frames[2] after ROUTER adds the identity.
 func SendRequest(s *zmq.Socket, payload []byte) error {
@@ -96,4 +84,16 @@ func RecvReply(s *zmq.Socket) ([]byte, error) {
 		return nil, ErrEmptyReply
 	}
 	return frames[len(frames)-1], nil
+}
+
+func setAndConnect(s *zmq.Socket, endpoint string, set func() error) error {
+	err := set()
+	if err == nil {
+		err = s.Connect(endpoint)
+	}
+	if err != nil {
+		s.SetLinger(0)
+		s.Close()
+	}
+	return err
 }
