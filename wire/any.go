@@ -1,5 +1,10 @@
 package wire
 
+// Any-typed values as msgspec decodes them into Python objects: dicts with
+// Python's key equality (1 == 1.0 == True, a repeated key keeping its first
+// position), unhashable keys as TypeError, timestamps at datetime's
+// microsecond precision.
+
 import (
 	"encoding/binary"
 	"math"

@@ -1,5 +1,8 @@
 package wire
 
+// Decoding errors as msgspec and CPython word them, with msgspec's error
+// path (" - at `$.operations[3].key`").
+
 import (
 	"strconv"
 	"strings"
