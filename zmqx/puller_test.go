@@ -94,3 +94,12 @@ func TestPullerBusyPort(t *testing.T) {
 		t.Fatalf("second bind on %s: %v, want EADDRINUSE", p.Endpoint(), err)
 	}
 }
+
+func TestPort(t *testing.T) {
+	if p, err := zmqx.Port("tcp://127.0.0.1:41234"); p != 41234 || err != nil {
+		t.Errorf("Port: %d, %v", p, err)
+	}
+	if _, err := zmqx.Port("ipc:///tmp/x.ipc"); err == nil {
+		t.Error("Port of an ipc endpoint: no error")
+	}
+}

@@ -93,3 +93,34 @@ func TestEncodeRoundTrip(t *testing.T) {
 		t.Fatalf("got %s", js)
 	}
 }
+
+// TestEncodeForms: how each kind of Any value is written: timestamps as
+// RFC 3339 strings, bytes as base64, floats so they read back as floats
+// (NaN as null), int dict keys as strings; other Ext values and float
+// keys are errors.
+func TestEncodeForms(t *testing.T) {
+	args := func(v wire.Value) wire.Msg {
+		return wire.HeartbeatRetMsg{Commands: []wire.HeartbeatCommand{{CommandType: wire.CommandGeneric, Args: &wire.Dict{{Key: "a", Value: v}}}}}
+	}
+	const head = `{"type":"HeartbeatRetMsg","commands":[{"command_type":"HeartbeatCommand","reason":null,"args":{"a":`
+	tests := []struct {
+		v         wire.Value
+		want, err string
+	}{
+		{wire.ExtValue(-1, []byte{0, 0, 0, 1, 0, 0, 0, 0, 0x65, 0, 0, 0}), `"2023-09-12T06:06:56Z"`, ""},
+		{wire.BinValue([]byte{0, 1, 0xfe}), `"AAH+"`, ""},
+		{wire.ArrayValue(wire.FloatValue(2), wire.FloatValue(1e300), wire.FloatValue(math.NaN()), wire.FloatValue(-0.5)), `[2.0,1e+300,null,-0.5]`, ""},
+		{wire.MapValue(wire.Entry{Key: wire.IntValue(wire.IntOf(-1)), Value: wire.StrValue("x\u00a0\x7f\"")}), `{"-1":"x` + "\u00a0" + `\u007f\""}`, ""},
+		{wire.ExtValue(5, []byte("ab")), "", "wire: ToJSON: Ext values have no JSON form"},
+		{wire.MapValue(wire.Entry{Key: wire.FloatValue(1.5), Value: wire.NilValue()}), "", "wire: ToJSON: dict key of kind float has no JSON form"},
+	}
+	for _, tc := range tests {
+		js, err := Encode(args(tc.v))
+		switch {
+		case tc.err != "" && (err == nil || err.Error() != tc.err):
+			t.Errorf("%v: error %v, want %q", tc.v, err, tc.err)
+		case tc.err == "" && (err != nil || string(js) != head+tc.want+"}}]}"):
+			t.Errorf("%v: %s, %v; want %s", tc.v, js, err, head+tc.want+"}}]}")
+		}
+	}
+}
