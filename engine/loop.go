@@ -9,6 +9,7 @@ import (
 	"github.com/lmfast/lmfast/engine/cpus"
 	"github.com/lmfast/lmfast/ring"
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // run is the sender's timed loop: take the next pre-encoded operation, wait
@@ -102,7 +103,7 @@ func (s *sender) nextItem(stop <-chan struct{}, deadline time.Time) *item {
 }
 
 // sendPush sends one PUSH frame; sent is the time just taken before it.
-// A full queue is waited for up to wire.SendTimeout, as LMCache's tool
+// A full queue is waited for up to zmqx.SendTimeout, as LMCache's tool
 // does, but in slices of sendSlice so that a stop ends the wait; it then
 // returns false, the frame neither sent nor counted.
 func (s *sender) sendPush(it *item, intended, sent time.Time) bool {
@@ -114,7 +115,7 @@ func (s *sender) sendPush(it *item, intended, sent time.Time) bool {
 		if stopped(s.stop) {
 			return false
 		}
-		if time.Since(sent) >= wire.SendTimeout {
+		if time.Since(sent) >= zmqx.SendTimeout {
 			break
 		}
 	}
@@ -183,7 +184,7 @@ func (s *sender) sendRequest(it *item, intended, cutoff time.Time) bool {
 		s.fail(it.op, "DEALER socket not initialized. Ensure controller_reply_url is configured.")
 		return true
 	}
-	if err := wire.SendRequest(sock, it.payload); err != nil {
+	if err := zmqx.SendRequest(sock, it.payload); err != nil {
 		s.fail(it.op, fmt.Sprintf("Request send failed: %v", err))
 		s.sample(it.op, false, intended, sent, time.Now())
 		return true
@@ -221,7 +222,7 @@ func (s *sender) harvest(timeout time.Duration) bool {
 		}
 	}
 	for i, sl := range s.slots {
-		if sl.busy && now.Sub(sl.sent) > wire.RecvTimeout {
+		if sl.busy && now.Sub(sl.sent) > zmqx.RecvTimeout {
 			s.expire(i, now)
 			freed = true
 		}

@@ -7,6 +7,7 @@ import (
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // registerWindow is how many RegisterMsg a sender keeps in flight on its
@@ -138,7 +139,7 @@ func (s *sender) registerFailed(msg string) {
 // URL from it.
 func (s *sender) registerReply(frames [][]byte) error {
 	if len(frames) == 0 {
-		return wire.ErrEmptyReply
+		return zmqx.ErrEmptyReply
 	}
 	m, err := wire.Decode(frames[len(frames)-1])
 	if err != nil {
@@ -171,18 +172,18 @@ func sendRequestNow(sock *zmq.Socket, payload []byte) error {
 
 // deregisterAll sends a DeRegisterMsg for every pre-registered pair and for
 // every pair whose registration went unanswered, in multipart messages of
-// at most wire.BatchSendSize frames, as LMCache's tool does at the end of a
-// run. A message may wait wire.SendTimeout for room in a full queue; once
+// at most zmqx.BatchSendSize frames, as LMCache's tool does at the end of a
+// run. A message may wait zmqx.SendTimeout for room in a full queue; once
 // one waited that long in vain (the controller reads nothing), or the
 // stop budget ran out, the rest are not sent. What is not sent is counted
 // as failed.
 func (s *sender) deregisterAll() {
 	pairs := make([]*pair, 0, len(s.registered)+len(s.unconfirmed))
 	pairs = append(append(pairs, s.registered...), s.unconfirmed...)
-	parts := make([]any, 0, wire.BatchSendSize)
+	parts := make([]any, 0, zmqx.BatchSendSize)
 	var gaveUp error
 	for len(pairs) > 0 {
-		n := min(len(pairs), wire.BatchSendSize)
+		n := min(len(pairs), zmqx.BatchSendSize)
 		batch := pairs[:n]
 		pairs = pairs[n:]
 		err := gaveUp
@@ -192,7 +193,7 @@ func (s *sender) deregisterAll() {
 				parts = append(parts, wire.DeRegisterMsg{InstanceID: p.instance, WorkerID: int64(p.worker),
 					IP: WorkerIP(p.worker), Port: int64(WorkerPort(p.worker))}.AppendMsgpack(nil))
 			}
-			if err = s.pushUntil(parts, time.Now().Add(wire.SendTimeout)); err == nil {
+			if err = s.pushUntil(parts, time.Now().Add(zmqx.SendTimeout)); err == nil {
 				s.teardown += int64(n)
 				continue
 			}

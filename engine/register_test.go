@@ -15,6 +15,7 @@ import (
 	"github.com/lmfast/lmfast/refcontroller"
 	"github.com/lmfast/lmfast/stream"
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // router is a ROUTER on a free 127.0.0.1 port served by a test's handler:
@@ -127,7 +128,7 @@ func TestRegisterPartlyFailedLoadsOnlyRegisteredWorkers(t *testing.T) {
 	// of every instance and passes the rest on, one at a time.
 	zctx, _ := zmq.NewContext()
 	defer zctx.Term()
-	upstream, err := wire.NewDealer(zctx, fmt.Sprintf("tcp://127.0.0.1:%d", srv.Ports().Reply))
+	upstream, err := zmqx.NewDealer(zctx, fmt.Sprintf("tcp://127.0.0.1:%d", srv.Ports().Reply))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,10 +138,10 @@ func TestRegisterPartlyFailedLoadsOnlyRegisteredWorkers(t *testing.T) {
 		if r, ok := m.(*wire.RegisterMsg); err == nil && ok && r.WorkerID == 1 {
 			return wire.ErrorMsg{Error: "refused"}.AppendMsgpack(nil)
 		}
-		if err := wire.SendRequest(upstream, payload); err != nil {
+		if err := zmqx.SendRequest(upstream, payload); err != nil {
 			return nil
 		}
-		reply, _ := wire.RecvReply(upstream)
+		reply, _ := zmqx.RecvReply(upstream)
 		return reply
 	})
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/lmfast/lmfast/engine/stats"
 	"github.com/lmfast/lmfast/ring"
-	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // opCounters are one sender's running totals for one op, read by the
@@ -140,14 +140,14 @@ func (s *sender) sample(op Op, ok bool, intended, sent, end time.Time) {
 
 // sendSlice is the PUSH socket's SNDTIMEO: a send on a full queue waits
 // this long at a time, so that a stop is seen between two waits while the
-// whole wait can still last LMCache's wire.SendTimeout.
+// whole wait can still last LMCache's zmqx.SendTimeout.
 const sendSlice = 100 * time.Millisecond
 
 // openSockets creates the PUSH socket and the request lanes. Heartbeat
 // DEALERs are created only once a heartbeat endpoint is known.
 func (s *sender) openSockets() error {
 	var err error
-	if s.push, err = wire.NewPush(s.grp.zctx, s.cfg.PullEndpoint); err != nil {
+	if s.push, err = zmqx.NewPush(s.grp.zctx, s.cfg.PullEndpoint); err != nil {
 		return fmt.Errorf("PUSH %s: %w", s.cfg.PullEndpoint, err)
 	}
 	if err = s.push.SetSndtimeo(sendSlice); err != nil {
@@ -163,7 +163,7 @@ func (s *sender) openSockets() error {
 	for i := 0; i < s.cfg.Concurrency; i++ {
 		sl := &slot{}
 		if s.cfg.ReplyEndpoint != "" {
-			if sl.reply, err = wire.NewDealer(s.grp.zctx, s.cfg.ReplyEndpoint); err != nil {
+			if sl.reply, err = zmqx.NewDealer(s.grp.zctx, s.cfg.ReplyEndpoint); err != nil {
 				return fmt.Errorf("DEALER %s: %w", s.cfg.ReplyEndpoint, err)
 			}
 			s.bySock[sl.reply] = i
@@ -184,7 +184,7 @@ func (s *sender) openHeartbeat(endpoint string) error {
 		}
 	}
 	for i, sl := range s.slots {
-		hb, err := wire.NewDealer(s.grp.zctx, endpoint)
+		hb, err := zmqx.NewDealer(s.grp.zctx, endpoint)
 		if err != nil {
 			return fmt.Errorf("DEALER %s: %w", endpoint, err)
 		}
@@ -217,7 +217,7 @@ func (s *sender) resetSocket(i int, sock **zmq.Socket, endpoint string) (*zmq.So
 	delete(s.bySock, old)
 	old.SetLinger(0)
 	old.Close()
-	fresh, err := wire.NewDealer(s.grp.zctx, endpoint)
+	fresh, err := zmqx.NewDealer(s.grp.zctx, endpoint)
 	if err != nil {
 		*sock = nil
 		return nil, err

@@ -1,7 +1,6 @@
 package l2
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/lmfast/lmfast/internal/pyfmt"
 )
@@ -363,7 +360,7 @@ func pyRepr(v any) string {
 		}
 		return "False"
 	case string:
-		return pyStrRepr(x)
+		return pyfmt.Repr(x)
 	case json.Number:
 		if isFloatLiteral(x) {
 			f, _ := strconv.ParseFloat(string(x), 64)
@@ -384,49 +381,9 @@ func pyRepr(v any) string {
 		sort.Strings(keys) // Python keeps insertion order; Go maps have none
 		parts := make([]string, len(keys))
 		for i, k := range keys {
-			parts[i] = pyStrRepr(k) + ": " + pyRepr(x[k])
+			parts[i] = pyfmt.Repr(k) + ": " + pyRepr(x[k])
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
 	}
 	return fmt.Sprint(v)
-}
-
-// pyStrRepr quotes s as Python's str.__repr__: single quotes unless s
-// contains ' and no ".
-func pyStrRepr(s string) string {
-	q := byte('\'')
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		q = '"'
-	}
-	var b bytes.Buffer
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == rune(q):
-			b.WriteByte('\\')
-			b.WriteByte(q)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == utf8.RuneError, r < 0x20, r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r&0xff)
-		case !unicode.IsPrint(r) && r > 0x7f:
-			if r <= 0xff {
-				fmt.Fprintf(&b, `\x%02x`, r)
-			} else if r <= 0xffff {
-				fmt.Fprintf(&b, `\u%04x`, r)
-			} else {
-				fmt.Fprintf(&b, `\U%08x`, r)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
 }

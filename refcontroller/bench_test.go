@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // BenchmarkApplyBatches pushes 50-op admit/evict batches of 10 registered
@@ -152,7 +153,7 @@ func BenchmarkInjectDelayCeiling(b *testing.B) {
 	c := newClient(b, s.Ports())
 	hb := wire.HeartbeatMsg{InstanceID: "A", IP: "127.0.0.1"}.AppendMsgpack(nil)
 	send := func() {
-		if err := wire.SendRequest(c.req, hb); err != nil {
+		if err := zmqx.SendRequest(c.req, hb); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -162,7 +163,7 @@ func BenchmarkInjectDelayCeiling(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		if _, err := wire.RecvReply(c.req); err != nil {
+		if _, err := zmqx.RecvReply(c.req); err != nil {
 			b.Fatal(err)
 		}
 		send()
@@ -170,7 +171,7 @@ func BenchmarkInjectDelayCeiling(b *testing.B) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	for i := 0; i < window; i++ {
-		wire.RecvReply(c.req)
+		zmqx.RecvReply(c.req)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds()*delay.Seconds(), "ceiling_ratio")
 }

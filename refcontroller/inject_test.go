@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 func TestParseDropRate(t *testing.T) {
@@ -85,7 +86,7 @@ func TestInjectDelayIsSerialSchedule(t *testing.T) {
 	t0 := time.Now()
 	for i := 0; i < n/2; i++ {
 		for _, sock := range []*zmq.Socket{c.req, c.hb} {
-			if err := wire.SendRequest(sock, hb); err != nil {
+			if err := zmqx.SendRequest(sock, hb); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -100,7 +101,7 @@ func TestInjectDelayIsSerialSchedule(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range ready {
-			if _, err := wire.RecvReply(p.Socket); err != nil {
+			if _, err := zmqx.RecvReply(p.Socket); err != nil {
 				t.Fatal(err)
 			}
 			at = append(at, time.Since(t0))
@@ -146,7 +147,7 @@ func TestInjectStallHoldsEveryLoop(t *testing.T) {
 	}
 	for end := time.Now().Add(4*every + every/2); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
 		sent = append(sent, time.Now())
-		if err := wire.SendRequest(c.req, hb); err != nil {
+		if err := zmqx.SendRequest(c.req, hb); err != nil {
 			t.Fatal(err)
 		}
 		pushed = append(pushed, time.Now())

@@ -7,8 +7,6 @@ import (
 	"hash/maphash"
 	"net/http"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +15,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/wire/pyjson"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // Port values with a special meaning in Config.
@@ -149,7 +149,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.inj = newInjector(cfg.Inject)
 	fail := func(err error) (*Server, error) {
 		if s.pull != nil {
-			s.pull.close()
+			s.pull.Close()
 		}
 		for _, sock := range []*zmq.Socket{s.reply, s.heartbeat} {
 			if sock != nil {
@@ -221,10 +221,10 @@ func (s *Server) bind(typ zmq.Type, name string, port int) (*zmq.Socket, int, er
 		sock.Close()
 		return nil, 0, err
 	}
-	bound, err := strconv.Atoi(last[strings.LastIndex(last, ":")+1:])
+	bound, err := zmqx.Port(last)
 	if err != nil {
 		sock.Close()
-		return nil, 0, fmt.Errorf("%s: cannot read bound port from %q", name, last)
+		return nil, 0, fmt.Errorf("%s: %w", name, err)
 	}
 	return sock, bound, nil
 }
@@ -273,7 +273,7 @@ func (s *Server) Close() error {
 			close(ch)
 		}
 		s.appliers.Wait()
-		s.pull.close()
+		s.pull.Close()
 		for _, sock := range []*zmq.Socket{s.reply, s.heartbeat} {
 			if sock != nil {
 				sock.SetLinger(0)
@@ -316,7 +316,7 @@ func (s *Server) recv(sock *zmq.Socket, poller *zmq.Poller) ([][]byte, bool) {
 func decode(dec *wire.Decoder, payload []byte) (wire.Msg, error) {
 	switch {
 	case len(payload) > 0 && payload[0] == '{':
-		return wire.FromJSON(payload)
+		return pyjson.Decode(payload)
 	case dec != nil:
 		return dec.Decode(payload)
 	}
@@ -338,7 +338,7 @@ func (s *Server) pullLoop() {
 			return
 		default:
 		}
-		frames, last, err := s.pull.recv(100 * time.Millisecond)
+		frames, last, err := s.pull.Recv(100 * time.Millisecond)
 		if err != nil {
 			s.log.warn("pull_recv", "PULL receive failed", err.Error())
 			time.Sleep(10 * time.Millisecond)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lmfast/lmfast/wire"
 	"github.com/lmfast/lmfast/wire/wiretest"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // client is a test worker: a PUSH to the pull port and DEALERs to the
@@ -34,14 +35,14 @@ func newClient(t testing.TB, p Ports) *client {
 		t.Fatal(err)
 	}
 	c := &client{t: t, ctx: ctx}
-	if c.push, err = wire.NewPush(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", p.Pull)); err != nil {
+	if c.push, err = zmqx.NewPush(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", p.Pull)); err != nil {
 		t.Fatal(err)
 	}
-	if c.req, err = wire.NewDealer(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", p.Reply)); err != nil {
+	if c.req, err = zmqx.NewDealer(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", p.Reply)); err != nil {
 		t.Fatal(err)
 	}
 	if p.Heartbeat > 0 {
-		if c.hb, err = wire.NewDealer(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", p.Heartbeat)); err != nil {
+		if c.hb, err = zmqx.NewDealer(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", p.Heartbeat)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -65,10 +66,10 @@ func (c *client) ask(sock *zmq.Socket, m wire.Msg) []byte {
 
 func (c *client) askRaw(sock *zmq.Socket, payload []byte) []byte {
 	c.t.Helper()
-	if err := wire.SendRequest(sock, payload); err != nil {
+	if err := zmqx.SendRequest(sock, payload); err != nil {
 		c.t.Fatal(err)
 	}
-	reply, err := wire.RecvReply(sock)
+	reply, err := zmqx.RecvReply(sock)
 	if err != nil {
 		c.t.Fatalf("no reply: %v", err)
 	}

@@ -1,10 +1,14 @@
 package wire
 
+// Any-typed values as msgspec decodes them into Python objects: dicts with
+// Python's key equality (1 == 1.0 == True, a repeated key keeping its first
+// position), unhashable keys as TypeError, timestamps at datetime's
+// microsecond precision.
+
 import (
 	"encoding/binary"
 	"math"
 	"strconv"
-	"time"
 )
 
 // any decodes an Any-typed value as msgspec does (isKey: a dict key, where
@@ -126,19 +130,8 @@ func (d *decoder) any(isKey bool) (Value, error) {
 // a datetime (microsecond precision) and returns the Ext msgspec would
 // write back for that datetime.
 func (d *decoder) timestamp(data []byte) (Value, error) {
-	var secs int64
-	var nanos uint32
-	switch len(data) {
-	case 4:
-		secs = int64(binary.BigEndian.Uint32(data))
-	case 8:
-		v := binary.BigEndian.Uint64(data)
-		secs = int64(v & 0x3ffffffff)
-		nanos = uint32(v >> 34)
-	case 12:
-		nanos = binary.BigEndian.Uint32(data)
-		secs = int64(binary.BigEndian.Uint64(data[4:]))
-	default:
+	secs, nanos, ok := splitTimestamp(data)
+	if !ok {
 		return Value{}, d.verr("Invalid MessagePack timestamp")
 	}
 	if nanos > 999999999 {
@@ -153,6 +146,21 @@ func (d *decoder) timestamp(data []byte) (Value, error) {
 		secs++
 	}
 	return timestampValue(secs, micros*1000), nil
+}
+
+// splitTimestamp reads the seconds and nanoseconds of a MessagePack
+// timestamp payload (4, 8 or 12 bytes).
+func splitTimestamp(data []byte) (secs int64, nanos uint32, ok bool) {
+	switch len(data) {
+	case 4:
+		return int64(binary.BigEndian.Uint32(data)), 0, true
+	case 8:
+		v := binary.BigEndian.Uint64(data)
+		return int64(v & 0x3ffffffff), uint32(v >> 34), true
+	case 12:
+		return int64(binary.BigEndian.Uint64(data[4:])), binary.BigEndian.Uint32(data), true
+	}
+	return 0, 0, false
 }
 
 func timestampValue(secs int64, nanos uint32) Value {
@@ -278,24 +286,6 @@ func appendCanon(b []byte, v Value) ([]byte, bool) {
 		return append(b, ')'), true
 	}
 	return b, false
-}
-
-// rfc3339 formats a canonical timestamp Ext payload as msgspec.json writes
-// the datetime (UTC, "Z").
-func rfc3339(data []byte) string {
-	var secs int64
-	var nanos uint32
-	switch len(data) {
-	case 4:
-		secs = int64(binary.BigEndian.Uint32(data))
-	case 8:
-		v := binary.BigEndian.Uint64(data)
-		secs, nanos = int64(v&0x3ffffffff), uint32(v>>34)
-	case 12:
-		nanos = binary.BigEndian.Uint32(data)
-		secs = int64(binary.BigEndian.Uint64(data[4:]))
-	}
-	return time.Unix(secs, int64(nanos)).UTC().Format("2006-01-02T15:04:05.999999Z07:00")
 }
 
 // unhashable returns the TypeError Python raises when v is used as a dict

@@ -14,12 +14,6 @@ type BatchEncoder struct {
 	head []byte // map header .. "operations" key
 }
 
-// Pre-encoded pieces of one KVOpEvent.
-var (
-	opAdmitPrefix = "\x83" + tok("op_type") + tok("admit") + tok("key")
-	opEvictPrefix = "\x83" + tok("op_type") + tok("evict") + tok("key")
-)
-
 // NewBatchEncoder pre-encodes the header for the given message fields.
 func NewBatchEncoder(instanceID string, workerID int64, location string) *BatchEncoder {
 	return &BatchEncoder{head: appendBatchedKVHeader(nil, instanceID, workerID, location)}
@@ -85,6 +79,57 @@ func (e *BatchEncoder) AppendKeys(dst []byte, op OpType, keys []Int, firstSeq in
 	return dst[:n]
 }
 
+// Size returns the exact encoded size of a message carrying ops, for
+// pre-sizing buffers.
+func (e *BatchEncoder) Size(ops []KVOpEvent) int {
+	n := len(e.head) + arrayHeaderLen(len(ops))
+	for i := range ops {
+		n += len(opAdmitPrefix) + intLen(ops[i].Key) + len(kSeqNum) + intLen(IntOf(ops[i].SeqNum))
+		if ops[i].OpType > OpEvict {
+			n += len(appendStr(nil, ops[i].OpType.String())) - len(vAdmit)
+		}
+	}
+	return n
+}
+
+// P2PEncoder writes BatchedP2PLookupMsg frames for one
+// (instance_id, worker_id) with the constant bytes encoded once. It never
+// allocates beyond growing dst and is safe for concurrent use.
+type P2PEncoder struct {
+	tail []byte // "instance_id" .. worker_id value
+}
+
+// NewP2PEncoder pre-encodes the constant fields.
+func NewP2PEncoder(instanceID string, workerID int64) *P2PEncoder {
+	return &P2PEncoder{tail: appendP2PTail(nil, instanceID, workerID)}
+}
+
+// Append appends a complete BatchedP2PLookupMsg for hashes to dst; the
+// bytes equal BatchedP2PLookupMsg{...}.AppendMsgpack.
+func (e *P2PEncoder) Append(dst []byte, hashes []Int) []byte {
+	dst = append(dst, p2pHead...)
+	dst = appendArrayHeader(dst, len(hashes))
+	for _, h := range hashes {
+		dst = h.AppendMsgpack(dst)
+	}
+	return append(dst, e.tail...)
+}
+
+// Size returns the exact encoded size of a message for hashes.
+func (e *P2PEncoder) Size(hashes []Int) int {
+	n := len(p2pHead) + arrayHeaderLen(len(hashes)) + len(e.tail)
+	for _, h := range hashes {
+		n += intLen(h)
+	}
+	return n
+}
+
+// Pre-encoded pieces of one KVOpEvent.
+var (
+	opAdmitPrefix = "\x83" + tok("op_type") + tok("admit") + tok("key")
+	opEvictPrefix = "\x83" + tok("op_type") + tok("evict") + tok("key")
+)
+
 // The constant parts of AppendKeys' operations as arrays (the conversions
 // below panic at start-up if a length were wrong).
 const (
@@ -98,18 +143,7 @@ var (
 	seqNumKey   = [seqNumKeyLen]byte([]byte(kSeqNum))
 )
 
-// Size returns the exact encoded size of a message carrying ops, for
-// pre-sizing buffers.
-func (e *BatchEncoder) Size(ops []KVOpEvent) int {
-	n := len(e.head) + arrayHeaderLen(len(ops))
-	for i := range ops {
-		n += len(opAdmitPrefix) + intLen(ops[i].Key) + len(kSeqNum) + intLen(IntOf(ops[i].SeqNum))
-		if ops[i].OpType > OpEvict {
-			n += len(appendStr(nil, ops[i].OpType.String())) - len(vAdmit)
-		}
-	}
-	return n
-}
+var p2pHead = "\x84" + kType + tBatchedP2PLookupMsg + kHashes
 
 func appendOp(dst []byte, op OpType, key Int, seq int64) []byte {
 	switch op {
@@ -164,38 +198,4 @@ func intLen(i Int) int {
 		return 5
 	}
 	return 9
-}
-
-// P2PEncoder writes BatchedP2PLookupMsg frames for one
-// (instance_id, worker_id) with the constant bytes encoded once. It never
-// allocates beyond growing dst and is safe for concurrent use.
-type P2PEncoder struct {
-	tail []byte // "instance_id" .. worker_id value
-}
-
-var p2pHead = "\x84" + kType + tBatchedP2PLookupMsg + kHashes
-
-// NewP2PEncoder pre-encodes the constant fields.
-func NewP2PEncoder(instanceID string, workerID int64) *P2PEncoder {
-	return &P2PEncoder{tail: appendP2PTail(nil, instanceID, workerID)}
-}
-
-// Append appends a complete BatchedP2PLookupMsg for hashes to dst; the
-// bytes equal BatchedP2PLookupMsg{...}.AppendMsgpack.
-func (e *P2PEncoder) Append(dst []byte, hashes []Int) []byte {
-	dst = append(dst, p2pHead...)
-	dst = appendArrayHeader(dst, len(hashes))
-	for _, h := range hashes {
-		dst = h.AppendMsgpack(dst)
-	}
-	return append(dst, e.tail...)
-}
-
-// Size returns the exact encoded size of a message for hashes.
-func (e *P2PEncoder) Size(hashes []Int) int {
-	n := len(p2pHead) + arrayHeaderLen(len(hashes)) + len(e.tail)
-	for _, h := range hashes {
-		n += intLen(h)
-	}
-	return n
 }

@@ -350,49 +350,6 @@ func TestHugeHeaderDoesNotAllocate(t *testing.T) {
 	}
 }
 
-func TestFromJSONErrors(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{`{"type":"Foo"}`, "Invalid value 'Foo' - at `$.type`"},
-		{`{"type":"it's"}`, `Invalid value "it's" - at ` + "`$.type`"},
-		{`{"type":null}`, "Expected `str`, got `NoneType` - at `$.type`"},
-		{`{"type":[1]}`, "Expected `str`, got `list` - at `$.type`"},
-		{`{"error":"x"}`, "Object missing required field `type`"},
-		{`[1]`, "Expected `object`, got `array`"},
-		{`null`, "Expected `object`, got `null`"},
-		{`{"type":"ErrorMsg","error":null}`, "Expected `str`, got `null` - at `$.error`"},
-		{`{"type":"ErrorMsg","error":1,"error":"ok","x":1}`, ""},
-		{`{"type":"ErrorMsg","error":"x","type":"RegisterMsg"}`, "Object missing required field `instance_id`"},
-		{`{"type":"DeRegisterMsg","instance_id":"i","worker_id":1.5,"ip":"x","port":1}`, "Expected `int`, got `float` - at `$.worker_id`"},
-		{`{"type":"DeRegisterMsg","instance_id":"i","worker_id":1e2,"ip":"x","port":1}`, "Expected `int`, got `float` - at `$.worker_id`"},
-		{`{"type":"KVAdmitMsg","instance_id":"i","worker_id":1,"key":18446744073709551616,"location":"l"}`, "Integer value out of range - at `$.key`"},
-		{`{"type":"BatchedKVOperationMsg","instance_id":"i","worker_id":0,"location":"l","operations":[{"op_type":"Admit","key":1,"seq_num":0}]}`, "Invalid enum value 'Admit' - at `$.operations[0].op_type`"},
-		{`{"type":"FullSyncStatusRetMsg","sync_id":"s","is_complete":true,"global_progress":1,"can_exit_freeze":false}`, ""},
-		{`{"type":"FullSyncStatusRetMsg","sync_id":"s","is_complete":true,"global_progress":100000000000000000000000,"can_exit_freeze":false}`, ""},
-		{`{"type":"ErrorMsg","error":"x","extra":{"a":[1,{"b":NaN}],"a":-Infinity}}`, ""},
-		{`{`, "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"},
-		{``, "Expecting value: line 1 column 1 (char 0)"},
-		{`{"type":"ErrorMsg"} x`, "Extra data: line 1 column 21 (char 20)"},
-		{"{\"type\":\n\"ErrorMsg\",}", "Expecting property name enclosed in double quotes: line 2 column 12 (char 20)"},
-		{`{"type" "x"}`, "Expecting ':' delimiter: line 1 column 9 (char 8)"},
-		{`{"type":"x" 1}`, "Expecting ',' delimiter: line 1 column 13 (char 12)"},
-		{`{"type":"x`, "Unterminated string starting at: line 1 column 9 (char 8)"},
-	}
-	for _, tt := range tests {
-		m, err := FromJSON([]byte(tt.in))
-		if tt.want == "" {
-			if err != nil {
-				t.Errorf("%s: %v", tt.in, err)
-			}
-			continue
-		}
-		if err == nil {
-			t.Errorf("%s: decoded %#v, want %q", tt.in, m, tt.want)
-		} else if err.Error() != tt.want {
-			t.Errorf("%s:\n got %q\nwant %q", tt.in, err.Error(), tt.want)
-		}
-	}
-}
-
 func TestInt(t *testing.T) {
 	for _, s := range []string{"0", "1", "-1", "127", "-32", "-33", "9223372036854775807", "9223372036854775808",
 		"18446744073709551615", "-9223372036854775808"} {
@@ -423,14 +380,6 @@ func TestInt(t *testing.T) {
 	}
 }
 
-func TestPyRepr(t *testing.T) {
-	for in, want := range map[string]string{"x": "'x'", "it's": `"it's"`, `a'"b`: `'a\'"b'`, "a\nb\x00": `'a\nb\x00'`, "é\u200b": `'é\u200b'`, `\`: `'\\'`} {
-		if got := pyRepr(in); got != want {
-			t.Errorf("pyRepr(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestUTF8Errors(t *testing.T) {
 	for in, want := range map[string]string{
 		"a\xff":        "'utf-8' codec can't decode byte 0xff in position 1: invalid start byte",
@@ -447,11 +396,11 @@ func TestUTF8Errors(t *testing.T) {
 func TestAppendDoesNotAllocate(t *testing.T) {
 	var msgs []Msg
 	for _, v := range wiretest.Load(t) {
-		m, err := FromJSON(v.Value)
+		m, err := Decode(v.Bytes(t))
 		if err != nil {
 			t.Fatal(err)
 		}
-		msgs = append(msgs, m, deref(m))
+		msgs = append(msgs, m, reflect.ValueOf(m).Elem().Interface().(Msg)) // *T and T
 	}
 	buf := make([]byte, 0, 1<<16)
 	for _, m := range msgs {
@@ -526,42 +475,6 @@ func TestEncoders(t *testing.T) {
 	}
 }
 
-func TestToJSONRoundTrip(t *testing.T) {
-	msgs := []Msg{
-		&FullSyncStartMsg{"i", 1, "l", "s", 10, 2},
-		&FullSyncStartRetMsg{"s", true, Str("e")},
-		&FullSyncBatchMsg{"i", 1, "l", "s", 3, []Int{UintOf(math.MaxUint64), IntOf(math.MinInt64)}},
-		&FullSyncEndMsg{"i", 1, "l", "s", 9},
-		&FullSyncStatusMsg{"i", 1, "s"},
-		&FullSyncStatusRetMsg{"s", false, 0.5, true, []int64{1, 2}},
-		&FullSyncStatusRetMsg{"s", false, 2, true, []int64{}},
-		&KVEvictMsg{"i", 1, IntOf(-1), "l", 4},
-		&HeartbeatRetMsg{Commands: []HeartbeatCommand{{CommandType: CommandGeneric, Args: &Dict{{"k", ArrayValue(FloatValue(1e300), StrValue("\x01\"é"), NilValue())}}}}},
-		&ErrorMsg{Error: "Unknown message type: <class 'lmcache.v1.cache_controller.message.ClearMsg'>"},
-	}
-	for _, m := range msgs {
-		js, err := ToJSON(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		back, err := FromJSON(js)
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		if !bytes.Equal(back.AppendMsgpack(nil), m.AppendMsgpack(nil)) {
-			t.Fatalf("JSON round trip of %s changed the encoding", js)
-		}
-	}
-	g, err := Decode(mp(om{"type", "MoveMsg", "event_id", "e", "old_position", []any{"a", "b"}, "new_position", []any{"c", "d"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, _ := ToJSON(g)
-	if want := `{"type":"MoveMsg","event_id":"e","old_position":["a","b"],"new_position":["c","d"],"tokens":null,"copy":false}`; string(js) != want {
-		t.Fatalf("got %s", js)
-	}
-}
-
 // TestKVOpFastPathAgreesWithGeneral: batches whose operations are in the
 // canonical form, and in every form the fast path must hand to the
 // general decoder, decode to the same message or the same error either way.
@@ -604,5 +517,33 @@ func TestKVOpFastPathAgreesWithGeneral(t *testing.T) {
 				t.Fatalf("Decode %#v, %v; Decoder %#v, %v", m, err, m3, err3)
 			}
 		})
+	}
+}
+
+// TestEncodersWriteTheDecodersFields: for every class with a Go type, the
+// encoder writes the tag, then exactly the fields the decoder's list names,
+// in its order, so the two cannot drift apart.
+func TestEncodersWriteTheDecodersFields(t *testing.T) {
+	typed := 0
+	for name, c := range classes {
+		m := c.new().msg()
+		if _, generic := m.(*GenericMsg); generic {
+			continue
+		}
+		typed++
+		v, err := DecodeValue(m.AppendMsgpack(nil))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var keys []string
+		for _, e := range v.Map {
+			keys = append(keys, e.Key.Str)
+		}
+		if want := append([]string{"type"}, c.spec.fields...); !reflect.DeepEqual(keys, want) {
+			t.Errorf("%s: the encoder writes %q, the decoder reads %q", name, keys, want)
+		}
+	}
+	if typed != 17 {
+		t.Errorf("%d classes with a Go type, want 17", typed)
 	}
 }

@@ -4,16 +4,74 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
+
+	"github.com/lmfast/lmfast/internal/pyfmt"
 )
+
+// Decode decodes one message as msgspec.msgpack.decode(b, type=Msg) does.
+// The whole of b must be one message. Errors are *Error values whose text
+// matches msgspec's.
+func Decode(b []byte) (Msg, error) {
+	d := newDecoder(b, false)
+	m, err := d.msg()
+	if err != nil {
+		return nil, err
+	}
+	if d.pos != len(d.b) {
+		return nil, trailing(d.pos)
+	}
+	return m, nil
+}
+
+// DecodeNext decodes the first message of b and returns it with the number
+// of bytes it took (for streams of concatenated messages).
+func DecodeNext(b []byte) (Msg, int, error) {
+	d := newDecoder(b, false)
+	m, err := d.msg()
+	if err != nil {
+		return nil, 0, err
+	}
+	return m, d.pos, nil
+}
+
+// DecodeValue decodes b, the whole of it one MessagePack value, as
+// msgspec decodes an Any-typed field: maps are dicts with Python's key
+// equality, arrays inside keys are tuples, timestamps are datetimes. A
+// message's own encoding decodes to a KindMap whose first entry is the
+// tag, then its fields in declaration order.
+func DecodeValue(b []byte) (Value, error) {
+	d := newDecoder(b, false)
+	v, err := d.any(false)
+	if err != nil {
+		return Value{}, err
+	}
+	if d.pos != len(b) {
+		return Value{}, trailing(d.pos)
+	}
+	return v, nil
+}
+
+// Convert builds a message from a Python object as
+// msgspec.convert(obj, type=Msg) does: the rules of Decode, with
+// msgspec.convert's type names in errors ("null", "list", "dict") and
+// BigIntValue for ints beyond MessagePack's range.
+func Convert(v Value) (Msg, error) {
+	return newDecoder(v.AppendMsgpack(nil), true).msg()
+}
+
+// trailing is msgspec's error for bytes left after the message.
+func trailing(pos int) error {
+	return decodeErr("MessagePack data is malformed: trailing characters (byte " + strconv.Itoa(pos) + ")")
+}
 
 // maxDepth bounds container nesting, standing in for Python's recursion
 // limit (msgspec raises RecursionError past it).
 const maxDepth = 1000
 
 // decoder reads one MessagePack message with msgspec's rules. With conv set
-// it applies msgspec.convert's rules instead (used by FromJSON, whose input
-// is first turned into MessagePack; ext values then stand for integers
-// outside the MessagePack range).
+// it applies msgspec.convert's rules instead (Convert, whose Value is first
+// turned into MessagePack; ext values then stand for integers outside the
+// MessagePack range).
 type decoder struct {
 	b     []byte
 	pos   int
@@ -83,7 +141,9 @@ func (d *decoder) enter() error {
 func (d *decoder) leave() { d.depth-- }
 
 func invalidOpcode(op byte, at int) *Error {
-	return decodeErr("MessagePack data is malformed: invalid opcode '\\x" + hex2(uint64(op), 2) + "' (byte " + strconv.Itoa(at) + ")")
+	const digits = "0123456789abcdef"
+	return decodeErr("MessagePack data is malformed: invalid opcode '\\x" + string([]byte{digits[op>>4], digits[op&15]}) +
+		"' (byte " + strconv.Itoa(at) + ")")
 }
 
 // opName is msgspec's mpack_error_expected naming (used for keys and tags).
@@ -122,7 +182,7 @@ func opName(op byte) string {
 }
 
 // pyTypeName is the Python type name (tp_name) of what the value at op
-// converts from in FromJSON.
+// converts from in Convert.
 func pyTypeName(op byte) string {
 	switch opName(op) {
 	case "null":
@@ -386,7 +446,6 @@ func isIntOp(op byte) bool {
 	return op <= 0x7f || op >= 0xe0 || (op >= 0xcc && op <= 0xcf) || (op >= 0xd0 && op <= 0xd3)
 }
 
-// rawInt reads an integer whose opcode was checked by isIntOp.
 // fastInt reads the msgpack integer at the start of b: its value and
 // length, or length 0 when b does not start with a whole integer.
 func fastInt(b []byte) (Int, int) {
@@ -432,6 +491,7 @@ func fastInt(b []byte) (Int, int) {
 	return IntOf(int64(u)), 9
 }
 
+// rawInt reads an integer whose opcode was checked by isIntOp.
 func (d *decoder) rawInt() (Int, error) {
 	v, n := fastInt(d.b[d.pos:])
 	if n == 0 { // an int op whose bytes run past the end
@@ -524,8 +584,8 @@ func (d *decoder) float() (float64, error) {
 		}
 		return float64(v.Bits), nil
 	case d.conv && isExtOp(op):
-		// FromJSON: an integer beyond the MessagePack range; Python's
-		// float(int).
+		// Convert: an integer beyond the MessagePack range (BigIntValue);
+		// Python's float(int).
 		_, digits, err := d.ext()
 		if err != nil {
 			return 0, err
@@ -633,7 +693,7 @@ func (d *decoder) int64List() ([]int64, error) {
 // invalidTag builds "Invalid value 'X'" for an unknown or mismatched tag.
 func (d *decoder) invalidTag(tag []byte) error {
 	if d.conv {
-		return d.verr("Invalid value " + pyRepr(string(tag)))
+		return d.verr("Invalid value " + pyfmt.Repr(string(tag)))
 	}
 	if e := utf8Error(tag); e != nil {
 		return e
@@ -773,37 +833,6 @@ func (d *decoder) tagValue() ([]byte, error) {
 		}
 	}
 	return d.cstr()
-}
-
-// Decode decodes one message as msgspec.msgpack.decode(b, type=Msg) does.
-// The whole of b must be one message. Errors are *Error values whose text
-// matches msgspec's.
-func Decode(b []byte) (Msg, error) {
-	d := newDecoder(b, false)
-	m, err := d.msg()
-	if err != nil {
-		return nil, err
-	}
-	if d.pos != len(d.b) {
-		return nil, trailing(d.pos)
-	}
-	return m, nil
-}
-
-// trailing is msgspec's error for bytes left after the message.
-func trailing(pos int) error {
-	return decodeErr("MessagePack data is malformed: trailing characters (byte " + strconv.Itoa(pos) + ")")
-}
-
-// DecodeNext decodes the first message of b and returns it with the number
-// of bytes it took (for streams of concatenated messages).
-func DecodeNext(b []byte) (Msg, int, error) {
-	d := newDecoder(b, false)
-	m, err := d.msg()
-	if err != nil {
-		return nil, 0, err
-	}
-	return m, d.pos, nil
 }
 
 func (d *decoder) msg() (Msg, error) {

@@ -3,6 +3,8 @@ package wire
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/lmfast/lmfast/internal/pyfmt"
 )
 
 // decodable is a message under construction by the decoder.
@@ -443,7 +445,7 @@ func (d *decoder) opType() (OpType, error) {
 	if e := utf8Error(s); e != nil {
 		return 0, e
 	}
-	return 0, d.verr("Invalid enum value " + pyRepr(string(s)))
+	return 0, d.verr("Invalid enum value " + pyfmt.Repr(string(s)))
 }
 
 func (m *BatchedP2PLookupMsg) msg() Msg { return m }

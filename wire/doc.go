@@ -1,19 +1,30 @@
-// Package wire implements LMCache's cache-controller messages and a
-// MessagePack codec that is byte-for-byte identical to msgspec's output.
+// Package wire is the codec of LMCache's cache-controller messages: a Go
+// type for every class of LMCache's `Msg` union, and a MessagePack
+// encoding and decoding that are byte for byte msgspec's.
 //
-// Every message of LMCache's `Msg` union is a Go type whose name is the
-// Python class name. Encoding (AppendMsgpack) writes exactly what
-// msgspec.msgpack.encode writes: a map whose first entry is the tag
-// ("type": class name), then every field in declaration order, defaults
-// included, with the smallest integer, string, array and map headers.
+// Entry points:
 //
-// Decode follows msgspec.msgpack.decode(buf, type=Msg): the tag may appear at
-// any position, keys may come in any order, unknown keys are skipped, missing
-// defaulted fields get their defaults and types are checked strictly. Its
-// error texts reproduce msgspec's (see Error). FromJSON follows the
-// controller's JSON path (json.loads followed by msgspec.convert), and ToJSON
-// writes the JSON form used by the golden vectors.
+//   - Encoding: each message's AppendMsgpack writes exactly what
+//     msgspec.msgpack.encode writes. BatchEncoder and P2PEncoder write the
+//     load generator's hot-path messages with their constant bytes encoded
+//     once, allocating nothing.
+//   - Decoding: Decode follows msgspec.msgpack.decode(buf, type=Msg) and
+//     DecodeNext reads concatenated messages; a Decoder decodes the same
+//     way while reusing its memory, for a server's receive loop. Errors are
+//     *Error values whose texts are msgspec's.
+//   - Generic values: DecodeValue reads any MessagePack value as msgspec
+//     reads an Any-typed field, and Convert builds a message from such a
+//     value as msgspec.convert does. Package wire/pyjson builds the JSON
+//     form of messages on these two; package zmqx carries the bytes.
 //
-// Decode and FromJSON return pointers (*RegisterMsg, ...); every message type
+// Encoding writes a map whose first entry is the tag ("type": the Python
+// class name, also the Go type's name), then every field in declaration
+// order, defaults included, with the smallest integer, string, array and
+// map headers. Decoding accepts the tag at any position and keys in any
+// order, skips unknown keys, fills in missing defaulted fields and checks
+// types strictly. Classes without a Go type of their own decode to
+// GenericMsg, their Any-typed values to Value.
+//
+// Decode returns pointers (*RegisterMsg, ...); every message type
 // implements Msg with value receivers, so both T and *T satisfy Msg.
 package wire

@@ -1,10 +1,14 @@
 package wire
 
+// Decoding errors as msgspec and CPython word them, with msgspec's error
+// path (" - at `$.operations[3].key`").
+
 import (
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/lmfast/lmfast/internal/pyfmt"
 )
 
 // Python exception classes an Error can stand for.
@@ -23,8 +27,8 @@ const (
 	// ClassTypeError is Python's TypeError (e.g. an unhashable dict key). The
 	// real controller does not catch it.
 	ClassTypeError = "TypeError"
-	// ClassJSONDecodeError is json.JSONDecodeError (FromJSON syntax errors;
-	// the text is Go's, not Python's).
+	// ClassJSONDecodeError is json.JSONDecodeError (syntax errors of the
+	// JSON form, package wire/pyjson).
 	ClassJSONDecodeError = "JSONDecodeError"
 )
 
@@ -126,124 +130,11 @@ func (d *decoder) missing(field string) *Error {
 	return d.verr("Object missing required field `" + field + "`")
 }
 
-// pyRepr renders s as Python's repr(str) does.
-func pyRepr(s string) string {
-	quote := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(quote)
-	for _, r := range s {
-		switch {
-		case r == rune(quote) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < 0x20 || r == 0x7f:
-			b.WriteString(`\x`)
-			b.WriteString(hex2(uint64(r), 2))
-		case r < 0x7f:
-			b.WriteRune(r)
-		case isPyPrintable(r):
-			b.WriteRune(r)
-		case r <= 0xff:
-			b.WriteString(`\x`)
-			b.WriteString(hex2(uint64(r), 2))
-		case r <= 0xffff:
-			b.WriteString(`\u`)
-			b.WriteString(hex2(uint64(r), 4))
-		default:
-			b.WriteString(`\U`)
-			b.WriteString(hex2(uint64(r), 8))
-		}
-	}
-	b.WriteByte(quote)
-	return b.String()
-}
-
-// isPyPrintable approximates Python's str.isprintable for one non-ASCII rune.
-func isPyPrintable(r rune) bool {
-	if r == 0xa0 || r == 0xad { // NBSP (Zs) and soft hyphen (Cf) are not printable
-		return false
-	}
-	return unicode.IsPrint(r)
-}
-
-func hex2(v uint64, width int) string {
-	s := strconv.FormatUint(v, 16)
-	for len(s) < width {
-		s = "0" + s
-	}
-	return s
-}
-
 // utf8Error returns nil if b is valid UTF-8, else the UnicodeDecodeError
 // CPython raises for b.decode("utf-8").
 func utf8Error(b []byte) *Error {
 	if utf8.Valid(b) {
 		return nil
 	}
-	i := 0
-	for i < len(b) {
-		c := b[i]
-		if c < 0x80 {
-			i++
-			continue
-		}
-		var need int
-		lo, hi := byte(0x80), byte(0xbf)
-		switch {
-		case c >= 0xc2 && c <= 0xdf:
-			need = 1
-		case c == 0xe0:
-			need, lo = 2, 0xa0
-		case c >= 0xe1 && c <= 0xec, c == 0xee, c == 0xef:
-			need = 2
-		case c == 0xed:
-			need, hi = 2, 0x9f
-		case c == 0xf0:
-			need, lo = 3, 0x90
-		case c >= 0xf1 && c <= 0xf3:
-			need = 3
-		case c == 0xf4:
-			need, hi = 3, 0x8f
-		default:
-			return unicodeErr(b, i, i+1, "invalid start byte")
-		}
-		j := i + 1
-		for k := 0; k < need; k++ {
-			if j >= len(b) {
-				return unicodeErr(b, i, len(b), "unexpected end of data")
-			}
-			cc := b[j]
-			l, h := byte(0x80), byte(0xbf)
-			if k == 0 {
-				l, h = lo, hi
-			}
-			if cc < l || cc > h {
-				return unicodeErr(b, i, j, "invalid continuation byte")
-			}
-			j++
-		}
-		i = j
-	}
-	return nil
-}
-
-func unicodeErr(b []byte, start, end int, reason string) *Error {
-	var msg string
-	if end-start <= 1 {
-		msg = "'utf-8' codec can't decode byte 0x" + hex2(uint64(b[start]), 2) +
-			" in position " + strconv.Itoa(start) + ": " + reason
-	} else {
-		msg = "'utf-8' codec can't decode bytes in position " + strconv.Itoa(start) + "-" +
-			strconv.Itoa(end-1) + ": " + reason
-	}
-	return &Error{Class: ClassUnicodeDecodeError, Msg: msg}
+	return &Error{Class: ClassUnicodeDecodeError, Msg: pyfmt.UTF8Error(b)}
 }

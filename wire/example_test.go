@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/wire/pyjson"
 )
 
 func ExampleBatchedKVOperationMsg() {
@@ -26,7 +27,7 @@ func ExampleBatchedKVOperationMsg() {
 	fmt.Println(string(b2) == string(b))
 
 	back, _ := wire.Decode(b)
-	js, _ := wire.ToJSON(back)
+	js, _ := pyjson.Encode(back)
 	fmt.Println(string(js))
 	// Output:
 	// 157

@@ -1,7 +1,5 @@
 package wire
 
-import "sort"
-
 // Schemas of the Msg classes without their own Go type. Orchestration
 // messages (OrchMsg/OrchRetMsg) are checked against the field lists of the
 // protocol spec (§2.2); control messages (controller -> worker), whose fields
@@ -146,16 +144,6 @@ func registerGenericClass(gc *genericClass) {
 		}
 		return g
 	})
-}
-
-// KnownTypes returns every class name of the Msg union.
-func KnownTypes() []string {
-	out := make([]string, 0, len(classes))
-	for name := range classes {
-		out = append(out, name)
-	}
-	sort.Strings(out)
-	return out
 }
 
 type genericDec struct {

@@ -1,4 +1,4 @@
-package wire
+package wire_test
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/wire/pyjson"
 	"github.com/lmfast/lmfast/wire/wiretest"
 )
 
@@ -18,9 +20,9 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := FromJSON(v.Value)
+			m, err := pyjson.Decode(v.Value)
 			if err != nil {
-				t.Fatalf("FromJSON: %v", err)
+				t.Fatalf("pyjson.Decode: %v", err)
 			}
 			if m.TypeName() != v.Class && !(v.Class == "HeartbeatRetMsg" && m.TypeName() == v.Class) {
 				t.Errorf("TypeName %q, want %q", m.TypeName(), v.Class)
@@ -28,19 +30,19 @@ func TestGolden(t *testing.T) {
 			if got := m.AppendMsgpack(nil); !bytes.Equal(got, want) {
 				t.Fatalf("encode mismatch\n got %x\nwant %x", got, want)
 			}
-			dm, err := Decode(want)
+			dm, err := wire.Decode(want)
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			js, err := ToJSON(dm)
+			js, err := pyjson.Encode(dm)
 			if err != nil {
-				t.Fatalf("ToJSON: %v", err)
+				t.Fatalf("pyjson.Encode: %v", err)
 			}
 			if !wiretest.JSONEqual(t, js, v.Value) {
-				t.Fatalf("ToJSON mismatch\n got %s\nwant %s", js, v.Value)
+				t.Fatalf("pyjson.Encode mismatch\n got %s\nwant %s", js, v.Value)
 			}
 			if !reflect.DeepEqual(dm, m) {
-				t.Errorf("Decode and FromJSON disagree:\n%#v\n%#v", dm, m)
+				t.Errorf("Decode and pyjson.Decode disagree:\n%#v\n%#v", dm, m)
 			}
 			passed++
 		})

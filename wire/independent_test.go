@@ -1,4 +1,4 @@
-package wire
+package wire_test
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/shamaton/msgpack/v2"
 
+	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/wire/pyjson"
 	"github.com/lmfast/lmfast/wire/wiretest"
 )
 
@@ -26,25 +28,25 @@ func TestIndependentDecoderAgrees(t *testing.T) {
 		frames["golden "+v.Name] = v.Bytes(t)
 	}
 	r := rand.New(rand.NewPCG(5, 6))
-	keys := make([]Int, 40)
+	keys := make([]wire.Int, 40)
 	for i := range keys {
 		switch i % 4 {
 		case 0:
-			keys[i] = IntOf(int64(r.IntN(128)))
+			keys[i] = wire.IntOf(int64(r.IntN(128)))
 		case 1:
-			keys[i] = IntOf(-int64(r.Uint64N(1 << 40)))
+			keys[i] = wire.IntOf(-int64(r.Uint64N(1 << 40)))
 		case 2:
-			keys[i] = UintOf(r.Uint64())
+			keys[i] = wire.UintOf(r.Uint64())
 		default:
-			keys[i] = IntOf(int64(r.IntN(70000)))
+			keys[i] = wire.IntOf(int64(r.IntN(70000)))
 		}
 	}
-	be := NewBatchEncoder("instance_p0_7", 3, "location_1")
+	be := wire.NewBatchEncoder("instance_p0_7", 3, "location_1")
 	for _, seq := range []int64{0, 65530, 1 << 20, 1<<32 - 10} {
-		frames[fmt.Sprintf("admit seq %d", seq)] = be.AppendKeys(nil, OpAdmit, keys, seq)
-		frames[fmt.Sprintf("evict seq %d", seq)] = be.AppendKeys(nil, OpEvict, keys, seq)
+		frames[fmt.Sprintf("admit seq %d", seq)] = be.AppendKeys(nil, wire.OpAdmit, keys, seq)
+		frames[fmt.Sprintf("evict seq %d", seq)] = be.AppendKeys(nil, wire.OpEvict, keys, seq)
 	}
-	frames["lookup"] = NewP2PEncoder("instance_p0_2", 1).Append(nil, keys)
+	frames["lookup"] = wire.NewP2PEncoder("instance_p0_2", 1).Append(nil, keys)
 
 	for name, b := range frames {
 		t.Run(name, func(t *testing.T) {
@@ -52,11 +54,11 @@ func TestIndependentDecoderAgrees(t *testing.T) {
 			if err := msgpack.Unmarshal(b, &theirs); err != nil {
 				t.Fatalf("shamaton/msgpack rejects %x: %v", b, err)
 			}
-			m, err := Decode(b)
+			m, err := wire.Decode(b)
 			if err != nil {
 				t.Fatal(err)
 			}
-			js, err := ToJSON(m)
+			js, err := pyjson.Encode(m)
 			if err != nil {
 				t.Skipf("no JSON form: %v", err)
 			}

@@ -1,6 +1,9 @@
 package wire
 
-import "strconv"
+import (
+	"sort"
+	"strconv"
+)
 
 // Msg is one message of LMCache's `Msg` union (tagged with "type").
 type Msg interface {
@@ -10,43 +13,6 @@ type Msg interface {
 	// It allocates only to grow dst.
 	AppendMsgpack(dst []byte) []byte
 }
-
-// Pre-encoded keys (MessagePack str) used by the encoders.
-var (
-	kType            = tok("type")
-	kCommandType     = tok("command_type")
-	kInstanceID      = tok("instance_id")
-	kWorkerID        = tok("worker_id")
-	kIP              = tok("ip")
-	kPort            = tok("port")
-	kPeerInitURL     = tok("peer_init_url")
-	kExtraConfig     = tok("extra_config")
-	kCommands        = tok("commands")
-	kReason          = tok("reason")
-	kArgs            = tok("args")
-	kLocation        = tok("location")
-	kOperations      = tok("operations")
-	kOpType          = tok("op_type")
-	kKey             = tok("key")
-	kSeqNum          = tok("seq_num")
-	kHashes          = tok("hashes")
-	kLayoutInfo      = tok("layout_info")
-	kError           = tok("error")
-	kSyncID          = tok("sync_id")
-	kTotalKeys       = tok("total_keys")
-	kBatchCount      = tok("batch_count")
-	kAccepted        = tok("accepted")
-	kErrorMsg        = tok("error_msg")
-	kBatchID         = tok("batch_id")
-	kKeys            = tok("keys")
-	kActualTotalKeys = tok("actual_total_keys")
-	kIsComplete      = tok("is_complete")
-	kGlobalProgress  = tok("global_progress")
-	kCanExitFreeze   = tok("can_exit_freeze")
-	kMissingBatches  = tok("missing_batches")
-	vAdmit           = tok("admit")
-	vEvict           = tok("evict")
-)
 
 // Class names (tags) of the messages with their own Go types.
 const (
@@ -69,25 +35,15 @@ const (
 	TypeFullSyncStatusRetMsg   = "FullSyncStatusRetMsg"
 )
 
-var (
-	tRegisterMsg            = tok(TypeRegisterMsg)
-	tRegisterRetMsg         = tok(TypeRegisterRetMsg)
-	tDeRegisterMsg          = tok(TypeDeRegisterMsg)
-	tHeartbeatMsg           = tok(TypeHeartbeatMsg)
-	tHeartbeatRetMsg        = tok(TypeHeartbeatRetMsg)
-	tBatchedKVOperationMsg  = tok(TypeBatchedKVOperationMsg)
-	tBatchedP2PLookupMsg    = tok(TypeBatchedP2PLookupMsg)
-	tBatchedP2PLookupRetMsg = tok(TypeBatchedP2PLookupRetMsg)
-	tErrorMsg               = tok(TypeErrorMsg)
-	tKVAdmitMsg             = tok(TypeKVAdmitMsg)
-	tKVEvictMsg             = tok(TypeKVEvictMsg)
-	tFullSyncStartMsg       = tok(TypeFullSyncStartMsg)
-	tFullSyncStartRetMsg    = tok(TypeFullSyncStartRetMsg)
-	tFullSyncBatchMsg       = tok(TypeFullSyncBatchMsg)
-	tFullSyncEndMsg         = tok(TypeFullSyncEndMsg)
-	tFullSyncStatusMsg      = tok(TypeFullSyncStatusMsg)
-	tFullSyncStatusRetMsg   = tok(TypeFullSyncStatusRetMsg)
-)
+// KnownTypes returns every class name of the Msg union.
+func KnownTypes() []string {
+	out := make([]string, 0, len(classes))
+	for name := range classes {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Str returns a pointer to s, for Optional[str] fields.
 func Str(s string) *string { return &s }
@@ -697,3 +653,61 @@ func (m GenericMsg) Get(name string) (Value, bool) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// Pre-encoded keys (MessagePack str) used by the encoders.
+var (
+	kType            = tok("type")
+	kCommandType     = tok("command_type")
+	kInstanceID      = tok("instance_id")
+	kWorkerID        = tok("worker_id")
+	kIP              = tok("ip")
+	kPort            = tok("port")
+	kPeerInitURL     = tok("peer_init_url")
+	kExtraConfig     = tok("extra_config")
+	kCommands        = tok("commands")
+	kReason          = tok("reason")
+	kArgs            = tok("args")
+	kLocation        = tok("location")
+	kOperations      = tok("operations")
+	kOpType          = tok("op_type")
+	kKey             = tok("key")
+	kSeqNum          = tok("seq_num")
+	kHashes          = tok("hashes")
+	kLayoutInfo      = tok("layout_info")
+	kError           = tok("error")
+	kSyncID          = tok("sync_id")
+	kTotalKeys       = tok("total_keys")
+	kBatchCount      = tok("batch_count")
+	kAccepted        = tok("accepted")
+	kErrorMsg        = tok("error_msg")
+	kBatchID         = tok("batch_id")
+	kKeys            = tok("keys")
+	kActualTotalKeys = tok("actual_total_keys")
+	kIsComplete      = tok("is_complete")
+	kGlobalProgress  = tok("global_progress")
+	kCanExitFreeze   = tok("can_exit_freeze")
+	kMissingBatches  = tok("missing_batches")
+	vAdmit           = tok("admit")
+	vEvict           = tok("evict")
+)
+
+// Pre-encoded tags (MessagePack str) used by the encoders.
+var (
+	tRegisterMsg            = tok(TypeRegisterMsg)
+	tRegisterRetMsg         = tok(TypeRegisterRetMsg)
+	tDeRegisterMsg          = tok(TypeDeRegisterMsg)
+	tHeartbeatMsg           = tok(TypeHeartbeatMsg)
+	tHeartbeatRetMsg        = tok(TypeHeartbeatRetMsg)
+	tBatchedKVOperationMsg  = tok(TypeBatchedKVOperationMsg)
+	tBatchedP2PLookupMsg    = tok(TypeBatchedP2PLookupMsg)
+	tBatchedP2PLookupRetMsg = tok(TypeBatchedP2PLookupRetMsg)
+	tErrorMsg               = tok(TypeErrorMsg)
+	tKVAdmitMsg             = tok(TypeKVAdmitMsg)
+	tKVEvictMsg             = tok(TypeKVEvictMsg)
+	tFullSyncStartMsg       = tok(TypeFullSyncStartMsg)
+	tFullSyncStartRetMsg    = tok(TypeFullSyncStartRetMsg)
+	tFullSyncBatchMsg       = tok(TypeFullSyncBatchMsg)
+	tFullSyncEndMsg         = tok(TypeFullSyncEndMsg)
+	tFullSyncStatusMsg      = tok(TypeFullSyncStatusMsg)
+	tFullSyncStatusRetMsg   = tok(TypeFullSyncStatusRetMsg)
+)

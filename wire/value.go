@@ -3,6 +3,7 @@ package wire
 import (
 	"math"
 	"strconv"
+	"time"
 )
 
 // Kind is the type of a Value.
@@ -92,6 +93,28 @@ func MapValue(entries ...Entry) Value { return Value{Kind: KindMap, Map: entries
 
 // ExtValue returns an Ext value.
 func ExtValue(code int8, data []byte) Value { return Value{Kind: KindExt, Ext: code, Bin: data} }
+
+// BigIntValue returns a Python int outside the MessagePack range
+// [-2^63, 2^64-1], given by its decimal digits. MessagePack cannot carry
+// it: it is an Ext value holding the digits, which Convert reads as that
+// int (out of range for an int field, converted for a float field).
+func BigIntValue(digits string) Value { return ExtValue(bigIntExt, []byte(digits)) }
+
+// bigIntExt is BigIntValue's Ext code.
+const bigIntExt = 0
+
+// Time returns the instant a timestamp value (KindExt with code -1, as
+// Decode makes it from a MessagePack timestamp) holds.
+func (v Value) Time() (time.Time, bool) {
+	if v.Kind != KindExt || v.Ext != -1 {
+		return time.Time{}, false
+	}
+	secs, nanos, ok := splitTimestamp(v.Bin)
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(secs, int64(nanos)), true
+}
 
 // AppendMsgpack appends msgspec's encoding of v.
 func (v Value) AppendMsgpack(dst []byte) []byte {

@@ -15,6 +15,7 @@ import (
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 func TestControllerServerInjectBadInput(t *testing.T) {
@@ -72,7 +73,7 @@ func TestControllerServerInjectStallAndDrop(t *testing.T) {
 		t.Fatalf("listening %v", srv.listening)
 	}
 	ctx, _ := zmq.NewContext()
-	push, err := wire.NewPush(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", srv.port("pull_port")))
+	push, err := zmqx.NewPush(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", srv.port("pull_port")))
 	if err != nil {
 		t.Fatal(err)
 	}

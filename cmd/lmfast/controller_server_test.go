@@ -12,6 +12,7 @@ import (
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // TestControllerServerListensAndStops: port 0 picks free ports, the
@@ -25,15 +26,15 @@ func TestControllerServerListensAndStops(t *testing.T) {
 		}
 	}
 	ctx, _ := zmq.NewContext()
-	req, err := wire.NewDealer(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", srv.port("reply_port")))
+	req, err := zmqx.NewDealer(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", srv.port("reply_port")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	peer := "tcp://127.0.0.1:20000"
-	if err := wire.SendRequest(req, wire.RegisterMsg{InstanceID: "i", IP: "127.0.0.1", Port: 1, PeerInitURL: &peer}.AppendMsgpack(nil)); err != nil {
+	if err := zmqx.SendRequest(req, wire.RegisterMsg{InstanceID: "i", IP: "127.0.0.1", Port: 1, PeerInitURL: &peer}.AppendMsgpack(nil)); err != nil {
 		t.Fatal(err)
 	}
-	reply, err := wire.RecvReply(req)
+	reply, err := zmqx.RecvReply(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,17 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/lmfast/lmfast/engine/calibrate"
 	"github.com/lmfast/lmfast/stream"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // sinkCmd is `lmfast sink`: a counting PULL socket that decodes nothing,
 // for measuring what a generator (lmfast, or LMCache's own tool) really
-// delivers. The sink is engine/calibrate's.
+// delivers. The sink is zmqx's.
 type sinkCmd struct {
 	Host     string `default:"127.0.0.1" help:"Bind host."`
 	PullPort int    `name:"pull-port" default:"8100" help:"PULL port to count on (0: any free port)."`
@@ -46,7 +45,7 @@ func (c *sinkCmd) Run(a *app) error {
 		port = fmt.Sprint(c.PullPort)
 	}
 	endpoint := fmt.Sprintf("tcp://%s:%s", c.Host, port)
-	sink, err := calibrate.StartSink(endpoint, "", nil)
+	sink, err := zmqx.StartSink(endpoint, "", nil)
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return badInput("--pull-port %d: address already in use", c.PullPort)
 	}
@@ -60,8 +59,7 @@ func (c *sinkCmd) Run(a *app) error {
 	}
 	defer closeOut()
 	out := stream.New(w, "sink", stream.NewRunID())
-	ep := sink.PullEndpoint()
-	bound, _ := strconv.Atoi(ep[strings.LastIndex(ep, ":")+1:])
+	bound, _ := zmqx.Port(sink.PullEndpoint())
 	listening(out, c.Host).Int("pull_port", bound).Send()
 
 	start := time.Now()

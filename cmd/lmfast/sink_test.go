@@ -9,7 +9,7 @@ import (
 
 	zmq "github.com/pebbe/zmq4"
 
-	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // TestSinkCountsWhatArrives: the listening line names the free port, and
@@ -17,7 +17,7 @@ import (
 func TestSinkCountsWhatArrives(t *testing.T) {
 	srv := startServerCmd(t, "sink", "--pull-port", "0", "--duration", "1", "--interval", "200ms")
 	ctx, _ := zmq.NewContext()
-	push, err := wire.NewPush(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", srv.port("pull_port")))
+	push, err := zmqx.NewPush(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", srv.port("pull_port")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/wire/pyjson"
 )
 
 // wireCmd converts LMCache controller messages between the JSON form of the
@@ -37,7 +38,7 @@ func (c *wireEncodeCmd) Run(a *app) error {
 	out := bufio.NewWriter(a.stdout)
 	var buf []byte
 	err := eachLine(a.stdin, func(n int, line []byte) error {
-		m, err := wire.FromJSON(line)
+		m, err := pyjson.Decode(line)
 		if err != nil {
 			return badInput("line %d: %s", n, err)
 		}
@@ -100,7 +101,7 @@ func decodeRaw(r io.Reader, out *bufio.Writer) error {
 }
 
 func writeJSON(out *bufio.Writer, m wire.Msg, where string) error {
-	js, err := wire.ToJSON(m)
+	js, err := pyjson.Encode(m)
 	if err != nil {
 		return badInput("%s: %s", where, err)
 	}

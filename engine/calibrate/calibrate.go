@@ -6,7 +6,7 @@
 // was limited by the generator's machine, not by the controller under test
 // (the "headroom" of every lmfast controller summary).
 //
-// PUSH rates are counted at the receiving end (Sink), from the first
+// PUSH rates are counted at the receiving end (zmqx.Sink), from the first
 // message that arrived to the last; what the senders handed to their
 // sockets is only checked against it. Round trips are counted where they
 // complete, at the senders (from the first request to the last reply), and
@@ -31,6 +31,7 @@ import (
 	"github.com/lmfast/lmfast/engine/cpus"
 	"github.com/lmfast/lmfast/stream"
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // Transports are the ZMQ transports calibrate knows.
@@ -99,7 +100,7 @@ func endpoints(transport string) (pull, router string, cleanup func(), err error
 // openSink validates c and starts a counting sink on c's transport, with
 // a ROUTER answering reply when router is set; done closes it and removes
 // what binding left behind.
-func openSink(c Common, router bool, reply []byte) (sink *Sink, done func(), err error) {
+func openSink(c Common, router bool, reply []byte) (sink *zmqx.Sink, done func(), err error) {
 	if err := c.validate(); err != nil {
 		return nil, nil, err
 	}
@@ -110,7 +111,7 @@ func openSink(c Common, router bool, reply []byte) (sink *Sink, done func(), err
 	if !router {
 		routerEP = ""
 	}
-	if sink, err = StartSink(pullEP, routerEP, reply); err != nil {
+	if sink, err = zmqx.StartSink(pullEP, routerEP, reply); err != nil {
 		cleanup()
 		return nil, nil, err
 	}
@@ -156,7 +157,7 @@ func Push(ctx context.Context, c Common, payload []byte) (Measurement, error) {
 
 	var sent atomic.Int64
 	err = runSenders(ctx, c, func(stop <-chan struct{}, ready func()) error {
-		push, err := wire.NewPush(zctx, sink.PullEndpoint())
+		push, err := zmqx.NewPush(zctx, sink.PullEndpoint())
 		if err != nil {
 			return err
 		}
@@ -216,7 +217,7 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 		poller := zmq.NewPoller()
 		socks := make([]*zmq.Socket, lanes)
 		for i := range socks {
-			s, err := wire.NewDealer(zctx, sink.RouterEndpoint())
+			s, err := zmqx.NewDealer(zctx, sink.RouterEndpoint())
 			if err != nil {
 				return err
 			}
@@ -226,17 +227,17 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 		}
 		// One round trip per lane first, so every connection is up.
 		for _, s := range socks {
-			if err := wire.SendRequest(s, request); err != nil {
+			if err := zmqx.SendRequest(s, request); err != nil {
 				return err
 			}
-			if _, err := wire.RecvReply(s); err != nil {
+			if _, err := zmqx.RecvReply(s); err != nil {
 				return fmt.Errorf("warm-up round trip: %w", err)
 			}
 		}
 		ready()
 		began.CompareAndSwap(0, time.Now().UnixNano())
 		for _, s := range socks {
-			if err := wire.SendRequest(s, request); err != nil {
+			if err := zmqx.SendRequest(s, request); err != nil {
 				return err
 			}
 		}
@@ -244,7 +245,7 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 		defer func() { answered.Add(n) }()
 		stopping, inFlight := false, lanes
 		for inFlight > 0 {
-			polled, err := poller.Poll(wire.RecvTimeout)
+			polled, err := poller.Poll(zmqx.RecvTimeout)
 			if err != nil {
 				return err
 			}
@@ -252,7 +253,7 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 				return errors.New("round trip: no reply within the receive timeout")
 			}
 			for _, p := range polled {
-				if _, err := wire.RecvReply(p.Socket); err != nil {
+				if _, err := zmqx.RecvReply(p.Socket); err != nil {
 					return err
 				}
 				n++
@@ -265,7 +266,7 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 					}
 				}
 				if !stopping {
-					if err := wire.SendRequest(p.Socket, request); err != nil {
+					if err := zmqx.SendRequest(p.Socket, request); err != nil {
 						return err
 					}
 					inFlight++

@@ -16,6 +16,7 @@ import (
 	"github.com/lmfast/lmfast/engine/scrape"
 	"github.com/lmfast/lmfast/refcontroller"
 	"github.com/lmfast/lmfast/wire"
+	"github.com/lmfast/lmfast/zmqx"
 )
 
 // controller starts the reference controller on 127.0.0.1 with /metrics on
@@ -52,13 +53,13 @@ func newWorker(t *testing.T, p refcontroller.Ports) *worker {
 	w := &worker{t: t,
 		frame: (&wire.BatchedKVOperationMsg{InstanceID: "i", Location: "l", Operations: []wire.KVOpEvent{{OpType: wire.OpAdmit, Key: wire.IntOf(1)}}}).AppendMsgpack(nil),
 		ask:   wire.HeartbeatMsg{InstanceID: "i", IP: "127.0.0.1"}.AppendMsgpack(nil)}
-	if w.push, err = wire.NewPush(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", p.Pull)); err != nil {
+	if w.push, err = zmqx.NewPush(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", p.Pull)); err != nil {
 		t.Fatal(err)
 	}
-	if w.req, err = wire.NewDealer(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", p.Reply)); err != nil {
+	if w.req, err = zmqx.NewDealer(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", p.Reply)); err != nil {
 		t.Fatal(err)
 	}
-	if w.hb, err = wire.NewDealer(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", p.Heartbeat)); err != nil {
+	if w.hb, err = zmqx.NewDealer(ctx, fmt.Sprintf("tcp://127.0.0.1:%d", p.Heartbeat)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -83,10 +84,10 @@ func (w *worker) pushFrames(n int) {
 func (w *worker) request(sock *zmq.Socket, n int) {
 	w.t.Helper()
 	for i := 0; i < n; i++ {
-		if err := wire.SendRequest(sock, w.ask); err != nil {
+		if err := zmqx.SendRequest(sock, w.ask); err != nil {
 			w.t.Fatal(err)
 		}
-		if _, err := wire.RecvReply(sock); err != nil {
+		if _, err := zmqx.RecvReply(sock); err != nil {
 			w.t.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package wire
+package zmqx
 
 import (
 	"errors"
@@ -19,8 +19,6 @@ const (
 	// BatchSendSize is the most frames per PUSH multipart message (end-of-run
 	// deregistration; real workers batch the same way).
 	BatchSendSize = 50
-	// OpDistributionBase is the length of the operation schedule.
-	OpDistributionBase = 1000
 )
 
 // NewPush creates a PUSH socket with SNDHWM=SendHWM and
@@ -61,18 +59,6 @@ func NewDealer(ctx *zmq.Context, endpoint string) (*zmq.Socket, error) {
 	return s, nil
 }
 
-func setAndConnect(s *zmq.Socket, endpoint string, set func() error) error {
-	err := set()
-	if err == nil {
-		err = s.Connect(endpoint)
-	}
-	if err != nil {
-		s.SetLinger(0)
-		s.Close()
-	}
-	return err
-}
-
 // SendRequest sends the DEALER request frames ["", payload]; the controller
 // reads the payload as frames[2] after ROUTER adds the identity.
 func SendRequest(s *zmq.Socket, payload []byte) error {
@@ -84,7 +70,7 @@ func SendRequest(s *zmq.Socket, payload []byte) error {
 }
 
 // ErrEmptyReply is returned by RecvReply for a message without frames.
-var ErrEmptyReply = errors.New("wire: empty reply")
+var ErrEmptyReply = errors.New("zmqx: empty reply")
 
 // RecvReply receives one reply message and returns its last frame (the
 // encoded reply; the benchmark reads frames[-1]). A timeout surfaces as the
@@ -98,4 +84,16 @@ func RecvReply(s *zmq.Socket) ([]byte, error) {
 		return nil, ErrEmptyReply
 	}
 	return frames[len(frames)-1], nil
+}
+
+func setAndConnect(s *zmq.Socket, endpoint string, set func() error) error {
+	err := set()
+	if err == nil {
+		err = s.Connect(endpoint)
+	}
+	if err != nil {
+		s.SetLinger(0)
+		s.Close()
+	}
+	return err
 }

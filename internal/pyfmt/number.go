@@ -1,5 +1,3 @@
-// Package pyfmt formats numbers the way Python prints them, for the
-// reports and documents lmfast keeps identical to LMCache's.
 package pyfmt
 
 import (
