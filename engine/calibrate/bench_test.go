@@ -44,3 +44,34 @@ func BenchmarkEngineVsRawPush(b *testing.B) {
 		b.ReportMetric(float64((t2-t1).Nanoseconds())/float64(eng.Received), "engine-cpu-ns/msg")
 	}
 }
+
+// BenchmarkEngineVsRawRoundTrip measures, in one run, raw pebbe/zmq4
+// DEALER→ROUTER round trips and lmfast's engine's p2p lookups (each reply
+// checked) against the same answering sink, with the same request bytes
+// and one lane (1 s each). It reports both rates, their ratio and the
+// process CPU time per round trip of each (sender, libzmq and ROUTER
+// threads together), which other load on the machine disturbs far less
+// than the rates. Run with -benchtime=1x -count=N and compare with
+// benchstat.
+func BenchmarkEngineVsRawRoundTrip(b *testing.B) {
+	c := Common{Transport: "tcp", Senders: 1, Duration: time.Second}
+	request, reply := SampleLookup(100, 10000)
+	for i := 0; i < b.N; i++ {
+		t0 := cpuTime(b)
+		raw, err := RoundTrip(context.Background(), c, 1, request, reply)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := cpuTime(b)
+		eng, err := EngineRoundTrip(context.Background(), c, 1, 100, 10000, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t2 := cpuTime(b)
+		b.ReportMetric(raw.Rate, "raw-rt/s")
+		b.ReportMetric(eng.Rate, "engine-rt/s")
+		b.ReportMetric(eng.Rate/raw.Rate, "engine/raw")
+		b.ReportMetric(float64((t1-t0).Nanoseconds())/float64(raw.Sent), "raw-cpu-ns/rt")
+		b.ReportMetric(float64((t2-t1).Nanoseconds())/float64(eng.Sent), "engine-cpu-ns/rt")
+	}
+}
