@@ -60,6 +60,7 @@ type Result struct {
 	SenderCPUs     []int         // per sender: the CPU it ran on when the run started
 	ProcessCPU     time.Duration // user+system CPU time of the whole lmfast process during the timed run
 	Ceiling        *Ceiling      // the raw ZMQ ceiling the headroom is measured against (nil: none)
+	Intake         *IntakeResult // the reconciliation with the controller's counts (nil: none)
 }
 
 // Totals returns the successful requests and messages of all ops.

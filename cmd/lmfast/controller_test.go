@@ -41,6 +41,7 @@ func TestControllerBadInput(t *testing.T) {
 		{"p2p without reply", []string{"--monitor-ports", `{"pull":` + dead + `}`, "--operations", "p2p_lookup:100"}, `no "reply" port`},
 		{"unreachable", []string{"--monitor-ports", ports, "--duration", "1"}, "controller not reachable at 127.0.0.1:" + dead},
 		{"unknown flag", []string{"--num-instancez", "3"}, "unknown flag"},
+		{"metrics and embedded", []string{"--embedded", "--controller-metrics", "http://127.0.0.1:9/metrics"}, "--controller-metrics with --embedded"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
