@@ -90,3 +90,15 @@ func TestBadRepliesAreErrors(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCheckReply is the reply check of every round trip: the type
+// tag of an expected p2p lookup reply.
+func BenchmarkCheckReply(b *testing.B) {
+	reply := wire.BatchedP2PLookupRetMsg{LayoutInfo: []wire.LayoutInfo{{}}}.AppendMsgpack(nil)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if msg := checkReply(OpP2PLookup, reply); msg != "" {
+			b.Fatal(msg)
+		}
+	}
+}
