@@ -60,23 +60,6 @@ func NormalizeHeartbeatURL(raw, pullEndpoint string) string {
 	return "tcp://" + net.JoinHostPort(host, port)
 }
 
-// CheckReachable dials every tcp:// endpoint once, so that a controller
-// that is not there is reported in seconds instead of after a ZMQ timeout
-// per request.
-func CheckReachable(endpoints []string, timeout time.Duration) error {
-	for _, ep := range endpoints {
-		if !strings.HasPrefix(ep, "tcp://") {
-			continue
-		}
-		c, err := net.DialTimeout("tcp", strings.TrimPrefix(ep, "tcp://"), timeout)
-		if err != nil {
-			return fmt.Errorf("controller not reachable at %s: %v", strings.TrimPrefix(ep, "tcp://"), err)
-		}
-		c.Close()
-	}
-	return nil
-}
-
 // IOThreads is the number of libzmq I/O threads the engine gives a group
 // of senders: one per two senders, at least one.
 func IOThreads(senders int) int { return max(1, (senders+1)/2) }

@@ -192,8 +192,8 @@ func (c *controllerCmd) Run(a *app) error {
 		groups[g] = cfg
 	}
 	if !c.Embedded {
-		if err := engine.CheckReachable([]string{base.PullEndpoint, base.ReplyEndpoint, base.HeartbeatEndpoint}, 3*time.Second); err != nil {
-			return badInput("%v (check --controller-host and --monitor-ports, or use --embedded)", err)
+		if err := checkEndpoints(a.ctx, host, ports); err != nil {
+			return err
 		}
 	}
 	if !c.NoHeadroom {
