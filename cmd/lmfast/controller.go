@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -83,10 +85,17 @@ func parseMonitorPorts(s string) (monitorPorts, error) {
 }
 
 // parseSeconds reads "60" as seconds, or a Go duration such as "1m30s".
+// NaN, ±Inf and more seconds than a time.Duration holds (292 years) are
+// refused.
 func parseSeconds(flag, s string) (time.Duration, error) {
-	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		if n <= 0 {
+	if n, err := strconv.ParseFloat(s, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case math.IsNaN(n) || math.IsInf(n, 0):
+			return 0, fmt.Errorf("%s: %q is not a finite number of seconds", flag, s)
+		case n <= 0:
 			return 0, fmt.Errorf("%s must be positive", flag)
+		case n >= math.MaxInt64/float64(time.Second):
+			return 0, fmt.Errorf("%s: %s seconds is too long", flag, s)
 		}
 		return time.Duration(n * float64(time.Second)), nil
 	}
