@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -211,14 +210,13 @@ func (c *collector) finish(res *Result) {
 	}
 	// Pre-registration errors are counted under "register" even when the
 	// mix has no register op.
-	keys := make([]errKey, 0, len(errs))
-	for k := range errs {
-		keys = append(keys, k)
+	for k, n := range errs {
+		res.Errors = append(res.Errors, ErrorCount{Op: k.op, Text: k.msg, Count: n, First: first[k]})
 	}
-	sort.Slice(keys, func(i, j int) bool { return errs[keys[i]] > errs[keys[j]] })
-	for _, k := range keys {
-		c.out.Event("error").Str("op", k.op.String()).Str("error", k.msg).Int64("count", errs[k]).
-			Str("first_at", first[k].UTC().Format(time.RFC3339Nano)).Send()
+	sortErrors(res.Errors)
+	for _, e := range res.Errors {
+		c.out.Event("error").Str("op", e.Op.String()).Str("error", e.Text).Int64("count", e.Count).
+			Str("first_at", e.First.UTC().Format(time.RFC3339Nano)).Send()
 	}
 	res.TargetRate = cfg.Rate
 	WriteSummaries(c.out, res)
@@ -263,8 +261,13 @@ func WriteSummaries(out *stream.Writer, res *Result) {
 		Int64("teardown_frames_sent", res.TeardownFrames).
 		Int64("registered", res.RegisteredOK).Int64("register_failed", res.RegisterFailed).
 		Ints("sender_cpus", res.SenderCPUs).
-		Float64("process_cpu_s", res.ProcessCPU.Seconds()).Float64("process_cpu_util", cpuUtil(res.ProcessCPU, res.Elapsed)).
-		Bool("drained", res.Drained).Float64("drain_ms", float64(res.DrainTime.Microseconds())/1e3)
+		Float64("process_cpu_s", res.ProcessCPU.Seconds())
+	if util, ok := cpuUtil(res.ProcessCPU, res.ProcessWall); ok {
+		e = e.Float64("process_cpu_util", util)
+	} else {
+		e = e.RawJSON("process_cpu_util", []byte("null")) // too short a window to measure
+	}
+	e = e.Bool("drained", res.Drained).Float64("drain_ms", float64(res.DrainTime.Microseconds())/1e3)
 	if res.TargetRate > 0 {
 		e = e.Float64("target_rps", res.TargetRate).Float64("achieved_rps", per(req+errs))
 	}

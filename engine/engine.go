@@ -122,7 +122,7 @@ func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Res
 
 func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Result, error) {
 	cfg := g.cfg
-	res := &Result{Config: ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: int(cfg.Duration / time.Second),
+	res := &Result{Config: ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: cfg.Duration,
 		BatchSize: cfg.BatchSize, Mix: cfg.Mix, NumInstances: cfg.NumInstances, NumWorkers: cfg.NumWorkers,
 		NumLocations: cfg.NumLocations, NumKeys: cfg.NumKeys, NumProcesses: max(1, cfg.NumProcesses), Proc: cfg.Proc},
 		Ceiling: cfg.Ceiling}
@@ -192,7 +192,7 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	res.RegisteredOK, res.RegisterFailed = regOK.Load(), regFailed.Load()
 
 	startAt = time.Now()
-	cpuAtStart := processCPU()
+	cpuAtStart := readCPUClock()
 	deadline = startAt.Add(cfg.Duration)
 	col := newCollector(g, out, startAt)
 	if setupErr == nil && hooks.Started != nil {
@@ -212,7 +212,7 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	sendersDone := make(chan struct{})
 	go func() { finished.Wait(); close(sendersDone) }()
 	col.loop(ctx, deadline, stop, sendersDone)
-	res.ProcessCPU = processCPU() - cpuAtStart
+	res.ProcessCPU, res.ProcessWall = cpuAtStart.since()
 	close(prodStop)
 	prodDone.Wait()
 
