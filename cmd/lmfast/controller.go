@@ -27,7 +27,7 @@ import (
 // in engine/.
 type controllerCmd struct {
 	ControllerHost  string  `name:"controller-host" default:"127.0.0.1" help:"Controller host (0.0.0.0 means 127.0.0.1)."`
-	MonitorPorts    string  `name:"monitor-ports" default:"{\"pull\":8100,\"reply\":8101}" help:"Controller ports as JSON: pull (required), reply, heartbeat."`
+	MonitorPorts    string  `name:"monitor-ports" default:"{\"pull\":8100,\"reply\":8101}" help:"Controller ports as JSON: pull (8100 when left out), reply (needed by register and p2p_lookup), heartbeat (else learned from the first RegisterRetMsg)."`
 	Duration        string  `default:"60" help:"Run length: seconds, or a Go duration such as 90s or 2m."`
 	BatchSize       int     `name:"batch-size" default:"50" help:"KV operations per BatchedKVOperationMsg."`
 	Operations      string  `default:"admit:70,evict:25,heartbeat:5" help:"Operation mix name:percent,... (admit, evict, heartbeat, p2p_lookup, register, deregister); must sum to 100."`
@@ -197,6 +197,17 @@ func (c *controllerCmd) Run(a *app) error {
 		}
 		if err := cfg.Validate(); err != nil {
 			return badInput("%v", err)
+		}
+		// A sender owns whole (instance, worker) pairs, so a process runs at
+		// most one per pair; the config line and the headroom count those.
+		if pairs := cfg.NumInstances * cfg.NumWorkers; cfg.Senders > pairs {
+			if g == 0 && (pinned != nil || c.Senders > 0) {
+				fmt.Fprintf(a.stderr, "lmfast: warning: %d senders per process for %d (instance, worker) pairs: %d run\n", cfg.Senders, pairs, pairs)
+			}
+			cfg.Senders = pairs
+			if cfg.CPUs != nil {
+				cfg.CPUs = cfg.CPUs[:pairs]
+			}
 		}
 		groups[g] = cfg
 	}
