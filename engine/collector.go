@@ -25,10 +25,14 @@ type collector struct {
 	correct [numOps]*hdrhistogram.Histogram
 	mem     []float64
 	raw     *rawWriter
+	cpu0    time.Duration // the process's CPU time at start
+	cpuUsed time.Duration // the process's CPU time from start to the last interval
 }
 
-func newCollector(g *group, out *stream.Writer, start time.Time) *collector {
-	c := &collector{g: g, out: out, start: start, last: start}
+// newCollector starts collecting at clock's reading: the run's start, and
+// the process's CPU time then.
+func newCollector(g *group, out *stream.Writer, clock cpuClock) *collector {
+	c := &collector{g: g, out: out, start: clock.wall, last: clock.wall, cpu0: clock.cpu}
 	for _, m := range g.cfg.Mix {
 		c.ops = append(c.ops, m.Op)
 	}
@@ -92,7 +96,9 @@ func (c *collector) loop(ctx context.Context, deadline time.Time, stop chan stru
 			if c.raw != nil {
 				c.raw.drain(true)
 			}
-			c.interval(time.Now()) // the last, partial interval
+			end := readCPUClock()
+			c.interval(end.wall) // the last, partial interval
+			c.cpuUsed = end.cpu - c.cpu0
 			return
 		}
 	}
@@ -173,6 +179,7 @@ func (c *collector) progress() {
 func (c *collector) finish(res *Result) {
 	cfg := c.g.cfg
 	res.Elapsed = c.last.Sub(c.start)
+	res.ProcessCPU = c.cpuUsed // over the same window as Elapsed
 	res.MemSamples = c.mem
 	errs := map[errKey]int64{}
 	first := map[errKey]time.Time{}
@@ -262,7 +269,7 @@ func WriteSummaries(out *stream.Writer, res *Result) {
 		Int64("registered", res.RegisteredOK).Int64("register_failed", res.RegisterFailed).
 		Ints("sender_cpus", res.SenderCPUs).
 		Float64("process_cpu_s", res.ProcessCPU.Seconds())
-	if util, ok := cpuUtil(res.ProcessCPU, res.ProcessWall); ok {
+	if util, ok := cpuUtil(res.ProcessCPU, res.Elapsed); ok {
 		e = e.Float64("process_cpu_util", util)
 	} else {
 		e = e.RawJSON("process_cpu_util", []byte("null")) // too short a window to measure

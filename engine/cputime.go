@@ -27,13 +27,6 @@ type cpuClock struct {
 
 func readCPUClock() cpuClock { return cpuClock{cpu: processCPU(), wall: time.Now()} }
 
-// since returns the CPU time the process used and the wall time that
-// passed from c until now.
-func (c cpuClock) since() (cpu, wall time.Duration) {
-	now := readCPUClock()
-	return now.cpu - c.cpu, now.wall.Sub(c.wall)
-}
-
 // minCPUWindow is the shortest window whose CPU utilisation is reported.
 // The kernel adds a running thread's CPU time to the process's total at
 // scheduler ticks and context switches (up to 10 ms late per running

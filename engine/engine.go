@@ -191,10 +191,10 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	}
 	res.RegisteredOK, res.RegisterFailed = regOK.Load(), regFailed.Load()
 
-	startAt = time.Now()
-	cpuAtStart := readCPUClock()
+	clock := readCPUClock()
+	startAt = clock.wall
 	deadline = startAt.Add(cfg.Duration)
-	col := newCollector(g, out, startAt)
+	col := newCollector(g, out, clock)
 	if setupErr == nil && hooks.Started != nil {
 		hooks.Started()
 	}
@@ -212,7 +212,6 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	sendersDone := make(chan struct{})
 	go func() { finished.Wait(); close(sendersDone) }()
 	col.loop(ctx, deadline, stop, sendersDone)
-	res.ProcessCPU, res.ProcessWall = cpuAtStart.since()
 	close(prodStop)
 	prodDone.Wait()
 

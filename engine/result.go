@@ -67,8 +67,7 @@ type Result struct {
 	SamplesWritten int64         // --raw lines written
 	SamplesDropped int64         // --raw samples lost because the writer fell behind
 	SenderCPUs     []int         // per sender: the CPU it ran on when the run started
-	ProcessCPU     time.Duration // user+system CPU time of the whole lmfast process during the timed run
-	ProcessWall    time.Duration // the wall time ProcessCPU was measured over
+	ProcessCPU     time.Duration // user+system CPU time of the whole lmfast process over Elapsed
 	Ceiling        *Ceiling      // the raw ZMQ ceiling the headroom is measured against (nil: none)
 	Errors         []ErrorCount  // every distinct error, most frequent first
 }
@@ -126,9 +125,7 @@ func Merge(results []*Result) *Result {
 		out.SamplesWritten += r.SamplesWritten
 		out.SamplesDropped += r.SamplesDropped
 		out.DrainTime = max(out.DrainTime, r.DrainTime)
-		if r.ProcessCPU >= out.ProcessCPU { // each group measured the whole process
-			out.ProcessCPU, out.ProcessWall = r.ProcessCPU, r.ProcessWall
-		}
+		out.ProcessCPU = max(out.ProcessCPU, r.ProcessCPU) // each group measured the whole process
 		out.SenderCPUs = append(out.SenderCPUs, r.SenderCPUs...)
 		if c := r.Ceiling; c != nil {
 			if out.Ceiling == nil {
