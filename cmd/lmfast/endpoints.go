@@ -83,8 +83,11 @@ func checkEndpoint(ctx context.Context, r endpointRole, addr string) error {
 	case err != nil:
 		return badInput("--monitor-ports %s: controller not reachable at %s: %v; %s", r.key, addr, err, hint)
 	case !slices.Contains(r.want, peer.SocketType):
-		return badInput("--monitor-ports %s: %s is %v, not the controller's %s socket; %s",
-			r.key, addr, peer, strings.Join(r.want, " (or ")+strings.Repeat(")", len(r.want)-1), hint)
+		want := r.want[0]
+		if len(r.want) > 1 {
+			want += " (or " + strings.Join(r.want[1:], ", ") + ")"
+		}
+		return badInput("--monitor-ports %s: %s is %v, not the controller's %s socket; %s", r.key, addr, peer, want, hint)
 	}
 	return nil
 }
