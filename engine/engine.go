@@ -61,23 +61,6 @@ func NormalizeHeartbeatURL(raw, pullEndpoint string) string {
 	return "tcp://" + net.JoinHostPort(host, port)
 }
 
-// CheckReachable dials every tcp:// endpoint once, so that a controller
-// that is not there is reported in seconds instead of after a ZMQ timeout
-// per request.
-func CheckReachable(endpoints []string, timeout time.Duration) error {
-	for _, ep := range endpoints {
-		if !strings.HasPrefix(ep, "tcp://") {
-			continue
-		}
-		c, err := net.DialTimeout("tcp", strings.TrimPrefix(ep, "tcp://"), timeout)
-		if err != nil {
-			return fmt.Errorf("controller not reachable at %s: %v", strings.TrimPrefix(ep, "tcp://"), err)
-		}
-		c.Close()
-	}
-	return nil
-}
-
 // IOThreads is the number of libzmq I/O threads the engine gives a group
 // of senders: one per two senders, at least one.
 func IOThreads(senders int) int { return max(1, (senders+1)/2) }
@@ -164,7 +147,7 @@ func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Res
 
 func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Result, error) {
 	cfg := g.cfg
-	res := &Result{Config: ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: int(cfg.Duration / time.Second),
+	res := &Result{Config: ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: cfg.Duration,
 		BatchSize: cfg.BatchSize, Mix: cfg.Mix, NumInstances: cfg.NumInstances, NumWorkers: cfg.NumWorkers,
 		NumLocations: cfg.NumLocations, NumKeys: cfg.NumKeys, NumProcesses: max(1, cfg.NumProcesses), Proc: cfg.Proc},
 		Ceiling: cfg.Ceiling}
@@ -254,10 +237,10 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 		g.startProducers(prodStop, &prodDone)
 	}
 
-	startAt = time.Now()
-	cpuAtStart := processCPU()
+	clock := readCPUClock()
+	startAt = clock.wall
 	deadline = startAt.Add(cfg.Duration)
-	col := newCollector(g, out, startAt)
+	col := newCollector(g, out, clock)
 	if hooks.Started != nil {
 		hooks.Started()
 	}
@@ -267,7 +250,6 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	sendersDone := make(chan struct{})
 	go func() { finished.Wait(); close(sendersDone) }()
 	col.loop(ctx, deadline, stop, sendersDone)
-	res.ProcessCPU = processCPU() - cpuAtStart
 	close(prodStop)
 	prodDone.Wait()
 
