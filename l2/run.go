@@ -212,6 +212,7 @@ type Verify struct {
 	Mismatches int
 	Against    string // "store" (buffers of this run's store) or "pattern" (--only load)
 	Reloaded   bool   // window mode or ThreadBuffers: the keys were loaded again into their slots for the check
+	Evicted    int    // keys not checked: the adapter had evicted them (evicted misses)
 }
 
 // Result is a whole run.
@@ -225,6 +226,7 @@ type Result struct {
 	Ops           []*OpResult
 	Verify        *Verify
 	Interrupted   bool
+	Capacity      *CapacityStats // the adapter's accounting against max_capacity_gb; nil without one
 }
 
 // CreateError is an adapter that could not be created (exit 1 in LMCache).
@@ -361,6 +363,7 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 		}
 		res.Interrupted = ctx.Err() != nil
 	}
+	res.Capacity = capacityOf(r.adapter)
 	if cfg.BeforeCleanup != nil {
 		cfg.BeforeCleanup(res)
 	}
@@ -931,6 +934,8 @@ func (r *runner) roundEvent(o *OpResult, rd *Round) {
 		e = e.Int("written", rd.Written).Int("skipped_existing", rd.Skipped)
 	case Lookup:
 		e = e.Int("missing", rd.Missing)
+	case Load:
+		e = e.Int("evicted_misses", rd.Missing)
 	}
 	if o.Op != Lookup {
 		e = e.Int64("bytes", rd.Bytes).Int64("bytes_requested", rd.Requested)
@@ -964,10 +969,18 @@ func (r *runner) verify(storeRan bool) *Verify {
 		v.Against = "pattern"
 	}
 	for s, b := range r.loadBuf {
+		if r.jobs[s].Out.Status == Missing { // an evicted miss: nothing was loaded to compare
+			v.Evicted++
+			v.Checked--
+			continue
+		}
 		if !bytes.Equal(b, r.storeBuf[s]) { // the store half always holds the pattern
 			v.Mismatches++
 			r.log(fmt.Sprintf("  [Verify] Key %d: MISMATCH (store %d bytes vs load %d bytes)", s, c.Payload, c.Payload))
 		}
+	}
+	if v.Evicted > 0 {
+		r.log(fmt.Sprintf("  [Verify] %d keys not checked: the adapter evicted them.", v.Evicted))
 	}
 	if v.Mismatches == 0 {
 		r.log(fmt.Sprintf("  [Verify] All %d keys data verified OK.", v.Checked))
@@ -975,7 +988,8 @@ func (r *runner) verify(storeRan bool) *Verify {
 		r.log(fmt.Sprintf("  [Verify] %d/%d keys have data mismatches!", v.Mismatches, v.Checked))
 	}
 	r.log("")
-	e := r.out.Event("verify").Bool("ok", v.Mismatches == 0).Int("checked", v.Checked).Int("mismatches", v.Mismatches).Str("against", v.Against).Bool("reloaded", v.Reloaded)
+	e := r.out.Event("verify").Bool("ok", v.Mismatches == 0).Int("checked", v.Checked).Int("mismatches", v.Mismatches).Str("against", v.Against).Bool("reloaded", v.Reloaded).
+		Int("evicted", v.Evicted)
 	e.Send()
 	return v
 }

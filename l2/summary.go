@@ -264,6 +264,9 @@ func Document(res *Result, status string) []Section {
 		if o.Op == Store {
 			s.add("skipped_existing", "Skipped, file existed", int64(st.Skipped))
 		}
+		if o.Op == Load && c.Spec.Eviction.Policy != "" {
+			s.add("evicted_misses", "Evicted misses", int64(st.Missing))
+		}
 		s.add("failed_keys", "Failed keys", int64(st.Failed))
 		s.add("warmup_failed_keys", "Failed warmup keys", int64(st.WarmupFailed))
 		s.add("warmup_timed_out_rounds", "Timed-out warmup rounds", int64(st.WarmupTimedOut))
@@ -272,12 +275,17 @@ func Document(res *Result, status string) []Section {
 		s.add("key_latency_max_ms", "Key latency max (ms)", pyfmt.Round(st.KeyMaxMs, 3))
 		doc = append(doc, s)
 	}
+	if res.Capacity != nil {
+		doc = append(doc, capacitySection(res.Capacity))
+	}
 	result := Section{Key: "result", Label: "Result"}
 	switch v := res.Verify; {
 	case v == nil && !c.Verify:
 		result.add("verify", "Verify", "skipped")
 	case v == nil:
 		result.add("verify", "Verify", "not run (needs a load)")
+	case v.Mismatches == 0 && v.Evicted > 0:
+		result.add("verify", "Verify", fmt.Sprintf("OK (%d keys, %d evicted not checked)", v.Checked, v.Evicted))
 	case v.Mismatches == 0:
 		result.add("verify", "Verify", fmt.Sprintf("OK (%d keys)", v.Checked))
 	default:
@@ -285,6 +293,53 @@ func Document(res *Result, status string) []Section {
 	}
 	result.add("status", "Status", status)
 	return append(doc, result)
+}
+
+// capacitySection is lmfast's account of the adapter's capacity: its
+// accounting under LMCache's names (max_capacity_bytes, total_bytes_used,
+// usage_fraction as report_status gives them; eviction_policy,
+// trigger_watermark, eviction_ratio as the eviction controller's status),
+// the evictions, the start-up recovery, and what the *.data files in
+// base_path add up to when the summary was made.
+func capacitySection(cs *CapacityStats) Section {
+	s := Section{Key: "l2_capacity", Label: "L2 capacity"}
+	s.add("max_capacity_bytes", "Capacity (bytes)", cs.CapacityBytes)
+	s.add("total_bytes_used", "Bytes used, accounted", cs.UsedBytes)
+	s.add("usage_fraction", "Usage fraction", pyfmt.Round(cs.UsageFraction(), 4))
+	s.add("keys_accounted", "Keys accounted", cs.Keys)
+	if cs.ScanErr != "" {
+		s.add("bytes_on_disk", "Bytes on disk (*.data)", nil)
+		s.add("files_on_disk", "Files on disk (*.data)", nil)
+	} else {
+		s.add("bytes_on_disk", "Bytes on disk (*.data)", cs.DiskBytes)
+		s.add("files_on_disk", "Files on disk (*.data)", cs.DiskFiles)
+	}
+	policy := cs.Eviction.Policy
+	if policy == "" {
+		policy = "none"
+	}
+	s.add("eviction_policy", "Eviction policy", policy)
+	if cs.Eviction.Policy != "" {
+		s.add("trigger_watermark", "Trigger watermark", cs.Eviction.TriggerWatermark)
+		s.add("eviction_ratio", "Eviction ratio", cs.Eviction.EvictionRatio)
+	}
+	enforced := "no (usage accounting only)"
+	if cs.Enforced {
+		enforced = "yes"
+	}
+	s.add("capacity_enforced", "Capacity enforced", enforced)
+	s.add("evictions", "Evicted keys", cs.Evictions)
+	s.add("evicted_bytes", "Evicted bytes", cs.EvictedBytes)
+	s.add("eviction_runs", "Eviction runs", cs.EvictionRuns)
+	if cs.UnlinkFailures > 0 {
+		s.add("eviction_unlink_failures", "Eviction unlink failures", cs.UnlinkFailures)
+	}
+	if cs.Recovery.Scanned {
+		s.add("recovered_keys", "Recovered at start (keys)", cs.Recovery.Keys)
+		s.add("recovered_bytes", "Recovered at start (bytes)", cs.Recovery.Bytes)
+		s.add("recover_skipped_entries", "Skipped at start (entries)", cs.Recovery.Skipped)
+	}
+	return s
 }
 
 // RenderTerminal renders sections as LMCache's TerminalFormatter (width

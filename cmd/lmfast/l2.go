@@ -39,6 +39,8 @@ type l2Cmd struct {
 	DropCaches   bool   `name:"drop-caches" help:"Drop the page cache before lookup and load (root: drop_caches; else fadvise DONTNEED)."`
 	Raw          bool   `help:"Also write one JSONL sample line per key."`
 	RoundTimeout string `name:"round-timeout" help:"Longest wait for a completion before a round times out (default: LMCache's 120s for store/load, 60s for lookup)."`
+
+	specWarnings []string // the adapter specs' parse-time warnings, shown once the stream is open
 }
 
 // l2ConfigHook, if set, adjusts the run's l2.Config after the flags were
@@ -71,6 +73,9 @@ func (c *l2Cmd) Run(a *app) error {
 	warn := func(msg string) {
 		cfg.Warn(msg)
 		out.Event("warning").Str("warning", msg).Send()
+	}
+	for _, w := range c.specWarnings {
+		warn(w)
 	}
 	if cfg.Verify && !cfg.Runs(l2.Load) {
 		warn("--no-skip-verify: nothing to verify without a load operation")
@@ -203,6 +208,9 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 	if err != nil {
 		return nil, "", badInput("Error parsing L2 adapter config: %v", err)
 	}
+	for _, sp := range specs {
+		c.specWarnings = append(c.specWarnings, sp.Warnings()...)
+	}
 	spec := specs[0]
 	workers := c.IOWorkers
 	if workers == 0 {
@@ -246,7 +254,8 @@ func (c *l2Cmd) writeConfig(out *stream.Writer, cfg *l2.Config) {
 		Str("go", runtime.Version()).Str("kernel", kernelRelease()).
 		Str("l2_adapter_json", s.Raw).Str("adapter_type", s.Type).Str("adapter", s.ClassName()).
 		Str("base_path", s.BasePath).Bool("use_odirect", s.UseODirect).Str("relative_tmp_dir", s.RelativeTmpDir).
-		Int64("read_ahead_size", s.ReadAheadSize).
+		Int64("read_ahead_size", s.ReadAheadSize).Float64("max_capacity_gb", s.MaxCapacityGB).Bool("recover_on_start", s.RecoverOnStart).
+		Str("eviction_policy", s.Eviction.Policy).Float64("trigger_watermark", s.Eviction.TriggerWatermark).Float64("eviction_ratio", s.Eviction.EvictionRatio).
 		Int("num_keys", cfg.NumKeys).Int("in_flight", cfg.InFlight).Int("keys_per_round", cfg.KeysPerRound()).
 		Int("data_size_kb", c.DataSizeKB).Int("payload_bytes", cfg.Payload).Int("l1_align_bytes", cfg.Align).
 		Int("rounds", cfg.Rounds).Int("warmup_rounds", cfg.Warmup).

@@ -3,13 +3,16 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
 // TestL2TimedOutRoundsFollowLMCache: rounds forced to time out by a slow
-// mock (64 KiB keys at ~2 MiB/s take 30 ms each; the timeout is 10 ms)
+// mock (16 KiB keys at ~200 KiB/s take 76 ms each; the timeout is 10 ms)
 // are reported as LMCache's result.py does since PR #4599, in both
 // LMCache formats: every round that started counts in "rounds" and
 // "rounds_timed_out", the key accounting is unchanged, and with no
@@ -20,8 +23,8 @@ func TestL2TimedOutRoundsFollowLMCache(t *testing.T) {
 	for _, format := range []string{"json", "terminal"} {
 		t.Run(format, func(t *testing.T) {
 			summary := filepath.Join(t.TempDir(), "summary")
-			code, stdout, stderr := runL2(t, "--l2-adapter", `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.002}`,
-				"--only", "store", "--num-keys", "2", "--in-flight", "1", "--data-size-kb", "64", "--io-workers", "1",
+			code, stdout, stderr := runL2(t, "--l2-adapter", `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.0002}`,
+				"--only", "store", "--num-keys", "2", "--in-flight", "1", "--data-size-kb", "16", "--io-workers", "1",
 				"--rounds", "3", "--warmup-rounds", "0", "--round-timeout", "10ms", "--format", format, "--output", summary)
 			if code != ExitFailure || !strings.Contains(stderr, "lmfast: l2: 6 failed keys, 3 timed-out rounds") {
 				t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr)
@@ -78,4 +81,118 @@ func hasLine(text, label, value string) bool {
 		}
 	}
 	return false
+}
+
+// tmpfsOrTempDir is a fresh 64 MiB tmpfs when the test may mount one
+// (root), else a temp directory.
+func tmpfsOrTempDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64m"); err == nil {
+		t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	}
+	return dir
+}
+
+// dataBytes is what `du -cb` (apparent sizes) and stat say the *.data
+// files in dir add up to; the test fails if they disagree.
+func dataBytes(t *testing.T, dir string) (total int64, files int) {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.data"))
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += fi.Size()
+	}
+	if len(paths) == 0 {
+		return 0, 0
+	}
+	out, err := exec.Command("du", append([]string{"-cb"}, paths...)...).Output()
+	if err != nil {
+		t.Fatalf("du: %v", err)
+	}
+	ls := strings.Split(strings.TrimSpace(string(out)), "\n")
+	du, err := strconv.ParseInt(strings.Fields(ls[len(ls)-1])[0], 10, 64)
+	if err != nil || du != total {
+		t.Fatalf("du -cb says %s, stat %d bytes", ls[len(ls)-1], total)
+	}
+	return total, len(paths)
+}
+
+// TestL2CapacityEviction: 11 MiB stored into a 4 MiB max_capacity_gb with
+// an LRU eviction block (a tmpfs where possible): the files left on disk,
+// by du and stat, stay within the capacity and match the capacity line's
+// accounting, and evictions are counted. A restart with recover_on_start
+// (the default) counts the files it finds and looks them up; with
+// recover_on_start false it counts none. Without the eviction block the
+// same store leaves every file (no eviction) and warns once, on stderr and
+// as a JSONL warning line.
+func TestL2CapacityEviction(t *testing.T) {
+	const capacity = 4 << 20
+	gb := strconv.FormatFloat(float64(capacity)/(1<<30), 'g', -1, 64)
+	flags := []string{"--num-keys", "8", "--in-flight", "2", "--data-size-kb", "64", "--rounds", "10", "--warmup-rounds", "1"}
+	capLine := func(t *testing.T, stdout string) map[string]any {
+		t.Helper()
+		c := events(jsonl(t, stdout), "capacity")
+		if len(c) != 1 {
+			t.Fatalf("%d capacity lines", len(c))
+		}
+		return c[0]
+	}
+
+	dir := tmpfsOrTempDir(t)
+	spec := fsJSON(dir, `,"max_capacity_gb":`+gb+`,"eviction":{"eviction_policy":"LRU"}`)
+	summary := filepath.Join(t.TempDir(), "summary.json")
+	code, stdout, stderr := runL2(t, append(flags, "--l2-adapter", spec, "--only", "store", "--format", "json", "--output", summary)...)
+	if code != ExitOK || strings.Contains(stderr, "warning") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	c := capLine(t, stdout)
+	disk, files := dataBytes(t, dir)
+	if c["max_capacity_bytes"] != float64(capacity) || c["evictions"].(float64) == 0 || disk > capacity ||
+		c["total_bytes_used"] != float64(disk) || c["bytes_on_disk"] != float64(disk) || c["capacity_enforced"] != "yes" {
+		t.Fatalf("capacity line %v; %d bytes on disk", c, disk)
+	}
+	if b, _ := os.ReadFile(summary); !strings.Contains(string(b), `"l2_capacity": {`) || !strings.Contains(string(b), `"evictions": `) {
+		t.Fatalf("--output lacks the capacity section:\n%s", b)
+	}
+
+	code, stdout, stderr = runL2(t, append(flags, "--l2-adapter", spec, "--only", "lookup", "--lookup-max-hit-rate", "1")...)
+	if code != ExitOK {
+		t.Fatalf("restart: exit %d: %s", code, stderr)
+	}
+	c = capLine(t, stdout)
+	found := 0.0
+	for _, r := range events(jsonl(t, stdout), "round") {
+		found += r["success"].(float64)
+	}
+	if c["recovered_keys"] != float64(files) || c["recovered_bytes"] != float64(disk) || c["total_bytes_used"] != float64(disk) ||
+		found != float64(files) || !strings.Contains(stderr, "Recovered at start (keys):") {
+		t.Fatalf("restart with recover_on_start: capacity %v, %v keys found; %d files (%d bytes) on disk", c, found, files, disk)
+	}
+	norec := fsJSON(dir, `,"max_capacity_gb":`+gb+`,"recover_on_start":false,"eviction":{"eviction_policy":"LRU"}`)
+	if code, stdout, stderr = runL2(t, append(flags, "--l2-adapter", norec, "--only", "lookup")...); code != ExitOK {
+		t.Fatalf("restart without recovery: exit %d: %s", code, stderr)
+	}
+	if c = capLine(t, stdout); c["total_bytes_used"] != 0.0 || c["recovered_keys"] != nil {
+		t.Fatalf("recover_on_start false: %v", c)
+	}
+
+	dir = tmpfsOrTempDir(t)
+	spec = fsJSON(dir, `,"max_capacity_gb":`+gb)
+	code, stdout, stderr = runL2(t, append(flags, "--l2-adapter", spec, "--only", "store")...)
+	want := "fs: max_capacity_gb=" + gb + " is declared for " + dir + " but no 'eviction' block is configured, so it is used for usage accounting only and will NOT bound disk usage."
+	if code != ExitOK || strings.Count(stderr, "lmfast: warning: "+want) != 1 {
+		t.Fatalf("without an eviction block: exit %d, stderr:\n%s", code, stderr)
+	}
+	if w := events(jsonl(t, stdout), "warning"); len(w) != 1 || !strings.HasPrefix(w[0]["warning"].(string), want) {
+		t.Fatalf("warning lines %v", w)
+	}
+	c = capLine(t, stdout)
+	disk, _ = dataBytes(t, dir)
+	if disk != 11<<20 || c["evictions"] != 0.0 || c["total_bytes_used"] != float64(disk) || c["capacity_enforced"] != "no (usage accounting only)" {
+		t.Fatalf("without an eviction block: capacity %v, %d bytes on disk", c, disk)
+	}
 }
