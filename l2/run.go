@@ -76,6 +76,10 @@ type Config struct {
 	// adapter is closed (the summary goes there, as LMCache prints it
 	// before "[Cleanup]").
 	BeforeCleanup func(*Result)
+	// BeforeOps and AfterOps, if set, run just before the first operation
+	// (adapter open, buffers filled) and just after the last one (before
+	// verification): the flame graph's recording window, as LMCache's.
+	BeforeOps, AfterOps func()
 	// Poll, if set, replaces unix.Poll in every wait for completions: a
 	// fault-injection hook for tests (a poll that fails). nil in real runs.
 	Poll PollFunc
@@ -320,6 +324,9 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 		cfg.Warn(res.BufferWarning)
 	}
 
+	if cfg.BeforeOps != nil {
+		cfg.BeforeOps()
+	}
 	storeRan, loadRan := false, false
 	for i, op := range cfg.Ops {
 		if ctx.Err() != nil {
@@ -349,6 +356,9 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 		storeRan = storeRan || op == Store
 		loadRan = loadRan || (op == Load && !o.Interrupted)
 		r.log("")
+	}
+	if cfg.AfterOps != nil {
+		cfg.AfterOps()
 	}
 	res.Interrupted = ctx.Err() != nil
 	if cfg.Verify && loadRan && !res.Interrupted {

@@ -40,6 +40,11 @@ type l2Cmd struct {
 	Raw          bool   `help:"Also write one JSONL sample line per key."`
 	RoundTimeout string `name:"round-timeout" help:"Longest wait for a completion before a round times out (default: LMCache's 120s for store/load, 60s for lookup)."`
 
+	Flamegraph           string `name:"flamegraph" default:"off" placeholder:"on|off" help:"on: record the measured operations with Go's CPU profiler and render an SVG flame graph."`
+	FlamegraphMode       string `name:"flamegraph-mode" default:"on-cpu" placeholder:"MODE" help:"What to sample with --flamegraph on: on-cpu, the only mode lmfast has (LMCache's off-cpu, offwake, wakeup, wall and gil are refused)."`
+	FlamegraphOutput     string `name:"flamegraph-output" placeholder:"PATH" help:"SVG path for --flamegraph on (default /tmp/lmcache_bench_flames/<adapter>.oncpu.svg); the Go CPU profile goes beside it, .svg replaced by .pb.gz."`
+	FlamegraphScriptsDir string `name:"flamegraph-scripts-dir" placeholder:"DIR" help:"Accepted for LMCache compatibility and unused: lmfast renders the SVG itself."`
+
 	specWarnings []string // the adapter specs' parse-time warnings, shown once the stream is open
 }
 
@@ -79,6 +84,17 @@ func (c *l2Cmd) Run(a *app) error {
 	}
 	if cfg.Verify && !cfg.Runs(l2.Load) {
 		warn("--no-skip-verify: nothing to verify without a load operation")
+	}
+	if c.FlamegraphScriptsDir != "" {
+		warn("--flamegraph-scripts-dir is not used: lmfast renders the flame graph itself from its Go CPU profile")
+	}
+	if c.Flamegraph == "on" {
+		rec, err := newFlameRecorder(c.FlamegraphOutput, cfg.Spec.ClassName(), cfg.Progress, warn, out)
+		if err != nil {
+			return err
+		}
+		defer rec.stop()
+		cfg.BeforeOps, cfg.AfterOps = rec.start, rec.stop
 	}
 	var verdict l2.Verdict
 	var renderErr error
@@ -142,6 +158,9 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 	format := c.Format
 	if format != "terminal" && format != "json" {
 		return nil, "", badInput("--format: unknown format %q (available: json, terminal)", format)
+	}
+	if err := c.checkFlamegraph(); err != nil {
+		return nil, "", err
 	}
 	ops := l2.Ops
 	if c.Only != "" {
@@ -264,7 +283,7 @@ func (c *l2Cmd) writeConfig(out *stream.Writer, cfg *l2.Config) {
 		Float64("duration_s", cfg.Duration.Seconds()).Int("io_workers", cfg.IOWorkers).Str("pin_cpus", strings.Join(pins, ",")).
 		Str("io_engine", "psync").Bool("hugepages", cfg.HugePages).Str("load_buffers", c.LoadBuffers).Bool("drop_caches", cfg.DropCaches).Bool("raw", cfg.Raw).
 		Float64("store_load_timeout_s", cfg.StoreLoadTimeout.Seconds()).Float64("lookup_timeout_s", cfg.LookupTimeout.Seconds()).
-		Str("format", c.Format).
+		Str("format", c.Format).Str("flamegraph", c.Flamegraph).Str("flamegraph_mode", c.FlamegraphMode).
 		Send()
 }
 

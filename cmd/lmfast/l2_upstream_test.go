@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"encoding/xml"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/lmfast/lmfast/internal/flame"
 )
 
 // TestL2TimedOutRoundsFollowLMCache: rounds forced to time out by a slow
@@ -194,5 +200,90 @@ func TestL2CapacityEviction(t *testing.T) {
 	disk, _ = dataBytes(t, dir)
 	if disk != 11<<20 || c["evictions"] != 0.0 || c["total_bytes_used"] != float64(disk) || c["capacity_enforced"] != "no (usage accounting only)" {
 		t.Fatalf("without an eviction block: capacity %v, %d bytes on disk", c, disk)
+	}
+}
+
+// TestL2FlamegraphModes: with --flamegraph on, LMCache's modes that need
+// perf, bcc or py-spy exit 2 naming the mode, an unknown mode or an
+// --flamegraph value other than on/off too; nothing is written.
+func TestL2FlamegraphModes(t *testing.T) {
+	spec := `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":100}`
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--flamegraph", "on", "--flamegraph-mode", "gil"}, "--flamegraph-mode: mode 'gil' is not available in lmfast"},
+		{[]string{"--flamegraph", "on", "--flamegraph-mode", "wakeup"}, "mode 'wakeup' is not available"},
+		{[]string{"--flamegraph", "on", "--flamegraph-mode", "on-cpu,off-cpu"}, "mode 'off-cpu' is not available"},
+		{[]string{"--flamegraph", "on", "--flamegraph-mode", "cpu"}, "invalid flame-graph mode: 'cpu' (expected one of gil, off-cpu, offwake, on-cpu, wakeup, wall)"},
+		{[]string{"--flamegraph", "yes"}, "--flamegraph: invalid choice: 'yes' (choose from 'on', 'off')"},
+	} {
+		svg := filepath.Join(t.TempDir(), "fg", "x.svg")
+		code, stdout, stderr := runL2(t, append(tc.args, "--l2-adapter", spec, "--flamegraph-output", svg)...)
+		if code != ExitBadInput || !strings.Contains(stderr, tc.want) || stdout != "" {
+			t.Errorf("%v: exit %d, stderr %q", tc.args, code, stderr)
+		}
+		if _, err := os.Stat(filepath.Dir(svg)); err == nil {
+			t.Errorf("%v: output directory created", tc.args)
+		}
+	}
+	if svg, prof := flameOutputs("", "FSL2Adapter"); svg != "/tmp/lmcache_bench_flames/FSL2Adapter.oncpu.svg" ||
+		prof != "/tmp/lmcache_bench_flames/FSL2Adapter.oncpu.pb.gz" {
+		t.Errorf("default outputs %s, %s", svg, prof)
+	}
+}
+
+// TestL2FlamegraphFiles: --flamegraph on writes a Go CPU profile that
+// github.com/google/pprof/profile parses, with samples of the measured
+// operations, and an SVG flame graph of it that is well-formed XML with a
+// frame per function; a stale graph at the path is replaced, and
+// --flamegraph-scripts-dir is accepted with a note.
+func TestL2FlamegraphFiles(t *testing.T) {
+	svg := filepath.Join(t.TempDir(), "flames", "run.svg")
+	prof := strings.TrimSuffix(svg, ".svg") + ".pb.gz"
+	if err := os.MkdirAll(filepath.Dir(svg), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(svg, []byte("stale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The mock copies every key in and out: 2 × 160 MiB of memory copies.
+	code, stdout, stderr := runL2(t, "--l2-adapter", `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":100}`,
+		"--num-keys", "16", "--in-flight", "2", "--data-size-kb", "1024", "--rounds", "4",
+		"--flamegraph", "on", "--flamegraph-output", svg, "--flamegraph-scripts-dir", "/nonexistent/FlameGraph")
+	if code != ExitOK || !strings.Contains(stderr, "lmfast: warning: --flamegraph-scripts-dir is not used") ||
+		!strings.Contains(stderr, "[Profile] wrote "+svg) {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	f, err := os.Open(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := profile.Parse(f)
+	f.Close()
+	if err != nil {
+		t.Fatalf("%s is not a pprof profile: %v", prof, err)
+	}
+	if len(p.Sample) == 0 || p.SampleType[len(p.SampleType)-1].Type != "cpu" {
+		t.Fatalf("profile: %d samples, types %v", len(p.Sample), p.SampleType)
+	}
+	b, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := xml.NewDecoder(strings.NewReader(string(b)))
+	for {
+		if _, err := d.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("SVG is not well-formed XML: %v", err)
+		}
+	}
+	if !strings.HasPrefix(string(b), "<?xml") || !strings.Contains(string(b), "<title>all (") || strings.Count(string(b), "<rect") < 3 {
+		t.Fatalf("SVG without frames:\n%.2000s", b)
+	}
+	fg := events(jsonl(t, stdout), "flamegraph")
+	if len(fg) != 1 || fg[0]["svg"] != svg || fg[0]["profile"] != prof || fg[0]["samples"] != float64(flame.Samples(p)) {
+		t.Fatalf("flamegraph lines %v", fg)
 	}
 }
