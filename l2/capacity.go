@@ -297,7 +297,7 @@ func (a *fsAdapter) CapacityStats() *CapacityStats {
 
 // diskUsage sums the sizes of the regular *.data files directly in dir.
 func diskUsage(dir string) (bytes, files int64, errText string) {
-	ents, err := os.ReadDir(dir)
+	ents, err := keyFileEntries(dir)
 	if err != nil {
 		return 0, 0, err.Error()
 	}
@@ -332,6 +332,14 @@ func (a *fsAdapter) setupCapacity(s Spec) {
 	if p := s.Eviction.Policy; p == "LRU" || p == "IsolatedLRU" {
 		a.ev = newEvictor(a.cap, a.dir, s.Eviction, !a.native, a.warn)
 		a.ev.kick()
+	}
+}
+
+// Interrupt stops eviction for the rest of the run (Ctrl-C), so that the
+// summary's wait for the evictor is one batch at most.
+func (a *fsAdapter) Interrupt() {
+	if a.ev != nil {
+		a.ev.halt()
 	}
 }
 

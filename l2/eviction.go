@@ -85,11 +85,18 @@ func (e *evictor) quiesce() {
 	e.mu.Unlock()
 }
 
-// close stops the loop after the batch in progress and waits for it.
-func (e *evictor) close() {
+// halt makes the loop stop evicting after the batch in progress and
+// ignore later kicks (Ctrl-C: the run must end promptly, and quiesce then
+// waits for one batch at most).
+func (e *evictor) halt() {
 	e.mu.Lock()
 	e.stopped = true
 	e.mu.Unlock()
+}
+
+// close stops the loop after the batch in progress and waits for it.
+func (e *evictor) close() {
+	e.halt()
 	close(e.wake)
 	<-e.done
 }

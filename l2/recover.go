@@ -19,13 +19,7 @@ import (
 // (warned), as in LMCache, which logs it and starts.
 func (c *capacity) recoverFiles(base string, warn func(string)) {
 	c.recovered.Scanned = true
-	dir, err := os.Open(base)
-	if err != nil {
-		warn(fmt.Sprintf("recover_on_start: cannot list %s: %v; no file recovered", base, err))
-		return
-	}
-	ents, err := dir.ReadDir(-1) // directory order, as os.scandir
-	dir.Close()
+	ents, err := keyFileEntries(base)
 	if err != nil {
 		warn(fmt.Sprintf("recover_on_start: cannot list %s: %v; no file recovered", base, err))
 		return
@@ -81,4 +75,17 @@ func (c *capacity) keyID(name string) (uint64, []byte) {
 	}
 	c.nextForeign++
 	return foreignBit | c.nextForeign, append([]byte(name), 0)
+}
+
+// keyFileEntries lists where key files live: the entries directly in
+// base_path (Scratch.finalName names them relative to it), in directory
+// order as os.scandir gives them. The start-up recovery and the summary's
+// bytes on disk both list through here.
+func keyFileEntries(base string) ([]os.DirEntry, error) {
+	dir, err := os.Open(base)
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	return dir.ReadDir(-1)
 }
