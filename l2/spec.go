@@ -76,10 +76,13 @@ func (s Spec) Warnings() []string {
 	if s.MaxCapacityGB > 0 && s.Eviction.Policy == "" {
 		w = append(w, fmt.Sprintf("%s: max_capacity_gb=%s is declared for %s but no 'eviction' block is configured, "+
 			"so it is used for usage accounting only and will NOT bound disk usage. Add an eviction block to enforce it, "+
-			`e.g. "eviction": {"eviction_policy": "LRU"}.`, s.Type, s.capacityText, s.BasePath))
+			`e.g. "eviction": {"eviction_policy": "LRU"}.`, s.Type, s.capacityText, lineSafe.Replace(s.BasePath)))
 	}
 	return w
 }
+
+// lineSafe keeps a path on one line in a warning.
+var lineSafe = strings.NewReplacer("\n", `\n`, "\r", `\r`)
 
 // CapacityBytes is max_capacity_gb in bytes, int(gb × 2^30) as LMCache
 // computes it; 0 means no capacity.

@@ -1,6 +1,7 @@
 package l2
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -158,6 +159,7 @@ func FuzzParseSpecs(f *testing.F) {
 		`{"type":"fs","base_path":"/data","relative_tmp_dir":"tmp","read_ahead_size":null,"use_odirect":false}`,
 		`{"type":"fs_native","base_path":"/d","num_workers":4,"max_capacity_gb":0}`,
 		`{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":10,"eviction":{"eviction_policy":"LRU"}}`,
+		`{"type":"fs","base_path":"/d","max_capacity_gb":1,"eviction":{"eviction_policy":"LRU","trigger_watermark":"nan"}}`,
 		`{"type":"s3"}`, `[]`, `{"type":1e400}`, `{"type":"fs","base_path":"\ud800"}`,
 	} {
 		f.Add(s)
@@ -174,8 +176,13 @@ func FuzzParseSpecs(f *testing.F) {
 			t.Fatalf("accepted type %q", got[0].Type)
 		}
 		again, err := ParseSpecs([]string{in})
-		if err != nil || again[0] != got[0] {
+		if err != nil || fmt.Sprint(again[0]) != fmt.Sprint(got[0]) { // Sprint: a NaN watermark equals itself
 			t.Fatalf("re-parse differs: %+v vs %+v (%v)", again, got, err)
+		}
+		for _, w := range got[0].Warnings() {
+			if strings.ContainsAny(w, "\n\r") {
+				t.Fatalf("multi-line warning %q", w)
+			}
 		}
 		if got[0].Type != "mock" && got[0].BasePath == "" {
 			t.Fatal("fs spec without base_path accepted")
