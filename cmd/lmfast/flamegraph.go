@@ -74,8 +74,9 @@ func flameOutputs(output, adapterClass string) (svg, prof string) {
 // newFlameRecorder prepares the outputs: the directory is created and a
 // previous run's files removed (a failed recording must not leave an old
 // graph that reads as this run's), and the profile file is created. An
-// error is exit 2, as LMCache's "cannot start flame-graph profiling".
-func newFlameRecorder(output, adapterClass string, progress io.Writer, warn func(string), out *stream.Writer) (*flameRecorder, error) {
+// error is exit 2, as LMCache's "cannot start flame-graph profiling". The
+// caller sets progress, warn and out before the run starts.
+func newFlameRecorder(output, adapterClass string) (*flameRecorder, error) {
 	svg, prof := flameOutputs(output, adapterClass)
 	if err := os.MkdirAll(filepath.Dir(svg), 0o777); err != nil {
 		return nil, badInput("cannot start flame-graph profiling: %v", err)
@@ -89,7 +90,7 @@ func newFlameRecorder(output, adapterClass string, progress io.Writer, warn func
 	if err != nil {
 		return nil, badInput("cannot start flame-graph profiling: %v", err)
 	}
-	return &flameRecorder{svg: svg, prof: prof, title: "on-cpu (" + adapterClass + ")", f: f, progress: progress, warn: warn, out: out}, nil
+	return &flameRecorder{svg: svg, prof: prof, title: "on-cpu (" + adapterClass + ")", f: f}, nil
 }
 
 func (r *flameRecorder) log(s string) {
@@ -117,6 +118,11 @@ func (r *flameRecorder) stop() {
 		return
 	}
 	r.done = true
+	if r.out == nil { // the run never started: nothing was recorded
+		r.f.Close()
+		os.Remove(r.prof)
+		return
+	}
 	if r.started {
 		pprof.StopCPUProfile()
 	}

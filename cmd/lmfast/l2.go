@@ -60,6 +60,13 @@ func (c *l2Cmd) Run(a *app) error {
 	if l2ConfigHook != nil {
 		l2ConfigHook(cfg)
 	}
+	var flames *flameRecorder
+	if c.Flamegraph == "on" { // its files are made before anything is written: an error is bad input
+		if flames, err = newFlameRecorder(c.FlamegraphOutput, cfg.Spec.ClassName()); err != nil {
+			return err
+		}
+		defer flames.stop()
+	}
 
 	sink, closeOut, err := openOut(a, c.Out)
 	if err != nil {
@@ -88,13 +95,10 @@ func (c *l2Cmd) Run(a *app) error {
 	if c.FlamegraphScriptsDir != "" {
 		warn("--flamegraph-scripts-dir is not used: lmfast renders the flame graph itself from its Go CPU profile")
 	}
-	if c.Flamegraph == "on" {
-		rec, err := newFlameRecorder(c.FlamegraphOutput, cfg.Spec.ClassName(), cfg.Progress, warn, out)
-		if err != nil {
-			return err
-		}
-		defer rec.stop()
-		cfg.BeforeOps, cfg.AfterOps = rec.start, rec.stop
+	if flames != nil {
+		flames.progress, flames.warn, flames.out = cfg.Progress, warn, out
+		cfg.BeforeOps, cfg.AfterOps = flames.start, flames.stop
+		defer flames.stop() // a run that ended early: before the stream closes
 	}
 	var verdict l2.Verdict
 	var renderErr error

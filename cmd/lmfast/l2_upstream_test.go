@@ -205,7 +205,8 @@ func TestL2CapacityEviction(t *testing.T) {
 
 // TestL2FlamegraphModes: with --flamegraph on, LMCache's modes that need
 // perf, bcc or py-spy exit 2 naming the mode, an unknown mode or an
-// --flamegraph value other than on/off too; nothing is written.
+// --flamegraph value other than on/off too; nothing is written. An output
+// path that cannot be made is exit 2 with nothing on stdout.
 func TestL2FlamegraphModes(t *testing.T) {
 	spec := `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":100}`
 	for _, tc := range []struct {
@@ -226,6 +227,14 @@ func TestL2FlamegraphModes(t *testing.T) {
 		if _, err := os.Stat(filepath.Dir(svg)); err == nil {
 			t.Errorf("%v: output directory created", tc.args)
 		}
+	}
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runL2(t, "--l2-adapter", spec, "--flamegraph", "on", "--flamegraph-output", filepath.Join(notDir, "x.svg"))
+	if code != ExitBadInput || !strings.HasPrefix(stderr, "lmfast: cannot start flame-graph profiling: ") || stdout != "" {
+		t.Errorf("unusable --flamegraph-output: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	if svg, prof := flameOutputs("", "FSL2Adapter"); svg != "/tmp/lmcache_bench_flames/FSL2Adapter.oncpu.svg" ||
 		prof != "/tmp/lmcache_bench_flames/FSL2Adapter.oncpu.pb.gz" {
