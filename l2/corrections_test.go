@@ -114,11 +114,11 @@ func TestVerifyHasNoBlindSpot(t *testing.T) {
 func TestTimedOutRoundIsReported(t *testing.T) {
 	for _, mode := range []Mode{Wave, Window} {
 		t.Run(mode.String(), func(t *testing.T) {
-			cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.002}`) // ~2 MiB/s
+			cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.0005}`) // ~512 KiB/s
 			cfg.Ops, cfg.Rounds, cfg.Warmup = []Op{Store}, 2, 0
-			cfg.NumKeys, cfg.InFlight, cfg.Payload, cfg.IOWorkers = 4, 1, 64<<10, 1
+			cfg.NumKeys, cfg.InFlight, cfg.Payload, cfg.IOWorkers = 4, 1, 32<<10, 1
 			cfg.Mode, cfg.Duration = mode, time.Second
-			cfg.StoreLoadTimeout = 10 * time.Millisecond // each key takes >= 30.5 ms: every wait times out
+			cfg.StoreLoadTimeout = 10 * time.Millisecond // each key takes >= 61 ms: every wait times out, however late the poll
 			var buf bytes.Buffer
 			out := stream.New(&buf, "l2", "test")
 			var doc []Section
