@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lmfast/lmfast/engine/cpus"
 	"github.com/lmfast/lmfast/engine/enginetest"
+	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/stream"
 )
 

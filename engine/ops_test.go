@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lmfast/lmfast/engine/stats"
+	"github.com/lmfast/lmfast/stats"
 )
 
 func TestParseOperations(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/internal/cpus"
 )
 
 // countingAdapter records which CPU each operation ran on and can hold

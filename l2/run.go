@@ -11,8 +11,8 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/lmfast/lmfast/engine/stats"
 	"github.com/lmfast/lmfast/hugepage"
+	"github.com/lmfast/lmfast/stats"
 	"github.com/lmfast/lmfast/stream"
 )
 

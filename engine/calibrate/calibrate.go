@@ -28,7 +28,7 @@ import (
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/lmfast/lmfast/engine"
-	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/stream"
 	"github.com/lmfast/lmfast/wire"
 	"github.com/lmfast/lmfast/zmqx"
