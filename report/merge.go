@@ -113,8 +113,11 @@ type Row struct {
 	Start time.Time // ByInterval: the interval's wall-clock start
 	T     float64   // ByInterval: seconds from the report's origin
 	Width float64   // ByInterval: the interval's length in seconds
-	Step  int       // ByStep
-	End   time.Time // the latest time of a line merged into the row
+	// Covered is, for ByInterval, the most seconds one source's lines
+	// cover of the interval: less than Width for a run's last, short one.
+	Covered float64
+	Step    int       // ByStep
+	End     time.Time // the latest time of a line merged into the row
 
 	Sources int                // (run, proc) pairs merged into the row
 	Lines   int                // lines merged into the row
@@ -595,6 +598,9 @@ func (m *merger) finish() error {
 		r := m.rows[k]
 		r.Sources = len(r.acc)
 		for _, a := range r.acc {
+			if m.rep.By == ByInterval {
+				r.Covered = math.Max(r.Covered, math.Min(a.weight, r.Width))
+			}
 			for name, v := range a.rates {
 				r.Rates[name] += v / a.weight
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -488,6 +489,44 @@ func TestReportRefusesMixedInput(t *testing.T) {
 		code, _, stderr := reportRun(t, c.files...)
 		if code != ExitBadInput || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "lmfast: ") {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and one line with %q", c.files, code, stderr, c.want)
+		}
+	}
+}
+
+// TestPlotCommand: `lmfast plot` draws the three real runs into a PNG
+// that decodes; a file with nothing to draw, or an unknown extension, is
+// exit 2 with one line.
+func TestPlotCommand(t *testing.T) {
+	r := runThree(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "runs.png")
+	var stdout, stderr bytes.Buffer
+	code := run(append([]string{"plot", "-o", out}, r.files...), strings.NewReader(""), &stdout, &stderr)
+	if code != ExitOK || !strings.Contains(stderr.String(), "throughput") || !strings.Contains(stderr.String(), "percentile spectrum") {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	configOnly := filepath.Join(dir, "config.jsonl")
+	good, _ := os.ReadFile(r.files[0])
+	os.WriteFile(configOnly, good[:bytes.IndexByte(good, '\n')+1], 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plot", "-o", filepath.Join(dir, "x.svg"), configOnly}, "no plottable data"},
+		{[]string{"plot", "-o", filepath.Join(dir, "x.gif"), r.files[0]}, "must be .svg, .png or .html"},
+	} {
+		stderr.Reset()
+		code := run(c.args, strings.NewReader(""), &stdout, &stderr)
+		if code != ExitBadInput || !strings.Contains(stderr.String(), c.want) || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q", c.args, code, stderr.String())
 		}
 	}
 }
