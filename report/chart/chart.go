@@ -310,17 +310,18 @@ func spectrum(rep *report.Report, colors palette) *Panel {
 }
 
 // spectrumPoints samples h at x = 1/(1-q) from 1 to its count, evenly on
-// a log scale, in ms.
+// a log scale, in ms; the maximum is the point at x = count.
 func spectrumPoints(h *hdrhistogram.Histogram) plotter.XYs {
 	n := float64(h.TotalCount())
 	const steps = 200
 	var xys plotter.XYs
-	for i := 0; i <= steps; i++ {
+	for i := 0; i < steps; i++ {
 		x := math.Pow(n, float64(i)/steps)
 		q := 100 * (1 - 1/x)
 		xys = append(xys, plotter.XY{X: x, Y: float64(h.ValueAtQuantile(q)) / 1e6})
 	}
-	return xys
+	// The last sample, the maximum, at 1 in N.
+	return append(xys, plotter.XY{X: n, Y: float64(h.Max()) / 1e6})
 }
 
 // sloTerms returns the latency thresholds of the run's SLO: the "slo" of
