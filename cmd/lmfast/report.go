@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"time"
 
@@ -40,11 +39,7 @@ func (c *reportCmd) Run(a *app) error {
 		opt.Bucket = d
 	}
 	in, err := report.Read(c.Files, a.stdin)
-	if err != nil {
-		var mixed *report.MixedError
-		if errors.As(err, &mixed) {
-			return badInput("report: %v", err)
-		}
+	if err != nil { // a file that cannot be read, or files that must not be merged
 		return badInput("report: %v", err)
 	}
 	for i, p := range in.Problems {
