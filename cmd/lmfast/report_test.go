@@ -32,7 +32,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv(asBinary) == "1" {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if three.dir != "" {
+		os.RemoveAll(three.dir)
+	}
+	os.Exit(code)
 }
 
 // lmfastProcess returns a command running lmfast with args in a process of
@@ -47,6 +51,7 @@ func lmfastProcess(args ...string) *exec.Cmd {
 // --raw` processes run at once against one controller-server, and the
 // server's own summary.
 type threeRuns struct {
+	dir    string // a temporary directory, removed after the tests
 	files  []string
 	server map[string]any
 	err    error
@@ -82,7 +87,7 @@ func makeThree(t *testing.T) threeRuns {
 	}
 	ports := fmt.Sprintf(`{"pull":%d,"reply":%d,"heartbeat":%d}`, srv.port("pull_port"), srv.port("reply_port"), srv.port("heartbeat_port"))
 	var cmds []*exec.Cmd
-	var res threeRuns
+	res := threeRuns{dir: dir}
 	for k := range 3 {
 		f := filepath.Join(dir, fmt.Sprintf("p%d.jsonl", k))
 		res.files = append(res.files, f)
