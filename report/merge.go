@@ -175,6 +175,9 @@ type SourceInfo struct {
 	Proc int    `json:"proc"`
 	File string `json:"file"`
 	Host string `json:"host,omitempty"`
+	// Label is the run label of the source's config line (`lmfast
+	// controller --run-label`): the processes of one run share it.
+	Label string `json:"run_label,omitempty"`
 }
 
 // Memory is the system memory use over all sources.
@@ -247,11 +250,11 @@ func Merge(in *Input, by By, opt Options) (*Report, error) {
 		src := source{l.Run, l.Proc}
 		if l.Proc >= 0 && !seen[src] && l.Event != "config" {
 			seen[src] = true
-			host := ""
+			host, label := "", ""
 			if c := in.Configs[l.Run]; c != nil {
-				host = c.Str("host")
+				host, label = c.Str("host"), c.Str("run_label")
 			}
-			rep.Sources = append(rep.Sources, SourceInfo{Run: l.Run, Proc: l.Proc, File: l.File, Host: host})
+			rep.Sources = append(rep.Sources, SourceInfo{Run: l.Run, Proc: l.Proc, File: l.File, Host: host, Label: label})
 		}
 		if (l.Event == "summary" || l.Event == "interval") && l.Proc >= 0 {
 			m.timed = append(m.timed, l)
@@ -268,6 +271,7 @@ func Merge(in *Input, by By, opt Options) (*Report, error) {
 			}
 		}
 	}
+	checkLabels(rep)
 	if rep.Memory != nil {
 		sum := 0.0
 		for _, v := range mem {
@@ -519,9 +523,7 @@ func (m *merger) intervals(in *Input, opt Options) error {
 	for b, f := range firstStart {
 		m.rep.Skew = math.Max(m.rep.Skew, lastStart[b].Sub(f).Seconds())
 	}
-	if m.rep.Skew > width/10 {
-		m.rep.Warnings = append(m.rep.Warnings, fmt.Sprintf("interval lines merged into one %gs interval start up to %.0f ms apart (processes started at different times, or their clocks differ)", width, m.rep.Skew*1e3))
-	}
+	m.alignmentWarning(in, width)
 	return nil
 }
 
