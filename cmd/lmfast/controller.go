@@ -230,15 +230,16 @@ func (c *controllerCmd) Run(a *app) error {
 			return err
 		}
 	}
-	sink, closeOut, err := openOut(a, c.Out)
+	runID := stream.NewRunID()
+	sink, outName, closeOut, err := openRunOut(a, c.Out, runID)
 	if err != nil {
 		return err
 	}
 	defer closeOut()
-	out := stream.New(sink, "controller", stream.NewRunID())
+	out := stream.New(sink, "controller", runID)
 	c.writeConfig(out, groups, ports, host, seed, place)
 	if err := out.Err(); err != nil {
-		return outputError(err, outputName(c.Out), "nothing was sent")
+		return outputError(err, outName, "nothing was sent")
 	}
 	if !c.NoHeadroom {
 		if err := c.measureCeiling(a, groups, pinned, seed); err != nil {
@@ -297,7 +298,7 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 	if err := out.Err(); err != nil {
 		merged := engine.Merge(nonNil(results))
-		return outputError(err, outputName(c.Out), fmt.Sprintf("stopped the run after %.1fs; DeRegisterMsg sent for %d workers",
+		return outputError(err, outName, fmt.Sprintf("stopped the run after %.1fs; DeRegisterMsg sent for %d workers",
 			merged.Elapsed.Seconds(), merged.TeardownFrames))
 	}
 	if err := registerFailure(out, errs); err != nil {
@@ -340,7 +341,7 @@ func (c *controllerCmd) Run(a *app) error {
 		}
 	}
 	if err := out.Err(); err != nil {
-		return outputError(err, outputName(c.Out), "the summary was lost")
+		return outputError(err, outName, "the summary was lost")
 	}
 	if a.ctx.Err() != nil {
 		return errInterrupted
