@@ -451,11 +451,11 @@ func opName(l *Line) string {
 // intervals aligns interval lines on wall time: each line covers
 // [time - interval_s, time], and goes to the bucket holding its midpoint.
 func (m *merger) intervals(in *Input, opt Options) error {
-	type tick struct {
-		src source
-		t   float64 // t_s
-	}
-	end := map[tick]time.Time{} // a tick's lines are written one after another: the earliest is its end
+	// A line is written after its tick, later still on a starved machine
+	// (by hundreds of ms), while its t_s is the tick's exact offset from
+	// its run's start: each source's start is its lines' time less t_s at
+	// the least, and a line's interval ends at that start plus its t_s.
+	began := map[source]time.Time{}
 	var lines []*Line
 	width := opt.Bucket.Seconds()
 	for _, c := range in.Configs {
@@ -467,10 +467,11 @@ func (m *merger) intervals(in *Input, opt Options) error {
 		if l.Event != "interval" || l.Proc < 0 {
 			continue
 		}
-		ts, _ := l.Num("t_s")
-		k := tick{source{l.Run, l.Proc}, ts}
-		if e, ok := end[k]; !ok || l.Time.Before(e) {
-			end[k] = l.Time
+		if ts, ok := l.Num("t_s"); ok {
+			src, b := source{l.Run, l.Proc}, l.Time.Add(-time.Duration(ts*1e9))
+			if e, ok := began[src]; !ok || b.Before(e) {
+				began[src] = b
+			}
 		}
 		lines = append(lines, l)
 	}
@@ -487,9 +488,12 @@ func (m *merger) intervals(in *Input, opt Options) error {
 		return fmt.Errorf("interval lines without interval_s: cannot align them")
 	}
 	start := func(l *Line) time.Time {
-		ts, _ := l.Num("t_s")
 		secs, _ := l.Num("interval_s")
-		return end[tick{source{l.Run, l.Proc}, ts}].Add(-time.Duration(secs * 1e9))
+		end := l.Time // a line without t_s: its own time
+		if ts, ok := l.Num("t_s"); ok {
+			end = began[source{l.Run, l.Proc}].Add(time.Duration(ts * 1e9))
+		}
+		return end.Add(-time.Duration(secs * 1e9))
 	}
 	origin := start(lines[0])
 	for _, l := range lines {

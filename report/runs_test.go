@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -94,6 +95,13 @@ func TestRunLabels(t *testing.T) {
 			if got := labelNote(rep); got != c.note {
 				t.Errorf("label note %q, want %q", got, c.note)
 			}
+			var text bytes.Buffer
+			if err := Write(&text, rep, Text); err != nil {
+				t.Fatal(err)
+			}
+			if want := "\n  Run label: " + strings.TrimPrefix(strings.TrimPrefix(c.note, ", run labels "), ", run label ") + "\n"; (c.note != "") != strings.Contains(text.String(), want) {
+				t.Errorf("text report: want %q: %v\n%s", want, c.note != "", text.String())
+			}
 			switch {
 			case c.want == "" && len(rep.Warnings) > 0:
 				t.Errorf("warnings %q, want none", rep.Warnings)
@@ -110,5 +118,46 @@ func TestRunLabels(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestIntervalsAlignDespiteLateLines: processes started together whose
+// interval lines were written late (a starved collector: one 400 ms late,
+// the first line 30 ms late) align on their ticks (start + t_s), not on
+// when the lines were written: no spread, no warning, each line in its
+// own interval.
+func TestIntervalsAlignDespiteLateLines(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	files := map[string]string{}
+	for p := range 2 {
+		s := &stream{cmd: "controller", run: fmt.Sprintf("run%d", p)}
+		s.line(t0, "config", p, map[string]any{"schema": Schema, "interval_s": 1.0})
+		for i := 1; i <= 4; i++ {
+			late := time.Duration(0)
+			switch {
+			case p == 1 && i == 2:
+				late = 400 * time.Millisecond
+			case p == 0 && i == 1:
+				late = 30 * time.Millisecond
+			}
+			s.line(t0.Add(time.Duration(i)*time.Second+late), "interval", p, map[string]any{
+				"op": "admit", "t_s": float64(i), "interval_s": 1.0, "requests": 10 * i, "rps": float64(10 * i)})
+		}
+		files[fmt.Sprintf("p%d.jsonl", p)] = s.b.String()
+	}
+	rep, err := Merge(readStrings(t, files), ByInterval, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Skew > 1e-9 || len(rep.Warnings) != 0 || !rep.Origin.Equal(t0) {
+		t.Errorf("skew %v s, origin %v, warnings %q", rep.Skew, rep.Origin, rep.Warnings)
+	}
+	if len(rep.Rows) != 4 {
+		t.Fatalf("%d rows, want 4 intervals", len(rep.Rows))
+	}
+	for i, r := range rep.Rows {
+		if r.Sources != 2 || r.Counts["requests"] != int64(20*(i+1)) {
+			t.Errorf("interval %d: %d sources, %d requests", i, r.Sources, r.Counts["requests"])
+		}
 	}
 }

@@ -361,8 +361,8 @@ func writeText(w io.Writer, rep *Report) error {
 		fmt.Fprintf(&b, "  Operations: %s\n", pyDict(c.Str("operations")))
 		fmt.Fprintf(&b, "  Instances per process: %d, Workers: %d, Locations: %d, Keys: %d\n", n("num_instances"), n("num_workers"), n("num_locations"), n("num_keys"))
 		fmt.Fprintf(&b, "  Total Instances: %d\n", n("num_instances")*len(rep.Sources))
-		if note := labelNote(rep); note != "" {
-			fmt.Fprintf(&b, "  %s\n", strings.ToUpper(note[2:3])+note[3:])
+		if labels := sharedLabels(rep); len(labels) > 0 {
+			fmt.Fprintf(&b, "  Run label: %s\n", strings.Join(labels, ", "))
 		}
 		for _, k := range []string{"duration_s", "batch_size", "operations", "num_instances", "num_workers", "num_locations", "num_keys", "controller_host", "pull_port"} {
 			for _, o := range rep.Configs[1:] {
