@@ -112,7 +112,7 @@ func TestTimedOutRoundIsReported(t *testing.T) {
 			cfg.Ops, cfg.Rounds, cfg.Warmup = []Op{Store}, 2, 0
 			cfg.NumKeys, cfg.InFlight, cfg.Payload, cfg.IOWorkers = 4, 1, 64<<10, 1
 			cfg.Mode, cfg.Duration = mode, time.Second
-			cfg.StoreLoadTimeout = 10 * time.Millisecond // each key takes >= 30.5 ms: every wait times out
+			cfg.StoreLoadTimeout = 10 * time.Millisecond // a key takes 30.5 ms of the link (the first after an idle spell none): every round's wait times out
 			res, _ := runCfg(t, cfg)
 			v := Judge(res)
 			// Wave: both rounds time out (LMCache goes on after a timeout);
@@ -195,7 +195,7 @@ func TestTimedOutKeysAreMeasured(t *testing.T) {
 		measured int // keys
 	}{{Wave, 2, 8}, {Window, 2, 4}} {
 		t.Run(tc.mode.String(), func(t *testing.T) {
-			cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.002}`) // 64 KiB: >= 30.5 ms a key
+			cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.002}`) // 64 KiB: 30.5 ms a key
 			cfg.Ops, cfg.Rounds, cfg.Warmup, cfg.Raw = []Op{Store}, tc.rounds, 0, true
 			cfg.NumKeys, cfg.InFlight, cfg.Payload, cfg.IOWorkers = 4, 1, 64<<10, 1
 			cfg.Mode, cfg.Duration = tc.mode, time.Second
@@ -207,8 +207,9 @@ func TestTimedOutKeysAreMeasured(t *testing.T) {
 				t.Fatalf("%d keys measured, %d failed, %d in the latency histogram", st.TotalKeys, st.Failed, o.Latency.TotalCount())
 			}
 			// One worker, paced at 30.5 ms a key: the 4th key of a submit
-			// completes at least 4 × 30.5 ms after it was submitted.
-			if st.KeyMaxMs < 4*30 {
+			// completes at least 3 × 30.5 ms after it was submitted (the
+			// first may go at once on an idle link).
+			if st.KeyMaxMs < 3*30 {
 				t.Fatalf("key latency max %.1f ms: the late keys are not in the histogram", st.KeyMaxMs)
 			}
 			var counted int64
