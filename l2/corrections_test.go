@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -138,9 +139,10 @@ func TestTimedOutRoundIsReported(t *testing.T) {
 }
 
 // TestWarmupFailuresFailTheRun: warmup rounds are left out of the
-// statistics but not out of the verdict. Before, a wave --only load whose
-// warmup loaded 0 of its keys, and a window run whose warmup timed out
-// with no measured round at all, both ended "OK" (exit 0).
+// statistics but not out of the verdict, and their failures are counted,
+// apart from the measured rounds', for the error lines: a wave --only load
+// whose warmup loaded 0 of its keys, and a window run whose warmup timed
+// out with no measured round at all.
 func TestWarmupFailuresFailTheRun(t *testing.T) {
 	t.Run("wave load, warmup keys missing", func(t *testing.T) {
 		dir := t.TempDir()
@@ -162,6 +164,10 @@ func TestWarmupFailuresFailTheRun(t *testing.T) {
 		if st := Stats(res.Ops[0], cfg); st.Failed != 0 || st.WarmupFailed != 4 || st.TotalSuccess != 4 {
 			t.Fatalf("stats: failed %d, warmup failed %d, success %d", st.Failed, st.WarmupFailed, st.TotalSuccess)
 		}
+		want := []ErrorCount{{Error: "load: open: no such file or directory", Count: 4, FirstKey: 0, Warmup: true}}
+		if got := res.Ops[0].Errors; !reflect.DeepEqual(got, want) {
+			t.Fatalf("errors %+v, want %+v", got, want)
+		}
 	})
 	t.Run("window warmup timeout", func(t *testing.T) {
 		cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.002}`) // 64 KiB: ~30 ms a key
@@ -178,6 +184,9 @@ func TestWarmupFailuresFailTheRun(t *testing.T) {
 		store := entries(Document(res, v.Status())[1])
 		if store["warmup_timed_out_rounds"] != int64(1) || store["rounds"] != int64(0) {
 			t.Fatalf("store section %v", store)
+		}
+		if got := res.Ops[0].Errors; len(got) != 1 || got[0].Error != errLate.Error() || got[0].Count != 4 || !got[0].Warmup {
+			t.Fatalf("errors %+v, want 4 late warmup keys", got)
 		}
 	})
 }

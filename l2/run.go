@@ -171,11 +171,13 @@ type Round struct {
 	Submits   int   // submits completed before the timeout
 }
 
-// ErrorCount is one distinct failure text of an operation.
+// ErrorCount is one distinct failure text of an operation, counted apart
+// for its warmup and its measured rounds.
 type ErrorCount struct {
 	Error    string
 	Count    int64
 	FirstKey uint64 // the first key that failed this way
+	Warmup   bool   // the keys failed in warmup rounds
 }
 
 // OpResult is everything one operation measured.
@@ -686,20 +688,20 @@ func markLate(j *Job) {
 	}
 }
 
-// keyRec is one finished key of a measured round, kept until the round is
-// reported.
+// keyRec is one finished key, kept until its round is reported.
 type keyRec struct {
 	sample
 	err    error
 	hasBuf bool // a transfer (store or load), not a lookup
+	warmup bool // of a warmup round: only its failure is recorded
 }
 
 // newKeyRec keeps j's outcome. A late key's bytes (markLate) go to
 // lateBytes, not bytes: a sample's bytes are what its round's bytes count.
-func newKeyRec(round int, j *Job) keyRec {
+func newKeyRec(round int, j *Job, warmup bool) keyRec {
 	k := keyRec{sample: sample{idx: j.Idx, submitted: j.Submitted, start: j.Start, end: j.Done,
 		bytes: int32(j.Out.Bytes), round: int32(round), status: j.Out.Status, direct: j.Out.Direct},
-		err: j.Out.Err, hasBuf: j.Op != Lookup}
+		err: j.Out.Err, hasBuf: j.Op != Lookup, warmup: warmup}
 	if j.late {
 		k.late, k.lateBytes, k.bytes = true, k.bytes, 0
 	}
@@ -708,10 +710,20 @@ func newKeyRec(round int, j *Job) keyRec {
 
 // record puts one key of a reported, measured round into the op's
 // histograms, error counts, direct/buffered counts and, with --raw, its
-// samples. Only keys of reported rounds are recorded (a round cut short by
-// a Ctrl-C is not): every key in a histogram, an error line or a sample
-// belongs to a round the summary counts.
+// samples; of a key of a warmup round, only a failure, counted apart from
+// the measured rounds' (warmup rounds are in no statistic, but their
+// failures fail the run and must say why). Only keys of reported rounds
+// are recorded (a round cut short by a Ctrl-C is not): every key in a
+// histogram, an error line or a sample belongs to a round the summary
+// counts.
 func (r *runner) record(o *OpResult, k *keyRec) {
+	failed := k.status == Failed || k.status == Cancelled || k.status == Late
+	if k.warmup {
+		if failed {
+			r.countError(o, k.err, k.idx, true)
+		}
+		return
+	}
 	if k.status == OK && k.hasBuf {
 		if k.direct {
 			o.DirectKeys++
@@ -721,9 +733,8 @@ func (r *runner) record(o *OpResult, k *keyRec) {
 	}
 	recordNs(o.Latency, k.end-k.submitted)
 	recordNs(o.Service, k.end-k.start)
-	switch k.status {
-	case Failed, Cancelled, Late:
-		r.countError(o, k.err, k.idx)
+	if failed {
+		r.countError(o, k.err, k.idx, false)
 	}
 	if r.cfg.Raw {
 		r.samples = append(r.samples, k.sample)
@@ -734,18 +745,21 @@ func recordNs(h *hdrhistogram.Histogram, ns int64) {
 	_ = h.RecordValue(min(max(ns, stats.LowestNs), stats.HighestNs))
 }
 
-func (r *runner) countError(o *OpResult, err error, idx uint64) {
+func (r *runner) countError(o *OpResult, err error, idx uint64, warmup bool) {
 	msg := "unknown error"
 	if err != nil {
 		msg = err.Error()
 	}
 	key := o.Op.String() + "\x00" + msg
+	if warmup {
+		key += "\x00warmup"
+	}
 	if i, ok := r.errIdx[key]; ok {
 		o.Errors[i].Count++
 		return
 	}
 	r.errIdx[key] = len(o.Errors)
-	o.Errors = append(o.Errors, ErrorCount{Error: msg, Count: 1, FirstKey: idx})
+	o.Errors = append(o.Errors, ErrorCount{Error: msg, Count: 1, FirstKey: idx, Warmup: warmup})
 }
 
 // wait waits for completions of op (ready), for the cancel fd (cancelled:
@@ -883,11 +897,9 @@ func (r *runner) wave(op Op, o *OpResult) error {
 		}
 		r.late = r.late[:0]
 		o.Rounds = append(o.Rounds, round)
-		if measured {
-			for i := range r.jobs {
-				kr := newKeyRec(rd+1, &r.jobs[i])
-				r.record(o, &kr)
-			}
+		for i := range r.jobs {
+			kr := newKeyRec(rd+1, &r.jobs[i], !measured)
+			r.record(o, &kr)
 		}
 		r.progress(o, &round)
 		r.roundEvent(o, &round)

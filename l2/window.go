@@ -213,12 +213,9 @@ func (w *windowRun) complete(slot int) {
 	}
 }
 
-// hold keeps a finished key of a measured round until the round is
-// reported.
+// hold keeps a finished key until its round is reported.
 func (w *windowRun) hold(j *Job, measured bool) {
-	if measured {
-		w.pend = append(w.pend, newKeyRec(w.round.Number, j))
-	}
+	w.pend = append(w.pend, newKeyRec(w.round.Number, j, !measured))
 }
 
 // commit records the held keys of the round just reported.

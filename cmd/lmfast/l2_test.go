@@ -310,9 +310,15 @@ func TestL2Faults(t *testing.T) {
 		if code != ExitFailure || !strings.Contains(stderr, "lmfast: l2: 4 failed warmup keys") {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		all := events(jsonl(t, stdout), "summary")[1]
+		ls := jsonl(t, stdout)
+		all := events(ls, "summary")[1]
 		if all["warmup_failed_keys"].(float64) != 4 || all["failed_keys"].(float64) != 0 || all["ok"] != false {
 			t.Fatalf("summary %v", all)
+		}
+		errs := events(ls, "error")
+		if len(errs) != 1 || errs[0]["op"] != "load" || errs[0]["error"] != "load: open: no such file or directory" ||
+			errs[0]["count"] != 4.0 || errs[0]["warmup"] != true || !strings.HasSuffix(errs[0]["first_key"].(string), "@0x00000000@0@00000000000000000000000000000000.data") {
+			t.Fatalf("error lines %v, want the 4 warmup keys' one", errs)
 		}
 	})
 	t.Run("disk full", func(t *testing.T) {
