@@ -92,6 +92,7 @@ func TestL2BadInput(t *testing.T) {
 		{"io workers", []string{"--l2-adapter", spec, "--io-workers=-2"}, "", "--io-workers must not be negative"},
 		{"pin cpus", []string{"--l2-adapter", spec, "--pin-cpus", "0,4095"}, "", "--pin-cpus: CPU 4095 is not available"},
 		{"timeout", []string{"--l2-adapter", spec, "--round-timeout", "0"}, "", "--round-timeout must be positive"},
+		{"output not writable", []string{"--l2-adapter", spec, "--output", filepath.Join(dir, "summary.txt")}, "", "--output: open " + filepath.Join(dir, "summary.txt") + ": no such file or directory"},
 		{"unknown flag", []string{"--l2-adapter", spec, "--num-keyz", "3"}, "", "unknown flag"},
 		{"not a number", []string{"--l2-adapter", spec, "--num-keys", "many"}, "", "--num-keys"},
 		{"keys per round wrap to zero", []string{"--l2-adapter", spec, "--num-keys", "4294967296", "--in-flight", "4294967296"}, "", "more than 16777216 keys per round"},
@@ -221,6 +222,48 @@ func TestL2QuietAndOut(t *testing.T) {
 	if !strings.HasPrefix(string(s), "================= L2 Adapter Benchmark Result ==================\n") {
 		t.Fatalf("--output: %s", s)
 	}
+}
+
+// TestL2OutputOpenedFirst: --output is opened before the run. A path that
+// cannot be written is exit 2 before anything else is created (the bad
+// input table); a file that exists keeps its content until the summary
+// replaces it whole, and keeps it when the run ends without a summary; a
+// file the run created is removed again when it ends without one.
+func TestL2OutputOpenedFirst(t *testing.T) {
+	mock := `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":100}`
+	t.Run("summary replaces a longer file", func(t *testing.T) {
+		summary := filepath.Join(t.TempDir(), "summary.txt")
+		old := strings.Repeat("an older, longer file\n", 1000)
+		os.WriteFile(summary, []byte(old), 0o644)
+		code, _, stderr := runL2(t, "--l2-adapter", mock, "--num-keys", "2", "--data-size-kb", "4", "--output", summary)
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		b, _ := os.ReadFile(summary)
+		if !strings.HasPrefix(string(b), "================= L2 Adapter Benchmark Result") || strings.Contains(string(b), "older") ||
+			!strings.Contains(stderr, string(b)) {
+			t.Fatalf("--output holds %d bytes, not the summary shown on stderr:\n%s", len(b), b)
+		}
+	})
+	t.Run("no summary", func(t *testing.T) {
+		tmp := t.TempDir()
+		f := filepath.Join(tmp, "file")
+		os.WriteFile(f, nil, 0o644)
+		bad := fsJSON(filepath.Join(f, "sub"), "") // adapter creation fails: exit 1, no summary
+		existing, fresh := filepath.Join(tmp, "existing.txt"), filepath.Join(tmp, "fresh.txt")
+		os.WriteFile(existing, []byte("kept\n"), 0o644)
+		for _, out := range []string{existing, fresh} {
+			if code, _, stderr := runL2(t, "--l2-adapter", bad, "--num-keys", "2", "--output", out); code != ExitFailure {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+		}
+		if b, err := os.ReadFile(existing); err != nil || string(b) != "kept\n" {
+			t.Fatalf("existing --output after a run without summary: %q, %v", b, err)
+		}
+		if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+			t.Fatalf("--output created by a run without summary was left: %v", err)
+		}
+	})
 }
 
 // TestL2SkippedStoresWarn: a store over existing files warns, counts them,
