@@ -16,7 +16,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lmfast/lmfast/hugepage"
 	"github.com/lmfast/lmfast/l2"
 	"github.com/lmfast/lmfast/stream"
 )
@@ -413,10 +412,11 @@ func noTempFiles(t *testing.T, dir string) {
 	})
 }
 
-// TestL2InterruptDrainsAndExits130: SIGINT mid-store stops submitting,
-// drains the in-flight I/O, writes the summary, leaves no temp file and
-// complete JSON lines, exit 130 — in window mode (files) and in wave mode
-// (many rounds on the mock's paced link).
+// TestL2InterruptDrainsAndExits130: SIGINT mid-store (sent once the store
+// has started, a run that would take a minute) stops submitting, drains
+// the in-flight I/O, writes the summary, leaves no temp file and complete
+// JSON lines, exit 130 — in window mode (files) and in wave mode (many
+// rounds on the mock's paced link).
 func TestL2InterruptDrainsAndExits130(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -434,8 +434,9 @@ func TestL2InterruptDrainsAndExits130(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(t.TempDir(), "run.jsonl")
-			time.AfterFunc(300*time.Millisecond, func() { syscall.Kill(os.Getpid(), syscall.SIGINT) })
-			code, _, stderr := runL2(t, append(tc.args(dir), "--out", out)...)
+			w := &signalOnLine{trigger: "[Store] Running"}
+			code := run(append(append([]string{"l2"}, tc.args(dir)...), "--out", out), strings.NewReader(""), io.Discard, w)
+			stderr := w.String()
 			if code != ExitInterrupted {
 				t.Fatalf("exit %d, want 130; stderr: %s", code, stderr)
 			}
@@ -488,37 +489,20 @@ func (w *signalOnLine) String() string {
 	return w.buf.String()
 }
 
-// TestL2InterruptDuringSetupExits130: a Ctrl-C while the payload buffers
-// are being filled (here one 256 MiB key; the signal comes a third of the
-// fill's own time after the adapter was created) ends the run promptly —
-// after a small fraction of the time the fill takes on its own, measured
-// beside it — with exit 130, the summary saying INTERRUPTED on stderr and
-// in the JSONL, no round run and nothing left in the base path. Before,
-// the fill looked for a Ctrl-C only between keys, so the rest of the key
-// was written first (ratio about 0.6).
+// TestL2InterruptDuringSetupExits130: a Ctrl-C sent as soon as the adapter
+// exists — before or during the fill of a 256 MiB payload buffer, or at the
+// start of a store that would take minutes on the mock's 1 MiB/s link —
+// ends the run with exit 130, the summary saying INTERRUPTED on stderr and
+// in the JSONL, and no round reported, within 10 s (the store alone would
+// take 256 s). That the fill itself stops within a chunk of the Ctrl-C is
+// l2's TestFillStopsInsideASlot, counted, not timed.
 func TestL2InterruptDuringSetupExits130(t *testing.T) {
 	const size = 256 << 20
-	// The fill alone, as the runner does it (one value, doubling copies).
-	reg, err := hugepage.Alloc(size, hugepage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Now()
-	b := reg.Bytes()
-	b[0] = 0xff
-	for n := 1; n < len(b); n *= 2 {
-		copy(b[n:], b[:n])
-	}
-	fillTime := time.Since(t0)
-	if err := reg.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	dir := t.TempDir()
 	out := filepath.Join(t.TempDir(), "run.jsonl")
-	stderr := &signalOnLine{trigger: "[Init] Adapter created successfully", delay: fillTime / 3}
-	code := run([]string{"l2", "--l2-adapter", fsJSON(dir, ""), "--num-keys", "1", "--data-size-kb", fmt.Sprint(size >> 10),
-		"--only", "store", "--out", out}, strings.NewReader(""), io.Discard, stderr)
+	stderr := &signalOnLine{trigger: "[Init] Adapter created successfully"}
+	code := run([]string{"l2", "--l2-adapter", `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.0009765625}`,
+		"--num-keys", "1", "--data-size-kb", fmt.Sprint(size >> 10), "--only", "store", "--out", out},
+		strings.NewReader(""), io.Discard, stderr)
 	stderr.mu.Lock()
 	sent := stderr.sent
 	stderr.mu.Unlock()
@@ -526,9 +510,9 @@ func TestL2InterruptDuringSetupExits130(t *testing.T) {
 	if sent.IsZero() || code != ExitInterrupted {
 		t.Fatalf("exit %d, want 130; stderr: %s", code, stderr.String())
 	}
-	t.Logf("ended %v after the Ctrl-C; the fill alone takes %v", afterSignal, fillTime)
-	if ratio := float64(afterSignal) / float64(fillTime); ratio > 0.25 {
-		t.Fatalf("the run ended %v after the Ctrl-C; filling the buffer takes %v (ratio %.2f): not prompt", afterSignal, fillTime, ratio)
+	t.Logf("ended %v after the Ctrl-C", afterSignal)
+	if afterSignal > 10*time.Second {
+		t.Fatalf("the run ended %v after the Ctrl-C", afterSignal)
 	}
 	data, _ := os.ReadFile(out)
 	ls := jsonl(t, string(data))
@@ -538,9 +522,6 @@ func TestL2InterruptDuringSetupExits130(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "L2 Adapter Benchmark Result") || !strings.Contains(stderr.String(), "INTERRUPTED") {
 		t.Fatalf("no summary on stderr: %s", stderr.String())
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Fatalf("base path holds %d entries after an interrupted setup", len(entries))
 	}
 }
 
