@@ -82,6 +82,9 @@ type Config struct {
 
 	// newAdapter replaces New in tests (an adapter that lies, say).
 	newAdapter func(Spec, Options) (Adapter, error)
+	// wrapEngine, if set, wraps the run's engine in tests (one that
+	// counts submits, say).
+	wrapEngine func(Engine) Engine
 }
 
 // KeysPerRound is in_flight × num_keys.
@@ -303,6 +306,9 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	r.log(fmt.Sprintf("[Init] Adapter created successfully (%s).\n", res.Adapter))
 	if r.eng, err = NewPsync(r.adapter, cfg.IOWorkers, cfg.CPUs, cfg.KeysPerRound()+cfg.IOWorkers, r.threadBuf); err != nil {
 		return nil, err
+	}
+	if cfg.wrapEngine != nil {
+		r.eng = cfg.wrapEngine(r.eng)
 	}
 	res.Engine, res.Workers = r.eng.Name(), r.eng.Workers()
 	for i := range r.comp {
