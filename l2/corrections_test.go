@@ -204,7 +204,9 @@ func TestTimedOutKeysAreMeasured(t *testing.T) {
 		measured int // keys
 	}{{Wave, 2, 8}, {Window, 2, 4}} {
 		t.Run(tc.mode.String(), func(t *testing.T) {
-			cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.002}`) // 64 KiB: 30.5 ms a key
+			cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":1}`)
+			a := &stallingAdapter{nk: 4, slow: 30 * time.Millisecond} // every key takes 30 ms
+			cfg.newAdapter = func(Spec, Options) (Adapter, error) { return a, nil }
 			cfg.Ops, cfg.Rounds, cfg.Warmup, cfg.Raw = []Op{Store}, tc.rounds, 0, true
 			cfg.NumKeys, cfg.InFlight, cfg.Payload, cfg.IOWorkers = 4, 1, 64<<10, 1
 			cfg.Mode, cfg.Duration = tc.mode, time.Second
@@ -215,10 +217,9 @@ func TestTimedOutKeysAreMeasured(t *testing.T) {
 			if st.Failed != tc.measured || st.TotalKeys != tc.measured || o.Latency.TotalCount() != int64(tc.measured) {
 				t.Fatalf("%d keys measured, %d failed, %d in the latency histogram", st.TotalKeys, st.Failed, o.Latency.TotalCount())
 			}
-			// One worker, paced at 30.5 ms a key: the 4th key of a submit
-			// completes at least 3 × 30.5 ms after it was submitted (the
-			// first may go at once on an idle link).
-			if st.KeyMaxMs < 3*30 {
+			// One worker, 30 ms a key: the 4th key of a submit completes
+			// at least 4 × 30 ms after it was submitted.
+			if st.KeyMaxMs < 4*30 {
 				t.Fatalf("key latency max %.1f ms: the late keys are not in the histogram", st.KeyMaxMs)
 			}
 			var counted int64
