@@ -46,10 +46,9 @@ func (a *lateInterruptAdapter) Close() error {
 }
 
 // TestCancelDuringCleanup: a Ctrl-C that arrives while Run cleans up is
-// finished before the adapter and the cancel fd are closed. Before, the
-// watcher was stopped only after release(): the cancel ran concurrently
-// with it (a data race on the runner's fields under -race) and could
-// interrupt a closed adapter or write to a closed, maybe reused, fd.
+// finished before the adapter and the cancel fd are closed: a cancel
+// running beside the cleanup could interrupt a closed adapter or write to
+// a closed, maybe reused, fd.
 func TestCancelDuringCleanup(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		a := &lateInterruptAdapter{}
@@ -126,10 +125,7 @@ func dataFiles(t *testing.T, dir string) int {
 // round stops the I/O that has not started, waits for what is running, and
 // only then writes the summary: the files on disk are bounded by the
 // stores started before the signal (plus at most one per worker racing
-// it), none appears after the summary, no temp file is left. Before, the
-// cancel fd was never read, so the drain returned at once, the summary was
-// written while I/O ran, and every queued key was still written inside
-// the engine's Close (SIGINT at 93 of 3072 files: all 3072 written).
+// it), none appears after the summary, no temp file is left.
 func TestWaveInterruptDrains(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t, fsSpec(dir, ""))
@@ -279,7 +275,6 @@ func TestStopCancelsUnstartedJobs(t *testing.T) {
 // TestInterruptDuringSetup: filling gigabytes of payload buffers takes
 // seconds, so it stops at a Ctrl-C; a run interrupted before its first
 // operation runs none and still hands its (empty) result to the summary.
-// Before, the fill ignored the signal.
 func TestInterruptDuringSetup(t *testing.T) {
 	cfg := testConfig(t, fsSpec(t.TempDir(), ""))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -316,9 +311,8 @@ func (c *cancelAfter) Err() error {
 }
 
 // TestFillStopsInsideASlot: a Ctrl-C during the fill of one large slot (up
-// to 1 GiB per key: about a second here) stops it after the chunk in
-// progress, not at the end of the slot. Before, the fill looked at the
-// context only between slots: the whole slot was written after the signal.
+// to 1 GiB per key: a second or more of page faults) stops it after the chunk in
+// progress, not at the end of the slot.
 func TestFillStopsInsideASlot(t *testing.T) {
 	cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":1}`)
 	// --only load: one load slot, poisoned with ^0 = 0xFF (untouched memory is 0).

@@ -136,7 +136,6 @@ func TestWindowVerifyCatchesNoOpLoads(t *testing.T) {
 // TestWindowLoadCountsRereads: a window load cycles over the stored keys;
 // keys loaded a second time in the operation are counted, and with
 // buffered reads (which the page cache may serve) there is a warning.
-// Before, the wrap was silent.
 func TestWindowLoadCountsRereads(t *testing.T) {
 	cfg := testConfig(t, fsSpec(t.TempDir(), ""))
 	cfg.NumKeys, cfg.InFlight, cfg.Rounds, cfg.Warmup, cfg.Payload = 4, 2, 1, 0, 4096
