@@ -31,6 +31,7 @@ type cli struct {
 	Sink             sinkCmd             `cmd:"" help:"Count what arrives on a PULL socket (what a generator really delivers)."`
 	Wire             wireCmd             `cmd:"" help:"Encode and decode LMCache controller messages (msgpack <-> JSON)."`
 	Version          versionCmd          `cmd:"" help:"Print the version."`
+	BenchReport      benchReportCmd      `cmd:"" name:"bench-report" hidden:"" help:"Render make bench's reports from the rows its scripts record."`
 }
 
 // app is what every subcommand's Run receives: where to write and a context
