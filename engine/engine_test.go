@@ -157,16 +157,18 @@ func TestRunCountsMatchReceiver(t *testing.T) {
 }
 
 // TestRunStopsOnCancel: cancelling the context ends the run early and still
-// yields a complete result.
+// yields a complete result. The cancel comes once the sink has received
+// the run's first batch, so there is always something to reconcile.
 func TestRunStopsOnCancel(t *testing.T) {
 	k := enginetest.Start(t)
 	cfg := testConfig(k, "admit:100")
 	cfg.Duration = time.Minute
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel)
+	defer cancel()
+	hooks := Hooks{Started: func() { go cancelWhen(ctx, cancel, func() bool { return k.Received().Frames > 0 }) }}
 	start := time.Now()
 	var buf bytes.Buffer
-	res, err := Run(ctx, cfg, stream.New(&buf, "controller", "test"), Hooks{})
+	res, err := Run(ctx, cfg, stream.New(&buf, "controller", "test"), hooks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,13 +181,30 @@ func TestRunStopsOnCancel(t *testing.T) {
 	}
 }
 
+// cancelWhen calls cancel once cond holds (or ctx ended).
+func cancelWhen(ctx context.Context, cancel func(), cond func() bool) {
+	for ctx.Err() == nil && !cond() {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+}
+
+// TestHeartbeatWithoutURLIsCountedAsError: with no heartbeat URL learned,
+// every heartbeat op fails and is reported. The run is stopped once the
+// sink has 50 admit batches: the seeded, shuffled 50/50 schedule has put
+// heartbeats between them by then.
 func TestHeartbeatWithoutURLIsCountedAsError(t *testing.T) {
 	k := enginetest.Start(t)
 	cfg := testConfig(k, "admit:50,heartbeat:50")
 	cfg.RegisterFirst = false // nobody learns the heartbeat URL
-	cfg.Duration = 200 * time.Millisecond
+	cfg.Duration = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hooks := Hooks{Started: func() {
+		go cancelWhen(ctx, cancel, func() bool { return k.Received().ByType["BatchedKVOperationMsg"] >= 50 })
+	}}
 	var buf bytes.Buffer
-	res, err := Run(context.Background(), cfg, stream.New(&buf, "controller", "test"), Hooks{})
+	res, err := Run(ctx, cfg, stream.New(&buf, "controller", "test"), hooks)
 	if err != nil {
 		t.Fatal(err)
 	}
