@@ -41,17 +41,20 @@ static void lmf_count(lmf_counts *c, long long size) {
 	__atomic_store_n(&c->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-// lmf_snapshot copies c's fields as of one moment between two frames.
-static void lmf_snapshot(lmf_counts *c, lmf_counts *out) {
+// lmf_snapshot returns c's fields as of one moment between two frames. It
+// returns them by value, so the Go caller passes no Go pointer and its
+// copy stays on its stack: reading the counts allocates nothing.
+static lmf_counts lmf_snapshot(lmf_counts *c) {
+	lmf_counts out = {0};
 	for (;;) {
 		unsigned long long s1 = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
 		if (s1 & 1) continue;
-		out->frames = __atomic_load_n(&c->frames, __ATOMIC_RELAXED);
-		out->bytes = __atomic_load_n(&c->bytes, __ATOMIC_RELAXED);
-		out->first_ns = __atomic_load_n(&c->first_ns, __ATOMIC_RELAXED);
-		out->last_ns = __atomic_load_n(&c->last_ns, __ATOMIC_RELAXED);
+		out.frames = __atomic_load_n(&c->frames, __ATOMIC_RELAXED);
+		out.bytes = __atomic_load_n(&c->bytes, __ATOMIC_RELAXED);
+		out.first_ns = __atomic_load_n(&c->first_ns, __ATOMIC_RELAXED);
+		out.last_ns = __atomic_load_n(&c->last_ns, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) == s1) return;
+		if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) == s1) return out;
 	}
 }
 
@@ -238,8 +241,7 @@ func (s *Sink) read(i int) Counts {
 }
 
 func (s *Sink) snapshot(i int) Counts {
-	var c C.lmf_counts
-	C.lmf_snapshot(s.slot(i), &c)
+	c := C.lmf_snapshot(s.slot(i))
 	out := Counts{Frames: int64(c.frames), Bytes: int64(c.bytes)}
 	if c.first_ns != 0 {
 		out.Span = time.Duration(c.last_ns - c.first_ns)
