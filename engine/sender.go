@@ -182,7 +182,7 @@ func (s *sender) openHeartbeat(endpoint string) error {
 	return nil
 }
 
-// register pre-registers the sender's pairs (spec §4.4) one at a time and
+// register pre-registers the sender's pairs (docs/protocol.md, "Pre-registration and teardown") one at a time and
 // learns the heartbeat URL from the first successful reply.
 func (s *sender) register() (ok, failed int) {
 	if len(s.slots) == 0 || s.slots[0].reply == nil {

@@ -591,7 +591,7 @@ func (r *runner) runOp(op Op) (*OpResult, error) {
 	return o, err
 }
 
-// keysForRound fills the jobs of wave round rd with their keys (spec §3).
+// keysForRound fills the jobs of wave round rd with their keys (docs/l2-bench.md, "Keys").
 func (r *runner) keysForRound(op Op, rd int) {
 	c := r.cfg
 	k := c.KeysPerRound()
@@ -950,7 +950,7 @@ var statusNames = [...]string{OK: "ok", Skipped: "skipped", Missing: "missing", 
 func (r *runner) verifyReloads() bool { return r.cfg.Mode == Window || r.threadBuf != nil }
 
 // verify compares every load buffer with the pattern its key was stored
-// with, after the last measured load (spec §5). Load buffers were poisoned
+// with, after the last measured load (docs/l2-bench.md, "Verification"). Load buffers were poisoned
 // before the load, so a load that did nothing fails too.
 func (r *runner) verify(storeRan bool) *Verify {
 	c := r.cfg

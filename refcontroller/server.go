@@ -395,7 +395,7 @@ func (s *Server) pullFrame(dec *wire.Decoder, f []byte, pending []*applyGroup) b
 }
 
 // handlePull queues or handles one decoded PULL message other than a KV
-// batch (spec §3.2).
+// batch (docs/protocol.md, "PULL messages").
 func (s *Server) handlePull(m wire.Msg, pending []*applyGroup) {
 	switch msg := m.(type) {
 	case *wire.DeRegisterMsg:
@@ -575,12 +575,12 @@ func (s *Server) routerLoop(sock *zmq.Socket, heartbeatOnly bool) {
 }
 
 // classPath is how the controller prints a message class in ErrorMsg texts
-// (the lmcache.v1 layout of the spec's [F] citations).
+// (the lmcache.v1 module layout; docs/protocol.md, "Requests and replies").
 func classPath(name string) string {
 	return "<class 'lmcache.v1.cache_controller.message." + name + "'>"
 }
 
-// handleRequest answers one ROUTER request (spec §3.4, §3.5).
+// handleRequest answers one ROUTER request (docs/protocol.md, "Requests and replies", "Malformed input").
 func (s *Server) handleRequest(payload []byte, heartbeatOnly bool) []byte {
 	m, err := decode(nil, payload)
 	if err != nil {
