@@ -37,6 +37,7 @@ type cli struct {
 	Plot             plotCmd             `cmd:"" help:"Draw lmfast JSONL files: throughput, latency over time, percentile spectrum, sweeps, L2 rounds (svg, png, html)."`
 	Wire             wireCmd             `cmd:"" help:"Encode and decode LMCache controller messages (msgpack <-> JSON)."`
 	Version          versionCmd          `cmd:"" help:"Print the version."`
+	BenchReport      benchReportCmd      `cmd:"" name:"bench-report" hidden:"" help:"Render make bench's reports from the rows its scripts record."`
 }
 
 // app is what every subcommand's Run receives: where to write and a context
