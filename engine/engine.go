@@ -237,6 +237,14 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 		g.startProducers(prodStop, &prodDone)
 	}
 
+	// --start-at: every process of the run starts its load at one instant.
+	// Stopped while waiting, the group sends no load, as when stopped
+	// during registration.
+	if !waitForStart(ctx, g.stop.interrupted, cfg.StartAt) {
+		for _, s := range g.senders {
+			s.load = nil
+		}
+	}
 	clock := readCPUClock()
 	startAt = clock.wall
 	deadline = startAt.Add(cfg.Duration)

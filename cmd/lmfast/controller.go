@@ -15,6 +15,7 @@ import (
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
+	"github.com/rs/zerolog"
 
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/engine/calibrate"
@@ -42,7 +43,7 @@ type controllerCmd struct {
 	RegisterTimeout string  `name:"register-timeout" default:"10s" help:"Longest time the whole pre-registration may take (every worker, many requests in flight)."`
 	PinCPUs         string  `name:"pin-cpus" help:"Run one sender per listed CPU, pinned (taskset syntax: 0-7, 0,2,4)."`
 	Senders         int     `help:"Unpinned senders per process when --pin-cpus is not given (default: half the CPUs, at least 1)."`
-	Rate            float64 `default:"0" help:"Target requests/s over all senders and processes; 0 runs a closed loop."`
+	Rate            float64 `default:"0" help:"Target requests/s over all senders and processes (all --num-processes-total of them); 0 runs a closed loop."`
 	Concurrency     int     `default:"1" help:"Request/reply operations in flight per sender."`
 	Seed            uint64  `default:"0" help:"Seed of the message stream (0: pick one and print it)."`
 	Out             string  `help:"Write the JSONL stream to this file instead of stdout."`
@@ -51,6 +52,8 @@ type controllerCmd struct {
 	Embedded        bool    `help:"Start the reference controller in-process on free 127.0.0.1 ports and target it."`
 	DrainTimeout    string  `name:"drain-timeout" default:"10s" help:"How long queued messages may take to reach the controller after the run."`
 	NoHeadroom      bool    `name:"no-headroom" help:"Skip the calibrated ZMQ ceiling (no headroom figure)."`
+
+	processFlags `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
 }
 
 // monitorPorts is the --monitor-ports JSON.
@@ -140,6 +143,10 @@ func (c *controllerCmd) Run(a *app) error {
 	if c.NumProcesses < 1 {
 		return badInput("--num-processes must be at least 1")
 	}
+	place, startAt, err := c.placement(c.NumProcesses, c.Embedded)
+	if err != nil {
+		return err
+	}
 	var pinned []int
 	if c.PinCPUs != "" {
 		if pinned, err = cpus.Parse(c.PinCPUs); err != nil {
@@ -182,15 +189,15 @@ func (c *controllerCmd) Run(a *app) error {
 		PullEndpoint: endpoint(ports.Pull), ReplyEndpoint: endpoint(ports.Reply), HeartbeatEndpoint: endpoint(ports.Heartbeat),
 		Duration: duration, BatchSize: c.BatchSize, Mix: mix,
 		NumInstances: c.NumInstances, NumWorkers: c.NumWorkers, NumLocations: c.NumLocations,
-		NumKeys: c.NumKeys, NumHashes: c.NumHashes, NumProcesses: c.NumProcesses,
-		RegisterFirst: !c.NoRegisterFirst, Rate: c.Rate / float64(c.NumProcesses), Concurrency: c.Concurrency,
+		NumKeys: c.NumKeys, NumHashes: c.NumHashes, NumProcesses: place.TotalGroups(), StartAt: startAt,
+		RegisterFirst: !c.NoRegisterFirst, Rate: place.GroupRate(c.Rate), Concurrency: c.Concurrency,
 		Seed: seed, Interval: interval, Raw: c.Raw, DrainTimeout: drain,
 		RegisterTimeout: registerTimeout, Registering: &engine.RegisterProgress{},
 	}
 	groups := make([]engine.Config, c.NumProcesses)
 	for g := range groups {
 		cfg := base
-		cfg.Proc = g
+		cfg.Proc = place.Proc(g)
 		switch {
 		case pinned != nil:
 			for i := g; i < len(pinned); i += c.NumProcesses {
@@ -223,15 +230,16 @@ func (c *controllerCmd) Run(a *app) error {
 			return err
 		}
 	}
-	sink, closeOut, err := openOut(a, c.Out)
+	runID := stream.NewRunID()
+	sink, outName, closeOut, err := openRunOut(a, c.Out, runID)
 	if err != nil {
 		return err
 	}
 	defer closeOut()
-	out := stream.New(sink, "controller", stream.NewRunID())
-	c.writeConfig(out, groups, ports, host, seed)
+	out := stream.New(sink, "controller", runID)
+	c.writeConfig(out, groups, ports, host, seed, place)
 	if err := out.Err(); err != nil {
-		return outputError(err, outputName(c.Out), "nothing was sent")
+		return outputError(err, outName, "nothing was sent")
 	}
 	if !c.NoHeadroom {
 		if err := c.measureCeiling(a, groups, pinned, seed); err != nil {
@@ -260,7 +268,13 @@ func (c *controllerCmd) Run(a *app) error {
 	var wg sync.WaitGroup
 	groups[0].Progress = progress // one progress line, not one per group
 	view := &registrationView{w: a.stderr, p: base.Registering, total: int64(c.NumInstances * c.NumWorkers * len(groups)), start: time.Now()}
-	agree := newRegisterBarrier(len(groups), func() { view.show(true) })
+	var agree *registerBarrier
+	agree = newRegisterBarrier(len(groups), func() {
+		view.show(true)
+		if agree.starts() {
+			announceStart(a.stderr, startAt)
+		}
+	})
 	viewDone := make(chan struct{})
 	go func() {
 		defer close(viewDone)
@@ -273,7 +287,7 @@ func (c *controllerCmd) Run(a *app) error {
 		go func() {
 			defer wg.Done()
 			hooks := engine.Hooks{Registered: func(ok, failed int64) bool { return agree.arrive(g, ok, failed, true) }}
-			results[g], errs[g] = engine.Run(ctx, groups[g], out.ForProc(g), hooks)
+			results[g], errs[g] = engine.Run(ctx, groups[g], out.ForProc(groups[g].Proc), hooks)
 			agree.arrive(g, 0, 0, false) // a group that ended before registering
 		}()
 	}
@@ -284,7 +298,7 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 	if err := out.Err(); err != nil {
 		merged := engine.Merge(nonNil(results))
-		return outputError(err, outputName(c.Out), fmt.Sprintf("stopped the run after %.1fs; DeRegisterMsg sent for %d workers",
+		return outputError(err, outName, fmt.Sprintf("stopped the run after %.1fs; DeRegisterMsg sent for %d workers",
 			merged.Elapsed.Seconds(), merged.TeardownFrames))
 	}
 	if err := registerFailure(out, errs); err != nil {
@@ -327,7 +341,7 @@ func (c *controllerCmd) Run(a *app) error {
 		}
 	}
 	if err := out.Err(); err != nil {
-		return outputError(err, outputName(c.Out), "the summary was lost")
+		return outputError(err, outName, "the summary was lost")
 	}
 	if a.ctx.Err() != nil {
 		return errInterrupted
@@ -372,7 +386,7 @@ func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []
 }
 
 // writeConfig writes the run's config line: every effective setting.
-func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64) {
+func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, place engine.Placement) {
 	hostname, _ := os.Hostname()
 	major, minor, patch := zmq.Version()
 	info := cpus.Describe()
@@ -400,5 +414,6 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		Bool("register_first", g.RegisterFirst).Int("senders", senders).Str("pin_cpus", strings.Join(pinned, ",")).
 		Float64("rate", c.Rate).Int("concurrency", g.Concurrency).Uint64("seed", seed).
 		Float64("interval_s", g.Interval.Seconds()).Bool("raw", g.Raw).Float64("drain_timeout_s", g.DrainTimeout.Seconds()).
+		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) }).
 		Send()
 }
