@@ -32,7 +32,7 @@ func (g *group) heartbeatURL() string {
 }
 
 // learnHeartbeatURL records the heartbeat URL from the first RegisterRetMsg
-// that carries one, normalised as LMCache's tool does (spec §1.2): strip
+// that carries one, normalised as LMCache's tool does (docs/protocol.md, "Benchmark sockets"): strip
 // "tcp://", and when the pull endpoint is on loopback but the returned host
 // is not, use 127.0.0.1.
 func (g *group) learnHeartbeatURL(raw string) {
@@ -44,7 +44,7 @@ func (g *group) learnHeartbeatURL(raw string) {
 }
 
 // NormalizeHeartbeatURL turns a controller-given heartbeat URL into a ZMQ
-// endpoint (spec §1.2).
+// endpoint (docs/protocol.md, "Benchmark sockets").
 func NormalizeHeartbeatURL(raw, pullEndpoint string) string {
 	hostport := strings.TrimPrefix(raw, "tcp://")
 	host, port, err := net.SplitHostPort(hostport)
@@ -59,23 +59,6 @@ func NormalizeHeartbeatURL(raw, pullEndpoint string) string {
 		host = "127.0.0.1"
 	}
 	return "tcp://" + net.JoinHostPort(host, port)
-}
-
-// CheckReachable dials every tcp:// endpoint once, so that a controller
-// that is not there is reported in seconds instead of after a ZMQ timeout
-// per request.
-func CheckReachable(endpoints []string, timeout time.Duration) error {
-	for _, ep := range endpoints {
-		if !strings.HasPrefix(ep, "tcp://") {
-			continue
-		}
-		c, err := net.DialTimeout("tcp", strings.TrimPrefix(ep, "tcp://"), timeout)
-		if err != nil {
-			return fmt.Errorf("controller not reachable at %s: %v", strings.TrimPrefix(ep, "tcp://"), err)
-		}
-		c.Close()
-	}
-	return nil
 }
 
 // IOThreads is the number of libzmq I/O threads the engine gives a group
@@ -167,7 +150,7 @@ func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Res
 
 func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Result, error) {
 	cfg := g.cfg
-	res := &Result{Config: ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: int(cfg.Duration / time.Second),
+	res := &Result{Config: ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: cfg.Duration,
 		BatchSize: cfg.BatchSize, Mix: cfg.Mix, NumInstances: cfg.NumInstances, NumWorkers: cfg.NumWorkers,
 		NumLocations: cfg.NumLocations, NumKeys: cfg.NumKeys, NumProcesses: max(1, cfg.NumProcesses), Proc: cfg.Proc},
 		Ceiling: cfg.Ceiling}
@@ -257,10 +240,18 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 		g.startProducers(prodStop, &prodDone)
 	}
 
-	startAt = time.Now()
-	cpuAtStart := processCPU()
+	// --start-at: every process of the run starts its load at one instant.
+	// Stopped while waiting, the group sends no load, as when stopped
+	// during registration.
+	if !waitForStart(ctx, g.stop.interrupted, cfg.StartAt) {
+		for _, s := range g.senders {
+			s.load = nil
+		}
+	}
+	clock := readCPUClock()
+	startAt = clock.wall
 	deadline = startAt.Add(cfg.Duration)
-	col := newCollector(g, out, startAt)
+	col := newCollector(g, out, clock)
 	if hooks.Started != nil {
 		hooks.Started()
 	}
@@ -270,7 +261,6 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	sendersDone := make(chan struct{})
 	go func() { finished.Wait(); close(sendersDone) }()
 	col.loop(ctx, deadline, stop, sendersDone)
-	res.ProcessCPU = processCPU() - cpuAtStart
 	close(prodStop)
 	prodDone.Wait()
 

@@ -8,8 +8,8 @@ import (
 
 	zmq "github.com/pebbe/zmq4"
 
-	"github.com/lmfast/lmfast/engine/stats"
 	"github.com/lmfast/lmfast/ring"
+	"github.com/lmfast/lmfast/stats"
 	"github.com/lmfast/lmfast/zmqx"
 )
 

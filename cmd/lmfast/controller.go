@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -13,11 +15,12 @@ import (
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
+	"github.com/rs/zerolog"
 
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/engine/calibrate"
-	"github.com/lmfast/lmfast/engine/cpus"
 	"github.com/lmfast/lmfast/engine/scrape"
+	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/internal/pyfmt"
 	"github.com/lmfast/lmfast/stream"
 )
@@ -27,7 +30,7 @@ import (
 // in engine/.
 type controllerCmd struct {
 	ControllerHost  string  `name:"controller-host" default:"127.0.0.1" help:"Controller host (0.0.0.0 means 127.0.0.1)."`
-	MonitorPorts    string  `name:"monitor-ports" default:"{\"pull\":8100,\"reply\":8101}" help:"Controller ports as JSON: pull (required), reply, heartbeat."`
+	MonitorPorts    string  `name:"monitor-ports" default:"{\"pull\":8100,\"reply\":8101}" help:"Controller ports as JSON: pull (8100 when left out), reply (needed by register and p2p_lookup), heartbeat (else learned from the first RegisterRetMsg)."`
 	Duration        string  `default:"60" help:"Run length: seconds, or a Go duration such as 90s or 2m."`
 	BatchSize       int     `name:"batch-size" default:"50" help:"KV operations per BatchedKVOperationMsg."`
 	Operations      string  `default:"admit:70,evict:25,heartbeat:5" help:"Operation mix name:percent,... (admit, evict, heartbeat, p2p_lookup, register, deregister); must sum to 100."`
@@ -41,7 +44,7 @@ type controllerCmd struct {
 	RegisterTimeout string  `name:"register-timeout" default:"10s" help:"Longest time the whole pre-registration may take (every worker, many requests in flight)."`
 	PinCPUs         string  `name:"pin-cpus" help:"Run one sender per listed CPU, pinned (taskset syntax: 0-7, 0,2,4)."`
 	Senders         int     `help:"Unpinned senders per process when --pin-cpus is not given (default: half the CPUs, at least 1)."`
-	Rate            float64 `default:"0" help:"Target requests/s over all senders and processes; 0 runs a closed loop."`
+	Rate            float64 `default:"0" help:"Target requests/s over all senders and processes (all --num-processes-total of them); 0 runs a closed loop."`
 	Concurrency     int     `default:"1" help:"Request/reply operations in flight per sender."`
 	Seed            uint64  `default:"0" help:"Seed of the message stream (0: pick one and print it)."`
 	Out             string  `help:"Write the JSONL stream to this file instead of stdout."`
@@ -50,6 +53,8 @@ type controllerCmd struct {
 	Embedded        bool    `help:"Start the reference controller in-process on free 127.0.0.1 ports and target it (its /metrics is --controller-metrics)."`
 	DrainTimeout    string  `name:"drain-timeout" default:"10s" help:"How long queued messages may take to reach the controller after the run."`
 	NoHeadroom      bool    `name:"no-headroom" help:"Skip the calibrated ZMQ ceiling (no headroom figure)."`
+
+	processFlags `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
 
 	// ControllerMetrics is the controller's Prometheus page to reconcile with.
 	ControllerMetrics string `name:"controller-metrics" placeholder:"URL" help:"The controller's Prometheus /metrics page (http://host:port/metrics): its received counts are read before the run, every --interval and after the drain, and reconciled with what was sent; exit 1 if they differ. Valid while lmfast is the controller's only sender."`
@@ -89,10 +94,17 @@ func parseMonitorPorts(s string) (monitorPorts, error) {
 }
 
 // parseSeconds reads "60" as seconds, or a Go duration such as "1m30s".
+// NaN, ±Inf and more seconds than a time.Duration holds (292 years) are
+// refused.
 func parseSeconds(flag, s string) (time.Duration, error) {
-	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		if n <= 0 {
+	if n, err := strconv.ParseFloat(s, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case math.IsNaN(n) || math.IsInf(n, 0):
+			return 0, fmt.Errorf("%s: %q is not a finite number of seconds", flag, s)
+		case n <= 0:
 			return 0, fmt.Errorf("%s must be positive", flag)
+		case n >= math.MaxInt64/float64(time.Second):
+			return 0, fmt.Errorf("%s: %s seconds is too long", flag, s)
 		}
 		return time.Duration(n * float64(time.Second)), nil
 	}
@@ -134,6 +146,10 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 	if c.NumProcesses < 1 {
 		return badInput("--num-processes must be at least 1")
+	}
+	place, startAt, err := c.placement(c.NumProcesses, c.Embedded)
+	if err != nil {
+		return err
 	}
 	var pinned []int
 	if c.PinCPUs != "" {
@@ -181,15 +197,15 @@ func (c *controllerCmd) Run(a *app) error {
 		PullEndpoint: endpoint(ports.Pull), ReplyEndpoint: endpoint(ports.Reply), HeartbeatEndpoint: endpoint(ports.Heartbeat),
 		Duration: duration, BatchSize: c.BatchSize, Mix: mix,
 		NumInstances: c.NumInstances, NumWorkers: c.NumWorkers, NumLocations: c.NumLocations,
-		NumKeys: c.NumKeys, NumHashes: c.NumHashes, NumProcesses: c.NumProcesses,
-		RegisterFirst: !c.NoRegisterFirst, Rate: c.Rate / float64(c.NumProcesses), Concurrency: c.Concurrency,
+		NumKeys: c.NumKeys, NumHashes: c.NumHashes, NumProcesses: place.TotalGroups(), StartAt: startAt,
+		RegisterFirst: !c.NoRegisterFirst, Rate: place.GroupRate(c.Rate), Concurrency: c.Concurrency,
 		Seed: seed, Interval: interval, Raw: c.Raw, DrainTimeout: drain,
 		RegisterTimeout: registerTimeout, Registering: &engine.RegisterProgress{},
 	}
 	groups := make([]engine.Config, c.NumProcesses)
 	for g := range groups {
 		cfg := base
-		cfg.Proc = g
+		cfg.Proc = place.Proc(g)
 		switch {
 		case pinned != nil:
 			for i := g; i < len(pinned); i += c.NumProcesses {
@@ -204,25 +220,37 @@ func (c *controllerCmd) Run(a *app) error {
 		if err := cfg.Validate(); err != nil {
 			return badInput("%v", err)
 		}
+		// A sender owns whole (instance, worker) pairs, so a process runs at
+		// most one per pair; the config line and the headroom count those.
+		if pairs := cfg.NumInstances * cfg.NumWorkers; cfg.Senders > pairs {
+			if g == 0 && (pinned != nil || c.Senders > 0) {
+				fmt.Fprintf(a.stderr, "lmfast: warning: %d senders per process for %d (instance, worker) pairs: %d run\n", cfg.Senders, pairs, pairs)
+			}
+			cfg.Senders = pairs
+			if cfg.CPUs != nil {
+				cfg.CPUs = cfg.CPUs[:pairs]
+			}
+		}
 		groups[g] = cfg
 	}
 	if !c.Embedded {
-		if err := engine.CheckReachable([]string{base.PullEndpoint, base.ReplyEndpoint, base.HeartbeatEndpoint}, 3*time.Second); err != nil {
-			return badInput("%v (check --controller-host and --monitor-ports, or use --embedded)", err)
+		if err := checkEndpoints(a.ctx, host, ports); err != nil {
+			return err
 		}
 	}
 	if metrics, err = checkMetrics(a.ctx, metrics, server); err != nil {
 		return err
 	}
-	sink, closeOut, err := openOut(a, c.Out)
+	runID := stream.NewRunID()
+	sink, outName, closeOut, err := openRunOut(a, c.Out, runID)
 	if err != nil {
 		return err
 	}
 	defer closeOut()
-	out := stream.New(sink, "controller", stream.NewRunID())
-	c.writeConfig(out, groups, ports, host, seed, metrics)
+	out := stream.New(sink, "controller", runID)
+	c.writeConfig(out, groups, ports, host, seed, place, metrics)
 	if err := out.Err(); err != nil {
-		return outputError(err, outputName(c.Out), "nothing was sent")
+		return outputError(err, outName, "nothing was sent")
 	}
 	if !c.NoHeadroom {
 		if err := c.measureCeiling(a, groups, pinned, seed); err != nil {
@@ -265,7 +293,13 @@ func (c *controllerCmd) Run(a *app) error {
 	var wg sync.WaitGroup
 	groups[0].Progress = progress // one progress line, not one per group
 	view := &registrationView{w: a.stderr, p: base.Registering, total: int64(c.NumInstances * c.NumWorkers * len(groups)), start: time.Now()}
-	agree := newRegisterBarrier(len(groups), func() { view.show(true) })
+	var agree *registerBarrier
+	agree = newRegisterBarrier(len(groups), func() {
+		view.show(true)
+		if agree.starts() {
+			announceStart(a.stderr, startAt)
+		}
+	})
 	viewDone := make(chan struct{})
 	go func() {
 		defer close(viewDone)
@@ -278,7 +312,7 @@ func (c *controllerCmd) Run(a *app) error {
 		go func() {
 			defer wg.Done()
 			hooks := engine.Hooks{Registered: func(ok, failed int64) bool { return agree.arrive(g, ok, failed, true) }}
-			results[g], errs[g] = engine.Run(ctx, groups[g], out.ForProc(g), hooks)
+			results[g], errs[g] = engine.Run(ctx, groups[g], out.ForProc(groups[g].Proc), hooks)
 			agree.arrive(g, 0, 0, false) // a group that ended before registering
 		}()
 	}
@@ -289,7 +323,7 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 	if err := out.Err(); err != nil {
 		merged := engine.Merge(nonNil(results))
-		return outputError(err, outputName(c.Out), fmt.Sprintf("stopped the run after %.1fs; DeRegisterMsg sent for %d workers",
+		return outputError(err, outName, fmt.Sprintf("stopped the run after %.1fs; DeRegisterMsg sent for %d workers",
 			merged.Elapsed.Seconds(), merged.TeardownFrames))
 	}
 	if err := registerFailure(out, errs); err != nil {
@@ -337,7 +371,7 @@ func (c *controllerCmd) Run(a *app) error {
 		}
 	}
 	if err := out.Err(); err != nil {
-		return outputError(err, outputName(c.Out), "the summary was lost")
+		return outputError(err, outName, "the summary was lost")
 	}
 	if a.ctx.Err() != nil {
 		return errInterrupted
@@ -382,7 +416,7 @@ func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []
 }
 
 // writeConfig writes the run's config line: every effective setting.
-func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, metrics *scrape.Scraper) {
+func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, place engine.Placement, metrics *scrape.Scraper) {
 	hostname, _ := os.Hostname()
 	major, minor, patch := zmq.Version()
 	info := cpus.Describe()
@@ -409,7 +443,8 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		Int("num_keys", g.NumKeys).Int("num_hashes", g.NumHashes).Int("num_processes", len(groups)).
 		Bool("register_first", g.RegisterFirst).Int("senders", senders).Str("pin_cpus", strings.Join(pinned, ",")).
 		Float64("rate", c.Rate).Int("concurrency", g.Concurrency).Uint64("seed", seed).
-		Float64("interval_s", g.Interval.Seconds()).Bool("raw", g.Raw).Float64("drain_timeout_s", g.DrainTimeout.Seconds())
+		Float64("interval_s", g.Interval.Seconds()).Bool("raw", g.Raw).Float64("drain_timeout_s", g.DrainTimeout.Seconds()).
+		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) })
 	if metrics != nil {
 		e = e.Str("controller_metrics", metrics.URL())
 	}

@@ -22,6 +22,9 @@ func (c *controllerCmd) metricsFlag() (*scrape.Scraper, error) {
 	if c.Embedded {
 		return nil, badInput("--controller-metrics with --embedded: the embedded controller's own /metrics is read")
 	}
+	if c.NumProcessesTotal > 1 {
+		return nil, badInput("--controller-metrics with --num-processes-total %d: the controller counts what every process sent, which one process cannot reconcile", c.NumProcessesTotal)
+	}
 	sc, err := scrape.New(c.ControllerMetrics, metricsTimeout)
 	if err != nil {
 		return nil, badInput("--controller-metrics: %v", err)
