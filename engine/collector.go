@@ -153,10 +153,14 @@ func (c *collector) interval(now time.Time) {
 		}
 		e.Send()
 	}
-	c.out.Event("interval").Str("op", "all").
+	e := c.out.Event("interval").Str("op", "all").
 		Float64("t_s", now.Sub(c.start).Seconds()).Float64("interval_s", secs).
 		Int64("requests", allReq).Int64("messages", allMsg).Int64("errors", allErr).
-		Float64("rps", float64(allReq)/secs).Float64("qps", float64(allMsg)/secs).Send()
+		Float64("rps", float64(allReq)/secs).Float64("qps", float64(allMsg)/secs)
+	if in := c.g.cfg.Intake; in != nil && c.g.cfg.Proc == 0 {
+		e = in.interval(e)
+	}
+	e.Send()
 	c.last = now
 }
 
@@ -188,7 +192,7 @@ func (c *collector) finish(res *Result) {
 		res.PushFrames += s.pushes
 		res.KVOpsSent += s.kvOps
 		res.PushBytes += s.pushBytes
-		res.TeardownFrames += s.teardown
+		res.TeardownFrames += s.teardown.Load()
 		s.errMu.Lock()
 		for k, v := range s.errs {
 			errs[k] += v
@@ -293,6 +297,9 @@ func WriteSummaries(out *stream.Writer, res *Result) {
 	}
 	if h, ok := res.Headroom(); ok {
 		e = e.Object("headroom", h)
+	}
+	if res.Intake != nil {
+		e = writeIntake(e, res.Intake)
 	}
 	e.Send()
 }

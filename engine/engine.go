@@ -140,6 +140,9 @@ func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Res
 		}
 		g.senders = append(g.senders, s)
 	}
+	if cfg.Intake != nil {
+		cfg.Intake.add(g)
+	}
 	unwatch := context.AfterFunc(ctx, g.stop.interrupt)
 	defer unwatch()
 	return g.run(ctx, out, hooks)
@@ -268,6 +271,9 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	res.Drained = g.terminate()
 	res.DrainTime = time.Since(drainStart)
 	res.Interrupted = g.stop.isInterrupted()
+	if in := cfg.Intake; in != nil && cfg.NumProcesses <= 1 {
+		res.Intake = in.Settle(g.framesSent(), g.settleTimeout())
+	}
 
 	col.finish(res)
 	return res, nil

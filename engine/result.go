@@ -71,6 +71,7 @@ type Result struct {
 	ProcessCPU     time.Duration // user+system CPU time of the whole lmfast process over Elapsed
 	Ceiling        *Ceiling      // the raw ZMQ ceiling the headroom is measured against (nil: none)
 	Errors         []ErrorCount  // every distinct error, most frequent first
+	Intake         *IntakeResult // the reconciliation with the controller's counts (nil: none)
 }
 
 // Totals returns the successful requests and messages of all ops.

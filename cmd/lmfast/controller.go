@@ -19,6 +19,7 @@ import (
 
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/engine/calibrate"
+	"github.com/lmfast/lmfast/engine/scrape"
 	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/internal/pyfmt"
 	"github.com/lmfast/lmfast/stream"
@@ -49,11 +50,14 @@ type controllerCmd struct {
 	Out             string  `help:"Write the JSONL stream to this file instead of stdout."`
 	Interval        string  `default:"1s" help:"Period of the JSONL interval lines."`
 	Raw             bool    `help:"Also write one JSONL sample line per operation."`
-	Embedded        bool    `help:"Start the reference controller in-process on free 127.0.0.1 ports and target it."`
+	Embedded        bool    `help:"Start the reference controller in-process on free 127.0.0.1 ports and target it (its /metrics is --controller-metrics)."`
 	DrainTimeout    string  `name:"drain-timeout" default:"10s" help:"How long queued messages may take to reach the controller after the run."`
 	NoHeadroom      bool    `name:"no-headroom" help:"Skip the calibrated ZMQ ceiling (no headroom figure)."`
 
 	processFlags `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
+
+	// ControllerMetrics is the controller's Prometheus page to reconcile with.
+	ControllerMetrics string `name:"controller-metrics" placeholder:"URL" help:"The controller's Prometheus /metrics page (http://host:port/metrics): its received counts are read before the run, every --interval and after the drain, and reconciled with what was sent; exit 1 if they differ. Valid while lmfast is the controller's only sender."`
 }
 
 // monitorPorts is the --monitor-ports JSON.
@@ -162,6 +166,10 @@ func (c *controllerCmd) Run(a *app) error {
 	if c.Senders < 0 {
 		return badInput("--senders must not be negative")
 	}
+	metrics, err := c.metricsFlag()
+	if err != nil {
+		return err
+	}
 	seed := c.Seed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
@@ -230,6 +238,9 @@ func (c *controllerCmd) Run(a *app) error {
 			return err
 		}
 	}
+	if metrics, err = checkMetrics(a.ctx, metrics, server); err != nil {
+		return err
+	}
 	runID := stream.NewRunID()
 	sink, outName, closeOut, err := openRunOut(a, c.Out, runID)
 	if err != nil {
@@ -237,7 +248,7 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 	defer closeOut()
 	out := stream.New(sink, "controller", runID)
-	c.writeConfig(out, groups, ports, host, seed, place)
+	c.writeConfig(out, groups, ports, host, seed, place, metrics)
 	if err := out.Err(); err != nil {
 		return outputError(err, outName, "nothing was sent")
 	}
@@ -258,6 +269,20 @@ func (c *controllerCmd) Run(a *app) error {
 		case <-ctx.Done():
 		}
 	}()
+
+	var intake *engine.Intake
+	if metrics != nil {
+		intake = engine.NewIntake(ctx, metrics)
+		for g := range groups {
+			groups[g].Intake = intake
+		}
+		if err := intake.Baseline(); err != nil {
+			if a.ctx.Err() != nil {
+				return errInterrupted
+			}
+			return badInput("--controller-metrics: %v", err)
+		}
+	}
 
 	progress := io.Writer(nil)
 	if isTerminal(a.stderr) {
@@ -311,6 +336,7 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 
 	merged := engine.Merge(results)
+	merged.Intake = settleIntake(intake, results, merged, drain)
 	if len(results) > 1 {
 		agg := out.ForProc(-1)
 		engine.WriteSummaries(agg, merged)
@@ -323,10 +349,14 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 
 	_ = engine.WriteHeadroom(a.stderr, merged)
+	writeIntakeReport(a.stderr, merged.Intake)
 
 	var verdict error
 	if server != nil {
 		verdict = server.verify(out, merged)
+	}
+	if r := merged.Intake; r != nil && !r.Reconciled && verdict == nil && !merged.Interrupted {
+		verdict = failed("%s (%s)", r.Verdict(), engine.ReconcileScope)
 	}
 	if merged.RegisterFailed > 0 && verdict == nil {
 		verdict = failed("pre-registration failed for %d of %d workers; the run loaded the %d registered",
@@ -386,7 +416,7 @@ func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []
 }
 
 // writeConfig writes the run's config line: every effective setting.
-func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, place engine.Placement) {
+func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, place engine.Placement, metrics *scrape.Scraper) {
 	hostname, _ := os.Hostname()
 	major, minor, patch := zmq.Version()
 	info := cpus.Describe()
@@ -403,7 +433,7 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		}
 	}
 	g := groups[0]
-	out.Event("config").Str("schema", stream.Schema).Str("version", version).
+	e := out.Event("config").Str("schema", stream.Schema).Str("version", version).
 		Str("host", hostname).Str("cpu", info.String()).Str("cpu_model", info.Model).Int("cpus_online", info.Online).
 		Str("libzmq", fmt.Sprintf("%d.%d.%d", major, minor, patch)).
 		Str("controller_host", host).Int("pull_port", ports.Pull).Int("reply_port", ports.Reply).Int("heartbeat_port", ports.Heartbeat).
@@ -414,6 +444,9 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		Bool("register_first", g.RegisterFirst).Int("senders", senders).Str("pin_cpus", strings.Join(pinned, ",")).
 		Float64("rate", c.Rate).Int("concurrency", g.Concurrency).Uint64("seed", seed).
 		Float64("interval_s", g.Interval.Seconds()).Bool("raw", g.Raw).Float64("drain_timeout_s", g.DrainTimeout.Seconds()).
-		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) }).
-		Send()
+		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) })
+	if metrics != nil {
+		e = e.Str("controller_metrics", metrics.URL())
+	}
+	e.Send()
 }
