@@ -97,6 +97,8 @@ func TestInjectDelayIsSerialSchedule(t *testing.T) {
 			at = append(at, time.Since(t0))
 		}
 	}
+	// The server counts a reply just after sending it: wait for the count.
+	waitFor(t, "the server's reply count", func() bool { return s.Counters().Replies >= n })
 	if len(at) != n || s.Counters().Replies != n {
 		t.Fatalf("%d replies received, %d sent by the server; want %d", len(at), s.Counters().Replies, n)
 	}
