@@ -12,6 +12,7 @@ import (
 
 	zmq "github.com/pebbe/zmq4"
 
+	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/stream"
 )
 
@@ -255,7 +256,7 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	}
 
 	startAt = time.Now()
-	cpuAtStart := processCPU()
+	cpuAtStart := cpus.ProcessTime()
 	deadline = startAt.Add(cfg.Duration)
 	col := newCollector(g, out, startAt)
 	if hooks.Started != nil {
@@ -267,7 +268,7 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	sendersDone := make(chan struct{})
 	go func() { finished.Wait(); close(sendersDone) }()
 	col.loop(ctx, deadline, stop, sendersDone)
-	res.ProcessCPU = processCPU() - cpuAtStart
+	res.ProcessCPU = cpus.ProcessTime() - cpuAtStart
 	close(prodStop)
 	prodDone.Wait()
 

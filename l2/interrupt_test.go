@@ -8,10 +8,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/stream"
 )
 
@@ -180,12 +180,6 @@ func (g *gatedStores) Store(_ *Scratch, _ uint64, buf []byte) Outcome {
 
 func (g *gatedStores) Interrupt() { g.once.Do(func() { close(g.interrupted) }) }
 
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // TestWindowInterruptDrainBlocks: after a Ctrl-C in window mode the
 // submitter waits for the running submits without spinning (its CPU time
 // over the wait is a small fraction of the wall time) and returns only
@@ -215,9 +209,9 @@ func TestWindowInterruptDrainBlocks(t *testing.T) {
 	}
 	cancel()
 	<-g.interrupted
-	cpu0, wall0 := processCPU(), time.Now()
+	cpu0, wall0 := cpus.ProcessTime(), time.Now()
 	time.Sleep(200 * time.Millisecond)
-	cpu, wall := processCPU()-cpu0, time.Since(wall0)
+	cpu, wall := cpus.ProcessTime()-cpu0, time.Since(wall0)
 	if returned.Load() {
 		t.Fatal("Run returned while two stores were still running")
 	}
