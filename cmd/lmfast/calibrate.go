@@ -85,7 +85,7 @@ func (c *calibrateCmd) Run(a *app) error {
 	}
 	defer closeOut()
 	out := stream.New(sink, "calibrate", stream.NewRunID())
-	withMachine(out.Event("config")).Float64("duration_s", duration.Seconds()).Strs("transports", transports).
+	withMachine(out.Event("config")).Str("libzmq", libzmqVersion()).Float64("duration_s", duration.Seconds()).Strs("transports", transports).
 		Ints("sizes", sizes).Int("batch_size", c.BatchSize).Int("num_keys", c.NumKeys).Int("num_hashes", c.NumHashes).
 		Int("senders", common.Senders).Str("pin_cpus", cpus.Format(pinned)).Int("concurrency", c.Concurrency).
 		Bool("engine", c.Engine).Int("rounds", c.Rounds).Uint64("seed", c.Seed).Send()

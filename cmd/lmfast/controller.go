@@ -5,14 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	zmq "github.com/pebbe/zmq4"
 
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/engine/calibrate"
@@ -353,9 +350,6 @@ func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []
 
 // writeConfig writes the run's config line: every effective setting.
 func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64) {
-	hostname, _ := os.Hostname()
-	major, minor, patch := zmq.Version()
-	info := cpus.Describe()
 	ops := make([]string, 0, len(groups[0].Mix))
 	for _, m := range groups[0].Mix {
 		ops = append(ops, m.Op.String()+":"+pyfmt.Float(m.Pct))
@@ -369,9 +363,7 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		}
 	}
 	g := groups[0]
-	out.Event("config").Str("schema", stream.Schema).Str("version", version).
-		Str("host", hostname).Str("cpu", info.String()).Str("cpu_model", info.Model).Int("cpus_online", info.Online).
-		Str("libzmq", fmt.Sprintf("%d.%d.%d", major, minor, patch)).
+	withMachine(out.Event("config")).Str("libzmq", libzmqVersion()).
 		Str("controller_host", host).Int("pull_port", ports.Pull).Int("reply_port", ports.Reply).Int("heartbeat_port", ports.Heartbeat).
 		Bool("embedded", c.Embedded).
 		Float64("duration_s", g.Duration.Seconds()).Int("batch_size", g.BatchSize).Str("operations", strings.Join(ops, ",")).

@@ -243,8 +243,6 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 
 // writeConfig writes the run's config line: every effective setting.
 func (c *l2Cmd) writeConfig(out *stream.Writer, cfg *l2.Config) {
-	hostname, _ := os.Hostname()
-	info := cpus.Describe()
 	ops := make([]string, len(cfg.Ops))
 	for i, o := range cfg.Ops {
 		ops[i] = o.String()
@@ -254,8 +252,7 @@ func (c *l2Cmd) writeConfig(out *stream.Writer, cfg *l2.Config) {
 		pins[i] = fmt.Sprint(p)
 	}
 	s := cfg.Spec
-	out.Event("config").Str("schema", stream.Schema).Str("version", version).
-		Str("host", hostname).Str("cpu", info.String()).Str("cpu_model", info.Model).Int("cpus_online", info.Online).
+	withMachine(out.Event("config")).
 		Str("go", runtime.Version()).Str("kernel", kernelRelease()).
 		Str("l2_adapter_json", s.Raw).Str("adapter_type", s.Type).Str("adapter", s.ClassName()).
 		Str("base_path", s.BasePath).Bool("use_odirect", s.UseODirect).Str("relative_tmp_dir", s.RelativeTmpDir).
