@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lmfast/lmfast/engine/calibrate"
 	"github.com/lmfast/lmfast/internal/cpus"
@@ -17,27 +18,24 @@ import (
 // lmfast's own message bytes, and (--engine) how close lmfast's engine gets
 // to it. The work is in engine/calibrate.
 type calibrateCmd struct {
-	Duration    string `default:"2s" help:"How long each measurement sends (seconds or a Go duration)."`
-	Transports  string `default:"tcp,ipc" help:"Transports to measure: tcp (127.0.0.1), ipc."`
-	Sizes       string `default:"64,512,4096,32768" help:"Payload sizes in bytes of the PUSH size sweep, beside the batch itself (\"\" for none)."`
-	BatchSize   int    `name:"batch-size" default:"50" help:"KV operations in the BatchedKVOperationMsg payload (as lmfast controller --batch-size)."`
-	NumKeys     int    `name:"num-keys" default:"10000" help:"Key space of that batch (as lmfast controller --num-keys)."`
-	NumHashes   int    `name:"num-hashes" default:"100" help:"Hashes in the BatchedP2PLookupMsg of the round-trip measurement."`
-	Senders     int    `default:"1" help:"Sending goroutines, each with its own sockets and OS thread (ignored with --pin-cpus)."`
-	PinCPUs     string `name:"pin-cpus" help:"One sender per listed CPU, pinned (taskset syntax)."`
-	Concurrency int    `default:"1" help:"Round trips in flight per sender, each on its own DEALER."`
-	Engine      bool   `help:"Also measure lmfast's engine into the same sink, alternating with the raw PUSH of the same bytes, and report engine/raw."`
-	Rounds      int    `default:"1" help:"Repeat every measurement this many times; medians are reported."`
-	Seed        uint64 `default:"1" help:"Seed of the batch payload's keys."`
-	Out         string `help:"Write the JSONL stream to this file instead of stdout."`
+	Duration    seconds `default:"2s" help:"How long each measurement sends (seconds or a Go duration)."`
+	Transports  string  `default:"tcp,ipc" help:"Transports to measure: tcp (127.0.0.1), ipc."`
+	Sizes       string  `default:"64,512,4096,32768" help:"Payload sizes in bytes of the PUSH size sweep, beside the batch itself (\"\" for none)."`
+	BatchSize   int     `name:"batch-size" default:"50" help:"KV operations in the BatchedKVOperationMsg payload (as lmfast controller --batch-size)."`
+	NumKeys     int     `name:"num-keys" default:"10000" help:"Key space of that batch (as lmfast controller --num-keys)."`
+	NumHashes   int     `name:"num-hashes" default:"100" help:"Hashes in the BatchedP2PLookupMsg of the round-trip measurement."`
+	Senders     int     `default:"1" help:"Sending goroutines, each with its own sockets and OS thread (ignored with --pin-cpus)."`
+	PinCPUs     string  `name:"pin-cpus" help:"One sender per listed CPU, pinned (taskset syntax)."`
+	Concurrency int     `default:"1" help:"Round trips in flight per sender, each on its own DEALER."`
+	Engine      bool    `help:"Also measure lmfast's engine into the same sink, alternating with the raw PUSH of the same bytes, and report engine/raw."`
+	Rounds      int     `default:"1" help:"Repeat every measurement this many times; medians are reported."`
+	Seed        uint64  `default:"1" help:"Seed of the batch payload's keys."`
+	Out         string  `help:"Write the JSONL stream to this file instead of stdout."`
 }
 
 // Run takes every planned measurement --rounds times and writes them.
 func (c *calibrateCmd) Run(a *app) error {
-	duration, err := parseSeconds("--duration", c.Duration)
-	if err != nil {
-		return badInput("%v", err)
-	}
+	duration := time.Duration(c.Duration)
 	var transports []string
 	for _, t := range strings.Split(c.Transports, ",") {
 		t = strings.TrimSpace(t)

@@ -24,7 +24,7 @@ import (
 type controllerCmd struct {
 	ControllerHost  string  `name:"controller-host" default:"127.0.0.1" help:"Controller host (0.0.0.0 means 127.0.0.1)."`
 	MonitorPorts    string  `name:"monitor-ports" default:"{\"pull\":8100,\"reply\":8101}" help:"Controller ports as JSON: pull (required), reply, heartbeat."`
-	Duration        string  `default:"60" help:"Run length: seconds, or a Go duration such as 90s or 2m."`
+	Duration        seconds `default:"60" help:"Run length: seconds, or a Go duration such as 90s or 2m."`
 	BatchSize       int     `name:"batch-size" default:"50" help:"KV operations per BatchedKVOperationMsg."`
 	Operations      string  `default:"admit:70,evict:25,heartbeat:5" help:"Operation mix name:percent,... (admit, evict, heartbeat, p2p_lookup, register, deregister); must sum to 100."`
 	NumInstances    int     `name:"num-instances" default:"10" help:"Simulated instances per process."`
@@ -34,17 +34,17 @@ type controllerCmd struct {
 	NumHashes       int     `name:"num-hashes" default:"100" help:"Hashes per p2p_lookup."`
 	NumProcesses    int     `name:"num-processes" default:"1" help:"Independent engine groups (LMCache's processes), each with its own ZMQ context and instance names."`
 	NoRegisterFirst bool    `name:"no-register-first" help:"Skip pre-registering the workers."`
-	RegisterTimeout string  `name:"register-timeout" default:"10s" help:"Longest time the whole pre-registration may take (every worker, many requests in flight)."`
+	RegisterTimeout seconds `name:"register-timeout" default:"10s" help:"Longest time the whole pre-registration may take (every worker, many requests in flight)."`
 	PinCPUs         string  `name:"pin-cpus" help:"Run one sender per listed CPU, pinned (taskset syntax: 0-7, 0,2,4)."`
 	Senders         int     `help:"Unpinned senders per process when --pin-cpus is not given (default: half the CPUs, at least 1)."`
 	Rate            float64 `default:"0" help:"Target requests/s over all senders and processes; 0 runs a closed loop."`
 	Concurrency     int     `default:"1" help:"Request/reply operations in flight per sender."`
 	Seed            uint64  `default:"0" help:"Seed of the message stream (0: pick one and print it)."`
 	Out             string  `help:"Write the JSONL stream to this file instead of stdout."`
-	Interval        string  `default:"1s" help:"Period of the JSONL interval lines."`
+	Interval        seconds `default:"1s" help:"Period of the JSONL interval lines."`
 	Raw             bool    `help:"Also write one JSONL sample line per operation."`
 	Embedded        bool    `help:"Start the reference controller in-process on free 127.0.0.1 ports and target it."`
-	DrainTimeout    string  `name:"drain-timeout" default:"10s" help:"How long queued messages may take to reach the controller after the run."`
+	DrainTimeout    seconds `name:"drain-timeout" default:"10s" help:"How long queued messages may take to reach the controller after the run."`
 	NoHeadroom      bool    `name:"no-headroom" help:"Skip the calibrated ZMQ ceiling (no headroom figure)."`
 }
 
@@ -81,21 +81,6 @@ func parseMonitorPorts(s string) (monitorPorts, error) {
 	return mp, nil
 }
 
-// parseSeconds reads "60" as seconds, or a Go duration such as "1m30s".
-func parseSeconds(flag, s string) (time.Duration, error) {
-	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		if n <= 0 {
-			return 0, fmt.Errorf("%s must be positive", flag)
-		}
-		return time.Duration(n * float64(time.Second)), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s: %q is not a positive duration", flag, s)
-	}
-	return d, nil
-}
-
 // Run checks every flag, measures the headroom ceiling, runs the engine
 // groups, and writes the summaries, the reports and (--embedded) the
 // verification.
@@ -109,22 +94,8 @@ func (c *controllerCmd) Run(a *app) error {
 	if err != nil {
 		return badInput("%v", err)
 	}
-	duration, err := parseSeconds("--duration", c.Duration)
-	if err != nil {
-		return badInput("%v", err)
-	}
-	interval, err := parseSeconds("--interval", c.Interval)
-	if err != nil {
-		return badInput("%v", err)
-	}
-	drain, err := parseSeconds("--drain-timeout", c.DrainTimeout)
-	if err != nil {
-		return badInput("%v", err)
-	}
-	registerTimeout, err := parseSeconds("--register-timeout", c.RegisterTimeout)
-	if err != nil {
-		return badInput("%v", err)
-	}
+	duration, interval := time.Duration(c.Duration), time.Duration(c.Interval)
+	drain, registerTimeout := time.Duration(c.DrainTimeout), time.Duration(c.RegisterTimeout)
 	if c.NumProcesses < 1 {
 		return badInput("--num-processes must be at least 1")
 	}

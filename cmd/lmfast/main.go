@@ -79,6 +79,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		return ExitOK
 	}
 	if err != nil {
+		var fe *flagError
+		if errors.As(err, &fe) {
+			err = fe // its text names the flag already
+		}
 		fmt.Fprintf(stderr, "lmfast: %s\n", oneLine(err.Error()))
 		return ExitBadInput
 	}
