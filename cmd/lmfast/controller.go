@@ -146,25 +146,9 @@ func (c *controllerCmd) Run(a *app) error {
 		Seed: seed, Interval: interval, Raw: c.Raw, DrainTimeout: drain,
 		RegisterTimeout: registerTimeout, Registering: &engine.RegisterProgress{},
 	}
-	groups := make([]engine.Config, c.NumProcesses)
-	for g := range groups {
-		cfg := base
-		cfg.Proc = g
-		switch {
-		case pinned != nil:
-			for i := g; i < len(pinned); i += c.NumProcesses {
-				cfg.CPUs = append(cfg.CPUs, pinned[i])
-			}
-			cfg.Senders = len(cfg.CPUs)
-		case c.Senders > 0:
-			cfg.Senders = c.Senders
-		default:
-			cfg.Senders = max(1, runtime.NumCPU()/2/c.NumProcesses)
-		}
-		if err := cfg.Validate(); err != nil {
-			return badInput("%v", err)
-		}
-		groups[g] = cfg
+	groups, err := engine.Groups(base, c.NumProcesses, pinned, c.Senders, runtime.NumCPU())
+	if err != nil {
+		return badInput("%v", err)
 	}
 	if !c.Embedded {
 		if err := engine.CheckReachable([]string{base.PullEndpoint, base.ReplyEndpoint, base.HeartbeatEndpoint}, 3*time.Second); err != nil {
@@ -291,15 +275,7 @@ const headroomDuration = time.Second
 // pebbe/zmq4 and lmfast's engine, see engine/calibrate) and gives each
 // group its share by senders, so every summary can report its headroom.
 func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []int, seed uint64) error {
-	senders, lanes := 0, 0
-	for _, g := range groups {
-		senders += g.Senders
-	}
-	for _, m := range groups[0].Mix {
-		if !m.Op.IsPush() && m.Pct > 0 {
-			lanes = c.Concurrency
-		}
-	}
+	senders, lanes := engine.TotalSenders(groups), groups[0].RequestLanes()
 	fmt.Fprintf(a.stderr, "lmfast: measuring this machine's ZMQ ceiling for the headroom figure (%s; --no-headroom skips it)\n",
 		headroomDuration*time.Duration(2+2*min(lanes, 1)))
 	common := calibrate.Common{Transport: "tcp", Senders: senders, CPUs: pinned, Duration: headroomDuration}
@@ -310,12 +286,7 @@ func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []
 	if err != nil {
 		return failed("measuring the ZMQ ceiling: %v (--no-headroom skips it)", err)
 	}
-	for i := range groups {
-		share := float64(groups[i].Senders) / float64(senders)
-		groups[i].Ceiling = &engine.Ceiling{Transport: ceiling.Transport, PushBytes: ceiling.PushBytes,
-			PushPerSec: ceiling.PushPerSec * share, RoundTripPerSec: ceiling.RoundTripPerSec * share,
-			EnginePushPerSec: ceiling.EnginePushPerSec * share, EngineRoundTripPerSec: ceiling.EngineRoundTripPerSec * share}
-	}
+	engine.ShareCeiling(groups, ceiling)
 	return nil
 }
 
