@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -26,10 +25,14 @@ type collector struct {
 	correct [numOps]*hdrhistogram.Histogram
 	mem     []float64
 	raw     *rawWriter
+	cpu0    time.Duration // the process's CPU time at start
+	cpuUsed time.Duration // the process's CPU time from start to the last interval
 }
 
-func newCollector(g *group, out *stream.Writer, start time.Time) *collector {
-	c := &collector{g: g, out: out, start: start, last: start}
+// newCollector starts collecting at clock's reading: the run's start, and
+// the process's CPU time then.
+func newCollector(g *group, out *stream.Writer, clock cpuClock) *collector {
+	c := &collector{g: g, out: out, start: clock.wall, last: clock.wall, cpu0: clock.cpu}
 	for _, m := range g.cfg.Mix {
 		c.ops = append(c.ops, m.Op)
 	}
@@ -94,7 +97,9 @@ func (c *collector) loop(ctx context.Context, deadline time.Time, stop chan stru
 			if c.raw != nil {
 				c.raw.drain(true)
 			}
-			c.interval(time.Now()) // the last, partial interval
+			end := readCPUClock()
+			c.interval(end.wall) // the last, partial interval
+			c.cpuUsed = end.cpu - c.cpu0
 			return
 		}
 	}
@@ -175,6 +180,7 @@ func (c *collector) progress() {
 func (c *collector) finish(res *Result) {
 	cfg := c.g.cfg
 	res.Elapsed = c.last.Sub(c.start)
+	res.ProcessCPU = c.cpuUsed // over the same window as Elapsed
 	res.MemSamples = c.mem
 	errs := map[errKey]int64{}
 	first := map[errKey]time.Time{}
@@ -212,14 +218,13 @@ func (c *collector) finish(res *Result) {
 	}
 	// Pre-registration errors are counted under "register" even when the
 	// mix has no register op.
-	keys := make([]errKey, 0, len(errs))
-	for k := range errs {
-		keys = append(keys, k)
+	for k, n := range errs {
+		res.Errors = append(res.Errors, ErrorCount{Op: k.op, Text: k.msg, Count: n, First: first[k]})
 	}
-	sort.Slice(keys, func(i, j int) bool { return errs[keys[i]] > errs[keys[j]] })
-	for _, k := range keys {
-		c.out.Event("error").Str("op", k.op.String()).Str("error", k.msg).Int64("count", errs[k]).
-			Str("first_at", first[k].UTC().Format(time.RFC3339Nano)).Send()
+	sortErrors(res.Errors)
+	for _, e := range res.Errors {
+		c.out.Event("error").Str("op", e.Op.String()).Str("error", e.Text).Int64("count", e.Count).
+			Str("first_at", e.First.UTC().Format(time.RFC3339Nano)).Send()
 	}
 	res.TargetRate = cfg.Rate
 	WriteSummaries(c.out, res)
@@ -264,8 +269,13 @@ func WriteSummaries(out *stream.Writer, res *Result) {
 		Int64("teardown_frames_sent", res.TeardownFrames).
 		Int64("registered", res.RegisteredOK).Int64("register_failed", res.RegisterFailed).
 		Ints("sender_cpus", res.SenderCPUs).
-		Float64("process_cpu_s", res.ProcessCPU.Seconds()).Float64("process_cpu_util", cpuUtil(res.ProcessCPU, res.Elapsed)).
-		Bool("drained", res.Drained).Float64("drain_ms", float64(res.DrainTime.Microseconds())/1e3).
+		Float64("process_cpu_s", res.ProcessCPU.Seconds())
+	if util, ok := cpuUtil(res.ProcessCPU, res.Elapsed); ok {
+		e = e.Float64("process_cpu_util", util)
+	} else {
+		e = e.RawJSON("process_cpu_util", []byte("null")) // too short a window to measure
+	}
+	e = e.Bool("drained", res.Drained).Float64("drain_ms", float64(res.DrainTime.Microseconds())/1e3).
 		Bool("interrupted", res.Interrupted)
 	if res.TargetRate > 0 {
 		e = e.Float64("target_rps", res.TargetRate).Float64("achieved_rps", per(req+errs))

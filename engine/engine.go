@@ -12,7 +12,6 @@ import (
 
 	zmq "github.com/pebbe/zmq4"
 
-	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/stream"
 )
 
@@ -60,23 +59,6 @@ func NormalizeHeartbeatURL(raw, pullEndpoint string) string {
 		host = "127.0.0.1"
 	}
 	return "tcp://" + net.JoinHostPort(host, port)
-}
-
-// CheckReachable dials every tcp:// endpoint once, so that a controller
-// that is not there is reported in seconds instead of after a ZMQ timeout
-// per request.
-func CheckReachable(endpoints []string, timeout time.Duration) error {
-	for _, ep := range endpoints {
-		if !strings.HasPrefix(ep, "tcp://") {
-			continue
-		}
-		c, err := net.DialTimeout("tcp", strings.TrimPrefix(ep, "tcp://"), timeout)
-		if err != nil {
-			return fmt.Errorf("controller not reachable at %s: %v", strings.TrimPrefix(ep, "tcp://"), err)
-		}
-		c.Close()
-	}
-	return nil
 }
 
 // IOThreads is the number of libzmq I/O threads the engine gives a group
@@ -165,7 +147,7 @@ func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Res
 
 func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Result, error) {
 	cfg := g.cfg
-	res := &Result{Config: ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: int(cfg.Duration / time.Second),
+	res := &Result{Config: ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: cfg.Duration,
 		BatchSize: cfg.BatchSize, Mix: cfg.Mix, NumInstances: cfg.NumInstances, NumWorkers: cfg.NumWorkers,
 		NumLocations: cfg.NumLocations, NumKeys: cfg.NumKeys, NumProcesses: max(1, cfg.NumProcesses), Proc: cfg.Proc},
 		Ceiling: cfg.Ceiling}
@@ -255,10 +237,10 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 		g.startProducers(prodStop, &prodDone)
 	}
 
-	startAt = time.Now()
-	cpuAtStart := cpus.ProcessTime()
+	clock := readCPUClock()
+	startAt = clock.wall
 	deadline = startAt.Add(cfg.Duration)
-	col := newCollector(g, out, startAt)
+	col := newCollector(g, out, clock)
 	if hooks.Started != nil {
 		hooks.Started()
 	}
@@ -268,7 +250,6 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	sendersDone := make(chan struct{})
 	go func() { finished.Wait(); close(sendersDone) }()
 	col.loop(ctx, deadline, stop, sendersDone)
-	res.ProcessCPU = cpus.ProcessTime() - cpuAtStart
 	close(prodStop)
 	prodDone.Wait()
 

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -222,22 +221,6 @@ func TestHeartbeatWithoutURLIsCountedAsError(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), `"event":"error","run":"test","proc":0,"cmd":"controller","op":"heartbeat"`) {
 		t.Fatalf("no error line for heartbeat in:\n%s", buf.String())
-	}
-}
-
-func TestCheckReachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	open := "tcp://" + l.Addr().String()
-	l.Close() // now nothing listens there
-	if err := CheckReachable([]string{open}, time.Second); err == nil || !strings.Contains(err.Error(), "not reachable") {
-		t.Fatalf("CheckReachable(closed port) = %v", err)
-	}
-	k := enginetest.Start(t)
-	if err := CheckReachable([]string{fmt.Sprintf("tcp://127.0.0.1:%d", k.Pull), ""}, time.Second); err != nil {
-		t.Fatalf("CheckReachable(sink) = %v", err)
 	}
 }
 

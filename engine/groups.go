@@ -4,9 +4,12 @@ package engine
 // group g has Proc g and, with pinned CPUs, every n-th of them from the
 // g-th (round-robin) and one sender per CPU; without, senders senders, or
 // when senders is 0 half of numCPU shared by the groups, at least one.
-// Each group is validated; the error names the flag at fault.
-func Groups(base Config, n int, pinned []int, senders, numCPU int) ([]Config, error) {
-	groups := make([]Config, n)
+// A sender owns whole (instance, worker) pairs, so a group runs at most one
+// per pair (and keeps the CPUs of those): asked is the senders group 0
+// was given before that cap, for a caller's warning. Each group is
+// validated; the error names the flag at fault.
+func Groups(base Config, n int, pinned []int, senders, numCPU int) (groups []Config, asked int, err error) {
+	groups = make([]Config, n)
 	for g := range groups {
 		cfg := base
 		cfg.Proc = g
@@ -23,11 +26,30 @@ func Groups(base Config, n int, pinned []int, senders, numCPU int) ([]Config, er
 			cfg.Senders = max(1, numCPU/2/n)
 		}
 		if err := cfg.Validate(); err != nil {
-			return nil, err
+			return nil, 0, err
+		}
+		if g == 0 {
+			asked = cfg.Senders
+		}
+		if pairs := cfg.pairsCount(); cfg.Senders > pairs {
+			cfg.Senders = pairs
+			if cfg.CPUs != nil {
+				cfg.CPUs = cfg.CPUs[:pairs]
+			}
 		}
 		groups[g] = cfg
 	}
-	return groups, nil
+	return groups, asked, nil
+}
+
+// PinnedCPUs is the CPUs of every group's senders, group after group, or
+// nil when the senders are not pinned.
+func PinnedCPUs(groups []Config) []int {
+	var cpus []int
+	for _, g := range groups {
+		cpus = append(cpus, g.CPUs...)
+	}
+	return cpus
 }
 
 // TotalSenders is the senders of every group together.

@@ -24,18 +24,22 @@ func groupsBase(t *testing.T, ops string) Config {
 // least one per group; every group is numbered and validated.
 func TestGroupsSplitSendersAndCPUs(t *testing.T) {
 	base := groupsBase(t, "admit:100")
-	gs, err := Groups(base, 2, []int{0, 1, 2, 3, 4}, 0, 64)
+	base.NumInstances = 8
+	gs, asked, err := Groups(base, 2, []int{0, 1, 2, 3, 4}, 0, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(gs[0].CPUs, []int{0, 2, 4}) || !reflect.DeepEqual(gs[1].CPUs, []int{1, 3}) ||
-		gs[0].Senders != 3 || gs[1].Senders != 2 || gs[0].Proc != 0 || gs[1].Proc != 1 {
-		t.Fatalf("pinned: %+v / %+v", gs[0], gs[1])
+		gs[0].Senders != 3 || gs[1].Senders != 2 || gs[0].Proc != 0 || gs[1].Proc != 1 || asked != 3 {
+		t.Fatalf("pinned: %+v / %+v, asked %d", gs[0], gs[1], asked)
+	}
+	if cpus := PinnedCPUs(gs); !reflect.DeepEqual(cpus, []int{0, 2, 4, 1, 3}) {
+		t.Fatalf("PinnedCPUs %v", cpus)
 	}
 	for _, tc := range []struct {
 		n, senders, numCPU, want int
 	}{{2, 5, 64, 5}, {2, 0, 8, 2}, {3, 0, 8, 1}, {1, 0, 1, 1}, {4, 0, 64, 8}} {
-		gs, err := Groups(base, tc.n, nil, tc.senders, tc.numCPU)
+		gs, _, err := Groups(base, tc.n, nil, tc.senders, tc.numCPU)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,13 +52,13 @@ func TestGroupsSplitSendersAndCPUs(t *testing.T) {
 					tc.n, tc.senders, tc.numCPU, g.Proc, g.Senders, g.CPUs, tc.want)
 			}
 		}
-		if TotalSenders(gs) != tc.n*tc.want {
-			t.Errorf("TotalSenders %d, want %d", TotalSenders(gs), tc.n*tc.want)
+		if TotalSenders(gs) != tc.n*tc.want || PinnedCPUs(gs) != nil {
+			t.Errorf("TotalSenders %d, want %d; PinnedCPUs %v", TotalSenders(gs), tc.n*tc.want, PinnedCPUs(gs))
 		}
 	}
 	bad := base
 	bad.BatchSize = 0
-	if _, err := Groups(bad, 2, nil, 1, 8); err == nil || !strings.Contains(err.Error(), "--batch-size") {
+	if _, _, err := Groups(bad, 2, nil, 1, 8); err == nil || !strings.Contains(err.Error(), "--batch-size") {
 		t.Fatalf("invalid base: err %v", err)
 	}
 }
@@ -86,5 +90,27 @@ func TestShareCeiling(t *testing.T) {
 	}
 	if sum := gs[0].Ceiling.PushPerSec + gs[1].Ceiling.PushPerSec; math.Abs(sum-400) > 1e-9 {
 		t.Fatalf("shares add to %v", sum)
+	}
+}
+
+// TestGroupsCapSendersAtPairs: a group runs at most one sender per
+// (instance, worker) pair, keeping the CPUs of those it runs, and asked
+// says how many group 0 was given.
+func TestGroupsCapSendersAtPairs(t *testing.T) {
+	base := groupsBase(t, "admit:100") // 2 instances × 1 worker
+	gs, asked, err := Groups(base, 2, []int{0, 1, 2, 3, 4, 5, 6}, 0, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked != 4 || gs[0].Senders != 2 || !reflect.DeepEqual(gs[0].CPUs, []int{0, 2}) ||
+		gs[1].Senders != 2 || !reflect.DeepEqual(gs[1].CPUs, []int{1, 3}) {
+		t.Fatalf("asked %d; groups %v on %v, %v on %v", asked, gs[0].Senders, gs[0].CPUs, gs[1].Senders, gs[1].CPUs)
+	}
+	if cpus := PinnedCPUs(gs); len(cpus) != TotalSenders(gs) {
+		t.Fatalf("%d pinned CPUs for %d senders: the ceiling's senders would not match", len(cpus), TotalSenders(gs))
+	}
+	gs, asked, err = Groups(base, 1, nil, 9, 64)
+	if err != nil || asked != 9 || gs[0].Senders != 2 || gs[0].CPUs != nil {
+		t.Fatalf("--senders 9 over 2 pairs: asked %d, %+v, %v", asked, gs[0], err)
 	}
 }

@@ -7,6 +7,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -85,7 +86,7 @@ func ParseOperations(s string) ([]OpShare, error) {
 		}
 		seen[op] = true
 		pct, err := strconv.ParseFloat(strings.TrimSpace(pctText), 64)
-		if err != nil || pct < 0 || pct != pct {
+		if err != nil || pct < 0 || math.IsNaN(pct) || math.IsInf(pct, 0) {
 			return nil, fmt.Errorf("bad percentage %q for %s", pctText, name)
 		}
 		out = append(out, OpShare{Op: op, Pct: pct})

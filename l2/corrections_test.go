@@ -1,6 +1,8 @@
 package l2
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -8,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lmfast/lmfast/stream"
 )
 
 // TestSkippedStoresAreNotThroughput: re-running store on a populated
@@ -102,38 +106,100 @@ func TestVerifyHasNoBlindSpot(t *testing.T) {
 }
 
 // TestTimedOutRoundIsReported: a round with no completion within the
-// timeout is reported as timed out (null in JSON, not Infinity), the keys
-// still running count as failed, and the verdict fails. LMCache records
-// +Inf, crashes computing the deviation with ≥ 2 rounds, and exits 0.
+// timeout is reported as timed out, the keys still running count as
+// failed, and the verdict fails. The summary follows LMCache's result.py
+// (PR #4599): a timed-out round has no duration, so with every round timed
+// out the LMCache formats print zeros (never inf) and a rounds_timed_out
+// line; lmfast's JSONL prints null for the figures nothing measured.
 func TestTimedOutRoundIsReported(t *testing.T) {
 	for _, mode := range []Mode{Wave, Window} {
 		t.Run(mode.String(), func(t *testing.T) {
-			cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.002}`) // ~2 MiB/s
+			cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.0005}`) // ~512 KiB/s
 			cfg.Ops, cfg.Rounds, cfg.Warmup = []Op{Store}, 2, 0
-			cfg.NumKeys, cfg.InFlight, cfg.Payload, cfg.IOWorkers = 4, 1, 64<<10, 1
+			cfg.NumKeys, cfg.InFlight, cfg.Payload, cfg.IOWorkers = 4, 1, 32<<10, 1
 			cfg.Mode, cfg.Duration = mode, time.Second
-			cfg.StoreLoadTimeout = 10 * time.Millisecond // each key takes >= 30.5 ms: every wait times out
-			res, _ := runCfg(t, cfg)
-			v := Judge(res)
+			cfg.StoreLoadTimeout = 10 * time.Millisecond // each key takes >= 61 ms: every wait times out, however late the poll
+			var buf bytes.Buffer
+			out := stream.New(&buf, "l2", "test")
+			var doc []Section
+			var v Verdict
+			cfg.BeforeCleanup = func(res *Result) {
+				v = Judge(res)
+				doc = Document(res, v.Status())
+				WriteSummaries(out, res, doc, v)
+			}
+			if _, err := Run(context.Background(), cfg, out); err != nil {
+				t.Fatal(err)
+			}
 			// Wave: both rounds time out (LMCache goes on after a timeout);
 			// window: the first timeout ends the operation.
 			want := map[Mode]int{Wave: 2, Window: 1}[mode]
 			if v.TimedOut != want || v.OK() || !strings.Contains(v.Status(), "timed-out round") {
 				t.Fatalf("verdict %+v status %q, want %d timed-out rounds", v, v.Status(), want)
 			}
-			doc := Document(res, v.Status())
 			var parsed map[string]any
 			if err := json.Unmarshal([]byte(RenderJSON(doc)), &parsed); err != nil {
 				t.Fatalf("JSON summary invalid: %v", err)
 			}
 			op := parsed["metrics"].(map[string]any)["op_0"].(map[string]any)
-			if op["duration_max_ms"] != nil || op["timed_out_rounds"].(float64) < 1 {
-				t.Fatalf("timed-out round not null / not counted: %v", op)
+			k := float64(cfg.KeysPerRound())
+			for key, w := range map[string]float64{"rounds": float64(want), "rounds_timed_out": float64(want),
+				"total_keys": k * float64(want), "total_success": 0, "duration_avg_ms": 0, "duration_max_ms": 0,
+				"duration_p99_ms": 0, "duration_std_ms": 0, "throughput_avg_mbps": 0, "throughput_min_mbps": 0,
+				"ops_per_sec_avg": 0, "latency_per_key_ms": 0} {
+				if got, ok := op[key].(float64); !ok || got != w {
+					t.Errorf("LMCache JSON %s = %v, want %v", key, op[key], w)
+				}
 			}
-			if term := RenderTerminal(doc); !strings.Contains(term, "inf") || !strings.Contains(term, "Timed-out rounds:") {
+			term := RenderTerminal(doc)
+			if strings.Contains(term, "inf") || !strings.Contains(term, "Rounds timed out:") || strings.Contains(term, "Timed-out rounds:") {
 				t.Fatalf("terminal summary: %s", term)
 			}
+			var sum map[string]any
+			for _, l := range lines(t, buf.Bytes()) {
+				if l["event"] == "summary" && l["op"] == "store" {
+					sum = l
+				}
+			}
+			if sum == nil || sum["duration_avg_ms"] != nil || sum["throughput_avg_mbps"] != nil ||
+				sum["rounds_timed_out"] != float64(want) || sum["timed_out_rounds"] != float64(want) || sum["total_keys"] != k*float64(want) {
+				t.Fatalf("JSONL summary %v: want null durations and %d timed-out rounds", sum, want)
+			}
 		})
+	}
+}
+
+// TestTimedOutRoundLeftOutOfStats is LMCache's PR #4599 example: rounds of
+// 0.10, 0.11, 0.09 s, a timeout and 0.12 s at 64 MiB each report the mean
+// of the four completed rounds' rates (616.57 MB/s, not 493.25 with the
+// timeout as 0 MB/s), their min and max, and five attempted rounds for the
+// key accounting.
+func TestTimedOutRoundLeftOutOfStats(t *testing.T) {
+	c := &Config{NumKeys: 64, InFlight: 1, Payload: 1 << 20, Rounds: 5, Ops: []Op{Store}, IOWorkers: 1}
+	o := newOpResult(Store)
+	for i, ms := range []int{100, 110, 90, -1, 120} {
+		r := Round{Number: i + 1, Keys: 64, Success: 64, Written: 64, Bytes: 64 << 20, Requested: 64 << 20,
+			Duration: time.Duration(ms) * time.Millisecond}
+		if ms < 0 {
+			r = Round{Number: i + 1, Keys: 64, Success: 10, Written: 10, Failed: 54, Bytes: 10 << 20, Requested: 64 << 20,
+				Duration: 120 * time.Second, TimedOut: true}
+		}
+		o.Rounds = append(o.Rounds, r)
+	}
+	st := Stats(o, c)
+	if st.Rounds != 5 || st.TimedOut != 1 || st.Completed != 4 || st.TotalKeys != 320 || st.TotalSuccess != 266 {
+		t.Fatalf("accounting %+v", st)
+	}
+	if st.DurMax != 0.12 || st.DurMin != 0.09 || st.DurStd <= 0 || math.Abs(st.DurAvg-0.105) > 1e-12 {
+		t.Fatalf("durations avg %v min %v max %v std %v", st.DurAvg, st.DurMin, st.DurMax, st.DurStd)
+	}
+	sec := entries(Document(&Result{Config: c, Engine: "psync", Workers: 1, Ops: []*OpResult{o}}, "x")[1])
+	want := map[string]any{"rounds": int64(5), "rounds_timed_out": int64(1), "total_keys": int64(320),
+		"throughput_avg_mbps": 616.57, "throughput_min_mbps": 533.33, "throughput_max_mbps": 711.11, "duration_max_ms": 120.0}
+	for k, w := range want {
+		if sec[k] != w {
+			t.Errorf("%s = %v, want %v", k, sec[k], w)
+		}
 	}
 }
 

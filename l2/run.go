@@ -76,6 +76,10 @@ type Config struct {
 	// adapter is closed (the summary goes there, as LMCache prints it
 	// before "[Cleanup]").
 	BeforeCleanup func(*Result)
+	// BeforeOps and AfterOps, if set, run just before the first operation
+	// (adapter open, buffers filled) and just after the last one (before
+	// verification): the flame graph's recording window, as LMCache's.
+	BeforeOps, AfterOps func()
 	// Poll, if set, replaces unix.Poll in every wait for completions: a
 	// fault-injection hook for tests (a poll that fails). nil in real runs.
 	Poll PollFunc
@@ -212,6 +216,7 @@ type Verify struct {
 	Mismatches int
 	Against    string // "store" (buffers of this run's store) or "pattern" (--only load)
 	Reloaded   bool   // window mode or ThreadBuffers: the keys were loaded again into their slots for the check
+	Evicted    int    // keys not checked: the adapter had evicted them (evicted misses)
 }
 
 // Result is a whole run.
@@ -225,6 +230,7 @@ type Result struct {
 	Ops           []*OpResult
 	Verify        *Verify
 	Interrupted   bool
+	Capacity      *CapacityStats // the adapter's accounting against max_capacity_gb; nil without one
 }
 
 // CreateError is an adapter that could not be created (exit 1 in LMCache).
@@ -318,6 +324,9 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 		cfg.Warn(res.BufferWarning)
 	}
 
+	if cfg.BeforeOps != nil {
+		cfg.BeforeOps()
+	}
 	storeRan, loadRan := false, false
 	for i, op := range cfg.Ops {
 		if ctx.Err() != nil {
@@ -348,6 +357,9 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 		loadRan = loadRan || (op == Load && !o.Interrupted)
 		r.log("")
 	}
+	if cfg.AfterOps != nil {
+		cfg.AfterOps()
+	}
 	res.Interrupted = ctx.Err() != nil
 	if cfg.Verify && loadRan && !res.Interrupted {
 		ok := !r.verifyReloads()
@@ -361,6 +373,7 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 		}
 		res.Interrupted = ctx.Err() != nil
 	}
+	res.Capacity = capacityOf(r.adapter)
 	if cfg.BeforeCleanup != nil {
 		cfg.BeforeCleanup(res)
 	}
@@ -931,6 +944,8 @@ func (r *runner) roundEvent(o *OpResult, rd *Round) {
 		e = e.Int("written", rd.Written).Int("skipped_existing", rd.Skipped)
 	case Lookup:
 		e = e.Int("missing", rd.Missing)
+	case Load:
+		e = e.Int("evicted_misses", rd.Missing)
 	}
 	if o.Op != Lookup {
 		e = e.Int64("bytes", rd.Bytes).Int64("bytes_requested", rd.Requested)
@@ -964,10 +979,18 @@ func (r *runner) verify(storeRan bool) *Verify {
 		v.Against = "pattern"
 	}
 	for s, b := range r.loadBuf {
+		if r.jobs[s].Out.Status == Missing { // an evicted miss: nothing was loaded to compare
+			v.Evicted++
+			v.Checked--
+			continue
+		}
 		if !bytes.Equal(b, r.storeBuf[s]) { // the store half always holds the pattern
 			v.Mismatches++
 			r.log(fmt.Sprintf("  [Verify] Key %d: MISMATCH (store %d bytes vs load %d bytes)", s, c.Payload, c.Payload))
 		}
+	}
+	if v.Evicted > 0 {
+		r.log(fmt.Sprintf("  [Verify] %d keys not checked: the adapter evicted them.", v.Evicted))
 	}
 	if v.Mismatches == 0 {
 		r.log(fmt.Sprintf("  [Verify] All %d keys data verified OK.", v.Checked))
@@ -975,7 +998,8 @@ func (r *runner) verify(storeRan bool) *Verify {
 		r.log(fmt.Sprintf("  [Verify] %d/%d keys have data mismatches!", v.Mismatches, v.Checked))
 	}
 	r.log("")
-	e := r.out.Event("verify").Bool("ok", v.Mismatches == 0).Int("checked", v.Checked).Int("mismatches", v.Mismatches).Str("against", v.Against).Bool("reloaded", v.Reloaded)
+	e := r.out.Event("verify").Bool("ok", v.Mismatches == 0).Int("checked", v.Checked).Int("mismatches", v.Mismatches).Str("against", v.Against).Bool("reloaded", v.Reloaded).
+		Int("evicted", v.Evicted)
 	e.Send()
 	return v
 }

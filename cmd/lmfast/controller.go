@@ -23,7 +23,7 @@ import (
 // in engine/.
 type controllerCmd struct {
 	ControllerHost  string  `name:"controller-host" default:"127.0.0.1" help:"Controller host (0.0.0.0 means 127.0.0.1)."`
-	MonitorPorts    string  `name:"monitor-ports" default:"{\"pull\":8100,\"reply\":8101}" help:"Controller ports as JSON: pull (required), reply, heartbeat."`
+	MonitorPorts    string  `name:"monitor-ports" default:"{\"pull\":8100,\"reply\":8101}" help:"Controller ports as JSON: pull (8100 when left out), reply (needed by register and p2p_lookup), heartbeat (else learned from the first RegisterRetMsg)."`
 	Duration        seconds `default:"60" help:"Run length: seconds, or a Go duration such as 90s or 2m."`
 	BatchSize       int     `name:"batch-size" default:"50" help:"KV operations per BatchedKVOperationMsg."`
 	Operations      string  `default:"admit:70,evict:25,heartbeat:5" help:"Operation mix name:percent,... (admit, evict, heartbeat, p2p_lookup, register, deregister); must sum to 100."`
@@ -146,13 +146,16 @@ func (c *controllerCmd) Run(a *app) error {
 		Seed: seed, Interval: interval, Raw: c.Raw, DrainTimeout: drain,
 		RegisterTimeout: registerTimeout, Registering: &engine.RegisterProgress{},
 	}
-	groups, err := engine.Groups(base, c.NumProcesses, pinned, c.Senders, runtime.NumCPU())
+	groups, asked, err := engine.Groups(base, c.NumProcesses, pinned, c.Senders, runtime.NumCPU())
 	if err != nil {
 		return badInput("%v", err)
 	}
+	if pairs := groups[0].Senders; asked > pairs && (pinned != nil || c.Senders > 0) {
+		fmt.Fprintf(a.stderr, "lmfast: warning: %d senders per process for %d (instance, worker) pairs: %d run\n", asked, pairs, pairs)
+	}
 	if !c.Embedded {
-		if err := engine.CheckReachable([]string{base.PullEndpoint, base.ReplyEndpoint, base.HeartbeatEndpoint}, 3*time.Second); err != nil {
-			return badInput("%v (check --controller-host and --monitor-ports, or use --embedded)", err)
+		if err := checkEndpoints(a.ctx, host, ports); err != nil {
+			return err
 		}
 	}
 	sink, closeOut, err := openOut(a, c.Out)
@@ -166,7 +169,7 @@ func (c *controllerCmd) Run(a *app) error {
 		return outputError(err, outputName(c.Out), "nothing was sent")
 	}
 	if !c.NoHeadroom {
-		if err := c.measureCeiling(a, groups, pinned, seed); err != nil {
+		if err := c.measureCeiling(a, groups, seed); err != nil {
 			return err
 		}
 	}
@@ -274,11 +277,11 @@ const headroomDuration = time.Second
 // traffic (the run's batch bytes, senders, pinning and request lanes; raw
 // pebbe/zmq4 and lmfast's engine, see engine/calibrate) and gives each
 // group its share by senders, so every summary can report its headroom.
-func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []int, seed uint64) error {
+func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, seed uint64) error {
 	senders, lanes := engine.TotalSenders(groups), groups[0].RequestLanes()
 	fmt.Fprintf(a.stderr, "lmfast: measuring this machine's ZMQ ceiling for the headroom figure (%s; --no-headroom skips it)\n",
 		headroomDuration*time.Duration(2+2*min(lanes, 1)))
-	common := calibrate.Common{Transport: "tcp", Senders: senders, CPUs: pinned, Duration: headroomDuration}
+	common := calibrate.Common{Transport: "tcp", Senders: senders, CPUs: engine.PinnedCPUs(groups), Duration: headroomDuration}
 	ceiling, err := calibrate.Ceiling(a.ctx, common, c.BatchSize, c.NumKeys, c.NumHashes, lanes, seed)
 	if a.ctx.Err() != nil {
 		return errInterrupted // nothing was sent yet

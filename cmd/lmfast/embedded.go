@@ -36,8 +36,13 @@ func (s *embeddedServer) Close() { s.srv.Close() }
 
 // verify waits until the controller applied everything it received, writes
 // a "verify" line comparing what lmfast sent with what the controller
-// received and applied, and fails the run when they differ.
+// received and applied, and fails the run when they differ. r is the whole
+// run's result; with several processes the line is theirs together (proc
+// -1, as the merged summaries).
 func (s *embeddedServer) verify(out *stream.Writer, r *engine.Result) error {
+	if r.Config.NumProcesses > 1 {
+		out = out.ForProc(-1)
+	}
 	c := s.srv.WaitIdle(200*time.Millisecond, 30*time.Second)
 	framesSent := r.PushFrames + r.TeardownFrames
 	ok := c.PullFrames == framesSent && c.PullDecodeErrors == 0 && r.KVOpsSent == c.KVOpsApplied+c.DroppedKVOps

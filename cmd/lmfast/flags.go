@@ -1,10 +1,14 @@
 package main
 
-// Flag value types that kong decodes while it parses the command line, so
-// that a bad value is exit 2 before any command runs.
+// Flag value types and decoders that kong applies while it parses the
+// command line, so that a bad value is exit 2 before any command runs:
+// durations as seconds or Go durations, and finite floats.
 
 import (
+	"errors"
 	"fmt"
+	"math"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -69,11 +73,17 @@ func flagValue(ctx *kong.DecodeContext) (flag, value string, err error) {
 }
 
 // parseSeconds reads "60" as seconds, or a Go duration such as "1m30s";
-// either must be positive.
+// either must be positive. NaN, ±Inf and more seconds than a
+// time.Duration holds (292 years) are refused.
 func parseSeconds(flag, s string) (time.Duration, error) {
-	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		if n <= 0 {
+	if n, err := strconv.ParseFloat(s, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case math.IsNaN(n) || math.IsInf(n, 0):
+			return 0, fmt.Errorf("%s: %q is not a finite number of seconds", flag, s)
+		case n <= 0:
 			return 0, fmt.Errorf("%s must be positive", flag)
+		case n >= math.MaxInt64/float64(time.Second):
+			return 0, fmt.Errorf("%s: %s seconds is too long", flag, s)
 		}
 		return time.Duration(n * float64(time.Second)), nil
 	}
@@ -92,4 +102,45 @@ func isZeroDuration(v string) bool {
 	}
 	d, err := time.ParseDuration(v)
 	return err == nil && d == 0
+}
+
+// floatFlags makes every float flag of every subcommand refuse NaN and
+// ±Inf, which strconv.ParseFloat (and so kong) accepts as "NaN", "Inf" or
+// "infinity" and which no lmfast setting can use: --rate=NaN would pace
+// nothing and report success.
+func floatFlags() kong.Option {
+	return kong.TypeMapper(reflect.TypeOf(float64(0)), kong.MapperFunc(decodeFiniteFloat))
+}
+
+// decodeFiniteFloat is kong's float decoder with a finite check: values
+// out of float64's range ("1e400") are refused too.
+func decodeFiniteFloat(ctx *kong.DecodeContext, target reflect.Value) error {
+	t, err := ctx.Scan.PopValue("float")
+	if err != nil {
+		return err
+	}
+	var f float64
+	switch v := t.Value.(type) {
+	case string:
+		f, err = strconv.ParseFloat(v, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return fmt.Errorf("%q is out of range", v)
+		}
+		if err != nil {
+			return fmt.Errorf("expected a number but got %q", v)
+		}
+	case float64:
+		f = v
+	case float32:
+		f = float64(v)
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		f = reflect.ValueOf(v).Convert(reflect.TypeOf(float64(0))).Float()
+	default:
+		return fmt.Errorf("expected a number but got %q (%T)", t, t.Value)
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Errorf("%q is not a finite number", fmt.Sprint(t.Value))
+	}
+	target.SetFloat(f)
+	return nil
 }

@@ -69,6 +69,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(int) { exited = true }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		floatFlags(),
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "lmfast: internal error: %v\n", err)
