@@ -105,6 +105,16 @@ func (in Inject) Check() error {
 	return nil
 }
 
+// Stalls returns the stalls logged so far, in the order they ended.
+func (s *Server) Stalls() []Stall {
+	if s.inj == nil {
+		return nil
+	}
+	s.inj.stallMu.Lock()
+	defer s.inj.stallMu.Unlock()
+	return append([]Stall(nil), s.inj.stalls...)
+}
+
 // injector applies an Inject; a nil *injector injects nothing.
 type injector struct {
 	cfg Inject
@@ -289,14 +299,4 @@ func (in *injector) drop() bool {
 	in.dropSeen++
 	d := in.cfg.Drop
 	return (i+1)*d.Num/d.Den > i*d.Num/d.Den
-}
-
-// Stalls returns the stalls logged so far, in the order they ended.
-func (s *Server) Stalls() []Stall {
-	if s.inj == nil {
-		return nil
-	}
-	s.inj.stallMu.Lock()
-	defer s.inj.stallMu.Unlock()
-	return append([]Stall(nil), s.inj.stalls...)
 }

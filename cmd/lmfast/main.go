@@ -1,9 +1,3 @@
-// Command lmfast load-tests LMCache's cache controller and its L2 storage.
-//
-// Every subcommand lives in its own file and only parses flags and wires
-// library packages together; the engines live in engine/, l2/, wire/ and
-// refcontroller/. Results stream to stdout (or --out) as JSON lines; the
-// human report goes to stderr.
 package main
 
 import (

@@ -1,6 +1,3 @@
-// Package wiretest gives tests across lmfast the golden vectors of
-// shared/golden/controller-messages.jsonl: msgpack bytes made by msgspec
-// from LMCache's own message classes.
 package wiretest
 
 import (
