@@ -187,13 +187,16 @@ func (c *capacity) accessed(id uint64) {
 	c.mu.Unlock()
 }
 
-// wasEvicted reports whether the evictor removed key id and nothing wrote
-// it since.
+// wasEvicted reports whether the evictor removed key id, or is removing it
+// now (its file may already be unlinked), and nothing wrote it since.
 func (c *capacity) wasEvicted(id uint64) bool {
 	c.mu.Lock()
-	_, ok := c.evicted[id]
-	c.mu.Unlock()
-	return ok
+	defer c.mu.Unlock()
+	if _, ok := c.evicted[id]; ok {
+		return true
+	}
+	i, ok := c.index[id]
+	return ok && c.ents[i].deleting
 }
 
 // errEvicted is the outcome of a load of a key the adapter evicted: an

@@ -250,9 +250,8 @@ type psync struct {
 // per worker plus two (the submitter, the runtime). The workers spend their
 // time blocked in pread/pwrite; with fewer Ps than threads, a worker whose
 // syscall returns waits for a P (until sysmon retakes one from a thread
-// still blocked) before it can start its next key, and the device idles.
-// Measured: O_DIRECT 256 KiB loads, 8 workers on 2 CPUs, GOMAXPROCS 2 vs
-// 16 alternately: 1026, 1465, 1142, 1220 vs 1616, 1578, 1291, 1495 MiB/s.
+// still blocked) before it can start its next key, and the device idles
+// (docs/performance.md, "L2: threads and GOMAXPROCS").
 func ioProcs(workers int) int { return min(workers+2, 256) }
 
 // ioProcsHeld is what the live pools need of GOMAXPROCS: the process-wide

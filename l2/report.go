@@ -109,7 +109,7 @@ func b2i(b bool) int {
 }
 
 // WriteSummaries writes the run's closing JSONL lines: one error line per
-// distinct failure, one summary per operation (LMCache's fields under
+// distinct failure (a warmup round's apart, marked warmup), one summary per operation (LMCache's fields under
 // LMCache's names — null where LMCache prints inf, or 0 for an operation
 // without a completed round — and lmfast's own: per-key latency
 // histograms, bytes, skipped and failed keys, timed-out rounds), a
@@ -119,7 +119,7 @@ func WriteSummaries(out *stream.Writer, res *Result, doc []Section, v Verdict) {
 	for _, o := range res.Ops {
 		for _, e := range o.Errors {
 			out.Event("error").Str("op", o.Op.String()).Str("error", e.Error).Int64("count", e.Count).
-				Str("first_key", BenchKey(e.FirstKey).FileName()).Send()
+				Str("first_key", BenchKey(e.FirstKey).FileName()).Bool("warmup", e.Warmup).Send()
 		}
 	}
 	for i, o := range res.Ops {

@@ -34,9 +34,8 @@ var pyDumpsCases = []struct {
 }
 
 // TestPyJSONStringIsPythons: strings in the JSON summary are byte for byte
-// what Python's json.dumps writes. Before, U+007F (DEL) was written raw
-// (Python escapes everything outside ' '..'~') and every undecodable byte
-// became \ufffd (Python: \udcXX).
+// what Python's json.dumps writes: everything outside ' '..'~' escaped,
+// DEL included, and an undecodable byte as \udcXX.
 func TestPyJSONStringIsPythons(t *testing.T) {
 	for _, tc := range pyDumpsCases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
 	"strings"
@@ -69,6 +71,11 @@ func (c *l2Cmd) Run(a *app) error {
 		defer flames.stop()
 	}
 
+	summary, err := openSummary(c.Output)
+	if err != nil {
+		return err
+	}
+	defer summary.close()
 	sink, closeOut, err := openOut(a, c.Out)
 	if err != nil {
 		return err
@@ -121,10 +128,8 @@ func (c *l2Cmd) Run(a *app) error {
 		if !c.Quiet && out.Err() == nil { // a lost output is reported in one line
 			io.WriteString(a.stderr, text)
 		}
-		if c.Output != "" {
-			if err := os.WriteFile(c.Output, []byte(text), 0o666); err != nil {
-				renderErr = failed("--output: %v", err)
-			}
+		if err := summary.write(text); err != nil {
+			renderErr = failed("--output: %v", err)
 		}
 	}
 	ctx, cancel := context.WithCancel(a.ctx)
@@ -154,6 +159,63 @@ func (c *l2Cmd) Run(a *app) error {
 		return failed("l2: %s", strings.TrimPrefix(verdict.Status(), "FAILED: "))
 	}
 	return nil
+}
+
+// summaryFile is --output, opened before the run so that a path that
+// cannot be written is exit 2 at once, not a summary lost after the whole
+// benchmark. A file that exists keeps its content until the summary
+// replaces it; one the run created is removed again if the run ends
+// without a summary (adapter creation failed, a failed wait). A nil
+// *summaryFile (no --output) does nothing.
+type summaryFile struct {
+	f                *os.File
+	created, written bool
+}
+
+func openSummary(path string) (*summaryFile, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	created := err == nil
+	if errors.Is(err, fs.ErrExist) {
+		f, err = os.OpenFile(path, os.O_WRONLY, 0)
+	}
+	if err != nil {
+		return nil, badInput("--output: %v", err)
+	}
+	return &summaryFile{f: f, created: created}, nil
+}
+
+// write replaces the file's content with text (a pipe or a terminal just
+// gets text) and closes it.
+func (s *summaryFile) write(text string) error {
+	if s == nil {
+		return nil
+	}
+	s.written = true
+	var err error
+	if fi, e := s.f.Stat(); e == nil && fi.Mode().IsRegular() {
+		err = s.f.Truncate(0)
+	}
+	if err == nil {
+		_, err = s.f.WriteString(text)
+	}
+	if e := s.f.Close(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// close closes a file write did not, and removes it if the run created it.
+func (s *summaryFile) close() {
+	if s == nil || s.written {
+		return
+	}
+	s.f.Close()
+	if s.created {
+		os.Remove(s.f.Name())
+	}
 }
 
 // config turns the flags into an l2.Config; every error is exit 2, in
