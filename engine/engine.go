@@ -32,7 +32,7 @@ func (g *group) heartbeatURL() string {
 }
 
 // learnHeartbeatURL records the heartbeat URL from the first RegisterRetMsg
-// that carries one, normalised as LMCache's tool does (spec §1.2): strip
+// that carries one, normalised as LMCache's tool does (docs/protocol.md, "Benchmark sockets"): strip
 // "tcp://", and when the pull endpoint is on loopback but the returned host
 // is not, use 127.0.0.1.
 func (g *group) learnHeartbeatURL(raw string) {
@@ -44,7 +44,7 @@ func (g *group) learnHeartbeatURL(raw string) {
 }
 
 // NormalizeHeartbeatURL turns a controller-given heartbeat URL into a ZMQ
-// endpoint (spec §1.2).
+// endpoint (docs/protocol.md, "Benchmark sockets").
 func NormalizeHeartbeatURL(raw, pullEndpoint string) string {
 	hostport := strings.TrimPrefix(raw, "tcp://")
 	host, port, err := net.SplitHostPort(hostport)

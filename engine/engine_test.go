@@ -204,13 +204,30 @@ func (c *cancelOnLine) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// cancelWhen calls cancel once cond holds (or ctx ended).
+func cancelWhen(ctx context.Context, cancel func(), cond func() bool) {
+	for ctx.Err() == nil && !cond() {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+}
+
+// TestHeartbeatWithoutURLIsCountedAsError: with no heartbeat URL learned,
+// every heartbeat op fails and is reported. The run is stopped once the
+// sink has 50 admit batches: the seeded, shuffled 50/50 schedule has put
+// heartbeats between them by then.
 func TestHeartbeatWithoutURLIsCountedAsError(t *testing.T) {
 	k := enginetest.Start(t)
 	cfg := testConfig(k, "admit:50,heartbeat:50")
 	cfg.RegisterFirst = false // nobody learns the heartbeat URL
-	cfg.Duration = 200 * time.Millisecond
+	cfg.Duration = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hooks := Hooks{Started: func() {
+		go cancelWhen(ctx, cancel, func() bool { return k.Received().ByType["BatchedKVOperationMsg"] >= 50 })
+	}}
 	var buf bytes.Buffer
-	res, err := Run(context.Background(), cfg, stream.New(&buf, "controller", "test"), Hooks{})
+	res, err := Run(ctx, cfg, stream.New(&buf, "controller", "test"), hooks)
 	if err != nil {
 		t.Fatal(err)
 	}

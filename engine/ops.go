@@ -13,7 +13,7 @@ import (
 // Op is one kind of controller operation, as named on the command line.
 type Op uint8
 
-// The operations of LMCache's controller benchmark (spec §4.5).
+// The operations of LMCache's controller benchmark (docs/protocol.md, "Operations").
 const (
 	OpAdmit Op = iota
 	OpEvict

@@ -10,7 +10,7 @@ import (
 )
 
 // WriteReport prints r in the layout of LMCache's controller benchmark
-// (spec §4.8) so existing readers of that report keep working. Differences,
+// (docs/protocol.md, "Report") so existing readers of that report keep working. Differences,
 // all deliberate: every op of the mix is listed, including one that never
 // succeeded (LMCache omits it and so hides its errors); latencies come from
 // HDR histograms (within 0.1 %) instead of a list of floats; and with --rate

@@ -40,7 +40,7 @@ func entries(s Section) map[string]any {
 }
 
 // TestWaveStatsAreLMCaches pins wave mode's LMCache-compatible figures
-// (spec §7.2, §7.3) on known rounds of 100, 200 and 400 ms of 8 MiB:
+// (docs/l2-bench.md, "Statistics", "Summary") on known rounds of 100, 200 and 400 ms of 8 MiB:
 // the mean of per-round rates, nearest-rank percentiles, the sample
 // deviation, LMCache's rounding. Window-mode corrections must not move
 // any of them.

@@ -193,7 +193,7 @@ var rateLabels = [...]struct{ tput, tputMin, tputMax, ops, req string }{
 		"Ops/s, total/time", "Requested throughput, total/time (MB/s)"},
 }
 
-// Document builds the summary: LMCache's sections and fields (spec §7.3),
+// Document builds the summary: LMCache's sections and fields (docs/l2-bench.md, "Summary"),
 // then lmfast's own fields in each section and a closing Result section.
 func Document(res *Result, status string) []Section {
 	c := res.Config

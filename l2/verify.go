@@ -12,7 +12,7 @@ import (
 func (r *runner) verifyReloads() bool { return r.cfg.Mode == Window || r.threadBuf != nil }
 
 // verify compares every load buffer with the pattern its key was stored
-// with, after the last measured load (spec §5). Load buffers were poisoned
+// with, after the last measured load (docs/l2-bench.md, "Verification"). Load buffers were poisoned
 // before the load, so a load that did nothing fails too.
 func (r *runner) verify(storeRan bool) *Verify {
 	c := r.cfg

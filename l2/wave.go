@@ -4,7 +4,7 @@ import (
 	"time"
 )
 
-// keysForRound fills the jobs of wave round rd with their keys (spec §3).
+// keysForRound fills the jobs of wave round rd with their keys (docs/l2-bench.md, "Keys").
 func (r *runner) keysForRound(op Op, rd int) {
 	c := r.cfg
 	k := c.KeysPerRound()

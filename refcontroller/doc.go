@@ -1,6 +1,6 @@
 // Package refcontroller is lmfast's reference LMCache cache controller: the
-// controller's ZMQ sockets, message handling and state (spec
-// controller-protocol.md §1.1, §3), with byte-identical replies and exact
+// controller's ZMQ sockets, message handling and state (docs/protocol.md,
+// "Sockets" and "The controller"), with byte-identical replies and exact
 // counters, so that a load run can be checked end to end: what the load
 // generator sent, what arrived, what was applied.
 //

@@ -412,11 +412,12 @@ func noTempFiles(t *testing.T, dir string) {
 	})
 }
 
-// TestL2InterruptDrainsAndExits130: SIGINT mid-store (sent once the store
-// has started, a run that would take a minute) stops submitting, drains
-// the in-flight I/O, writes the summary, leaves no temp file and complete
-// JSON lines, exit 130 — in window mode (files) and in wave mode (many
-// rounds on the mock's paced link).
+// TestL2InterruptDrainsAndExits130: SIGINT mid-store stops submitting,
+// drains the in-flight I/O, writes the summary, leaves no temp file and
+// complete JSON lines, exit 130 — in window mode (files) and in wave mode
+// (many rounds on the mock's paced link). The signal comes once the store
+// has reported its second round (the first measured one in both modes);
+// either run would go on for a minute or more.
 func TestL2InterruptDrainsAndExits130(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -434,11 +435,12 @@ func TestL2InterruptDrainsAndExits130(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(t.TempDir(), "run.jsonl")
-			w := &signalOnLine{trigger: "[Store] Running"}
-			code := run(append(append([]string{"l2"}, tc.args(dir)...), "--out", out), strings.NewReader(""), io.Discard, w)
+			w := &signalOnLine{trigger: "  [Store] Round ", times: 2} // the measured store is under way
+			code := run(append([]string{"l2"}, append(tc.args(dir), "--out", out)...), strings.NewReader(""), io.Discard, w)
+			sent := w.Close()
 			stderr := w.String()
-			if code != ExitInterrupted {
-				t.Fatalf("exit %d, want 130; stderr: %s", code, stderr)
+			if !sent || code != ExitInterrupted {
+				t.Fatalf("exit %d, want 130 (signal sent: %v); stderr: %s", code, sent, stderr)
 			}
 			data, _ := os.ReadFile(out)
 			if !bytes.HasSuffix(data, []byte("}\n")) {
@@ -456,31 +458,74 @@ func TestL2InterruptDrainsAndExits130(t *testing.T) {
 	}
 }
 
-// signalOnLine is a stderr that, once a line containing trigger has been
-// written, sends this process a SIGINT after delay, and records when.
+// signalOnLine is a stderr that, once trigger has been written times times
+// (at least once), sends this process a SIGINT: at once, or when ready (polled
+// every millisecond from then on) first returns true. after, if set, is
+// polled the same way from the signal until Close. Close ends the polling
+// and waits for it.
 type signalOnLine struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
 	trigger string
-	delay   time.Duration
-	armed   bool
-	sent    time.Time
+	times   int
+	ready   func() bool
+	after   func()
+
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	armed bool
+	sent  bool
+	stop  chan struct{}
+	done  chan struct{}
 }
 
 func (w *signalOnLine) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n, err := w.buf.Write(p)
-	if !w.armed && strings.Contains(w.buf.String(), w.trigger) {
+	if !w.armed && strings.Count(w.buf.String(), w.trigger) >= max(w.times, 1) {
 		w.armed = true
-		time.AfterFunc(w.delay, func() {
-			w.mu.Lock()
-			w.sent = time.Now()
-			w.mu.Unlock()
-			syscall.Kill(os.Getpid(), syscall.SIGINT)
-		})
+		w.stop, w.done = make(chan struct{}), make(chan struct{})
+		go w.fire()
 	}
 	return n, err
+}
+
+func (w *signalOnLine) fire() {
+	defer close(w.done)
+	poll := func(f func() bool) bool { // false: stopped first
+		for !f() {
+			select {
+			case <-w.stop:
+				return false
+			case <-time.After(time.Millisecond):
+			}
+		}
+		return true
+	}
+	if w.ready != nil && !poll(w.ready) {
+		return
+	}
+	w.mu.Lock()
+	w.sent = true
+	w.mu.Unlock()
+	syscall.Kill(os.Getpid(), syscall.SIGINT)
+	if w.after != nil {
+		poll(func() bool { w.after(); return false })
+	}
+}
+
+// Close stops the polling and waits for it; it reports whether the signal
+// was sent.
+func (w *signalOnLine) Close() bool {
+	w.mu.Lock()
+	stop, done := w.stop, w.done
+	w.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.sent
 }
 
 func (w *signalOnLine) String() string {
@@ -489,30 +534,58 @@ func (w *signalOnLine) String() string {
 	return w.buf.String()
 }
 
-// TestL2InterruptDuringSetupExits130: a Ctrl-C sent as soon as the adapter
-// exists — before or during the fill of a 256 MiB payload buffer, or at the
-// start of a store that would take minutes on the mock's 1 MiB/s link —
-// ends the run with exit 130, the summary saying INTERRUPTED on stderr and
-// in the JSONL, and no round reported, within 10 s (the store alone would
-// take 256 s). That the fill itself stops within a chunk of the Ctrl-C is
-// l2's TestFillStopsInsideASlot, counted, not timed.
-func TestL2InterruptDuringSetupExits130(t *testing.T) {
-	const size = 256 << 20
-	out := filepath.Join(t.TempDir(), "run.jsonl")
-	stderr := &signalOnLine{trigger: "[Init] Adapter created successfully"}
-	code := run([]string{"l2", "--l2-adapter", `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.0009765625}`,
-		"--num-keys", "1", "--data-size-kb", fmt.Sprint(size >> 10), "--only", "store", "--out", out},
-		strings.NewReader(""), io.Discard, stderr)
-	stderr.mu.Lock()
-	sent := stderr.sent
-	stderr.mu.Unlock()
-	afterSignal := time.Since(sent)
-	if sent.IsZero() || code != ExitInterrupted {
-		t.Fatalf("exit %d, want 130; stderr: %s", code, stderr.String())
+// residentBytes is this process's resident set size (/proc/self/statm),
+// 0 if it cannot be read.
+func residentBytes() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
 	}
-	t.Logf("ended %v after the Ctrl-C", afterSignal)
-	if afterSignal > 10*time.Second {
-		t.Fatalf("the run ended %v after the Ctrl-C", afterSignal)
+	var size, resident int64
+	if _, err := fmt.Sscan(string(b), &size, &resident); err != nil {
+		return 0
+	}
+	return resident * int64(os.Getpagesize())
+}
+
+// TestL2InterruptDuringSetupExits130: a Ctrl-C while the payload buffers
+// are being filled ends the fill promptly, with exit 130, the summary
+// saying INTERRUPTED on stderr and in the JSONL, no round run and nothing
+// left in the base path. The fill touches the buffer's pages for the
+// first time, so the process's resident memory measures its progress, in
+// bytes, whatever the machine's speed: the signal goes once 8 MiB of one
+// 512 MiB key have been filled, and the fill may go on for less than half
+// of what remains (it looks for a Ctrl-C every 8 MiB; one that looked
+// only between keys would fill the whole key first).
+func TestL2InterruptDuringSetupExits130(t *testing.T) {
+	const size = 512 << 20
+	var base, atSignal, peak int64
+	stderr := &signalOnLine{trigger: "[Init] Adapter created successfully",
+		ready: func() bool {
+			r := residentBytes()
+			if base == 0 {
+				base = r
+			}
+			if r < base+8<<20 {
+				return false
+			}
+			atSignal, peak = r, r
+			return true
+		},
+		after: func() { peak = max(peak, residentBytes()) },
+	}
+	dir := t.TempDir()
+	out := filepath.Join(t.TempDir(), "run.jsonl")
+	code := run([]string{"l2", "--l2-adapter", fsJSON(dir, ""), "--num-keys", "1", "--data-size-kb", fmt.Sprint(size >> 10),
+		"--only", "store", "--out", out}, strings.NewReader(""), io.Discard, stderr)
+	sent := stderr.Close()
+	if !sent || code != ExitInterrupted {
+		t.Fatalf("exit %d, want 130 (signal sent: %v); stderr: %s", code, sent, stderr.String())
+	}
+	grew := peak - atSignal
+	t.Logf("resident memory: %d MiB at the adapter, %d MiB at the Ctrl-C, at most %d MiB more after it", base>>20, atSignal>>20, grew>>20)
+	if remaining := base + size - atSignal; grew > remaining/2 {
+		t.Fatalf("the fill went on for %d MiB after the Ctrl-C, of the %d MiB left of the key: not prompt", grew>>20, remaining>>20)
 	}
 	data, _ := os.ReadFile(out)
 	ls := jsonl(t, string(data))

@@ -138,7 +138,7 @@ func Push(ctx context.Context, c Common, payload []byte) (Measurement, error) {
 	if err != nil {
 		return m, err
 	}
-	got := sink.WaitPull(sent.Load(), time.Second)
+	got := sink.WaitPull(sent.Load(), drainWait)
 	m.Sent, m.Received, m.Seconds, m.Rate = sent.Load(), got.Frames, got.Span.Seconds(), got.Rate()
 	if got.Frames != m.Sent {
 		return m, fmt.Errorf("the sink received %d of the %d messages the PUSH sockets accepted", got.Frames, m.Sent)
@@ -277,7 +277,7 @@ func EnginePush(ctx context.Context, c Common, batchSize, numKeys int, seed uint
 	if ctx.Err() != nil {
 		return m, ctx.Err() // cut short: not a result
 	}
-	got := sink.WaitPull(res.PushFrames, time.Second)
+	got := sink.WaitPull(res.PushFrames, drainWait)
 	m.Sent, m.Received, m.Seconds, m.Rate = res.PushFrames, got.Frames, got.Span.Seconds(), got.Rate()
 	if res.PushFrames > 0 {
 		m.Bytes = int(res.PushBytes / res.PushFrames)
@@ -363,7 +363,8 @@ func SampleLookup(numHashes, numKeys int) (request, reply []byte) {
 const steadySeq = 1 << 20
 
 // drainWait bounds how long queued messages may take to reach the sink
-// after the senders stop.
+// after the senders stop: the senders' linger, and how long the sink may
+// receive nothing new before a count short of what was sent is final.
 const drainWait = 10 * time.Second
 
 func (c Common) validate() error {
