@@ -4,18 +4,8 @@ import (
 	"runtime"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/lmfast/lmfast/internal/cpus"
 )
-
-// processCPU is the user+system CPU time this process has used so far
-// (every thread: senders, producers, libzmq's I/O threads, the collector).
-func processCPU() time.Duration {
-	var ru unix.Rusage
-	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // cpuClock is a reading of the process's CPU time and of the wall clock
 // taken together, so that a utilisation divides CPU time by the wall time
@@ -25,7 +15,7 @@ type cpuClock struct {
 	wall time.Time
 }
 
-func readCPUClock() cpuClock { return cpuClock{cpu: processCPU(), wall: time.Now()} }
+func readCPUClock() cpuClock { return cpuClock{cpu: cpus.ProcessTime(), wall: time.Now()} }
 
 // minCPUWindow is the shortest window whose CPU utilisation is reported.
 // The kernel adds a running thread's CPU time to the process's total at

@@ -1,8 +1,3 @@
-// Package engine is lmfast's controller load engine: it turns a mix of
-// LMCache controller operations into pre-encoded messages (producers), paces
-// them (a Pacer decides when the next request goes), sends them from pinned
-// sender workers over ZMQ, and measures what happened (a collector that
-// streams JSONL and builds the final report).
 package engine
 
 import (

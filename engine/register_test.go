@@ -78,8 +78,8 @@ func waitFor(max time.Duration, cond func() bool) bool {
 
 // TestRegisterNeverAnsweredEndsAtTheTimeout: against a reply endpoint that
 // reads and never answers, pre-registration of every worker ends together
-// at --register-timeout (one request after another, 5 s each, it took 50 s
-// for 10 workers), the run does not start, the error says what the run
+// at --register-timeout (not after a request timeout per worker, one after
+// another), the run does not start, the error says what the run
 // says of a request timeout, and each worker sent is deregistered in case
 // the controller registers it late.
 func TestRegisterNeverAnsweredEndsAtTheTimeout(t *testing.T) {
@@ -180,9 +180,9 @@ func TestRegisterPartlyFailedLoadsOnlyRegisteredWorkers(t *testing.T) {
 }
 
 // TestCancelDuringRegistration: a cancel while many workers are being
-// registered ends Run within the stop budget's order of magnitude (it
-// used to finish registering every worker first, then deregister them one
-// round trip at a time), sends no load, and leaves no worker registered.
+// registered ends Run within the stop budget's order of magnitude (rather
+// than after registering every worker and deregistering them one round
+// trip at a time), sends no load, and leaves no worker registered.
 func TestCancelDuringRegistration(t *testing.T) {
 	srv, err := refcontroller.Start(context.Background(), refcontroller.Config{Host: "127.0.0.1",
 		HeartbeatPort: refcontroller.NoPort, HTTPPort: refcontroller.NoPort})

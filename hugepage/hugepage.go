@@ -1,13 +1,3 @@
-// Package hugepage allocates payload buffers outside the Go heap: one
-// anonymous mmap'd region, aligned to a block boundary, optionally backed by
-// 2 MiB huge pages, carved into fixed-size slots.
-//
-// Every slot starts on a multiple of the region's alignment (at least the
-// 4096-byte page), so a slot can always be handed to pread/pwrite on a file
-// opened with O_DIRECT. With huge pages requested, the region is tried first
-// with MAP_HUGETLB (reserved 2 MiB pages, /proc/sys/vm/nr_hugepages) and, when
-// none are free, falls back to transparent huge pages via madvise, reporting
-// which one it got in a one-line warning.
 package hugepage
 
 import (

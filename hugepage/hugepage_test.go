@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lmfast/lmfast/hugepage/hugepagetest"
 )
 
 // kernelPageSize returns the KernelPageSize (KiB) of the mapping holding
@@ -47,18 +49,6 @@ func smapsKB(t *testing.T, addr uintptr, field string) int {
 }
 
 // closeOK closes r when the test ends and fails the test if munmap did.
-// reserveOrSkip reserves n huge pages for the rest of the test (released
-// after the regions it closes with closeOK), or skips the test when they
-// cannot be reserved.
-func reserveOrSkip(t *testing.T, n int) {
-	t.Helper()
-	release, err := Reserve(n)
-	if err != nil {
-		t.Skipf("cannot reserve 2 MiB huge pages (needs root and free memory): %v", err)
-	}
-	t.Cleanup(release)
-}
-
 func closeOK(t *testing.T, r *Region) {
 	t.Helper()
 	t.Cleanup(func() {
@@ -160,7 +150,7 @@ func TestSlotsServeODirect(t *testing.T) {
 }
 
 func TestHugeTLB(t *testing.T) {
-	reserveOrSkip(t, 4)
+	hugepagetest.ReserveOrSkip(t, 4)
 	r, err := Alloc(3<<20, Options{Huge: true})
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +177,7 @@ func TestHugeTLB(t *testing.T) {
 // Ctrl-C), where MAP_POPULATE would zero every page inside mmap, which no
 // signal interrupts.
 func TestHugeTLBNotPopulatedByAlloc(t *testing.T) {
-	reserveOrSkip(t, 2)
+	hugepagetest.ReserveOrSkip(t, 2)
 	r, err := Alloc(4<<20, Options{Huge: true})
 	if err != nil {
 		t.Fatal(err)

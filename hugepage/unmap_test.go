@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/lmfast/lmfast/hugepage/hugepagetest"
 	"golang.org/x/sys/unix"
 )
 
@@ -104,7 +105,7 @@ func TestHugeRegionsAreWholeHugePages(t *testing.T) {
 // divisor of 2 MiB still gets MAP_HUGETLB (aligned by trimming whole huge
 // pages).
 func TestHugeTLBWithAlignmentNotDividing2MiB(t *testing.T) {
-	reserveOrSkip(t, 3) // 1 page for 2 MiB + 2 pages of slack for a 6 MiB boundary
+	hugepagetest.ReserveOrSkip(t, 3) // 1 page for 2 MiB + 2 pages of slack for a 6 MiB boundary
 	r, err := Alloc(2<<20, Options{Huge: true, Align: 3 << 20})
 	if err != nil {
 		t.Fatal(err)

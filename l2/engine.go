@@ -251,7 +251,7 @@ type psync struct {
 // time blocked in pread/pwrite; with fewer Ps than threads, a worker whose
 // syscall returns waits for a P (until sysmon retakes one from a thread
 // still blocked) before it can start its next key, and the device idles
-// (bench_results/l2-notes-2026-12-02.md §6).
+// (docs/performance.md, "L2: threads and GOMAXPROCS").
 func ioProcs(workers int) int { return min(workers+2, 256) }
 
 // ioProcsHeld is what the live pools need of GOMAXPROCS: the process-wide

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/lmfast/lmfast/hugepage"
+	"github.com/lmfast/lmfast/hugepage/hugepagetest"
 	"github.com/lmfast/lmfast/stream"
 )
 
@@ -79,7 +80,7 @@ func TestRoundTripFS(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.huge {
-				release, err := hugepage.Reserve(4)
+				release, err := hugepagetest.Reserve(4)
 				if err != nil {
 					t.Skipf("no 2 MiB huge pages can be reserved here (%v); THP fallback is covered by hugepage's tests", err)
 				}

@@ -246,7 +246,7 @@ func (r *runner) timeout(op Op) time.Duration {
 
 // tileLookups hands lookups to workers in tiles (false: one key at a
 // time; kept for the benchmark that measured the difference, see
-// bench_results/l2-*.md).
+// docs/performance.md, "L2: lookups").
 var tileLookups = true
 
 // tileSize is how many keys of a submit one worker takes at a time: one

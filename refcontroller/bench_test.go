@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/sys/unix"
 
+	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/wire"
 	"github.com/lmfast/lmfast/zmqx"
 )
@@ -51,7 +51,7 @@ func BenchmarkApplyBatches(b *testing.B) {
 		seq[w] += perBatch
 	}
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime(b)
+	start, cpu0 := time.Now(), cpus.ProcessTime()
 	for i := 0; i < b.N; i++ {
 		if _, err := c.push.SendBytes(frames[i%len(frames)], 0); err != nil {
 			b.Fatal(err)
@@ -62,7 +62,7 @@ func BenchmarkApplyBatches(b *testing.B) {
 		time.Sleep(100 * time.Microsecond)
 	}
 	b.ReportMetric(float64(want)/time.Since(start).Seconds(), "kv-ops/s")
-	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(want), "cpu-ns/kv-op")
+	b.ReportMetric(float64((cpus.ProcessTime()-cpu0).Nanoseconds())/float64(want), "cpu-ns/kv-op")
 	b.StopTimer()
 	s.Close()
 }
@@ -117,15 +117,6 @@ func BenchmarkWorkerApply(b *testing.B) {
 			})
 		}
 	}
-}
-
-// cpuTime is this process's user+system CPU time so far.
-func cpuTime(tb testing.TB) time.Duration {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func startBench(b *testing.B) (*Server, error) {

@@ -19,12 +19,6 @@ import (
 	"github.com/lmfast/lmfast/zmqx"
 )
 
-// Port values with a special meaning in Config.
-const (
-	FreePort = 0  // bind any free port
-	NoPort   = -1 // do not open this socket (heartbeat, HTTP only)
-)
-
 // Config says where the server listens.
 type Config struct {
 	Host          string // bind host, e.g. "127.0.0.1"
@@ -38,8 +32,8 @@ type Config struct {
 	// Appliers is the number of goroutines applying KV batches, sharded by
 	// (instance, worker) so each worker's batches keep their order
 	// (default 1: decoding and applying overlap on two cores). With 1 and
-	// GOMAXPROCS 1 the PULL goroutine applies them itself (no hand-off:
-	// ~10 % less CPU per KV op, pinned, than an applier on the same CPU).
+	// GOMAXPROCS 1 the PULL goroutine applies them itself: on one CPU a
+	// hand-off to an applier only adds scheduling work per batch.
 	Appliers int
 	// Log receives the server's JSON log lines (zerolog.Nop() for none).
 	Log zerolog.Logger
@@ -92,40 +86,6 @@ type Server struct {
 	loops     sync.WaitGroup
 	appliers  sync.WaitGroup
 	closeOnce sync.Once
-}
-
-// applyGroup is one applier's share of one PULL receive: its works in
-// arrival order. A batch's operations are copied into ops (the decoder
-// reuses its own), so a group owns all it holds; groups are recycled.
-type applyGroup struct {
-	works []shardWork
-	ops   []wire.KVOpEvent
-}
-
-// shardWork is a batch (operations ops[from:to] of its group), a
-// deregistration or a full-sync batch for one applier.
-type shardWork struct {
-	instance string
-	worker   int64
-	location string
-	from, to int
-	dereg    *wire.DeRegisterMsg
-	sync     *wire.FullSyncBatchMsg
-}
-
-var groups = sync.Pool{New: func() any { return new(applyGroup) }}
-
-// maxPooledOps bounds the operations a recycled group keeps room for.
-const maxPooledOps = 1 << 16
-
-func putGroup(g *applyGroup) {
-	clear(g.works) // drop the strings and messages it pointed to
-	g.works = g.works[:0]
-	if cap(g.ops) > maxPooledOps {
-		g.ops = nil
-	}
-	g.ops = g.ops[:0]
-	groups.Put(g)
 }
 
 // Start binds the sockets (and HTTP server) and starts serving. The server
@@ -203,40 +163,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) bind(typ zmq.Type, name string, port int) (*zmq.Socket, int, error) {
-	sock, err := s.zctx.NewSocket(typ)
-	if err != nil {
-		return nil, 0, err
-	}
-	ep := fmt.Sprintf("tcp://%s:%d", s.cfg.Host, port)
-	if port == FreePort {
-		ep = fmt.Sprintf("tcp://%s:*", s.cfg.Host)
-	}
-	if err := sock.Bind(ep); err != nil {
-		sock.Close()
-		return nil, 0, &BindError{Socket: name, Port: port, Err: bindErr(err)}
-	}
-	last, err := sock.GetLastEndpoint()
-	if err != nil {
-		sock.Close()
-		return nil, 0, err
-	}
-	bound, err := zmqx.Port(last)
-	if err != nil {
-		sock.Close()
-		return nil, 0, fmt.Errorf("%s: %w", name, err)
-	}
-	return sock, bound, nil
-}
-
-// bindErr turns libzmq's errno into the words users know.
-func bindErr(err error) error {
-	if zmq.AsErrno(err) == zmq.Errno(98) { // EADDRINUSE
-		return errors.New("address already in use")
-	}
-	return err
-}
-
 // Ports returns the bound ports.
 func (s *Server) Ports() Ports { return s.ports }
 
@@ -287,6 +213,80 @@ func (s *Server) Close() error {
 		s.log.flush()
 	})
 	return nil
+}
+
+// Port values with a special meaning in Config.
+const (
+	FreePort = 0  // bind any free port
+	NoPort   = -1 // do not open this socket (heartbeat, HTTP only)
+)
+
+// applyGroup is one applier's share of one PULL receive: its works in
+// arrival order. A batch's operations are copied into ops (the decoder
+// reuses its own), so a group owns all it holds; groups are recycled.
+type applyGroup struct {
+	works []shardWork
+	ops   []wire.KVOpEvent
+}
+
+// shardWork is a batch (operations ops[from:to] of its group), a
+// deregistration or a full-sync batch for one applier.
+type shardWork struct {
+	instance string
+	worker   int64
+	location string
+	from, to int
+	dereg    *wire.DeRegisterMsg
+	sync     *wire.FullSyncBatchMsg
+}
+
+var groups = sync.Pool{New: func() any { return new(applyGroup) }}
+
+// maxPooledOps bounds the operations a recycled group keeps room for.
+const maxPooledOps = 1 << 16
+
+func putGroup(g *applyGroup) {
+	clear(g.works) // drop the strings and messages it pointed to
+	g.works = g.works[:0]
+	if cap(g.ops) > maxPooledOps {
+		g.ops = nil
+	}
+	g.ops = g.ops[:0]
+	groups.Put(g)
+}
+
+func (s *Server) bind(typ zmq.Type, name string, port int) (*zmq.Socket, int, error) {
+	sock, err := s.zctx.NewSocket(typ)
+	if err != nil {
+		return nil, 0, err
+	}
+	ep := fmt.Sprintf("tcp://%s:%d", s.cfg.Host, port)
+	if port == FreePort {
+		ep = fmt.Sprintf("tcp://%s:*", s.cfg.Host)
+	}
+	if err := sock.Bind(ep); err != nil {
+		sock.Close()
+		return nil, 0, &BindError{Socket: name, Port: port, Err: bindErr(err)}
+	}
+	last, err := sock.GetLastEndpoint()
+	if err != nil {
+		sock.Close()
+		return nil, 0, err
+	}
+	bound, err := zmqx.Port(last)
+	if err != nil {
+		sock.Close()
+		return nil, 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return sock, bound, nil
+}
+
+// bindErr turns libzmq's errno into the words users know.
+func bindErr(err error) error {
+	if zmq.AsErrno(err) == zmq.Errno(98) { // EADDRINUSE
+		return errors.New("address already in use")
+	}
+	return err
 }
 
 // recv waits for one multipart message on sock, checking for Close every

@@ -27,7 +27,7 @@ func TestU64SetAgreesWithMap(t *testing.T) {
 }
 
 // BenchmarkKeySet is the apply loop's set traffic: a 2:1 mix of adds and
-// removes of keys in 0..9999, on a u64set and on the Go map it replaced.
+// removes of keys in 0..9999, on a u64set and on a Go map.
 func BenchmarkKeySet(b *testing.B) {
 	keys := make([]uint64, 1<<16)
 	r := rand.New(rand.NewPCG(3, 4))

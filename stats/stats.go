@@ -1,10 +1,3 @@
-// Package stats records latencies in HDR histograms and renders them the way
-// every lmfast stream does: microsecond percentiles for people, and the whole
-// histogram in the standard HdrHistogram compressed-base64 form so that
-// summaries from many processes or machines merge exactly.
-//
-// Histograms count nanoseconds from 1 ns to one hour with 3 significant
-// digits (a value is off by at most 0.1 %), the same precision wrk2 uses.
 package stats
 
 import (

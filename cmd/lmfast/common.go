@@ -17,14 +17,13 @@ import (
 )
 
 // withMachine adds what every config line says of the machine the run is
-// on: schema and lmfast version, host name, CPU model and topology, online
-// CPUs and the libzmq version.
+// on: schema and lmfast version, host name, CPU model and topology, and
+// online CPUs. The commands that use ZMQ add the libzmq version after it.
 func withMachine(e *zerolog.Event) *zerolog.Event {
 	hostname, _ := os.Hostname()
 	info := cpus.Describe()
 	return e.Str("schema", stream.Schema).Str("version", version).
-		Str("host", hostname).Str("cpu", info.String()).Str("cpu_model", info.Model).Int("cpus_online", info.Online).
-		Str("libzmq", libzmqVersion())
+		Str("host", hostname).Str("cpu", info.String()).Str("cpu_model", info.Model).Int("cpus_online", info.Online)
 }
 
 // listening starts a server's "listening" line, written once it is bound:

@@ -3,18 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	zmq "github.com/pebbe/zmq4"
 	"github.com/rs/zerolog"
 
 	"github.com/lmfast/lmfast/engine"
@@ -31,7 +27,7 @@ import (
 type controllerCmd struct {
 	ControllerHost  string  `name:"controller-host" default:"127.0.0.1" help:"Controller host (0.0.0.0 means 127.0.0.1)."`
 	MonitorPorts    string  `name:"monitor-ports" default:"{\"pull\":8100,\"reply\":8101}" help:"Controller ports as JSON: pull (8100 when left out), reply (needed by register and p2p_lookup), heartbeat (else learned from the first RegisterRetMsg)."`
-	Duration        string  `default:"60" help:"Run length: seconds, or a Go duration such as 90s or 2m."`
+	Duration        seconds `default:"60" help:"Run length: seconds, or a Go duration such as 90s or 2m."`
 	BatchSize       int     `name:"batch-size" default:"50" help:"KV operations per BatchedKVOperationMsg."`
 	Operations      string  `default:"admit:70,evict:25,heartbeat:5" help:"Operation mix name:percent,... (admit, evict, heartbeat, p2p_lookup, register, deregister); must sum to 100."`
 	NumInstances    int     `name:"num-instances" default:"10" help:"Simulated instances per process."`
@@ -41,17 +37,17 @@ type controllerCmd struct {
 	NumHashes       int     `name:"num-hashes" default:"100" help:"Hashes per p2p_lookup."`
 	NumProcesses    int     `name:"num-processes" default:"1" help:"Independent engine groups (LMCache's processes), each with its own ZMQ context and instance names."`
 	NoRegisterFirst bool    `name:"no-register-first" help:"Skip pre-registering the workers."`
-	RegisterTimeout string  `name:"register-timeout" default:"10s" help:"Longest time the whole pre-registration may take (every worker, many requests in flight)."`
+	RegisterTimeout seconds `name:"register-timeout" default:"10s" help:"Longest time the whole pre-registration may take (every worker, many requests in flight)."`
 	PinCPUs         string  `name:"pin-cpus" help:"Run one sender per listed CPU, pinned (taskset syntax: 0-7, 0,2,4)."`
 	Senders         int     `help:"Unpinned senders per process when --pin-cpus is not given (default: half the CPUs, at least 1)."`
 	Rate            float64 `default:"0" help:"Target requests/s over all senders and processes (all --num-processes-total of them); 0 runs a closed loop."`
 	Concurrency     int     `default:"1" help:"Request/reply operations in flight per sender."`
 	Seed            uint64  `default:"0" help:"Seed of the message stream (0: pick one and print it)."`
 	Out             string  `help:"Write the JSONL stream to this file instead of stdout."`
-	Interval        string  `default:"1s" help:"Period of the JSONL interval lines."`
+	Interval        seconds `default:"1s" help:"Period of the JSONL interval lines."`
 	Raw             bool    `help:"Also write one JSONL sample line per operation."`
 	Embedded        bool    `help:"Start the reference controller in-process on free 127.0.0.1 ports and target it (its /metrics is --controller-metrics)."`
-	DrainTimeout    string  `name:"drain-timeout" default:"10s" help:"How long queued messages may take to reach the controller after the run."`
+	DrainTimeout    seconds `name:"drain-timeout" default:"10s" help:"How long queued messages may take to reach the controller after the run."`
 	NoHeadroom      bool    `name:"no-headroom" help:"Skip the calibrated ZMQ ceiling (no headroom figure)."`
 
 	processFlags `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
@@ -93,28 +89,6 @@ func parseMonitorPorts(s string) (monitorPorts, error) {
 	return mp, nil
 }
 
-// parseSeconds reads "60" as seconds, or a Go duration such as "1m30s".
-// NaN, ±Inf and more seconds than a time.Duration holds (292 years) are
-// refused.
-func parseSeconds(flag, s string) (time.Duration, error) {
-	if n, err := strconv.ParseFloat(s, 64); err == nil || errors.Is(err, strconv.ErrRange) {
-		switch {
-		case math.IsNaN(n) || math.IsInf(n, 0):
-			return 0, fmt.Errorf("%s: %q is not a finite number of seconds", flag, s)
-		case n <= 0:
-			return 0, fmt.Errorf("%s must be positive", flag)
-		case n >= math.MaxInt64/float64(time.Second):
-			return 0, fmt.Errorf("%s: %s seconds is too long", flag, s)
-		}
-		return time.Duration(n * float64(time.Second)), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s: %q is not a positive duration", flag, s)
-	}
-	return d, nil
-}
-
 // Run checks every flag, measures the headroom ceiling, runs the engine
 // groups, and writes the summaries, the reports and (--embedded) the
 // verification.
@@ -128,22 +102,8 @@ func (c *controllerCmd) Run(a *app) error {
 	if err != nil {
 		return badInput("%v", err)
 	}
-	duration, err := parseSeconds("--duration", c.Duration)
-	if err != nil {
-		return badInput("%v", err)
-	}
-	interval, err := parseSeconds("--interval", c.Interval)
-	if err != nil {
-		return badInput("%v", err)
-	}
-	drain, err := parseSeconds("--drain-timeout", c.DrainTimeout)
-	if err != nil {
-		return badInput("%v", err)
-	}
-	registerTimeout, err := parseSeconds("--register-timeout", c.RegisterTimeout)
-	if err != nil {
-		return badInput("%v", err)
-	}
+	duration, interval := time.Duration(c.Duration), time.Duration(c.Interval)
+	drain, registerTimeout := time.Duration(c.DrainTimeout), time.Duration(c.RegisterTimeout)
 	if c.NumProcesses < 1 {
 		return badInput("--num-processes must be at least 1")
 	}
@@ -202,36 +162,15 @@ func (c *controllerCmd) Run(a *app) error {
 		Seed: seed, Interval: interval, Raw: c.Raw, DrainTimeout: drain,
 		RegisterTimeout: registerTimeout, Registering: &engine.RegisterProgress{},
 	}
-	groups := make([]engine.Config, c.NumProcesses)
+	groups, asked, err := engine.Groups(base, c.NumProcesses, pinned, c.Senders, runtime.NumCPU())
+	if err != nil {
+		return badInput("%v", err)
+	}
+	if pairs := groups[0].Senders; asked > pairs && (pinned != nil || c.Senders > 0) {
+		fmt.Fprintf(a.stderr, "lmfast: warning: %d senders per process for %d (instance, worker) pairs: %d run\n", asked, pairs, pairs)
+	}
 	for g := range groups {
-		cfg := base
-		cfg.Proc = place.Proc(g)
-		switch {
-		case pinned != nil:
-			for i := g; i < len(pinned); i += c.NumProcesses {
-				cfg.CPUs = append(cfg.CPUs, pinned[i])
-			}
-			cfg.Senders = len(cfg.CPUs)
-		case c.Senders > 0:
-			cfg.Senders = c.Senders
-		default:
-			cfg.Senders = max(1, runtime.NumCPU()/2/c.NumProcesses)
-		}
-		if err := cfg.Validate(); err != nil {
-			return badInput("%v", err)
-		}
-		// A sender owns whole (instance, worker) pairs, so a process runs at
-		// most one per pair; the config line and the headroom count those.
-		if pairs := cfg.NumInstances * cfg.NumWorkers; cfg.Senders > pairs {
-			if g == 0 && (pinned != nil || c.Senders > 0) {
-				fmt.Fprintf(a.stderr, "lmfast: warning: %d senders per process for %d (instance, worker) pairs: %d run\n", cfg.Senders, pairs, pairs)
-			}
-			cfg.Senders = pairs
-			if cfg.CPUs != nil {
-				cfg.CPUs = cfg.CPUs[:pairs]
-			}
-		}
-		groups[g] = cfg
+		groups[g].Proc = place.Proc(g)
 	}
 	if !c.Embedded {
 		if err := checkEndpoints(a.ctx, host, ports); err != nil {
@@ -253,7 +192,7 @@ func (c *controllerCmd) Run(a *app) error {
 		return outputError(err, outName, "nothing was sent")
 	}
 	if !c.NoHeadroom {
-		if err := c.measureCeiling(a, groups, pinned, seed); err != nil {
+		if err := c.measureCeiling(a, groups, seed); err != nil {
 			return err
 		}
 	}
@@ -386,19 +325,11 @@ const headroomDuration = time.Second
 // traffic (the run's batch bytes, senders, pinning and request lanes; raw
 // pebbe/zmq4 and lmfast's engine, see engine/calibrate) and gives each
 // group its share by senders, so every summary can report its headroom.
-func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []int, seed uint64) error {
-	senders, lanes := 0, 0
-	for _, g := range groups {
-		senders += g.Senders
-	}
-	for _, m := range groups[0].Mix {
-		if !m.Op.IsPush() && m.Pct > 0 {
-			lanes = c.Concurrency
-		}
-	}
+func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, seed uint64) error {
+	senders, lanes := engine.TotalSenders(groups), groups[0].RequestLanes()
 	fmt.Fprintf(a.stderr, "lmfast: measuring this machine's ZMQ ceiling for the headroom figure (%s; --no-headroom skips it)\n",
 		headroomDuration*time.Duration(2+2*min(lanes, 1)))
-	common := calibrate.Common{Transport: "tcp", Senders: senders, CPUs: pinned, Duration: headroomDuration}
+	common := calibrate.Common{Transport: "tcp", Senders: senders, CPUs: engine.PinnedCPUs(groups), Duration: headroomDuration}
 	ceiling, err := calibrate.Ceiling(a.ctx, common, c.BatchSize, c.NumKeys, c.NumHashes, lanes, seed)
 	if a.ctx.Err() != nil {
 		return errInterrupted // nothing was sent yet
@@ -406,20 +337,12 @@ func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []
 	if err != nil {
 		return failed("measuring the ZMQ ceiling: %v (--no-headroom skips it)", err)
 	}
-	for i := range groups {
-		share := float64(groups[i].Senders) / float64(senders)
-		groups[i].Ceiling = &engine.Ceiling{Transport: ceiling.Transport, PushBytes: ceiling.PushBytes,
-			PushPerSec: ceiling.PushPerSec * share, RoundTripPerSec: ceiling.RoundTripPerSec * share,
-			EnginePushPerSec: ceiling.EnginePushPerSec * share, EngineRoundTripPerSec: ceiling.EngineRoundTripPerSec * share}
-	}
+	engine.ShareCeiling(groups, ceiling)
 	return nil
 }
 
 // writeConfig writes the run's config line: every effective setting.
 func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, place engine.Placement, metrics *scrape.Scraper) {
-	hostname, _ := os.Hostname()
-	major, minor, patch := zmq.Version()
-	info := cpus.Describe()
 	ops := make([]string, 0, len(groups[0].Mix))
 	for _, m := range groups[0].Mix {
 		ops = append(ops, m.Op.String()+":"+pyfmt.Float(m.Pct))
@@ -433,9 +356,7 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		}
 	}
 	g := groups[0]
-	e := out.Event("config").Str("schema", stream.Schema).Str("version", version).
-		Str("host", hostname).Str("cpu", info.String()).Str("cpu_model", info.Model).Int("cpus_online", info.Online).
-		Str("libzmq", fmt.Sprintf("%d.%d.%d", major, minor, patch)).
+	e := withMachine(out.Event("config")).Str("libzmq", libzmqVersion()).
 		Str("controller_host", host).Int("pull_port", ports.Pull).Int("reply_port", ports.Reply).Int("heartbeat_port", ports.Heartbeat).
 		Bool("embedded", c.Embedded).
 		Float64("duration_s", g.Duration.Seconds()).Int("batch_size", g.BatchSize).Str("operations", strings.Join(ops, ",")).

@@ -160,8 +160,8 @@ func summaryAll(t *testing.T, path string) map[string]any {
 }
 
 // TestControllerRegisterNeverAnswered: a reply endpoint that never answers
-// ends pre-registration at --register-timeout (it took 5 s per worker, 50 s
-// for 10, and then ran the load with exit 0): exit 2 before any load, one
+// ends pre-registration at --register-timeout (not after a request timeout
+// per worker, and without running the load): exit 2 before any load, one
 // line in the run's own words.
 func TestControllerRegisterNeverAnswered(t *testing.T) {
 	k := enginetest.Start(t)
@@ -225,9 +225,9 @@ func TestControllerSIGTERMDuringRegistration(t *testing.T) {
 }
 
 // TestControllerInterruptAfterControllerDied: Ctrl-C after the controller
-// died ends the run within a second's order (it took 17 s: a 5 s send
-// timeout, 5 s of deregistration, 10 s of drain), exit 130, and the
-// summary and the stderr report say it was interrupted.
+// died ends the run within a second's order (not after the send timeout,
+// the deregistration and the drain timeout one after another), exit 130,
+// and the summary and the stderr report say it was interrupted.
 func TestControllerInterruptAfterControllerDied(t *testing.T) {
 	srv := startController(t)
 	out := filepath.Join(t.TempDir(), "run.jsonl")

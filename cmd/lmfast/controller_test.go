@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,6 +85,25 @@ func TestParseSeconds(t *testing.T) {
 		got, err := parseSeconds("--duration", tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("parseSeconds(%q) = %v, %v", tc.in, got, err)
+		}
+	}
+}
+
+// TestControllerHeadroomWithCappedPinnedSenders: when pinned senders are
+// capped at the (instance, worker) pairs, the ceiling is measured with the
+// CPUs of the senders that run, so the run goes ahead and reports its
+// headroom instead of failing on "2 CPUs for 1 senders".
+func TestControllerHeadroomWithCappedPinnedSenders(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run.jsonl")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"controller", "--embedded", "--duration", "0.3", "--num-instances", "1", "--pin-cpus", "0,1",
+		"--operations", "admit:100", "--out", out}, strings.NewReader(""), &stdout, &stderr)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, l := range readJSONL(t, out) {
+		if l["event"] == "summary" && l["op"] == "all" && l["headroom"] == nil {
+			t.Fatalf("summary without headroom: %v", l)
 		}
 	}
 }

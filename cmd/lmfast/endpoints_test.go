@@ -62,8 +62,8 @@ func silentPort(t *testing.T) int {
 // TestControllerWrongEndpoint: a --monitor-ports port that answers as the
 // wrong ZMQ socket type, or as something that is not ZMQ at all, ends the
 // run before any load with exit 2 and one line naming the key and what
-// answered. (Before the check, a PUSH to a ROUTER ran for the whole
-// duration, reported its batches sent and drained, and exited 0.)
+// answered. (Without the check, a PUSH to a ROUTER runs for the whole
+// duration, reports its batches sent and drained, and exits 0.)
 func TestControllerWrongEndpoint(t *testing.T) {
 	k := enginetest.Start(t) // PULL, ROUTER reply, ROUTER heartbeat
 	router, pull, push, dealer := bindZMQ(t, zmq.ROUTER), bindZMQ(t, zmq.PULL), bindZMQ(t, zmq.PUSH), bindZMQ(t, zmq.DEALER)

@@ -1,14 +1,108 @@
 package main
 
+// Flag value types and decoders that kong applies while it parses the
+// command line, so that a bad value is exit 2 before any command runs:
+// durations as seconds or Go durations, and finite floats.
+
 import (
 	"errors"
 	"fmt"
 	"math"
 	"reflect"
 	"strconv"
+	"time"
 
 	"github.com/alecthomas/kong"
 )
+
+// seconds is a positive duration flag: "60" is seconds (fractions allowed),
+// anything else a Go duration such as "1m30s". Without a default, 0 means
+// the flag was not given.
+type seconds time.Duration
+
+// Decode implements kong.MapperValue.
+func (s *seconds) Decode(ctx *kong.DecodeContext) error {
+	flag, v, err := flagValue(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := parseSeconds(flag, v)
+	if err != nil {
+		return &flagError{err.Error()}
+	}
+	*s = seconds(d)
+	return nil
+}
+
+// secondsOrZero is a duration flag as seconds, where zero in any form
+// ("0", "0s", "0.0") is allowed too and means the flag's "no limit" or
+// "not timed" value.
+type secondsOrZero time.Duration
+
+// Decode implements kong.MapperValue.
+func (s *secondsOrZero) Decode(ctx *kong.DecodeContext) error {
+	flag, v, err := flagValue(ctx)
+	if err != nil {
+		return err
+	}
+	if isZeroDuration(v) {
+		*s = 0
+		return nil
+	}
+	d, err := parseSeconds(flag, v)
+	if err != nil {
+		return &flagError{err.Error()}
+	}
+	*s = secondsOrZero(d)
+	return nil
+}
+
+// flagError is a flag value's error whose text already names the flag;
+// main prints it as it is, without kong's "--flag:" prefix.
+type flagError struct{ msg string }
+
+func (e *flagError) Error() string { return e.msg }
+
+// flagValue pops the value being decoded and names its flag ("--name").
+func flagValue(ctx *kong.DecodeContext) (flag, value string, err error) {
+	t, err := ctx.Scan.PopValue("duration")
+	if err != nil {
+		return "", "", err
+	}
+	return "--" + ctx.Value.Name, fmt.Sprint(t.Value), nil
+}
+
+// parseSeconds reads "60" as seconds, or a Go duration such as "1m30s";
+// either must be positive. NaN, ±Inf and more seconds than a
+// time.Duration holds (292 years) are refused.
+func parseSeconds(flag, s string) (time.Duration, error) {
+	if n, err := strconv.ParseFloat(s, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case math.IsNaN(n) || math.IsInf(n, 0):
+			return 0, fmt.Errorf("%s: %q is not a finite number of seconds", flag, s)
+		case n <= 0:
+			return 0, fmt.Errorf("%s must be positive", flag)
+		case n >= math.MaxInt64/float64(time.Second):
+			return 0, fmt.Errorf("%s: %s seconds is too long", flag, s)
+		}
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive duration", flag, s)
+	}
+	return d, nil
+}
+
+// isZeroDuration reports whether a duration value means zero ("0", "0s",
+// "0.0", ...).
+func isZeroDuration(v string) bool {
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		return f == 0
+	}
+	d, err := time.ParseDuration(v)
+	return err == nil && d == 0
+}
 
 // floatFlags makes every float flag of every subcommand refuse NaN and
 // ±Inf, which strconv.ParseFloat (and so kong) accepts as "NaN", "Inf" or

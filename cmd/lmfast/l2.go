@@ -9,8 +9,8 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
-	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/l2"
 	"github.com/lmfast/lmfast/stream"
 )
@@ -32,16 +32,16 @@ type l2Cmd struct {
 	Output           string   `placeholder:"FILE" help:"Also write the rendered summary to FILE."`
 	Quiet            bool     `short:"q" help:"No progress lines or summary on stderr (--output is still written)."`
 
-	Out          string `placeholder:"FILE" help:"Write the JSONL stream to FILE instead of stdout."`
-	Mode         string `default:"wave" placeholder:"wave|window" help:"wave: LMCache's rounds (--in-flight submits, then wait); window: keep --in-flight submits outstanding for --duration."`
-	Duration     string `default:"10" help:"Window mode: measured time per operation (seconds, or a Go duration); 0: run --rounds rounds instead (a fixed amount of work)."`
-	IOWorkers    int    `name:"io-workers" default:"0" help:"I/O threads (default: fs_native's num_workers if given, else --in-flight)."`
-	PinCPUs      string `name:"pin-cpus" help:"Pin the I/O threads round-robin to these CPUs (taskset syntax)."`
-	HugePages    bool   `name:"hugepages" help:"Payload buffers on 2 MiB huge pages (MAP_HUGETLB, else transparent huge pages)."`
-	LoadBuffers  string `name:"load-buffers" default:"per-key" placeholder:"per-key|per-thread" help:"per-key: each load reads into its key's slot (LMCache's L1 layout); per-thread: into one buffer per I/O thread (fio's footprint)."`
-	DropCaches   bool   `name:"drop-caches" help:"Drop the page cache before lookup and load (root: drop_caches; else fadvise DONTNEED)."`
-	Raw          bool   `help:"Also write one JSONL sample line per key."`
-	RoundTimeout string `name:"round-timeout" help:"Longest wait for a completion before a round times out (default: LMCache's 120s for store/load, 60s for lookup)."`
+	Out          string        `placeholder:"FILE" help:"Write the JSONL stream to FILE instead of stdout."`
+	Mode         string        `default:"wave" placeholder:"wave|window" help:"wave: LMCache's rounds (--in-flight submits, then wait); window: keep --in-flight submits outstanding for --duration."`
+	Duration     secondsOrZero `default:"10" help:"Window mode: measured time per operation (seconds, or a Go duration); 0: run --rounds rounds instead (a fixed amount of work)."`
+	IOWorkers    int           `name:"io-workers" default:"0" help:"I/O threads (default: fs_native's num_workers if given, else --in-flight)."`
+	PinCPUs      string        `name:"pin-cpus" help:"Pin the I/O threads round-robin to these CPUs (taskset syntax)."`
+	HugePages    bool          `name:"hugepages" help:"Payload buffers on 2 MiB huge pages (MAP_HUGETLB, else transparent huge pages)."`
+	LoadBuffers  string        `name:"load-buffers" default:"per-key" placeholder:"per-key|per-thread" help:"per-key: each load reads into its key's slot (LMCache's L1 layout); per-thread: into one buffer per I/O thread (fio's footprint)."`
+	DropCaches   bool          `name:"drop-caches" help:"Drop the page cache before lookup and load (root: drop_caches; else fadvise DONTNEED)."`
+	Raw          bool          `help:"Also write one JSONL sample line per key."`
+	RoundTimeout seconds       `name:"round-timeout" help:"Longest wait for a completion before a round times out (default: LMCache's 120s for store/load, 60s for lookup)."`
 
 	Flamegraph           string `name:"flamegraph" default:"off" placeholder:"on|off" help:"on: record the measured operations with Go's CPU profiler and render an SVG flame graph."`
 	FlamegraphMode       string `name:"flamegraph-mode" default:"on-cpu" placeholder:"MODE" help:"What to sample with --flamegraph on: on-cpu, the only mode lmfast has (LMCache's off-cpu, offwake, wakeup, wall and gil are refused)."`
@@ -267,29 +267,14 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 	default:
 		return nil, "", badInput("--load-buffers: %q is not per-key or per-thread", c.LoadBuffers)
 	}
-	duration, err := parseSeconds("--duration", c.Duration)
-	if isZeroDuration(c.Duration) {
-		duration, err = 0, nil // window mode: --rounds rounds
-	}
-	if err != nil {
-		return nil, "", badInput("%v", err)
-	}
+	duration := time.Duration(c.Duration) // 0, window mode: --rounds rounds
 	storeLoad, lookup := l2.DefaultStoreLoadTimeout, l2.DefaultLookupTimeout
-	if c.RoundTimeout != "" {
-		d, err := parseSeconds("--round-timeout", c.RoundTimeout)
-		if err != nil {
-			return nil, "", badInput("%v", err)
-		}
-		storeLoad, lookup = d, d
+	if c.RoundTimeout != 0 {
+		storeLoad, lookup = time.Duration(c.RoundTimeout), time.Duration(c.RoundTimeout)
 	}
-	var pinned []int
-	if c.PinCPUs != "" {
-		if pinned, err = cpus.Parse(c.PinCPUs); err != nil {
-			return nil, "", badInput("--pin-cpus: %v", err)
-		}
-		if err := cpus.Validate(pinned); err != nil {
-			return nil, "", badInput("--pin-cpus: %v", err)
-		}
+	pinned, err := pinList(c.PinCPUs)
+	if err != nil {
+		return nil, "", err
 	}
 	if c.IOWorkers < 0 {
 		return nil, "", badInput("--io-workers must not be negative")
@@ -337,8 +322,6 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 
 // writeConfig writes the run's config line: every effective setting.
 func (c *l2Cmd) writeConfig(out *stream.Writer, cfg *l2.Config) {
-	hostname, _ := os.Hostname()
-	info := cpus.Describe()
 	ops := make([]string, len(cfg.Ops))
 	for i, o := range cfg.Ops {
 		ops[i] = o.String()
@@ -348,8 +331,7 @@ func (c *l2Cmd) writeConfig(out *stream.Writer, cfg *l2.Config) {
 		pins[i] = fmt.Sprint(p)
 	}
 	s := cfg.Spec
-	out.Event("config").Str("schema", stream.Schema).Str("version", version).
-		Str("host", hostname).Str("cpu", info.String()).Str("cpu_model", info.Model).Int("cpus_online", info.Online).
+	withMachine(out.Event("config")).
 		Str("go", runtime.Version()).Str("kernel", kernelRelease()).
 		Str("l2_adapter_json", s.Raw).Str("adapter_type", s.Type).Str("adapter", s.ClassName()).
 		Str("base_path", s.BasePath).Bool("use_odirect", s.UseODirect).Str("relative_tmp_dir", s.RelativeTmpDir).

@@ -173,7 +173,7 @@ func TestL2StdoutIsJSONL(t *testing.T) {
 // TestL2JSONSummaryEscapesAsPython: with --format json the summary
 // (stderr and --output) writes the adapter JSON as Python's json.dumps
 // does — DEL as \u007f, non-ASCII as \uXXXX — while stdout stays JSON lines
-// carrying the same string. Before, DEL went out raw.
+// carrying the same string (Go's JSON encoders leave DEL raw).
 func TestL2JSONSummaryEscapesAsPython(t *testing.T) {
 	dir := t.TempDir()
 	raw := `{"type":"fs","base_path":"` + dir + "/caf\u00e9\x7f" + `"}`
@@ -617,9 +617,8 @@ func TestL2Help(t *testing.T) {
 // injected from its 3rd call on, 1000 times) ends the run with one line
 // naming the operation and the cause and exit 1, after the stores running
 // then finished (no temp file left); the JSONL stream has the error line
-// and is complete. Before, the failure was taken for a timeout and retried
-// by the drain until the injected failures ran out (a persistent one spins
-// forever).
+// and is complete: the failure is not taken for a timeout and retried by
+// the drain (which a persistent failure would keep spinning).
 func TestL2FailedWaitExits1(t *testing.T) {
 	var calls, failed atomic.Int64
 	l2ConfigHook = func(c *l2.Config) {

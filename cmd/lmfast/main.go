@@ -1,10 +1,3 @@
-// Command lmfast load-tests LMCache's cache controller and its L2 storage.
-//
-// Every subcommand lives in its own file and only parses flags and wires
-// library packages together; the engines live in engine/, l2/, wire/ and
-// refcontroller/. Results stream to stdout (or --out; the load commands
-// use lmfast-<run>.jsonl when stdout is a terminal) as JSON lines; the
-// human report goes to stderr.
 package main
 
 import (
@@ -84,6 +77,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		return ExitOK
 	}
 	if err != nil {
+		var fe *flagError
+		if errors.As(err, &fe) {
+			err = fe // its text names the flag already
+		}
 		fmt.Fprintf(stderr, "lmfast: %s\n", oneLine(err.Error()))
 		return ExitBadInput
 	}

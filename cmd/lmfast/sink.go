@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -15,11 +14,11 @@ import (
 // for measuring what a generator (lmfast, or LMCache's own tool) really
 // delivers. The sink is zmqx's.
 type sinkCmd struct {
-	Host     string `default:"127.0.0.1" help:"Bind host."`
-	PullPort int    `name:"pull-port" default:"8100" help:"PULL port to count on (0: any free port)."`
-	Duration string `default:"0" help:"Stop after this long (seconds or a Go duration; 0: run until SIGINT/SIGTERM)."`
-	Interval string `default:"1s" help:"Period of the JSONL interval lines."`
-	Out      string `help:"Write the JSONL stream to this file instead of stdout."`
+	Host     string        `default:"127.0.0.1" help:"Bind host."`
+	PullPort int           `name:"pull-port" default:"8100" help:"PULL port to count on (0: any free port)."`
+	Duration secondsOrZero `default:"0" help:"Stop after this long (seconds or a Go duration; 0: run until SIGINT/SIGTERM)."`
+	Interval seconds       `default:"1s" help:"Period of the JSONL interval lines."`
+	Out      string        `help:"Write the JSONL stream to this file instead of stdout."`
 }
 
 // Run counts until --duration or a signal, then writes the summary and
@@ -28,18 +27,8 @@ func (c *sinkCmd) Run(a *app) error {
 	if c.PullPort < 0 || c.PullPort > 65535 {
 		return badInput("--pull-port %d: out of range", c.PullPort)
 	}
-	var duration time.Duration // 0: until a signal
-	if !isZeroDuration(c.Duration) {
-		d, err := parseSeconds("--duration", c.Duration)
-		if err != nil {
-			return badInput("%v", err)
-		}
-		duration = d
-	}
-	interval, err := parseSeconds("--interval", c.Interval)
-	if err != nil {
-		return badInput("%v", err)
-	}
+	duration := time.Duration(c.Duration) // 0: until a signal
+	interval := time.Duration(c.Interval)
 	port := "*"
 	if c.PullPort != 0 {
 		port = fmt.Sprint(c.PullPort)
@@ -93,14 +82,4 @@ func (c *sinkCmd) Run(a *app) error {
 		return failed("writing the JSONL stream: %v", err)
 	}
 	return errStopped
-}
-
-// isZeroDuration reports whether a --duration value means zero ("0",
-// "0s", "0.0", ...).
-func isZeroDuration(v string) bool {
-	if f, err := strconv.ParseFloat(v, 64); err == nil {
-		return f == 0
-	}
-	d, err := time.ParseDuration(v)
-	return err == nil && d == 0
 }

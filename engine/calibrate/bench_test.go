@@ -7,16 +7,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// cpuTime is this process's user+system CPU time so far.
-func cpuTime(tb testing.TB) time.Duration {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/lmfast/lmfast/internal/cpus"
+)
 
 // BenchmarkEngineVsRawPush measures, in one run, raw pebbe/zmq4 PUSH→PULL
 // and lmfast's engine into the same kind of counting sink with the same
@@ -27,17 +20,17 @@ func cpuTime(tb testing.TB) time.Duration {
 func BenchmarkEngineVsRawPush(b *testing.B) {
 	c := Common{Transport: "tcp", Senders: 1, Duration: time.Second}
 	for i := 0; i < b.N; i++ {
-		t0 := cpuTime(b)
+		t0 := cpus.ProcessTime()
 		raw, err := Push(context.Background(), c, SampleBatch(50, 10000, 1))
 		if err != nil {
 			b.Fatal(err)
 		}
-		t1 := cpuTime(b)
+		t1 := cpus.ProcessTime()
 		eng, err := EnginePush(context.Background(), c, 50, 10000, 1)
 		if err != nil {
 			b.Fatal(err)
 		}
-		t2 := cpuTime(b)
+		t2 := cpus.ProcessTime()
 		b.ReportMetric(raw.Rate, "raw-msgs/s")
 		b.ReportMetric(eng.Rate, "engine-msgs/s")
 		b.ReportMetric(eng.Rate/raw.Rate, "engine/raw")

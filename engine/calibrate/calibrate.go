@@ -1,16 +1,3 @@
-// Package calibrate measures this machine's raw ZMQ ceiling: how many
-// messages pebbe/zmq4 PUSH→PULL and DEALER→ROUTER can move with lmfast's own
-// pre-encoded bytes and nothing else, over tcp://127.0.0.1 or ipc://, as
-// libzmq's local_thr/remote_thr and local_lat/remote_lat do. No load
-// generator on this machine can beat it, so a run whose rate is close to it
-// was limited by the generator's machine, not by the controller under test
-// (the "headroom" of every lmfast controller summary).
-//
-// PUSH rates are counted at the receiving end (zmqx.Sink), from the first
-// message that arrived to the last; what the senders handed to their
-// sockets is only checked against it. Round trips are counted where they
-// complete, at the senders (from the first request to the last reply), and
-// checked against the requests the ROUTER answered.
 package calibrate
 
 import (
@@ -69,70 +56,37 @@ type Common struct {
 	Duration  time.Duration // how long the senders send
 }
 
-func (c Common) validate() error {
-	switch {
-	case c.Transport != "tcp" && c.Transport != "ipc":
-		return fmt.Errorf("unknown transport %q (tcp, ipc)", c.Transport)
-	case c.Senders < 1:
-		return errors.New("need at least one sender")
-	case c.CPUs != nil && len(c.CPUs) != c.Senders:
-		return fmt.Errorf("%d CPUs for %d senders", len(c.CPUs), c.Senders)
-	case c.Duration <= 0:
-		return errors.New("duration must be positive")
-	}
-	return nil
-}
-
-// endpoints returns where a sink binds for the transport; cleanup removes
-// what binding left behind.
-func endpoints(transport string) (pull, router string, cleanup func(), err error) {
-	if transport == "tcp" {
-		return "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", func() {}, nil
-	}
-	dir, err := os.MkdirTemp("", "lmfast-calibrate-")
+// Ceiling measures a controller run's own ceilings, each for c.Duration:
+// raw PUSH of a batch of batchSize keys in 0..numKeys-1 and lmfast's
+// engine pushing such batches (EnginePush); when the run has request ops
+// (lanes > 0), raw round trips and the engine's lookups (EngineRoundTrip)
+// with lanes in flight per sender.
+func Ceiling(ctx context.Context, c Common, batchSize, numKeys, numHashes, lanes int, seed uint64) (engine.Ceiling, error) {
+	batch := SampleBatch(batchSize, numKeys, seed)
+	out := engine.Ceiling{Transport: c.Transport, PushBytes: len(batch)}
+	raw, err := Push(ctx, c, batch)
 	if err != nil {
-		return "", "", nil, err
+		return out, err
 	}
-	return "ipc://" + filepath.Join(dir, "pull.ipc"), "ipc://" + filepath.Join(dir, "router.ipc"),
-		func() { os.RemoveAll(dir) }, nil
-}
-
-// openSink validates c and starts a counting sink on c's transport, with
-// a ROUTER answering reply when router is set; done closes it and removes
-// what binding left behind.
-func openSink(c Common, router bool, reply []byte) (sink *zmqx.Sink, done func(), err error) {
-	if err := c.validate(); err != nil {
-		return nil, nil, err
-	}
-	pullEP, routerEP, cleanup, err := endpoints(c.Transport)
+	eng, err := EnginePush(ctx, c, batchSize, numKeys, seed)
 	if err != nil {
-		return nil, nil, err
+		return out, err
 	}
-	if !router {
-		routerEP = ""
+	out.PushPerSec, out.EnginePushPerSec = raw.Rate, eng.Rate
+	if lanes > 0 {
+		request, reply := SampleLookup(numHashes, numKeys)
+		rt, err := RoundTrip(ctx, c, lanes, request, reply)
+		if err != nil {
+			return out, err
+		}
+		ert, err := EngineRoundTrip(ctx, c, lanes, numHashes, numKeys, seed)
+		if err != nil {
+			return out, err
+		}
+		out.RoundTripPerSec, out.EngineRoundTripPerSec = rt.Rate, ert.Rate
 	}
-	if sink, err = zmqx.StartSink(pullEP, routerEP, reply); err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	return sink, func() { sink.Close(); cleanup() }, nil
+	return out, nil
 }
-
-// senderContext is the senders' ZMQ context, with the I/O threads the
-// engine would give them.
-func senderContext(c Common) (*zmq.Context, error) {
-	zctx, err := zmq.NewContext()
-	if err != nil {
-		return nil, err
-	}
-	_ = zctx.SetIoThreads(engine.IOThreads(c.Senders))
-	return zctx, nil
-}
-
-// drainWait bounds how long queued messages may take to reach the sink
-// after the senders stop: the senders' linger, and how long the sink may
-// receive nothing new before a count short of what was sent is final.
-const drainWait = 10 * time.Second
 
 // Push measures raw PUSH→PULL: every sender sends payload in a tight loop
 // on its own PUSH socket (SNDHWM and SNDTIMEO as lmfast's engine) for
@@ -297,47 +251,6 @@ func RoundTrip(ctx context.Context, c Common, lanes int, request, reply []byte) 
 	return m, nil
 }
 
-// runSenders runs c.Senders copies of send, each on its own OS thread
-// (pinned when c.CPUs is set). Each calls ready once its sockets are up;
-// stop is closed c.Duration after the last one did, or when ctx ends, and
-// then ctx's error is returned: a measurement cut short is not a result.
-func runSenders(ctx context.Context, c Common, send func(stop <-chan struct{}, ready func()) error) error {
-	stop := make(chan struct{})
-	var readyWG, wg sync.WaitGroup
-	errs := make([]error, c.Senders)
-	readyWG.Add(c.Senders)
-	for i := 0; i < c.Senders; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			once := sync.OnceFunc(readyWG.Done)
-			defer once()
-			if c.CPUs != nil {
-				if err := cpus.Pin(c.CPUs[i]); err != nil {
-					errs[i] = err
-					return
-				}
-			}
-			errs[i] = send(stop, func() { once(); readyWG.Wait() })
-		}()
-	}
-	readyWG.Wait()
-	var interrupted error
-	select {
-	case <-time.After(c.Duration):
-	case <-ctx.Done():
-		interrupted = ctx.Err()
-	}
-	close(stop)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return interrupted
-}
-
 // EnginePush measures lmfast's own engine the way Push measures raw
 // pebbe/zmq4: an admit-only closed-loop run (batchSize KV ops per
 // BatchedKVOperationMsg, keys in 0..numKeys-1, no pre-registration) into
@@ -378,39 +291,6 @@ func EnginePush(ctx context.Context, c Common, batchSize, numKeys int, seed uint
 	return m, nil
 }
 
-// SampleBatch returns one admit BatchedKVOperationMsg of batchSize keys
-// drawn from 0..numKeys-1, encoded as the engine's producers encode them:
-// the bytes Push sends to compare with EnginePush. Its sequence numbers
-// start at steadySeq, where a run's counters spend nearly all of it (each
-// a 5-byte msgpack int), so the sample has the size of a run's batches.
-func SampleBatch(batchSize, numKeys int, seed uint64) []byte {
-	keys := make([]wire.Int, batchSize)
-	x := seed | 1
-	for i := range keys {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		keys[i] = wire.IntOf(int64(x % uint64(max(1, numKeys))))
-	}
-	enc := wire.NewBatchEncoder(engine.InstanceID(0, 0), 0, engine.LocationName(0))
-	return enc.AppendKeys(nil, wire.OpAdmit, keys, steadySeq)
-}
-
-// steadySeq is a sequence number past the short msgpack forms.
-const steadySeq = 1 << 20
-
-// SampleLookup returns one BatchedP2PLookupMsg of numHashes hashes and the
-// controller's miss reply to it: the bytes RoundTrip exchanges.
-func SampleLookup(numHashes, numKeys int) (request, reply []byte) {
-	hashes := make([]wire.Int, numHashes)
-	for i := range hashes {
-		hashes[i] = wire.IntOf(int64(i * 7919 % max(1, numKeys)))
-	}
-	request = wire.NewP2PEncoder(engine.InstanceID(0, 0), 0).Append(nil, hashes)
-	reply = wire.BatchedP2PLookupRetMsg{LayoutInfo: []wire.LayoutInfo{{}}}.AppendMsgpack(nil)
-	return request, reply
-}
-
 // EngineRoundTrip measures lmfast's engine on request/reply the way
 // RoundTrip measures raw pebbe/zmq4: a p2p_lookup-only closed-loop run
 // (lanes lookups of numHashes hashes in flight per sender, each reply's
@@ -449,34 +329,141 @@ func EngineRoundTrip(ctx context.Context, c Common, lanes, numHashes, numKeys in
 	return m, nil
 }
 
-// Ceiling measures a controller run's own ceilings, each for c.Duration:
-// raw PUSH of a batch of batchSize keys in 0..numKeys-1 and lmfast's
-// engine pushing such batches (EnginePush); when the run has request ops
-// (lanes > 0), raw round trips and the engine's lookups (EngineRoundTrip)
-// with lanes in flight per sender.
-func Ceiling(ctx context.Context, c Common, batchSize, numKeys, numHashes, lanes int, seed uint64) (engine.Ceiling, error) {
-	batch := SampleBatch(batchSize, numKeys, seed)
-	out := engine.Ceiling{Transport: c.Transport, PushBytes: len(batch)}
-	raw, err := Push(ctx, c, batch)
+// SampleBatch returns one admit BatchedKVOperationMsg of batchSize keys
+// drawn from 0..numKeys-1, encoded as the engine's producers encode them:
+// the bytes Push sends to compare with EnginePush. Its sequence numbers
+// start at steadySeq, where a run's counters spend nearly all of it (each
+// a 5-byte msgpack int), so the sample has the size of a run's batches.
+func SampleBatch(batchSize, numKeys int, seed uint64) []byte {
+	keys := make([]wire.Int, batchSize)
+	x := seed | 1
+	for i := range keys {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		keys[i] = wire.IntOf(int64(x % uint64(max(1, numKeys))))
+	}
+	enc := wire.NewBatchEncoder(engine.InstanceID(0, 0), 0, engine.LocationName(0))
+	return enc.AppendKeys(nil, wire.OpAdmit, keys, steadySeq)
+}
+
+// SampleLookup returns one BatchedP2PLookupMsg of numHashes hashes and the
+// controller's miss reply to it: the bytes RoundTrip exchanges.
+func SampleLookup(numHashes, numKeys int) (request, reply []byte) {
+	hashes := make([]wire.Int, numHashes)
+	for i := range hashes {
+		hashes[i] = wire.IntOf(int64(i * 7919 % max(1, numKeys)))
+	}
+	request = wire.NewP2PEncoder(engine.InstanceID(0, 0), 0).Append(nil, hashes)
+	reply = wire.BatchedP2PLookupRetMsg{LayoutInfo: []wire.LayoutInfo{{}}}.AppendMsgpack(nil)
+	return request, reply
+}
+
+// steadySeq is a sequence number past the short msgpack forms.
+const steadySeq = 1 << 20
+
+// drainWait bounds how long queued messages may take to reach the sink
+// after the senders stop: the senders' linger, and how long the sink may
+// receive nothing new before a count short of what was sent is final.
+const drainWait = 10 * time.Second
+
+func (c Common) validate() error {
+	switch {
+	case c.Transport != "tcp" && c.Transport != "ipc":
+		return fmt.Errorf("unknown transport %q (tcp, ipc)", c.Transport)
+	case c.Senders < 1:
+		return errors.New("need at least one sender")
+	case c.CPUs != nil && len(c.CPUs) != c.Senders:
+		return fmt.Errorf("%d CPUs for %d senders", len(c.CPUs), c.Senders)
+	case c.Duration <= 0:
+		return errors.New("duration must be positive")
+	}
+	return nil
+}
+
+// endpoints returns where a sink binds for the transport; cleanup removes
+// what binding left behind.
+func endpoints(transport string) (pull, router string, cleanup func(), err error) {
+	if transport == "tcp" {
+		return "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "lmfast-calibrate-")
 	if err != nil {
-		return out, err
+		return "", "", nil, err
 	}
-	eng, err := EnginePush(ctx, c, batchSize, numKeys, seed)
+	return "ipc://" + filepath.Join(dir, "pull.ipc"), "ipc://" + filepath.Join(dir, "router.ipc"),
+		func() { os.RemoveAll(dir) }, nil
+}
+
+// openSink validates c and starts a counting sink on c's transport, with
+// a ROUTER answering reply when router is set; done closes it and removes
+// what binding left behind.
+func openSink(c Common, router bool, reply []byte) (sink *zmqx.Sink, done func(), err error) {
+	if err := c.validate(); err != nil {
+		return nil, nil, err
+	}
+	pullEP, routerEP, cleanup, err := endpoints(c.Transport)
 	if err != nil {
-		return out, err
+		return nil, nil, err
 	}
-	out.PushPerSec, out.EnginePushPerSec = raw.Rate, eng.Rate
-	if lanes > 0 {
-		request, reply := SampleLookup(numHashes, numKeys)
-		rt, err := RoundTrip(ctx, c, lanes, request, reply)
-		if err != nil {
-			return out, err
-		}
-		ert, err := EngineRoundTrip(ctx, c, lanes, numHashes, numKeys, seed)
-		if err != nil {
-			return out, err
-		}
-		out.RoundTripPerSec, out.EngineRoundTripPerSec = rt.Rate, ert.Rate
+	if !router {
+		routerEP = ""
 	}
-	return out, nil
+	if sink, err = zmqx.StartSink(pullEP, routerEP, reply); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return sink, func() { sink.Close(); cleanup() }, nil
+}
+
+// senderContext is the senders' ZMQ context, with the I/O threads the
+// engine would give them.
+func senderContext(c Common) (*zmq.Context, error) {
+	zctx, err := zmq.NewContext()
+	if err != nil {
+		return nil, err
+	}
+	_ = zctx.SetIoThreads(engine.IOThreads(c.Senders))
+	return zctx, nil
+}
+
+// runSenders runs c.Senders copies of send, each on its own OS thread
+// (pinned when c.CPUs is set). Each calls ready once its sockets are up;
+// stop is closed c.Duration after the last one did, or when ctx ends, and
+// then ctx's error is returned: a measurement cut short is not a result.
+func runSenders(ctx context.Context, c Common, send func(stop <-chan struct{}, ready func()) error) error {
+	stop := make(chan struct{})
+	var readyWG, wg sync.WaitGroup
+	errs := make([]error, c.Senders)
+	readyWG.Add(c.Senders)
+	for i := 0; i < c.Senders; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			once := sync.OnceFunc(readyWG.Done)
+			defer once()
+			if c.CPUs != nil {
+				if err := cpus.Pin(c.CPUs[i]); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+			errs[i] = send(stop, func() { once(); readyWG.Wait() })
+		}()
+	}
+	readyWG.Wait()
+	var interrupted error
+	select {
+	case <-time.After(c.Duration):
+	case <-ctx.Done():
+		interrupted = ctx.Err()
+	}
+	close(stop)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return interrupted
 }

@@ -1,7 +1,3 @@
-// Package enginetest is a stand-in LMCache controller for tests of the load
-// engine and the lmfast binary: real PULL and ROUTER sockets on 127.0.0.1
-// that decode every frame, count what arrived, check sequence numbers and
-// answer requests with well-formed replies.
 package enginetest
 
 import (

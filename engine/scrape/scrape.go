@@ -14,20 +14,6 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// The controller's received-message gauges, as LMCache declares them in
-// lmcache/v1/cache_controller/observability.py (PrometheusLogger) and
-// counts them in lmcache/v1/cache_controller/controller_manager.py:
-// handle_batched_push_request adds len(parts) of each PULL multipart
-// message on receipt; handle_batched_req_request and
-// handle_heartbeat_request add one per ROUTER message.
-const (
-	PullFramesMetric    = "lmcache:cache_controller_pull_socket_message_count"
-	ReplyMessagesMetric = "lmcache:cache_controller_reply_socket_message_count"
-)
-
-// maxBody bounds a /metrics page read.
-const maxBody = 32 << 20
-
 // Sample is one reading of the counters.
 type Sample struct {
 	At            time.Time
@@ -102,32 +88,6 @@ func (s *Scraper) Read(ctx context.Context) (Sample, error) {
 		return Sample{}, fmt.Errorf("controller metrics %s: %w", s.url, err)
 	}
 	return Sample{At: at, PullFrames: pull, ReplyMessages: reply}, nil
-}
-
-// total sums the samples of a gauge, counter or untyped family (one per
-// label set; LMCache's has one, role="controller").
-func total(families map[string]*dto.MetricFamily, name string) (int64, error) {
-	f, ok := families[name]
-	if !ok || len(f.GetMetric()) == 0 {
-		return 0, fmt.Errorf("no %s (is this a LMCache controller's /metrics?)", name)
-	}
-	var sum float64
-	for _, m := range f.GetMetric() {
-		switch {
-		case m.GetGauge() != nil:
-			sum += m.GetGauge().GetValue()
-		case m.GetCounter() != nil:
-			sum += m.GetCounter().GetValue()
-		case m.GetUntyped() != nil:
-			sum += m.GetUntyped().GetValue()
-		default:
-			return 0, fmt.Errorf("%s is a %s, not a count", name, f.GetType())
-		}
-	}
-	if math.IsNaN(sum) || sum < 0 || sum > math.MaxInt64/2 {
-		return 0, fmt.Errorf("%s = %v is not a count", name, sum)
-	}
-	return int64(math.Round(sum)), nil
 }
 
 // Baseline reads the counters and makes them the zero of later deltas.
@@ -216,4 +176,44 @@ func (r Reconciliation) String() string {
 		return fmt.Sprintf("not reconciled: sent %d frames, the controller received %d (%d missing)", r.Sent, r.Received, r.Missing)
 	}
 	return fmt.Sprintf("not reconciled: sent %d frames, the controller received %d (%d more than sent: another sender?)", r.Sent, r.Received, -r.Missing)
+}
+
+// The controller's received-message gauges, as LMCache declares them in
+// lmcache/v1/cache_controller/observability.py (PrometheusLogger) and
+// counts them in lmcache/v1/cache_controller/controller_manager.py:
+// handle_batched_push_request adds len(parts) of each PULL multipart
+// message on receipt; handle_batched_req_request and
+// handle_heartbeat_request add one per ROUTER message.
+const (
+	PullFramesMetric    = "lmcache:cache_controller_pull_socket_message_count"
+	ReplyMessagesMetric = "lmcache:cache_controller_reply_socket_message_count"
+)
+
+// maxBody bounds a /metrics page read.
+const maxBody = 32 << 20
+
+// total sums the samples of a gauge, counter or untyped family (one per
+// label set; LMCache's has one, role="controller").
+func total(families map[string]*dto.MetricFamily, name string) (int64, error) {
+	f, ok := families[name]
+	if !ok || len(f.GetMetric()) == 0 {
+		return 0, fmt.Errorf("no %s (is this a LMCache controller's /metrics?)", name)
+	}
+	var sum float64
+	for _, m := range f.GetMetric() {
+		switch {
+		case m.GetGauge() != nil:
+			sum += m.GetGauge().GetValue()
+		case m.GetCounter() != nil:
+			sum += m.GetCounter().GetValue()
+		case m.GetUntyped() != nil:
+			sum += m.GetUntyped().GetValue()
+		default:
+			return 0, fmt.Errorf("%s is a %s, not a count", name, f.GetType())
+		}
+	}
+	if math.IsNaN(sum) || sum < 0 || sum > math.MaxInt64/2 {
+		return 0, fmt.Errorf("%s = %v is not a count", name, sum)
+	}
+	return int64(math.Round(sum)), nil
 }

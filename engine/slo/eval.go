@@ -28,24 +28,6 @@ func LatencyOf(h *hdrhistogram.Histogram) Latency {
 		P50: q(50), P90: q(90), P95: q(95), P99: q(99), P999: q(99.9), Max: time.Duration(h.Max())}
 }
 
-func (l Latency) stat(s Stat) time.Duration {
-	switch s {
-	case P50:
-		return l.P50
-	case P90:
-		return l.P90
-	case P95:
-		return l.P95
-	case P99:
-		return l.P99
-	case P999:
-		return l.P999
-	case Max:
-		return l.Max
-	}
-	return l.Mean
-}
-
 // OpObserved is what one operation did over a run or a sweep step.
 type OpObserved struct {
 	Op       string
@@ -115,6 +97,75 @@ func Evaluate(s Spec, obs Observed) Results {
 	return out
 }
 
+// Shown returns the measured value in the unit the threshold was written
+// in (milliseconds for "p99<2ms", percent for "errors<0.1%").
+func (r Result) Shown() float64 { return r.Value / unitScale[r.Unit] }
+
+// ValueString returns the measured value with its unit, e.g. "2.31ms",
+// "0.05%", "3" or "5120/s"; "no data" when there was nothing to measure.
+func (r Result) ValueString() string {
+	if r.NoData {
+		return "no data"
+	}
+	return formatNum(r.Shown()) + r.Unit
+}
+
+// String returns e.g. `p2p_lookup.p99<2ms: 2.31ms (corrected) FAIL`.
+func (r Result) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", r.Text, r.ValueString())
+	if r.Latency != "" {
+		fmt.Fprintf(&b, " (%s)", r.Latency)
+	}
+	if r.Pass {
+		b.WriteString(" ok")
+	} else {
+		b.WriteString(" FAIL")
+	}
+	return b.String()
+}
+
+// MarshalZerologObject writes the result as a JSON object: term, pass,
+// value (in unit, absent with no data), unit, no_data and, for latency,
+// latency ("corrected" or "service").
+func (r Result) MarshalZerologObject(e *zerolog.Event) {
+	e.Str("term", r.Text).Bool("pass", r.Pass)
+	if r.NoData {
+		e.Bool("no_data", true)
+	} else {
+		e.Float64("value", roundSig(r.Shown()))
+	}
+	e.Str("unit", r.Unit)
+	if r.Latency != "" {
+		e.Str("latency", r.Latency)
+	}
+}
+
+// MarshalZerologArray writes the results as a JSON array of objects.
+func (rs Results) MarshalZerologArray(a *zerolog.Array) {
+	for _, r := range rs {
+		a.Object(r)
+	}
+}
+
+func (l Latency) stat(s Stat) time.Duration {
+	switch s {
+	case P50:
+		return l.P50
+	case P90:
+		return l.P90
+	case P95:
+		return l.P95
+	case P99:
+		return l.P99
+	case P999:
+		return l.P999
+	case Max:
+		return l.Max
+	}
+	return l.Mean
+}
+
 func evaluate(t Term, obs Observed) Result {
 	r := Result{Term: t}
 	var sel []OpObserved
@@ -167,57 +218,6 @@ func evaluate(t Term, obs Observed) Result {
 	r.Value = v
 	r.Pass = t.Cmp.Holds(v, t.Threshold)
 	return r
-}
-
-// Shown returns the measured value in the unit the threshold was written
-// in (milliseconds for "p99<2ms", percent for "errors<0.1%").
-func (r Result) Shown() float64 { return r.Value / unitScale[r.Unit] }
-
-// ValueString returns the measured value with its unit, e.g. "2.31ms",
-// "0.05%", "3" or "5120/s"; "no data" when there was nothing to measure.
-func (r Result) ValueString() string {
-	if r.NoData {
-		return "no data"
-	}
-	return formatNum(r.Shown()) + r.Unit
-}
-
-// String returns e.g. `p2p_lookup.p99<2ms: 2.31ms (corrected) FAIL`.
-func (r Result) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s", r.Text, r.ValueString())
-	if r.Latency != "" {
-		fmt.Fprintf(&b, " (%s)", r.Latency)
-	}
-	if r.Pass {
-		b.WriteString(" ok")
-	} else {
-		b.WriteString(" FAIL")
-	}
-	return b.String()
-}
-
-// MarshalZerologObject writes the result as a JSON object: term, pass,
-// value (in unit, absent with no data), unit, no_data and, for latency,
-// latency ("corrected" or "service").
-func (r Result) MarshalZerologObject(e *zerolog.Event) {
-	e.Str("term", r.Text).Bool("pass", r.Pass)
-	if r.NoData {
-		e.Bool("no_data", true)
-	} else {
-		e.Float64("value", roundSig(r.Shown()))
-	}
-	e.Str("unit", r.Unit)
-	if r.Latency != "" {
-		e.Str("latency", r.Latency)
-	}
-}
-
-// MarshalZerologArray writes the results as a JSON array of objects.
-func (rs Results) MarshalZerologArray(a *zerolog.Array) {
-	for _, r := range rs {
-		a.Object(r)
-	}
 }
 
 // roundSig keeps 4 significant digits, never rounding the integer part.

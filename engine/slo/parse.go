@@ -9,23 +9,6 @@ import (
 // Stat is what a term measures.
 type Stat uint8
 
-// The statistics a term can name. The latency ones come first.
-const (
-	P50 Stat = iota
-	P90
-	P95
-	P99
-	P999
-	Max
-	Mean
-	Errors
-	Dropped
-	Rate
-	numStats
-)
-
-var statNames = [numStats]string{"p50", "p90", "p95", "p99", "p999", "max", "mean", "errors", "dropped", "rate"}
-
 // String returns the stat as terms name it.
 func (s Stat) String() string {
 	if s < numStats {
@@ -37,28 +20,8 @@ func (s Stat) String() string {
 // IsLatency reports whether s is a latency statistic.
 func (s Stat) IsLatency() bool { return s <= Mean }
 
-func statByName(name string) (Stat, bool) {
-	if name == "p99.9" {
-		return P999, true
-	}
-	for i, n := range statNames {
-		if n == name {
-			return Stat(i), true
-		}
-	}
-	return 0, false
-}
-
 // Cmp is a term's comparator.
 type Cmp uint8
-
-// The comparators.
-const (
-	Less Cmp = iota
-	LessEq
-	Greater
-	GreaterEq
-)
 
 // String returns the comparator as written.
 func (c Cmp) String() string {
@@ -88,24 +51,6 @@ func (c Cmp) Holds(v, threshold float64) bool {
 		return v >= threshold
 	}
 	return false
-}
-
-// Units of a term's threshold and value, canonical spelling.
-const (
-	UnitNs      = "ns"
-	UnitUs      = "us"
-	UnitMs      = "ms"
-	UnitS       = "s"
-	UnitPercent = "%"  // a ratio, given in percent
-	UnitCount   = ""   // errors or dropped as a count
-	UnitPerSec  = "/s" // rate
-)
-
-// unitScale is how many base units (ns, fractions, counts, requests/s) one
-// of each unit is.
-var unitScale = map[string]float64{
-	UnitNs: 1, UnitUs: 1e3, UnitMs: 1e6, UnitS: 1e9,
-	UnitPercent: 0.01, UnitCount: 1, UnitPerSec: 1,
 }
 
 // Term is one objective.
@@ -181,6 +126,61 @@ func Parse(spec string, ops []Op) (Spec, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// The statistics a term can name. The latency ones come first.
+const (
+	P50 Stat = iota
+	P90
+	P95
+	P99
+	P999
+	Max
+	Mean
+	Errors
+	Dropped
+	Rate
+	numStats
+)
+
+var statNames = [numStats]string{"p50", "p90", "p95", "p99", "p999", "max", "mean", "errors", "dropped", "rate"}
+
+func statByName(name string) (Stat, bool) {
+	if name == "p99.9" {
+		return P999, true
+	}
+	for i, n := range statNames {
+		if n == name {
+			return Stat(i), true
+		}
+	}
+	return 0, false
+}
+
+// The comparators.
+const (
+	Less Cmp = iota
+	LessEq
+	Greater
+	GreaterEq
+)
+
+// Units of a term's threshold and value, canonical spelling.
+const (
+	UnitNs      = "ns"
+	UnitUs      = "us"
+	UnitMs      = "ms"
+	UnitS       = "s"
+	UnitPercent = "%"  // a ratio, given in percent
+	UnitCount   = ""   // errors or dropped as a count
+	UnitPerSec  = "/s" // rate
+)
+
+// unitScale is how many base units (ns, fractions, counts, requests/s) one
+// of each unit is.
+var unitScale = map[string]float64{
+	UnitNs: 1, UnitUs: 1e3, UnitMs: 1e6, UnitS: 1e9,
+	UnitPercent: 0.01, UnitCount: 1, UnitPerSec: 1,
 }
 
 func parseTerm(text string, ops []Op) (Term, error) {

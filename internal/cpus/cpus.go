@@ -1,5 +1,3 @@
-// Package cpus parses taskset-style CPU lists, pins goroutines to CPUs and
-// describes the machine's processor for config lines.
 package cpus
 
 import (
@@ -61,14 +59,6 @@ func Parse(list string) ([]int, error) {
 	}
 	sort.Ints(out)
 	return out, nil
-}
-
-func atoiCPU(s, part string) (int, error) {
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || n < 0 || n >= 1<<16 {
-		return 0, fmt.Errorf("bad CPU number in %q", part)
-	}
-	return n, nil
 }
 
 // Allowed returns the CPUs this process may run on (its affinity mask).
@@ -184,4 +174,12 @@ func Describe() Info {
 func (i Info) String() string {
 	return fmt.Sprintf("%s (%d online; %d core x %d threads; L2 %d KiB, L3 %d KiB)",
 		i.Model, i.Online, i.PhysicalCores, i.ThreadsPerCore, i.L2KiB, i.L3KiB)
+}
+
+func atoiCPU(s, part string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 || n >= 1<<16 {
+		return 0, fmt.Errorf("bad CPU number in %q", part)
+	}
+	return n, nil
 }

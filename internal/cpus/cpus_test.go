@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -90,4 +91,28 @@ func ExampleParse() {
 	list, _ := Parse("0-3,8-15:4")
 	fmt.Println(list, Format(list))
 	// Output: [0 1 2 3 8 12] 0-3,8,12
+}
+
+// TestProcessTimeCountsThisProcess: CPU burnt by this process shows in
+// ProcessTime, and sleeping adds (almost) none.
+func TestProcessTimeCountsThisProcess(t *testing.T) {
+	t0 := ProcessTime()
+	if t0 <= 0 {
+		t.Fatalf("ProcessTime %v at a test's start", t0)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	x := uint64(1)
+	for ProcessTime()-t0 < 20*time.Millisecond {
+		for i := 0; i < 1e5; i++ {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ProcessTime advanced %v in 10 s of spinning (x=%d)", ProcessTime()-t0, x)
+		}
+	}
+	t1 := ProcessTime()
+	time.Sleep(200 * time.Millisecond)
+	if d := ProcessTime() - t1; d > 100*time.Millisecond {
+		t.Fatalf("ProcessTime advanced %v over a 200 ms sleep", d)
+	}
 }

@@ -48,25 +48,6 @@ func Repr(s string) string {
 	return b.String()
 }
 
-// isPrintable is str.isprintable for one non-ASCII character: false for
-// the categories Cc, Cf, Cs, Co, Cn, Zl, Zp and Zs, which is Go's
-// unicode.IsPrint outside ASCII.
-func isPrintable(r rune) bool { return unicode.IsPrint(r) }
-
-func writeHex(b *strings.Builder, prefix string, r rune, width int) {
-	b.WriteString(prefix)
-	b.WriteString(hex(uint64(r), width))
-}
-
-// hex is v in lowercase hex, zero-padded to width digits.
-func hex(v uint64, width int) string {
-	s := strconv.FormatUint(v, 16)
-	if len(s) < width {
-		s = strings.Repeat("0", width-len(s)) + s
-	}
-	return s
-}
-
 // UTF8Error is the message of the UnicodeDecodeError CPython raises for
 // b.decode("utf-8"), naming the first invalid sequence, or "" when b is
 // valid UTF-8.
@@ -119,6 +100,25 @@ func UTF8Error(b []byte) string {
 		i = j
 	}
 	return ""
+}
+
+// isPrintable is str.isprintable for one non-ASCII character: false for
+// the categories Cc, Cf, Cs, Co, Cn, Zl, Zp and Zs, which is Go's
+// unicode.IsPrint outside ASCII.
+func isPrintable(r rune) bool { return unicode.IsPrint(r) }
+
+func writeHex(b *strings.Builder, prefix string, r rune, width int) {
+	b.WriteString(prefix)
+	b.WriteString(hex(uint64(r), width))
+}
+
+// hex is v in lowercase hex, zero-padded to width digits.
+func hex(v uint64, width int) string {
+	s := strconv.FormatUint(v, 16)
+	if len(s) < width {
+		s = strings.Repeat("0", width-len(s)) + s
+	}
+	return s
 }
 
 func utf8Message(b []byte, start, end int, reason string) string {

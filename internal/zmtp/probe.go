@@ -17,11 +17,6 @@ import (
 // DefaultTimeout bounds a probe whose context has no deadline.
 const DefaultTimeout = 2 * time.Second
 
-// maxCommand bounds the size of the command a peer sends after its
-// greeting. A READY carries its socket type, its routing id (at most 255
-// bytes) and any metadata its application set.
-const maxCommand = 1 << 20
-
 // Peer is what a ZMQ listener said about itself.
 type Peer struct {
 	// Major and Minor are the ZMTP version of its greeting (2.0 for a
@@ -60,14 +55,6 @@ type NotZMQError struct {
 
 func (e *NotZMQError) Error() string { return "not a ZMQ peer (" + e.What + ")" }
 
-func notZMQ(format string, args ...any) error {
-	return &NotZMQError{What: fmt.Sprintf(format, args...)}
-}
-
-// zmtp2Types are the socket types of ZMTP/2.0, by their number in its
-// greeting.
-var zmtp2Types = []string{"PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH"}
-
 // Probe connects to address ("host:port") over TCP, reads what the
 // listener says it is, and closes. as is the socket type the caller will
 // connect with: when the peer is a ZMQ socket compatible with it, the
@@ -101,6 +88,19 @@ func Probe(ctx context.Context, address, as string) (Peer, error) {
 	}
 	return peer, err
 }
+
+// maxCommand bounds the size of the command a peer sends after its
+// greeting. A READY carries its socket type, its routing id (at most 255
+// bytes) and any metadata its application set.
+const maxCommand = 1 << 20
+
+func notZMQ(format string, args ...any) error {
+	return &NotZMQError{What: fmt.Sprintf(format, args...)}
+}
+
+// zmtp2Types are the socket types of ZMTP/2.0, by their number in its
+// greeting.
+var zmtp2Types = []string{"PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH"}
 
 // prober is one probe's connection and what it read so far.
 type prober struct {

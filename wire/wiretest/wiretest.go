@@ -1,8 +1,3 @@
-// Package wiretest gives tests across lmfast the golden vectors of
-// testdata/controller-messages.jsonl: msgpack bytes made by msgspec from
-// LMCache's own message classes (testdata/README.md says how). The file is
-// embedded in the package, so every test that imports it finds the vectors
-// wherever the repository is checked out.
 package wiretest
 
 import (

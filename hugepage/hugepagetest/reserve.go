@@ -1,4 +1,4 @@
-package hugepage
+package hugepagetest
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,13 +19,31 @@ import (
 // /proc/sys/vm/nr_hugepages itself, so reservations of concurrent processes
 // do not interleave. It fails, having given back what it got, when the
 // kernel grants fewer than n pages (fragmented memory), fewer than n are
-// free, or the pool cannot be written. Tests and benchmarks use it; lmfast
-// itself never changes system settings.
+// free, or the pool cannot be written.
 func Reserve(n int) (release func(), err error) {
 	return reserve(sysPool{path: nrHugePagesPath}, n)
 }
 
-const nrHugePagesPath = "/proc/sys/vm/nr_hugepages"
+// ReserveOrSkip reserves n huge pages for the rest of the test, or skips the
+// test when they cannot be reserved. Cleanups run last-registered first, so
+// regions the test closes in its own later cleanups are unmapped before the
+// pages go back.
+func ReserveOrSkip(tb testing.TB, n int) {
+	tb.Helper()
+	release, err := Reserve(n)
+	if err != nil {
+		tb.Skipf("cannot reserve 2 MiB huge pages (needs root and free memory): %v", err)
+	}
+	tb.Cleanup(release)
+}
+
+const (
+	nrHugePagesPath = "/proc/sys/vm/nr_hugepages"
+	// freeHugePagesPath counts the free pages of the 2 MiB pool: the pool
+	// nrHugePagesPath sizes where 2 MiB is the default huge page size
+	// (x86-64).
+	freeHugePagesPath = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
+)
 
 // pool is the kernel's huge page pool, or a stand-in in tests.
 type pool interface {
@@ -116,18 +135,25 @@ func (s sysPool) lock() (func(), error) {
 	return func() { f.Close() }, nil // closing the last descriptor releases the lock
 }
 
-func (s sysPool) get() (int, error) {
-	b, err := os.ReadFile(s.path)
+func (s sysPool) get() (int, error) { return readCount(s.path) }
+
+func (s sysPool) set(n int) error { return os.WriteFile(s.path, []byte(strconv.Itoa(n)), 0o644) }
+
+func (s sysPool) free() int {
+	n, _ := readCount(freeHugePagesPath)
+	return n
+}
+
+// readCount reads a file holding one decimal count, as sysfs and procfs
+// show them.
+func readCount(path string) (int, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil {
-		return 0, fmt.Errorf("%s: %q", s.path, b)
+		return 0, fmt.Errorf("%s: %q", path, b)
 	}
 	return n, nil
 }
-
-func (s sysPool) set(n int) error { return os.WriteFile(s.path, []byte(strconv.Itoa(n)), 0o644) }
-
-func (s sysPool) free() int { return HugePagesFree() }

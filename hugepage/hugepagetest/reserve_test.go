@@ -1,4 +1,4 @@
-package hugepage
+package hugepagetest
 
 import (
 	"os"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/lmfast/lmfast/hugepage"
 )
 
 // stingyPool is a pool in a file whose "kernel" grants at most max pages
@@ -82,12 +84,12 @@ func TestReserveIsSerialised(t *testing.T) {
 // TestReserveKernelPool: on the real pool (root), a reservation shows in
 // HugePages_Total and its release puts the count back.
 func TestReserveKernelPool(t *testing.T) {
-	before := HugePagesTotal()
+	before := hugepage.HugePagesTotal()
 	release, err := Reserve(2)
 	if err != nil {
 		t.Skipf("cannot reserve 2 MiB huge pages (needs root and free memory): %v", err)
 	}
-	if got := HugePagesTotal(); got < before+2 {
+	if got := hugepage.HugePagesTotal(); got < before+2 {
 		release()
 		t.Fatalf("HugePages_Total %d after reserving 2 on %d", got, before)
 	}
