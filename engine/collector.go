@@ -7,40 +7,41 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/rs/zerolog"
 
 	"github.com/lmfast/lmfast/engine/stats"
-	"github.com/lmfast/lmfast/stream"
 )
 
-// collector turns the senders' counters and histograms into interval
-// lines while the run goes, and into the final Result.
+// collector turns the senders' counters and histograms into Interval
+// values while the run goes, and into the final Result, and hands them to
+// the group's Reporter.
 type collector struct {
 	g       *group
-	out     *stream.Writer
+	rep     Reporter
 	start   time.Time
 	last    time.Time
 	ops     []Op
 	prev    [numOps][3]int64 // requests, messages, errors at the previous interval
 	service [numOps]*hdrhistogram.Histogram
 	correct [numOps]*hdrhistogram.Histogram
-	mem     []float64
-	raw     *rawWriter
+	// ivService and ivCorrect hold one interval's histograms, reused.
+	ivService, ivCorrect [numOps]*hdrhistogram.Histogram
+	mem                  []float64
+	raw                  *rawWriter
 }
 
-func newCollector(g *group, out *stream.Writer, start time.Time) *collector {
-	c := &collector{g: g, out: out, start: start, last: start}
+func newCollector(g *group, rep Reporter, start time.Time) *collector {
+	c := &collector{g: g, rep: rep, start: start, last: start}
 	for _, m := range g.cfg.Mix {
 		c.ops = append(c.ops, m.Op)
 	}
-	for op := range c.service {
-		c.service[op] = stats.NewHistogram()
+	for _, op := range c.ops {
+		c.service[op], c.ivService[op] = stats.NewHistogram(), stats.NewHistogram()
 		if g.cfg.Rate > 0 {
-			c.correct[op] = stats.NewHistogram()
+			c.correct[op], c.ivCorrect[op] = stats.NewHistogram(), stats.NewHistogram()
 		}
 	}
 	if g.cfg.Raw {
-		c.raw = newRawWriter(out, g.senders)
+		c.raw = newRawWriter(rep, g.senders)
 	}
 	return c
 }
@@ -88,11 +89,11 @@ func (c *collector) loop(ctx context.Context, deadline time.Time, stop chan stru
 		case <-progTick.C:
 			c.progress()
 		case <-rawTick:
-			c.raw.drain(false)
+			c.raw.drain()
 		case <-sendersDone:
 			halt()
 			if c.raw != nil {
-				c.raw.drain(true)
+				c.raw.drain()
 			}
 			c.interval(time.Now()) // the last, partial interval
 			return
@@ -115,12 +116,14 @@ func (c *collector) interval(now time.Time) {
 	if secs <= 0 {
 		return
 	}
-	var allReq, allMsg, allErr int64
+	iv := &Interval{Proc: c.g.cfg.Proc, End: now.Sub(c.start), Length: now.Sub(c.last), Received: c.received(now)}
 	for _, op := range c.ops {
-		svc := stats.NewHistogram()
+		svc := c.ivService[op]
+		svc.Reset()
 		var cor *hdrhistogram.Histogram
 		if c.correct[op] != nil {
-			cor = stats.NewHistogram()
+			cor = c.ivCorrect[op]
+			cor.Reset()
 		}
 		for _, s := range c.g.senders {
 			svc.Merge(s.service[op].TakeInterval())
@@ -133,26 +136,18 @@ func (c *collector) interval(now time.Time) {
 			c.correct[op].Merge(cor)
 		}
 		req, msg, errs := c.counts(op)
-		dReq, dMsg, dErr := req-c.prev[op][0], msg-c.prev[op][1], errs-c.prev[op][2]
+		iv.Ops = append(iv.Ops, OpInterval{Op: op, Requests: req - c.prev[op][0], Messages: msg - c.prev[op][1], Errors: errs - c.prev[op][2],
+			Service: svc, Corrected: cor})
 		c.prev[op] = [3]int64{req, msg, errs}
-		allReq, allMsg, allErr = allReq+dReq, allMsg+dMsg, allErr+dErr
-		e := c.out.Event("interval").
-			Str("op", op.String()).
-			Float64("t_s", now.Sub(c.start).Seconds()).
-			Float64("interval_s", secs).
-			Int64("requests", dReq).Int64("messages", dMsg).Int64("errors", dErr).
-			Float64("rps", float64(dReq)/secs).Float64("qps", float64(dMsg)/secs).
-			Object("latency_us", stats.Summarize(svc))
-		if cor != nil {
-			e = e.Object("corrected_us", stats.Summarize(cor))
-		}
-		e.Send()
 	}
-	c.out.Event("interval").Str("op", "all").
-		Float64("t_s", now.Sub(c.start).Seconds()).Float64("interval_s", secs).
-		Int64("requests", allReq).Int64("messages", allMsg).Int64("errors", allErr).
-		Float64("rps", float64(allReq)/secs).Float64("qps", float64(allMsg)/secs).Send()
+	c.rep.Interval(iv)
 	c.last = now
+}
+
+// received reads the controller's counts for an interval ending at now;
+// nil unless the run scrapes them.
+func (c *collector) received(now time.Time) *Received {
+	return nil
 }
 
 func (c *collector) progress() {
@@ -212,77 +207,12 @@ func (c *collector) finish(res *Result) {
 	}
 	// Pre-registration errors are counted under "register" even when the
 	// mix has no register op.
-	keys := make([]errKey, 0, len(errs))
-	for k := range errs {
-		keys = append(keys, k)
+	list := make([]ErrorCount, 0, len(errs))
+	for k, n := range errs {
+		list = append(list, ErrorCount{Op: k.op, Text: k.msg, Count: n, First: first[k]})
 	}
-	sort.Slice(keys, func(i, j int) bool { return errs[keys[i]] > errs[keys[j]] })
-	for _, k := range keys {
-		c.out.Event("error").Str("op", k.op.String()).Str("error", k.msg).Int64("count", errs[k]).
-			Str("first_at", first[k].UTC().Format(time.RFC3339Nano)).Send()
-	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].Count > list[j].Count })
+	c.rep.Errors(list)
 	res.TargetRate = cfg.Rate
-	WriteSummaries(c.out, res)
-}
-
-// WriteSummaries writes one summary line per op and one for all ops
-// ("op":"all") of res to out.
-func WriteSummaries(out *stream.Writer, res *Result) {
-	secs := res.Elapsed.Seconds()
-	per := func(n int64) float64 {
-		if secs <= 0 {
-			return 0
-		}
-		return float64(n) / secs
-	}
-	for _, o := range res.Ops {
-		kind := "round_trip"
-		if o.Op.IsPush() {
-			kind = "enqueue"
-		}
-		e := out.Event("summary").Str("op", o.Op.String()).
-			Int64("requests", o.Requests).Int64("messages", o.Messages).Int64("errors", o.Errors).
-			Float64("duration_s", secs).Float64("rps", per(o.Requests)).Float64("qps", per(o.Messages)).
-			Str("latency_kind", kind).
-			Object("latency_us", stats.Summarize(o.Service))
-		if enc, err := stats.Encode(o.Service); err == nil {
-			e = e.Str("hdr", enc)
-		}
-		if o.Corrected != nil {
-			e = e.Object("corrected_us", stats.Summarize(o.Corrected))
-			if enc, err := stats.Encode(o.Corrected); err == nil {
-				e = e.Str("hdr_corrected", enc)
-			}
-		}
-		e.Send()
-	}
-	req, msg, errs := res.Totals()
-	e := out.Event("summary").Str("op", "all").
-		Int64("requests", req).Int64("messages", msg).Int64("errors", errs).
-		Float64("duration_s", secs).Float64("rps", per(req)).Float64("qps", per(msg)).
-		Int64("push_frames_sent", res.PushFrames).Int64("kv_ops_sent", res.KVOpsSent).Int64("push_bytes_sent", res.PushBytes).
-		Int64("teardown_frames_sent", res.TeardownFrames).
-		Int64("registered", res.RegisteredOK).Int64("register_failed", res.RegisterFailed).
-		Ints("sender_cpus", res.SenderCPUs).
-		Float64("process_cpu_s", res.ProcessCPU.Seconds()).Float64("process_cpu_util", cpuUtil(res.ProcessCPU, res.Elapsed)).
-		Bool("drained", res.Drained).Float64("drain_ms", float64(res.DrainTime.Microseconds())/1e3).
-		Bool("interrupted", res.Interrupted)
-	if res.TargetRate > 0 {
-		e = e.Float64("target_rps", res.TargetRate).Float64("achieved_rps", per(req+errs))
-	}
-	if res.SamplesWritten > 0 || res.SamplesDropped > 0 {
-		e = e.Int64("samples_written", res.SamplesWritten).Int64("samples_dropped", res.SamplesDropped)
-	}
-	if len(res.MemSamples) > 0 {
-		sum, peak := 0.0, 0.0
-		for _, v := range res.MemSamples {
-			sum += v
-			peak = max(peak, v)
-		}
-		e = e.Dict("memory_pct", zerolog.Dict().Float64("avg", sum/float64(len(res.MemSamples))).Float64("max", peak))
-	}
-	if h, ok := res.Headroom(); ok {
-		e = e.Object("headroom", h)
-	}
-	e.Send()
+	c.rep.Summary(res)
 }

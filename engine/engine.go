@@ -11,8 +11,6 @@ import (
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
-
-	"github.com/lmfast/lmfast/stream"
 )
 
 // group is one engine group's shared state.
@@ -106,12 +104,12 @@ func (e *RegisterError) Error() string {
 }
 
 // Run executes one engine group: pre-registration, the timed run, the
-// end-of-run deregistration and the drain, streaming interval lines to out
-// and returning the final figures. Cancelling ctx stops the group early,
+// end-of-run deregistration and the drain, handing what it measures to rep
+// as it goes and returning the final figures. Cancelling ctx stops the group early,
 // whatever it is doing: within StopBudget it deregisters the workers it
 // registered, lets its queues drain, and returns everything measured until
 // then with Interrupted set.
-func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Result, error) {
+func Run(ctx context.Context, cfg Config, rep Reporter, hooks Hooks) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -159,10 +157,10 @@ func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Res
 	}
 	unwatch := context.AfterFunc(ctx, g.stop.interrupt)
 	defer unwatch()
-	return g.run(ctx, out, hooks)
+	return g.run(ctx, rep, hooks)
 }
 
-func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Result, error) {
+func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, error) {
 	cfg := g.cfg
 	res := &Result{Config: ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: int(cfg.Duration / time.Second),
 		BatchSize: cfg.BatchSize, Mix: cfg.Mix, NumInstances: cfg.NumInstances, NumWorkers: cfg.NumWorkers,
@@ -257,7 +255,7 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 	startAt = time.Now()
 	cpuAtStart := processCPU()
 	deadline = startAt.Add(cfg.Duration)
-	col := newCollector(g, out, startAt)
+	col := newCollector(g, rep, startAt)
 	if hooks.Started != nil {
 		hooks.Started()
 	}

@@ -3,8 +3,6 @@ package engine
 import (
 	"fmt"
 	"io"
-
-	"github.com/rs/zerolog"
 )
 
 // Ceiling is what this machine can move of a run's own traffic, measured
@@ -89,17 +87,6 @@ func (r *Result) Headroom() (Headroom, bool) {
 		h.LimitedBy = LimitedByUndetermined
 	}
 	return h, true
-}
-
-// MarshalZerologObject writes h as the summary's "headroom" object.
-func (h Headroom) MarshalZerologObject(e *zerolog.Event) {
-	c := h.Ceiling
-	e.Str("ceiling_transport", c.Transport).Int("ceiling_bytes", c.PushBytes).
-		Float64("push_fps", h.PushPerSec).Float64("push_ceiling_fps", c.PushPerSec).
-		Float64("engine_push_ceiling_fps", c.EnginePushPerSec).Float64("push_fraction", h.PushFraction).
-		Float64("request_rps", h.RequestsPerSec).Float64("request_ceiling_rps", c.RoundTripPerSec).
-		Float64("engine_request_ceiling_rps", c.EngineRoundTripPerSec).Float64("request_fraction", h.RequestFraction).
-		Float64("load", h.Load).Float64("engine_load", h.EngineLoad).Str("limited_by", h.LimitedBy)
 }
 
 // WriteHeadroom prints r's headroom for people, after the report.

@@ -2,7 +2,8 @@
 // LMCache controller operations into pre-encoded messages (producers), paces
 // them (a Pacer decides when the next request goes), sends them from pinned
 // sender workers over ZMQ, and measures what happened (a collector that
-// streams JSONL and builds the final report).
+// hands interval values and the final figures to a Reporter; engine/jsonl
+// writes them as JSONL).
 package engine
 
 import (

@@ -60,7 +60,14 @@ type Result struct {
 	SenderCPUs     []int         // per sender: the CPU it ran on when the run started
 	ProcessCPU     time.Duration // user+system CPU time of the whole lmfast process during the timed run
 	Ceiling        *Ceiling      // the raw ZMQ ceiling the headroom is measured against (nil: none)
+	// Received is what the controller said it received over the run (its
+	// /metrics); nil when it was not scraped.
+	Received *Received
 }
+
+// CPUUtil is ProcessCPU over Elapsed, in cores (1.0: one core busy the
+// whole time).
+func (r *Result) CPUUtil() float64 { return cpuUtil(r.ProcessCPU, r.Elapsed) }
 
 // Totals returns the successful requests and messages of all ops.
 func (r *Result) Totals() (requests, messages, errors int64) {

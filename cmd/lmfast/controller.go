@@ -17,6 +17,7 @@ import (
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/engine/calibrate"
 	"github.com/lmfast/lmfast/engine/cpus"
+	enginejsonl "github.com/lmfast/lmfast/engine/jsonl"
 	"github.com/lmfast/lmfast/internal/pyfmt"
 	"github.com/lmfast/lmfast/stream"
 )
@@ -253,7 +254,7 @@ func (c *controllerCmd) Run(a *app) error {
 		go func() {
 			defer wg.Done()
 			hooks := engine.Hooks{Registered: func(ok, failed int64) bool { return agree.arrive(g, ok, failed, true) }}
-			results[g], errs[g] = engine.Run(ctx, groups[g], out.ForProc(g), hooks)
+			results[g], errs[g] = engine.Run(ctx, groups[g], enginejsonl.New(out.ForProc(g)), hooks)
 			agree.arrive(g, 0, 0, false) // a group that ended before registering
 		}()
 	}
@@ -278,8 +279,7 @@ func (c *controllerCmd) Run(a *app) error {
 
 	merged := engine.Merge(results)
 	if len(results) > 1 {
-		agg := out.ForProc(-1)
-		engine.WriteSummaries(agg, merged)
+		enginejsonl.New(out.ForProc(-1)).Summary(merged)
 	}
 	for _, r := range results {
 		_ = engine.WriteReport(a.stderr, r)

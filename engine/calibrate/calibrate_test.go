@@ -2,14 +2,12 @@ package calibrate
 
 import (
 	"context"
-	"io"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lmfast/lmfast/engine"
-	"github.com/lmfast/lmfast/stream"
 	"github.com/lmfast/lmfast/wire"
 	"github.com/lmfast/lmfast/zmqx"
 )
@@ -135,7 +133,7 @@ func TestEngineSteadyStateAllocatesNothingPerMessage(t *testing.T) {
 			window <- [2]snap{a, take()}
 		}()
 	}}
-	if _, err := engine.Run(context.Background(), cfg, stream.New(io.Discard, "controller", "t"), hooks); err != nil {
+	if _, err := engine.Run(context.Background(), cfg, engine.Discard, hooks); err != nil {
 		t.Fatal(err)
 	}
 	w := <-window

@@ -1,0 +1,147 @@
+package jsonl
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/lmfast/lmfast/engine"
+	"github.com/lmfast/lmfast/engine/stats"
+	"github.com/lmfast/lmfast/stream"
+)
+
+func hist(values ...int64) *hdrhistogram.Histogram {
+	h := stats.NewHistogram()
+	for _, v := range values {
+		_ = h.RecordValue(v)
+	}
+	return h
+}
+
+// keys returns the keys of one JSON line in the order written.
+func keys(t *testing.T, line string) []string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(line))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not an object: %q", line)
+	}
+	var out []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, k.(string))
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func split(t *testing.T, b *bytes.Buffer) ([]string, []map[string]any) {
+	t.Helper()
+	raw := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	parsed, err := stream.ParseLines(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw, parsed
+}
+
+const lead = "time event run proc cmd "
+
+// TestIntervalLines: one line per op in the order of the schema, then op
+// "all"; the per-op lines carry the interval's own histograms, which
+// decode to what was measured.
+func TestIntervalLines(t *testing.T) {
+	var b bytes.Buffer
+	r := New(stream.New(&b, "controller", "r"))
+	svc, cor := hist(1000, 2000, 3000), hist(5000, 9000, 40000)
+	r.Interval(&engine.Interval{End: 2 * time.Second, Length: 500 * time.Millisecond, Ops: []engine.OpInterval{
+		{Op: engine.OpAdmit, Requests: 3, Messages: 30, Service: svc, Corrected: cor},
+		{Op: engine.OpP2PLookup, Requests: 0, Errors: 1, Service: hist(), Corrected: hist()},
+	}})
+	raw, ls := split(t, &b)
+	if len(ls) != 3 {
+		t.Fatalf("%d lines:\n%s", len(ls), b.String())
+	}
+	want := lead + "op t_s interval_s requests messages errors rps qps latency_us corrected_us hdr hdr_corrected"
+	if got := strings.Join(keys(t, raw[0]), " "); got != want {
+		t.Errorf("interval keys\n%s\nwant\n%s", got, want)
+	}
+	if got := strings.Join(keys(t, raw[2]), " "); got != lead+"op t_s interval_s requests messages errors rps qps" {
+		t.Errorf("interval all keys %s", got)
+	}
+	a, all := ls[0], ls[2]
+	if a["op"] != "admit" || a["t_s"] != 2.0 || a["rps"] != 6.0 || a["latency_us"].(map[string]any)["count"] != 3.0 {
+		t.Errorf("admit line %v", a)
+	}
+	for key, h := range map[string]*hdrhistogram.Histogram{"hdr": svc, "hdr_corrected": cor} {
+		got, err := stats.Decode(a[key].(string))
+		if err != nil || !got.Equals(h) {
+			t.Errorf("%s does not decode to the interval's histogram: %v", key, err)
+		}
+	}
+	if all["op"] != "all" || all["requests"] != 3.0 || all["errors"] != 1.0 || all["qps"] != 60.0 {
+		t.Errorf("all line %v", all)
+	}
+
+	b.Reset()
+	r.Interval(&engine.Interval{Step: 4, End: time.Second, Length: time.Second, Ops: []engine.OpInterval{{Op: engine.OpAdmit, Service: hist()}},
+		Received: &engine.Received{Frames: 900, Backlog: 12, Span: 3 * time.Second}})
+	raw, ls = split(t, &b)
+	if got := strings.Join(keys(t, raw[0]), " "); got != lead+"op t_s interval_s requests messages errors rps qps latency_us hdr step" {
+		t.Errorf("closed-loop step interval keys %s", got)
+	}
+	if all := ls[1]; all["step"] != 4.0 || all["received_frames"] != 900.0 || all["received_fps"] != 300.0 || all["backlog_frames"] != 12.0 {
+		t.Errorf("all line %v", all)
+	}
+}
+
+// TestSummaryLines: the keys of the summary lines in the schema's order,
+// optional ones only when set.
+func TestSummaryLines(t *testing.T) {
+	mix, _ := engine.ParseOperations("admit:50,p2p_lookup:50")
+	res := &engine.Result{Config: engine.ReportConfig{Mix: mix}, Elapsed: 2 * time.Second, Drained: true,
+		Ops: []engine.OpResult{{Op: engine.OpAdmit, Requests: 4, Messages: 40, Service: hist(10)}, {Op: engine.OpP2PLookup, Requests: 2, Service: hist(20)}}}
+	var b bytes.Buffer
+	r := New(stream.New(&b, "controller", "r"))
+	r.Summary(res)
+	raw, ls := split(t, &b)
+	if got := strings.Join(keys(t, raw[0]), " "); got != lead+"op requests messages errors duration_s rps qps latency_kind latency_us hdr" {
+		t.Errorf("op keys %s", got)
+	}
+	if ls[0]["latency_kind"] != "enqueue" || ls[1]["latency_kind"] != "round_trip" {
+		t.Errorf("latency kinds %v %v", ls[0]["latency_kind"], ls[1]["latency_kind"])
+	}
+	want := lead + "op requests messages errors duration_s rps qps push_frames_sent kv_ops_sent push_bytes_sent teardown_frames_sent " +
+		"registered register_failed sender_cpus process_cpu_s process_cpu_util drained drain_ms interrupted"
+	if got := strings.Join(keys(t, raw[2]), " "); got != want {
+		t.Errorf("all keys\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestErrorAndSampleLines: error lines in the order given; sample lines
+// rendered whole, one per sample.
+func TestErrorAndSampleLines(t *testing.T) {
+	var b bytes.Buffer
+	r := New(stream.New(&b, "controller", "r"))
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	r.Errors([]engine.ErrorCount{{Op: engine.OpHeartbeat, Text: "x", Count: 3, First: at}, {Op: engine.OpRegister, Text: "y", Count: 1, First: at}})
+	if err := r.Samples([]engine.Sample{{Op: engine.OpP2PLookup, OK: true, Intended: 1000, Sent: 2000, Done: 4500}, {Op: engine.OpAdmit, Intended: 1, Sent: 1, Done: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	raw, ls := split(t, &b)
+	if len(ls) != 4 || ls[0]["error"] != "x" || ls[0]["count"] != 3.0 || ls[0]["first_at"] != "2026-01-02T03:04:05.000000006Z" || ls[1]["op"] != "register" {
+		t.Fatalf("error lines %v", ls[:2])
+	}
+	if !strings.HasSuffix(raw[2], `"cmd":"controller","op":"p2p_lookup","ok":true,"intended_ns":1000,"sent_ns":2000,"latency_us":3.500,"service_us":2.500}`) {
+		t.Errorf("sample line %s", raw[2])
+	}
+}
