@@ -8,35 +8,44 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/lmfast/lmfast/engine/slo"
 	"github.com/lmfast/lmfast/engine/stats"
 )
 
 // collector turns the senders' counters and histograms into Interval
-// values while the run goes, and into the final Result, and hands them to
-// the group's Reporter.
+// values while each step runs, into each step's figures at its end, and
+// into the final Result, and hands them to the group's Reporter.
 type collector struct {
-	g       *group
-	rep     Reporter
-	start   time.Time
-	last    time.Time
-	ops     []Op
-	prev    [numOps][3]int64 // requests, messages, errors at the previous interval
-	service [numOps]*hdrhistogram.Histogram
-	correct [numOps]*hdrhistogram.Histogram
+	g    *group
+	rep  Reporter
+	ops  []Op
+	open bool // the run is paced: corrected histograms, due and dropped
+	// The run so far (measured time only).
+	service, correct [numOps]*hdrhistogram.Histogram
+	sent, dropped    [numOps]int64
+	due              int64
+	elapsed, cpu     time.Duration
+	start            time.Time // the first step's measured start
+	// The step being collected.
+	stepIndex                int              // its Index (0 outside a sweep)
+	from, last               time.Time        // its measured start; the previous interval's end
+	prev                     [numOps][3]int64 // requests, messages, errors at the previous interval
+	atStart                  [numOps][3]int64 // the same at the step's start
+	stepService, stepCorrect [numOps]*hdrhistogram.Histogram
 	// ivService and ivCorrect hold one interval's histograms, reused.
 	ivService, ivCorrect [numOps]*hdrhistogram.Histogram
 	mem                  []float64
 	raw                  *rawWriter
 }
 
-func newCollector(g *group, rep Reporter, start time.Time) *collector {
-	c := &collector{g: g, rep: rep, start: start, last: start}
+func newCollector(g *group, rep Reporter) *collector {
+	c := &collector{g: g, rep: rep, open: g.cfg.openLoop()}
 	for _, m := range g.cfg.Mix {
 		c.ops = append(c.ops, m.Op)
 	}
 	for _, op := range c.ops {
 		c.service[op], c.ivService[op] = stats.NewHistogram(), stats.NewHistogram()
-		if g.cfg.Rate > 0 {
+		if c.open {
 			c.correct[op], c.ivCorrect[op] = stats.NewHistogram(), stats.NewHistogram()
 		}
 	}
@@ -46,59 +55,126 @@ func newCollector(g *group, rep Reporter, start time.Time) *collector {
 	return c
 }
 
-// loop emits an interval line every Interval and samples memory every
-// second, until the senders are done. It closes stop at the deadline or
-// when ctx is cancelled.
-func (c *collector) loop(ctx context.Context, deadline time.Time, stop chan struct{}, sendersDone <-chan struct{}) {
-	tick := time.NewTicker(c.g.cfg.Interval)
-	defer tick.Stop()
+// begin starts collecting a step, before the senders are handed it.
+func (c *collector) begin(st *stepRun, set stepSetting) {
+	c.stepIndex, c.from, c.last = set.index, st.measureFrom, st.measureFrom
+	for _, op := range c.ops {
+		r, m, e := c.counts(op)
+		c.prev[op] = [3]int64{r, m, e}
+		c.stepService[op] = stats.NewHistogram()
+		if c.open {
+			c.stepCorrect[op] = stats.NewHistogram()
+		}
+	}
+	c.atStart = c.prev
+}
+
+// step collects one step (begun) until the senders finished it (done): an
+// Interval every --interval once the warm-up is over, memory every
+// second. On ctx's end it interrupts the group and stops the senders. It
+// returns the step's figures and adds them to the run's.
+func (c *collector) step(ctx context.Context, st *stepRun, set stepSetting, done <-chan struct{}) *Result {
+	warm := time.NewTimer(time.Until(st.measureFrom))
+	defer warm.Stop()
+	var (
+		tick      <-chan time.Time
+		measuring bool
+		cpuFrom   time.Duration
+	)
+	var ticker *time.Ticker
+	defer func() {
+		if ticker != nil {
+			ticker.Stop()
+		}
+	}()
+	measure := func() {
+		measuring, cpuFrom = true, processCPU()
+		ticker = time.NewTicker(c.g.cfg.Interval)
+		tick = ticker.C
+	}
 	memTick := time.NewTicker(time.Second)
 	defer memTick.Stop()
 	progTick := time.NewTicker(time.Second)
 	defer progTick.Stop()
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
 	var rawTick <-chan time.Time
 	if c.raw != nil {
 		t := time.NewTicker(5 * time.Millisecond)
 		defer t.Stop()
 		rawTick = t.C
 	}
-	stopped := false
-	halt := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-		}
-	}
-	done := ctx.Done()
+	ctxDone := ctx.Done()
 	for {
 		select {
-		case <-done:
-			done = nil
+		case <-ctxDone:
+			ctxDone = nil
 			c.g.stop.interrupt() // before the senders see stop: they read its budget
-			halt()
-		case <-timer.C:
-			halt()
-		case now := <-tick.C:
+			close(st.stop)
+		case <-warm.C:
+			measure()
+		case now := <-tick:
 			c.interval(now)
 		case <-memTick.C:
 			if p, ok := MemoryPercent(); ok {
 				c.mem = append(c.mem, p)
 			}
 		case <-progTick.C:
-			c.progress()
+			c.progress(set, measuring)
 		case <-rawTick:
 			c.raw.drain()
-		case <-sendersDone:
-			halt()
+		case <-done:
+			// The measured time lasts at least the step's duration: an open
+			// loop's last request may be answered before the deadline.
+			end := time.Now()
+			if end.Before(st.deadline) && !c.g.stop.isInterrupted() {
+				end = st.deadline
+			}
 			if c.raw != nil {
 				c.raw.drain()
 			}
-			c.interval(time.Now()) // the last, partial interval
-			return
+			if !measuring && !end.Before(st.measureFrom) {
+				measure()
+			}
+			r := &Result{Config: c.g.reportConfig(), TargetRate: set.rate, OpenLoop: c.open, Warmup: set.warmup,
+				Ceiling: c.g.cfg.Ceiling, Start: st.measureFrom}
+			if c.start.IsZero() {
+				c.start = st.measureFrom
+			}
+			if measuring {
+				c.interval(end) // the last, partial interval
+				r.Elapsed, r.ProcessCPU = end.Sub(st.measureFrom), processCPU()-cpuFrom
+			}
+			c.stepResult(r)
+			return r
 		}
 	}
+}
+
+// stepResult fills r with the step's counts, histograms, sent, dropped
+// and due, and adds them to the run's.
+func (c *collector) stepResult(r *Result) {
+	start := &c.atStart
+	for _, op := range c.ops {
+		req, msg, errs := c.counts(op)
+		o := OpResult{Op: op, Requests: req - start[op][0], Messages: msg - start[op][1], Errors: errs - start[op][2],
+			Service: c.stepService[op], Corrected: c.stepCorrect[op], ErrorCounts: map[string]int64{}}
+		for _, s := range c.g.senders {
+			o.Sent += s.stepSent[op]
+			o.Dropped += s.stepDropped[op]
+		}
+		c.service[op].Merge(o.Service)
+		if c.open {
+			c.correct[op].Merge(o.Corrected)
+		}
+		c.sent[op] += o.Sent
+		c.dropped[op] += o.Dropped
+		r.Ops = append(r.Ops, o)
+	}
+	for _, s := range c.g.senders {
+		r.Due += s.stepDue
+	}
+	c.due += r.Due
+	c.elapsed += r.Elapsed
+	c.cpu += r.ProcessCPU
 }
 
 // counts sums one op's counters over all senders.
@@ -116,7 +192,7 @@ func (c *collector) interval(now time.Time) {
 	if secs <= 0 {
 		return
 	}
-	iv := &Interval{Proc: c.g.cfg.Proc, End: now.Sub(c.start), Length: now.Sub(c.last), Received: c.received(now)}
+	iv := &Interval{Proc: c.g.cfg.Proc, Step: c.stepIndex, End: now.Sub(c.from), Length: now.Sub(c.last), Received: c.received(now)}
 	for _, op := range c.ops {
 		svc := c.ivService[op]
 		svc.Reset()
@@ -131,9 +207,9 @@ func (c *collector) interval(now time.Time) {
 				cor.Merge(s.corrected[op].TakeInterval())
 			}
 		}
-		c.service[op].Merge(svc)
+		c.stepService[op].Merge(svc)
 		if cor != nil {
-			c.correct[op].Merge(cor)
+			c.stepCorrect[op].Merge(cor)
 		}
 		req, msg, errs := c.counts(op)
 		iv.Ops = append(iv.Ops, OpInterval{Op: op, Requests: req - c.prev[op][0], Messages: msg - c.prev[op][1], Errors: errs - c.prev[op][2],
@@ -150,26 +226,41 @@ func (c *collector) received(now time.Time) *Received {
 	return nil
 }
 
-func (c *collector) progress() {
+// progress writes the human progress line of the step being run.
+func (c *collector) progress(set stepSetting, measuring bool) {
 	w := c.g.cfg.Progress
 	if w == nil {
+		return
+	}
+	step := ""
+	if set.index > 0 {
+		step = fmt.Sprintf(" step %d", set.index)
+	}
+	if !measuring {
+		fmt.Fprintf(w, "\r[proc %d]%s warming up (%s, excluded)   ", c.g.cfg.Proc, step, set.warmup)
 		return
 	}
 	var req, msg, errs int64
 	for _, op := range c.ops {
 		r, m, e := c.counts(op)
-		req, msg, errs = req+r, msg+m, errs+e
+		req, msg, errs = req+r-c.atStart[op][0], msg+m-c.atStart[op][1], errs+e-c.atStart[op][2]
 	}
-	el := time.Since(c.start).Seconds()
-	fmt.Fprintf(w, "\r[proc %d] %5.0fs  %d requests (%.0f/s)  %d messages (%.0f/s)  %d errors   ",
-		c.g.cfg.Proc, el, req, float64(req)/el, msg, float64(msg)/el, errs)
+	el := time.Since(c.from).Seconds()
+	fmt.Fprintf(w, "\r[proc %d]%s %5.0fs  %d requests (%.0f/s)  %d messages (%.0f/s)  %d errors   ",
+		c.g.cfg.Proc, step, el, req, float64(req)/el, msg, float64(msg)/el, errs)
 }
 
-// finish fills res with the run's totals and writes the error and summary
-// lines of this group.
+// finish fills res with the run's totals (the sum of its steps, plus what
+// the senders counted around them: registrations, teardown, frames sent
+// during warm-ups), evaluates --fail-if and hands the errors and the
+// summary to the Reporter.
 func (c *collector) finish(res *Result) {
 	cfg := c.g.cfg
-	res.Elapsed = c.last.Sub(c.start)
+	res.Elapsed, res.ProcessCPU, res.Start = c.elapsed, c.cpu, c.start
+	res.OpenLoop, res.Due, res.TargetRate, res.Warmup = c.open, c.due, cfg.Rate, cfg.Warmup
+	if cfg.Sweep != nil {
+		res.Warmup = cfg.Sweep.warmup
+	}
 	res.MemSamples = c.mem
 	errs := map[errKey]int64{}
 	first := map[errKey]time.Time{}
@@ -197,13 +288,17 @@ func (c *collector) finish(res *Result) {
 	}
 	for _, op := range c.ops {
 		req, msg, n := c.counts(op)
-		o := OpResult{Op: op, Requests: req, Messages: msg, Errors: n, Service: c.service[op], Corrected: c.correct[op], ErrorCounts: map[string]int64{}}
+		o := OpResult{Op: op, Requests: req, Messages: msg, Errors: n, Service: c.service[op], Corrected: c.correct[op],
+			ErrorCounts: map[string]int64{}, Sent: c.sent[op], Dropped: c.dropped[op]}
 		for k, v := range errs {
 			if k.op == op {
 				o.ErrorCounts[k.msg] += v
 			}
 		}
 		res.Ops = append(res.Ops, o)
+	}
+	if len(cfg.FailIf) > 0 {
+		res.FailIf = slo.Evaluate(cfg.FailIf, res.Observed())
 	}
 	// Pre-registration errors are counted under "register" even when the
 	// mix has no register op.
@@ -213,6 +308,5 @@ func (c *collector) finish(res *Result) {
 	}
 	sort.SliceStable(list, func(i, j int) bool { return list[i].Count > list[j].Count })
 	c.rep.Errors(list)
-	res.TargetRate = cfg.Rate
 	c.rep.Summary(res)
 }

@@ -20,6 +20,7 @@ type group struct {
 	hbURL   atomic.Pointer[string]
 	senders []*sender
 	stop    *stopState
+	joined  bool // it took part in its sweep (or left it)
 }
 
 func (g *group) heartbeatURL() string {
@@ -110,6 +111,14 @@ func (e *RegisterError) Error() string {
 // registered, lets its queues drain, and returns everything measured until
 // then with Interrupted set.
 func Run(ctx context.Context, cfg Config, rep Reporter, hooks Hooks) (*Result, error) {
+	var g *group
+	if sw := cfg.Sweep; sw != nil {
+		defer func() {
+			if g == nil || !g.joined {
+				sw.leave() // the other groups do not wait for this one
+			}
+		}()
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -122,12 +131,15 @@ func Run(ctx context.Context, cfg Config, rep Reporter, hooks Hooks) (*Result, e
 	if cfg.RegisterTimeout == 0 {
 		cfg.RegisterTimeout = 10 * time.Second
 	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
 	zctx, err := zmq.NewContext()
 	if err != nil {
 		return nil, fmt.Errorf("zmq context: %w", err)
 	}
 	_ = zctx.SetIoThreads(IOThreads(cfg.Senders))
-	g := &group{cfg: &cfg, zctx: zctx, stop: newStopState()}
+	g = &group{cfg: &cfg, zctx: zctx, stop: newStopState()}
 	if cfg.HeartbeatEndpoint != "" {
 		hb := cfg.HeartbeatEndpoint
 		g.hbURL.Store(&hb)
@@ -162,27 +174,17 @@ func Run(ctx context.Context, cfg Config, rep Reporter, hooks Hooks) (*Result, e
 
 func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, error) {
 	cfg := g.cfg
-	res := &Result{Config: ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: int(cfg.Duration / time.Second),
-		BatchSize: cfg.BatchSize, Mix: cfg.Mix, NumInstances: cfg.NumInstances, NumWorkers: cfg.NumWorkers,
-		NumLocations: cfg.NumLocations, NumKeys: cfg.NumKeys, NumProcesses: max(1, cfg.NumProcesses), Proc: cfg.Proc},
-		Ceiling: cfg.Ceiling}
+	res := &Result{Config: g.reportConfig(), Ceiling: cfg.Ceiling}
 
 	// Every sender's goroutine owns its sockets from creation to close, so a
-	// pinned sender keeps them on its CPU's thread.
+	// pinned sender keeps them on its CPU's thread. It runs the steps it is
+	// handed, then deregisters its workers and closes its sockets.
 	var (
 		setupDone   = make(chan error, len(g.senders))
 		regDone     sync.WaitGroup
-		startGate   = make(chan struct{})
-		stop        = make(chan struct{})
 		finished    sync.WaitGroup
-		startAt     time.Time
-		deadline    time.Time
-		pacer       Pacer
 		regDeadline = time.Now().Add(cfg.RegisterTimeout)
 	)
-	if cfg.Rate > 0 {
-		pacer = ConstantPacer{Rate: cfg.Rate / float64(len(g.senders))}
-	}
 	regDone.Add(len(g.senders))
 	finished.Add(len(g.senders))
 	for _, s := range g.senders {
@@ -203,15 +205,22 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 				}
 			}
 			setupDone <- err
-			<-startGate
-			if err == nil && len(s.load) > 0 {
-				s.run(startAt, deadline, pacer, stop)
+			for st := range s.steps {
+				if err == nil && len(s.load) > 0 {
+					s.runStep(st)
+				}
+				st.done.Done()
 			}
 			if s.push != nil {
 				s.deregisterAll()
 			}
 			s.closeSockets()
 		}()
+	}
+	endSteps := func() {
+		for _, s := range g.senders {
+			close(s.steps)
+		}
 	}
 	var setupErr error
 	for range g.senders {
@@ -230,7 +239,7 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 		proceed = false
 	}
 	if g.stop.isInterrupted() && setupErr == nil {
-		proceed = true // no load (the collector stops at once), but a summary of what was done
+		proceed = true // no load, but a summary of what was done
 	}
 	if !proceed {
 		err := setupErr
@@ -239,8 +248,7 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 		}
 		// Deregister what may have been registered, quickly, and leave.
 		g.stop.hurryBy(time.Now().Add(StopBudget))
-		close(stop)
-		close(startGate)
+		endSteps()
 		finished.Wait()
 		g.terminate()
 		return nil, err
@@ -252,20 +260,19 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 		g.startProducers(prodStop, &prodDone)
 	}
 
-	startAt = time.Now()
-	cpuAtStart := processCPU()
-	deadline = startAt.Add(cfg.Duration)
-	col := newCollector(g, rep, startAt)
-	if hooks.Started != nil {
-		hooks.Started()
+	// The steps: one, or a sweep's.
+	col := newCollector(g, rep)
+	g.joined = true
+	var prev *Result
+	for first := true; ; first = false {
+		set, ok := g.nextStep(prev, first)
+		if !ok {
+			break
+		}
+		prev = g.runStep(ctx, col, set, hooks, first)
 	}
-	close(startGate)
-
-	// Collect while the senders run; stop them at the deadline or on ctx.
-	sendersDone := make(chan struct{})
-	go func() { finished.Wait(); close(sendersDone) }()
-	col.loop(ctx, deadline, stop, sendersDone)
-	res.ProcessCPU = processCPU() - cpuAtStart
+	endSteps()
+	finished.Wait() // deregistered, sockets closed
 	close(prodStop)
 	prodDone.Wait()
 
@@ -279,6 +286,53 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 
 	col.finish(res)
 	return res, nil
+}
+
+// reportConfig is the part of the configuration the human report prints.
+func (g *group) reportConfig() ReportConfig {
+	cfg := g.cfg
+	return ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: int(cfg.Duration / time.Second),
+		BatchSize: cfg.BatchSize, Mix: cfg.Mix, NumInstances: cfg.NumInstances, NumWorkers: cfg.NumWorkers,
+		NumLocations: cfg.NumLocations, NumKeys: cfg.NumKeys, NumProcesses: max(1, cfg.NumProcesses), Proc: cfg.Proc}
+}
+
+// nextStep returns the group's next step: without a sweep, the one step
+// of Duration (none when interrupted first); with one, what the sweep
+// decides once every group finished the step before (prev).
+func (g *group) nextStep(prev *Result, first bool) (stepSetting, bool) {
+	cfg := g.cfg
+	if cfg.Sweep != nil {
+		return cfg.Sweep.next(prev, g.stop.isInterrupted())
+	}
+	if !first || g.stop.isInterrupted() {
+		return stepSetting{}, false
+	}
+	return stepSetting{rate: cfg.Rate, concurrency: cfg.Concurrency, warmup: cfg.Warmup, duration: cfg.Duration}, true
+}
+
+// runStep runs one step on every sender and returns its figures.
+func (g *group) runStep(ctx context.Context, col *collector, set stepSetting, hooks Hooks, first bool) *Result {
+	cfg := g.cfg
+	start := time.Now()
+	st := &stepRun{start: start, measureFrom: start.Add(set.warmup), lanes: set.concurrency, grace: cfg.LateGrace,
+		stop: make(chan struct{}), pacers: make([]Pacer, len(g.senders))}
+	st.deadline = st.measureFrom.Add(set.duration)
+	if set.rate > 0 {
+		for i := range st.pacers {
+			st.pacers[i] = ConstantPacer{Rate: set.rate / float64(len(g.senders))}
+		}
+	}
+	if first && hooks.Started != nil {
+		hooks.Started()
+	}
+	col.begin(st, set)
+	st.done.Add(len(g.senders))
+	for _, s := range g.senders {
+		s.steps <- st
+	}
+	done := make(chan struct{})
+	go func() { st.done.Wait(); close(done) }()
+	return col.step(ctx, st, set, done)
 }
 
 // registerError describes a pre-registration in which every worker failed,
@@ -361,10 +415,12 @@ func (g *group) startProducers(stop <-chan struct{}, done *sync.WaitGroup) {
 		if len(s.load) == 0 {
 			continue
 		}
+		p := newProducer(cfg, s.load, cfg.Seed+uint64(cfg.Proc)*1_000_003+uint64(i)*7919)
+		s.schedule = p.schedule // read-only from here on
 		done.Add(1)
 		go func() {
 			defer done.Done()
-			produce(s, newProducer(cfg, s.load, cfg.Seed+uint64(cfg.Proc)*1_000_003+uint64(i)*7919), stop)
+			produce(s, p, stop)
 		}()
 	}
 	limit := time.Now().Add(time.Second)

@@ -94,6 +94,10 @@ func (r *Reporter) Summary(res *engine.Result) {
 			e = e.Object("corrected_us", latency(o.Corrected))
 			e = hdr(e, "hdr_corrected", o.Corrected)
 		}
+		e = e.Int64("sent", o.Sent)
+		if res.OpenLoop {
+			e = e.Int64("due", o.Due()).Int64("dropped", o.Dropped)
+		}
 		e.Send()
 	}
 	req, msg, errs := res.Totals()
@@ -109,6 +113,18 @@ func (r *Reporter) Summary(res *engine.Result) {
 		Bool("interrupted", res.Interrupted)
 	if res.TargetRate > 0 {
 		e = e.Float64("target_rps", res.TargetRate).Float64("achieved_rps", per(req+errs))
+	}
+	sent, dropped := res.Sent()
+	e = e.Int64("sent", sent)
+	if res.OpenLoop {
+		e = e.Int64("due", res.Due).Int64("dropped", dropped)
+	}
+	if res.TargetRate > 0 {
+		e = e.Str("limited_by", res.LimitedBy())
+	}
+	e = e.Float64("warmup_s", res.Warmup.Seconds())
+	if res.FailIf != nil {
+		e = e.Array("fail_if", res.FailIf).Bool("fail_if_pass", res.FailIf.Pass())
 	}
 	if res.SamplesWritten > 0 || res.SamplesDropped > 0 {
 		e = e.Int64("samples_written", res.SamplesWritten).Int64("samples_dropped", res.SamplesDropped)
@@ -140,6 +156,14 @@ func (r *Reporter) Step(st *engine.StepResult) {
 		Float64("target_rps", st.Rate).Int("concurrency", st.Concurrency).
 		Float64("warmup_s", st.Warmup.Seconds()).Float64("duration_s", secs).
 		Int64("requests", req).Int64("errors", errs).Float64("achieved_rps", rate(req+errs, secs))
+	sent, dropped := res.Sent()
+	e = e.Int64("sent", sent)
+	if res.OpenLoop {
+		e = e.Int64("due", res.Due).Int64("dropped", dropped)
+	}
+	if res.TargetRate > 0 {
+		e = e.Str("limited_by", res.LimitedBy())
+	}
 	if rc := res.Received; rc != nil {
 		e = e.Float64("controller_received_rps", rate(rc.Requests, rc.Span.Seconds())).
 			Float64("controller_received_fps", rc.FramesPerSec())
@@ -253,7 +277,11 @@ type stepOp engine.OpResult
 
 func (o stepOp) MarshalZerologObject(e *zerolog.Event) {
 	e.Str("op", o.Op.String()).Int64("requests", o.Requests).Int64("messages", o.Messages).Int64("errors", o.Errors).
-		Object("latency_us", latency(o.Service))
+		Int64("sent", o.Sent)
+	if o.Corrected != nil {
+		e.Int64("dropped", o.Dropped)
+	}
+	e.Object("latency_us", latency(o.Service))
 	hdr(e, "hdr", o.Service)
 	if o.Corrected != nil {
 		e.Object("corrected_us", latency(o.Corrected))

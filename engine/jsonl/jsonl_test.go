@@ -10,6 +10,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/lmfast/lmfast/engine"
+	"github.com/lmfast/lmfast/engine/slo"
 	"github.com/lmfast/lmfast/engine/stats"
 	"github.com/lmfast/lmfast/stream"
 )
@@ -114,16 +115,42 @@ func TestSummaryLines(t *testing.T) {
 	r := New(stream.New(&b, "controller", "r"))
 	r.Summary(res)
 	raw, ls := split(t, &b)
-	if got := strings.Join(keys(t, raw[0]), " "); got != lead+"op requests messages errors duration_s rps qps latency_kind latency_us hdr" {
+	if got := strings.Join(keys(t, raw[0]), " "); got != lead+"op requests messages errors duration_s rps qps latency_kind latency_us hdr sent" {
 		t.Errorf("op keys %s", got)
 	}
 	if ls[0]["latency_kind"] != "enqueue" || ls[1]["latency_kind"] != "round_trip" {
 		t.Errorf("latency kinds %v %v", ls[0]["latency_kind"], ls[1]["latency_kind"])
 	}
 	want := lead + "op requests messages errors duration_s rps qps push_frames_sent kv_ops_sent push_bytes_sent teardown_frames_sent " +
-		"registered register_failed sender_cpus process_cpu_s process_cpu_util drained drain_ms interrupted"
+		"registered register_failed sender_cpus process_cpu_s process_cpu_util drained drain_ms interrupted sent warmup_s"
 	if got := strings.Join(keys(t, raw[2]), " "); got != want {
 		t.Errorf("all keys\n%s\nwant\n%s", got, want)
+	}
+
+	// An open loop that dropped most of what was due, with --fail-if.
+	res.OpenLoop, res.TargetRate, res.Due, res.Warmup = true, 100, 200, time.Second
+	res.Ops[0].Corrected, res.Ops[1].Corrected = hist(10), hist(20)
+	res.Ops[0].Sent, res.Ops[0].Dropped, res.Ops[1].Sent, res.Ops[1].Dropped = 4, 96, 2, 98
+	spec, err := slo.Parse("p2p_lookup.p99<1ms,dropped<1%", engine.SLOOps(mix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.FailIf = slo.Evaluate(spec, res.Observed())
+	b.Reset()
+	r.Summary(res)
+	raw, ls = split(t, &b)
+	if got := strings.Join(keys(t, raw[1]), " "); !strings.HasSuffix(got, "corrected_us hdr_corrected sent due dropped") {
+		t.Errorf("open-loop op keys %s", got)
+	}
+	all := ls[2]
+	if all["due"] != 200.0 || all["sent"] != 6.0 || all["dropped"] != 194.0 || all["limited_by"] != engine.LimitedByUndetermined ||
+		all["warmup_s"] != 1.0 || all["fail_if_pass"] != false || all["target_rps"] != 100.0 {
+		t.Errorf("open-loop all line %v", all)
+	}
+	terms := all["fail_if"].([]any)
+	if len(terms) != 2 || terms[0].(map[string]any)["pass"] != true || terms[1].(map[string]any)["term"] != "dropped<1%" ||
+		terms[1].(map[string]any)["pass"] != false || terms[1].(map[string]any)["value"] != 97.0 {
+		t.Errorf("fail_if %v", terms)
 	}
 }
 
@@ -143,5 +170,53 @@ func TestErrorAndSampleLines(t *testing.T) {
 	}
 	if !strings.HasSuffix(raw[2], `"cmd":"controller","op":"p2p_lookup","ok":true,"intended_ns":1000,"sent_ns":2000,"latency_us":3.500,"service_us":2.500}`) {
 		t.Errorf("sample line %s", raw[2])
+	}
+}
+
+// TestStepAndCapacityLines: a step line carries its setting, totals, per-op
+// figures with their histograms and its SLO outcome; the capacity line
+// names the highest passing and the lowest failing step and the terms that
+// failed.
+func TestStepAndCapacityLines(t *testing.T) {
+	mix, _ := engine.ParseOperations("admit:50,p2p_lookup:50")
+	step := func(i int, value float64, p99 int64) *engine.StepResult {
+		res := &engine.Result{Config: engine.ReportConfig{Mix: mix}, Elapsed: 2 * time.Second, OpenLoop: true, TargetRate: value, Due: int64(2 * value),
+			Ops: []engine.OpResult{
+				{Op: engine.OpAdmit, Requests: int64(value), Sent: int64(value), Service: hist(10), Corrected: hist(20)},
+				{Op: engine.OpP2PLookup, Requests: int64(value) - 5, Errors: 1, Sent: int64(value) - 4, Dropped: 4, Service: hist(p99), Corrected: hist(p99, p99)}}}
+		spec, err := slo.Parse("p2p_lookup.p99<2ms,errors<1%", engine.SLOOps(mix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := slo.Evaluate(spec, res.Observed())
+		return &engine.StepResult{Index: i, Phase: "coarse", Dim: "rate", Value: value, Rate: value, Concurrency: 2,
+			Warmup: time.Second, Result: res, SLO: rs, Pass: rs.Pass()}
+	}
+	pass, fail := step(1, 1000, 1_000_000), step(2, 2000, 3_000_000)
+	var b bytes.Buffer
+	r := New(stream.New(&b, "controller", "r"))
+	r.Step(fail)
+	r.Capacity(&engine.CapacityResult{Dim: "rate", SLO: nil, Precision: 0.05, Steps: 2, Pass: pass, Fail: fail})
+	raw, ls := split(t, &b)
+	want := lead + "step phase dim value target_rps concurrency warmup_s duration_s requests errors achieved_rps sent due dropped limited_by ops " +
+		"process_cpu_s process_cpu_util slo pass"
+	if got := strings.Join(keys(t, raw[0]), " "); got != want {
+		t.Errorf("step keys\n%s\nwant\n%s", got, want)
+	}
+	st := ls[0]
+	if st["step"] != 2.0 || st["due"] != 4000.0 || st["sent"] != 3996.0 || st["dropped"] != 4.0 || st["pass"] != false || st["achieved_rps"] != 1998.0 {
+		t.Errorf("step line %v", st)
+	}
+	p2p := st["ops"].([]any)[1].(map[string]any)
+	if got, err := stats.Decode(p2p["hdr_corrected"].(string)); err != nil || got.TotalCount() != 2 || p2p["dropped"] != 4.0 {
+		t.Errorf("step op %v: %v", p2p, err)
+	}
+	if terms := st["slo"].([]any); terms[0].(map[string]any)["value"] != 3.0 || terms[0].(map[string]any)["pass"] != false {
+		t.Errorf("step slo %v", terms)
+	}
+	c := ls[1]
+	if c["found"] != true || c["capacity"] != 1000.0 || c["pass_step"] != 1.0 || c["first_fail"] != 2000.0 || c["fail_step"] != 2.0 ||
+		c["failed_terms"].([]any)[0] != "p2p_lookup.p99<2ms" || len(c["fail_slo"].([]any)) != 2 {
+		t.Errorf("capacity line %v", c)
 	}
 }
