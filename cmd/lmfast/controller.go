@@ -18,6 +18,8 @@ import (
 	"github.com/lmfast/lmfast/engine/calibrate"
 	"github.com/lmfast/lmfast/engine/cpus"
 	enginejsonl "github.com/lmfast/lmfast/engine/jsonl"
+	"github.com/lmfast/lmfast/engine/slo"
+	"github.com/lmfast/lmfast/engine/sweep"
 	"github.com/lmfast/lmfast/internal/pyfmt"
 	"github.com/lmfast/lmfast/stream"
 )
@@ -50,6 +52,14 @@ type controllerCmd struct {
 	Embedded        bool    `help:"Start the reference controller in-process on free 127.0.0.1 ports and target it."`
 	DrainTimeout    string  `name:"drain-timeout" default:"10s" help:"How long queued messages may take to reach the controller after the run."`
 	NoHeadroom      bool    `name:"no-headroom" help:"Skip the calibrated ZMQ ceiling (no headroom figure)."`
+	Warmup          string  `default:"2s" help:"Excluded start of the run and of each --sweep step: sent, not measured (0: none)."`
+	LateGrace       string  `name:"late-grace" default:"2s" help:"Open loop: a request due before the deadline and still unsent this long after its intended time is dropped, its lateness recorded."`
+	RequestTimeout  string  `name:"request-timeout" default:"5s" help:"How long a request waits for its reply before it is an error (LMCache's 5 s)."`
+	Sweep           string  `placeholder:"DIM=VALUES" help:"Run steps of rising load: rate=1000:64000:x2, rate=1000,2000,5000, rate=1000:5000:+1000 or concurrency=1:64:x2."`
+	StepDuration    string  `name:"step-duration" default:"10s" help:"Measured length of each --sweep step, after its --warmup."`
+	SLO             string  `name:"slo" placeholder:"TERMS" help:"With --sweep: what a step must meet, e.g. 'p2p_lookup.p99<2ms,errors<0.1%,dropped<1%'; a rate sweep then bisects to the highest passing rate."`
+	Precision       string  `default:"5%" help:"With --slo: bisect until the lowest failing rate is within this of the highest passing one."`
+	FailIf          string  `name:"fail-if" placeholder:"TERMS" help:"Thresholds on the run, in --slo's terms: each term's outcome is in the summary; a violated term exits 99 once all output is written."`
 }
 
 // monitorPorts is the --monitor-ports JSON.
@@ -83,6 +93,21 @@ func parseMonitorPorts(s string) (monitorPorts, error) {
 		}
 	}
 	return mp, nil
+}
+
+// parseDuration reads a duration as parseSeconds does, 0 included.
+func parseDuration(flag, s string) (time.Duration, error) {
+	if n, err := strconv.ParseFloat(s, 64); err == nil && n == 0 {
+		return 0, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d == 0 {
+		return 0, nil
+	}
+	d, err := parseSeconds(flag, s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a duration of 0 or more", flag, s)
+	}
+	return d, nil
 }
 
 // parseSeconds reads "60" as seconds, or a Go duration such as "1m30s".
@@ -147,6 +172,37 @@ func (c *controllerCmd) Run(a *app) error {
 	if c.Senders < 0 {
 		return badInput("--senders must not be negative")
 	}
+	warmup, err := parseDuration("--warmup", c.Warmup)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	grace, err := parseDuration("--late-grace", c.LateGrace)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	requestTimeout, err := parseSeconds("--request-timeout", c.RequestTimeout)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	sloOps := engine.SLOOps(mix)
+	var failIf slo.Spec
+	if c.FailIf != "" {
+		if failIf, err = slo.Parse(c.FailIf, sloOps); err != nil {
+			return badInput("--fail-if: %v", err)
+		}
+	}
+	plan, err := c.sweepPlan(sloOps)
+	if err != nil {
+		return err
+	}
+	concurrency, rate := c.Concurrency, c.Rate
+	if plan != nil {
+		duration = plan.StepDuration
+		if plan.Spec.Dim == sweep.Concurrency {
+			concurrency = int(plan.Spec.Values[len(plan.Spec.Values)-1])
+		}
+		plan.Warmup, plan.Rate, plan.Concurrency, plan.Groups = warmup, c.Rate, c.Concurrency, c.NumProcesses
+	}
 	seed := c.Seed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
@@ -175,9 +231,10 @@ func (c *controllerCmd) Run(a *app) error {
 		Duration: duration, BatchSize: c.BatchSize, Mix: mix,
 		NumInstances: c.NumInstances, NumWorkers: c.NumWorkers, NumLocations: c.NumLocations,
 		NumKeys: c.NumKeys, NumHashes: c.NumHashes, NumProcesses: c.NumProcesses,
-		RegisterFirst: !c.NoRegisterFirst, Rate: c.Rate / float64(c.NumProcesses), Concurrency: c.Concurrency,
+		RegisterFirst: !c.NoRegisterFirst, Rate: rate / float64(c.NumProcesses), Concurrency: concurrency,
 		Seed: seed, Interval: interval, Raw: c.Raw, DrainTimeout: drain,
 		RegisterTimeout: registerTimeout, Registering: &engine.RegisterProgress{},
+		Warmup: warmup, LateGrace: grace, RequestTimeout: requestTimeout, FailIf: failIf,
 	}
 	groups := make([]engine.Config, c.NumProcesses)
 	for g := range groups {
@@ -210,7 +267,17 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 	defer closeOut()
 	out := stream.New(sink, "controller", stream.NewRunID())
-	c.writeConfig(out, groups, ports, host, seed)
+	var sw *engine.Sweep
+	if plan != nil {
+		plan.Reporter = enginejsonl.New(out.ForProc(mergedProc(len(groups))))
+		if sw, err = engine.NewSweep(*plan); err != nil {
+			return badInput("%v", err)
+		}
+		for g := range groups {
+			groups[g].Sweep = sw
+		}
+	}
+	c.writeConfig(out, groups, ports, host, seed, plan)
 	if err := out.Err(); err != nil {
 		return outputError(err, outputName(c.Out), "nothing was sent")
 	}
@@ -278,6 +345,9 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 
 	merged := engine.Merge(results)
+	if len(failIf) > 0 {
+		merged.FailIf = slo.Evaluate(failIf, merged.Observed())
+	}
 	if len(results) > 1 {
 		enginejsonl.New(out.ForProc(-1)).Summary(merged)
 	}
@@ -289,6 +359,10 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 
 	_ = engine.WriteHeadroom(a.stderr, merged)
+	if sw != nil {
+		_ = engine.WriteSweepReport(a.stderr, sw.Steps(), sw.Capacity())
+	}
+	_ = engine.WriteFailIf(a.stderr, merged.FailIf)
 
 	var verdict error
 	if server != nil {
@@ -312,7 +386,54 @@ func (c *controllerCmd) Run(a *app) error {
 	if a.ctx.Err() != nil {
 		return errInterrupted
 	}
-	return verdict
+	if verdict != nil {
+		return verdict
+	}
+	if bad := merged.FailIf.Failed(); len(bad) > 0 {
+		return thresholdsViolated("--fail-if: %d of %d terms violated: %s", len(bad), len(merged.FailIf), bad[0])
+	}
+	return nil
+}
+
+// mergedProc is the proc of lines about the whole run: -1 with several
+// groups, else the one group's 0.
+func mergedProc(groups int) int {
+	if groups > 1 {
+		return -1
+	}
+	return 0
+}
+
+// sweepPlan reads --sweep, --step-duration, --slo and --precision; nil
+// without --sweep.
+func (c *controllerCmd) sweepPlan(ops []slo.Op) (*engine.SweepConfig, error) {
+	if c.Sweep == "" {
+		if c.SLO != "" {
+			return nil, badInput("--slo needs --sweep (--fail-if checks a single run)")
+		}
+		return nil, nil
+	}
+	spec, err := sweep.Parse(c.Sweep)
+	if err != nil {
+		return nil, badInput("--sweep: %v", err)
+	}
+	if spec.Dim == sweep.Rate && c.Rate > 0 {
+		return nil, badInput("--sweep %s sets each step's rate: leave out --rate", c.Sweep)
+	}
+	stepDuration, err := parseSeconds("--step-duration", c.StepDuration)
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	plan := &engine.SweepConfig{Spec: spec, StepDuration: stepDuration}
+	if c.SLO != "" {
+		if plan.SLO, err = slo.Parse(c.SLO, ops); err != nil {
+			return nil, badInput("--slo: %v", err)
+		}
+		if plan.Precision, err = sweep.ParsePrecision(c.Precision); err != nil {
+			return nil, badInput("--precision: %v", err)
+		}
+	}
+	return plan, nil
 }
 
 // headroomDuration is how long each pre-run ceiling measurement sends.
@@ -352,7 +473,7 @@ func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []
 }
 
 // writeConfig writes the run's config line: every effective setting.
-func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64) {
+func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, plan *engine.SweepConfig) {
 	hostname, _ := os.Hostname()
 	major, minor, patch := zmq.Version()
 	info := cpus.Describe()
@@ -369,6 +490,10 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		}
 	}
 	g := groups[0]
+	var stepDuration, precision float64
+	if plan != nil {
+		stepDuration, precision = plan.StepDuration.Seconds(), plan.Precision
+	}
 	out.Event("config").Str("schema", stream.Schema).Str("version", version).
 		Str("host", hostname).Str("cpu", info.String()).Str("cpu_model", info.Model).Int("cpus_online", info.Online).
 		Str("libzmq", fmt.Sprintf("%d.%d.%d", major, minor, patch)).
@@ -380,5 +505,8 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		Bool("register_first", g.RegisterFirst).Int("senders", senders).Str("pin_cpus", strings.Join(pinned, ",")).
 		Float64("rate", c.Rate).Int("concurrency", g.Concurrency).Uint64("seed", seed).
 		Float64("interval_s", g.Interval.Seconds()).Bool("raw", g.Raw).Float64("drain_timeout_s", g.DrainTimeout.Seconds()).
+		Float64("warmup_s", g.Warmup.Seconds()).Float64("late_grace_s", g.LateGrace.Seconds()).
+		Float64("request_timeout_s", g.RequestTimeout.Seconds()).Str("fail_if", g.FailIf.String()).
+		Str("sweep", c.Sweep).Float64("step_duration_s", stepDuration).Str("slo", c.SLO).Float64("precision", precision).
 		Send()
 }
