@@ -18,8 +18,10 @@ type recorder struct {
 	steps     []*StepResult
 	capacity  []*CapacityResult
 	samples   []Sample
-	// onInterval, when set, is called with each interval.
+	// onInterval and onStep, when set, are called with each interval and
+	// each step.
 	onInterval func(*Interval)
+	onStep     func(*StepResult)
 }
 
 func (r *recorder) Interval(iv *Interval) {
@@ -52,8 +54,12 @@ func (r *recorder) Summary(res *Result) {
 
 func (r *recorder) Step(s *StepResult) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.steps = append(r.steps, s)
+	f := r.onStep
+	r.mu.Unlock()
+	if f != nil {
+		f(s)
+	}
 }
 
 func (r *recorder) Capacity(c *CapacityResult) {

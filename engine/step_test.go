@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lmfast/lmfast/engine/enginetest"
+	"github.com/lmfast/lmfast/engine/slo"
 	"github.com/lmfast/lmfast/engine/sweep"
 )
 
@@ -119,5 +120,47 @@ func TestSweepGroupsStepTogether(t *testing.T) {
 					broken, i+1, st.Index, st.Value, st.Rate, r.Due, want, sent, dropped)
 			}
 		}
+	}
+}
+
+// TestSweepInterrupted: cancelling a sweep during its second step ends it
+// within the stop budget's reach: the cut step is not judged, the
+// capacity says the sweep was interrupted, and the run's figures are
+// still returned, marked interrupted, with every due request accounted
+// for.
+func TestSweepInterrupted(t *testing.T) {
+	spec, _ := sweep.Parse("rate=200,400,800")
+	mix, _ := ParseOperations("p2p_lookup:100")
+	spec2, err := slo.Parse("p2p_lookup.p99<10s", SLOOps(mix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cancelled time.Time
+	rec := &recorder{onStep: func(*StepResult) {
+		go func() { time.Sleep(200 * time.Millisecond); cancelled = time.Now(); cancel() }()
+	}}
+	sw, err := NewSweep(SweepConfig{Spec: spec, SLO: spec2, Precision: 0.05, StepDuration: 1500 * time.Millisecond, Concurrency: 1, Groups: 1, Reporter: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := enginetest.Start(t)
+	cfg := testConfig(k, "p2p_lookup:100")
+	cfg.Sweep, cfg.Duration = sw, 1500*time.Millisecond
+	res, err := Run(ctx, cfg, Discard, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(cancelled); cancelled.IsZero() || el > 10*time.Second {
+		t.Fatalf("the sweep ended %v after the cancel", el)
+	}
+	c := sw.Capacity()
+	if len(rec.steps) != 1 || c == nil || !c.Interrupted || c.Pass != rec.steps[0] || len(rec.capacity) != 1 {
+		t.Fatalf("%d steps, capacity %+v", len(rec.steps), c)
+	}
+	sent, dropped := res.Sent()
+	if !res.Interrupted || res.Due != sent+dropped || res.Due <= rec.steps[0].Result.Due {
+		t.Fatalf("interrupted %v, due %d, sent %d, dropped %d (first step due %d)", res.Interrupted, res.Due, sent, dropped, rec.steps[0].Result.Due)
 	}
 }
