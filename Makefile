@@ -1,5 +1,6 @@
-# lmfast — see README.md. Every target works on a fresh Debian machine as
-# root: `make deps` installs the C libraries the build needs.
+# lmfast — see README.md. On a fresh Debian machine `make deps` (run by
+# build and test) installs the C libraries the build needs when run as root;
+# once they are installed no target needs root.
 
 GO       ?= go
 BIN      := bin/lmfast
@@ -14,13 +15,19 @@ export PATH := $(PATH):/usr/local/go/bin
 
 all: build
 
-# libzmq (via cgo) and pkg-config to find it; fio for `make bench`.
+# libzmq (via cgo) and pkg-config to find it (`make bench` installs fio). Installs
+# them only when pkg-config cannot find libzmq, and only as root: anyone else
+# is told what to install.
 deps:
 	@if ! pkg-config --exists libzmq 2>/dev/null; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "libzmq not found: install it as root with apt-get install libzmq3-dev pkg-config (or run make deps as root)" >&2; \
+			exit 1; \
+		fi; \
 		echo "installing libzmq3-dev and pkg-config"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libzmq3-dev pkg-config >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libzmq3-dev pkg-config >/dev/null || exit 1; \
+		pkg-config --exists libzmq || { echo "libzmq not found after install" >&2; exit 1; }; \
 	fi
-	@pkg-config --exists libzmq || { echo "libzmq not found after install" >&2; exit 1; }
 
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/lmfast

@@ -3,13 +3,12 @@ package engine
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/lmfast/lmfast/engine/slo"
-	"github.com/lmfast/lmfast/engine/stats"
+	"github.com/lmfast/lmfast/stats"
 )
 
 // collector turns the senders' counters and histograms into Interval
@@ -31,6 +30,7 @@ type collector struct {
 	from, last               time.Time        // its measured start; the previous interval's end
 	prev                     [numOps][3]int64 // requests, messages, errors at the previous interval
 	atStart                  [numOps][3]int64 // the same at the step's start
+	clock                    cpuClock         // the reading the step started at
 	stepService, stepCorrect [numOps]*hdrhistogram.Histogram
 	// ivService and ivCorrect hold one interval's histograms, reused.
 	ivService, ivCorrect [numOps]*hdrhistogram.Histogram
@@ -55,9 +55,10 @@ func newCollector(g *group, rep Reporter) *collector {
 	return c
 }
 
-// begin starts collecting a step, before the senders are handed it.
-func (c *collector) begin(st *stepRun, set stepSetting) {
-	c.stepIndex, c.from, c.last = set.index, st.measureFrom, st.measureFrom
+// begin starts collecting a step, before the senders are handed it;
+// clock is the reading the step's start was taken from.
+func (c *collector) begin(st *stepRun, set stepSetting, clock cpuClock) {
+	c.stepIndex, c.from, c.last, c.clock = set.index, st.measureFrom, st.measureFrom, clock
 	for _, op := range c.ops {
 		r, m, e := c.counts(op)
 		c.prev[op] = [3]int64{r, m, e}
@@ -87,8 +88,14 @@ func (c *collector) step(ctx context.Context, st *stepRun, set stepSetting, done
 			ticker.Stop()
 		}
 	}()
+	// The CPU time is read when the measured time starts: with no warm-up,
+	// in the same reading as the step's start; else when the warm-up's
+	// timer fires, a scheduler's wake-up after it.
 	measure := func() {
 		measuring, cpuFrom = true, processCPU()
+		if set.warmup == 0 {
+			cpuFrom = c.clock.cpu
+		}
 		ticker = time.NewTicker(c.g.cfg.Interval)
 		tick = ticker.C
 	}
@@ -124,7 +131,8 @@ func (c *collector) step(ctx context.Context, st *stepRun, set stepSetting, done
 		case <-done:
 			// The measured time lasts at least the step's duration: an open
 			// loop's last request may be answered before the deadline.
-			end := time.Now()
+			clock := readCPUClock()
+			end := clock.wall
 			if end.Before(st.deadline) && !c.g.stop.isInterrupted() {
 				end = st.deadline
 			}
@@ -141,7 +149,7 @@ func (c *collector) step(ctx context.Context, st *stepRun, set stepSetting, done
 			}
 			if measuring {
 				c.interval(end) // the last, partial interval
-				r.Elapsed, r.ProcessCPU = end.Sub(st.measureFrom), processCPU()-cpuFrom
+				r.Elapsed, r.ProcessCPU = end.Sub(st.measureFrom), clock.cpu-cpuFrom
 			}
 			c.stepResult(r)
 			return r
@@ -302,11 +310,10 @@ func (c *collector) finish(res *Result) {
 	}
 	// Pre-registration errors are counted under "register" even when the
 	// mix has no register op.
-	list := make([]ErrorCount, 0, len(errs))
 	for k, n := range errs {
-		list = append(list, ErrorCount{Op: k.op, Text: k.msg, Count: n, First: first[k]})
+		res.Errors = append(res.Errors, ErrorCount{Op: k.op, Text: k.msg, Count: n, First: first[k]})
 	}
-	sort.SliceStable(list, func(i, j int) bool { return list[i].Count > list[j].Count })
-	c.rep.Errors(list)
+	sortErrors(res.Errors)
+	c.rep.Errors(res.Errors)
 	c.rep.Summary(res)
 }

@@ -31,7 +31,7 @@ func (g *group) heartbeatURL() string {
 }
 
 // learnHeartbeatURL records the heartbeat URL from the first RegisterRetMsg
-// that carries one, normalised as LMCache's tool does (spec §1.2): strip
+// that carries one, normalised as LMCache's tool does (docs/protocol.md, "Benchmark sockets"): strip
 // "tcp://", and when the pull endpoint is on loopback but the returned host
 // is not, use 127.0.0.1.
 func (g *group) learnHeartbeatURL(raw string) {
@@ -43,7 +43,7 @@ func (g *group) learnHeartbeatURL(raw string) {
 }
 
 // NormalizeHeartbeatURL turns a controller-given heartbeat URL into a ZMQ
-// endpoint (spec §1.2).
+// endpoint (docs/protocol.md, "Benchmark sockets").
 func NormalizeHeartbeatURL(raw, pullEndpoint string) string {
 	hostport := strings.TrimPrefix(raw, "tcp://")
 	host, port, err := net.SplitHostPort(hostport)
@@ -58,23 +58,6 @@ func NormalizeHeartbeatURL(raw, pullEndpoint string) string {
 		host = "127.0.0.1"
 	}
 	return "tcp://" + net.JoinHostPort(host, port)
-}
-
-// CheckReachable dials every tcp:// endpoint once, so that a controller
-// that is not there is reported in seconds instead of after a ZMQ timeout
-// per request.
-func CheckReachable(endpoints []string, timeout time.Duration) error {
-	for _, ep := range endpoints {
-		if !strings.HasPrefix(ep, "tcp://") {
-			continue
-		}
-		c, err := net.DialTimeout("tcp", strings.TrimPrefix(ep, "tcp://"), timeout)
-		if err != nil {
-			return fmt.Errorf("controller not reachable at %s: %v", strings.TrimPrefix(ep, "tcp://"), err)
-		}
-		c.Close()
-	}
-	return nil
 }
 
 // IOThreads is the number of libzmq I/O threads the engine gives a group
@@ -263,13 +246,19 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 	// The steps: one, or a sweep's.
 	col := newCollector(g, rep)
 	g.joined = true
-	var prev *Result
+	var (
+		prev    *Result
+		prevSet stepSetting
+	)
 	for first := true; ; first = false {
 		set, ok := g.nextStep(prev, first)
+		if prev != nil && cfg.Sweep != nil {
+			cfg.Sweep.reportGroup(rep, prev, prevSet.index)
+		}
 		if !ok {
 			break
 		}
-		prev = g.runStep(ctx, col, set, hooks, first)
+		prev, prevSet = g.runStep(ctx, col, set, hooks, first), set
 	}
 	endSteps()
 	finished.Wait() // deregistered, sockets closed
@@ -291,7 +280,7 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 // reportConfig is the part of the configuration the human report prints.
 func (g *group) reportConfig() ReportConfig {
 	cfg := g.cfg
-	return ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: int(cfg.Duration / time.Second),
+	return ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: cfg.Duration,
 		BatchSize: cfg.BatchSize, Mix: cfg.Mix, NumInstances: cfg.NumInstances, NumWorkers: cfg.NumWorkers,
 		NumLocations: cfg.NumLocations, NumKeys: cfg.NumKeys, NumProcesses: max(1, cfg.NumProcesses), Proc: cfg.Proc}
 }
@@ -313,7 +302,8 @@ func (g *group) nextStep(prev *Result, first bool) (stepSetting, bool) {
 // runStep runs one step on every sender and returns its figures.
 func (g *group) runStep(ctx context.Context, col *collector, set stepSetting, hooks Hooks, first bool) *Result {
 	cfg := g.cfg
-	start := time.Now()
+	clock := readCPUClock()
+	start := clock.wall
 	st := &stepRun{start: start, measureFrom: start.Add(set.warmup), lanes: set.concurrency, grace: cfg.LateGrace,
 		stop: make(chan struct{}), pacers: make([]Pacer, len(g.senders))}
 	st.deadline = st.measureFrom.Add(set.duration)
@@ -325,7 +315,7 @@ func (g *group) runStep(ctx context.Context, col *collector, set stepSetting, ho
 	if first && hooks.Started != nil {
 		hooks.Started()
 	}
-	col.begin(st, set)
+	col.begin(st, set, clock)
 	st.done.Add(len(g.senders))
 	for _, s := range g.senders {
 		s.steps <- st

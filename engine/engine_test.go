@@ -3,13 +3,11 @@ package engine
 import (
 	"context"
 	"fmt"
-	"net"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/lmfast/lmfast/engine/cpus"
 	"github.com/lmfast/lmfast/engine/enginetest"
+	"github.com/lmfast/lmfast/internal/cpus"
 )
 
 func testConfig(k *enginetest.Sink, mix string) Config {
@@ -166,13 +164,30 @@ func TestRunStopsOnCancel(t *testing.T) {
 	}
 }
 
+// cancelWhen calls cancel once cond holds (or ctx ended).
+func cancelWhen(ctx context.Context, cancel func(), cond func() bool) {
+	for ctx.Err() == nil && !cond() {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+}
+
+// TestHeartbeatWithoutURLIsCountedAsError: with no heartbeat URL learned,
+// every heartbeat op fails and is reported. The run is stopped once the
+// sink has 50 admit batches: the seeded, shuffled 50/50 schedule has put
+// heartbeats between them by then.
 func TestHeartbeatWithoutURLIsCountedAsError(t *testing.T) {
 	k := enginetest.Start(t)
 	cfg := testConfig(k, "admit:50,heartbeat:50")
 	cfg.RegisterFirst = false // nobody learns the heartbeat URL
-	cfg.Duration = 200 * time.Millisecond
+	cfg.Duration = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hooks := Hooks{Started: func() {
+		go cancelWhen(ctx, cancel, func() bool { return k.Received().ByType["BatchedKVOperationMsg"] >= 50 })
+	}}
 	rec := &recorder{}
-	res, err := Run(context.Background(), cfg, rec, Hooks{})
+	res, err := Run(ctx, cfg, rec, hooks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,22 +203,6 @@ func TestHeartbeatWithoutURLIsCountedAsError(t *testing.T) {
 	const text = "Heartbeat socket not initialized. heartbeat_url=None. Register first to get heartbeat_url."
 	if n := rec.errorCount(OpHeartbeat, text); n != errs {
 		t.Fatalf("error %q reported %d times, want %d: %+v", text, n, errs, rec.errors)
-	}
-}
-
-func TestCheckReachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	open := "tcp://" + l.Addr().String()
-	l.Close() // now nothing listens there
-	if err := CheckReachable([]string{open}, time.Second); err == nil || !strings.Contains(err.Error(), "not reachable") {
-		t.Fatalf("CheckReachable(closed port) = %v", err)
-	}
-	k := enginetest.Start(t)
-	if err := CheckReachable([]string{fmt.Sprintf("tcp://127.0.0.1:%d", k.Pull), ""}, time.Second); err != nil {
-		t.Fatalf("CheckReachable(sink) = %v", err)
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 
 	zmq "github.com/pebbe/zmq4"
 
-	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/ring"
 	"github.com/lmfast/lmfast/wire"
 	"github.com/lmfast/lmfast/zmqx"

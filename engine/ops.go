@@ -8,6 +8,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -18,7 +19,7 @@ import (
 // Op is one kind of controller operation, as named on the command line.
 type Op uint8
 
-// The operations of LMCache's controller benchmark (spec §4.5).
+// The operations of LMCache's controller benchmark (docs/protocol.md, "Operations").
 const (
 	OpAdmit Op = iota
 	OpEvict
@@ -86,7 +87,7 @@ func ParseOperations(s string) ([]OpShare, error) {
 		}
 		seen[op] = true
 		pct, err := strconv.ParseFloat(strings.TrimSpace(pctText), 64)
-		if err != nil || pct < 0 || pct != pct {
+		if err != nil || pct < 0 || math.IsNaN(pct) || math.IsInf(pct, 0) {
 			return nil, fmt.Errorf("bad percentage %q for %s", pctText, name)
 		}
 		out = append(out, OpShare{Op: op, Pct: pct})

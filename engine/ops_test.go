@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lmfast/lmfast/engine/stats"
+	"github.com/lmfast/lmfast/stats"
 )
 
 func TestParseOperations(t *testing.T) {
@@ -117,7 +117,7 @@ func TestWriteReportLayout(t *testing.T) {
 	}
 	mix, _ := ParseOperations("admit:70,evict:25,heartbeat:5")
 	r := &Result{
-		Config:  ReportConfig{PullURL: "127.0.0.1:7555", Duration: 60, BatchSize: 100, Mix: mix, NumInstances: 50, NumWorkers: 1, NumLocations: 1, NumKeys: 1000000, NumProcesses: 1},
+		Config:  ReportConfig{PullURL: "127.0.0.1:7555", Duration: 60 * time.Second, BatchSize: 100, Mix: mix, NumInstances: 50, NumWorkers: 1, NumLocations: 1, NumKeys: 1000000, NumProcesses: 1},
 		Elapsed: 60 * time.Second,
 		Ops: []OpResult{
 			{Op: OpAdmit, Requests: 4, Messages: 400, Service: svc},
@@ -125,6 +125,11 @@ func TestWriteReportLayout(t *testing.T) {
 			{Op: OpHeartbeat, Errors: 3, Service: stats.NewHistogram()},
 		},
 		MemSamples: []float64{62.0, 63.5},
+		Errors: []ErrorCount{
+			{Op: OpHeartbeat, Text: "Request timeout - controller may not be running at 127.0.0.1:7557", Count: 2},
+			{Op: OpHeartbeat, Text: "unexpected reply ErrorMsg", Count: 1},
+			{Op: OpRegister, Text: "Request timeout - controller may not be running at 127.0.0.1:7556", Count: 1},
+		},
 	}
 	var b bytes.Buffer
 	if err := WriteReport(&b, r); err != nil {
@@ -166,12 +171,29 @@ Per-Operation Performance:
     Latency - Avg: 0.000ms, Min: 0.000ms, Max: 0.000ms, P95: 0.000ms
     Errors: 3
 
+Error Messages:
+  2 x heartbeat: Request timeout - controller may not be running at 127.0.0.1:7557
+  1 x heartbeat: unexpected reply ErrorMsg
+  1 x register: Request timeout - controller may not be running at 127.0.0.1:7556
+
 System Metrics:
   Memory Usage - Avg: 62.8%, Max: 63.5%
 ================================================================================
 `
 	if b.String() != want {
 		t.Fatalf("report differs:\n%s\nwant:\n%s", b.String(), want)
+	}
+
+	// A fractional --duration is shown as given, a whole one as LMCache
+	// shows it.
+	for d, line := range map[time.Duration]string{500 * time.Millisecond: "  Duration: 0.5 seconds\n",
+		90 * time.Second: "  Duration: 90 seconds\n", 1250 * time.Millisecond: "  Duration: 1.25 seconds\n"} {
+		r.Config.Duration = d
+		b.Reset()
+		_ = WriteReport(&b, r)
+		if !strings.Contains(b.String(), line) {
+			t.Errorf("--duration %v: report lacks %q", d, line)
+		}
 	}
 }
 

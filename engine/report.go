@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -11,12 +12,14 @@ import (
 )
 
 // WriteReport prints r in the layout of LMCache's controller benchmark
-// (spec §4.8) so existing readers of that report keep working. Differences,
+// (docs/protocol.md, "Report") so existing readers of that report keep working. Differences,
 // all deliberate: every op of the mix is listed, including one that never
 // succeeded (LMCache omits it and so hides its errors); latencies come from
 // HDR histograms (within 0.1 %) instead of a list of floats; and with --rate
 // a second latency line gives the latency from each request's intended send
-// time.
+// time. An "Error Messages" section lists every distinct error text with
+// its count (LMCache's report counts errors without saying what they were),
+// and a fractional --duration shows as such ("0.5 seconds").
 func WriteReport(w io.Writer, r *Result) error {
 	c := r.Config
 	title := "LMCache Controller ZMQ Benchmark Results"
@@ -52,7 +55,7 @@ func writeHeader(b *strings.Builder, title string, c ReportConfig, instances str
 	fmt.Fprintf(b, "\n%s\n%s\n%s\n", bar, title, bar)
 	fmt.Fprintf(b, "\nConfiguration:\n")
 	fmt.Fprintf(b, "  Controller URL: %s\n", c.PullURL)
-	fmt.Fprintf(b, "  Duration: %d seconds\n", c.Duration)
+	fmt.Fprintf(b, "  Duration: %s seconds\n", strconv.FormatFloat(c.Duration.Seconds(), 'f', -1, 64))
 	fmt.Fprintf(b, "  Batch Size: %d\n", c.BatchSize)
 	fmt.Fprintf(b, "  Operations: %s\n", PythonDictRepr(c.Mix))
 	fmt.Fprintf(b, "  %s: %d, Workers: %d, Locations: %d, Keys: %d\n", instances, c.NumInstances, c.NumWorkers, c.NumLocations, c.NumKeys)
@@ -97,6 +100,7 @@ func writeBody(b *strings.Builder, r *Result, overall, perOp, system string) {
 		}
 		fmt.Fprintf(b, "    Errors: %d\n", o.Errors)
 	}
+	writeErrors(b, r.Errors)
 	if len(r.MemSamples) > 0 {
 		sum, peak := 0.0, r.MemSamples[0]
 		for _, v := range r.MemSamples {
@@ -107,6 +111,19 @@ func writeBody(b *strings.Builder, r *Result, overall, perOp, system string) {
 		fmt.Fprintf(b, "  Memory Usage - Avg: %.1f%%, Max: %.1f%%\n", sum/float64(len(r.MemSamples)), peak)
 	}
 	fmt.Fprintf(b, "%s\n", strings.Repeat("=", 80))
+}
+
+// writeErrors lists every distinct error text with its count and op, most
+// frequent first (LMCache's report gives counts only). Pre-registration
+// failures are listed under "register".
+func writeErrors(b *strings.Builder, errs []ErrorCount) {
+	if len(errs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nError Messages:\n")
+	for _, e := range errs {
+		fmt.Fprintf(b, "  %d x %s: %s\n", e.Count, e.Op, e.Text)
+	}
 }
 
 func latencyLine(h *hdrhistogram.Histogram) string {
@@ -192,7 +209,11 @@ func WriteSweepReport(w io.Writer, steps []*StepResult, c *CapacityResult) error
 				verdict += " " + f.Text + " (" + f.ValueString() + ")"
 			}
 		}
-		fmt.Fprintf(&b, " %5.2f %-12s %s\n", r.CPUUtil(), limit, verdict)
+		cpu := "-"
+		if u, ok := r.CPUUtil(); ok {
+			cpu = fmt.Sprintf("%.2f", u)
+		}
+		fmt.Fprintf(&b, " %5s %-12s %s\n", cpu, limit, verdict)
 	}
 	if c != nil && (len(c.SLO) > 0 || c.Pass != nil) {
 		b.WriteString(capacityLine(c))

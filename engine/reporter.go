@@ -82,14 +82,6 @@ func (iv *Interval) Totals() (requests, messages, errors int64) {
 	return
 }
 
-// ErrorCount is one distinct error of a run.
-type ErrorCount struct {
-	Op    Op
-	Text  string
-	Count int64
-	First time.Time // when it first happened
-}
-
 // Received is what the controller reported receiving, from its own
 // counters (engine/scrape), over a span of the run.
 type Received struct {

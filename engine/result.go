@@ -1,12 +1,13 @@
 package engine
 
 import (
+	"sort"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/lmfast/lmfast/engine/slo"
-	"github.com/lmfast/lmfast/engine/stats"
+	"github.com/lmfast/lmfast/stats"
 )
 
 // OpResult is what one operation did over a whole run.
@@ -36,10 +37,19 @@ type OpResult struct {
 // Due returns the op's requests due: Sent + Dropped.
 func (o *OpResult) Due() int64 { return o.Sent + o.Dropped }
 
+// ErrorCount is one distinct error of a run: its op ("register" also for
+// pre-registration), its text, how often it happened and when first.
+type ErrorCount struct {
+	Op    Op
+	Text  string
+	Count int64
+	First time.Time
+}
+
 // ReportConfig is the part of the configuration the human report prints.
 type ReportConfig struct {
 	PullURL      string
-	Duration     int
+	Duration     time.Duration // --duration
 	BatchSize    int
 	Mix          []OpShare
 	NumInstances int
@@ -77,8 +87,9 @@ type Result struct {
 	SamplesWritten int64         // --raw lines written
 	SamplesDropped int64         // --raw samples lost because the writer fell behind
 	SenderCPUs     []int         // per sender: the CPU it ran on when the run started
-	ProcessCPU     time.Duration // user+system CPU time of the whole lmfast process during the timed run
+	ProcessCPU     time.Duration // user+system CPU time of the whole lmfast process over Elapsed
 	Ceiling        *Ceiling      // the raw ZMQ ceiling the headroom is measured against (nil: none)
+	Errors         []ErrorCount  // every distinct error, most frequent first
 	// Received is what the controller said it received over the run (its
 	// /metrics); nil when it was not scraped.
 	Received *Received
@@ -107,8 +118,8 @@ func (r *Result) Observed() slo.Observed {
 }
 
 // CPUUtil is ProcessCPU over Elapsed, in cores (1.0: one core busy the
-// whole time).
-func (r *Result) CPUUtil() float64 { return cpuUtil(r.ProcessCPU, r.Elapsed) }
+// whole time); ok is false for a window too short to measure.
+func (r *Result) CPUUtil() (util float64, ok bool) { return cpuUtil(r.ProcessCPU, r.Elapsed) }
 
 // Totals returns the successful requests and messages of all ops.
 func (r *Result) Totals() (requests, messages, errors int64) {
@@ -141,7 +152,22 @@ func Merge(results []*Result) *Result {
 		out.Due += r.Due
 	}
 	index := map[Op]int{}
+	errIndex := map[[2]string]int{}
 	for _, r := range results {
+		for _, e := range r.Errors {
+			k := [2]string{e.Op.String(), e.Text}
+			i, ok := errIndex[k]
+			if !ok {
+				errIndex[k] = len(out.Errors)
+				out.Errors = append(out.Errors, e)
+				continue
+			}
+			m := &out.Errors[i]
+			m.Count += e.Count
+			if e.First.Before(m.First) {
+				m.First = e.First
+			}
+		}
 		out.Elapsed = max(out.Elapsed, r.Elapsed)
 		out.MemSamples = append(out.MemSamples, r.MemSamples...)
 		out.RegisteredOK += r.RegisteredOK
@@ -190,5 +216,21 @@ func Merge(results []*Result) *Result {
 			}
 		}
 	}
+	sortErrors(out.Errors)
 	return out
+}
+
+// sortErrors orders errors by count, most frequent first, then by op and
+// text.
+func sortErrors(errs []ErrorCount) {
+	sort.SliceStable(errs, func(i, j int) bool {
+		a, b := errs[i], errs[j]
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		if a.Op != b.Op {
+			return a.Op < b.Op
+		}
+		return a.Text < b.Text
+	})
 }

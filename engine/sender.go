@@ -8,8 +8,8 @@ import (
 
 	zmq "github.com/pebbe/zmq4"
 
-	"github.com/lmfast/lmfast/engine/stats"
 	"github.com/lmfast/lmfast/ring"
+	"github.com/lmfast/lmfast/stats"
 	"github.com/lmfast/lmfast/zmqx"
 )
 
@@ -137,10 +137,10 @@ func (s *sender) fail(op Op, msg string) {
 // done records one successful operation, unless it was intended during
 // the warm-up.
 func (s *sender) done(op Op, msgs int32, intended, sent, end time.Time) {
-	s.sample(op, true, intended, sent, end)
 	if intended.Before(s.measureFrom) {
 		return
 	}
+	s.sample(op, true, intended, sent, end)
 	c := &s.counts[op]
 	c.requests.Add(1)
 	c.messages.Add(int64(msgs))
@@ -150,8 +150,10 @@ func (s *sender) done(op Op, msgs int32, intended, sent, end time.Time) {
 	}
 }
 
+// sample records one operation's timing for --raw, unless it was
+// intended during the warm-up.
 func (s *sender) sample(op Op, ok bool, intended, sent, end time.Time) {
-	if s.samples == nil {
+	if s.samples == nil || intended.Before(s.measureFrom) {
 		return
 	}
 	smp, has := s.samples.Reserve()

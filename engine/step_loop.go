@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/internal/cpus"
 )
 
 // stepRun is one step as the senders run it.

@@ -143,6 +143,27 @@ func (sw *Sweep) next(prev *Result, interrupted bool) (stepSetting, bool) {
 	return sw.cur, sw.ok
 }
 
+// reportGroup hands rep, a group's Reporter, the group's own figures
+// (own) of step index, with the step's verdict on the merged figures, when
+// the sweep has several groups (with one, the step's line is the group's
+// already) and the step was judged (not when it was cut short).
+func (sw *Sweep) reportGroup(rep Reporter, own *Result, index int) {
+	if sw.groups < 2 {
+		return
+	}
+	sw.mu.Lock()
+	var st *StepResult
+	if n := len(sw.steps); n > 0 && sw.steps[n-1].Index == index {
+		c := *sw.steps[n-1]
+		c.Result, c.Rate = own, own.TargetRate
+		st = &c
+	}
+	sw.mu.Unlock()
+	if st != nil {
+		rep.Step(st)
+	}
+}
+
 // leave takes a group out of the sweep (it ended before taking part, on
 // an error), so that the others do not wait for it.
 func (sw *Sweep) leave() {

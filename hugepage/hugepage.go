@@ -199,8 +199,8 @@ func mapAligned(size, align, granule, flags int) (*Region, error) {
 	}
 	// No MAP_POPULATE: without MAP_NORESERVE the kernel reserves every huge
 	// page at mmap, and zeroes it at its first touch — in the caller's fill,
-	// which can stop at a Ctrl-C, where inside mmap nothing can (seconds
-	// per GiB on a small VM).
+	// which can stop at a Ctrl-C, where inside mmap nothing can (zeroing
+	// gigabytes takes seconds).
 	extra := 0
 	if align > natural {
 		extra = align - natural

@@ -184,8 +184,8 @@ func TestHugeTLB(t *testing.T) {
 // TestHugeTLBNotPopulatedByAlloc: Alloc reserves the huge pages but does
 // not fault them in: the kernel zeroes a huge page at its first touch,
 // which is the caller's fill (l2 fills its buffers in chunks and stops at a
-// Ctrl-C). Before, MAP_POPULATE zeroed every page inside mmap, which no
-// signal interrupts: 5.4 s for 2 GiB on the 2-core test VM.
+// Ctrl-C), where MAP_POPULATE would zero every page inside mmap, which no
+// signal interrupts.
 func TestHugeTLBNotPopulatedByAlloc(t *testing.T) {
 	reserveOrSkip(t, 2)
 	r, err := Alloc(4<<20, Options{Huge: true})

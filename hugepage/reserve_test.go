@@ -32,9 +32,7 @@ func tempPool(t *testing.T, start string) sysPool {
 
 // TestReserveReleasesOnlyWhatWasGranted: when the kernel grants fewer
 // pages than asked, Reserve fails and gives back exactly those, leaving the
-// pool as it found it. Before, it subtracted the n it asked for: a pool of
-// 2 that could only grow to 4 was left at 0, taking pages from whoever
-// reserved them.
+// pool as it found it, not less by the pages asked for and never granted.
 func TestReserveReleasesOnlyWhatWasGranted(t *testing.T) {
 	p := stingyPool{sysPool: tempPool(t, "2\n"), max: 4}
 	release, err := reserve(p, 4)

@@ -42,9 +42,8 @@ func mapped(t *testing.T, p unsafe.Pointer) bool {
 
 // TestCloseUnmapsEveryRegion: Close succeeds for every kind of region and
 // leaves nothing mapped, so repeated Alloc/Close does not grow the
-// address space. Before, x/sys/unix.Munmap refused the trimmed subslice
-// (EINVAL, ignored): every region with an alignment above 4096 and every
-// THP fallback stayed mapped, and VmSize grew 2 GiB over 8 × 256 MiB.
+// address space: also the regions trimmed to an alignment above 4096 and
+// the THP fallbacks, whose mapping is not the slice Alloc returned.
 func TestCloseUnmapsEveryRegion(t *testing.T) {
 	const size, n = 256 << 20, 8
 	for _, tc := range []struct {
@@ -103,8 +102,7 @@ func TestHugeRegionsAreWholeHugePages(t *testing.T) {
 
 // TestHugeTLBWithAlignmentNotDividing2MiB: an alignment that is not a
 // divisor of 2 MiB still gets MAP_HUGETLB (aligned by trimming whole huge
-// pages), where before it was not even tried and the warning said pages
-// were missing.
+// pages).
 func TestHugeTLBWithAlignmentNotDividing2MiB(t *testing.T) {
 	reserveOrSkip(t, 3) // 1 page for 2 MiB + 2 pages of slack for a 6 MiB boundary
 	r, err := Alloc(2<<20, Options{Huge: true, Align: 3 << 20})

@@ -12,9 +12,8 @@ import (
 // pages says what it got (transparent huge pages or 4 KiB pages), how many
 // pages it needed and why (an alignment that does not divide 2 MiB needs
 // more), and the nr_hugepages value that makes them available: the pages
-// in use or promised to others stay, plus the ones needed. Before, the
-// command always said pool + needed, so a pool of 1000 free pages asked to
-// be raised to 2200 for 1200 pages, and one of 5 free pages to 19 for 14.
+// in use or promised to others stay, plus the ones needed (not the pool
+// plus the ones needed, which overstates it by the free pages).
 func TestFallbackWarning(t *testing.T) {
 	enomem := errors.New("cannot allocate memory")
 	const mib = 1 << 20

@@ -75,28 +75,6 @@ type Adapter interface {
 // makes those waits end now.
 type Interrupter interface{ Interrupt() }
 
-// Scratch is one I/O worker's reusable memory for building names.
-type Scratch struct {
-	final [256]byte
-	tmp   [256]byte
-}
-
-// finalName returns key idx's NUL-terminated file name in s.
-func (s *Scratch) finalName(idx uint64) []byte {
-	b := AppendBenchName(s.final[:0], idx)
-	return append(b, 0)
-}
-
-// tmpName returns key idx's NUL-terminated temp name: <name>.tmp when
-// sameDir, else the final name (it lives in the temp directory).
-func (s *Scratch) tmpName(idx uint64, sameDir bool) []byte {
-	b := AppendBenchName(s.tmp[:0], idx)
-	if sameDir {
-		b = append(b[:len(b)-len(dataExt)], tmpExt...)
-	}
-	return append(b, 0)
-}
-
 // Options are the run settings an adapter needs at creation.
 type Options struct {
 	// Writable asks the adapter to check up front that stores can succeed

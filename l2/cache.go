@@ -99,12 +99,3 @@ func (r *runner) dropCaches(op Op) {
 	r.log(fmt.Sprintf("[%s] Dropped the page cache (%s).", op.Label(), how))
 	r.out.Event("drop_caches").Str("op", op.String()).Str("how", how).Send()
 }
-
-func appendInt(b []byte, v int64) []byte   { return strconv.AppendInt(b, v, 10) }
-func appendUint(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
-func appendBool(b []byte, v bool) []byte   { return strconv.AppendBool(b, v) }
-
-// appendMicros appends ns as microseconds with 3 decimals.
-func appendMicros(b []byte, ns int64) []byte {
-	return strconv.AppendFloat(b, float64(ns)/1e3, 'f', 3, 64)
-}

@@ -66,8 +66,6 @@ func TestDropCachesFadvise(t *testing.T) {
 // TestDropCachesStopsAtCtrlC: a Ctrl-C while the caches are dropped (a
 // long fdatasync of many dirty files) stops it between two files, and the
 // run goes on to no further operation: its result holds the store only.
-// Before, DropCaches had no way to see the signal and went through every
-// file, and the next operation was entered.
 func TestDropCachesStopsAtCtrlC(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t, fsSpec(dir, ""))

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/internal/cpus"
 )
 
 // Job is one key's operation and, once done, its outcome and timestamps
@@ -250,9 +250,8 @@ type psync struct {
 // per worker plus two (the submitter, the runtime). The workers spend their
 // time blocked in pread/pwrite; with fewer Ps than threads, a worker whose
 // syscall returns waits for a P (until sysmon retakes one from a thread
-// still blocked) before it can start its next key, and the device idles.
-// Measured: O_DIRECT 256 KiB loads, 8 workers on 2 CPUs, GOMAXPROCS 2 vs
-// 16 alternately: 1026, 1465, 1142, 1220 vs 1616, 1578, 1291, 1495 MiB/s.
+// still blocked) before it can start its next key, and the device idles
+// (bench_results/l2-notes-2026-12-02.md §6).
 func ioProcs(workers int) int { return min(workers+2, 256) }
 
 // ioProcsHeld is what the live pools need of GOMAXPROCS: the process-wide

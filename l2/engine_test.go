@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/internal/cpus"
 )
 
 // countingAdapter records which CPU each operation ran on and can hold
@@ -162,19 +162,32 @@ func TestWindowRunsForDuration(t *testing.T) {
 }
 
 // TestMockBandwidthIsShared: the mock's bandwidth is the aggregate over
-// workers: 4 workers take as long as 1 for the same bytes.
+// its workers: with 4 workers transferring at once, the bytes finished in
+// any window W are still at most bandwidth·W plus one transfer, checked on
+// the spans of every store and load as the test's clock saw them.
 func TestMockBandwidthIsShared(t *testing.T) {
-	elapsed := func(workers int) time.Duration {
-		cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.01}`) // ~10 MiB/s
-		cfg.Ops, cfg.Rounds, cfg.Warmup = []Op{Store}, 1, 0
-		cfg.NumKeys, cfg.InFlight, cfg.Payload, cfg.IOWorkers = 8, 1, 128<<10, workers // 1 MiB: ~100 ms
-		res, _ := runCfg(t, cfg)
-		return res.Ops[0].Rounds[0].Duration
+	const gb = 0.01 // ~10 MiB/s: 128 KiB in 12 ms
+	cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":0.01}`)
+	cfg.Ops, cfg.Rounds, cfg.Warmup = []Op{Store, Load}, 1, 0
+	cfg.NumKeys, cfg.InFlight, cfg.Payload, cfg.IOWorkers = 8, 2, 128<<10, 4 // 2 MiB per operation
+	rec := &recordingAdapter{}
+	cfg.newAdapter = func(s Spec, o Options) (Adapter, error) {
+		a, err := New(s, o)
+		rec.Adapter = a
+		return rec, err
 	}
-	one, four := elapsed(1), elapsed(4)
-	if r := float64(four) / float64(one); r < 0.8 || r > 1.25 {
-		t.Fatalf("4 workers took %v, 1 worker %v (ratio %.2f): bandwidth not shared", four, one, r)
+	res, _ := runCfg(t, cfg)
+	if v := Judge(res); !v.OK() {
+		t.Fatalf("verdict %s", v.Status())
 	}
+	if n := len(rec.spans.all); n != 2*cfg.KeysPerRound() {
+		t.Fatalf("%d transfers recorded, want %d", n, 2*cfg.KeysPerRound())
+	}
+	if m := rec.maxInside.Load(); m < 2 {
+		t.Fatalf("at most %d transfers were in the adapter at once: the workers never shared the link", m)
+	}
+	peak := checkLink(t, rec.spans.all, gb*(1<<30))
+	t.Logf("up to %d transfers at once; at most %.3f of the configured bandwidth over windows of 10 ms and 10 transfers or more", rec.maxInside.Load(), peak)
 }
 
 // TestPsyncGivesEveryWorkerAP: a pool raises GOMAXPROCS to one P per I/O

@@ -27,6 +27,9 @@ type fsAdapter struct {
 	noDirect  atomic.Bool // set when the filesystem refused O_DIRECT
 	noNoRepl  atomic.Bool // set when the filesystem refused RENAME_NOREPLACE
 	warn      func(string)
+	cap       *capacity // max_capacity_gb > 0: byte accounting (capacity.go)
+	ev        *evictor  // with an eviction block that evicts (eviction.go)
+	eviction  Eviction
 }
 
 func newFS(s Spec, opt Options) (*fsAdapter, error) {
@@ -75,6 +78,7 @@ func newFS(s Spec, opt Options) (*fsAdapter, error) {
 			}
 		}
 	}
+	a.setupCapacity(s)
 	return a, nil
 }
 
@@ -119,6 +123,13 @@ func (a *fsAdapter) refuseDirect() {
 // stat; such a store is warned about anyway. Filesystems without
 // RENAME_NOREPLACE get LMCache's stat-then-rename.
 func (a *fsAdapter) Store(s *Scratch, idx uint64, buf []byte) Outcome {
+	if a.cap != nil {
+		return a.cap.store(a, s, idx, buf)
+	}
+	return a.store(s, idx, buf)
+}
+
+func (a *fsAdapter) store(s *Scratch, idx uint64, buf []byte) Outcome {
 	final := s.finalName(idx)
 	statFirst := a.noNoRepl.Load()
 	if statFirst && a.exists(final) {
@@ -212,7 +223,16 @@ func (a *fsAdapter) Lookup(s *Scratch, idx uint64) Outcome {
 	}
 }
 
+// Load reads key idx into buf. With a capacity, a loaded key becomes the
+// most recently used, and a key the adapter evicted is an evicted miss.
 func (a *fsAdapter) Load(s *Scratch, idx uint64, buf []byte) Outcome {
+	if a.cap != nil {
+		return a.cap.load(a, s, idx, buf)
+	}
+	return a.load(s, idx, buf)
+}
+
+func (a *fsAdapter) load(s *Scratch, idx uint64, buf []byte) Outcome {
 	final := s.finalName(idx)
 	direct := a.direct(len(buf))
 	flags := unix.O_RDONLY
@@ -278,6 +298,10 @@ func (a *fsAdapter) splitRead(n int, direct bool) bool {
 }
 
 func (a *fsAdapter) Close() error {
+	if a.ev != nil {
+		a.ev.close()
+		a.ev = nil
+	}
 	if a.tmpDir != a.dir && a.tmpDir >= 0 {
 		unix.Close(a.tmpDir)
 	}

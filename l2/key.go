@@ -1,18 +1,3 @@
-// Package l2 benchmarks LMCache L2 storage adapters: it reads and writes
-// LMCache's filesystem layout byte for byte, drives store, lookup and load
-// rounds exactly as `lmcache bench l2` does, and measures every key.
-//
-// The pieces, each in its own file:
-//
-//	key.go      ObjectKey and LMCache's file names (<model>@0x<rank>@<group>@<hash>.data)
-//	spec.go     the --l2-adapter JSON, with LMCache's validation messages
-//	adapter.go  the Adapter ops table (store, lookup, load of one key) and its factory
-//	fs.go       the fs / fs_native adapter: LMCache's on-disk layout, O_DIRECT rules
-//	mock.go     the in-memory mock adapter (max_size_gb, mock_bandwidth_gb)
-//	engine.go   the Engine interface and the pinned psync worker pool with eventfd completions
-//	run.go      rounds, key universe, waves and windows, verification
-//	stats.go    LMCache's per-round statistics and Python rounding
-//	summary.go  the summary document and its terminal and JSON renderings
 package l2
 
 import (
@@ -21,6 +6,10 @@ import (
 	"strconv"
 	"strings"
 )
+
+// This file is the one place that maps a key to its file: its name, the
+// temp name a store writes first, and the benchmark's key numbering. The
+// adapters resolve these names relative to their directory descriptors.
 
 // BenchModel is the model name of every benchmark key.
 const BenchModel = "bench-model"
@@ -145,4 +134,26 @@ func appendHexPad(dst []byte, v uint64, width int) []byte {
 		}
 	}
 	return append(dst, buf[i:]...)
+}
+
+// Scratch is one I/O worker's reusable memory for building names.
+type Scratch struct {
+	final [256]byte
+	tmp   [256]byte
+}
+
+// finalName returns key idx's NUL-terminated file name in s.
+func (s *Scratch) finalName(idx uint64) []byte {
+	b := AppendBenchName(s.final[:0], idx)
+	return append(b, 0)
+}
+
+// tmpName returns key idx's NUL-terminated temp name: <name>.tmp when
+// sameDir, else the final name (it lives in the temp directory).
+func (s *Scratch) tmpName(idx uint64, sameDir bool) []byte {
+	b := AppendBenchName(s.tmp[:0], idx)
+	if sameDir {
+		b = append(b[:len(b)-len(dataExt)], tmpExt...)
+	}
+	return append(b, 0)
 }

@@ -2,96 +2,92 @@ package l2
 
 import (
 	"errors"
+	"math"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // mockAdapter is LMCache's mock adapter: keys live in memory, capacity
-// max_size_gb, and every transfer takes bytes / mock_bandwidth_gb seconds of
-// a bandwidth shared by all workers (one virtual clock), so the aggregate
-// rate is the configured one however many workers run.
-//
-// The link is a cumulative schedule: each transfer is booked from where the
-// previous one ends (next), and its worker sleeps only until its booked
-// end. A timer that fires late therefore delays nobody's later booking;
-// the next sleep is shorter by as much. Only real idle time is skipped:
-// once no transfer is in progress, the time from the last one's return
-// (idleAt) to the next request is not booked, so idle periods (between
-// rounds, a worker that is slower than the link) are not banked as credit.
+// max_size_gb, and every transfer (the copy of a store or a load) finishes
+// on one link of mock_bandwidth_gb that all workers share (see link).
 type mockAdapter struct {
 	mu       sync.Mutex
 	data     map[uint64][]byte
 	used     int64
 	capacity int64
-	bw       float64 // bytes per second
-
-	clockMu sync.Mutex
-	next    time.Time // when the link's last booked transfer ends
-	idleAt  time.Time // when the last transfer in progress returned
-	active  int       // transfers booked and not yet returned
-	stop    chan struct{}
-	once    sync.Once
+	link     *link
 }
-
-// maxMockLag bounds how far behind the clock the schedule may fall (a
-// stopped process, copies slower than the link): at most that much is made
-// up later as a burst.
-const maxMockLag = 50 * time.Millisecond
 
 var errMockFull = errors.New("store: mock adapter capacity (max_size_gb) exhausted")
 
 func newMock(s Spec) *mockAdapter {
-	now := time.Now()
 	return &mockAdapter{
 		data:     map[uint64][]byte{},
 		capacity: int64(s.MaxSizeGB * (1 << 30)),
-		bw:       s.MockBandwidthGB * (1 << 30),
-		next:     now,
-		idleAt:   now,
-		stop:     make(chan struct{}),
+		link:     newLink(s.MockBandwidthGB * (1 << 30)),
 	}
 }
 
-// book reserves n bytes of the link and returns when that transfer ends.
-// Every booking must be followed by one wait.
-func (m *mockAdapter) book(n int) time.Time {
-	d := time.Duration(float64(n) / m.bw * 1e9)
-	m.clockMu.Lock()
-	defer m.clockMu.Unlock()
+// link is a shared link of a fixed bandwidth, kept as a token bucket that
+// is read when a transfer finishes: the bucket fills at the bandwidth and
+// holds at most the bytes of the largest transfer so far, and a transfer of
+// n bytes finishes only once n bytes are in it, and takes them out, under
+// mu, at the time read there. So the bytes of the transfers that finish in
+// any window of time W are at most bandwidth·W plus one transfer, however
+// late timers fire or workers run: a transfer that finished late (a late
+// timer, a copy slower than the link, an idle link) lets the next one
+// finish earlier by at most one transfer's time, and nothing more is
+// banked.
+//
+// The bucket is kept as a time, tat: it holds (now − tat) × bandwidth
+// bytes, capped at depth × bandwidth. booked is the same schedule for the
+// transfers asked for so far: each waits until its place in it and only
+// then asks the bucket, so the waits of concurrent transfers run side by
+// side and no transfer waits for another's wakeup.
+type link struct {
+	mu     sync.Mutex
+	bw     float64 // bytes per second
+	depth  time.Duration
+	tat    time.Time
+	booked time.Time
+	stop   chan struct{}
+	once   sync.Once
+}
+
+func newLink(bw float64) *link {
 	now := time.Now()
-	start := m.next
-	if m.active == 0 {
-		// The link is idle since the last transfer returned: that gap is
-		// real (the caller's own time) and is not booked. Between m.next
-		// and m.idleAt that transfer's timer overshot: that stays booked.
-		if idle := now.Sub(later(m.next, m.idleAt)); idle > 0 {
-			start = start.Add(idle)
-		}
-	}
-	if lag := now.Sub(start); lag > maxMockLag {
-		start = now.Add(-maxMockLag)
-	}
-	m.next = start.Add(d)
-	m.active++
-	return m.next
+	return &link{bw: bw, tat: now, booked: now, stop: make(chan struct{})}
 }
 
-// wait sleeps until a booked transfer's end (or an Interrupt) and marks it
-// returned.
-func (m *mockAdapter) wait(end time.Time) {
-	if d := time.Until(end); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-m.stop:
-			t.Stop()
-		}
+// duration is how long n bytes take on the link, rounded up to a
+// nanosecond (and capped far beyond any run).
+func (l *link) duration(n int) time.Duration {
+	return time.Duration(min(math.Ceil(float64(n)/l.bw*1e9), math.MaxInt64/4))
+}
+
+// advance asks, at now, to finish a transfer of duration d. It reports the
+// time the transfer is due and whether it finished (due ≤ now; the bucket
+// then gives up its bytes). A transfer longer than any before raises the
+// bucket's depth to its own bytes.
+func (l *link) advance(now time.Time, d time.Duration) (due time.Time, done bool) {
+	l.depth = max(l.depth, d)
+	due = later(l.tat, now.Add(-l.depth)).Add(d)
+	if due.After(now) {
+		return due, false
 	}
-	m.clockMu.Lock()
-	if m.active--; m.active == 0 {
-		m.idleAt = time.Now()
-	}
-	m.clockMu.Unlock()
+	l.tat = due
+	return due, true
+}
+
+// book gives a transfer of duration d, asked for at now, its place in the
+// schedule: when it is due if every transfer booked before it finishes on
+// time.
+func (l *link) book(now time.Time, d time.Duration) time.Time {
+	l.depth = max(l.depth, d)
+	l.booked = later(l.booked, now.Add(-l.depth)).Add(d)
+	return l.booked
 }
 
 func later(a, b time.Time) time.Time {
@@ -101,9 +97,56 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
+// finish returns once a transfer of n bytes has finished on the link, or
+// at once after Interrupt.
+func (l *link) finish(n int) {
+	d := l.duration(n)
+	l.mu.Lock()
+	due := l.book(time.Now(), d)
+	l.mu.Unlock()
+	for l.sleepUntil(due) {
+		l.mu.Lock()
+		var done bool
+		due, done = l.advance(time.Now(), d)
+		l.mu.Unlock()
+		if done {
+			return
+		}
+	}
+}
+
+// sleepUntil sleeps until t and reports false if Interrupt was called.
+// The sleep is a nanosleep on the caller's thread (an I/O worker's, as a
+// pread would block it), not a Go timer: the runtime wakes timers with a
+// millisecond's granularity, and a link that lets only one transfer
+// through ahead of time cannot make that up for transfers shorter than
+// it. It sleeps at most maxLinkSleep at a time, looking for an Interrupt
+// in between.
+func (l *link) sleepUntil(t time.Time) bool {
+	for {
+		select {
+		case <-l.stop:
+			return false
+		default:
+		}
+		d := time.Until(t)
+		if d <= 0 {
+			return true
+		}
+		ts := unix.NsecToTimespec(int64(min(d, maxLinkSleep)))
+		_ = unix.Nanosleep(&ts, nil) // EINTR: the loop looks again
+	}
+}
+
+// maxLinkSleep is the longest sleep between two looks for an Interrupt.
+const maxLinkSleep = 5 * time.Millisecond
+
+// interrupt ends every wait on the link now, and every later one.
+func (l *link) interrupt() { l.once.Do(func() { close(l.stop) }) }
+
 // Store keeps a copy of buf. The key is claimed (and the capacity taken)
 // before the copy, so a concurrent store of the same key is Skipped; the
-// copy happens inside the transfer's booked time.
+// transfer finishes on the link after the copy.
 func (m *mockAdapter) Store(_ *Scratch, idx uint64, buf []byte) Outcome {
 	m.mu.Lock()
 	if _, ok := m.data[idx]; ok {
@@ -117,12 +160,11 @@ func (m *mockAdapter) Store(_ *Scratch, idx uint64, buf []byte) Outcome {
 	m.used += int64(len(buf))
 	m.data[idx] = nil
 	m.mu.Unlock()
-	end := m.book(len(buf))
 	v := append([]byte(nil), buf...)
 	m.mu.Lock()
 	m.data[idx] = v
 	m.mu.Unlock()
-	m.wait(end)
+	m.link.finish(len(buf))
 	return Outcome{Status: OK, Bytes: len(buf)}
 }
 
@@ -145,9 +187,8 @@ func (m *mockAdapter) Load(_ *Scratch, idx uint64, buf []byte) Outcome {
 	if !ok {
 		return Outcome{Status: Failed, Err: errMockMissing}
 	}
-	end := m.book(min(len(v), len(buf)))
 	n := copy(buf, v)
-	m.wait(end)
+	m.link.finish(n)
 	if n != len(buf) {
 		return Outcome{Status: Failed, Bytes: n, Err: errShortRead}
 	}
@@ -155,6 +196,6 @@ func (m *mockAdapter) Load(_ *Scratch, idx uint64, buf []byte) Outcome {
 }
 
 // Interrupt ends every simulated transfer now (Ctrl-C).
-func (m *mockAdapter) Interrupt() { m.once.Do(func() { close(m.stop) }) }
+func (m *mockAdapter) Interrupt() { m.link.interrupt() }
 
 func (m *mockAdapter) Close() error { m.Interrupt(); return nil }

@@ -7,7 +7,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/rs/zerolog"
 
-	"github.com/lmfast/lmfast/engine/stats"
+	"github.com/lmfast/lmfast/stats"
 	"github.com/lmfast/lmfast/stream"
 )
 
@@ -109,23 +109,34 @@ func b2i(b bool) int {
 }
 
 // WriteSummaries writes the run's closing JSONL lines: one error line per
-// distinct failure, one summary per operation (LMCache's fields under
-// LMCache's names, null where LMCache would print inf, and lmfast's own:
-// per-key latency histograms, bytes, skipped and failed keys), and a
+// distinct failure (a warmup round's apart, marked warmup), one summary per operation (LMCache's fields under
+// LMCache's names — null where LMCache prints inf, or 0 for an operation
+// without a completed round — and lmfast's own: per-key latency
+// histograms, bytes, skipped and failed keys, timed-out rounds), a
+// capacity line when the adapter accounts against max_capacity_gb, and a
 // summary with op "all" carrying the verdict.
 func WriteSummaries(out *stream.Writer, res *Result, doc []Section, v Verdict) {
 	for _, o := range res.Ops {
 		for _, e := range o.Errors {
 			out.Event("error").Str("op", o.Op.String()).Str("error", e.Error).Int64("count", e.Count).
-				Str("first_key", BenchKey(e.FirstKey).FileName()).Send()
+				Str("first_key", BenchKey(e.FirstKey).FileName()).Bool("warmup", e.Warmup).Send()
 		}
 	}
 	for i, o := range res.Ops {
 		sec := doc[i+1]
 		e := out.Event("summary").Str("op", o.Op.String())
+		timedOut := 0
+		for _, r := range o.Measured() {
+			timedOut += b2i(r.TimedOut)
+		}
 		for _, en := range sec.Entries {
+			if en.NoData {
+				e = e.Interface(en.Key, nil)
+				continue
+			}
 			e = addValue(e, en.Key, en.Value)
 		}
+		e = e.Int("timed_out_rounds", timedOut)
 		e = e.Object("latency_us", stream.Latency(stats.Summarize(o.Latency))).Str("hdr", encode(o.Latency)).
 			Object("service_us", stream.Latency(stats.Summarize(o.Service))).Str("hdr_service", encode(o.Service)).
 			Int64("direct_keys", o.DirectKeys).Int64("buffered_keys", o.BufferedKeys).
@@ -135,13 +146,24 @@ func WriteSummaries(out *stream.Writer, res *Result, doc []Section, v Verdict) {
 		}
 		e.Send()
 	}
+	for _, sec := range doc {
+		if sec.Key != "l2_capacity" {
+			continue
+		}
+		e := out.Event("capacity")
+		for _, en := range sec.Entries {
+			e = addValue(e, en.Key, en.Value)
+		}
+		e.Send()
+	}
 	e := out.Event("summary").Str("op", "all").Bool("ok", v.OK()).Str("status", v.Status()).
 		Int("failed_keys", v.FailedKeys).Int("timed_out_rounds", v.TimedOut).
 		Int("warmup_failed_keys", v.WarmupFailedKeys).Int("warmup_timed_out_rounds", v.WarmupTimedOut).
 		Strs("ops_without_measured_rounds", append([]string{}, v.Unmeasured...)).
 		Int("skipped_existing", v.SkippedStores).Bool("interrupted", v.Interrupted)
 	if res.Verify != nil {
-		e = e.Bool("verified", res.Verify.Mismatches == 0).Int("verify_mismatches", res.Verify.Mismatches)
+		e = e.Bool("verified", res.Verify.Mismatches == 0).Int("verify_mismatches", res.Verify.Mismatches).
+			Int("verify_evicted", res.Verify.Evicted)
 	}
 	e.Send()
 }

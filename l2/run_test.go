@@ -180,8 +180,7 @@ func TestReadAheadSplit(t *testing.T) {
 
 // TestLoadReadErrorIsNotShortFile: an I/O error after part of the payload
 // arrived is reported as the read error it is; only an early end of file
-// is "shorter than the payload". Before, EIO after a partial read was
-// reported as a truncated file.
+// is "shorter than the payload".
 func TestLoadReadErrorIsNotShortFile(t *testing.T) {
 	o := loadOutcome(4096, 8192, syscall.EIO, true)
 	if o.Status != Failed || o.Bytes != 4096 || !o.Direct || o.Err.Error() != "load: read: input/output error" {
@@ -197,7 +196,7 @@ func TestLoadReadErrorIsNotShortFile(t *testing.T) {
 
 // TestRelativeTmpDirDotIsUnset: a relative_tmp_dir that cleans to "." is
 // unset, like "": temp files are <name>.tmp beside the final file, renamed
-// into place. Before, "." made the temp path the final path.
+// into place, never written in place under the final name.
 func TestRelativeTmpDirDotIsUnset(t *testing.T) {
 	for _, rel := range []string{"", ".", "./", "./."} {
 		specs, err := ParseSpecs([]string{fsSpec(t.TempDir(), `,"relative_tmp_dir":"`+rel+`"`)})
@@ -219,9 +218,8 @@ func TestRelativeTmpDirDotIsUnset(t *testing.T) {
 
 // TestRunTwiceWarnsOnce: Run leaves the caller's Config as it was, so a
 // second Run with the same Config gives each warning once, to the caller's
-// Warn and as one JSONL warning line of its own stream. Before, Run
-// replaced cfg.Warn with a wrapper around it on every call: the second run
-// printed each warning twice and also wrote it to the first run's stream.
+// Warn and as one JSONL warning line of its own stream (not the first
+// run's).
 func TestRunTwiceWarnsOnce(t *testing.T) {
 	cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":100}`)
 	cfg.Ops, cfg.Rounds, cfg.Warmup, cfg.NumKeys, cfg.InFlight, cfg.Payload = []Op{Store}, 1, 0, 2, 1, 4096

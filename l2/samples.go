@@ -1,6 +1,9 @@
 package l2
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // sample is what a --raw sample line says about one key, kept compact so
 // that window mode can hold every measured key in memory (48 bytes each)
@@ -60,4 +63,15 @@ func (r *runner) appendSample(b []byte, op Op, s *sample) []byte {
 	b = append(b, `,"service_us":`...)
 	b = appendMicros(b, s.end-s.start)
 	return append(b, "}\n"...)
+}
+
+var statusNames = [...]string{OK: "ok", Skipped: "skipped", Missing: "missing", Failed: "failed", Cancelled: "cancelled", Late: "timed_out"}
+
+func appendInt(b []byte, v int64) []byte   { return strconv.AppendInt(b, v, 10) }
+func appendUint(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
+func appendBool(b []byte, v bool) []byte   { return strconv.AppendBool(b, v) }
+
+// appendMicros appends ns as microseconds with 3 decimals.
+func appendMicros(b []byte, ns int64) []byte {
+	return strconv.AppendFloat(b, float64(ns)/1e3, 'f', 3, 64)
 }

@@ -43,10 +43,7 @@ func (a *stallingAdapter) Close() error                                   { retu
 // "ok", the others of a timed-out round "timed_out", so the "ok" samples
 // are the successes and the "timed_out"/"failed" samples the failed keys of
 // the summary. For timed-out rounds (wave and window) and for runs cut
-// short by a Ctrl-C. Before, the keys of the round a Ctrl-C cut short
-// were recorded although the round was dropped: wave put them in the
-// latency histogram (29 keys for 24 reported), window also wrote their
-// samples (a round 4 of 4 samples that no round line or summary has).
+// short by a Ctrl-C, whose dropped round leaves no key anywhere.
 func TestRawSamplesAgreeWithRounds(t *testing.T) {
 	const nk = 4
 	const stall, timeout = 60 * time.Millisecond, 10 * time.Millisecond
@@ -165,9 +162,7 @@ func TestRawSamplesAgreeWithRounds(t *testing.T) {
 // and Round.Bytes), and over the rounds to the summary's
 // bytes_transferred. A key that finished after its round timed out says
 // bytes 0 and what it really moved as late_bytes (here the whole
-// payload); no other sample has late_bytes. Before, a timed_out sample
-// carried its real bytes while the round left them out, so a timed-out
-// round's samples added up to more than its bytes.
+// payload); no other sample has late_bytes.
 func TestSampleBytesAddUpToRounds(t *testing.T) {
 	const nk, payload = 4, 4096
 	for _, tc := range []struct {

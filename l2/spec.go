@@ -24,12 +24,71 @@ type Spec struct {
 	RelativeTmpDir string // "" = unset: temp files are <name>.tmp beside the final file
 	ReadAheadSize  int64  // 0 = unset
 	UseODirect     bool
-	NumWorkers     int     // fs_native only; 0 when not given
-	MaxCapacityGB  float64 // fs_native only; parsed, not enforced (LMCache uses it for eviction)
+	NumWorkers     int // fs_native only; 0 when not given
+	// MaxCapacityGB is the declared capacity in GiB (0: none). It bounds
+	// the files only with an eviction block; without one it only accounts
+	// their bytes (see capacity.go).
+	MaxCapacityGB float64
+	// RecoverOnStart: at start, count the files already in base_path
+	// toward the capacity (and make them evictable). Default true.
+	RecoverOnStart bool
+	capacityText   string // max_capacity_gb as Python prints it, for the warning
+
+	// Eviction is the "eviction" block every adapter type accepts; its
+	// Policy is "" when there is none.
+	Eviction Eviction
 
 	// mock
 	MaxSizeGB       float64
 	MockBandwidthGB float64
+}
+
+// Eviction is an adapter's "eviction" block as LMCache's
+// L2AdapterConfigBase._parse_eviction_config reads it.
+type Eviction struct {
+	Policy           string  // "LRU", "IsolatedLRU" or "noop"; "" = no block
+	TriggerWatermark float64 // usage fraction at which eviction runs (default 0.8)
+	EvictionRatio    float64 // fraction of the tracked keys one eviction removes (default 0.2)
+}
+
+// LMCache's eviction defaults (l2_adapters/config.py).
+const (
+	DefaultTriggerWatermark = 0.8
+	DefaultEvictionRatio    = 0.2
+)
+
+// Warnings are the one-line warnings LMCache logs while parsing the spec:
+// a capacity declared without an eviction block bounds nothing (LMCache
+// issue #4725, warned since PR #4787 for fs_native; the fs adapter has the
+// same rule and lmfast warns for it too), and an fs capacity that rounds
+// down to 0 bytes disables accounting (fs_l2_adapter.py).
+func (s Spec) Warnings() []string {
+	if s.Type != "fs" && s.Type != "fs_native" {
+		return nil
+	}
+	var w []string
+	if s.Type == "fs" && s.MaxCapacityGB > 0 && s.CapacityBytes() == 0 {
+		w = append(w, fmt.Sprintf("FSL2Adapter max_capacity_gb=%s rounds down to 0 bytes; eviction stays disabled. Use a larger capacity.", s.capacityText))
+	}
+	if s.MaxCapacityGB > 0 && s.Eviction.Policy == "" {
+		w = append(w, fmt.Sprintf("%s: max_capacity_gb=%s is declared for %s but no 'eviction' block is configured, "+
+			"so it is used for usage accounting only and will NOT bound disk usage. Add an eviction block to enforce it, "+
+			`e.g. "eviction": {"eviction_policy": "LRU"}.`, s.Type, s.capacityText, lineSafe.Replace(s.BasePath)))
+	}
+	return w
+}
+
+// lineSafe keeps a path on one line in a warning.
+var lineSafe = strings.NewReplacer("\n", `\n`, "\r", `\r`)
+
+// CapacityBytes is max_capacity_gb in bytes, int(gb × 2^30) as LMCache
+// computes it; 0 means no capacity.
+func (s Spec) CapacityBytes() int64 {
+	b := s.MaxCapacityGB * (1 << 30)
+	if b >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(b)
 }
 
 // SupportedTypes are the adapter types lmfast runs, sorted.
@@ -92,7 +151,7 @@ func parseSpec(n int, raw string) (Spec, error) {
 		ferr = s.fromMock(d)
 	}
 	if ferr == nil {
-		ferr = checkCommon(d)
+		ferr = s.checkCommon(d)
 	}
 	if ferr != nil {
 		return Spec{}, fmt.Errorf("--l2-adapter #%d (%s): %v", n, pyRepr(ts), ferr)
@@ -153,6 +212,36 @@ func useODirect(d map[string]any) (bool, error) {
 	return b, nil
 }
 
+// maxCapacity reads max_capacity_gb: isinstance(v, (int, float)) and ≥ 0,
+// default 0.
+func (s *Spec) maxCapacity(d map[string]any) error {
+	v, present := d["max_capacity_gb"]
+	if !present {
+		return nil
+	}
+	f, ok := pyNumber(v)
+	if !ok || f < 0 {
+		return errors.New("max_capacity_gb must be a non-negative number")
+	}
+	s.MaxCapacityGB, s.capacityText = f, pyRepr(v)
+	return nil
+}
+
+// recoverOnStart reads recover_on_start: a boolean, default true.
+func (s *Spec) recoverOnStart(d map[string]any) error {
+	s.RecoverOnStart = true
+	v, present := d["recover_on_start"]
+	if !present {
+		return nil
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return errors.New("recover_on_start must be a boolean")
+	}
+	s.RecoverOnStart = b
+	return nil
+}
+
 // fromFS reads fs_l2_adapter.py's fields in its order.
 func (s *Spec) fromFS(d map[string]any) (err error) {
 	if s.BasePath, err = basePath(d); err != nil {
@@ -164,8 +253,13 @@ func (s *Spec) fromFS(d map[string]any) (err error) {
 	if s.ReadAheadSize, err = readAhead(d); err != nil {
 		return err
 	}
-	s.UseODirect, err = useODirect(d)
-	return err
+	if s.UseODirect, err = useODirect(d); err != nil {
+		return err
+	}
+	if err = s.maxCapacity(d); err != nil {
+		return err
+	}
+	return s.recoverOnStart(d)
 }
 
 // fromFSNative reads fs_native_l2_adapter.py's fields in its order.
@@ -189,14 +283,10 @@ func (s *Spec) fromFSNative(d map[string]any) (err error) {
 	if s.ReadAheadSize, err = readAhead(d); err != nil {
 		return err
 	}
-	if v, present := d["max_capacity_gb"]; present {
-		f, ok := pyNumber(v)
-		if !ok || f < 0 {
-			return errors.New("max_capacity_gb must be a non-negative number")
-		}
-		s.MaxCapacityGB = f
+	if err = s.maxCapacity(d); err != nil {
+		return err
 	}
-	return nil
+	return s.recoverOnStart(d)
 }
 
 func (s *Spec) fromMock(d map[string]any) error {
@@ -213,10 +303,11 @@ func (s *Spec) fromMock(d map[string]any) error {
 	return nil
 }
 
-// checkCommon validates the keys every adapter type accepts (eviction,
+// checkCommon reads the keys every adapter type accepts (eviction,
 // persist_enabled, serde) as LMCache's L2AdapterConfigBase parsers do. The
-// benchmark does not apply them.
-func checkCommon(d map[string]any) error {
+// fs adapters apply the eviction block (capacity.go); serde and
+// persist_enabled are only validated.
+func (s *Spec) checkCommon(d map[string]any) error {
 	if ev := d["eviction"]; ev != nil {
 		m, ok := ev.(map[string]any)
 		if !ok {
@@ -226,13 +317,21 @@ func checkCommon(d map[string]any) error {
 		if p != "LRU" && p != "IsolatedLRU" && p != "noop" {
 			return fmt.Errorf("eviction.eviction_policy must be 'LRU', 'IsolatedLRU', or 'noop', got %s", pyRepr(m["eviction_policy"]))
 		}
-		for _, k := range []string{"trigger_watermark", "eviction_ratio"} {
+		e := Eviction{Policy: p, TriggerWatermark: DefaultTriggerWatermark, EvictionRatio: DefaultEvictionRatio}
+		for _, f := range []struct {
+			key string
+			dst *float64
+		}{{"trigger_watermark", &e.TriggerWatermark}, {"eviction_ratio", &e.EvictionRatio}} {
+			k, dst := f.key, f.dst
 			if v, present := m[k]; present {
-				if err := pyFloatConvertible(v); err != nil {
+				f, err := pyFloat(v)
+				if err != nil {
 					return err
 				}
+				*dst = f
 			}
 		}
+		s.Eviction = e
 	}
 	if sd := d["serde"]; sd != nil {
 		m, ok := sd.(map[string]any)
@@ -313,18 +412,21 @@ func pyNumber(v any) (float64, bool) {
 	return 0, false
 }
 
-// pyFloatConvertible mirrors float(v)'s errors.
-func pyFloatConvertible(v any) error {
+// pyFloat is Python's float(v) after json.loads, with its errors.
+func pyFloat(v any) (float64, error) {
 	switch x := v.(type) {
-	case bool, json.Number:
-		return nil
+	case bool:
+		return float64(boolInt(x)), nil
+	case json.Number:
+		f, _ := pyNumber(x)
+		return f, nil
 	case string:
-		if _, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
-			return nil
+		if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil || errors.Is(err, strconv.ErrRange) {
+			return f, nil
 		}
-		return fmt.Errorf("could not convert string to float: %s", pyRepr(x))
+		return 0, fmt.Errorf("could not convert string to float: %s", pyRepr(x))
 	}
-	return fmt.Errorf("float() argument must be a string or a real number, not '%s'", pyType(v))
+	return 0, fmt.Errorf("float() argument must be a string or a real number, not '%s'", pyType(v))
 }
 
 // pyType names v's Python type after json.loads.

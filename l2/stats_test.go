@@ -40,7 +40,7 @@ func entries(s Section) map[string]any {
 }
 
 // TestWaveStatsAreLMCaches pins wave mode's LMCache-compatible figures
-// (spec §7.2, §7.3) on known rounds of 100, 200 and 400 ms of 8 MiB:
+// (docs/l2-bench.md, "Statistics", "Summary") on known rounds of 100, 200 and 400 ms of 8 MiB:
 // the mean of per-round rates, nearest-rank percentiles, the sample
 // deviation, LMCache's rounding. Window-mode corrections must not move
 // any of them.
@@ -126,8 +126,7 @@ func TestWindowStatsAreTotalsOverTime(t *testing.T) {
 // paced link measures at least --duration after its warmup, never more
 // data than the link can carry in that time (plus the submits in flight
 // when the measurement started), and expects trunc(num_keys × rate) ×
-// in_flight hits per measured round. Before, expected_hit_count was
-// trunc(K × rate) × --rounds (6 for 5836 measured rounds with 35016 hits).
+// in_flight hits per measured round (not trunc(K × rate) × --rounds).
 func TestWindowRunStatsHoldLogicalBounds(t *testing.T) {
 	const bw = 0.05 // GiB/s
 	cfg := testConfig(t, `{"type":"mock","max_size_gb":4,"mock_bandwidth_gb":0.05}`)

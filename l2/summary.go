@@ -21,6 +21,10 @@ const Width = 64
 type Entry struct {
 	Key, Label string
 	Value      any
+	// NoData marks a figure of an operation without a completed round:
+	// LMCache's formats print its zero (result.py's rule), lmfast's JSONL
+	// null (no measurement).
+	NoData bool
 }
 
 // Section is one block of the summary.
@@ -29,11 +33,22 @@ type Section struct {
 	Entries    []Entry
 }
 
-func (s *Section) add(key, label string, v any) { s.Entries = append(s.Entries, Entry{key, label, v}) }
+func (s *Section) add(key, label string, v any) {
+	s.Entries = append(s.Entries, Entry{Key: key, Label: label, Value: v})
+}
+
+// addMeasured adds a figure that needs a completed round (noData: there
+// was none, and v is LMCache's 0).
+func (s *Section) addMeasured(key, label string, v float64, noData bool) {
+	s.Entries = append(s.Entries, Entry{Key: key, Label: label, Value: v, NoData: noData})
+}
 
 // OpStats are LMCache's statistics of one operation over its measured
 // rounds (result.py), with lmfast's corrections: throughput and ops/s
-// count what was actually transferred, and timed-out rounds are counted.
+// count what was actually transferred. A timed-out round has no duration
+// (LMCache's result.py rule): it counts in Rounds, TimedOut and the key
+// totals, but not in any duration, throughput or rate; with no completed
+// round those are 0 (NoData).
 //
 // In wave mode TputAvg, ReqTputAvg and OpsAvg are LMCache's mean of
 // per-round rates. In window mode (Aggregate) they are totals over the
@@ -43,15 +58,17 @@ func (s *Section) add(key, label string, v any) { s.Entries = append(s.Entries, 
 // the mean of their rates is far above what the disk did.
 type OpStats struct {
 	Op                                   Op
-	Rounds, KeysPerRound                 int
+	Rounds, KeysPerRound                 int // Rounds: every measured round that started (LMCache's attempted_rounds)
+	Completed                            int // measured rounds that did not time out: the ones with a duration
+	NoData                               bool
 	TotalKeys, TotalSuccess              int
-	DurAvg, DurMin, DurMax, DurP50       float64 // seconds; +Inf with a timed-out round
+	DurAvg, DurMin, DurMax, DurP50       float64 // seconds, over the completed rounds
 	DurP99, DurStd                       float64
 	TputAvg, TputMin, TputMax            float64 // MB/s of bytes actually moved; min and max per round
 	ReqTputAvg                           float64 // MB/s of bytes asked for (LMCache's figure)
 	OpsAvg                               float64 // keys/s that did the operation (written, looked up, loaded)
 	Aggregate                            bool    // window mode: the three rates above are totals / MeasuredS
-	MeasuredS                            float64 // seconds: sum of the measured rounds' durations (a timed-out one up to its timeout)
+	MeasuredS                            float64 // seconds: sum of the completed measured rounds' durations
 	LatencyPerKeyMs                      float64 // LMCache's avg round time / K
 	TimedOut, Failed, Skipped, Missing   int
 	WarmupFailed, WarmupTimedOut         int // in the warmup rounds (not in any statistic, but in the verdict)
@@ -75,7 +92,8 @@ func Stats(o *OpResult, c *Config) OpStats {
 	}
 	d := make([]float64, 0, len(m))
 	var tput, req, ops []float64
-	did := 0 // keys that did the operation
+	did := 0                 // keys of the completed rounds that did the operation
+	var moved, asked float64 // MB moved and asked for in the completed rounds
 	for _, r := range m {
 		s.TotalSuccess += r.Success
 		s.Failed += r.Failed
@@ -84,31 +102,35 @@ func Stats(o *OpResult, c *Config) OpStats {
 		s.Written += r.Written
 		s.Bytes += r.Bytes
 		s.Requested += r.Requested
-		s.MeasuredS += r.Duration.Seconds()
-		dur := r.Duration.Seconds()
 		if r.TimedOut {
 			s.TimedOut++
-			dur = math.Inf(1)
+			continue
 		}
+		dur := r.Duration.Seconds()
+		s.Completed++
+		s.MeasuredS += dur
 		d = append(d, dur)
 		n := r.did(o.Op)
 		did += n
+		moved += float64(r.Bytes) / MB
+		asked += float64(r.Requested) / MB
 		ops = append(ops, rate(float64(n), dur))
 		if o.Op != Lookup {
 			tput = append(tput, rate(float64(r.Bytes)/MB, dur))
 			req = append(req, rate(float64(r.Requested)/MB, dur))
 		}
 	}
+	s.NoData = s.Completed == 0
 	s.DurAvg = mean(d)
 	s.DurMin, s.DurMax = minMax(d)
 	s.DurP50, s.DurP99 = percentile(d, 50), percentile(d, 99)
 	s.DurStd = stdev(d)
 	s.TputMin, s.TputMax = minMax(tput)
 	if s.Aggregate {
-		s.OpsAvg = total(float64(did), s.MeasuredS, len(m))
+		s.OpsAvg = total(float64(did), s.MeasuredS, s.Completed)
 		if o.Op != Lookup {
-			s.TputAvg = total(float64(s.Bytes)/MB, s.MeasuredS, len(m))
-			s.ReqTputAvg = total(float64(s.Requested)/MB, s.MeasuredS, len(m))
+			s.TputAvg = total(moved, s.MeasuredS, s.Completed)
+			s.ReqTputAvg = total(asked, s.MeasuredS, s.Completed)
 		}
 	} else {
 		s.TputAvg, s.ReqTputAvg, s.OpsAvg = mean(tput), mean(req), mean(ops)
@@ -154,8 +176,7 @@ func total(x, d float64, n int) float64 {
 	return rate(x, d)
 }
 
-// rate is x per second over d seconds; +Inf for d ≤ 0 as LMCache, 0 for a
-// timed-out (infinite) round.
+// rate is x per second over d seconds; +Inf for d ≤ 0 as LMCache.
 func rate(x, d float64) float64 {
 	if d <= 0 {
 		return math.Inf(1)
@@ -172,7 +193,7 @@ var rateLabels = [...]struct{ tput, tputMin, tputMax, ops, req string }{
 		"Ops/s, total/time", "Requested throughput, total/time (MB/s)"},
 }
 
-// Document builds the summary: LMCache's sections and fields (spec §7.3),
+// Document builds the summary: LMCache's sections and fields (docs/l2-bench.md, "Summary"),
 // then lmfast's own fields in each section and a closing Result section.
 func Document(res *Result, status string) []Section {
 	c := res.Config
@@ -206,22 +227,24 @@ func Document(res *Result, status string) []Section {
 		st := Stats(o, c)
 		lb := rateLabels[c.Mode]
 		s := Section{Key: "op_" + strconv.Itoa(i), Label: o.Op.Label()}
+		nd := st.NoData
 		s.add("operation", "Operation", o.Op.Label())
 		s.add("rounds", "Rounds", int64(st.Rounds))
+		s.add("rounds_timed_out", "Rounds timed out", int64(st.TimedOut))
 		s.add("keys_per_round", "Keys / round", int64(k))
 		s.add("total_keys", "Total keys", int64(st.TotalKeys))
 		s.add("total_success", "Total success", int64(st.TotalSuccess))
-		s.add("duration_avg_ms", "Duration avg (ms)", pyfmt.Round(st.DurAvg*1000, 2))
-		s.add("duration_min_ms", "Duration min (ms)", pyfmt.Round(st.DurMin*1000, 2))
-		s.add("duration_max_ms", "Duration max (ms)", pyfmt.Round(st.DurMax*1000, 2))
-		s.add("duration_p50_ms", "Duration p50 (ms)", pyfmt.Round(st.DurP50*1000, 2))
-		s.add("duration_p99_ms", "Duration p99 (ms)", pyfmt.Round(st.DurP99*1000, 2))
-		s.add("duration_std_ms", "Duration std (ms)", pyfmt.Round(st.DurStd*1000, 2))
-		s.add("throughput_avg_mbps", lb.tput, pyfmt.Round(st.TputAvg, 2))
-		s.add("throughput_min_mbps", lb.tputMin, pyfmt.Round(st.TputMin, 2))
-		s.add("throughput_max_mbps", lb.tputMax, pyfmt.Round(st.TputMax, 2))
-		s.add("ops_per_sec_avg", lb.ops, pyfmt.Round(st.OpsAvg, 2))
-		s.add("latency_per_key_ms", "Avg latency / key (ms)", pyfmt.Round(st.LatencyPerKeyMs, 3))
+		s.addMeasured("duration_avg_ms", "Duration avg (ms)", pyfmt.Round(st.DurAvg*1000, 2), nd)
+		s.addMeasured("duration_min_ms", "Duration min (ms)", pyfmt.Round(st.DurMin*1000, 2), nd)
+		s.addMeasured("duration_max_ms", "Duration max (ms)", pyfmt.Round(st.DurMax*1000, 2), nd)
+		s.addMeasured("duration_p50_ms", "Duration p50 (ms)", pyfmt.Round(st.DurP50*1000, 2), nd)
+		s.addMeasured("duration_p99_ms", "Duration p99 (ms)", pyfmt.Round(st.DurP99*1000, 2), nd)
+		s.addMeasured("duration_std_ms", "Duration std (ms)", pyfmt.Round(st.DurStd*1000, 2), nd)
+		s.addMeasured("throughput_avg_mbps", lb.tput, pyfmt.Round(st.TputAvg, 2), nd)
+		s.addMeasured("throughput_min_mbps", lb.tputMin, pyfmt.Round(st.TputMin, 2), nd)
+		s.addMeasured("throughput_max_mbps", lb.tputMax, pyfmt.Round(st.TputMax, 2), nd)
+		s.addMeasured("ops_per_sec_avg", lb.ops, pyfmt.Round(st.OpsAvg, 2), nd)
+		s.addMeasured("latency_per_key_ms", "Avg latency / key (ms)", pyfmt.Round(st.LatencyPerKeyMs, 3), nd)
 		if o.Op == Lookup && c.HitRate > 0 {
 			s.add("expected_max_hit_rate", "Expected max hit rate", pyfmt.Round(st.ExpectedMaxHitRate, 4))
 			s.add("expected_hit_count", "Expected hit keys", int64(st.ExpectedHitCount))
@@ -230,10 +253,10 @@ func Document(res *Result, status string) []Section {
 		if o.Op != Lookup {
 			s.add("bytes_requested", "Bytes requested", st.Requested)
 			s.add("bytes_transferred", "Bytes transferred", st.Bytes)
-			s.add("throughput_requested_avg_mbps", lb.req, pyfmt.Round(st.ReqTputAvg, 2))
+			s.addMeasured("throughput_requested_avg_mbps", lb.req, pyfmt.Round(st.ReqTputAvg, 2), nd)
 		}
 		if st.Aggregate {
-			s.add("measured_time_s", "Measured time (s)", pyfmt.Round(st.MeasuredS, 3))
+			s.addMeasured("measured_time_s", "Measured time (s)", pyfmt.Round(st.MeasuredS, 3), nd)
 		}
 		if st.Aggregate && o.Op == Load {
 			s.add("reread_keys", "Re-read keys (wrapped)", o.Rereads)
@@ -241,8 +264,10 @@ func Document(res *Result, status string) []Section {
 		if o.Op == Store {
 			s.add("skipped_existing", "Skipped, file existed", int64(st.Skipped))
 		}
+		if o.Op == Load && c.Spec.Eviction.Policy != "" {
+			s.add("evicted_misses", "Evicted misses", int64(st.Missing))
+		}
 		s.add("failed_keys", "Failed keys", int64(st.Failed))
-		s.add("timed_out_rounds", "Timed-out rounds", int64(st.TimedOut))
 		s.add("warmup_failed_keys", "Failed warmup keys", int64(st.WarmupFailed))
 		s.add("warmup_timed_out_rounds", "Timed-out warmup rounds", int64(st.WarmupTimedOut))
 		s.add("key_latency_p50_ms", "Key latency p50 (ms)", pyfmt.Round(st.KeyP50Ms, 3))
@@ -250,12 +275,17 @@ func Document(res *Result, status string) []Section {
 		s.add("key_latency_max_ms", "Key latency max (ms)", pyfmt.Round(st.KeyMaxMs, 3))
 		doc = append(doc, s)
 	}
+	if res.Capacity != nil {
+		doc = append(doc, capacitySection(res.Capacity))
+	}
 	result := Section{Key: "result", Label: "Result"}
 	switch v := res.Verify; {
 	case v == nil && !c.Verify:
 		result.add("verify", "Verify", "skipped")
 	case v == nil:
 		result.add("verify", "Verify", "not run (needs a load)")
+	case v.Mismatches == 0 && v.Evicted > 0:
+		result.add("verify", "Verify", fmt.Sprintf("OK (%d keys, %d evicted not checked)", v.Checked, v.Evicted))
 	case v.Mismatches == 0:
 		result.add("verify", "Verify", fmt.Sprintf("OK (%d keys)", v.Checked))
 	default:
@@ -263,6 +293,53 @@ func Document(res *Result, status string) []Section {
 	}
 	result.add("status", "Status", status)
 	return append(doc, result)
+}
+
+// capacitySection is lmfast's account of the adapter's capacity: its
+// accounting under LMCache's names (max_capacity_bytes, total_bytes_used,
+// usage_fraction as report_status gives them; eviction_policy,
+// trigger_watermark, eviction_ratio as the eviction controller's status),
+// the evictions, the start-up recovery, and what the *.data files in
+// base_path add up to when the summary was made.
+func capacitySection(cs *CapacityStats) Section {
+	s := Section{Key: "l2_capacity", Label: "L2 capacity"}
+	s.add("max_capacity_bytes", "Capacity (bytes)", cs.CapacityBytes)
+	s.add("total_bytes_used", "Bytes used, accounted", cs.UsedBytes)
+	s.add("usage_fraction", "Usage fraction", pyfmt.Round(cs.UsageFraction(), 4))
+	s.add("keys_accounted", "Keys accounted", cs.Keys)
+	if cs.ScanErr != "" {
+		s.add("bytes_on_disk", "Bytes on disk (*.data)", nil)
+		s.add("files_on_disk", "Files on disk (*.data)", nil)
+	} else {
+		s.add("bytes_on_disk", "Bytes on disk (*.data)", cs.DiskBytes)
+		s.add("files_on_disk", "Files on disk (*.data)", cs.DiskFiles)
+	}
+	policy := cs.Eviction.Policy
+	if policy == "" {
+		policy = "none"
+	}
+	s.add("eviction_policy", "Eviction policy", policy)
+	if cs.Eviction.Policy != "" {
+		s.add("trigger_watermark", "Trigger watermark", cs.Eviction.TriggerWatermark)
+		s.add("eviction_ratio", "Eviction ratio", cs.Eviction.EvictionRatio)
+	}
+	enforced := "no (usage accounting only)"
+	if cs.Enforced {
+		enforced = "yes"
+	}
+	s.add("capacity_enforced", "Capacity enforced", enforced)
+	s.add("evictions", "Evicted keys", cs.Evictions)
+	s.add("evicted_bytes", "Evicted bytes", cs.EvictedBytes)
+	s.add("eviction_runs", "Eviction runs", cs.EvictionRuns)
+	if cs.UnlinkFailures > 0 {
+		s.add("eviction_unlink_failures", "Eviction unlink failures", cs.UnlinkFailures)
+	}
+	if cs.Recovery.Scanned {
+		s.add("recovered_keys", "Recovered at start (keys)", cs.Recovery.Keys)
+		s.add("recovered_bytes", "Recovered at start (bytes)", cs.Recovery.Bytes)
+		s.add("recover_skipped_entries", "Skipped at start (entries)", cs.Recovery.Skipped)
+	}
+	return s
 }
 
 // RenderTerminal renders sections as LMCache's TerminalFormatter (width
@@ -325,8 +402,8 @@ func terminalValue(v any) string {
 // RenderJSON renders sections as LMCache's JsonFormatter (json.dumps,
 // indent 2): {"title": ..., "metrics": {"<section>": {...}}}, floats in
 // Python's repr with a decimal point, non-ASCII escaped. Unlike LMCache it
-// is valid JSON: an infinite value (a timed-out round) is null. It ends
-// with a newline.
+// is valid JSON: an infinite value (a round of zero duration) is null. It
+// ends with a newline.
 func RenderJSON(doc []Section) string {
 	var b strings.Builder
 	b.WriteString("{\n  \"title\": ")

@@ -34,9 +34,8 @@ var pyDumpsCases = []struct {
 }
 
 // TestPyJSONStringIsPythons: strings in the JSON summary are byte for byte
-// what Python's json.dumps writes. Before, U+007F (DEL) was written raw
-// (Python escapes everything outside ' '..'~') and every undecodable byte
-// became \ufffd (Python: \udcXX).
+// what Python's json.dumps writes: everything outside ' '..'~' escaped,
+// DEL included, and an undecodable byte as \udcXX.
 func TestPyJSONStringIsPythons(t *testing.T) {
 	for _, tc := range pyDumpsCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,7 +60,7 @@ func TestPyJSONStringIsPythons(t *testing.T) {
 // Python writes it, and the document stays ASCII.
 func TestRenderJSONEscapesAdapterJSON(t *testing.T) {
 	raw := "{\"type\":\"fs\",\"base_path\":\"/tmp/caf\u00e9\x7f\U0001F600\xff\"}"
-	doc := []Section{{Key: "config", Label: "Configuration", Entries: []Entry{{"l2_adapter_json", "L2 adapter JSON", raw}}}}
+	doc := []Section{{Key: "config", Label: "Configuration", Entries: []Entry{{Key: "l2_adapter_json", Label: "L2 adapter JSON", Value: raw}}}}
 	got := RenderJSON(doc)
 	want := "{\n  \"title\": \"L2 Adapter Benchmark Result\",\n  \"metrics\": {\n    \"config\": {\n" +
 		`      "l2_adapter_json": "{\"type\":\"fs\",\"base_path\":\"/tmp/caf\u00e9\u007f\ud83d\ude00\udcff\"}"` +

@@ -45,9 +45,9 @@ func notOpenFd(t *testing.T) int {
 // TestWaitRetriesEINTRAndFailsOnOtherErrors: a poll interrupted by a
 // signal is retried (the completion it was waiting for is still seen);
 // any other poll failure, and a descriptor that is not open, end the wait
-// with an ErrWait after one poll. Before, a poll error was returned as a
-// timeout (so a drain, which waits without one, retried it forever) and a
-// closed eventfd (POLLNVAL) as ready, with nothing to take: a busy loop.
+// with an ErrWait after one poll: taken for a timeout, a drain (which
+// waits without one) would retry it forever, and a closed eventfd
+// (POLLNVAL) taken for ready would be a busy loop.
 func TestWaitRetriesEINTRAndFailsOnOtherErrors(t *testing.T) {
 	t.Run("EINTR", func(t *testing.T) {
 		p := &failingPoll{failAt: 1, fails: 3, errno: unix.EINTR}
@@ -127,10 +127,8 @@ func (a *trackedStores) Close() error {
 // failure with an error naming the operation and the cause, in both modes,
 // and only after the stores running then finished: none runs when the
 // adapter is closed or starts after, no temp file is left, every file
-// there is complete. Before, the failure was taken for a timeout and,
-// in the drain that follows one, retried until the injected failures ran
-// out (50 failed polls, the run "succeeding"; a persistent failure spins
-// forever).
+// there is complete. The failure is not taken for a timeout, which the
+// drain after it would retry as long as the failures last.
 func TestRunEndsOnAFailedWait(t *testing.T) {
 	for _, mode := range []Mode{Wave, Window} {
 		t.Run(mode.String(), func(t *testing.T) {

@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// windowMissOrigin is where window-mode lookups draw their misses: far past
+// any key a window store can write.
+const windowMissOrigin = 1 << 48
+
 // windowRun is one window-mode operation: --in-flight submits kept
 // outstanding for --duration, or, with a zero --duration, until
 // --warmup-rounds + --rounds rounds' submits have been issued (fio's
@@ -213,12 +217,9 @@ func (w *windowRun) complete(slot int) {
 	}
 }
 
-// hold keeps a finished key of a measured round until the round is
-// reported.
+// hold keeps a finished key until its round is reported.
 func (w *windowRun) hold(j *Job, measured bool) {
-	if measured {
-		w.pend = append(w.pend, newKeyRec(w.round.Number, j))
-	}
+	w.pend = append(w.pend, newKeyRec(w.round.Number, j, !measured))
 }
 
 // commit records the held keys of the round just reported.
@@ -260,41 +261,4 @@ func (r *runner) warnRereads(o *OpResult, universe uint64) {
 	r.cfg.Warn(fmt.Sprintf("window load: %d of the measured keys re-read keys already loaded in this operation "+
 		"(it cycles over the %d stored keys): buffered re-reads may come from the page cache, not the disk; "+
 		"store more keys (a longer store --duration), or use use_odirect", o.Rereads, universe))
-}
-
-// reloadForVerify loads, outside the measured loads, one round of K keys
-// into their freshly poisoned slots — in window mode submit slot i the keys
-// the window load first gave slot i, in wave mode (with ThreadBuffers,
-// whose loads left the slots alone) the last measured round's keys — so
-// that verification checks real loads without the timed loop having to
-// poison buffers. A key that fails or times out keeps its poison and fails
-// verification. It reports false if a Ctrl-C stopped it, and an error if a
-// wait for its completions failed.
-func (r *runner) reloadForVerify() (bool, error) {
-	c := r.cfg
-	nk, k, u := c.NumKeys, c.KeysPerRound(), r.windowUniverse()
-	r.log(fmt.Sprintf("[Verify] Loading %d keys again into poisoned buffers, outside the measured loads...", k))
-	if !r.fillSlots(r.loadBuf, poison) {
-		return false, nil
-	}
-	r.prepJobs(Load)
-	if c.Mode == Wave {
-		r.keysForRound(Load, c.Warmup+c.Rounds-1)
-	}
-	for slot := 0; slot < c.InFlight; slot++ {
-		for i := 0; i < nk; i++ {
-			j := &r.jobs[slot*nk+i]
-			j.Buf = r.loadBuf[slot*nk+i] // the slot, not a thread buffer
-			if c.Mode == Window {
-				j.Idx = uint64(slot*nk)%u + uint64(i)
-			}
-		}
-		r.submit(Load, slot)
-	}
-	ignore := func(*Job) {}
-	done, _, err := r.harvest(Load, k, r.timeout(Load), ignore)
-	if err == nil && done < k {
-		err = r.drain(Load, k-done, ignore)
-	}
-	return !r.stopping && err == nil, err
 }

@@ -11,13 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lmfast/lmfast/stream"
 )
 
 // TestWindowLookupHitsAreStoredKeys: every window-mode lookup meant as a
-// hit names a stored key, so the hit rate is exactly trunc(nk·rate)/nk.
-// Before, hits were (s·hit) mod universe + i, which for hit < nk runs past
-// the last stored key (0.7489 instead of 0.75).
+// hit names a stored key, so the hit rate is exactly trunc(nk·rate)/nk,
+// also once the lookups went round the 8 stored keys (from the third
+// submit on), where hits computed as (s·hit) mod universe + i would run
+// past the last stored key.
 func TestWindowLookupHitsAreStoredKeys(t *testing.T) {
 	cfg := testConfig(t, fsSpec(t.TempDir(), ""))
 	cfg.NumKeys, cfg.InFlight, cfg.Rounds, cfg.Warmup, cfg.Payload = 4, 1, 2, 0, 4096
@@ -26,7 +29,7 @@ func TestWindowLookupHitsAreStoredKeys(t *testing.T) {
 	cfg.Ops, cfg.Mode, cfg.Duration, cfg.HitRate = []Op{Lookup}, Window, 100*time.Millisecond, 0.75
 	res, _ := runCfg(t, cfg)
 	st := Stats(res.Ops[0], cfg)
-	if st.TotalKeys < 100 || st.TotalSuccess*4 != st.TotalKeys*3 || st.Missing*4 != st.TotalKeys {
+	if st.TotalKeys < 12 || st.TotalSuccess*4 != st.TotalKeys*3 || st.Missing*4 != st.TotalKeys {
 		t.Fatalf("%d keys looked up, %d found, %d missing: want exactly 3 of every 4 found", st.TotalKeys, st.TotalSuccess, st.Missing)
 	}
 }
@@ -78,13 +81,12 @@ func (w *watchedLoads) Load(s *Scratch, idx uint64, buf []byte) Outcome {
 // of a window, nothing is written to the JSONL stream (round lines and
 // --raw samples come after the operation), and load buffers are not
 // poisoned per submit (verification reloads one round after the window).
-// Before, every round wrote a line (~15k write(2)s a second) and every
-// submit's buffers were poisoned inside the timed loop with --no-skip-verify.
-// (At least 3 measured rounds: how many fit in the 100 ms depends on the
-// disk and the machine's load.)
+// The window runs a fixed amount of work (--duration 0: 1 warmup and 3
+// measured rounds), so the number of rounds does not depend on the
+// machine.
 func TestWindowTimedLoopOnlyDoesIO(t *testing.T) {
 	cfg := testConfig(t, fsSpec(t.TempDir(), ""))
-	cfg.Mode, cfg.Duration, cfg.Warmup, cfg.Raw, cfg.Verify = Window, 100*time.Millisecond, 1, true, true
+	cfg.Mode, cfg.Duration, cfg.Warmup, cfg.Rounds, cfg.Raw, cfg.Verify = Window, 0, 1, 3, true, true
 	cfg.NumKeys, cfg.InFlight, cfg.Payload = 4, 2, 4096
 	out := &countingWriter{}
 	w := &watchedLoads{out: out, numKeys: cfg.NumKeys}
@@ -101,7 +103,7 @@ func TestWindowTimedLoopOnlyDoesIO(t *testing.T) {
 			t.Fatal(err)
 		}
 		o := res.Ops[0]
-		if n := int64(Stats(o, cfg).TotalKeys); len(o.Measured()) < 3 || o.SamplesWritten != n || o.Latency.TotalCount() != n {
+		if n := int64(Stats(o, cfg).TotalKeys); len(o.Measured()) != 3 || o.SamplesWritten != n || o.Latency.TotalCount() != n {
 			t.Fatalf("%s: %d measured rounds of %d keys, %d samples, %d keys in the histogram", o.Op, len(o.Measured()), n, o.SamplesWritten, o.Latency.TotalCount())
 		}
 		if ops[0] == Store && w.last.Load() != w.first.Load() {
@@ -134,7 +136,6 @@ func TestWindowVerifyCatchesNoOpLoads(t *testing.T) {
 // TestWindowLoadCountsRereads: a window load cycles over the stored keys;
 // keys loaded a second time in the operation are counted, and with
 // buffered reads (which the page cache may serve) there is a warning.
-// Before, the wrap was silent.
 func TestWindowLoadCountsRereads(t *testing.T) {
 	cfg := testConfig(t, fsSpec(t.TempDir(), ""))
 	cfg.NumKeys, cfg.InFlight, cfg.Rounds, cfg.Warmup, cfg.Payload = 4, 2, 1, 0, 4096
@@ -142,7 +143,7 @@ func TestWindowLoadCountsRereads(t *testing.T) {
 	runCfg(t, cfg)
 	var warnings []string
 	cfg.Warn = func(s string) { warnings = append(warnings, s) }
-	cfg.Ops, cfg.Mode, cfg.Duration = []Op{Load}, Window, 50*time.Millisecond
+	cfg.Ops, cfg.Mode, cfg.Duration = []Op{Load}, Window, 200*time.Millisecond // 3 submits of 4 keys load a stored key again
 	res, _ := runCfg(t, cfg)
 	o := res.Ops[0]
 	st := Stats(o, cfg)
@@ -202,14 +203,52 @@ func (g *keyGates) waitSeen(n int) []uint64 {
 	return g.seen()
 }
 
+// countingEngine counts the keys submitted to the engine it wraps.
+type countingEngine struct {
+	Engine
+	keys atomic.Int64
+}
+
+func (e *countingEngine) Submit(t Tile) {
+	e.keys.Add(int64(len(t.Jobs)))
+	e.Engine.Submit(t)
+}
+
 // TestWindowReplacesEachSubmitAtOnce: window mode keeps exactly --in-flight
-// submits outstanding: 3 submits of 4 keys enter the adapter and no more
-// while none completes; when one completes, exactly one new submit (the
-// next keys) is issued.
+// submits outstanding: 3 submits of 4 keys are issued and no more while
+// none completes; when one completes, exactly one new submit (the next
+// keys) is issued. The submitter's own count is read each time it begins a
+// wait for completions (Config.Poll, on its goroutine): by then it has
+// issued everything it will issue for the completions it has seen.
 func TestWindowReplacesEachSubmitAtOnce(t *testing.T) {
 	g := &keyGates{gates: map[uint64]chan struct{}{}, all: make(chan struct{})}
 	cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":1}`)
 	cfg.newAdapter = func(Spec, Options) (Adapter, error) { return g, nil }
+	eng := &countingEngine{}
+	cfg.wrapEngine = func(e Engine) Engine { eng.Engine = e; return eng }
+	var mu sync.Mutex
+	var atWaits []int64 // keys submitted when each wait began
+	cfg.Poll = func(fds []unix.PollFd, ms int) (int, error) {
+		mu.Lock()
+		atWaits = append(atWaits, eng.keys.Load())
+		mu.Unlock()
+		return unix.Poll(fds, ms)
+	}
+	// firstWaitWith waits for a wait that began with at least n keys
+	// submitted and returns that wait's count.
+	firstWaitWith := func(n int64) int64 {
+		for {
+			mu.Lock()
+			for _, k := range atWaits {
+				if k >= n {
+					mu.Unlock()
+					return k
+				}
+			}
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+		}
+	}
 	cfg.Ops, cfg.Warmup, cfg.Mode, cfg.Duration = []Op{Store}, 0, Window, time.Hour
 	cfg.NumKeys, cfg.InFlight, cfg.IOWorkers, cfg.Payload = 4, 3, 16, 4096 // more workers than keys in flight
 	ctx, cancel := context.WithCancel(context.Background())
@@ -224,23 +263,25 @@ func TestWindowReplacesEachSubmitAtOnce(t *testing.T) {
 	}()
 	defer func() { cancel(); close(g.all); <-done }()
 
-	settled := func(n int) []uint64 { // n keys in, and no more after a pause
-		seen := g.waitSeen(n)
-		time.Sleep(20 * time.Millisecond)
-		if again := g.seen(); len(again) != n {
-			t.Fatalf("%d keys entered, want %d: %v", len(again), n, again)
-		}
-		sort.Slice(seen, func(i, j int) bool { return seen[i] < seen[j] })
-		return seen
+	if n := firstWaitWith(12); n != 12 {
+		t.Fatalf("%d keys submitted before the first wait, want 12 (3 submits of 4)", n)
 	}
-	if seen := settled(12); seen[0] != 0 || seen[11] != 11 {
-		t.Fatalf("first keys %v, want 0..11 (3 submits of 4)", seen)
+	if seen := sorted(g.waitSeen(12)); seen[0] != 0 || seen[11] != 11 {
+		t.Fatalf("first keys %v, want 0..11", seen)
 	}
 	for idx := uint64(0); idx < 4; idx++ { // complete submit 0
 		close(g.gate(idx))
 	}
-	if seen := settled(16); seen[12] != 12 || seen[15] != 15 {
+	if n := firstWaitWith(16); n != 16 {
+		t.Fatalf("%d keys submitted after one submit completed, want 16 (one new submit)", n)
+	}
+	if seen := sorted(g.waitSeen(16)); seen[12] != 12 || seen[15] != 15 {
 		t.Fatalf("keys %v: want one new submit, keys 12..15", seen)
 	}
 	cancel()
+}
+
+func sorted(s []uint64) []uint64 {
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s
 }

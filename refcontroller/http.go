@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metric names of LMCache's controller (spec §3.6) and lmfast's own.
+// metric names of LMCache's controller (docs/protocol.md, "Metrics") and lmfast's own.
 const (
 	realPrefix = "lmcache:cache_controller_"
 	ownPrefix  = "lmfast_controller_"

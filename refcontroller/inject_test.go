@@ -37,16 +37,6 @@ func TestInjectCheck(t *testing.T) {
 	}
 }
 
-// waitFor polls cond every few ms until it holds or 10 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 // TestInjectDropLosesExactShare: with one frame in 10 dropped, 1000 frames
 // sent arrive as 900 in every count the application and /metrics keep, the
 // 100 lost ones only in InjectedDrops; the drops are evenly spread (frames
@@ -61,7 +51,7 @@ func TestInjectDropLosesExactShare(t *testing.T) {
 		c.pushMsg(batch("A", wire.OpAdmit, i, i))
 	}
 	waitFor(t, "1000 frames seen", func() bool { got := s.Counters(); return got.PullFrames+got.InjectedDrops == n })
-	got := s.WaitIdle(100*time.Millisecond, 5*time.Second)
+	got := s.WaitFrames(n-100, 10*time.Second)
 	if got.InjectedDrops != 100 || got.PullFrames != 900 || got.PullMessages != 900 || got.Admits != 900 || got.SeqDiscontinuity != 99 {
 		t.Fatalf("drops %d, frames %d, messages %d, admits %d, gaps %d; want 100, 900, 900, 900, 99",
 			got.InjectedDrops, got.PullFrames, got.PullMessages, got.Admits, got.SeqDiscontinuity)

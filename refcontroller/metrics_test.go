@@ -26,7 +26,7 @@ func TestRealMetricsCountAsLMCache(t *testing.T) {
 	c.push.SendBytes([]byte{0xc1}, 0)                                            // 1 frame that does not decode
 	c.req.SendBytes([]byte{0x80}, 0)                                             // reply 3: short, never answered
 	c.ask(c.req, register("B", &peer))                                           // reply 4: answered after the short one
-	got := s.WaitIdle(150*time.Millisecond, 5*time.Second)
+	got := s.WaitFrames(4, 10*time.Second)
 	if got.PullFrames != 4 || got.ShortRequests != 1 {
 		t.Fatalf("counters %+v", got)
 	}

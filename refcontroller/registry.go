@@ -1,6 +1,6 @@
 // Package refcontroller is lmfast's reference LMCache cache controller: the
-// controller's ZMQ sockets, message handling and state (spec
-// controller-protocol.md §1.1, §3), with byte-identical replies and exact
+// controller's ZMQ sockets, message handling and state (docs/protocol.md,
+// "Sockets" and "The controller"), with byte-identical replies and exact
 // counters, so that a load run can be checked end to end: what the load
 // generator sent, what arrived, what was applied.
 //
@@ -69,7 +69,7 @@ type seqGap struct {
 	expected, actual int64
 }
 
-// apply applies a batch's operations in order (spec §3.3): admit adds,
+// apply applies a batch's operations in order (docs/protocol.md, "Batches and sequence numbers"): admit adds,
 // evict discards, the sequence tracker follows the sender and the first
 // discontinuity of the batch is returned. An emptied location is removed.
 // It returns the number of admits and evicts applied.
@@ -143,7 +143,7 @@ func newRegistry() *registry {
 func (r *registry) lookup(k workerKey) *worker { return r.snap.Load().byKey[k] }
 
 // register adds a worker; for one already registered it clears the worker's
-// keys and sequence trackers and keeps its stored address (spec §3.4).
+// keys and sequence trackers and keeps its stored address (docs/protocol.md, "Requests and replies").
 // It reports whether the worker was new.
 func (r *registry) register(k workerKey, ip string, port int64, peer *string, now time.Time) (w *worker, isNew bool) {
 	r.mu.Lock()
@@ -211,7 +211,7 @@ func (r *registry) deregister(k workerKey) bool {
 // missTuple is the reply layout of a lookup that found nothing.
 var missTuple = wire.LayoutInfo{}
 
-// p2pLookup answers a BatchedP2PLookupMsg (spec §3.4): the first worker, in
+// p2pLookup answers a BatchedP2PLookupMsg (docs/protocol.md, "Requests and replies"): the first worker, in
 // registration order and skipping the requesting instance, whose location
 // set (in insertion order) holds hashes[0]; the hit count is the longest
 // prefix of hashes present in that same set.

@@ -243,22 +243,20 @@ func (s *Server) Ports() Ports { return s.ports }
 // Counters returns an exact snapshot of the server's counters.
 func (s *Server) Counters() Counters { return s.c.snapshot(s.reg) }
 
-// WaitIdle returns once no PULL frame has arrived for quiet and every
-// received batch has been applied, or after max, whichever is first.
-func (s *Server) WaitIdle(quiet, max time.Duration) Counters {
+// WaitFrames returns once the PULL socket has read at least n frames and
+// every batch among them has been applied, or after max, whichever is
+// first. It waits for that count, not for a quiet spell, so a slow machine
+// cannot cut it short; a caller that knows how many frames were sent
+// compares the counters it returns.
+func (s *Server) WaitFrames(n int64, max time.Duration) Counters {
 	deadline := time.Now().Add(max)
-	last := s.c.pullFrames.Load()
-	since := time.Now()
 	for time.Now().Before(deadline) {
-		time.Sleep(min(quiet/4+time.Millisecond, 20*time.Millisecond))
-		n := s.c.pullFrames.Load()
-		if n != last {
-			last, since = n, time.Now()
-			continue
-		}
-		if time.Since(since) >= quiet && s.enqueued.Load() == s.processed.Load() {
+		// pullFrames is added after the frames' work was enqueued, so
+		// once it reaches n, enqueued covers those frames.
+		if s.c.pullFrames.Load() >= n && s.enqueued.Load() == s.processed.Load() {
 			break
 		}
+		time.Sleep(time.Millisecond)
 	}
 	return s.Counters()
 }
@@ -374,8 +372,8 @@ func (s *Server) pullLoop() {
 			}
 		}
 		s.flush(pending)
-		// Counted after the flush, so that WaitIdle, which waits for these
-		// counts to settle, also finds the work enqueued.
+		// Counted after the flush, so that WaitFrames, which waits for
+		// these counts, also finds the work enqueued.
 		s.c.byType[batchTypeIndex].Add(batches)
 		s.c.pullMessages.Add(messages)
 		s.c.pullFrames.Add(got)
@@ -418,7 +416,7 @@ func (s *Server) pullFrame(dec *wire.Decoder, f []byte, pending []*applyGroup) b
 }
 
 // handlePull queues or handles one decoded PULL message other than a KV
-// batch (spec §3.2).
+// batch (docs/protocol.md, "PULL messages").
 func (s *Server) handlePull(m wire.Msg, pending []*applyGroup) {
 	switch msg := m.(type) {
 	case *wire.DeRegisterMsg:
@@ -477,7 +475,7 @@ func (s *Server) group(pending []*applyGroup, inst string, worker int64) *applyG
 }
 
 // flush hands every pending group to its applier. The work is counted as
-// enqueued before the first send, so that WaitIdle never sees an applier
+// enqueued before the first send, so that WaitFrames never sees an applier
 // done while a later shard's group is still unsent.
 func (s *Server) flush(pending []*applyGroup) {
 	var n int64
@@ -605,12 +603,12 @@ func (s *Server) routerLoop(sock *zmq.Socket, heartbeatOnly bool) {
 }
 
 // classPath is how the controller prints a message class in ErrorMsg texts
-// (the lmcache.v1 layout of the spec's [F] citations).
+// (the lmcache.v1 module layout; docs/protocol.md, "Requests and replies").
 func classPath(name string) string {
 	return "<class 'lmcache.v1.cache_controller.message." + name + "'>"
 }
 
-// handleRequest answers one ROUTER request (spec §3.4, §3.5).
+// handleRequest answers one ROUTER request (docs/protocol.md, "Requests and replies", "Malformed input").
 func (s *Server) handleRequest(payload []byte, heartbeatOnly bool) []byte {
 	m, err := decode(nil, payload)
 	if err != nil {

@@ -26,6 +26,47 @@ type client struct {
 	t             testing.TB
 	ctx           *zmq.Context
 	push, req, hb *zmq.Socket
+	pushed        int64 // frames sent on push
+}
+
+// waitMax bounds every wait for the server: generous, since a wait ends as
+// soon as its condition holds.
+const waitMax = 30 * time.Second
+
+// settle waits until the server has read every frame c pushed and applied
+// them, and returns its counters.
+func (c *client) settle(s *Server) Counters {
+	c.t.Helper()
+	got := s.WaitFrames(c.pushed, waitMax)
+	if got.PullFrames < c.pushed {
+		c.t.Fatalf("the server read %d of the %d frames pushed within %v", got.PullFrames, c.pushed, waitMax)
+	}
+	return got
+}
+
+// sendFrames sends raw frames as one multipart message on push.
+func (c *client) sendFrames(frames ...[]byte) {
+	c.t.Helper()
+	parts := make([]any, len(frames))
+	for i, f := range frames {
+		parts[i] = f
+	}
+	if _, err := c.push.SendMessage(parts...); err != nil {
+		c.t.Fatal(err)
+	}
+	c.pushed += int64(len(frames))
+}
+
+// waitFor polls cond until it holds, failing the test after waitMax.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitMax)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, waitMax)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func newClient(t testing.TB, p Ports) *client {
@@ -78,13 +119,11 @@ func (c *client) askRaw(sock *zmq.Socket, payload []byte) []byte {
 
 func (c *client) pushMsg(frames ...wire.Msg) {
 	c.t.Helper()
-	parts := make([]any, len(frames))
+	raw := make([][]byte, len(frames))
 	for i, f := range frames {
-		parts[i] = f.AppendMsgpack(nil)
+		raw[i] = f.AppendMsgpack(nil)
 	}
-	if _, err := c.push.SendMessage(parts...); err != nil {
-		c.t.Fatal(err)
-	}
+	c.sendFrames(raw...)
 }
 
 func startServer(t *testing.T, cfg Config) *Server {
@@ -123,14 +162,14 @@ func register(inst string, peer *string) wire.RegisterMsg {
 
 // TestScriptedSession walks a worker's life through the controller and
 // checks replies (against the golden bytes where they exist) and state at
-// each step, following spec §3.
+// each step, following docs/protocol.md, "The controller".
 func TestScriptedSession(t *testing.T) {
 	s := startServer(t, Config{HeartbeatPort: FreePort, HTTPPort: FreePort, Log: zerolog.Nop()})
 	p := s.Ports()
 	c := newClient(t, p)
 	peerA := "tcp://127.0.0.1:20000"
 	golden := func(name string) []byte { return wiretest.ByName(t, name).Bytes(t) }
-	settle := func() Counters { return s.WaitIdle(100*time.Millisecond, 5*time.Second) }
+	settle := func() Counters { return c.settle(s) }
 
 	// 1. register A, B (with peers) and C (no peer); the reply carries the heartbeat URL.
 	wantReg := wire.RegisterRetMsg{ExtraConfig: []wire.StrPair{{Key: "heartbeat_url", Value: fmt.Sprintf("127.0.0.1:%d", p.Heartbeat)}}}.AppendMsgpack(nil)
@@ -281,15 +320,19 @@ func TestPullSurvivesGarbageUnlessCompat(t *testing.T) {
 			c := newClient(t, s.Ports())
 			peer := "tcp://127.0.0.1:20000"
 			c.ask(c.req, register("A", &peer))
-			c.push.SendMessage([]byte{0xc1, 0xff}, []byte("{not json"))
+			c.sendFrames([]byte{0xc1, 0xff}, []byte("{not json"))
 			c.pushMsg(batch("A", wire.OpAdmit, 0, 1, 2))
-			got := s.WaitIdle(150*time.Millisecond, 5*time.Second)
 			if compat {
-				if got.PullDecodeErrors != 1 || got.KVOpsApplied != 0 {
+				// The loop dies at the first bad frame; the frames of that
+				// message are counted, as LMCache's gauge counts them, and
+				// the batch after it can never be read.
+				got := s.WaitFrames(2, waitMax)
+				if got.PullFrames != 2 || got.PullDecodeErrors != 1 || got.KVOpsApplied != 0 {
 					t.Fatalf("compat: %+v", got)
 				}
 				return
 			}
+			got := c.settle(s)
 			if got.PullDecodeErrors != 2 || got.KVOpsApplied != 2 {
 				t.Fatalf("after garbage: %+v", got)
 			}
@@ -298,14 +341,19 @@ func TestPullSurvivesGarbageUnlessCompat(t *testing.T) {
 }
 
 // TestShortRouterMessageGetsNoReply: fewer than 3 frames is logged and
-// counted, never answered.
+// counted, never answered. Once it is counted, a valid request on the same
+// socket gets the first reply: an answer to the short message, sent
+// before, would have come first.
 func TestShortRouterMessageGetsNoReply(t *testing.T) {
 	s := startServer(t, Config{HeartbeatPort: NoPort, HTTPPort: NoPort, Log: zerolog.Nop()})
 	c := newClient(t, s.Ports())
-	c.req.SetRcvtimeo(300 * time.Millisecond)
-	c.req.SendBytes([]byte{0x80}, 0) // ROUTER sees [identity, payload]: 2 frames
-	if _, err := c.req.RecvMessageBytes(0); err == nil {
-		t.Fatal("got a reply to a 2-frame message")
+	if _, err := c.req.SendBytes([]byte{0x80}, 0); err != nil { // ROUTER sees [identity, payload]: 2 frames
+		t.Fatal(err)
+	}
+	waitFor(t, "the short message counted", func() bool { return s.Counters().ShortRequests == 1 })
+	peer := "tcp://127.0.0.1:20000"
+	if m, err := wire.Decode(c.ask(c.req, register("A", &peer))); err != nil || m.TypeName() != wire.TypeRegisterRetMsg {
+		t.Fatalf("first reply after a 2-frame message: %v %v, want the RegisterRetMsg", m, err)
 	}
 	if got := s.Counters().ShortRequests; got != 1 {
 		t.Fatalf("ShortRequests = %d", got)
@@ -343,7 +391,7 @@ func TestWorkersAPI(t *testing.T) {
 	c.ask(c.req, wire.RegisterMsg{InstanceID: "A", WorkerID: 1, IP: "127.0.0.2", Port: 10001})
 	c.ask(c.req, register("B", nil))
 	c.pushMsg(batch("A", wire.OpAdmit, 0, 1, 2, 3))
-	s.WaitIdle(100*time.Millisecond, 5*time.Second)
+	c.settle(s)
 
 	get := func(query string) (int, map[string]any) {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/controller/workers%s", s.Ports().HTTP, query))
@@ -408,11 +456,9 @@ func TestMalformedInputOnLiveSockets(t *testing.T) {
 		if err != nil || m.TypeName() != wire.TypeErrorMsg {
 			t.Fatalf("payload %x: reply %x (%v), want an ErrorMsg", b, reply, err)
 		}
-		if _, err := c.push.SendBytes(b, 0); err != nil {
-			t.Fatal(err)
-		}
+		c.sendFrames(b)
 	}
-	got := s.WaitIdle(150*time.Millisecond, 5*time.Second)
+	got := c.settle(s)
 	if got.RouterDecodeErrors != int64(len(bad)) || got.PullDecodeErrors != int64(len(bad)) || got.KVOpsApplied != 0 {
 		t.Fatalf("%d bad payloads; counters %+v", len(bad), got)
 	}
@@ -460,11 +506,9 @@ func TestPullFramesLargerThanTheArena(t *testing.T) {
 				t.Fatalf("test batch of %d bytes fits the arena", len(big))
 			}
 			for _, f := range [][]byte{small, big, garbage, next, other, dereg} {
-				if _, err := c.push.SendBytes(f, 0); err != nil {
-					t.Fatal(err)
-				}
+				c.sendFrames(f)
 			}
-			got := s.WaitIdle(150*time.Millisecond, 5*time.Second)
+			got := c.settle(s)
 			want := int64(10 + len(keys) + 5 + 7)
 			if got.PullFrames != 6 || got.PullDecodeErrors != 1 || got.KVOpsApplied != want || got.SeqDiscontinuity != 0 ||
 				got.Deregistered != 1 || got.Registered != 1 || got.Keys != len(keys)-5 {
@@ -482,13 +526,9 @@ func TestCompatCountsTheMessageOfTheFatalFrame(t *testing.T) {
 	s := startServer(t, Config{HeartbeatPort: NoPort, HTTPPort: NoPort, CompatPullDies: true, Log: zerolog.Nop()})
 	c := newClient(t, s.Ports())
 	good := wire.NewBatchEncoder("A", 0, "l").AppendKeys(nil, wire.OpAdmit, []wire.Int{wire.IntOf(1)}, 0)
-	if _, err := c.push.SendBytes([]byte{0xc1}, zmq.SNDMORE); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.push.SendBytes(good, 0); err != nil {
-		t.Fatal(err)
-	}
-	got := s.WaitIdle(150*time.Millisecond, 5*time.Second)
+	c.sendFrames([]byte{0xc1}, good)
+	// The loop dies at the bad first frame; both frames of the message are counted.
+	got := s.WaitFrames(2, waitMax)
 	if got.PullMessages != 1 || got.PullFrames != 2 || got.PullDecodeErrors != 1 || got.KVOpsApplied != 0 {
 		t.Fatalf("messages %d, frames %d, decode errors %d, applied %d; want 1, 2, 1, 0", got.PullMessages, got.PullFrames, got.PullDecodeErrors, got.KVOpsApplied)
 	}

@@ -42,9 +42,10 @@
 # standing files per point, section 2), L2_BENCH_MIB (data per run, 1024),
 # L2_BENCH_DIR (/var/tmp/lmfast-bench-l2: on the disk, not tmpfs; the runs
 # go to a fresh mktemp directory inside it, which is all that is removed),
-# L2_BENCH_REPORT_ONLY=1 (re-render the .md from an existing .jsonl; runs
-# nothing, creates and removes nothing, and keeps the machine lines of the
-# existing .md), L2_BENCH_HUGEPAGES (1: lmfast runs with --hugepages, as the
+# L2_BENCH_REPORT_ONLY=1 (re-render the .md from an existing .jsonl with
+# BIN's `lmfast bench-report l2 render`; runs nothing, creates and removes
+# nothing but the .md, and keeps the machine lines of the existing .md),
+# L2_BENCH_HUGEPAGES (1: lmfast runs with --hugepages, as the
 # README tells users to, on 2 MiB pages this script reserves in
 # /proc/sys/vm/nr_hugepages for the run and gives back at the end; 0: plain
 # pages), L2_BENCH_IDLE (seconds of idle disk before every store and cold
@@ -90,8 +91,6 @@ HUGEFLAG=() FIOHUGE=()
 [ "$HUGE" = 1 ] && HUGEFLAG=(--hugepages) FIOHUGE=(--iomem=shmhuge)
 
 ONLY_REPORT=${L2_BENCH_REPORT_ONLY:-0}
-MEASURED=1 ROTATED=1 # this script's method; a re-rendered JSONL says its own
-[ "$ONLY_REPORT" = 1 ] && MEASURED=0 ROTATED=0
 RAW="$OUT/l2-$DATE.jsonl"
 MD="$OUT/l2-$DATE.md"
 DIR=
@@ -258,54 +257,16 @@ lmfast_loads() {
 # lmfast_order REP: lmfast's two cold loads after a store in repetition
 # REP, first one first, as JSONL engines (psync: per-key, psync-thread:
 # per-thread); alternating, so that neither always comes first.
+# The report reads the JSONL with the same order (benchreport.LoadOrder).
 lmfast_order() { if [ $(($1 % 2)) = 1 ]; then echo psync psync-thread; else echo psync-thread psync; fi; }
-# load_pos ENGINE REP: the place (1 or 2) of lmfast's load ENGINE after its
-# store in repetition REP.
-load_pos() {
-	local first
-	read -r first _ <<<"$(lmfast_order "$2")"
-	if [ "$1" = "$first" ]; then echo 1; else echo 2; fi
-}
 
 record() { # tool engine op kb qd direct rep value
 	printf '{"tool":"%s","engine":"%s","op":"%s","payload_kb":%s,"qd":%s,"direct":%s,"rep":%s,"value":%s}\n' "$@" >>"$RAW"
 }
 
-# median [DECIMALS]: the median of stdin's numbers (an even count, left by a
-# failed run, averages the middle two to DECIMALS, default 2); n/a for none.
-median() {
-	sort -g | awk -v d="${1:-2}" '{v[NR]=$1} END {if (NR==0) {print "n/a"; exit}; if (NR%2) print v[(NR+1)/2]; else printf("%." d "f\n", (v[NR/2]+v[NR/2+1])/2)}'
-}
-
-# The JSONL, read back (by the paired loads of section 2 and by the report).
-# rows TOOL ENGINE OP KB QD DIRECT [REP]: the JSONL lines of those runs.
-rows() {
-	local rep=""
-	[ $# -ge 7 ] && rep="\"rep\":$7,"
-	{ grep "\"tool\":\"$1\",\"engine\":\"$2\",\"op\":\"$3\",\"payload_kb\":$4,\"qd\":$5,\"direct\":$6,$rep" "$RAW" || true; }
-}
-val() { # tool engine op kb qd direct [rep] -> the values of the runs that did not fail, one a line
-	rows "$@" | sed -n 's/.*"value":\([-0-9.e+][-0-9.e+]*\)}.*/\1/p'
-}
-failures() { # tool engine op kb qd direct -> how many runs failed (value null)
-	rows "$@" | grep -c '"value":null' || true
-}
-best_engine() { # op kb qd direct: the fio engine with the highest median (loads: of both loads)
-	for e in psync io_uring libaio; do
-		m=$(fio_vals "$e" "$@" | median)
-		if [ "$m" != n/a ]; then echo "$m $e"; fi
-	done | sort -g | tail -1 | cut -d' ' -f2
-}
-setups() { # OP: lmfast's measured setups of OP (store or load), one a line
-	{ grep "\"op\":\"setup_$1\"" "$RAW" || true; } | sed -n 's/.*"value":\([0-9.][0-9.]*\)}.*/\1/p'
-}
-# has_load2: fio loaded twice after each store (runs before that have no load2).
-LOAD2=0
-has_load2() { [ "$LOAD2" = 1 ]; }
-fio_vals() { # engine op kb qd direct: fio's values at that point, a load's with its second load's
-	val fio "$@"
-	if [ "$2" = load ]; then val fio "$1" load2 "${@:3}"; fi
-}
+# best_engine OP KB QD DIRECT: the fio engine with the highest median at
+# that point so far (loads: over both loads), as the report picks it.
+best_engine() { "$BIN" bench-report l2 best-engine "$RAW" "$@"; }
 
 # 1. store and cold load, interleaved.
 [ "$ONLY_REPORT" = 1 ] && SIZES="" || SIZES="256 1024"
@@ -404,11 +365,13 @@ for kb in $PSIZES; do
 					v=$(standing_load "$tool")
 					if [ "$tool" = lmfast ]; then
 						record lmfast psync-thread pair_load "$kb" "$qd" "$direct" "$pair" "$v"
+						lv=$v
 					else
 						record fio "$e" pair_load "$kb" "$qd" "$direct" "$pair" "$v"
+						fv=$v
 					fi
 				done
-				echo "pair kb=$kb qd=$qd direct=$direct pair=$pair lmfast=$(val lmfast psync-thread pair_load "$kb" "$qd" "$direct" "$pair") fio $e=$(val fio "$e" pair_load "$kb" "$qd" "$direct" "$pair")"
+				echo "pair kb=$kb qd=$qd direct=$direct pair=$pair lmfast=$lv fio $e=$fv"
 			done
 		done
 	done
@@ -453,80 +416,10 @@ for rep in $LREPS; do
 	echo "lookup rep=$rep lmfast(miss again, 4 workers)=$v keys/s"
 done
 
-# 4. report.
-# fio_cell engine op kb qd direct: the median for the table; loads "first / second" when fio loaded twice.
-fio_cell() {
-	local m
-	m=$(val fio "$@" | median)
-	if [ "$2" = load ] && [ "$m" != n/a ] && has_load2; then m="$m / $(val fio "$1" load2 "${@:3}" | median)"; fi
-	echo "$m"
-}
-# ratio L B: L / B to 3 decimals; nothing when either is missing.
-ratio() { awk -v l="$1" -v b="$2" 'BEGIN {if (l != "" && b != "" && b > 0) printf "%.3f\n", l / b}'; }
-ratios() { # op kb qd direct [LMFAST_ENGINE]: per repetition where both ran, lmfast / the best fio engine's run of that repetition (a load: fio's load in the same place after its store)
-	local e l b lme=${5:-psync} fop
-	e=$(best_engine "$1" "$2" "$3" "$4")
-	[ -n "$e" ] || return 0
-	for rep in $(seq 1 "$REPS"); do
-		fop=$1
-		if [ "$1" = load ] && has_load2 && [ "$(load_pos "$lme" "$rep")" = 2 ]; then fop=load2; fi
-		l=$(val lmfast "$lme" "$1" "$2" "$3" "$4" "$rep")
-		b=$(val fio "$e" "$fop" "$2" "$3" "$4" "$rep")
-		ratio "$l" "$b"
-	done
-}
-# pair_engine KB QD DIRECT: the fio engine of the paired loads at that point.
-pair_engine() {
-	{ grep "\"tool\":\"fio\",\"engine\":\"[a-z_]*\",\"op\":\"pair_load\",\"payload_kb\":$1,\"qd\":$2,\"direct\":$3," "$RAW" || true; } |
-		head -1 | sed -n 's/.*"engine":"\([a-z_]*\)".*/\1/p'
-}
-# pair_ratios KB QD DIRECT ENGINE: lmfast / fio of each pair where both ran.
-pair_ratios() {
-	local rep l b
-	for rep in $(rows lmfast psync-thread pair_load "$1" "$2" "$3" | sed -n 's/.*"rep":\([0-9]*\),.*/\1/p'); do
-		l=$(val lmfast psync-thread pair_load "$1" "$2" "$3" "$rep")
-		b=$(val fio "$4" pair_load "$1" "$2" "$3" "$rep")
-		ratio "$l" "$b"
-	done
-}
-# second_faster TOOL DIRECT: "A of B": of the B pairs of cold loads after
-# one store (lmfast: its two layouts; fio: each engine's two loads), how
-# many had the faster load second.
-second_faster() {
-	local tool=$1 direct=$2 kb qd rep e f s pair
-	for kb in 256 1024; do
-		for qd in 8 32; do
-			for rep in $(seq 1 "$REPS"); do
-				if [ "$tool" = lmfast ]; then
-					read -ra pair <<<"$(lmfast_order "$rep")"
-					f=$(val lmfast "${pair[0]}" load $kb $qd "$direct" "$rep")
-					s=$(val lmfast "${pair[1]}" load $kb $qd "$direct" "$rep")
-					echo "$f $s"
-				else
-					for e in psync io_uring libaio; do
-						echo "$(val fio $e load $kb $qd "$direct" "$rep") $(val fio $e load2 $kb $qd "$direct" "$rep")"
-					done
-				fi
-			done
-		done
-	done | awk 'NF == 2 {b++; if ($2 > $1) a++} END {printf "%d of %d\n", a, b}'
-}
-# verdict VALUE TARGET: yes / **no** against a numeric target, n/a without a number.
-verdict() {
-	awk -v v="$1" -v t="$2" 'BEGIN {if (v !~ /^[-0-9.e+]+$/) print "n/a"; else print (v + 0 >= t + 0) ? "yes" : "**no**"}'
-}
-FAILED_RUNS=""
-# note_failures NAME TOOL ENGINE OP KB QD DIRECT: remember a cell's failed runs for the report.
-note_failures() {
-	local n
-	n=$(failures "${@:2}")
-	if [ "$n" != 0 ]; then FAILED_RUNS="$FAILED_RUNS, $1 $2 $3: $n"; fi
-}
-# failed_line: the failed runs noted since the last call, as one line.
-failed_line() {
-	echo "Failed runs, left out: ${FAILED_RUNS:-, none}." | sed 's/: , /: /'
-	FAILED_RUNS=""
-}
+# 4. report: medians, ratios, verdicts and the page are computed from the
+# JSONL by lmfast (l2/benchreport); the settings flags are this script's,
+# used where the JSONL's settings line (absent in early runs) does not say.
+
 # machine_lines: the machine paragraph — the existing report's when re-rendering.
 machine_lines() {
 	if [ "$ONLY_REPORT" = 1 ] && [ -f "$MD" ] && grep -q '^Machine:' "$MD"; then
@@ -537,175 +430,8 @@ machine_lines() {
 	echo "filesystem $(df -T "$WORK" | awk 'NR==2 {print $2 " on " $1}') ($(findmnt -no OPTIONS --target "$WORK" 2>/dev/null || echo '?')),"
 	echo "$(fio --version), lmfast $("$BIN" version | cut -d' ' -f2), $(free -g | awk '/Mem:/ {print $2}') GiB RAM."
 }
-MACHINE=$(machine_lines) # before the report overwrites $MD
-if grep -q '"op":"load2"' "$RAW"; then LOAD2=1; fi
-PAIRED=0 # 1: the JSONL has section 2's paired loads
-if grep -q '"op":"pair_load"' "$RAW"; then PAIRED=1; fi
-if [ "$ONLY_REPORT" = 1 ] && grep -q '^{"settings"' "$RAW"; then
-	setting() { sed -n "s/^{\"settings\":.*\"$1\":\([0-9.]*\).*/\1/p" "$RAW" | head -1; }
-	HUGE=$(setting hugepages) IDLE=$(setting idle_s) SETUP=$(setting fio_extra_s) KEPT=$(setting memory_kept)
-	MEASURED=$(setting setup_measured) ROTATED=$(setting rotated) PAIRS=$(setting pairs)
-	# runs before these were recorded: the environment's (or the defaults)
-	REPS=$(setting reps) MIB=$(setting mib)
-	REPS=${REPS:-${L2_BENCH_REPS:-5}} MIB=${MIB:-${L2_BENCH_MIB:-1024}}
-fi
-{
-	echo "# lmfast l2 vs fio ($DATE)"
-	echo
-	echo "$MACHINE"
-	echo
-	echo "Command: \`make bench\` (= \`bash scripts/bench-l2.sh bin/lmfast bench_results $DATE\`), L2_BENCH_REPS=$REPS,$([ "$PAIRED" = 1 ] && echo " L2_BENCH_PAIRS=$PAIRS,") L2_BENCH_MIB=$MIB."
-	echo
-	echo "Method: one file per key, $MIB MiB per run ($((MIB * 4)) keys of 256 KiB or $MIB of 1 MiB), written once and read back"
-	echo "whole. Queue depth Q: lmfast \`--in-flight Q --num-keys K/Q --rounds 1 --warmup-rounds 0\` (Q psync I/O threads,"
-	echo "LMCache's fs layout: temp file, pwrite, close, rename — RENAME_NOREPLACE instead of LMCache's stat first, see the"
-	echo "README; payload buffers distinct per key, as LMCache's L1 slots$([ "$HUGE" = 1 ] && echo ', `--hugepages` on 2 MiB pages the script reserves'));"
-	echo "every lmfast store is followed by two cold loads, in alternating order: into those slots (\"lmfast\") and with"
-	echo "\`--load-buffers per-thread\` (\"per-thread\": one buffer per I/O thread, the memory footprint of fio's jobs, which"
-	echo "each reuse one buffer per I/O in flight). The verdict on loads compares the per-thread runs: like with like."
-	if has_load2; then echo "Every fio engine loads twice after its store too, and each lmfast load is compared with fio's load in the same place."; fi
-	echo "fio psync \`numjobs=Q\`, io_uring and libaio$([ "$HUGE" = 1 ] && echo ' (all with `--iomem=shmhuge`: huge-page buffers for both tools)')"
-	echo "\`iodepth=Q\` (libaio only with O_DIRECT), \`filesize=bs=payload\`, \`create_on_open=1 fallocate=none\`. The page"
-	echo "cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every store and every cold load, and the"
-	if [ "${MEASURED:-0}" = 1 ]; then
-		echo "disk then left idle for as long before either tool's first I/O: $IDLE s, then lmfast sets up its buffers (measured"
-		echo "from launch to its first round's start: median $(setups store | median) s for stores, $(setups load | median) s for loads) and fio"
-		echo "waits $IDLE s plus lmfast's latest setup of the same operation. Each"
-	else
-		echo "disk then left idle for the same time before either tool starts ($IDLE s, fio $SETUP s more for lmfast's buffer setup). Each"
-	fi
-	if [ "${ROTATED:-0}" = 1 ]; then
-		echo "repetition runs lmfast and every fio engine back to back, repetition r starting with the r-th of lmfast, psync,"
-		echo "io_uring(, libaio) in that cyclic order, so no tool always follows the same one. Best fio engine = the one with the highest median at"
-	else
-		echo "repetition runs lmfast and every fio engine back to back. Best fio engine = the one with the highest median at"
-	fi
-	echo "that point; ratio = lmfast / that engine's run *of the same repetition*; the table gives medians over $REPS"
-	echo "repetitions (MiB/s = 2^20 B/s). A failed run (lmfast: a failed key or no summary; fio: an error) counts"
-	echo "for neither tool: it is left out of the medians and of the ratios of its repetition, and listed below"
-	echo "each table; a cell without data is n/a, never a pass."
-	if [ "${KEPT:-0}" = 1 ]; then
-		echo "Free page reporting (virtio-balloon: free guest memory handed back to the host, whose next touch then faults"
-		echo "on the host) was off for the run, so that the page cache of a cold load is memory the VM holds (notes §10)."
-	fi
-	echo
-	echo "| op | payload | Q | O_DIRECT | lmfast MiB/s | lmfast per-thread MiB/s | fio psync | fio io_uring | fio libaio | best fio | lmfast / best fio | per-thread / best fio | ≥ 0.95 |"
-	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-	for op in store load; do
-		for kb in 256 1024; do
-			for qd in 8 32; do
-				for direct in 1 0; do
-					lm=$(val lmfast psync $op $kb $qd $direct | median)
-					lt=$(val lmfast psync-thread $op $kb $qd $direct | median)
-					ps=$(fio_cell psync $op $kb $qd $direct)
-					iu=$(fio_cell io_uring $op $kb $qd $direct)
-					la=$(fio_cell libaio $op $kb $qd $direct)
-					r=$(ratios $op $kb $qd $direct | median 3)
-					rt=$(ratios $op $kb $qd $direct psync-thread | median 3)
-					be=$(best_engine $op $kb $qd $direct)
-					name=$op
-					if [ $op = load ]; then
-						name="cold load"
-						ok=$(verdict "$rt" 0.95)
-					else
-						lt="—" rt="—" # no per-thread stores: a store only reads its buffer (notes §8)
-						ok=$(verdict "$r" 0.95)
-					fi
-					echo "| $name | $kb KiB | $qd | $direct | $lm | $lt | $ps | $iu | $la | ${be:-n/a} | $r | $rt | $ok |"
-					cell="$name $kb KiB Q$qd direct=$direct"
-					note_failures "$cell" lmfast psync $op $kb $qd $direct
-					[ $op = load ] && note_failures "$cell" lmfast psync-thread $op $kb $qd $direct
-					for e in psync io_uring libaio; do note_failures "$cell" fio $e $op $kb $qd $direct; done
-					if [ $op = load ]; then for e in psync io_uring libaio; do note_failures "$cell (2nd)" fio $e load2 $kb $qd $direct; done; fi
-				done
-			done
-		done
-	done
-	echo
-	echo "Stores: LMCache's layout publishes every key with a temp file and a rename (two journalled directory changes"
-	echo "per key where fio's create-write-close makes one); no fio engine can do that, so the store ratio includes it."
-	if has_load2; then
-		echo
-		echo "Order: of two cold loads after one store, the second was the faster in $(second_faster lmfast 1) lmfast pairs and"
-		echo "$(second_faster fio 1) fio pairs with O_DIRECT, in $(second_faster lmfast 0) and $(second_faster fio 0) buffered (lmfast's pair is its two layouts, so"
-		echo "their difference is mixed in). Each lmfast load is compared with the fio load in the same place after its store;"
-		echo "fio's cells give the medians of its first and second loads."
-	fi
-	echo
-	failed_line
-	echo
-	if [ "$PAIRED" = 1 ]; then
-		echo "Cold loads of standing files, in tight pairs: lmfast (\`--load-buffers per-thread\`) and the best fio engine for loads"
-		echo "at that point (above) each store one set of files once, in their own directories; then the two sets are loaded cold"
-		echo "alternately (after one untimed load of each), odd pairs lmfast first, each load after the same drop and idle as"
-		echo "above, so the two loads of a pair are seconds apart where the table above compares loads a rotation apart."
-		echo "Ratio = lmfast / fio of the same pair; medians over the pairs."
-		echo
-		echo "| payload | Q | O_DIRECT | fio engine | pairs | lmfast per-thread MiB/s | fio MiB/s | lmfast / fio (median of pairs) | lmfast faster | ≥ 0.95 |"
-		echo "|---|---|---|---|---|---|---|---|---|---|"
-		for kb in 256 1024; do
-			for qd in 8 32; do
-				for direct in 1 0; do
-					e=$(pair_engine $kb $qd $direct)
-					[ -n "$e" ] || continue
-					pr=$(pair_ratios $kb $qd $direct "$e")
-					r=$(echo "$pr" | awk NF | median 3)
-					won=$(echo "$pr" | awk 'NF {n++; if ($1 > 1) w++} END {printf "%d of %d\n", w, n}')
-					echo "| $kb KiB | $qd | $direct | $e | $(echo "$pr" | awk NF | wc -l) | $(val lmfast psync-thread pair_load $kb $qd $direct | median) | $(val fio "$e" pair_load $kb $qd $direct | median) | $r | $won | $(verdict "$r" 0.95) |"
-					note_failures "paired store $kb KiB Q$qd direct=$direct" lmfast psync pair_store $kb $qd $direct
-					note_failures "paired store $kb KiB Q$qd direct=$direct" fio "$e" pair_store $kb $qd $direct
-					note_failures "paired load $kb KiB Q$qd direct=$direct" lmfast psync-thread pair_load $kb $qd $direct
-					note_failures "paired load $kb KiB Q$qd direct=$direct" fio "$e" pair_load $kb $qd $direct
-				done
-			done
-		done
-		echo
-		failed_line
-		echo
-	fi
-	echo "Hot-cache load (256 KiB, buffered, files in the page cache; fio \`invalidate=0\`):"
-	echo
-	echo "| Q | lmfast MiB/s | lmfast GB/s | per-thread MiB/s | per-thread GB/s | fio psync MiB/s | target ≥ ~10 GB/s (LMCache's slots) |"
-	echo "|---|---|---|---|---|---|---|"
-	gbps() { awk -v m="$1" 'BEGIN {if (m ~ /^[-0-9.e+]+$/) printf "%.2f", m * 1048576 / 1e9; else print "n/a"}'; }
-	for qd in 8 32; do
-		lm=$(val lmfast psync hot_load 256 $qd 0 | median)
-		lt=$(val lmfast psync-thread hot_load 256 $qd 0 | median)
-		f=$(val fio psync hot_load 256 $qd 0 | median)
-		gb=$(gbps "$lm")
-		ok=$(verdict "$gb" 10)
-		echo "| $qd | $lm | $gb | $lt | $(gbps "$lt") | $f | $ok |"
-		note_failures "hot load Q$qd" lmfast psync hot_load 256 $qd 0
-		note_failures "hot load Q$qd per-thread" lmfast psync-thread hot_load 256 $qd 0
-		note_failures "hot load Q$qd" fio psync hot_load 256 $qd 0
-	done
-	echo
-	failed_line
-	echo
-	echo "Lookups ($lkeys keys of 4 KiB on disk, dentries cached; \`--in-flight 4 --num-keys $((lkeys / 4))\`):"
-	echo
-	echo "| keys | I/O workers | lmfast keys/s (median) | target ≥ 300k |"
-	echo "|---|---|---|---|"
-	for kind in hit miss_new miss_again; do
-		for w in 1 2 4; do
-			v=$(val lmfast "psync-$w" "lookup_$kind" 4 4 0 | median)
-			ok=$(verdict "$v" 300000)
-			note_failures "lookup $kind, $w workers" lmfast "psync-$w" "lookup_$kind" 4 4 0
-			case $kind in
-			hit) what="all present (dentries cached by the store)" ;;
-			miss_new) what="all missing, names never looked up before" ;;
-			miss_again) what="all missing, the same names again" ;;
-			esac
-			wl=$w
-			[ "$w" = 4 ] && wl="4 (the default: --in-flight)"
-			echo "| $what | $wl | $v | $ok |"
-		done
-	done
-	echo
-	failed_line
-	echo
-	echo "For scale (from the issue, not measured here): LMCache's Python fs adapter ~25k keys/s, its C++ fs_native ~200-290k."
-	echo
-	echo "Raw figures: \`l2-$DATE.jsonl\` beside this file (one line per run: tool, engine, op, payload_kb, qd, direct, rep, value)."
-} >"$MD"
+MACHINE=$(machine_lines) # before the report replaces $MD
+"$BIN" bench-report l2 render "$RAW" --date "$DATE" --machine "$MACHINE" --reps "$REPS" --mib "$MIB" \
+	--pairs "$PAIRS" --hugepages "$HUGE" --idle "$IDLE" --setup "$SETUP" >"$MD.tmp"
+mv "$MD.tmp" "$MD"
 echo "wrote $MD and $RAW"

@@ -3,7 +3,7 @@ package stream
 import (
 	"github.com/rs/zerolog"
 
-	"github.com/lmfast/lmfast/engine/stats"
+	"github.com/lmfast/lmfast/stats"
 )
 
 // Latency writes a latency summary as every lmfast stream shows one: the

@@ -72,7 +72,7 @@ func unhex(t testing.TB, s string) []byte {
 	return b
 }
 
-// TestSpecVectors checks the hand-made vectors of spec §2.5.
+// TestSpecVectors checks hand-made vectors (docs/protocol.md, "Worked examples").
 func TestSpecVectors(t *testing.T) {
 	tests := []struct {
 		name string

@@ -2,8 +2,8 @@ package wire
 
 // Schemas of the Msg classes without their own Go type. Orchestration
 // messages (OrchMsg/OrchRetMsg) are checked against the field lists of the
-// protocol spec (§2.2); control messages (controller -> worker), whose fields
-// the spec does not pin down, are decoded leniently: every field is kept, in
+// protocol (docs/protocol.md, "Messages"); control messages (controller -> worker), whose fields
+// that page does not pin down, are decoded leniently: every field is kept, in
 // wire order, as an Any value.
 
 type ftKind uint8

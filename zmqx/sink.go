@@ -164,8 +164,7 @@ func (s *Sink) read(i int) Counts {
 }
 
 func (s *Sink) snapshot(i int) Counts {
-	var c C.lmf_counts
-	C.lmf_snapshot(s.slot(i), &c)
+	c := C.lmf_snapshot(s.slot(i))
 	out := Counts{Frames: int64(c.frames), Bytes: int64(c.bytes)}
 	if c.first_ns != 0 {
 		out.Span = time.Duration(c.last_ns - c.first_ns)

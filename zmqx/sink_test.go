@@ -129,3 +129,57 @@ func TestSinkBadEndpoint(t *testing.T) {
 		t.Fatal("bad endpoint accepted")
 	}
 }
+
+// TestSinkSpanIsFirstToLastFrame: the span a rate is measured over runs
+// from the first frame's arrival to the last one's. The test lets at least
+// a known gap pass between seeing the first frame counted and sending the
+// second, so the span is at least that gap and at most the whole exchange,
+// however slowly the machine runs.
+func TestSinkSpanIsFirstToLastFrame(t *testing.T) {
+	sink, err := zmqx.StartSink("tcp://127.0.0.1:*", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	ctx, _ := zmq.NewContext()
+	defer ctx.Term()
+	push, err := zmqx.NewPush(ctx, sink.PullEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { push.SetLinger(0); push.Close() }()
+	start := time.Now()
+	if _, err := push.SendBytes([]byte("first"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := sink.WaitPull(1, 10*time.Second); got.Frames != 1 || got.Span != 0 || got.Rate() != 0 {
+		t.Fatalf("after one frame: %+v, rate %v", got, got.Rate())
+	}
+	seen := time.Now() // the first frame arrived before this
+	time.Sleep(50 * time.Millisecond)
+	sent := time.Now() // the second frame leaves after this
+	if _, err := push.SendBytes([]byte("second"), 0); err != nil {
+		t.Fatal(err)
+	}
+	got := sink.WaitPull(2, 10*time.Second)
+	whole := time.Since(start)
+	if got.Frames != 2 || got.Span < sent.Sub(seen) || got.Span > whole {
+		t.Fatalf("span %v, want between %v and %v (%+v)", got.Span, sent.Sub(seen), whole, got)
+	}
+	if got.Rate() != 1/got.Span.Seconds() {
+		t.Fatalf("rate %v over %v", got.Rate(), got.Span)
+	}
+}
+
+// TestSinkPullAllocatesNothing: reading the counts allocates nothing, so
+// a test may poll them inside a window in which it counts allocations.
+func TestSinkPullAllocatesNothing(t *testing.T) {
+	sink, err := zmqx.StartSink("tcp://127.0.0.1:*", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	if n := testing.AllocsPerRun(1000, func() { sink.Pull() }); n != 0 {
+		t.Fatalf("Pull allocates %v times per call", n)
+	}
+}

@@ -8,7 +8,7 @@ import (
 )
 
 // Constants of LMCache's controller benchmark (tools/controller_benchmark
-// constants.py), spec §1.2.
+// constants.py), docs/protocol.md, "Benchmark sockets".
 const (
 	// SendTimeout is SNDTIMEO for the PUSH and DEALER sockets.
 	SendTimeout = 5000 * time.Millisecond

@@ -117,17 +117,20 @@ static void lmf_count(lmf_counts *c, long long size) {
 	__atomic_store_n(&c->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-// lmf_snapshot copies c's fields as of one moment between two frames.
-void lmf_snapshot(lmf_counts *c, lmf_counts *out) {
+// lmf_snapshot returns c's fields as of one moment between two frames. It
+// returns them by value, so the Go caller passes no Go pointer and its
+// copy stays on its stack: reading the counts allocates nothing.
+lmf_counts lmf_snapshot(lmf_counts *c) {
+	lmf_counts out = {0};
 	for (;;) {
 		unsigned long long s1 = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
 		if (s1 & 1) continue;
-		out->frames = __atomic_load_n(&c->frames, __ATOMIC_RELAXED);
-		out->bytes = __atomic_load_n(&c->bytes, __ATOMIC_RELAXED);
-		out->first_ns = __atomic_load_n(&c->first_ns, __ATOMIC_RELAXED);
-		out->last_ns = __atomic_load_n(&c->last_ns, __ATOMIC_RELAXED);
+		out.frames = __atomic_load_n(&c->frames, __ATOMIC_RELAXED);
+		out.bytes = __atomic_load_n(&c->bytes, __ATOMIC_RELAXED);
+		out.first_ns = __atomic_load_n(&c->first_ns, __ATOMIC_RELAXED);
+		out.last_ns = __atomic_load_n(&c->last_ns, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) == s1) return;
+		if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) == s1) return out;
 	}
 }
 

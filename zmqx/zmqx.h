@@ -39,7 +39,7 @@ typedef struct {
 } lmf_counts;
 
 void lmf_stop(lmf_counts *c);
-void lmf_snapshot(lmf_counts *c, lmf_counts *out);
+lmf_counts lmf_snapshot(lmf_counts *c);
 void lmf_pull_loop(void *s, lmf_counts *c);
 void lmf_router_loop(void *s, lmf_counts *c, const void *reply, size_t reply_len);
 

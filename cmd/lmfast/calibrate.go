@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/lmfast/lmfast/engine/calibrate"
-	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/stream"
 )
 

@@ -11,7 +11,7 @@ import (
 	zmq "github.com/pebbe/zmq4"
 	"github.com/rs/zerolog"
 
-	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/stream"
 )
 

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -16,10 +18,10 @@ import (
 
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/engine/calibrate"
-	"github.com/lmfast/lmfast/engine/cpus"
 	enginejsonl "github.com/lmfast/lmfast/engine/jsonl"
 	"github.com/lmfast/lmfast/engine/slo"
 	"github.com/lmfast/lmfast/engine/sweep"
+	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/internal/pyfmt"
 	"github.com/lmfast/lmfast/stream"
 )
@@ -29,7 +31,7 @@ import (
 // in engine/.
 type controllerCmd struct {
 	ControllerHost  string  `name:"controller-host" default:"127.0.0.1" help:"Controller host (0.0.0.0 means 127.0.0.1)."`
-	MonitorPorts    string  `name:"monitor-ports" default:"{\"pull\":8100,\"reply\":8101}" help:"Controller ports as JSON: pull (required), reply, heartbeat."`
+	MonitorPorts    string  `name:"monitor-ports" default:"{\"pull\":8100,\"reply\":8101}" help:"Controller ports as JSON: pull (8100 when left out), reply (needed by register and p2p_lookup), heartbeat (else learned from the first RegisterRetMsg)."`
 	Duration        string  `default:"60" help:"Run length: seconds, or a Go duration such as 90s or 2m."`
 	BatchSize       int     `name:"batch-size" default:"50" help:"KV operations per BatchedKVOperationMsg."`
 	Operations      string  `default:"admit:70,evict:25,heartbeat:5" help:"Operation mix name:percent,... (admit, evict, heartbeat, p2p_lookup, register, deregister); must sum to 100."`
@@ -111,10 +113,17 @@ func parseDuration(flag, s string) (time.Duration, error) {
 }
 
 // parseSeconds reads "60" as seconds, or a Go duration such as "1m30s".
+// NaN, ±Inf and more seconds than a time.Duration holds (292 years) are
+// refused.
 func parseSeconds(flag, s string) (time.Duration, error) {
-	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		if n <= 0 {
+	if n, err := strconv.ParseFloat(s, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case math.IsNaN(n) || math.IsInf(n, 0):
+			return 0, fmt.Errorf("%s: %q is not a finite number of seconds", flag, s)
+		case n <= 0:
 			return 0, fmt.Errorf("%s must be positive", flag)
+		case n >= math.MaxInt64/float64(time.Second):
+			return 0, fmt.Errorf("%s: %s seconds is too long", flag, s)
 		}
 		return time.Duration(n * float64(time.Second)), nil
 	}
@@ -254,11 +263,22 @@ func (c *controllerCmd) Run(a *app) error {
 		if err := cfg.Validate(); err != nil {
 			return badInput("%v", err)
 		}
+		// A sender owns whole (instance, worker) pairs, so a process runs at
+		// most one per pair; the config line and the headroom count those.
+		if pairs := cfg.NumInstances * cfg.NumWorkers; cfg.Senders > pairs {
+			if g == 0 && (pinned != nil || c.Senders > 0) {
+				fmt.Fprintf(a.stderr, "lmfast: warning: %d senders per process for %d (instance, worker) pairs: %d run\n", cfg.Senders, pairs, pairs)
+			}
+			cfg.Senders = pairs
+			if cfg.CPUs != nil {
+				cfg.CPUs = cfg.CPUs[:pairs]
+			}
+		}
 		groups[g] = cfg
 	}
 	if !c.Embedded {
-		if err := engine.CheckReachable([]string{base.PullEndpoint, base.ReplyEndpoint, base.HeartbeatEndpoint}, 3*time.Second); err != nil {
-			return badInput("%v (check --controller-host and --monitor-ports, or use --embedded)", err)
+		if err := checkEndpoints(a.ctx, host, ports); err != nil {
+			return err
 		}
 	}
 	sink, closeOut, err := openOut(a, c.Out)

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lmfast/lmfast/engine/stats"
+	"github.com/lmfast/lmfast/stats"
 	"github.com/lmfast/lmfast/refcontroller"
 )
 

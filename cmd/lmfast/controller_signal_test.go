@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +20,14 @@ import (
 // the test ends; it returns the port.
 func pullDrain(t *testing.T) int {
 	t.Helper()
+	port, _ := pullCounter(t)
+	return port
+}
+
+// pullCounter is pullDrain that also counts the frames read: frames
+// returns the count so far.
+func pullCounter(t *testing.T) (port int, frames func() int64) {
+	t.Helper()
 	ctx, err := zmq.NewContext()
 	if err != nil {
 		t.Fatal(err)
@@ -28,9 +37,9 @@ func pullDrain(t *testing.T) int {
 		t.Fatal(err)
 	}
 	ep, _ := s.GetLastEndpoint()
-	var port int
 	fmt.Sscanf(ep[strings.LastIndex(ep, ":")+1:], "%d", &port)
 	s.SetRcvtimeo(20 * time.Millisecond)
+	var n atomic.Int64
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -42,31 +51,32 @@ func pullDrain(t *testing.T) int {
 				ctx.Term()
 				return
 			default:
-				s.RecvBytes(0)
+				if _, err := s.RecvBytes(0); err == nil {
+					n.Add(1)
+				}
 			}
 		}
 	}()
 	t.Cleanup(func() { close(stop); <-done })
-	return port
+	return port, n.Load
 }
 
-// TestControllerInterruptFlushesSummary: SIGINT mid-run (once an interval
-// line shows load) stops sending, writes the summary (interrupted), leaves
-// only complete JSON lines and exits 130.
+// TestControllerInterruptFlushesSummary: SIGINT mid-run stops sending,
+// writes the summary (interrupted), leaves only complete JSON lines and exits 130. The
+// signal comes once the controller has received the run's first frames.
 func TestControllerInterruptFlushesSummary(t *testing.T) {
-	port := pullDrain(t)
+	port, frames := pullCounter(t)
 	out := filepath.Join(t.TempDir(), "run.jsonl")
+	ended := make(chan struct{})
+	defer close(ended)
 	go func() {
-		until(time.Minute, func() bool {
-			data, _ := os.ReadFile(out)
-			for _, l := range bytes.Split(data, []byte("\n")) {
-				var m map[string]any
-				if json.Unmarshal(l, &m) == nil && m["event"] == "interval" && m["op"] == "all" && m["requests"].(float64) > 0 {
-					return true
-				}
+		for frames() < 10 {
+			select {
+			case <-ended: // the run ended without sending: no signal
+				return
+			case <-time.After(time.Millisecond):
 			}
-			return false
-		})
+		}
 		syscall.Kill(os.Getpid(), syscall.SIGINT)
 	}()
 	var stdout, stderr bytes.Buffer

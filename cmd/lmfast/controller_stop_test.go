@@ -45,7 +45,11 @@ func TestMain(m *testing.M) {
 		}
 		main()
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if three.dir != "" {
+		os.RemoveAll(three.dir) // the report tests' three runs
+	}
+	os.Exit(code)
 }
 
 // lmfastProcess returns this test binary set up to run as lmfast with args.

@@ -31,15 +31,33 @@ func startEmbedded(a *app) (*embeddedServer, error) {
 	return &embeddedServer{srv: srv, ports: monitorPorts{Pull: p.Pull, Reply: p.Reply, Heartbeat: p.Heartbeat}}, nil
 }
 
+// verifyWait bounds how long verify waits for the frames of a drained run
+// to be read and applied.
+const verifyWait = 30 * time.Second
+
+func verifyWaitFor(r *engine.Result) time.Duration {
+	if r.Drained {
+		return verifyWait
+	}
+	return time.Second
+}
+
 // Close stops the embedded controller.
 func (s *embeddedServer) Close() { s.srv.Close() }
 
-// verify waits until the controller applied everything it received, writes
-// a "verify" line comparing what lmfast sent with what the controller
-// received and applied, and fails the run when they differ.
+// verify waits until the controller has read every frame lmfast sent and
+// applied them (at most verifyWait after a drained run, whose frames have
+// all left; a second after one that did not drain, whose missing frames
+// never come), writes a "verify" line comparing what lmfast sent with what
+// the controller received and applied, and fails the run when they differ.
+// r is the whole run's result; with several processes the line is theirs
+// together (proc -1, as the merged summaries).
 func (s *embeddedServer) verify(out *stream.Writer, r *engine.Result) error {
-	c := s.srv.WaitIdle(200*time.Millisecond, 30*time.Second)
+	if r.Config.NumProcesses > 1 {
+		out = out.ForProc(-1)
+	}
 	framesSent := r.PushFrames + r.TeardownFrames
+	c := s.srv.WaitFrames(framesSent, verifyWaitFor(r))
 	ok := c.PullFrames == framesSent && c.PullDecodeErrors == 0 && r.KVOpsSent == c.KVOpsApplied+c.DroppedKVOps
 	out.Event("verify").
 		Int64("frames_sent", framesSent).Int64("frames_received", c.PullFrames).

@@ -2,13 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
 	"strings"
 
-	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/l2"
 	"github.com/lmfast/lmfast/stream"
 )
@@ -40,6 +42,13 @@ type l2Cmd struct {
 	DropCaches   bool   `name:"drop-caches" help:"Drop the page cache before lookup and load (root: drop_caches; else fadvise DONTNEED)."`
 	Raw          bool   `help:"Also write one JSONL sample line per key."`
 	RoundTimeout string `name:"round-timeout" help:"Longest wait for a completion before a round times out (default: LMCache's 120s for store/load, 60s for lookup)."`
+
+	Flamegraph           string `name:"flamegraph" default:"off" placeholder:"on|off" help:"on: record the measured operations with Go's CPU profiler and render an SVG flame graph."`
+	FlamegraphMode       string `name:"flamegraph-mode" default:"on-cpu" placeholder:"MODE" help:"What to sample with --flamegraph on: on-cpu, the only mode lmfast has (LMCache's off-cpu, offwake, wakeup, wall and gil are refused)."`
+	FlamegraphOutput     string `name:"flamegraph-output" placeholder:"PATH" help:"SVG path for --flamegraph on (default /tmp/lmcache_bench_flames/<adapter>.oncpu.svg); the Go CPU profile goes beside it, .svg replaced by .pb.gz."`
+	FlamegraphScriptsDir string `name:"flamegraph-scripts-dir" placeholder:"DIR" help:"Accepted for LMCache compatibility and unused: lmfast renders the SVG itself."`
+
+	specWarnings []string // the adapter specs' parse-time warnings, shown once the stream is open
 }
 
 // l2ConfigHook, if set, adjusts the run's l2.Config after the flags were
@@ -54,7 +63,19 @@ func (c *l2Cmd) Run(a *app) error {
 	if l2ConfigHook != nil {
 		l2ConfigHook(cfg)
 	}
+	var flames *flameRecorder
+	if c.Flamegraph == "on" { // its files are made before anything is written: an error is bad input
+		if flames, err = newFlameRecorder(c.FlamegraphOutput, cfg.Spec.ClassName()); err != nil {
+			return err
+		}
+		defer flames.stop()
+	}
 
+	summary, err := openSummary(c.Output)
+	if err != nil {
+		return err
+	}
+	defer summary.close()
 	sink, closeOut, err := openOut(a, c.Out)
 	if err != nil {
 		return err
@@ -76,8 +97,19 @@ func (c *l2Cmd) Run(a *app) error {
 		cfg.Warn(msg)
 		out.Event("warning").Str("warning", msg).Send()
 	}
+	for _, w := range c.specWarnings {
+		warn(w)
+	}
 	if cfg.Verify && !cfg.Runs(l2.Load) {
 		warn("--no-skip-verify: nothing to verify without a load operation")
+	}
+	if c.FlamegraphScriptsDir != "" {
+		warn("--flamegraph-scripts-dir is not used: lmfast renders the flame graph itself from its Go CPU profile")
+	}
+	if flames != nil {
+		flames.progress, flames.warn, flames.out = cfg.Progress, warn, out
+		cfg.BeforeOps, cfg.AfterOps = flames.start, flames.stop
+		defer flames.stop() // a run that ended early: before the stream closes
 	}
 	var verdict l2.Verdict
 	var renderErr error
@@ -96,10 +128,8 @@ func (c *l2Cmd) Run(a *app) error {
 		if !c.Quiet && out.Err() == nil { // a lost output is reported in one line
 			io.WriteString(a.stderr, text)
 		}
-		if c.Output != "" {
-			if err := os.WriteFile(c.Output, []byte(text), 0o666); err != nil {
-				renderErr = failed("--output: %v", err)
-			}
+		if err := summary.write(text); err != nil {
+			renderErr = failed("--output: %v", err)
 		}
 	}
 	ctx, cancel := context.WithCancel(a.ctx)
@@ -131,6 +161,63 @@ func (c *l2Cmd) Run(a *app) error {
 	return nil
 }
 
+// summaryFile is --output, opened before the run so that a path that
+// cannot be written is exit 2 at once, not a summary lost after the whole
+// benchmark. A file that exists keeps its content until the summary
+// replaces it; one the run created is removed again if the run ends
+// without a summary (adapter creation failed, a failed wait). A nil
+// *summaryFile (no --output) does nothing.
+type summaryFile struct {
+	f                *os.File
+	created, written bool
+}
+
+func openSummary(path string) (*summaryFile, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	created := err == nil
+	if errors.Is(err, fs.ErrExist) {
+		f, err = os.OpenFile(path, os.O_WRONLY, 0)
+	}
+	if err != nil {
+		return nil, badInput("--output: %v", err)
+	}
+	return &summaryFile{f: f, created: created}, nil
+}
+
+// write replaces the file's content with text (a pipe or a terminal just
+// gets text) and closes it.
+func (s *summaryFile) write(text string) error {
+	if s == nil {
+		return nil
+	}
+	s.written = true
+	var err error
+	if fi, e := s.f.Stat(); e == nil && fi.Mode().IsRegular() {
+		err = s.f.Truncate(0)
+	}
+	if err == nil {
+		_, err = s.f.WriteString(text)
+	}
+	if e := s.f.Close(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// close closes a file write did not, and removes it if the run created it.
+func (s *summaryFile) close() {
+	if s == nil || s.written {
+		return
+	}
+	s.f.Close()
+	if s.created {
+		os.Remove(s.f.Name())
+	}
+}
+
 // config turns the flags into an l2.Config; every error is exit 2, in
 // LMCache's words where LMCache has them.
 func (c *l2Cmd) config() (*l2.Config, string, error) {
@@ -150,6 +237,9 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 	format := c.Format
 	if format != "terminal" && format != "json" {
 		return nil, "", badInput("--format: unknown format %q (available: json, terminal)", format)
+	}
+	if err := c.checkFlamegraph(); err != nil {
+		return nil, "", err
 	}
 	ops := l2.Ops
 	if c.Only != "" {
@@ -216,6 +306,9 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 	if err != nil {
 		return nil, "", badInput("Error parsing L2 adapter config: %v", err)
 	}
+	for _, sp := range specs {
+		c.specWarnings = append(c.specWarnings, sp.Warnings()...)
+	}
 	spec := specs[0]
 	workers := c.IOWorkers
 	if workers == 0 {
@@ -259,7 +352,8 @@ func (c *l2Cmd) writeConfig(out *stream.Writer, cfg *l2.Config) {
 		Str("go", runtime.Version()).Str("kernel", kernelRelease()).
 		Str("l2_adapter_json", s.Raw).Str("adapter_type", s.Type).Str("adapter", s.ClassName()).
 		Str("base_path", s.BasePath).Bool("use_odirect", s.UseODirect).Str("relative_tmp_dir", s.RelativeTmpDir).
-		Int64("read_ahead_size", s.ReadAheadSize).
+		Int64("read_ahead_size", s.ReadAheadSize).Float64("max_capacity_gb", s.MaxCapacityGB).Bool("recover_on_start", s.RecoverOnStart).
+		Str("eviction_policy", s.Eviction.Policy).Float64("trigger_watermark", s.Eviction.TriggerWatermark).Float64("eviction_ratio", s.Eviction.EvictionRatio).
 		Int("num_keys", cfg.NumKeys).Int("in_flight", cfg.InFlight).Int("keys_per_round", cfg.KeysPerRound()).
 		Int("data_size_kb", c.DataSizeKB).Int("payload_bytes", cfg.Payload).Int("l1_align_bytes", cfg.Align).
 		Int("rounds", cfg.Rounds).Int("warmup_rounds", cfg.Warmup).
@@ -268,7 +362,7 @@ func (c *l2Cmd) writeConfig(out *stream.Writer, cfg *l2.Config) {
 		Float64("duration_s", cfg.Duration.Seconds()).Int("io_workers", cfg.IOWorkers).Str("pin_cpus", strings.Join(pins, ",")).
 		Str("io_engine", "psync").Bool("hugepages", cfg.HugePages).Str("load_buffers", c.LoadBuffers).Bool("drop_caches", cfg.DropCaches).Bool("raw", cfg.Raw).
 		Float64("store_load_timeout_s", cfg.StoreLoadTimeout.Seconds()).Float64("lookup_timeout_s", cfg.LookupTimeout.Seconds()).
-		Str("format", c.Format).
+		Str("format", c.Format).Str("flamegraph", c.Flamegraph).Str("flamegraph_mode", c.FlamegraphMode).
 		Send()
 }
 

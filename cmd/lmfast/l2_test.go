@@ -16,7 +16,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lmfast/lmfast/hugepage"
 	"github.com/lmfast/lmfast/l2"
 	"github.com/lmfast/lmfast/stream"
 )
@@ -92,6 +91,7 @@ func TestL2BadInput(t *testing.T) {
 		{"io workers", []string{"--l2-adapter", spec, "--io-workers=-2"}, "", "--io-workers must not be negative"},
 		{"pin cpus", []string{"--l2-adapter", spec, "--pin-cpus", "0,4095"}, "", "--pin-cpus: CPU 4095 is not available"},
 		{"timeout", []string{"--l2-adapter", spec, "--round-timeout", "0"}, "", "--round-timeout must be positive"},
+		{"output not writable", []string{"--l2-adapter", spec, "--output", filepath.Join(dir, "summary.txt")}, "", "--output: open " + filepath.Join(dir, "summary.txt") + ": no such file or directory"},
 		{"unknown flag", []string{"--l2-adapter", spec, "--num-keyz", "3"}, "", "unknown flag"},
 		{"not a number", []string{"--l2-adapter", spec, "--num-keys", "many"}, "", "--num-keys"},
 		{"keys per round wrap to zero", []string{"--l2-adapter", spec, "--num-keys", "4294967296", "--in-flight", "4294967296"}, "", "more than 16777216 keys per round"},
@@ -223,6 +223,48 @@ func TestL2QuietAndOut(t *testing.T) {
 	}
 }
 
+// TestL2OutputOpenedFirst: --output is opened before the run. A path that
+// cannot be written is exit 2 before anything else is created (the bad
+// input table); a file that exists keeps its content until the summary
+// replaces it whole, and keeps it when the run ends without a summary; a
+// file the run created is removed again when it ends without one.
+func TestL2OutputOpenedFirst(t *testing.T) {
+	mock := `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":100}`
+	t.Run("summary replaces a longer file", func(t *testing.T) {
+		summary := filepath.Join(t.TempDir(), "summary.txt")
+		old := strings.Repeat("an older, longer file\n", 1000)
+		os.WriteFile(summary, []byte(old), 0o644)
+		code, _, stderr := runL2(t, "--l2-adapter", mock, "--num-keys", "2", "--data-size-kb", "4", "--output", summary)
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		b, _ := os.ReadFile(summary)
+		if !strings.HasPrefix(string(b), "================= L2 Adapter Benchmark Result") || strings.Contains(string(b), "older") ||
+			!strings.Contains(stderr, string(b)) {
+			t.Fatalf("--output holds %d bytes, not the summary shown on stderr:\n%s", len(b), b)
+		}
+	})
+	t.Run("no summary", func(t *testing.T) {
+		tmp := t.TempDir()
+		f := filepath.Join(tmp, "file")
+		os.WriteFile(f, nil, 0o644)
+		bad := fsJSON(filepath.Join(f, "sub"), "") // adapter creation fails: exit 1, no summary
+		existing, fresh := filepath.Join(tmp, "existing.txt"), filepath.Join(tmp, "fresh.txt")
+		os.WriteFile(existing, []byte("kept\n"), 0o644)
+		for _, out := range []string{existing, fresh} {
+			if code, _, stderr := runL2(t, "--l2-adapter", bad, "--num-keys", "2", "--output", out); code != ExitFailure {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+		}
+		if b, err := os.ReadFile(existing); err != nil || string(b) != "kept\n" {
+			t.Fatalf("existing --output after a run without summary: %q, %v", b, err)
+		}
+		if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+			t.Fatalf("--output created by a run without summary was left: %v", err)
+		}
+	})
+}
+
 // TestL2SkippedStoresWarn: a store over existing files warns, counts them,
 // and still exits 0.
 func TestL2SkippedStoresWarn(t *testing.T) {
@@ -310,9 +352,15 @@ func TestL2Faults(t *testing.T) {
 		if code != ExitFailure || !strings.Contains(stderr, "lmfast: l2: 4 failed warmup keys") {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		all := events(jsonl(t, stdout), "summary")[1]
+		ls := jsonl(t, stdout)
+		all := events(ls, "summary")[1]
 		if all["warmup_failed_keys"].(float64) != 4 || all["failed_keys"].(float64) != 0 || all["ok"] != false {
 			t.Fatalf("summary %v", all)
+		}
+		errs := events(ls, "error")
+		if len(errs) != 1 || errs[0]["op"] != "load" || errs[0]["error"] != "load: open: no such file or directory" ||
+			errs[0]["count"] != 4.0 || errs[0]["warmup"] != true || !strings.HasSuffix(errs[0]["first_key"].(string), "@0x00000000@0@00000000000000000000000000000000.data") {
+			t.Fatalf("error lines %v, want the 4 warmup keys' one", errs)
 		}
 	})
 	t.Run("disk full", func(t *testing.T) {
@@ -367,7 +415,9 @@ func noTempFiles(t *testing.T, dir string) {
 // TestL2InterruptDrainsAndExits130: SIGINT mid-store stops submitting,
 // drains the in-flight I/O, writes the summary, leaves no temp file and
 // complete JSON lines, exit 130 — in window mode (files) and in wave mode
-// (many rounds on the mock's paced link).
+// (many rounds on the mock's paced link). The signal comes once the store
+// has reported its second round (the first measured one in both modes);
+// either run would go on for a minute or more.
 func TestL2InterruptDrainsAndExits130(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -385,10 +435,12 @@ func TestL2InterruptDrainsAndExits130(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(t.TempDir(), "run.jsonl")
-			time.AfterFunc(300*time.Millisecond, func() { syscall.Kill(os.Getpid(), syscall.SIGINT) })
-			code, _, stderr := runL2(t, append(tc.args(dir), "--out", out)...)
-			if code != ExitInterrupted {
-				t.Fatalf("exit %d, want 130; stderr: %s", code, stderr)
+			w := &signalOnLine{trigger: "  [Store] Round ", times: 2} // the measured store is under way
+			code := run(append([]string{"l2"}, append(tc.args(dir), "--out", out)...), strings.NewReader(""), io.Discard, w)
+			sent := w.Close()
+			stderr := w.String()
+			if !sent || code != ExitInterrupted {
+				t.Fatalf("exit %d, want 130 (signal sent: %v); stderr: %s", code, sent, stderr)
 			}
 			data, _ := os.ReadFile(out)
 			if !bytes.HasSuffix(data, []byte("}\n")) {
@@ -406,31 +458,74 @@ func TestL2InterruptDrainsAndExits130(t *testing.T) {
 	}
 }
 
-// signalOnLine is a stderr that, once a line containing trigger has been
-// written, sends this process a SIGINT after delay, and records when.
+// signalOnLine is a stderr that, once trigger has been written times times
+// (at least once), sends this process a SIGINT: at once, or when ready (polled
+// every millisecond from then on) first returns true. after, if set, is
+// polled the same way from the signal until Close. Close ends the polling
+// and waits for it.
 type signalOnLine struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
 	trigger string
-	delay   time.Duration
-	armed   bool
-	sent    time.Time
+	times   int
+	ready   func() bool
+	after   func()
+
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	armed bool
+	sent  bool
+	stop  chan struct{}
+	done  chan struct{}
 }
 
 func (w *signalOnLine) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n, err := w.buf.Write(p)
-	if !w.armed && strings.Contains(w.buf.String(), w.trigger) {
+	if !w.armed && strings.Count(w.buf.String(), w.trigger) >= max(w.times, 1) {
 		w.armed = true
-		time.AfterFunc(w.delay, func() {
-			w.mu.Lock()
-			w.sent = time.Now()
-			w.mu.Unlock()
-			syscall.Kill(os.Getpid(), syscall.SIGINT)
-		})
+		w.stop, w.done = make(chan struct{}), make(chan struct{})
+		go w.fire()
 	}
 	return n, err
+}
+
+func (w *signalOnLine) fire() {
+	defer close(w.done)
+	poll := func(f func() bool) bool { // false: stopped first
+		for !f() {
+			select {
+			case <-w.stop:
+				return false
+			case <-time.After(time.Millisecond):
+			}
+		}
+		return true
+	}
+	if w.ready != nil && !poll(w.ready) {
+		return
+	}
+	w.mu.Lock()
+	w.sent = true
+	w.mu.Unlock()
+	syscall.Kill(os.Getpid(), syscall.SIGINT)
+	if w.after != nil {
+		poll(func() bool { w.after(); return false })
+	}
+}
+
+// Close stops the polling and waits for it; it reports whether the signal
+// was sent.
+func (w *signalOnLine) Close() bool {
+	w.mu.Lock()
+	stop, done := w.stop, w.done
+	w.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.sent
 }
 
 func (w *signalOnLine) String() string {
@@ -439,47 +534,58 @@ func (w *signalOnLine) String() string {
 	return w.buf.String()
 }
 
-// TestL2InterruptDuringSetupExits130: a Ctrl-C while the payload buffers
-// are being filled (here one 256 MiB key; the signal comes a third of the
-// fill's own time after the adapter was created) ends the run promptly —
-// after a small fraction of the time the fill takes on its own, measured
-// beside it — with exit 130, the summary saying INTERRUPTED on stderr and
-// in the JSONL, no round run and nothing left in the base path. Before,
-// the fill looked for a Ctrl-C only between keys, so the rest of the key
-// was written first (ratio about 0.6).
-func TestL2InterruptDuringSetupExits130(t *testing.T) {
-	const size = 256 << 20
-	// The fill alone, as the runner does it (one value, doubling copies).
-	reg, err := hugepage.Alloc(size, hugepage.Options{})
+// residentBytes is this process's resident set size (/proc/self/statm),
+// 0 if it cannot be read.
+func residentBytes() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
-		t.Fatal(err)
+		return 0
 	}
-	t0 := time.Now()
-	b := reg.Bytes()
-	b[0] = 0xff
-	for n := 1; n < len(b); n *= 2 {
-		copy(b[n:], b[:n])
+	var size, resident int64
+	if _, err := fmt.Sscan(string(b), &size, &resident); err != nil {
+		return 0
 	}
-	fillTime := time.Since(t0)
-	if err := reg.Close(); err != nil {
-		t.Fatal(err)
-	}
+	return resident * int64(os.Getpagesize())
+}
 
+// TestL2InterruptDuringSetupExits130: a Ctrl-C while the payload buffers
+// are being filled ends the fill promptly, with exit 130, the summary
+// saying INTERRUPTED on stderr and in the JSONL, no round run and nothing
+// left in the base path. The fill touches the buffer's pages for the
+// first time, so the process's resident memory measures its progress, in
+// bytes, whatever the machine's speed: the signal goes once 8 MiB of one
+// 512 MiB key have been filled, and the fill may go on for less than half
+// of what remains (it looks for a Ctrl-C every 8 MiB; one that looked
+// only between keys would fill the whole key first).
+func TestL2InterruptDuringSetupExits130(t *testing.T) {
+	const size = 512 << 20
+	var base, atSignal, peak int64
+	stderr := &signalOnLine{trigger: "[Init] Adapter created successfully",
+		ready: func() bool {
+			r := residentBytes()
+			if base == 0 {
+				base = r
+			}
+			if r < base+8<<20 {
+				return false
+			}
+			atSignal, peak = r, r
+			return true
+		},
+		after: func() { peak = max(peak, residentBytes()) },
+	}
 	dir := t.TempDir()
 	out := filepath.Join(t.TempDir(), "run.jsonl")
-	stderr := &signalOnLine{trigger: "[Init] Adapter created successfully", delay: fillTime / 3}
 	code := run([]string{"l2", "--l2-adapter", fsJSON(dir, ""), "--num-keys", "1", "--data-size-kb", fmt.Sprint(size >> 10),
 		"--only", "store", "--out", out}, strings.NewReader(""), io.Discard, stderr)
-	stderr.mu.Lock()
-	sent := stderr.sent
-	stderr.mu.Unlock()
-	afterSignal := time.Since(sent)
-	if sent.IsZero() || code != ExitInterrupted {
-		t.Fatalf("exit %d, want 130; stderr: %s", code, stderr.String())
+	sent := stderr.Close()
+	if !sent || code != ExitInterrupted {
+		t.Fatalf("exit %d, want 130 (signal sent: %v); stderr: %s", code, sent, stderr.String())
 	}
-	t.Logf("ended %v after the Ctrl-C; the fill alone takes %v", afterSignal, fillTime)
-	if ratio := float64(afterSignal) / float64(fillTime); ratio > 0.25 {
-		t.Fatalf("the run ended %v after the Ctrl-C; filling the buffer takes %v (ratio %.2f): not prompt", afterSignal, fillTime, ratio)
+	grew := peak - atSignal
+	t.Logf("resident memory: %d MiB at the adapter, %d MiB at the Ctrl-C, at most %d MiB more after it", base>>20, atSignal>>20, grew>>20)
+	if remaining := base + size - atSignal; grew > remaining/2 {
+		t.Fatalf("the fill went on for %d MiB after the Ctrl-C, of the %d MiB left of the key: not prompt", grew>>20, remaining>>20)
 	}
 	data, _ := os.ReadFile(out)
 	ls := jsonl(t, string(data))
@@ -489,9 +595,6 @@ func TestL2InterruptDuringSetupExits130(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "L2 Adapter Benchmark Result") || !strings.Contains(stderr.String(), "INTERRUPTED") {
 		t.Fatalf("no summary on stderr: %s", stderr.String())
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Fatalf("base path holds %d entries after an interrupted setup", len(entries))
 	}
 }
 

@@ -32,8 +32,11 @@ type cli struct {
 	L2               l2Cmd               `cmd:"" name:"l2" help:"Benchmark an L2 storage adapter (LMCache fs layout): store, lookup, load."`
 	Calibrate        calibrateCmd        `cmd:"" help:"Measure this machine's raw ZMQ ceiling that the engine can never beat."`
 	Sink             sinkCmd             `cmd:"" help:"Count what arrives on a PULL socket (what a generator really delivers)."`
+	Report           reportCmd           `cmd:"" help:"Merge lmfast JSONL files exactly and print them as text, json, md, csv or an HdrHistogram log."`
+	Plot             plotCmd             `cmd:"" help:"Draw lmfast JSONL files: throughput, latency over time, percentile spectrum, sweeps, L2 rounds (svg, png, html)."`
 	Wire             wireCmd             `cmd:"" help:"Encode and decode LMCache controller messages (msgpack <-> JSON)."`
 	Version          versionCmd          `cmd:"" help:"Print the version."`
+	BenchReport      benchReportCmd      `cmd:"" name:"bench-report" hidden:"" help:"Render make bench's reports from the rows its scripts record."`
 }
 
 // app is what every subcommand's Run receives: where to write and a context
@@ -69,6 +72,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(int) { exited = true }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		floatFlags(),
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "lmfast: internal error: %v\n", err)

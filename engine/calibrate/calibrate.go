@@ -27,7 +27,7 @@ import (
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/lmfast/lmfast/engine"
-	"github.com/lmfast/lmfast/engine/cpus"
+	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/wire"
 	"github.com/lmfast/lmfast/zmqx"
 )
@@ -128,7 +128,8 @@ func senderContext(c Common) (*zmq.Context, error) {
 }
 
 // drainWait bounds how long queued messages may take to reach the sink
-// after the senders stop.
+// after the senders stop: the senders' linger, and how long the sink may
+// receive nothing new before a count short of what was sent is final.
 const drainWait = 10 * time.Second
 
 // Push measures raw PUSH→PULL: every sender sends payload in a tight loop
@@ -181,7 +182,7 @@ func Push(ctx context.Context, c Common, payload []byte) (Measurement, error) {
 	if err != nil {
 		return m, err
 	}
-	got := sink.WaitPull(sent.Load(), time.Second)
+	got := sink.WaitPull(sent.Load(), drainWait)
 	m.Sent, m.Received, m.Seconds, m.Rate = sent.Load(), got.Frames, got.Span.Seconds(), got.Rate()
 	if got.Frames != m.Sent {
 		return m, fmt.Errorf("the sink received %d of the %d messages the PUSH sockets accepted", got.Frames, m.Sent)
@@ -361,7 +362,7 @@ func EnginePush(ctx context.Context, c Common, batchSize, numKeys int, seed uint
 	if ctx.Err() != nil {
 		return m, ctx.Err() // cut short: not a result
 	}
-	got := sink.WaitPull(res.PushFrames, time.Second)
+	got := sink.WaitPull(res.PushFrames, drainWait)
 	m.Sent, m.Received, m.Seconds, m.Rate = res.PushFrames, got.Frames, got.Span.Seconds(), got.Rate()
 	if res.PushFrames > 0 {
 		m.Bytes = int(res.PushBytes / res.PushFrames)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 type Sink struct {
 	Pull, Reply, Heartbeat int // bound ports
 
+	t            testing.TB
 	mu           sync.Mutex
 	frames       int64
 	kvOps        int64
@@ -27,14 +29,39 @@ type Sink struct {
 	byType       map[string]int64
 	seqGaps      int64
 	lastSeq      map[string]int64
+	open         int   // connections accepted and not yet disconnected, as of the last pass
+	closedSince  int64 // the first pass of the current run of passes that found open 0
+	passes       int64 // passes of the receive loop completed
 	stop         chan struct{}
 	done         chan struct{}
 }
 
-func bindFree(t testing.TB, ctx *zmq.Context, typ zmq.Type) (*zmq.Socket, int) {
+// settleTimeout bounds Settle: how long a run's connections may take to
+// close and their frames to be read after the run returned.
+var settleTimeout = 30 * time.Second
+
+// monitorSeq makes the inproc addresses of the socket monitors unique.
+var monitorSeq atomic.Int64
+
+// bindFree binds a socket of type typ on a free 127.0.0.1 port, with a
+// monitor that reports every connection it accepts and every disconnection
+// on the PAIR socket returned (connected before the bind, so no event is
+// missed).
+func bindFree(t testing.TB, ctx *zmq.Context, typ zmq.Type) (*zmq.Socket, *zmq.Socket, int) {
 	t.Helper()
 	s, err := ctx.NewSocket(typ)
 	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("inproc://enginetest-monitor-%d", monitorSeq.Add(1))
+	if err := s.Monitor(addr, zmq.EVENT_ACCEPTED|zmq.EVENT_DISCONNECTED); err != nil {
+		t.Fatal(err)
+	}
+	mon, err := ctx.NewSocket(zmq.PAIR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mon.Connect(addr); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Bind("tcp://127.0.0.1:*"); err != nil {
@@ -43,31 +70,41 @@ func bindFree(t testing.TB, ctx *zmq.Context, typ zmq.Type) (*zmq.Socket, int) {
 	ep, _ := s.GetLastEndpoint()
 	var port int
 	fmt.Sscanf(ep[strings.LastIndex(ep, ":")+1:], "%d", &port)
-	return s, port
+	return s, mon, port
 }
 
 // Start binds the sink on free ports and serves until the test ends.
+//
+// Each pass of its loop first reads the monitors' events, then every frame
+// queued on the three sockets. libzmq reports a disconnection once it has
+// read the connection to its end, and hands the socket whatever it decoded
+// last right after the event, so the pass after one that found no
+// connection open has counted everything every closed connection carried.
 func Start(t testing.TB) *Sink {
 	t.Helper()
 	ctx, err := zmq.NewContext()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pull, pp := bindFree(t, ctx, zmq.PULL)
-	rep, rp := bindFree(t, ctx, zmq.ROUTER)
-	hb, hp := bindFree(t, ctx, zmq.ROUTER)
-	k := &Sink{Pull: pp, Reply: rp, Heartbeat: hp, byType: map[string]int64{}, lastSeq: map[string]int64{},
+	pull, pullMon, pp := bindFree(t, ctx, zmq.PULL)
+	rep, repMon, rp := bindFree(t, ctx, zmq.ROUTER)
+	hb, hbMon, hp := bindFree(t, ctx, zmq.ROUTER)
+	k := &Sink{Pull: pp, Reply: rp, Heartbeat: hp, t: t, byType: map[string]int64{}, lastSeq: map[string]int64{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(k.done)
 		poller := zmq.NewPoller()
-		poller.Add(pull, zmq.POLLIN)
-		poller.Add(rep, zmq.POLLIN)
-		poller.Add(hb, zmq.POLLIN)
+		for _, s := range []*zmq.Socket{pull, rep, hb, pullMon, repMon, hbMon} {
+			poller.Add(s, zmq.POLLIN)
+		}
+		open := 0
 		for {
 			select {
 			case <-k.stop:
 				for _, s := range []*zmq.Socket{pull, rep, hb} {
+					s.Monitor("", 0)
+				}
+				for _, s := range []*zmq.Socket{pull, rep, hb, pullMon, repMon, hbMon} {
 					s.SetLinger(0)
 					s.Close()
 				}
@@ -75,14 +112,28 @@ func Start(t testing.TB) *Sink {
 				return
 			default:
 			}
-			polled, _ := poller.Poll(20 * time.Millisecond)
-			for _, p := range polled {
+			poller.Poll(20 * time.Millisecond)
+			for _, mon := range []*zmq.Socket{pullMon, repMon, hbMon} {
 				for {
-					frames, err := p.Socket.RecvMessageBytes(zmq.DONTWAIT)
+					ev, _, _, err := mon.RecvEvent(zmq.DONTWAIT)
 					if err != nil {
 						break
 					}
-					if p.Socket == pull {
+					switch ev {
+					case zmq.EVENT_ACCEPTED:
+						open++
+					case zmq.EVENT_DISCONNECTED:
+						open--
+					}
+				}
+			}
+			for _, s := range []*zmq.Socket{pull, rep, hb} {
+				for {
+					frames, err := s.RecvMessageBytes(zmq.DONTWAIT)
+					if err != nil {
+						break
+					}
+					if s == pull {
 						for _, f := range frames {
 							k.onPush(f)
 						}
@@ -91,10 +142,17 @@ func Start(t testing.TB) *Sink {
 					if len(frames) < 3 {
 						continue
 					}
-					reply := k.onRequest(frames[2], p.Socket == rep)
-					p.Socket.SendMessage(frames[0], "", reply)
+					reply := k.onRequest(frames[2], s == rep)
+					s.SendMessage(frames[0], "", reply)
 				}
 			}
+			k.mu.Lock()
+			k.passes++
+			if open != 0 || k.open != 0 {
+				k.closedSince = k.passes
+			}
+			k.open = open
+			k.mu.Unlock()
 		}
 	}()
 	t.Cleanup(func() { close(k.stop); <-k.done })
@@ -152,20 +210,39 @@ type Counts struct {
 	ByType       map[string]int64 // decoded messages per class, all sockets
 }
 
-// Settle waits until the counts stop changing (the senders drained), then
-// returns them.
+// Settle waits until every connection the sink accepted so far has been
+// closed by its peer and everything they carried has been counted, then
+// returns the counts: call it after the run (whose sockets are closed when
+// it returns) and compare. It waits for that state, not for a quiet spell,
+// so a slow machine cannot cut the count short. If connections are still
+// open after settleTimeout it fails the test and returns what it has.
 func (k *Sink) Settle() Counts {
-	var last int64 = -1
-	for i := 0; i < 200; i++ {
+	k.mu.Lock()
+	from := k.passes
+	k.mu.Unlock()
+	deadline := time.Now().Add(settleTimeout)
+	for {
 		k.mu.Lock()
-		n := k.frames
+		// The last two passes found every connection closed, and the
+		// first of them began after this call, so it read every event
+		// until now.
+		settled := k.open == 0 && k.passes >= from+3 && k.closedSince < k.passes
+		open := k.open
 		k.mu.Unlock()
-		if n == last {
+		if settled {
 			break
 		}
-		last = n
-		time.Sleep(50 * time.Millisecond)
+		if time.Now().After(deadline) {
+			k.t.Errorf("stand-in controller: %d connections still open %v after Settle was called", open, settleTimeout)
+			break
+		}
+		time.Sleep(time.Millisecond)
 	}
+	return k.Received()
+}
+
+// Received returns what the sink has counted so far, without waiting.
+func (k *Sink) Received() Counts {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	c := Counts{Frames: k.frames, KVOps: k.kvOps, DecodeErrors: k.decodeErrors, SeqGaps: k.seqGaps, ByType: map[string]int64{}}

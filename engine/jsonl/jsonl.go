@@ -8,7 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lmfast/lmfast/engine"
-	"github.com/lmfast/lmfast/engine/stats"
+	"github.com/lmfast/lmfast/stats"
 	"github.com/lmfast/lmfast/stream"
 )
 
@@ -108,7 +108,8 @@ func (r *Reporter) Summary(res *engine.Result) {
 		Int64("teardown_frames_sent", res.TeardownFrames).
 		Int64("registered", res.RegisteredOK).Int64("register_failed", res.RegisterFailed).
 		Ints("sender_cpus", res.SenderCPUs).
-		Float64("process_cpu_s", res.ProcessCPU.Seconds()).Float64("process_cpu_util", res.CPUUtil()).
+		Float64("process_cpu_s", res.ProcessCPU.Seconds())
+	e = cpuUtil(e, res).
 		Bool("drained", res.Drained).Float64("drain_ms", float64(res.DrainTime.Microseconds())/1e3).
 		Bool("interrupted", res.Interrupted)
 	if res.TargetRate > 0 {
@@ -169,7 +170,8 @@ func (r *Reporter) Step(st *engine.StepResult) {
 			Float64("controller_received_fps", rc.FramesPerSec())
 	}
 	e = e.Array("ops", opsArray(res.Ops)).
-		Float64("process_cpu_s", res.ProcessCPU.Seconds()).Float64("process_cpu_util", res.CPUUtil())
+		Float64("process_cpu_s", res.ProcessCPU.Seconds())
+	e = cpuUtil(e, res)
 	if h, ok := res.Headroom(); ok {
 		e = e.Object("headroom", headroom(h)).Bool("lmfast_limited", h.LimitedBy == engine.LimitedByGenerator)
 	}
@@ -242,6 +244,14 @@ func hdr(e *zerolog.Event, key string, h *hdrhistogram.Histogram) *zerolog.Event
 		return e.Str(key, enc)
 	}
 	return e
+}
+
+// cpuUtil adds process_cpu_util: null for a window too short to measure.
+func cpuUtil(e *zerolog.Event, res *engine.Result) *zerolog.Event {
+	if util, ok := res.CPUUtil(); ok {
+		return e.Float64("process_cpu_util", util)
+	}
+	return e.RawJSON("process_cpu_util", []byte("null"))
 }
 
 func rate(n int64, secs float64) float64 {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/engine/slo"
-	"github.com/lmfast/lmfast/engine/stats"
+	"github.com/lmfast/lmfast/stats"
 	"github.com/lmfast/lmfast/stream"
 )
 

@@ -125,7 +125,7 @@ func TestDeltaIsWhatWasSent(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("delta %+v, reached %v: %v", d, ok, err)
 	}
-	s.WaitIdle(100*time.Millisecond, 5*time.Second)
+	s.WaitFrames(n, 10*time.Second)
 	d, err = sc.Delta(ctx)
 	if err != nil || d.PullFrames != n || d.ReplyMessages != m || d.Restarts != 0 || d.Elapsed <= 0 {
 		t.Fatalf("delta %+v (%v); want %d frames, %d messages", d, err, n, m)

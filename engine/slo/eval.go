@@ -18,7 +18,7 @@ type Latency struct {
 	Mean, P50, P90, P95, P99, P999, Max time.Duration
 }
 
-// LatencyOf reads a nanosecond histogram (engine/stats) into a Latency.
+// LatencyOf reads a nanosecond histogram (package stats) into a Latency.
 func LatencyOf(h *hdrhistogram.Histogram) Latency {
 	if h == nil || h.TotalCount() == 0 {
 		return Latency{}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/lmfast/lmfast/engine/slo"
-	"github.com/lmfast/lmfast/engine/stats"
+	"github.com/lmfast/lmfast/stats"
 )
 
 // ops are the engine's operations as the engine passes them: admit, evict

@@ -1,18 +1,24 @@
 // Package wiretest gives tests across lmfast the golden vectors of
-// shared/golden/controller-messages.jsonl: msgpack bytes made by msgspec
-// from LMCache's own message classes.
+// testdata/controller-messages.jsonl: msgpack bytes made by msgspec from
+// LMCache's own message classes (testdata/README.md says how). The file is
+// embedded in the package, so every test that imports it finds the vectors
+// wherever the repository is checked out.
 package wiretest
 
 import (
 	"bufio"
 	"bytes"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 )
+
+// golden is testdata/controller-messages.jsonl: one JSON object a line.
+//
+//go:embed testdata/controller-messages.jsonl
+var golden []byte
 
 // Vector is one golden line: the message's name, its LMCache class, its JSON
 // value (with "type") and msgspec's encoding of it as lowercase hex.
@@ -33,38 +39,11 @@ func (v Vector) Bytes(tb testing.TB) []byte {
 	return b
 }
 
-// Path finds shared/golden/controller-messages.jsonl by walking up from the
-// test's working directory (CI checks the repo out beside shared/). A
-// missing file fails the test: the golden vectors are never optional.
-func Path(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "golden", "controller-messages.jsonl")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatalf("shared/golden/controller-messages.jsonl not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // Load reads every golden vector.
 func Load(tb testing.TB) []Vector {
 	tb.Helper()
-	f, err := os.Open(Path(tb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
 	var out []Vector
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(golden))
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
