@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lmfast/lmfast/stats"
 	"github.com/lmfast/lmfast/refcontroller"
+	"github.com/lmfast/lmfast/stats"
 )
 
 // startDelayed starts the reference controller answering one request per
