@@ -55,9 +55,12 @@ fuzz:
 bench: build
 	@for s in scripts/bench-*.sh; do echo "== $$s"; bash $$s $(BIN) bench_results $(DATE) || exit 1; done
 
-# A demo load against the embedded reference controller.
+# A demo load against the embedded reference controller; then its JSONL
+# file merged by `lmfast report` and drawn by `lmfast plot`.
 run: build
-	$(BIN) controller --embedded --duration 10 --operations admit:35,evict:29,heartbeat:1,p2p_lookup:35
+	$(BIN) controller --embedded --duration 10 --operations admit:35,evict:29,heartbeat:1,p2p_lookup:35 --out lmfast-run.jsonl
+	$(BIN) report lmfast-run.jsonl
+	$(BIN) plot lmfast-run.jsonl -o lmfast-run.png
 
 clean:
-	rm -rf bin
+	rm -rf bin lmfast-run.jsonl lmfast-run.png

@@ -30,8 +30,13 @@ type Config struct {
 	NumKeys      int
 	NumHashes    int // hashes per BatchedP2PLookupMsg
 
-	Proc         int // this group's number
+	Proc         int // this group's number in the whole run (Placement.Proc)
 	NumProcesses int // groups in the whole run (for report titles)
+
+	// StartAt, when set, is the wall-clock instant at which the timed run
+	// starts, once pre-registration is over (at once if it is past), so
+	// that separately started processes load together.
+	StartAt time.Time
 
 	RegisterFirst bool // pre-register every worker before the timed run
 	// RegisterTimeout bounds the whole pre-registration of the group (all

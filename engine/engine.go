@@ -243,6 +243,15 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 		g.startProducers(prodStop, &prodDone)
 	}
 
+	// --start-at: every process of the run starts its load at one instant.
+	// Stopped while waiting, the group sends no load, as when stopped
+	// during registration.
+	if !waitForStart(ctx, g.stop.interrupted, cfg.StartAt) {
+		for _, s := range g.senders {
+			s.load = nil
+		}
+	}
+
 	// The steps: one, or a sweep's.
 	col := newCollector(g, rep)
 	g.joined = true

@@ -18,5 +18,9 @@
 // A source is one (run, proc) pair: one engine group of one lmfast
 // invocation. Summary lines with proc -1 (the aggregate an invocation with
 // several groups writes itself) are skipped, since their groups are merged
-// here already.
+// here already. The processes of one run started apart (`lmfast controller
+// --process-id`) share a run label on their config lines: the report names
+// it, and warns when files of several labels are merged, when two
+// processes of one label wrote the same proc, and when their interval
+// lines start further apart than their hosts' clock errors explain.
 package report

@@ -175,6 +175,9 @@ type SourceInfo struct {
 	Proc int    `json:"proc"`
 	File string `json:"file"`
 	Host string `json:"host,omitempty"`
+	// Label is the run label of the source's config line (`lmfast
+	// controller --run-label`): the processes of one run share it.
+	Label string `json:"run_label,omitempty"`
 }
 
 // Memory is the system memory use over all sources.
@@ -247,11 +250,11 @@ func Merge(in *Input, by By, opt Options) (*Report, error) {
 		src := source{l.Run, l.Proc}
 		if l.Proc >= 0 && !seen[src] && l.Event != "config" {
 			seen[src] = true
-			host := ""
+			host, label := "", ""
 			if c := in.Configs[l.Run]; c != nil {
-				host = c.Str("host")
+				host, label = c.Str("host"), c.Str("run_label")
 			}
-			rep.Sources = append(rep.Sources, SourceInfo{Run: l.Run, Proc: l.Proc, File: l.File, Host: host})
+			rep.Sources = append(rep.Sources, SourceInfo{Run: l.Run, Proc: l.Proc, File: l.File, Host: host, Label: label})
 		}
 		if (l.Event == "summary" || l.Event == "interval") && l.Proc >= 0 {
 			m.timed = append(m.timed, l)
@@ -268,6 +271,7 @@ func Merge(in *Input, by By, opt Options) (*Report, error) {
 			}
 		}
 	}
+	checkLabels(rep)
 	if rep.Memory != nil {
 		sum := 0.0
 		for _, v := range mem {
@@ -447,11 +451,11 @@ func opName(l *Line) string {
 // intervals aligns interval lines on wall time: each line covers
 // [time - interval_s, time], and goes to the bucket holding its midpoint.
 func (m *merger) intervals(in *Input, opt Options) error {
-	type tick struct {
-		src source
-		t   float64 // t_s
-	}
-	end := map[tick]time.Time{} // a tick's lines are written one after another: the earliest is its end
+	// A line is written after its tick, later still on a starved machine
+	// (by hundreds of ms), while its t_s is the tick's exact offset from
+	// its run's start: each source's start is its lines' time less t_s at
+	// the least, and a line's interval ends at that start plus its t_s.
+	began := map[source]time.Time{}
 	var lines []*Line
 	width := opt.Bucket.Seconds()
 	for _, c := range in.Configs {
@@ -463,10 +467,11 @@ func (m *merger) intervals(in *Input, opt Options) error {
 		if l.Event != "interval" || l.Proc < 0 {
 			continue
 		}
-		ts, _ := l.Num("t_s")
-		k := tick{source{l.Run, l.Proc}, ts}
-		if e, ok := end[k]; !ok || l.Time.Before(e) {
-			end[k] = l.Time
+		if ts, ok := l.Num("t_s"); ok {
+			src, b := source{l.Run, l.Proc}, l.Time.Add(-time.Duration(ts*1e9))
+			if e, ok := began[src]; !ok || b.Before(e) {
+				began[src] = b
+			}
 		}
 		lines = append(lines, l)
 	}
@@ -483,9 +488,12 @@ func (m *merger) intervals(in *Input, opt Options) error {
 		return fmt.Errorf("interval lines without interval_s: cannot align them")
 	}
 	start := func(l *Line) time.Time {
-		ts, _ := l.Num("t_s")
 		secs, _ := l.Num("interval_s")
-		return end[tick{source{l.Run, l.Proc}, ts}].Add(-time.Duration(secs * 1e9))
+		end := l.Time // a line without t_s: its own time
+		if ts, ok := l.Num("t_s"); ok {
+			end = began[source{l.Run, l.Proc}].Add(time.Duration(ts * 1e9))
+		}
+		return end.Add(-time.Duration(secs * 1e9))
 	}
 	origin := start(lines[0])
 	for _, l := range lines {
@@ -519,9 +527,7 @@ func (m *merger) intervals(in *Input, opt Options) error {
 	for b, f := range firstStart {
 		m.rep.Skew = math.Max(m.rep.Skew, lastStart[b].Sub(f).Seconds())
 	}
-	if m.rep.Skew > width/10 {
-		m.rep.Warnings = append(m.rep.Warnings, fmt.Sprintf("interval lines merged into one %gs interval start up to %.0f ms apart (processes started at different times, or their clocks differ)", width, m.rep.Skew*1e3))
-	}
+	m.alignmentWarning(in, width)
 	return nil
 }
 

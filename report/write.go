@@ -238,7 +238,7 @@ func writeCSV(w io.Writer, rep *Report) error {
 func writeMD(w io.Writer, rep *Report) error {
 	cols := tableColumns(rep)
 	var b strings.Builder
-	fmt.Fprintf(&b, "lmfast %s: %d source(s) from %d file(s), by %s\n\n", rep.Cmd, len(rep.Sources), len(rep.Files), rep.By)
+	fmt.Fprintf(&b, "lmfast %s: %d source(s) from %d file(s), by %s%s\n\n", rep.Cmd, len(rep.Sources), len(rep.Files), rep.By, labelNote(rep))
 	b.WriteString("|")
 	for _, c := range cols {
 		fmt.Fprintf(&b, " %s |", mdEscape(c.name))
@@ -264,6 +264,19 @@ func writeMD(w io.Writer, rep *Report) error {
 	return err
 }
 
+// labelNote is ", run label L" (or ", run labels L1, L2") for the run
+// labels that tie the sources together, "" when none does.
+func labelNote(rep *Report) string {
+	labels := sharedLabels(rep)
+	switch len(labels) {
+	case 0:
+		return ""
+	case 1:
+		return ", run label " + labels[0]
+	}
+	return ", run labels " + strings.Join(labels, ", ")
+}
+
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 // writeNotes lists warnings and problems, each after prefix.
@@ -285,7 +298,7 @@ func writeNotes(b *strings.Builder, rep *Report, prefix string) {
 func writeTable(w io.Writer, rep *Report) error {
 	cols := tableColumns(rep)
 	var b strings.Builder
-	fmt.Fprintf(&b, "lmfast %s: %d source(s) from %d file(s), by %s\n\n", rep.Cmd, len(rep.Sources), len(rep.Files), rep.By)
+	fmt.Fprintf(&b, "lmfast %s: %d source(s) from %d file(s), by %s%s\n\n", rep.Cmd, len(rep.Sources), len(rep.Files), rep.By, labelNote(rep))
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	for i, c := range cols {
 		if i > 0 {
@@ -348,6 +361,9 @@ func writeText(w io.Writer, rep *Report) error {
 		fmt.Fprintf(&b, "  Operations: %s\n", pyDict(c.Str("operations")))
 		fmt.Fprintf(&b, "  Instances per process: %d, Workers: %d, Locations: %d, Keys: %d\n", n("num_instances"), n("num_workers"), n("num_locations"), n("num_keys"))
 		fmt.Fprintf(&b, "  Total Instances: %d\n", n("num_instances")*len(rep.Sources))
+		if labels := sharedLabels(rep); len(labels) > 0 {
+			fmt.Fprintf(&b, "  Run label: %s\n", strings.Join(labels, ", "))
+		}
 		for _, k := range []string{"duration_s", "batch_size", "operations", "num_instances", "num_workers", "num_locations", "num_keys", "controller_host", "pull_port"} {
 			for _, o := range rep.Configs[1:] {
 				if fmt.Sprint(o.F[k]) != fmt.Sprint(c.F[k]) {

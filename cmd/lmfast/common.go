@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	zmq "github.com/pebbe/zmq4"
 	"github.com/rs/zerolog"
@@ -52,6 +53,33 @@ func pinList(list string) ([]int, error) {
 		return nil, badInput("--pin-cpus: %v", err)
 	}
 	return cs, nil
+}
+
+// openRunOut is openOut for the load commands (controller, l2), whose
+// JSONL is long and mostly base64 histograms: without --out, when stdout
+// is a terminal, it goes to the file lmfast-<run>.jsonl in the working
+// directory instead, named on stderr at the start and again by close, as
+// k6 keeps its JSON off the terminal; the terminal gets the human report
+// only. A pipe or a redirection is stdout as always. name names the output
+// in messages.
+func openRunOut(a *app, path, run string) (w io.Writer, name string, close func() error, err error) {
+	if path != "" || !isTerminal(a.stdout) {
+		w, close, err = openOut(a, path)
+		return w, outputName(path), close, err
+	}
+	name = "lmfast-" + run + ".jsonl"
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "lmfast: warning: stdout is a terminal and %v: the JSON lines go to the terminal (--out FILE chooses a file)\n", err)
+		return a.stdout, "stdout", func() error { return nil }, nil
+	}
+	fmt.Fprintf(a.stderr, "lmfast: stdout is a terminal: JSON lines go to %s (--out FILE or a pipe to choose)\n", name)
+	return f, name, func() error {
+		err := f.Close()
+		fmt.Fprintf(a.stderr, "lmfast: JSON lines written to %s (lmfast report %s; lmfast plot %s -o %s)\n",
+			name, name, name, strings.TrimSuffix(name, ".jsonl")+".png")
+		return err
+	}, nil
 }
 
 // openOut returns where the JSONL stream goes: the file named by --out

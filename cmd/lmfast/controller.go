@@ -15,6 +15,7 @@ import (
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
+	"github.com/rs/zerolog"
 
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/engine/calibrate"
@@ -45,7 +46,7 @@ type controllerCmd struct {
 	RegisterTimeout string  `name:"register-timeout" default:"10s" help:"Longest time the whole pre-registration may take (every worker, many requests in flight)."`
 	PinCPUs         string  `name:"pin-cpus" help:"Run one sender per listed CPU, pinned (taskset syntax: 0-7, 0,2,4)."`
 	Senders         int     `help:"Unpinned senders per process when --pin-cpus is not given (default: half the CPUs, at least 1)."`
-	Rate            float64 `default:"0" help:"Target requests/s over all senders and processes; 0 runs a closed loop."`
+	Rate            float64 `default:"0" help:"Target requests/s over all senders and processes (all --num-processes-total of them); 0 runs a closed loop."`
 	Concurrency     int     `default:"1" help:"Request/reply operations in flight per sender."`
 	Seed            uint64  `default:"0" help:"Seed of the message stream (0: pick one and print it)."`
 	Out             string  `help:"Write the JSONL stream to this file instead of stdout."`
@@ -62,6 +63,8 @@ type controllerCmd struct {
 	SLO             string  `name:"slo" placeholder:"TERMS" help:"With --sweep: what a step must meet, e.g. 'p2p_lookup.p99<2ms,errors<0.1%,dropped<1%'; a rate sweep then bisects to the highest passing rate."`
 	Precision       string  `default:"5%" help:"With --slo: bisect until the lowest failing rate is within this of the highest passing one."`
 	FailIf          string  `name:"fail-if" placeholder:"TERMS" help:"Thresholds on the run, in --slo's terms: each term's outcome is in the summary; a violated term exits 99 once all output is written."`
+
+	processFlags `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
 }
 
 // monitorPorts is the --monitor-ports JSON.
@@ -166,6 +169,10 @@ func (c *controllerCmd) Run(a *app) error {
 	if c.NumProcesses < 1 {
 		return badInput("--num-processes must be at least 1")
 	}
+	place, startAt, err := c.placement(c.NumProcesses, c.Embedded)
+	if err != nil {
+		return err
+	}
 	var pinned []int
 	if c.PinCPUs != "" {
 		if pinned, err = cpus.Parse(c.PinCPUs); err != nil {
@@ -204,6 +211,9 @@ func (c *controllerCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
+	if plan != nil && place.Processes > 1 {
+		return badInput("--sweep runs in one lmfast process (its groups meet after every step to pick the next): leave out --num-processes-total, use --num-processes")
+	}
 	concurrency, rate := c.Concurrency, c.Rate
 	if plan != nil {
 		duration = plan.StepDuration
@@ -239,8 +249,8 @@ func (c *controllerCmd) Run(a *app) error {
 		PullEndpoint: endpoint(ports.Pull), ReplyEndpoint: endpoint(ports.Reply), HeartbeatEndpoint: endpoint(ports.Heartbeat),
 		Duration: duration, BatchSize: c.BatchSize, Mix: mix,
 		NumInstances: c.NumInstances, NumWorkers: c.NumWorkers, NumLocations: c.NumLocations,
-		NumKeys: c.NumKeys, NumHashes: c.NumHashes, NumProcesses: c.NumProcesses,
-		RegisterFirst: !c.NoRegisterFirst, Rate: rate / float64(c.NumProcesses), Concurrency: concurrency,
+		NumKeys: c.NumKeys, NumHashes: c.NumHashes, NumProcesses: place.TotalGroups(), StartAt: startAt,
+		RegisterFirst: !c.NoRegisterFirst, Rate: place.GroupRate(rate), Concurrency: concurrency,
 		Seed: seed, Interval: interval, Raw: c.Raw, DrainTimeout: drain,
 		RegisterTimeout: registerTimeout, Registering: &engine.RegisterProgress{},
 		Warmup: warmup, LateGrace: grace, RequestTimeout: requestTimeout, FailIf: failIf,
@@ -248,7 +258,7 @@ func (c *controllerCmd) Run(a *app) error {
 	groups := make([]engine.Config, c.NumProcesses)
 	for g := range groups {
 		cfg := base
-		cfg.Proc = g
+		cfg.Proc = place.Proc(g)
 		switch {
 		case pinned != nil:
 			for i := g; i < len(pinned); i += c.NumProcesses {
@@ -281,12 +291,13 @@ func (c *controllerCmd) Run(a *app) error {
 			return err
 		}
 	}
-	sink, closeOut, err := openOut(a, c.Out)
+	runID := stream.NewRunID()
+	sink, outName, closeOut, err := openRunOut(a, c.Out, runID)
 	if err != nil {
 		return err
 	}
 	defer closeOut()
-	out := stream.New(sink, "controller", stream.NewRunID())
+	out := stream.New(sink, "controller", runID)
 	var sw *engine.Sweep
 	if plan != nil {
 		plan.Reporter = enginejsonl.New(out.ForProc(mergedProc(len(groups))))
@@ -297,9 +308,9 @@ func (c *controllerCmd) Run(a *app) error {
 			groups[g].Sweep = sw
 		}
 	}
-	c.writeConfig(out, groups, ports, host, seed, plan)
+	c.writeConfig(out, groups, ports, host, seed, place, plan)
 	if err := out.Err(); err != nil {
-		return outputError(err, outputName(c.Out), "nothing was sent")
+		return outputError(err, outName, "nothing was sent")
 	}
 	if !c.NoHeadroom {
 		if err := c.measureCeiling(a, groups, pinned, seed); err != nil {
@@ -328,7 +339,13 @@ func (c *controllerCmd) Run(a *app) error {
 	var wg sync.WaitGroup
 	groups[0].Progress = progress // one progress line, not one per group
 	view := &registrationView{w: a.stderr, p: base.Registering, total: int64(c.NumInstances * c.NumWorkers * len(groups)), start: time.Now()}
-	agree := newRegisterBarrier(len(groups), func() { view.show(true) })
+	var agree *registerBarrier
+	agree = newRegisterBarrier(len(groups), func() {
+		view.show(true)
+		if agree.starts() {
+			announceStart(a.stderr, startAt)
+		}
+	})
 	viewDone := make(chan struct{})
 	go func() {
 		defer close(viewDone)
@@ -341,7 +358,7 @@ func (c *controllerCmd) Run(a *app) error {
 		go func() {
 			defer wg.Done()
 			hooks := engine.Hooks{Registered: func(ok, failed int64) bool { return agree.arrive(g, ok, failed, true) }}
-			results[g], errs[g] = engine.Run(ctx, groups[g], enginejsonl.New(out.ForProc(g)), hooks)
+			results[g], errs[g] = engine.Run(ctx, groups[g], enginejsonl.New(out.ForProc(groups[g].Proc)), hooks)
 			agree.arrive(g, 0, 0, false) // a group that ended before registering
 		}()
 	}
@@ -352,7 +369,7 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 	if err := out.Err(); err != nil {
 		merged := engine.Merge(nonNil(results))
-		return outputError(err, outputName(c.Out), fmt.Sprintf("stopped the run after %.1fs; DeRegisterMsg sent for %d workers",
+		return outputError(err, outName, fmt.Sprintf("stopped the run after %.1fs; DeRegisterMsg sent for %d workers",
 			merged.Elapsed.Seconds(), merged.TeardownFrames))
 	}
 	if err := registerFailure(out, errs); err != nil {
@@ -401,7 +418,7 @@ func (c *controllerCmd) Run(a *app) error {
 		}
 	}
 	if err := out.Err(); err != nil {
-		return outputError(err, outputName(c.Out), "the summary was lost")
+		return outputError(err, outName, "the summary was lost")
 	}
 	if a.ctx.Err() != nil {
 		return errInterrupted
@@ -493,7 +510,7 @@ func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []
 }
 
 // writeConfig writes the run's config line: every effective setting.
-func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, plan *engine.SweepConfig) {
+func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, place engine.Placement, plan *engine.SweepConfig) {
 	hostname, _ := os.Hostname()
 	major, minor, patch := zmq.Version()
 	info := cpus.Describe()
@@ -528,5 +545,6 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		Float64("warmup_s", g.Warmup.Seconds()).Float64("late_grace_s", g.LateGrace.Seconds()).
 		Float64("request_timeout_s", g.RequestTimeout.Seconds()).Str("fail_if", g.FailIf.String()).
 		Str("sweep", c.Sweep).Float64("step_duration_s", stepDuration).Str("slo", c.SLO).Float64("precision", precision).
+		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) }).
 		Send()
 }

@@ -247,6 +247,27 @@ func TestSweepFindsTheControllersCapacity(t *testing.T) {
 	const delay = 5 * time.Millisecond
 	capacity := float64(time.Second / delay)
 	ports := startServerProcess(t, "--inject-delay", delay.String())
+	// A machine loaded by others can starve the server for a whole step;
+	// a second sweep is then run, and only two sweeps out of bounds fail.
+	var problems []string
+	for attempt := 1; attempt <= 2; attempt++ {
+		problem := sweepCapacity(t, ports, capacity)
+		if problem == "" {
+			return
+		}
+		t.Logf("sweep %d: %s", attempt, problem)
+		problems = append(problems, problem)
+	}
+	t.Fatalf("two sweeps out of bounds:\n%s", strings.Join(problems, "\n"))
+}
+
+// sweepCapacity runs the capacity sweep of TestSweepFindsTheControllersCapacity
+// against ports and returns what is wrong with its answer ("" if nothing).
+// It fails the test at once for what no load explains: a bad exit, a
+// missing or malformed capacity event, a step achieving more than the
+// controller can answer.
+func sweepCapacity(t *testing.T, ports string, capacity float64) string {
+	t.Helper()
 	code, lines, stderr := runController(t, "--monitor-ports", ports, "--operations", "p2p_lookup:100",
 		"--sweep", "rate=100:400:x2", "--slo", "p2p_lookup.p50<50ms,errors<1%", "--precision", "10%",
 		"--step-duration", "2s", "--warmup", "0", "--late-grace", "200ms",
@@ -259,26 +280,33 @@ func TestSweepFindsTheControllersCapacity(t *testing.T) {
 		t.Fatalf("%d capacity events", len(caps))
 	}
 	c := caps[0]
-	if c["found"] != true || c["first_fail"] == nil {
-		t.Fatalf("capacity %v\n%s", c, stderr)
-	}
-	pass, fail := num(t, c, "capacity"), num(t, c, "first_fail")
 	steps := events(lines, "step")
-	t.Logf("capacity %v, first failing %v, 1/D = %v; %d steps", pass, fail, capacity, len(steps))
-	if pass < 0.6*capacity || pass > 1.1*capacity || fail <= pass || fail > pass*1.1+1 {
-		t.Fatalf("capacity %v, first failing %v; want within [0.6, 1.1] x %v and the failure within 10%% above:\n%s", pass, fail, capacity, stderr)
-	}
 	for _, st := range steps {
 		if a := num(t, st, "achieved_rps"); a > 1.05*capacity {
-			t.Errorf("step %v achieved %v/s, more than the controller can answer", st["step"], a)
+			t.Fatalf("step %v achieved %v/s, more than the controller can answer", st["step"], a)
 		}
 	}
+	if c["found"] != true || c["first_fail"] == nil {
+		return fmt.Sprintf("capacity %v\n%s", c, stderr)
+	}
+	pass, fail := num(t, c, "capacity"), num(t, c, "first_fail")
+	t.Logf("capacity %v, first failing %v, 1/D = %v; %d steps", pass, fail, capacity, len(steps))
 	if terms := c["failed_terms"].([]any); len(terms) != 1 || terms[0] != "p2p_lookup.p50<50ms" {
-		t.Errorf("failed terms %v", terms)
+		t.Fatalf("failed terms %v", terms)
 	}
 	if !strings.Contains(stderr, fmt.Sprintf("Capacity: %.0f requests/s", pass)) || !strings.Contains(stderr, "bisect") {
-		t.Errorf("stderr lacks the capacity line or the bisection steps:\n%s", stderr)
+		t.Fatalf("stderr lacks the capacity line or the bisection steps:\n%s", stderr)
 	}
+	if fail <= pass || fail > pass*1.1+1 {
+		t.Fatalf("capacity %v, first failing %v: not within the 10%% precision", pass, fail)
+	}
+	// The delay server reaches 0.94-0.99 of 1/D on a loaded 2-core
+	// machine; the bisection ends with the pass within 10 % below the
+	// failure, and a backlog must last a while before the median shows it.
+	if pass < 0.6*capacity || pass > 1.1*capacity {
+		return fmt.Sprintf("capacity %v, first failing %v; want within [0.6, 1.1] x %v:\n%s", pass, fail, capacity, stderr)
+	}
+	return ""
 }
 
 // TestSLOAndFailIfBadTerms: a term that does not parse, or a latency on a
@@ -298,6 +326,7 @@ func TestSLOAndFailIfBadTerms(t *testing.T) {
 		{[]string{"--sweep", "rate=100,200", "--slo", "errors<1%", "--precision", "0%"}, "--precision: precision \"0%\""},
 		{[]string{"--warmup=-1s"}, `--warmup: "-1s" is not a duration of 0 or more`},
 		{[]string{"--request-timeout", "0"}, "--request-timeout must be positive"},
+		{[]string{"--sweep", "rate=100,200", "--num-processes-total", "2"}, "--sweep runs in one lmfast process"},
 	} {
 		var stdout, stderr bytes.Buffer
 		args := append([]string{"controller", "--monitor-ports", `{"pull":1,"reply":2}`, "--operations", "admit:50,p2p_lookup:50"}, tc.args...)

@@ -41,6 +41,13 @@ func TestControllerBadInput(t *testing.T) {
 		{"p2p without reply", []string{"--monitor-ports", `{"pull":` + dead + `}`, "--operations", "p2p_lookup:100"}, `no "reply" port`},
 		{"unreachable", []string{"--monitor-ports", ports, "--duration", "1"}, "controller not reachable at 127.0.0.1:" + dead},
 		{"unknown flag", []string{"--num-instancez", "3"}, "unknown flag"},
+		{"process id too big", []string{"--process-id", "3", "--num-processes-total", "3"}, "--process-id 3 is outside 0..2 (--num-processes-total 3)"},
+		{"process id negative", []string{"--process-id=-1", "--num-processes-total", "2"}, "--process-id -1 is outside 0..1"},
+		{"process id alone", []string{"--process-id", "1"}, "--process-id 1 is outside 0..0"},
+		{"no processes", []string{"--num-processes-total", "0"}, "--num-processes-total must be at least 1"},
+		{"embedded of many", []string{"--embedded", "--process-id", "1", "--num-processes-total", "2"}, "--embedded starts a controller of this process's own"},
+		{"start-at junk", []string{"--start-at", "noon"}, `--start-at "noon": want RFC 3339`},
+		{"start-at in ms", []string{"--start-at", strconv.FormatInt(time.Now().UnixMilli(), 10)}, "is not a Unix time in seconds"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -58,9 +58,11 @@ func kubeExpand(s string, env map[string]string) string {
 // times as separate processes, with the environment Kubernetes gives each
 // pod (JOB_COMPLETION_INDEX, LMFAST_RUN_LABEL) and $(VAR) expanded as the
 // kubelet does, against one controller-server; `lmfast report` of their
-// files must equal what the controller received and applied. Only the
-// target (a local server instead of the Service), the results directory
-// and the size of the load are changed, and --no-headroom is added.
+// files must equal what the controller received and applied, with every
+// --raw sample written (samples_dropped 0) and one run label over all
+// the files. Only the target (a local server instead of the Service), the
+// results directory and the size of the load are changed, and
+// --no-headroom and --raw are added.
 func TestK8sJobCommandLocally(t *testing.T) {
 	var help, stderr bytes.Buffer
 	run([]string{"controller", "--help"}, strings.NewReader(""), &help, &stderr)
@@ -121,7 +123,7 @@ func TestK8sJobCommandLocally(t *testing.T) {
 			}
 			args = append(args, a)
 		}
-		cmd := lmfastProcess(append(args, "--no-headroom")...)
+		cmd := lmfastProcess(append(args, "--no-headroom", "--raw")...)
 		for name, v := range env {
 			cmd.Env = append(cmd.Env, name+"="+v)
 		}
@@ -154,6 +156,14 @@ func TestK8sJobCommandLocally(t *testing.T) {
 	}
 	if counts == nil || len(rep.Sources) != m {
 		t.Fatalf("report: %d sources, rows %+v", len(rep.Sources), rep.Rows)
+	}
+	for _, s := range rep.Sources {
+		if s.Label != "job-uid-for-the-test" {
+			t.Errorf("source %s/%d: run label %q, want the Job's", s.Run, s.Proc, s.Label)
+		}
+	}
+	if counts["samples_written"] == 0 || counts["samples_dropped"] != 0 || rep.Samples != counts["samples_written"] {
+		t.Errorf("samples: %d written, %d dropped, %d read by the report", counts["samples_written"], counts["samples_dropped"], rep.Samples)
 	}
 	if _, ok, err := sc.WaitPull(context.Background(), counts["push_frames_sent"]+counts["teardown_frames_sent"], 10*time.Second, 20*time.Millisecond); !ok {
 		t.Fatalf("the controller did not receive every frame: %v", err)

@@ -76,15 +76,16 @@ func (c *l2Cmd) Run(a *app) error {
 		return err
 	}
 	defer summary.close()
-	sink, closeOut, err := openOut(a, c.Out)
+	runID := stream.NewRunID()
+	sink, outName, closeOut, err := openRunOut(a, c.Out, runID)
 	if err != nil {
 		return err
 	}
 	defer closeOut()
-	out := stream.New(sink, "l2", stream.NewRunID())
+	out := stream.New(sink, "l2", runID)
 	c.writeConfig(out, cfg)
 	if err := out.Err(); err != nil {
-		return outputError(err, outputName(c.Out), "nothing was run")
+		return outputError(err, outName, "nothing was run")
 	}
 
 	if !c.Quiet {
@@ -143,7 +144,7 @@ func (c *l2Cmd) Run(a *app) error {
 	}()
 	res, err := l2.Run(ctx, cfg, out)
 	if err := out.Err(); err != nil {
-		return outputError(err, outputName(c.Out), "stopped the run")
+		return outputError(err, outName, "stopped the run")
 	}
 	if err != nil {
 		out.Event("error").Str("error", err.Error()).Send()

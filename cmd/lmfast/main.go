@@ -2,7 +2,8 @@
 //
 // Every subcommand lives in its own file and only parses flags and wires
 // library packages together; the engines live in engine/, l2/, wire/ and
-// refcontroller/. Results stream to stdout (or --out) as JSON lines; the
+// refcontroller/. Results stream to stdout (or --out; the load commands
+// use lmfast-<run>.jsonl when stdout is a terminal) as JSON lines; the
 // human report goes to stderr.
 package main
 

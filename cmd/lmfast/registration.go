@@ -55,8 +55,11 @@ func (b *registerBarrier) arrive(g int, ok, failed int64, wait bool) bool {
 	for wait && b.waiting > 0 {
 		b.cond.Wait()
 	}
-	return b.ok > 0 || b.failed == 0
+	return b.starts()
 }
+
+// starts reports the decision once every group arrived; onDone may call it.
+func (b *registerBarrier) starts() bool { return b.ok > 0 || b.failed == 0 }
 
 // registrationView prints how far the pre-registration of total workers
 // got: every second while it lasts (when that changed), and the final
