@@ -91,7 +91,17 @@ func (c *collector) step(ctx context.Context, st *stepRun, set stepSetting, done
 	// The CPU time is read when the measured time starts: with no warm-up,
 	// in the same reading as the step's start; else when the warm-up's
 	// timer fires, a scheduler's wake-up after it.
+	// During a warm-up the controller's counts are still read every
+	// --interval, unreported: a restart then is seen, and the first
+	// measured interval receives only what followed the warm-up.
+	var warmTick <-chan time.Time
+	if set.warmup > 0 && c.readsIntake() {
+		t := time.NewTicker(c.g.cfg.Interval)
+		defer t.Stop()
+		warmTick = t.C
+	}
 	measure := func() {
+		warmTick = nil
 		measuring, cpuFrom = true, processCPU()
 		if set.warmup == 0 {
 			cpuFrom = c.clock.cpu
@@ -120,6 +130,8 @@ func (c *collector) step(ctx context.Context, st *stepRun, set stepSetting, done
 			measure()
 		case now := <-tick:
 			c.interval(now)
+		case <-warmTick:
+			c.received()
 		case <-memTick.C:
 			if p, ok := MemoryPercent(); ok {
 				c.mem = append(c.mem, p)
@@ -200,7 +212,7 @@ func (c *collector) interval(now time.Time) {
 	if secs <= 0 {
 		return
 	}
-	iv := &Interval{Proc: c.g.cfg.Proc, Step: c.stepIndex, End: now.Sub(c.from), Length: now.Sub(c.last), Received: c.received(now)}
+	iv := &Interval{Proc: c.g.cfg.Proc, Step: c.stepIndex, End: now.Sub(c.from), Length: now.Sub(c.last), Received: c.received()}
 	for _, op := range c.ops {
 		svc := c.ivService[op]
 		svc.Reset()
@@ -228,11 +240,18 @@ func (c *collector) interval(now time.Time) {
 	c.last = now
 }
 
-// received reads the controller's counts for an interval ending at now;
-// nil unless the run scrapes them.
-func (c *collector) received(now time.Time) *Received {
+// received reads the controller's counts for an interval ending at now:
+// the run's Intake, read by the group with Proc 0 only (it counts what
+// every group sent); nil otherwise.
+func (c *collector) received() *Received {
+	if c.readsIntake() {
+		return c.g.cfg.Intake.interval()
+	}
 	return nil
 }
+
+// readsIntake reports whether this group reads the run's Intake.
+func (c *collector) readsIntake() bool { return c.g.cfg.Intake != nil && c.g.cfg.Proc == 0 }
 
 // progress writes the human progress line of the step being run.
 func (c *collector) progress(set stepSetting, measuring bool) {
@@ -276,7 +295,7 @@ func (c *collector) finish(res *Result) {
 		res.PushFrames += s.pushes
 		res.KVOpsSent += s.kvOps
 		res.PushBytes += s.pushBytes
-		res.TeardownFrames += s.teardown
+		res.TeardownFrames += s.teardown.Load()
 		s.errMu.Lock()
 		for k, v := range s.errs {
 			errs[k] += v

@@ -94,6 +94,11 @@ type Config struct {
 	// Ceiling, when set, is this group's share of the machine's raw ZMQ
 	// ceiling; the summary then reports the run's headroom against it.
 	Ceiling *Ceiling
+
+	// Intake, when set, reads the controller's received counts from its
+	// /metrics page: every group of a run shares it (see Intake). A run
+	// of one group reconciles its sent frames with them after the drain.
+	Intake *Intake
 }
 
 // Validate checks the settings a user controls and names the flag at fault.

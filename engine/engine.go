@@ -150,6 +150,9 @@ func Run(ctx context.Context, cfg Config, rep Reporter, hooks Hooks) (*Result, e
 		}
 		g.senders = append(g.senders, s)
 	}
+	if cfg.Intake != nil {
+		cfg.Intake.add(g)
+	}
 	unwatch := context.AfterFunc(ctx, g.stop.interrupt)
 	defer unwatch()
 	return g.run(ctx, rep, hooks)
@@ -281,6 +284,9 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 	res.Drained = g.terminate()
 	res.DrainTime = time.Since(drainStart)
 	res.Interrupted = g.stop.isInterrupted()
+	if in := cfg.Intake; in != nil && cfg.NumProcesses <= 1 {
+		res.Intake = in.Settle(g.framesSent(), g.settleTimeout())
+	}
 
 	col.finish(res)
 	return res, nil

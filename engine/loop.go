@@ -65,6 +65,9 @@ func (s *sender) sendPush(it *item, intended, sent, giveUpAt time.Time) bool {
 	s.pushes++
 	s.kvOps += int64(it.kvOps)
 	s.pushBytes += int64(len(it.payload))
+	if intended.Before(s.measureFrom) {
+		s.warmupFrames.Add(1)
+	}
 	s.done(it.op, it.msgs, intended, sent, end)
 	return true
 }
@@ -144,18 +147,19 @@ func (s *sender) harvest(timeout time.Duration) bool {
 			if !ok {
 				continue
 			}
-			for {
-				frames, err := p.Socket.RecvMessageBytes(zmq.DONTWAIT)
-				if err != nil {
-					break
-				}
-				sl := s.slots[lane]
-				if !sl.busy || sl.waitOn != p.Socket {
-					continue // a reply to a request already expired
-				}
-				s.complete(sl, frames, now)
-				freed = true
+			// One reply at most: a lane has one request outstanding, and
+			// its sockets are replaced when a request expires, so no other
+			// reply can be queued behind it.
+			reply, frames, err := recvReply(p.Socket)
+			if err != nil {
+				continue
 			}
+			sl := s.slots[lane]
+			if !sl.busy || sl.waitOn != p.Socket {
+				continue // not awaited: nothing was sent on this socket
+			}
+			s.complete(sl, reply, frames, now)
+			freed = true
 		}
 	}
 	for i, sl := range s.slots {
@@ -179,14 +183,36 @@ func (s *sender) harvestUntil(t time.Time) {
 	}
 }
 
-func (s *sender) complete(sl *slot, frames [][]byte, now time.Time) {
+// recvReply receives one message without waiting and returns its last
+// frame (the encoded reply, as LMCache's tool reads frames[-1]) and how
+// many frames it had. Only the last frame is kept: no slice of frames is
+// built per reply.
+func recvReply(sock *zmq.Socket) (last []byte, frames int, err error) {
+	for {
+		b, err := sock.RecvBytes(zmq.DONTWAIT)
+		if err != nil {
+			return nil, frames, err
+		}
+		last = b
+		frames++
+		more, err := sock.GetRcvmore()
+		if err != nil {
+			return nil, frames, err
+		}
+		if !more {
+			return last, frames, nil
+		}
+	}
+}
+
+func (s *sender) complete(sl *slot, reply []byte, frames int, now time.Time) {
 	sl.busy = false
 	s.busy--
-	if len(frames) == 0 {
+	if frames == 0 {
 		s.failed(sl.op, "empty reply", sl.intended)
 		return
 	}
-	if msg := checkReply(sl.op, frames[len(frames)-1]); msg != "" {
+	if msg := checkReply(sl.op, reply); msg != "" {
 		s.failed(sl.op, msg, sl.intended)
 		s.sample(sl.op, false, sl.intended, sl.sent, now)
 		return
@@ -194,10 +220,24 @@ func (s *sender) complete(sl *slot, frames [][]byte, now time.Time) {
 	s.done(sl.op, sl.msgs, sl.intended, sl.sent, now)
 }
 
-// checkReply decodes a reply and returns why it is not the answer op
-// expects ("" when it is). LMCache's tool never reads its replies; lmfast
-// counts an ErrorMsg or a wrong reply type as an error.
+// replyTypes is the reply each request op expects.
+var replyTypes = [numOps]string{OpP2PLookup: wire.TypeBatchedP2PLookupRetMsg, OpHeartbeat: wire.TypeHeartbeatRetMsg,
+	OpRegister: wire.TypeRegisterRetMsg}
+
+// checkReply returns why a reply is not the answer op expects ("" when it
+// is). LMCache's tool never reads its replies; lmfast counts an ErrorMsg,
+// a wrong reply type or a reply that is not one message as an error. On
+// every reply it reads only the type tag and the framing (wire.PeekType);
+// a reply of another type is decoded in full, to name it or to quote the
+// controller's error.
 func checkReply(op Op, payload []byte) string {
+	tag, err := wire.PeekType(payload)
+	if err != nil {
+		return "undecodable reply: " + err.Error()
+	}
+	if string(tag) == replyTypes[op] {
+		return ""
+	}
 	m, err := wire.Decode(payload)
 	if err != nil {
 		return "undecodable reply: " + err.Error()
@@ -205,11 +245,7 @@ func checkReply(op Op, payload []byte) string {
 	if e, ok := m.(*wire.ErrorMsg); ok {
 		return "controller error: " + e.Error
 	}
-	want := map[Op]string{OpP2PLookup: wire.TypeBatchedP2PLookupRetMsg, OpHeartbeat: wire.TypeHeartbeatRetMsg, OpRegister: wire.TypeRegisterRetMsg}[op]
-	if m.TypeName() != want {
-		return fmt.Sprintf("unexpected reply %s to %s", m.TypeName(), op)
-	}
-	return ""
+	return fmt.Sprintf("unexpected reply %s to %s", m.TypeName(), op)
 }
 
 func (s *sender) expire(i int, now time.Time) {

@@ -194,7 +194,7 @@ func (s *sender) deregisterAll() {
 					IP: WorkerIP(p.worker), Port: int64(WorkerPort(p.worker))}.AppendMsgpack(nil))
 			}
 			if err = s.pushUntil(parts, time.Now().Add(zmqx.SendTimeout)); err == nil {
-				s.teardown += int64(n)
+				s.teardown.Add(int64(n))
 				continue
 			}
 			if isTimeout(err) {

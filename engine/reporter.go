@@ -82,18 +82,24 @@ func (iv *Interval) Totals() (requests, messages, errors int64) {
 	return
 }
 
-// Received is what the controller reported receiving, from its own
-// counters (engine/scrape), over a span of the run.
+// Received is what the controller reported receiving over one interval,
+// from its own counters (engine/scrape): read by Intake.
 type Received struct {
 	Frames   int64 // PULL-socket frames received over the span
 	Requests int64 // reply/heartbeat-socket messages received over the span
-	// Backlog is the PUSH frames sent but not yet received at the span's
-	// end (sent - received).
+	// Backlog is the PUSH frames every group sent (teardown included) that
+	// the controller had not counted at the reading: in lmfast's queues,
+	// on the network or in the controller's. The frames sent are counted
+	// after the reading, so it is never below the true backlog.
 	Backlog int64
-	Span    time.Duration // the span the counts cover
+	// Span is the time between this reading and the previous one (0 when
+	// there was none to measure from).
+	Span     time.Duration
+	Restarts int   // times the controller's counts were seen going down
+	Err      error // the reading failed: the other fields are not set
 }
 
-// FramesPerSec is Frames over the span.
+// FramesPerSec is Frames over the span (0 without one).
 func (r *Received) FramesPerSec() float64 {
 	if r == nil || r.Span <= 0 {
 		return 0

@@ -90,9 +90,9 @@ type Result struct {
 	ProcessCPU     time.Duration // user+system CPU time of the whole lmfast process over Elapsed
 	Ceiling        *Ceiling      // the raw ZMQ ceiling the headroom is measured against (nil: none)
 	Errors         []ErrorCount  // every distinct error, most frequent first
-	// Received is what the controller said it received over the run (its
-	// /metrics); nil when it was not scraped.
-	Received *Received
+	// Intake is the reconciliation with the controller's own counts (its
+	// /metrics); nil when they were not read.
+	Intake *IntakeResult
 	// FailIf holds the outcome of each --fail-if term (nil without).
 	FailIf slo.Results
 }
@@ -134,7 +134,7 @@ func (r *Result) Totals() (requests, messages, errors int64) {
 // Merge combines the results of several groups into one: counts and
 // histograms add up exactly, the elapsed time and the process's CPU time
 // are the longest (every group measures the whole process), memory samples
-// are concatenated. Ops keep the order of their first appearance. Received
+// are concatenated. Ops keep the order of their first appearance. Intake
 // (the controller's whole intake, not a group's) and FailIf are left for
 // the caller to set on the merged result.
 func Merge(results []*Result) *Result {

@@ -57,7 +57,14 @@ type sender struct {
 	pushes    int64 // PUSH frames whose send returned success
 	kvOps     int64 // KV operations inside those frames
 	pushBytes int64 // bytes of those frames
-	teardown  int64 // DeRegister frames sent at the end
+
+	// teardown counts the DeRegister frames sent at the end; an Intake
+	// reads it while the senders tear down.
+	teardown atomic.Int64
+	// warmupFrames counts the PUSH frames sent during warm-ups, which
+	// counts leaves out: an Intake adds them to what the controller
+	// should have received.
+	warmupFrames atomic.Int64
 
 	errMu  sync.Mutex
 	errs   map[errKey]int64

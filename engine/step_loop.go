@@ -57,9 +57,6 @@ func (s *sender) closedLoop(st *stepRun) {
 		if !s.send(it, now, now, st.deadline) {
 			return
 		}
-		if s.busy > 0 {
-			s.harvest(0)
-		}
 	}
 }
 
@@ -112,9 +109,6 @@ func (s *sender) openLoop(st *stepRun, p Pacer) {
 			continue
 		}
 		k++
-		if s.busy > 0 {
-			s.harvest(0)
-		}
 	}
 	s.stepDue = int64(dueBetween(p, st.measureFrom.Sub(st.start), end.Sub(st.start)))
 }
@@ -125,6 +119,12 @@ func (s *sender) openLoop(st *stepRun, p Pacer) {
 // ring and counts as sent when intended after the warm-up.
 func (s *sender) send(it *item, intended, now, giveUpAt time.Time) bool {
 	op := it.op
+	// Collect the replies already there before sending, so that each
+	// completes at the time it arrived; not when every lane is busy and
+	// this is a request: sendRequest then waits for replies anyway.
+	if s.busy > 0 && (op.IsPush() || s.busy < s.lanes) {
+		s.harvest(0)
+	}
 	var ok bool
 	if op.IsPush() {
 		ok = s.sendPush(it, intended, now, giveUpAt)

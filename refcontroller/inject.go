@@ -46,6 +46,11 @@ type Stall struct {
 	Nominal time.Time // the window's start
 	Start   time.Time // when the loop stopped reading
 	End     time.Time // when it read again
+	// Served is when the loop last finished serving before the stall
+	// (zero: never): it served nothing from then to End, so whatever
+	// reached it after Served waited at least until End, also when the
+	// process was not running before Start.
+	Served time.Time
 }
 
 // DropRate is a share of frames to drop, Num of every Den; frame i
@@ -178,8 +183,9 @@ func (in *injector) finish() {
 
 // stall stops the calling loop to the end of the current stall window, if
 // one is open, and logs it; last is the loop's last stalled window, so a
-// window stalls a loop once. It returns early when stop closes.
-func (in *injector) stall(socket string, last *int, stop <-chan struct{}) {
+// window stalls a loop once; served is when the loop last finished
+// serving. It returns early when stop closes.
+func (in *injector) stall(socket string, last *int, served time.Time, stop <-chan struct{}) {
 	if in == nil || in.cfg.Stall <= 0 {
 		return
 	}
@@ -199,7 +205,7 @@ func (in *injector) stall(socket string, last *int, stop <-chan struct{}) {
 		timer.Stop()
 		return
 	}
-	st := Stall{Socket: socket, Index: k, Nominal: nominal, Start: now, End: time.Now()}
+	st := Stall{Socket: socket, Index: k, Nominal: nominal, Start: now, End: time.Now(), Served: served}
 	in.restartDelay(st.End)
 	in.stallMu.Lock()
 	in.stalls = append(in.stalls, st)
@@ -289,6 +295,15 @@ func (in *injector) drop() bool {
 	in.dropSeen++
 	d := in.cfg.Drop
 	return (i+1)*d.Num/d.Den > i*d.Num/d.Den
+}
+
+// served returns the time a loop finished serving, for its next stall's
+// log: the zero time when no stall is injected (no clock read).
+func (in *injector) served() time.Time {
+	if in == nil || in.cfg.Stall <= 0 {
+		return time.Time{}
+	}
+	return time.Now()
 }
 
 // Stalls returns the stalls logged so far, in the order they ended.

@@ -110,9 +110,10 @@ func TestInjectDelayIsSerialSchedule(t *testing.T) {
 
 // TestInjectStallHoldsEveryLoop: under steady traffic on the PULL and
 // reply sockets, each logged stall keeps its loop from reading for its
-// logged span: a request sent inside a reply stall is answered after the
-// stall's end, and the PULL frame count does not move inside a pull
-// stall; every request is still answered and every frame counted.
+// logged span: a request sent after the reply loop last answered (the
+// stall's Served, before its start) and before the stall's end is
+// answered after that end, and the PULL frame count does not move inside
+// a pull stall; every request is still answered and every frame counted.
 func TestInjectStallHoldsEveryLoop(t *testing.T) {
 	const stall, every = 60 * time.Millisecond, 250 * time.Millisecond
 	s := startServer(t, Config{HeartbeatPort: NoPort, HTTPPort: NoPort, Log: zerolog.Nop(),
@@ -166,8 +167,11 @@ func TestInjectStallHoldsEveryLoop(t *testing.T) {
 		}
 		switch st.Socket {
 		case "reply":
+			if st.Served.IsZero() || st.Served.After(st.Start) {
+				t.Errorf("reply stall %d: last served %v, not before its start %v", st.Index, st.Served, st.Start)
+			}
 			for i, ts := range sent {
-				if ts.After(st.Start) && ts.Before(st.End) {
+				if ts.After(st.Served) && ts.Before(st.End) {
 					heldRequests++
 					if answered[i].Before(st.End) {
 						t.Errorf("request sent %v into stall %d answered %v before its end", ts.Sub(st.Start), st.Index, st.End.Sub(answered[i]))

@@ -330,6 +330,7 @@ func (s *Server) pullLoop() {
 	pending := make([]*applyGroup, len(s.shards))
 	atStart := true // the next frame starts a multipart message
 	lastStall := 0
+	var served time.Time // when the frames last received were handled
 	for {
 		select {
 		case <-s.stop:
@@ -342,7 +343,7 @@ func (s *Server) pullLoop() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		s.inj.stall("pull", &lastStall, s.stop) // frames in hand wait, uncounted
+		s.inj.stall("pull", &lastStall, served, s.stop) // frames in hand wait, uncounted
 		if len(frames) == 0 {
 			s.log.tick()
 			continue
@@ -377,6 +378,7 @@ func (s *Server) pullLoop() {
 		s.c.byType[batchTypeIndex].Add(batches)
 		s.c.pullMessages.Add(messages)
 		s.c.pullFrames.Add(got)
+		served = s.inj.served()
 	}
 }
 
@@ -574,6 +576,7 @@ func (s *Server) routerLoop(sock *zmq.Socket, heartbeatOnly bool) {
 	poller := zmq.NewPoller()
 	poller.Add(sock, zmq.POLLIN)
 	name, lastStall := "reply", 0
+	var served time.Time // when the last reply was sent
 	if heartbeatOnly {
 		name = "heartbeat"
 	}
@@ -583,7 +586,7 @@ func (s *Server) routerLoop(sock *zmq.Socket, heartbeatOnly bool) {
 		if !ok {
 			return
 		}
-		s.inj.stall(name, &lastStall, s.stop)
+		s.inj.stall(name, &lastStall, served, s.stop)
 		if len(frames) < 3 {
 			s.c.shortRequests.Add(1)
 			s.log.warn("router_frames", "Invalid ROUTER message format, expected >= 3 frames", fmt.Sprintf("got %d", len(frames)))
@@ -599,6 +602,7 @@ func (s *Server) routerLoop(sock *zmq.Socket, heartbeatOnly bool) {
 		if _, err := sock.SendMessage(frames[0], "", reply); err == nil {
 			s.c.replies.Add(1)
 		}
+		served = s.inj.served()
 	}
 }
 

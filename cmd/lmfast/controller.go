@@ -20,6 +20,7 @@ import (
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/engine/calibrate"
 	enginejsonl "github.com/lmfast/lmfast/engine/jsonl"
+	"github.com/lmfast/lmfast/engine/scrape"
 	"github.com/lmfast/lmfast/engine/slo"
 	"github.com/lmfast/lmfast/engine/sweep"
 	"github.com/lmfast/lmfast/internal/cpus"
@@ -52,7 +53,7 @@ type controllerCmd struct {
 	Out             string  `help:"Write the JSONL stream to this file instead of stdout."`
 	Interval        string  `default:"1s" help:"Period of the JSONL interval lines."`
 	Raw             bool    `help:"Also write one JSONL sample line per operation."`
-	Embedded        bool    `help:"Start the reference controller in-process on free 127.0.0.1 ports and target it."`
+	Embedded        bool    `help:"Start the reference controller in-process on free 127.0.0.1 ports and target it (its /metrics is --controller-metrics)."`
 	DrainTimeout    string  `name:"drain-timeout" default:"10s" help:"How long queued messages may take to reach the controller after the run."`
 	NoHeadroom      bool    `name:"no-headroom" help:"Skip the calibrated ZMQ ceiling (no headroom figure)."`
 	Warmup          string  `default:"2s" help:"Excluded start of the run and of each --sweep step: sent, not measured (0: none)."`
@@ -65,6 +66,9 @@ type controllerCmd struct {
 	FailIf          string  `name:"fail-if" placeholder:"TERMS" help:"Thresholds on the run, in --slo's terms: each term's outcome is in the summary; a violated term exits 99 once all output is written."`
 
 	processFlags `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
+
+	// ControllerMetrics is the controller's Prometheus page to reconcile with.
+	ControllerMetrics string `name:"controller-metrics" placeholder:"URL" help:"The controller's Prometheus /metrics page (http://host:port/metrics): its received counts are read before the run, every --interval and after the drain, and reconciled with what was sent; exit 1 if they differ. Valid while lmfast is the controller's only sender."`
 }
 
 // monitorPorts is the --monitor-ports JSON.
@@ -222,6 +226,10 @@ func (c *controllerCmd) Run(a *app) error {
 		}
 		plan.Warmup, plan.Rate, plan.Concurrency, plan.Groups = warmup, c.Rate, c.Concurrency, c.NumProcesses
 	}
+	metrics, err := c.metricsFlag()
+	if err != nil {
+		return err
+	}
 	seed := c.Seed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
@@ -291,6 +299,9 @@ func (c *controllerCmd) Run(a *app) error {
 			return err
 		}
 	}
+	if metrics, err = checkMetrics(a.ctx, metrics, server); err != nil {
+		return err
+	}
 	runID := stream.NewRunID()
 	sink, outName, closeOut, err := openRunOut(a, c.Out, runID)
 	if err != nil {
@@ -308,7 +319,7 @@ func (c *controllerCmd) Run(a *app) error {
 			groups[g].Sweep = sw
 		}
 	}
-	c.writeConfig(out, groups, ports, host, seed, place, plan)
+	c.writeConfig(out, groups, ports, host, seed, place, plan, metrics)
 	if err := out.Err(); err != nil {
 		return outputError(err, outName, "nothing was sent")
 	}
@@ -329,6 +340,20 @@ func (c *controllerCmd) Run(a *app) error {
 		case <-ctx.Done():
 		}
 	}()
+
+	var intake *engine.Intake
+	if metrics != nil {
+		intake = engine.NewIntake(ctx, metrics)
+		for g := range groups {
+			groups[g].Intake = intake
+		}
+		if err := intake.Baseline(); err != nil {
+			if a.ctx.Err() != nil {
+				return errInterrupted
+			}
+			return badInput("--controller-metrics: %v", err)
+		}
+	}
 
 	progress := io.Writer(nil)
 	if isTerminal(a.stderr) {
@@ -382,6 +407,7 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 
 	merged := engine.Merge(results)
+	merged.Intake = settleIntake(intake, results, merged, drain)
 	if len(failIf) > 0 {
 		merged.FailIf = slo.Evaluate(failIf, merged.Observed())
 	}
@@ -400,10 +426,14 @@ func (c *controllerCmd) Run(a *app) error {
 		_ = engine.WriteSweepReport(a.stderr, sw.Steps(), sw.Capacity())
 	}
 	_ = engine.WriteFailIf(a.stderr, merged.FailIf)
+	writeIntakeReport(a.stderr, merged.Intake)
 
 	var verdict error
 	if server != nil {
 		verdict = server.verify(out, merged)
+	}
+	if r := merged.Intake; r != nil && !r.Reconciled && verdict == nil && !merged.Interrupted {
+		verdict = failed("%s (%s)", r.Verdict(), engine.ReconcileScope)
 	}
 	if merged.RegisterFailed > 0 && verdict == nil {
 		verdict = failed("pre-registration failed for %d of %d workers; the run loaded the %d registered",
@@ -510,7 +540,7 @@ func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, pinned []
 }
 
 // writeConfig writes the run's config line: every effective setting.
-func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, place engine.Placement, plan *engine.SweepConfig) {
+func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, place engine.Placement, plan *engine.SweepConfig, metrics *scrape.Scraper) {
 	hostname, _ := os.Hostname()
 	major, minor, patch := zmq.Version()
 	info := cpus.Describe()
@@ -531,7 +561,7 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 	if plan != nil {
 		stepDuration, precision = plan.StepDuration.Seconds(), plan.Precision
 	}
-	out.Event("config").Str("schema", stream.Schema).Str("version", version).
+	e := out.Event("config").Str("schema", stream.Schema).Str("version", version).
 		Str("host", hostname).Str("cpu", info.String()).Str("cpu_model", info.Model).Int("cpus_online", info.Online).
 		Str("libzmq", fmt.Sprintf("%d.%d.%d", major, minor, patch)).
 		Str("controller_host", host).Int("pull_port", ports.Pull).Int("reply_port", ports.Reply).Int("heartbeat_port", ports.Heartbeat).
@@ -545,6 +575,9 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		Float64("warmup_s", g.Warmup.Seconds()).Float64("late_grace_s", g.LateGrace.Seconds()).
 		Float64("request_timeout_s", g.RequestTimeout.Seconds()).Str("fail_if", g.FailIf.String()).
 		Str("sweep", c.Sweep).Float64("step_duration_s", stepDuration).Str("slo", c.SLO).Float64("precision", precision).
-		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) }).
-		Send()
+		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) })
+	if metrics != nil {
+		e = e.Str("controller_metrics", metrics.URL())
+	}
+	e.Send()
 }

@@ -7,16 +7,12 @@ package main
 // controller whose capacity is known.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -204,35 +200,6 @@ func TestSweepWritesOneStepEventPerStep(t *testing.T) {
 	}
 }
 
-// startServerProcess runs `lmfast controller-server` with args (free
-// ports on 127.0.0.1) in a child process, so that its timing does not
-// share this process's Go scheduler, and returns its --monitor-ports. It
-// is stopped with SIGTERM when the test ends.
-func startServerProcess(t *testing.T, args ...string) string {
-	t.Helper()
-	cmd := lmfastProcess(append([]string{"controller-server", "--pull-port", "0", "--reply-port", "0", "--heartbeat-port=-1"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		io.Copy(io.Discard, stdout)
-		cmd.Wait()
-	})
-	sc := bufio.NewScanner(stdout)
-	var listening map[string]any
-	if !sc.Scan() || json.Unmarshal(sc.Bytes(), &listening) != nil || listening["event"] != "listening" {
-		t.Fatalf("controller-server: first line %q; stderr %s", sc.Text(), stderr.String())
-	}
-	return fmt.Sprintf(`{"pull":%d,"reply":%d}`, int(num(t, listening, "pull_port")), int(num(t, listening, "reply_port")))
-}
-
 // TestSweepFindsTheControllersCapacity: a controller that answers one
 // request per 5 ms (a child process) has a capacity of 200 requests/s, a
 // little less on a loaded machine. A rate sweep with an SLO on the median
@@ -246,7 +213,7 @@ func startServerProcess(t *testing.T, args ...string) string {
 func TestSweepFindsTheControllersCapacity(t *testing.T) {
 	const delay = 5 * time.Millisecond
 	capacity := float64(time.Second / delay)
-	ports := startServerProcess(t, "--inject-delay", delay.String())
+	ports := startServerProcess(t, "--pull-port", "0", "--reply-port", "0", "--heartbeat-port=-1", "--inject-delay", delay.String()).monitorPorts()
 	// A machine loaded by others can starve the server for a whole step;
 	// a second sweep is then run, and only two sweeps out of bounds fail.
 	var problems []string

@@ -65,6 +65,14 @@ func (c *controllerServerCmd) inject() (refcontroller.Inject, error) {
 	return in, nil
 }
 
+// unixNanos is t in Unix nanoseconds, 0 for the zero time.
+func unixNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
 // Run serves until SIGINT or SIGTERM, then writes the summary and exits 0.
 func (c *controllerServerCmd) Run(a *app) error {
 	for _, p := range []struct {
@@ -101,7 +109,7 @@ func (c *controllerServerCmd) Run(a *app) error {
 		inject.OnStall = func(st refcontroller.Stall) {
 			<-listened
 			out.Event("stall").Str("socket", st.Socket).Int("index", st.Index).Int64("nominal_unix_ns", st.Nominal.UnixNano()).
-				Int64("start_unix_ns", st.Start.UnixNano()).Int64("end_unix_ns", st.End.UnixNano()).Send()
+				Int64("start_unix_ns", st.Start.UnixNano()).Int64("end_unix_ns", st.End.UnixNano()).Int64("served_unix_ns", unixNanos(st.Served)).Send()
 		}
 	}
 	srv, err := refcontroller.Start(a.ctx, refcontroller.Config{

@@ -48,6 +48,8 @@ func TestControllerBadInput(t *testing.T) {
 		{"embedded of many", []string{"--embedded", "--process-id", "1", "--num-processes-total", "2"}, "--embedded starts a controller of this process's own"},
 		{"start-at junk", []string{"--start-at", "noon"}, `--start-at "noon": want RFC 3339`},
 		{"start-at in ms", []string{"--start-at", strconv.FormatInt(time.Now().UnixMilli(), 10)}, "is not a Unix time in seconds"},
+		{"metrics and embedded", []string{"--embedded", "--controller-metrics", "http://127.0.0.1:9/metrics"}, "--controller-metrics with --embedded"},
+		{"metrics of many", []string{"--controller-metrics", "http://127.0.0.1:9/metrics", "--num-processes-total", "2"}, "--controller-metrics with --num-processes-total 2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -18,17 +19,23 @@ type embeddedServer struct {
 }
 
 // startEmbedded starts the reference controller on free 127.0.0.1 ports
-// (pull, reply, heartbeat; no HTTP). Its warnings are not logged: the
-// verify line reports what it counted.
+// (pull, reply, heartbeat, and HTTP for its /metrics page, which the run
+// reconciles with as with --controller-metrics). Its warnings are not
+// logged: the verify line reports what it counted.
 func startEmbedded(a *app) (*embeddedServer, error) {
 	srv, err := refcontroller.Start(context.Background(), refcontroller.Config{
-		Host: "127.0.0.1", HeartbeatPort: refcontroller.FreePort, HTTPPort: refcontroller.NoPort, Log: zerolog.Nop(),
+		Host: "127.0.0.1", HeartbeatPort: refcontroller.FreePort, HTTPPort: refcontroller.FreePort, Log: zerolog.Nop(),
 	})
 	if err != nil {
 		return nil, err
 	}
 	p := srv.Ports()
 	return &embeddedServer{srv: srv, ports: monitorPorts{Pull: p.Pull, Reply: p.Reply, Heartbeat: p.Heartbeat}}, nil
+}
+
+// metricsURL is the embedded controller's /metrics page.
+func (s *embeddedServer) metricsURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d/metrics", s.srv.Ports().HTTP)
 }
 
 // verifyWait bounds how long verify waits for the frames of a drained run

@@ -27,7 +27,8 @@ func readJSONL(t *testing.T, path string) []map[string]any {
 
 // TestEmbeddedSentEqualsApplied is the end-to-end check: with the
 // seed's operation mix, the KV ops lmfast reports as sent equal the KV ops
-// the embedded controller applied after the drain.
+// the embedded controller applied after the drain; and, with no flag for
+// it, the run is reconciled with the embedded controller's /metrics.
 func TestEmbeddedSentEqualsApplied(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run.jsonl")
 	var stdout, stderr bytes.Buffer
@@ -57,6 +58,10 @@ func TestEmbeddedSentEqualsApplied(t *testing.T) {
 	}
 	if verify["frames_received"] != verify["frames_sent"] {
 		t.Fatalf("frames: %v", verify)
+	}
+	if summary["reconciled"] != true || summary["controller_received_frames"] != verify["frames_sent"] ||
+		!strings.HasPrefix(summary["controller_metrics"].(string), "http://127.0.0.1:") {
+		t.Fatalf("not reconciled with the embedded controller's /metrics: %v", summary)
 	}
 	for _, op := range []string{"admit", "evict", "heartbeat", "p2p_lookup"} {
 		if perOp[op] == 0 {

@@ -411,8 +411,8 @@ func SampleLookup(numHashes, numKeys int) (request, reply []byte) {
 
 // EngineRoundTrip measures lmfast's engine on request/reply the way
 // RoundTrip measures raw pebbe/zmq4: a p2p_lookup-only closed-loop run
-// (lanes lookups of numHashes hashes in flight per sender, replies decoded
-// and checked) against a ROUTER that answers each with the miss reply at
+// (lanes lookups of numHashes hashes in flight per sender, each reply's
+// type checked) against a ROUTER that answers each with the miss reply at
 // once. The rate is lookups answered per second of the run.
 func EngineRoundTrip(ctx context.Context, c Common, lanes, numHashes, numKeys int, seed uint64) (Measurement, error) {
 	m := Measurement{Kind: KindEngineRoundTrip, Transport: c.Transport, Senders: c.Senders, Lanes: lanes * c.Senders}

@@ -57,7 +57,7 @@ func (r *Reporter) Interval(iv *engine.Interval) {
 		e = e.Int("step", iv.Step)
 	}
 	if rc := iv.Received; rc != nil {
-		e = e.Int64("received_frames", rc.Frames).Float64("received_fps", rc.FramesPerSec()).Int64("backlog_frames", rc.Backlog)
+		e = received(e, rc)
 	}
 	e.Send()
 }
@@ -141,10 +141,36 @@ func (r *Reporter) Summary(res *engine.Result) {
 	if h, ok := res.Headroom(); ok {
 		e = e.Object("headroom", headroom(h))
 	}
-	if rc := res.Received; rc != nil {
-		e = e.Int64("controller_received_frames", rc.Frames).Int64("controller_received_requests", rc.Requests)
+	if in := res.Intake; in != nil {
+		e = intake(e, in)
 	}
 	e.Send()
+}
+
+// received adds an interval's reading of the controller's counts.
+func received(e *zerolog.Event, rc *engine.Received) *zerolog.Event {
+	if rc.Err != nil {
+		return e.Str("received_error", rc.Err.Error())
+	}
+	e = e.Int64("received_frames", rc.Frames)
+	if rc.Span > 0 {
+		e = e.Float64("received_fps", rc.FramesPerSec())
+	}
+	e = e.Int64("backlog_frames", rc.Backlog)
+	if rc.Restarts > 0 {
+		e = e.Int("controller_restarts", rc.Restarts)
+	}
+	return e
+}
+
+// intake adds a run's reconciliation with the controller's counts.
+func intake(e *zerolog.Event, r *engine.IntakeResult) *zerolog.Event {
+	e = e.Str("controller_metrics", r.URL).Bool("reconciled", r.Reconciled).Str("reconcile_scope", engine.ReconcileScope)
+	if r.Err != nil {
+		return e.Str("controller_metrics_error", r.Err.Error())
+	}
+	return e.Int64("controller_received_frames", r.Received).Int64("controller_received_requests", r.Requests).
+		Int64("frames_missing", r.Missing).Int("controller_restarts", r.Restarts)
 }
 
 // Step writes one "step" line: the step's setting, totals, per-op figures
@@ -164,10 +190,6 @@ func (r *Reporter) Step(st *engine.StepResult) {
 	}
 	if res.TargetRate > 0 {
 		e = e.Str("limited_by", res.LimitedBy())
-	}
-	if rc := res.Received; rc != nil {
-		e = e.Float64("controller_received_rps", rate(rc.Requests, rc.Span.Seconds())).
-			Float64("controller_received_fps", rc.FramesPerSec())
 	}
 	e = e.Array("ops", opsArray(res.Ops)).
 		Float64("process_cpu_s", res.ProcessCPU.Seconds())

@@ -3,6 +3,7 @@ package jsonl
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/lmfast/lmfast/engine"
+	"github.com/lmfast/lmfast/engine/scrape"
 	"github.com/lmfast/lmfast/engine/slo"
 	"github.com/lmfast/lmfast/stats"
 	"github.com/lmfast/lmfast/stream"
@@ -103,6 +105,21 @@ func TestIntervalLines(t *testing.T) {
 	if all := ls[1]; all["step"] != 4.0 || all["received_frames"] != 900.0 || all["received_fps"] != 300.0 || all["backlog_frames"] != 12.0 {
 		t.Errorf("all line %v", all)
 	}
+
+	// The first reading (no span), after a restart; then a failed one.
+	for _, rc := range []*engine.Received{{Frames: 5, Backlog: 1, Restarts: 1}, {Err: errors.New("connection refused")}} {
+		b.Reset()
+		r.Interval(&engine.Interval{End: time.Second, Length: time.Second, Ops: []engine.OpInterval{{Op: engine.OpAdmit, Service: hist()}},
+			Received: rc})
+		raw, ls = split(t, &b)
+		want := lead + "op t_s interval_s requests messages errors rps qps received_frames backlog_frames controller_restarts"
+		if rc.Err != nil {
+			want = lead + "op t_s interval_s requests messages errors rps qps received_error"
+		}
+		if got := strings.Join(keys(t, raw[1]), " "); got != want {
+			t.Errorf("all keys\n%s\nwant\n%s", got, want)
+		}
+	}
 }
 
 // TestSummaryLines: the keys of the summary lines in the schema's order,
@@ -151,6 +168,29 @@ func TestSummaryLines(t *testing.T) {
 	if len(terms) != 2 || terms[0].(map[string]any)["pass"] != true || terms[1].(map[string]any)["term"] != "dropped<1%" ||
 		terms[1].(map[string]any)["pass"] != false || terms[1].(map[string]any)["value"] != 97.0 {
 		t.Errorf("fail_if %v", terms)
+	}
+
+	// The reconciliation with the controller's counts, then one whose
+	// final reading failed.
+	res.Intake = &engine.IntakeResult{URL: "http://127.0.0.1:9/metrics", Requests: 7, Restarts: 0,
+		Reconciliation: scrape.Reconciliation{Sent: 50, Received: 48, Missing: 2}}
+	b.Reset()
+	r.Summary(res)
+	raw, ls = split(t, &b)
+	if got := strings.Join(keys(t, raw[2]), " "); !strings.HasSuffix(got, "controller_metrics reconciled reconcile_scope "+
+		"controller_received_frames controller_received_requests frames_missing controller_restarts") {
+		t.Errorf("reconciled all keys %s", got)
+	}
+	if all := ls[2]; all["reconciled"] != false || all["controller_received_frames"] != 48.0 || all["frames_missing"] != 2.0 ||
+		all["controller_received_requests"] != 7.0 || all["reconcile_scope"] != engine.ReconcileScope {
+		t.Errorf("reconciled all line %v", all)
+	}
+	res.Intake.Err = errors.New("connection refused")
+	b.Reset()
+	r.Summary(res)
+	raw, ls = split(t, &b)
+	if got := strings.Join(keys(t, raw[2]), " "); !strings.HasSuffix(got, "controller_metrics reconciled reconcile_scope controller_metrics_error") {
+		t.Errorf("unread all keys %s", got)
 	}
 }
 
