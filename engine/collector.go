@@ -6,103 +6,196 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/rs/zerolog"
 
+	"github.com/lmfast/lmfast/engine/slo"
+	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/stats"
-	"github.com/lmfast/lmfast/stream"
 )
 
-// collector turns the senders' counters and histograms into interval
-// lines while the run goes, and into the final Result.
+// collector turns the senders' counters and histograms into Interval
+// values while each step runs, into each step's figures at its end, and
+// into the final Result, and hands them to the group's Reporter.
 type collector struct {
-	g       *group
-	out     *stream.Writer
-	start   time.Time
-	last    time.Time
-	ops     []Op
-	prev    [numOps][3]int64 // requests, messages, errors at the previous interval
-	service [numOps]*hdrhistogram.Histogram
-	correct [numOps]*hdrhistogram.Histogram
-	mem     []float64
-	raw     *rawWriter
-	cpu0    time.Duration // the process's CPU time at start
-	cpuUsed time.Duration // the process's CPU time from start to the last interval
+	g    *group
+	rep  Reporter
+	ops  []Op
+	open bool // the run is paced: corrected histograms, due and dropped
+	// The run so far (measured time only).
+	service, correct [numOps]*hdrhistogram.Histogram
+	sent, dropped    [numOps]int64
+	due              int64
+	elapsed, cpu     time.Duration
+	start            time.Time // the first step's measured start
+	// The step being collected.
+	stepIndex                int              // its Index (0 outside a sweep)
+	from, last               time.Time        // its measured start; the previous interval's end
+	prev                     [numOps][3]int64 // requests, messages, errors at the previous interval
+	atStart                  [numOps][3]int64 // the same at the step's start
+	clock                    cpuClock         // the reading the step started at
+	stepService, stepCorrect [numOps]*hdrhistogram.Histogram
+	// ivService and ivCorrect hold one interval's histograms, reused.
+	ivService, ivCorrect [numOps]*hdrhistogram.Histogram
+	mem                  []float64
+	raw                  *rawWriter
 }
 
-// newCollector starts collecting at clock's reading: the run's start, and
-// the process's CPU time then.
-func newCollector(g *group, out *stream.Writer, clock cpuClock) *collector {
-	c := &collector{g: g, out: out, start: clock.wall, last: clock.wall, cpu0: clock.cpu}
+func newCollector(g *group, rep Reporter) *collector {
+	c := &collector{g: g, rep: rep, open: g.cfg.openLoop()}
 	for _, m := range g.cfg.Mix {
 		c.ops = append(c.ops, m.Op)
 	}
-	for op := range c.service {
-		c.service[op] = stats.NewHistogram()
-		if g.cfg.Rate > 0 {
-			c.correct[op] = stats.NewHistogram()
+	for _, op := range c.ops {
+		c.service[op], c.ivService[op] = stats.NewHistogram(), stats.NewHistogram()
+		if c.open {
+			c.correct[op], c.ivCorrect[op] = stats.NewHistogram(), stats.NewHistogram()
 		}
 	}
 	if g.cfg.Raw {
-		c.raw = newRawWriter(out, g.senders)
+		c.raw = newRawWriter(rep, g.senders)
 	}
 	return c
 }
 
-// loop emits an interval line every Interval and samples memory every
-// second, until the senders are done. It closes stop at the deadline or
-// when ctx is cancelled.
-func (c *collector) loop(ctx context.Context, deadline time.Time, stop chan struct{}, sendersDone <-chan struct{}) {
-	tick := time.NewTicker(c.g.cfg.Interval)
-	defer tick.Stop()
+// begin starts collecting a step, before the senders are handed it;
+// clock is the reading the step's start was taken from.
+func (c *collector) begin(st *stepRun, set stepSetting, clock cpuClock) {
+	c.stepIndex, c.from, c.last, c.clock = set.index, st.measureFrom, st.measureFrom, clock
+	for _, op := range c.ops {
+		r, m, e := c.counts(op)
+		c.prev[op] = [3]int64{r, m, e}
+		c.stepService[op] = stats.NewHistogram()
+		if c.open {
+			c.stepCorrect[op] = stats.NewHistogram()
+		}
+	}
+	c.atStart = c.prev
+}
+
+// step collects one step (begun) until the senders finished it (done): an
+// Interval every --interval once the warm-up is over, memory every
+// second. On ctx's end it interrupts the group and stops the senders. It
+// returns the step's figures and adds them to the run's.
+func (c *collector) step(ctx context.Context, st *stepRun, set stepSetting, done <-chan struct{}) *Result {
+	warm := time.NewTimer(time.Until(st.measureFrom))
+	defer warm.Stop()
+	var (
+		tick      <-chan time.Time
+		measuring bool
+		cpuFrom   time.Duration
+	)
+	var ticker *time.Ticker
+	defer func() {
+		if ticker != nil {
+			ticker.Stop()
+		}
+	}()
+	// The CPU time is read when the measured time starts: with no warm-up,
+	// in the same reading as the step's start; else when the warm-up's
+	// timer fires, a scheduler's wake-up after it.
+	// During a warm-up the controller's counts are still read every
+	// --interval, unreported: a restart then is seen, and the first
+	// measured interval receives only what followed the warm-up.
+	var warmTick <-chan time.Time
+	if set.warmup > 0 && c.readsIntake() {
+		t := time.NewTicker(c.g.cfg.Interval)
+		defer t.Stop()
+		warmTick = t.C
+	}
+	measure := func() {
+		warmTick = nil
+		measuring, cpuFrom = true, cpus.ProcessTime()
+		if set.warmup == 0 {
+			cpuFrom = c.clock.cpu
+		}
+		ticker = time.NewTicker(c.g.cfg.Interval)
+		tick = ticker.C
+	}
 	memTick := time.NewTicker(time.Second)
 	defer memTick.Stop()
 	progTick := time.NewTicker(time.Second)
 	defer progTick.Stop()
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
 	var rawTick <-chan time.Time
 	if c.raw != nil {
 		t := time.NewTicker(5 * time.Millisecond)
 		defer t.Stop()
 		rawTick = t.C
 	}
-	stopped := false
-	halt := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-		}
-	}
-	done := ctx.Done()
+	ctxDone := ctx.Done()
 	for {
 		select {
-		case <-done:
-			done = nil
+		case <-ctxDone:
+			ctxDone = nil
 			c.g.stop.interrupt() // before the senders see stop: they read its budget
-			halt()
-		case <-timer.C:
-			halt()
-		case now := <-tick.C:
+			close(st.stop)
+		case <-warm.C:
+			measure()
+		case now := <-tick:
 			c.interval(now)
+		case <-warmTick:
+			c.received()
 		case <-memTick.C:
 			if p, ok := MemoryPercent(); ok {
 				c.mem = append(c.mem, p)
 			}
 		case <-progTick.C:
-			c.progress()
+			c.progress(set, measuring)
 		case <-rawTick:
-			c.raw.drain(false)
-		case <-sendersDone:
-			halt()
-			if c.raw != nil {
-				c.raw.drain(true)
+			c.raw.drain()
+		case <-done:
+			// The measured time lasts at least the step's duration: an open
+			// loop's last request may be answered before the deadline.
+			clock := readCPUClock()
+			end := clock.wall
+			if end.Before(st.deadline) && !c.g.stop.isInterrupted() {
+				end = st.deadline
 			}
-			end := readCPUClock()
-			c.interval(end.wall) // the last, partial interval
-			c.cpuUsed = end.cpu - c.cpu0
-			return
+			if c.raw != nil {
+				c.raw.drain()
+			}
+			if !measuring && !end.Before(st.measureFrom) {
+				measure()
+			}
+			r := &Result{Config: c.g.reportConfig(), TargetRate: set.rate, OpenLoop: c.open, Warmup: set.warmup,
+				Ceiling: c.g.cfg.Ceiling, Start: st.measureFrom}
+			if c.start.IsZero() {
+				c.start = st.measureFrom
+			}
+			if measuring {
+				c.interval(end) // the last, partial interval
+				r.Elapsed, r.ProcessCPU = end.Sub(st.measureFrom), clock.cpu-cpuFrom
+			}
+			c.stepResult(r)
+			return r
 		}
 	}
+}
+
+// stepResult fills r with the step's counts, histograms, sent, dropped
+// and due, and adds them to the run's.
+func (c *collector) stepResult(r *Result) {
+	start := &c.atStart
+	for _, op := range c.ops {
+		req, msg, errs := c.counts(op)
+		o := OpResult{Op: op, Requests: req - start[op][0], Messages: msg - start[op][1], Errors: errs - start[op][2],
+			Service: c.stepService[op], Corrected: c.stepCorrect[op], ErrorCounts: map[string]int64{}}
+		for _, s := range c.g.senders {
+			o.Sent += s.stepSent[op]
+			o.Dropped += s.stepDropped[op]
+		}
+		c.service[op].Merge(o.Service)
+		if c.open {
+			c.correct[op].Merge(o.Corrected)
+		}
+		c.sent[op] += o.Sent
+		c.dropped[op] += o.Dropped
+		r.Ops = append(r.Ops, o)
+	}
+	for _, s := range c.g.senders {
+		r.Due += s.stepDue
+	}
+	c.due += r.Due
+	c.elapsed += r.Elapsed
+	c.cpu += r.ProcessCPU
 }
 
 // counts sums one op's counters over all senders.
@@ -120,12 +213,14 @@ func (c *collector) interval(now time.Time) {
 	if secs <= 0 {
 		return
 	}
-	var allReq, allMsg, allErr int64
+	iv := &Interval{Proc: c.g.cfg.Proc, Step: c.stepIndex, End: now.Sub(c.from), Length: now.Sub(c.last), Received: c.received()}
 	for _, op := range c.ops {
-		svc := stats.NewHistogram()
+		svc := c.ivService[op]
+		svc.Reset()
 		var cor *hdrhistogram.Histogram
 		if c.correct[op] != nil {
-			cor = stats.NewHistogram()
+			cor = c.ivCorrect[op]
+			cor.Reset()
 		}
 		for _, s := range c.g.senders {
 			svc.Merge(s.service[op].TakeInterval())
@@ -133,58 +228,67 @@ func (c *collector) interval(now time.Time) {
 				cor.Merge(s.corrected[op].TakeInterval())
 			}
 		}
-		c.service[op].Merge(svc)
+		c.stepService[op].Merge(svc)
 		if cor != nil {
-			c.correct[op].Merge(cor)
+			c.stepCorrect[op].Merge(cor)
 		}
 		req, msg, errs := c.counts(op)
-		dReq, dMsg, dErr := req-c.prev[op][0], msg-c.prev[op][1], errs-c.prev[op][2]
+		iv.Ops = append(iv.Ops, OpInterval{Op: op, Requests: req - c.prev[op][0], Messages: msg - c.prev[op][1], Errors: errs - c.prev[op][2],
+			Service: svc, Corrected: cor})
 		c.prev[op] = [3]int64{req, msg, errs}
-		allReq, allMsg, allErr = allReq+dReq, allMsg+dMsg, allErr+dErr
-		e := c.out.Event("interval").
-			Str("op", op.String()).
-			Float64("t_s", now.Sub(c.start).Seconds()).
-			Float64("interval_s", secs).
-			Int64("requests", dReq).Int64("messages", dMsg).Int64("errors", dErr).
-			Float64("rps", float64(dReq)/secs).Float64("qps", float64(dMsg)/secs).
-			Object("latency_us", stats.Summarize(svc))
-		if cor != nil {
-			e = e.Object("corrected_us", stats.Summarize(cor))
-		}
-		e.Send()
 	}
-	e := c.out.Event("interval").Str("op", "all").
-		Float64("t_s", now.Sub(c.start).Seconds()).Float64("interval_s", secs).
-		Int64("requests", allReq).Int64("messages", allMsg).Int64("errors", allErr).
-		Float64("rps", float64(allReq)/secs).Float64("qps", float64(allMsg)/secs)
-	if in := c.g.cfg.Intake; in != nil && c.g.cfg.Proc == 0 {
-		e = in.interval(e)
-	}
-	e.Send()
+	c.rep.Interval(iv)
 	c.last = now
 }
 
-func (c *collector) progress() {
+// received reads the controller's counts for an interval ending at now:
+// the run's Intake, read by the group with Proc 0 only (it counts what
+// every group sent); nil otherwise.
+func (c *collector) received() *Received {
+	if c.readsIntake() {
+		return c.g.cfg.Intake.interval()
+	}
+	return nil
+}
+
+// readsIntake reports whether this group reads the run's Intake.
+func (c *collector) readsIntake() bool { return c.g.cfg.Intake != nil && c.g.cfg.Proc == 0 }
+
+// progress writes the human progress line of the step being run.
+func (c *collector) progress(set stepSetting, measuring bool) {
 	w := c.g.cfg.Progress
 	if w == nil {
+		return
+	}
+	step := ""
+	if set.index > 0 {
+		step = fmt.Sprintf(" step %d", set.index)
+	}
+	if !measuring {
+		fmt.Fprintf(w, "\r[proc %d]%s warming up (%s, excluded)   ", c.g.cfg.Proc, step, set.warmup)
 		return
 	}
 	var req, msg, errs int64
 	for _, op := range c.ops {
 		r, m, e := c.counts(op)
-		req, msg, errs = req+r, msg+m, errs+e
+		req, msg, errs = req+r-c.atStart[op][0], msg+m-c.atStart[op][1], errs+e-c.atStart[op][2]
 	}
-	el := time.Since(c.start).Seconds()
-	fmt.Fprintf(w, "\r[proc %d] %5.0fs  %d requests (%.0f/s)  %d messages (%.0f/s)  %d errors   ",
-		c.g.cfg.Proc, el, req, float64(req)/el, msg, float64(msg)/el, errs)
+	el := time.Since(c.from).Seconds()
+	fmt.Fprintf(w, "\r[proc %d]%s %5.0fs  %d requests (%.0f/s)  %d messages (%.0f/s)  %d errors   ",
+		c.g.cfg.Proc, step, el, req, float64(req)/el, msg, float64(msg)/el, errs)
 }
 
-// finish fills res with the run's totals and writes the error and summary
-// lines of this group.
+// finish fills res with the run's totals (the sum of its steps, plus what
+// the senders counted around them: registrations, teardown, frames sent
+// during warm-ups), evaluates --fail-if and hands the errors and the
+// summary to the Reporter.
 func (c *collector) finish(res *Result) {
 	cfg := c.g.cfg
-	res.Elapsed = c.last.Sub(c.start)
-	res.ProcessCPU = c.cpuUsed // over the same window as Elapsed
+	res.Elapsed, res.ProcessCPU, res.Start = c.elapsed, c.cpu, c.start
+	res.OpenLoop, res.Due, res.TargetRate, res.Warmup = c.open, c.due, cfg.Rate, cfg.Warmup
+	if cfg.Sweep != nil {
+		res.Warmup = cfg.Sweep.warmup
+	}
 	res.MemSamples = c.mem
 	errs := map[errKey]int64{}
 	first := map[errKey]time.Time{}
@@ -212,7 +316,8 @@ func (c *collector) finish(res *Result) {
 	}
 	for _, op := range c.ops {
 		req, msg, n := c.counts(op)
-		o := OpResult{Op: op, Requests: req, Messages: msg, Errors: n, Service: c.service[op], Corrected: c.correct[op], ErrorCounts: map[string]int64{}}
+		o := OpResult{Op: op, Requests: req, Messages: msg, Errors: n, Service: c.service[op], Corrected: c.correct[op],
+			ErrorCounts: map[string]int64{}, Sent: c.sent[op], Dropped: c.dropped[op]}
 		for k, v := range errs {
 			if k.op == op {
 				o.ErrorCounts[k.msg] += v
@@ -220,86 +325,15 @@ func (c *collector) finish(res *Result) {
 		}
 		res.Ops = append(res.Ops, o)
 	}
+	if len(cfg.FailIf) > 0 {
+		res.FailIf = slo.Evaluate(cfg.FailIf, res.Observed())
+	}
 	// Pre-registration errors are counted under "register" even when the
 	// mix has no register op.
 	for k, n := range errs {
 		res.Errors = append(res.Errors, ErrorCount{Op: k.op, Text: k.msg, Count: n, First: first[k]})
 	}
 	sortErrors(res.Errors)
-	for _, e := range res.Errors {
-		c.out.Event("error").Str("op", e.Op.String()).Str("error", e.Text).Int64("count", e.Count).
-			Str("first_at", e.First.UTC().Format(time.RFC3339Nano)).Send()
-	}
-	res.TargetRate = cfg.Rate
-	WriteSummaries(c.out, res)
-}
-
-// WriteSummaries writes one summary line per op and one for all ops
-// ("op":"all") of res to out.
-func WriteSummaries(out *stream.Writer, res *Result) {
-	secs := res.Elapsed.Seconds()
-	per := func(n int64) float64 {
-		if secs <= 0 {
-			return 0
-		}
-		return float64(n) / secs
-	}
-	for _, o := range res.Ops {
-		kind := "round_trip"
-		if o.Op.IsPush() {
-			kind = "enqueue"
-		}
-		e := out.Event("summary").Str("op", o.Op.String()).
-			Int64("requests", o.Requests).Int64("messages", o.Messages).Int64("errors", o.Errors).
-			Float64("duration_s", secs).Float64("rps", per(o.Requests)).Float64("qps", per(o.Messages)).
-			Str("latency_kind", kind).
-			Object("latency_us", stats.Summarize(o.Service))
-		if enc, err := stats.Encode(o.Service); err == nil {
-			e = e.Str("hdr", enc)
-		}
-		if o.Corrected != nil {
-			e = e.Object("corrected_us", stats.Summarize(o.Corrected))
-			if enc, err := stats.Encode(o.Corrected); err == nil {
-				e = e.Str("hdr_corrected", enc)
-			}
-		}
-		e.Send()
-	}
-	req, msg, errs := res.Totals()
-	e := out.Event("summary").Str("op", "all").
-		Int64("requests", req).Int64("messages", msg).Int64("errors", errs).
-		Float64("duration_s", secs).Float64("rps", per(req)).Float64("qps", per(msg)).
-		Int64("push_frames_sent", res.PushFrames).Int64("kv_ops_sent", res.KVOpsSent).Int64("push_bytes_sent", res.PushBytes).
-		Int64("teardown_frames_sent", res.TeardownFrames).
-		Int64("registered", res.RegisteredOK).Int64("register_failed", res.RegisterFailed).
-		Ints("sender_cpus", res.SenderCPUs).
-		Float64("process_cpu_s", res.ProcessCPU.Seconds())
-	if util, ok := cpuUtil(res.ProcessCPU, res.Elapsed); ok {
-		e = e.Float64("process_cpu_util", util)
-	} else {
-		e = e.RawJSON("process_cpu_util", []byte("null")) // too short a window to measure
-	}
-	e = e.Bool("drained", res.Drained).Float64("drain_ms", float64(res.DrainTime.Microseconds())/1e3).
-		Bool("interrupted", res.Interrupted)
-	if res.TargetRate > 0 {
-		e = e.Float64("target_rps", res.TargetRate).Float64("achieved_rps", per(req+errs))
-	}
-	if res.SamplesWritten > 0 || res.SamplesDropped > 0 {
-		e = e.Int64("samples_written", res.SamplesWritten).Int64("samples_dropped", res.SamplesDropped)
-	}
-	if len(res.MemSamples) > 0 {
-		sum, peak := 0.0, 0.0
-		for _, v := range res.MemSamples {
-			sum += v
-			peak = max(peak, v)
-		}
-		e = e.Dict("memory_pct", zerolog.Dict().Float64("avg", sum/float64(len(res.MemSamples))).Float64("max", peak))
-	}
-	if h, ok := res.Headroom(); ok {
-		e = e.Object("headroom", h)
-	}
-	if res.Intake != nil {
-		e = writeIntake(e, res.Intake)
-	}
-	e.Send()
+	c.rep.Errors(res.Errors)
+	c.rep.Summary(res)
 }

@@ -5,6 +5,9 @@ import (
 	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/lmfast/lmfast/engine/slo"
+	"github.com/lmfast/lmfast/engine/sweep"
 )
 
 // Config is one engine group's settings. A group is what LMCache's tool
@@ -65,6 +68,26 @@ type Config struct {
 	// holds (a power of two).
 	RingSize int
 
+	// Warmup is sent at the start of the run (and of every sweep step) and
+	// excluded from every figure: a request counts when its intended send
+	// time (its send time in a closed loop) is past it.
+	Warmup time.Duration
+	// LateGrace is how late an open loop may still send a request after
+	// the deadline: one due before the deadline and still unsent LateGrace
+	// after its intended time is dropped instead (--late-grace, 2 s by
+	// default; 0 drops every request unsent at the deadline).
+	LateGrace time.Duration
+	// RequestTimeout is how long a request may wait for its reply before it
+	// is an error; 0 means LMCache's 5 s.
+	RequestTimeout time.Duration
+
+	// Sweep, when set, runs the steps it hands out instead of one run of
+	// Duration at Rate and Concurrency (which must then be at least the
+	// sweep's highest concurrency: lanes are opened once).
+	Sweep *Sweep
+	// FailIf are the --fail-if terms; the Result carries their outcomes.
+	FailIf slo.Spec
+
 	// Progress, when set, receives one human progress line per second.
 	Progress io.Writer
 
@@ -103,12 +126,23 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--interval must be positive")
 	case c.RegisterTimeout < 0:
 		return fmt.Errorf("--register-timeout must be positive")
+	case c.Warmup < 0:
+		return fmt.Errorf("--warmup must not be negative")
+	case c.LateGrace < 0:
+		return fmt.Errorf("--late-grace must not be negative")
+	case c.RequestTimeout < 0:
+		return fmt.Errorf("--request-timeout must be positive")
 	case len(c.Mix) == 0:
 		return fmt.Errorf("--operations is empty")
 	case c.Senders <= 0:
 		return fmt.Errorf("need at least one sender")
 	case c.CPUs != nil && len(c.CPUs) != c.Senders:
 		return fmt.Errorf("%d CPUs for %d senders", len(c.CPUs), c.Senders)
+	}
+	if c.Sweep != nil && c.Sweep.spec.Dim == sweep.Concurrency {
+		if top := c.Sweep.spec.Values[len(c.Sweep.spec.Values)-1]; float64(c.Concurrency) < top {
+			return fmt.Errorf("concurrency %d is below the sweep's highest, %.0f", c.Concurrency, top)
+		}
 	}
 	if n := len(BuildSchedule(c.Mix, nil)); n == 0 {
 		return fmt.Errorf("--operations: every percentage is below 0.1, the schedule is empty")
@@ -129,6 +163,14 @@ type RegisterProgress struct {
 	OK     atomic.Int64 // workers registered
 	Failed atomic.Int64 // registrations that failed or were not answered in time
 }
+
+// openLoop reports whether the run is paced (by Rate or by its sweep).
+func (c *Config) openLoop() bool {
+	return c.Rate > 0 || c.Sweep != nil && c.Sweep.openLoop()
+}
+
+// DefaultRequestTimeout is RequestTimeout when it is 0: LMCache's.
+const DefaultRequestTimeout = 5 * time.Second
 
 // pairsCount is the number of simulated (instance, worker) pairs.
 func (c *Config) pairsCount() int { return c.NumInstances * c.NumWorkers }

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
-
-	"github.com/lmfast/lmfast/stream"
 )
 
 // group is one engine group's shared state.
@@ -22,6 +20,7 @@ type group struct {
 	hbURL   atomic.Pointer[string]
 	senders []*sender
 	stop    *stopState
+	joined  bool // it took part in its sweep (or left it)
 }
 
 func (g *group) heartbeatURL() string {
@@ -89,12 +88,20 @@ func (e *RegisterError) Error() string {
 }
 
 // Run executes one engine group: pre-registration, the timed run, the
-// end-of-run deregistration and the drain, streaming interval lines to out
-// and returning the final figures. Cancelling ctx stops the group early,
+// end-of-run deregistration and the drain, handing what it measures to rep
+// as it goes and returning the final figures. Cancelling ctx stops the group early,
 // whatever it is doing: within StopBudget it deregisters the workers it
 // registered, lets its queues drain, and returns everything measured until
 // then with Interrupted set.
-func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Result, error) {
+func Run(ctx context.Context, cfg Config, rep Reporter, hooks Hooks) (*Result, error) {
+	var g *group
+	if sw := cfg.Sweep; sw != nil {
+		defer func() {
+			if g == nil || !g.joined {
+				sw.leave() // the other groups do not wait for this one
+			}
+		}()
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -107,12 +114,15 @@ func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Res
 	if cfg.RegisterTimeout == 0 {
 		cfg.RegisterTimeout = 10 * time.Second
 	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
 	zctx, err := zmq.NewContext()
 	if err != nil {
 		return nil, fmt.Errorf("zmq context: %w", err)
 	}
 	_ = zctx.SetIoThreads(IOThreads(cfg.Senders))
-	g := &group{cfg: &cfg, zctx: zctx, stop: newStopState()}
+	g = &group{cfg: &cfg, zctx: zctx, stop: newStopState()}
 	if cfg.HeartbeatEndpoint != "" {
 		hb := cfg.HeartbeatEndpoint
 		g.hbURL.Store(&hb)
@@ -145,32 +155,22 @@ func Run(ctx context.Context, cfg Config, out *stream.Writer, hooks Hooks) (*Res
 	}
 	unwatch := context.AfterFunc(ctx, g.stop.interrupt)
 	defer unwatch()
-	return g.run(ctx, out, hooks)
+	return g.run(ctx, rep, hooks)
 }
 
-func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Result, error) {
+func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, error) {
 	cfg := g.cfg
-	res := &Result{Config: ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: cfg.Duration,
-		BatchSize: cfg.BatchSize, Mix: cfg.Mix, NumInstances: cfg.NumInstances, NumWorkers: cfg.NumWorkers,
-		NumLocations: cfg.NumLocations, NumKeys: cfg.NumKeys, NumProcesses: max(1, cfg.NumProcesses), Proc: cfg.Proc},
-		Ceiling: cfg.Ceiling}
+	res := &Result{Config: g.reportConfig(), Ceiling: cfg.Ceiling}
 
 	// Every sender's goroutine owns its sockets from creation to close, so a
-	// pinned sender keeps them on its CPU's thread.
+	// pinned sender keeps them on its CPU's thread. It runs the steps it is
+	// handed, then deregisters its workers and closes its sockets.
 	var (
 		setupDone   = make(chan error, len(g.senders))
 		regDone     sync.WaitGroup
-		startGate   = make(chan struct{})
-		stop        = make(chan struct{})
 		finished    sync.WaitGroup
-		startAt     time.Time
-		deadline    time.Time
-		pacer       Pacer
 		regDeadline = time.Now().Add(cfg.RegisterTimeout)
 	)
-	if cfg.Rate > 0 {
-		pacer = ConstantPacer{Rate: cfg.Rate / float64(len(g.senders))}
-	}
 	regDone.Add(len(g.senders))
 	finished.Add(len(g.senders))
 	for _, s := range g.senders {
@@ -191,15 +191,22 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 				}
 			}
 			setupDone <- err
-			<-startGate
-			if err == nil && len(s.load) > 0 {
-				s.run(startAt, deadline, pacer, stop)
+			for st := range s.steps {
+				if err == nil && len(s.load) > 0 {
+					s.runStep(st)
+				}
+				st.done.Done()
 			}
 			if s.push != nil {
 				s.deregisterAll()
 			}
 			s.closeSockets()
 		}()
+	}
+	endSteps := func() {
+		for _, s := range g.senders {
+			close(s.steps)
+		}
 	}
 	var setupErr error
 	for range g.senders {
@@ -218,7 +225,7 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 		proceed = false
 	}
 	if g.stop.isInterrupted() && setupErr == nil {
-		proceed = true // no load (the collector stops at once), but a summary of what was done
+		proceed = true // no load, but a summary of what was done
 	}
 	if !proceed {
 		err := setupErr
@@ -227,8 +234,7 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 		}
 		// Deregister what may have been registered, quickly, and leave.
 		g.stop.hurryBy(time.Now().Add(StopBudget))
-		close(stop)
-		close(startGate)
+		endSteps()
 		finished.Wait()
 		g.terminate()
 		return nil, err
@@ -248,19 +254,26 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 			s.load = nil
 		}
 	}
-	clock := readCPUClock()
-	startAt = clock.wall
-	deadline = startAt.Add(cfg.Duration)
-	col := newCollector(g, out, clock)
-	if hooks.Started != nil {
-		hooks.Started()
-	}
-	close(startGate)
 
-	// Collect while the senders run; stop them at the deadline or on ctx.
-	sendersDone := make(chan struct{})
-	go func() { finished.Wait(); close(sendersDone) }()
-	col.loop(ctx, deadline, stop, sendersDone)
+	// The steps: one, or a sweep's.
+	col := newCollector(g, rep)
+	g.joined = true
+	var (
+		prev    *Result
+		prevSet stepSetting
+	)
+	for first := true; ; first = false {
+		set, ok := g.nextStep(prev, first)
+		if prev != nil && cfg.Sweep != nil {
+			cfg.Sweep.reportGroup(rep, prev, prevSet.index)
+		}
+		if !ok {
+			break
+		}
+		prev, prevSet = g.runStep(ctx, col, set, hooks, first), set
+	}
+	endSteps()
+	finished.Wait() // deregistered, sockets closed
 	close(prodStop)
 	prodDone.Wait()
 
@@ -277,6 +290,54 @@ func (g *group) run(ctx context.Context, out *stream.Writer, hooks Hooks) (*Resu
 
 	col.finish(res)
 	return res, nil
+}
+
+// reportConfig is the part of the configuration the human report prints.
+func (g *group) reportConfig() ReportConfig {
+	cfg := g.cfg
+	return ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: cfg.Duration,
+		BatchSize: cfg.BatchSize, Mix: cfg.Mix, NumInstances: cfg.NumInstances, NumWorkers: cfg.NumWorkers,
+		NumLocations: cfg.NumLocations, NumKeys: cfg.NumKeys, NumProcesses: max(1, cfg.NumProcesses), Proc: cfg.Proc}
+}
+
+// nextStep returns the group's next step: without a sweep, the one step
+// of Duration (none when interrupted first); with one, what the sweep
+// decides once every group finished the step before (prev).
+func (g *group) nextStep(prev *Result, first bool) (stepSetting, bool) {
+	cfg := g.cfg
+	if cfg.Sweep != nil {
+		return cfg.Sweep.next(prev, g.stop.isInterrupted())
+	}
+	if !first || g.stop.isInterrupted() {
+		return stepSetting{}, false
+	}
+	return stepSetting{rate: cfg.Rate, concurrency: cfg.Concurrency, warmup: cfg.Warmup, duration: cfg.Duration}, true
+}
+
+// runStep runs one step on every sender and returns its figures.
+func (g *group) runStep(ctx context.Context, col *collector, set stepSetting, hooks Hooks, first bool) *Result {
+	cfg := g.cfg
+	clock := readCPUClock()
+	start := clock.wall
+	st := &stepRun{start: start, measureFrom: start.Add(set.warmup), lanes: set.concurrency, grace: cfg.LateGrace,
+		stop: make(chan struct{}), pacers: make([]Pacer, len(g.senders))}
+	st.deadline = st.measureFrom.Add(set.duration)
+	if set.rate > 0 {
+		for i := range st.pacers {
+			st.pacers[i] = ConstantPacer{Rate: set.rate / float64(len(g.senders))}
+		}
+	}
+	if first && hooks.Started != nil {
+		hooks.Started()
+	}
+	col.begin(st, set, clock)
+	st.done.Add(len(g.senders))
+	for _, s := range g.senders {
+		s.steps <- st
+	}
+	done := make(chan struct{})
+	go func() { st.done.Wait(); close(done) }()
+	return col.step(ctx, st, set, done)
 }
 
 // registerError describes a pre-registration in which every worker failed,
@@ -359,10 +420,12 @@ func (g *group) startProducers(stop <-chan struct{}, done *sync.WaitGroup) {
 		if len(s.load) == 0 {
 			continue
 		}
+		p := newProducer(cfg, s.load, cfg.Seed+uint64(cfg.Proc)*1_000_003+uint64(i)*7919)
+		s.schedule = p.schedule // read-only from here on
 		done.Add(1)
 		go func() {
 			defer done.Done()
-			produce(s, newProducer(cfg, s.load, cfg.Seed+uint64(cfg.Proc)*1_000_003+uint64(i)*7919), stop)
+			produce(s, p, stop)
 		}()
 	}
 	limit := time.Now().Add(time.Second)

@@ -1,19 +1,13 @@
 package engine
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lmfast/lmfast/engine/enginetest"
 	"github.com/lmfast/lmfast/internal/cpus"
-	"github.com/lmfast/lmfast/stream"
 )
 
 func testConfig(k *enginetest.Sink, mix string) Config {
@@ -29,22 +23,6 @@ func testConfig(k *enginetest.Sink, mix string) Config {
 		RegisterFirst: true, Senders: 2, Concurrency: 1, Seed: 42,
 		Interval: 200 * time.Millisecond, DrainTimeout: 5 * time.Second,
 	}
-}
-
-// lines parses a JSONL buffer and fails on any line that is not JSON.
-func lines(t *testing.T, buf *bytes.Buffer) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(buf.Bytes()))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("invalid JSONL line: %v: %s", err, sc.Text())
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // TestRunCountsMatchReceiver runs the seed's operation mix against real
@@ -66,8 +44,8 @@ func TestRunCountsMatchReceiver(t *testing.T) {
 			k := enginetest.Start(t)
 			cfg := testConfig(k, tc.mix)
 			cfg.Concurrency, cfg.Rate = tc.concurrency, tc.rate
-			var buf bytes.Buffer
-			res, err := Run(context.Background(), cfg, stream.New(&buf, "controller", "test"), Hooks{})
+			rec := &recorder{}
+			res, err := Run(context.Background(), cfg, rec, Hooks{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,31 +104,31 @@ func TestRunCountsMatchReceiver(t *testing.T) {
 					t.Errorf("open loop sent %d requests, more than the schedule's %d", total, ceiling)
 				}
 				for _, o := range res.Ops {
-					if o.Corrected == nil || o.Corrected.TotalCount() != o.Requests {
+					if o.Corrected == nil || o.Corrected.TotalCount() != o.Requests+o.Dropped {
 						t.Errorf("%s: corrected histogram missing or short", o.Op)
 					}
 				}
 			}
-			ls := lines(t, &buf)
-			var summaries, intervals int
-			for _, l := range ls {
-				for _, f := range []string{"time", "event", "run", "proc", "cmd"} {
-					if _, ok := l[f]; !ok {
-						t.Fatalf("line lacks %q: %v", f, l)
-					}
+			if len(rec.summaries) != 1 || rec.summaries[0] != res || len(rec.intervals) == 0 {
+				t.Errorf("%d summaries and %d intervals reported", len(rec.summaries), len(rec.intervals))
+			}
+			// An interval's counts and histograms are read one after the
+			// other while requests complete, so only their sums agree.
+			var ivReq, ivHist int64
+			for _, iv := range rec.intervals {
+				if len(iv.Ops) != len(cfg.Mix) {
+					t.Fatalf("interval with %d ops, want %d", len(iv.Ops), len(cfg.Mix))
 				}
-				switch l["event"] {
-				case "summary":
-					summaries++
-					if l["op"] == "all" && int64(l["kv_ops_sent"].(float64)) != got.KVOps {
-						t.Errorf("summary kv_ops_sent %v, sink %d", l["kv_ops_sent"], got.KVOps)
+				for _, o := range iv.Ops {
+					ivReq += o.Requests
+					ivHist += o.Service.TotalCount()
+					if (tc.rate > 0) != (o.Corrected != nil) {
+						t.Errorf("interval %s: corrected histogram %v with rate %v", o.Op, o.Corrected != nil, tc.rate)
 					}
-				case "interval":
-					intervals++
 				}
 			}
-			if summaries != len(cfg.Mix)+1 || intervals == 0 {
-				t.Errorf("%d summary and %d interval lines", summaries, intervals)
+			if req, _, _ := res.Totals(); ivReq != req || ivHist != req {
+				t.Errorf("intervals add up to %d requests and %d latencies, the summary has %d", ivReq, ivHist, req)
 			}
 		})
 	}
@@ -165,43 +143,25 @@ func TestRunStopsOnCancel(t *testing.T) {
 	cfg := testConfig(k, "admit:100")
 	cfg.Duration = time.Minute
 	ctx, cancel := context.WithCancel(context.Background())
-	// Cancel once an interval line shows that requests went out.
-	w := &cancelOnLine{cancel: cancel, match: func(m map[string]any) bool {
-		return m["event"] == "interval" && m["op"] == "all" && m["requests"].(float64) > 0
+	// Cancel once an interval shows that requests went out.
+	var at time.Time
+	rec := &recorder{onInterval: func(iv *Interval) {
+		if req, _, _ := iv.Totals(); req > 0 && at.IsZero() {
+			at = time.Now()
+			cancel()
+		}
 	}}
-	res, err := Run(ctx, cfg, stream.New(w, "controller", "test"), Hooks{})
+	res, err := Run(ctx, cfg, rec, Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if el := time.Since(w.at); w.at.IsZero() || el > 20*time.Second {
+	if el := time.Since(at); at.IsZero() || el > 20*time.Second {
 		t.Fatalf("cancel took %v", el)
 	}
 	got := k.Settle()
 	if !res.Interrupted || res.KVOpsSent == 0 || got.KVOps > res.KVOpsSent || (res.Drained && got.KVOps != res.KVOpsSent) {
 		t.Fatalf("after cancel: interrupted %v, drained %v; sink %d KV ops, engine %d", res.Interrupted, res.Drained, got.KVOps, res.KVOpsSent)
 	}
-}
-
-// cancelOnLine is a JSONL destination that calls cancel, once, at the first
-// line match accepts, and records when.
-type cancelOnLine struct {
-	mu     sync.Mutex
-	cancel func()
-	match  func(map[string]any) bool
-	at     time.Time
-}
-
-func (c *cancelOnLine) Write(p []byte) (int, error) {
-	var m map[string]any
-	if json.Unmarshal(p, &m) == nil && c.match(m) {
-		c.mu.Lock()
-		if c.at.IsZero() {
-			c.at = time.Now()
-			c.cancel()
-		}
-		c.mu.Unlock()
-	}
-	return len(p), nil
 }
 
 // cancelWhen calls cancel once cond holds (or ctx ended).
@@ -226,18 +186,23 @@ func TestHeartbeatWithoutURLIsCountedAsError(t *testing.T) {
 	hooks := Hooks{Started: func() {
 		go cancelWhen(ctx, cancel, func() bool { return k.Received().ByType["BatchedKVOperationMsg"] >= 50 })
 	}}
-	var buf bytes.Buffer
-	res, err := Run(ctx, cfg, stream.New(&buf, "controller", "test"), hooks)
+	rec := &recorder{}
+	res, err := Run(ctx, cfg, rec, hooks)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var errs int64
 	for _, o := range res.Ops {
-		if o.Op == OpHeartbeat && (o.Errors == 0 || o.Requests != 0) {
-			t.Fatalf("heartbeat without URL: %d ok, %d errors", o.Requests, o.Errors)
+		if o.Op == OpHeartbeat {
+			if o.Errors == 0 || o.Requests != 0 {
+				t.Fatalf("heartbeat without URL: %d ok, %d errors", o.Requests, o.Errors)
+			}
+			errs = o.Errors
 		}
 	}
-	if !strings.Contains(buf.String(), `"event":"error","run":"test","proc":0,"cmd":"controller","op":"heartbeat"`) {
-		t.Fatalf("no error line for heartbeat in:\n%s", buf.String())
+	const text = "Heartbeat socket not initialized. heartbeat_url=None. Register first to get heartbeat_url."
+	if n := rec.errorCount(OpHeartbeat, text); n != errs {
+		t.Fatalf("error %q reported %d times, want %d: %+v", text, n, errs, rec.errors)
 	}
 }
 
@@ -247,8 +212,8 @@ func TestRawSamplesOnePerOperation(t *testing.T) {
 	k := enginetest.Start(t)
 	cfg := testConfig(k, "admit:50,p2p_lookup:50")
 	cfg.Raw, cfg.Rate, cfg.Duration = true, 2000, 500*time.Millisecond
-	var buf bytes.Buffer
-	res, err := Run(context.Background(), cfg, stream.New(&buf, "controller", "test"), Hooks{})
+	rec := &recorder{}
+	res, err := Run(context.Background(), cfg, rec, Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,17 +221,14 @@ func TestRawSamplesOnePerOperation(t *testing.T) {
 	for _, o := range res.Ops {
 		ops += o.Requests + o.Errors
 	}
-	samples := map[string]int64{}
-	for _, l := range lines(t, &buf) {
-		if l["event"] != "sample" {
-			continue
-		}
-		samples[l["op"].(string)]++
-		if l["latency_us"].(float64) < l["service_us"].(float64) {
-			t.Fatalf("latency from intended below service time: %v", l)
+	samples := map[Op]int64{}
+	for _, smp := range rec.samples {
+		samples[smp.Op]++
+		if smp.Intended > smp.Sent || smp.Sent > smp.Done {
+			t.Fatalf("sample out of order: %+v", smp)
 		}
 	}
-	if res.SamplesDropped != 0 || res.SamplesWritten != ops || samples["admit"]+samples["p2p_lookup"] != ops {
+	if res.SamplesDropped != 0 || res.SamplesWritten != ops || samples[OpAdmit]+samples[OpP2PLookup] != ops {
 		t.Fatalf("%d operations, %d samples written (%v), %d dropped", ops, res.SamplesWritten, samples, res.SamplesDropped)
 	}
 }
@@ -282,8 +244,7 @@ func TestPinnedSendersRunOnTheirCPU(t *testing.T) {
 	k := enginetest.Start(t)
 	cfg := testConfig(k, "admit:100")
 	cfg.Senders, cfg.CPUs, cfg.Duration = 2, want, 200*time.Millisecond
-	var buf bytes.Buffer
-	res, err := Run(context.Background(), cfg, stream.New(&buf, "controller", "test"), Hooks{})
+	res, err := Run(context.Background(), cfg, Discard, Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,18 +268,15 @@ func TestClosedLoopSendsNothingAfterTheDeadline(t *testing.T) {
 				cfg := testConfig(k, mix)
 				cfg.Raw, cfg.Duration = true, d
 				var started time.Time
-				var buf bytes.Buffer
-				if _, err := Run(context.Background(), cfg, stream.New(&buf, "controller", "test"), Hooks{Started: func() { started = time.Now() }}); err != nil {
+				rec := &recorder{}
+				if _, err := Run(context.Background(), cfg, rec, Hooks{Started: func() { started = time.Now() }}); err != nil {
 					t.Fatal(err)
 				}
 				bound := started.Add(cfg.Duration).UnixNano()
-				for _, l := range lines(t, &buf) {
-					if l["event"] != "sample" {
-						continue
-					}
+				for _, smp := range rec.samples {
 					n++
-					if sent := int64(l["sent_ns"].(float64)); sent > bound {
-						t.Fatalf("%s sent %v after the deadline", l["op"], time.Duration(sent-bound))
+					if smp.Sent > bound {
+						t.Fatalf("%s sent %v after the deadline", smp.Op, time.Duration(smp.Sent-bound))
 					}
 				}
 			}

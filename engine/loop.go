@@ -12,81 +12,11 @@ import (
 	"github.com/lmfast/lmfast/zmqx"
 )
 
-// run is the sender's timed loop: take the next pre-encoded operation, wait
-// for its due time when paced, send it, and harvest replies. It returns when
-// the deadline passes or stop is closed, after waiting (at most the receive
-// timeout) for the replies still outstanding.
-func (s *sender) run(start, deadline time.Time, pacer Pacer, stop <-chan struct{}) {
-	s.ranOn = cpus.Current()
-	s.stop = stop
-	var k uint64
-	for {
-		select {
-		case <-stop:
-			s.finish()
-			return
-		default:
-		}
-		it := s.nextItem(stop, deadline)
-		if it == nil {
-			break
-		}
-		// A fresh reading after any wait: it is the deadline check and, in
-		// a closed loop, both the intended and the actual send time.
-		now := time.Now()
-		intended := now
-		if pacer != nil {
-			intended = start.Add(pacer.Due(k))
-			if !intended.Before(deadline) {
-				s.queue.Release()
-				break
-			}
-			if intended.After(now) {
-				if s.busy > 0 {
-					s.harvestUntil(intended)
-				}
-				if !waitUntil(intended, stop) {
-					s.queue.Release()
-					break
-				}
-				now = time.Now()
-			}
-		} else if !now.Before(deadline) {
-			s.queue.Release()
-			break
-		}
-		k++
-		// Collect the replies already there before sending, so that each
-		// completes at the time it arrived; not when every lane is busy and
-		// this is a request: sendRequest then waits for replies anyway.
-		if s.busy > 0 && (it.op.IsPush() || s.busy < len(s.slots)) {
-			s.harvest(0)
-		}
-		if it.op.IsPush() {
-			if !s.sendPush(it, intended, now) {
-				s.queue.Release()
-				break
-			}
-		} else {
-			cutoff := deadline // a closed loop sends nothing after the deadline
-			if pacer != nil {
-				cutoff = time.Time{} // an open loop sends what was due before it
-			}
-			if !s.sendRequest(it, intended, cutoff) {
-				s.queue.Release()
-				break
-			}
-		}
-		s.queue.Release()
-	}
-	s.finish()
-}
-
-// nextItem waits for the producer's next operation; nil at the deadline or
-// on stop. An empty ring means the producer is behind: back off (spin,
-// yield, then sleep) so the wait does not take the CPU the producer and
-// libzmq's I/O threads need.
-func (s *sender) nextItem(stop <-chan struct{}, deadline time.Time) *item {
+// nextItem waits for the producer's next operation; nil once giveUpAt
+// passed or on stop. An empty ring means the producer is behind: back off
+// (spin, yield, then sleep) so the wait does not take the CPU the producer
+// and libzmq's I/O threads need.
+func (s *sender) nextItem(stop <-chan struct{}, giveUpAt time.Time) *item {
 	for attempt := 0; ; attempt++ {
 		if it, ok := s.queue.Peek(); ok {
 			return it
@@ -97,7 +27,7 @@ func (s *sender) nextItem(stop <-chan struct{}, deadline time.Time) *item {
 				return nil
 			default:
 			}
-			if !time.Now().Before(deadline) {
+			if !time.Now().Before(giveUpAt) {
 				return nil
 			}
 		}
@@ -107,15 +37,15 @@ func (s *sender) nextItem(stop <-chan struct{}, deadline time.Time) *item {
 
 // sendPush sends one PUSH frame; sent is the time just taken before it.
 // A full queue is waited for up to zmqx.SendTimeout, as LMCache's tool
-// does, but in slices of sendSlice so that a stop ends the wait; it then
-// returns false, the frame neither sent nor counted.
-func (s *sender) sendPush(it *item, intended, sent time.Time) bool {
+// does, but in slices of sendSlice so that a stop or giveUpAt ends the
+// wait; it then returns false, the frame neither sent nor counted.
+func (s *sender) sendPush(it *item, intended, sent, giveUpAt time.Time) bool {
 	var err error
 	for {
 		if _, err = s.push.SendBytes(it.payload, 0); err == nil || !isTimeout(err) {
 			break
 		}
-		if stopped(s.stop) {
+		if stopped(s.stop) || !time.Now().Before(giveUpAt) {
 			return false
 		}
 		if time.Since(sent) >= zmqx.SendTimeout {
@@ -128,13 +58,16 @@ func (s *sender) sendPush(it *item, intended, sent time.Time) bool {
 		if isTimeout(err) {
 			msg = fmt.Sprintf("Send timeout - Controller may not be running at %s", s.cfg.PullEndpoint)
 		}
-		s.fail(it.op, msg)
+		s.failed(it.op, msg, intended)
 		s.sample(it.op, false, intended, sent, end)
 		return true
 	}
 	s.pushes++
 	s.kvOps += int64(it.kvOps)
 	s.pushBytes += int64(len(it.payload))
+	if intended.Before(s.measureFrom) {
+		s.warmupFrames.Add(1)
+	}
 	s.done(it.op, it.msgs, intended, sent, end)
 	return true
 }
@@ -151,28 +84,32 @@ func stopped(stop <-chan struct{}) bool {
 
 // sendRequest puts a request on a free lane, waiting for one if all are
 // busy (that wait counts toward the latency from the intended time). It
-// returns false, sending nothing, when cutoff (unless zero) passed during
-// that wait or the sender was stopped.
-func (s *sender) sendRequest(it *item, intended, cutoff time.Time) bool {
-	for s.busy == len(s.slots) && len(s.slots) > 0 {
+// returns false, sending nothing, when giveUpAt passed during that wait or
+// the sender was stopped.
+func (s *sender) sendRequest(it *item, intended, giveUpAt time.Time) bool {
+	for s.busy >= s.lanes && s.lanes > 0 {
 		if stopped(s.stop) {
 			return false
 		}
-		s.harvest(50 * time.Millisecond) // frees a lane by a reply or by expiry
+		left := time.Until(giveUpAt)
+		if left <= 0 {
+			return false
+		}
+		s.harvest(min(left, 50*time.Millisecond)) // frees a lane by a reply or by expiry
 	}
 	sent := time.Now()
-	if !cutoff.IsZero() && !sent.Before(cutoff) {
+	if !sent.Before(giveUpAt) {
 		return false
 	}
 	lane := -1
-	for i, sl := range s.slots {
+	for i, sl := range s.slots[:s.lanes] {
 		if !sl.busy {
 			lane = i
 			break
 		}
 	}
 	if lane < 0 {
-		s.fail(it.op, "no request lane free")
+		s.failed(it.op, "no request lane free", intended)
 		return true
 	}
 	sl := s.slots[lane]
@@ -180,15 +117,15 @@ func (s *sender) sendRequest(it *item, intended, cutoff time.Time) bool {
 	if it.op == OpHeartbeat {
 		sock = sl.heartbeat
 		if sock == nil {
-			s.fail(it.op, "Heartbeat socket not initialized. heartbeat_url=None. Register first to get heartbeat_url.")
+			s.failed(it.op, "Heartbeat socket not initialized. heartbeat_url=None. Register first to get heartbeat_url.", intended)
 			return true
 		}
 	} else if sock == nil {
-		s.fail(it.op, "DEALER socket not initialized. Ensure controller_reply_url is configured.")
+		s.failed(it.op, "DEALER socket not initialized. Ensure controller_reply_url is configured.", intended)
 		return true
 	}
 	if err := zmqx.SendRequest(sock, it.payload); err != nil {
-		s.fail(it.op, fmt.Sprintf("Request send failed: %v", err))
+		s.failed(it.op, fmt.Sprintf("Request send failed: %v", err), intended)
 		s.sample(it.op, false, intended, sent, time.Now())
 		return true
 	}
@@ -198,7 +135,7 @@ func (s *sender) sendRequest(it *item, intended, cutoff time.Time) bool {
 }
 
 // harvest collects the replies that arrive within timeout (0: only those
-// already there) and expires requests older than the receive timeout. It
+// already there) and expires requests older than the request timeout. It
 // reports whether any lane was freed.
 func (s *sender) harvest(timeout time.Duration) bool {
 	polled, err := s.poller.Poll(timeout)
@@ -226,7 +163,7 @@ func (s *sender) harvest(timeout time.Duration) bool {
 		}
 	}
 	for i, sl := range s.slots {
-		if sl.busy && now.Sub(sl.sent) > zmqx.RecvTimeout {
+		if sl.busy && now.Sub(sl.sent) > s.cfg.RequestTimeout {
 			s.expire(i, now)
 			freed = true
 		}
@@ -272,11 +209,11 @@ func (s *sender) complete(sl *slot, reply []byte, frames int, now time.Time) {
 	sl.busy = false
 	s.busy--
 	if frames == 0 {
-		s.fail(sl.op, "empty reply")
+		s.failed(sl.op, "empty reply", sl.intended)
 		return
 	}
 	if msg := checkReply(sl.op, reply); msg != "" {
-		s.fail(sl.op, msg)
+		s.failed(sl.op, msg, sl.intended)
 		s.sample(sl.op, false, sl.intended, sl.sent, now)
 		return
 	}
@@ -318,16 +255,16 @@ func (s *sender) expire(i int, now time.Time) {
 	url := s.cfg.ReplyEndpoint
 	if sl.op == OpHeartbeat {
 		url = s.grp.heartbeatURL()
-		s.fail(sl.op, fmt.Sprintf("Heartbeat timeout waiting for response from %s", url))
+		s.failed(sl.op, fmt.Sprintf("Heartbeat timeout waiting for response from %s", url), sl.intended)
 		_ = s.resetHeartbeat(i)
 	} else {
-		s.fail(sl.op, requestTimeout(url))
+		s.failed(sl.op, requestTimeout(url), sl.intended)
 		_, _ = s.resetReply(i)
 	}
 	s.sample(sl.op, false, sl.intended, sl.sent, now)
 }
 
-// finish waits for outstanding replies, bounded by the receive timeout
+// finish waits for outstanding replies, bounded by the request timeout
 // and, once the group is interrupted, by half of what is left of the stop
 // budget (the other half is for the deregistration and the drain). A
 // request still unanswered then is an error.
@@ -349,7 +286,7 @@ func (s *sender) abandon(now time.Time) {
 		if sl.busy {
 			sl.busy = false
 			s.busy--
-			s.fail(sl.op, "no reply before the run was interrupted")
+			s.failed(sl.op, "no reply before the run was interrupted", sl.intended)
 			s.sample(sl.op, false, sl.intended, sl.sent, now)
 		}
 	}

@@ -1,12 +1,5 @@
 package engine
 
-import (
-	"strconv"
-	"time"
-
-	"github.com/lmfast/lmfast/stream"
-)
-
 // Sample is one operation's timing for --raw output. Times are Unix
 // nanoseconds.
 type Sample struct {
@@ -17,31 +10,35 @@ type Sample struct {
 	Done     int64 // when the send returned (PUSH) or the reply arrived
 }
 
-// rawWriter drains every sender's sample ring into batched JSONL writes.
-// Senders never wait for it: a full ring drops the sample and counts it.
+// rawBatch is how many samples rawWriter hands its Reporter at once.
+const rawBatch = 8192
+
+// rawWriter drains every sender's sample ring and hands the samples to the
+// Reporter in batches. Senders never wait for it: a full ring drops the
+// sample and counts it.
 type rawWriter struct {
-	out     *stream.Writer
+	rep     Reporter
 	senders []*sender
-	buf     []byte
+	buf     []Sample
 	written int64
-	lost    int64 // samples rendered but not written (output error)
+	lost    int64 // samples the Reporter could not write (output error)
 }
 
-func newRawWriter(out *stream.Writer, senders []*sender) *rawWriter {
-	return &rawWriter{out: out, senders: senders, buf: make([]byte, 0, 1<<20)}
+func newRawWriter(rep Reporter, senders []*sender) *rawWriter {
+	return &rawWriter{rep: rep, senders: senders, buf: make([]Sample, 0, rawBatch)}
 }
 
-// drain renders what the rings hold; with all, it empties them.
-func (w *rawWriter) drain(all bool) {
+// drain hands over what the rings hold.
+func (w *rawWriter) drain() {
 	for _, s := range w.senders {
 		for {
 			smp, ok := s.samples.Peek()
 			if !ok {
 				break
 			}
-			w.render(smp)
+			w.buf = append(w.buf, *smp)
 			s.samples.Release()
-			if len(w.buf) > 1<<20-512 {
+			if len(w.buf) == cap(w.buf) {
 				w.flush()
 			}
 		}
@@ -49,39 +46,14 @@ func (w *rawWriter) drain(all bool) {
 	w.flush()
 }
 
-func (w *rawWriter) render(s *Sample) {
-	b := w.out.AppendPrefix(w.buf, "sample", time.Unix(0, s.Done))
-	b = append(b, `,"op":"`...)
-	b = append(b, s.Op.String()...)
-	b = append(b, `","ok":`...)
-	b = strconv.AppendBool(b, s.OK)
-	b = append(b, `,"intended_ns":`...)
-	b = strconv.AppendInt(b, s.Intended, 10)
-	b = append(b, `,"sent_ns":`...)
-	b = strconv.AppendInt(b, s.Sent, 10)
-	b = append(b, `,"latency_us":`...)
-	b = strconv.AppendFloat(b, float64(s.Done-s.Intended)/1e3, 'f', 3, 64)
-	b = append(b, `,"service_us":`...)
-	b = strconv.AppendFloat(b, float64(s.Done-s.Sent)/1e3, 'f', 3, 64)
-	b = append(b, "}\n"...)
-	w.buf = b
-	w.written++
-}
-
 func (w *rawWriter) flush() {
 	if len(w.buf) == 0 {
 		return
 	}
-	if err := w.out.WriteLines(w.buf); err != nil {
-		// Count the lines that did not make it.
-		n := int64(0)
-		for _, c := range w.buf {
-			if c == '\n' {
-				n++
-			}
-		}
-		w.lost += n
-		w.written -= n
+	if err := w.rep.Samples(w.buf); err != nil {
+		w.lost += int64(len(w.buf))
+	} else {
+		w.written += int64(len(w.buf))
 	}
 	w.buf = w.buf[:0]
 }

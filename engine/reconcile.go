@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/lmfast/lmfast/engine/scrape"
 )
 
@@ -70,8 +68,8 @@ func (in *Intake) framesSent() int64 {
 	return n
 }
 
-// framesSent is what the group's PUSH sockets accepted so far, teardown
-// frames included.
+// framesSent is what the group's PUSH sockets accepted so far, warm-up
+// and teardown frames included.
 func (g *group) framesSent() int64 {
 	var n int64
 	for _, s := range g.senders {
@@ -80,37 +78,29 @@ func (g *group) framesSent() int64 {
 				n += s.counts[op].requests.Load()
 			}
 		}
-		n += s.teardown.Load()
+		n += s.warmupFrames.Load() + s.teardown.Load()
 	}
 	return n
 }
 
-// interval reads the controller's counters and adds to e the frames it
-// received since the previous reading (received_frames, and per second
-// of the readings' span received_fps) and the frames sent by every group
-// that it has not counted yet (backlog_frames: in lmfast's queues, on the
-// network or in the controller's). The frames sent are counted after the
-// reading, so a backlog is never below the true one. A failed reading adds
-// received_error instead; a restart adds controller_restarts.
-func (in *Intake) interval(e *zerolog.Event) *zerolog.Event {
+// interval reads the controller's counters and returns what it received
+// since the previous reading, and the frames sent by every group that it
+// has not counted yet (see Received). A failed reading returns only Err.
+func (in *Intake) interval() *Received {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	d, err := in.sc.Delta(in.ctx)
 	if err != nil {
-		return e.Str("received_error", err.Error())
+		return &Received{Err: err}
 	}
 	sent := in.framesSent()
-	got := d.PullFrames - in.prev.PullFrames
-	e = e.Int64("received_frames", got)
-	if span := d.At.Sub(in.prev.At).Seconds(); in.havePrev && span > 0 {
-		e = e.Float64("received_fps", float64(got)/span)
-	}
-	e = e.Int64("backlog_frames", sent-d.PullFrames)
-	if d.Restarts > 0 {
-		e = e.Int("controller_restarts", d.Restarts)
+	r := &Received{Frames: d.PullFrames - in.prev.PullFrames, Requests: d.ReplyMessages - in.prev.ReplyMessages,
+		Backlog: sent - d.PullFrames, Restarts: d.Restarts}
+	if in.havePrev {
+		r.Span = max(0, d.At.Sub(in.prev.At))
 	}
 	in.prev, in.havePrev = d, true
-	return e
+	return r
 }
 
 // IntakeResult is a run's reconciliation with the controller's counts.
@@ -170,13 +160,3 @@ const (
 	// within the second an interrupted run has to end.
 	interruptedRead = 150 * time.Millisecond
 )
-
-// writeIntake adds a reconciliation to a summary line.
-func writeIntake(e *zerolog.Event, r *IntakeResult) *zerolog.Event {
-	e = e.Str("controller_metrics", r.URL).Bool("reconciled", r.Reconciled).Str("reconcile_scope", ReconcileScope)
-	if r.Err != nil {
-		return e.Str("controller_metrics_error", r.Err.Error())
-	}
-	return e.Int64("controller_received_frames", r.Received).Int64("controller_received_requests", r.Requests).
-		Int64("frames_missing", r.Missing).Int("controller_restarts", r.Restarts)
-}

@@ -1,11 +1,9 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 
 	"github.com/lmfast/lmfast/engine/enginetest"
 	"github.com/lmfast/lmfast/refcontroller"
-	"github.com/lmfast/lmfast/stream"
 	"github.com/lmfast/lmfast/wire"
 	"github.com/lmfast/lmfast/zmqx"
 )
@@ -88,9 +85,8 @@ func TestRegisterNeverAnsweredEndsAtTheTimeout(t *testing.T) {
 	cfg.ReplyEndpoint = router(t, func([]byte) []byte { return nil })
 	cfg.NumInstances, cfg.NumWorkers = 10, 1
 	cfg.RegisterTimeout = 300 * time.Millisecond
-	var buf bytes.Buffer
 	start := time.Now()
-	_, err := Run(context.Background(), cfg, stream.New(&buf, "controller", "test"), Hooks{})
+	_, err := Run(context.Background(), cfg, Discard, Hooks{})
 	elapsed := time.Since(start)
 	var re *RegisterError
 	if !errors.As(err, &re) {
@@ -150,8 +146,8 @@ func TestRegisterPartlyFailedLoadsOnlyRegisteredWorkers(t *testing.T) {
 		Duration: 700 * time.Millisecond, BatchSize: 20, Mix: ops, NumInstances: 6, NumWorkers: 2, NumLocations: 2,
 		NumKeys: 1000, NumHashes: 1, RegisterFirst: true, Senders: 2, Concurrency: 1, Seed: 7,
 		Interval: 200 * time.Millisecond, DrainTimeout: 5 * time.Second}
-	var buf bytes.Buffer
-	res, err := Run(context.Background(), cfg, stream.New(&buf, "controller", "test"), Hooks{})
+	rec := &recorder{}
+	res, err := Run(context.Background(), cfg, rec, Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,8 +170,8 @@ func TestRegisterPartlyFailedLoadsOnlyRegisteredWorkers(t *testing.T) {
 		t.Fatalf("controller after the run: %d batches dropped (unregistered worker), %d deregistered, %d misses, %d still registered",
 			c.DroppedBatches, c.Deregistered, c.DeregisterMisses, c.Registered)
 	}
-	if !strings.Contains(buf.String(), `"op":"register","error":"pre-registration: controller error: refused","count":6`) {
-		t.Fatalf("no error line for the refused registrations:\n%s", buf.String())
+	if n := rec.errorCount(OpRegister, "pre-registration: controller error: refused"); n != 6 {
+		t.Fatalf("refused registrations reported %d times, want 6: %+v", n, rec.errors)
 	}
 }
 
@@ -203,8 +199,7 @@ func TestCancelDuringRegistration(t *testing.T) {
 		cancelled <- time.Now()
 		cancel()
 	}()
-	var buf bytes.Buffer
-	res, err := Run(ctx, cfg, stream.New(&buf, "controller", "test"), Hooks{})
+	res, err := Run(ctx, cfg, Discard, Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,12 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/lmfast/lmfast/stream"
 	"github.com/lmfast/lmfast/wire"
 )
 
@@ -69,8 +67,7 @@ func TestBadRepliesAreErrors(t *testing.T) {
 	cfg := Config{PullEndpoint: "tcp://127.0.0.1:1", ReplyEndpoint: ep, Duration: 300 * time.Millisecond, BatchSize: 1, Mix: ops,
 		NumInstances: 2, NumWorkers: 1, NumLocations: 1, NumKeys: 100, NumHashes: 3, Senders: 1, Concurrency: 2,
 		Seed: 3, Interval: time.Hour, DrainTimeout: time.Second}
-	var buf bytes.Buffer
-	res, err := Run(context.Background(), cfg, stream.New(&buf, "controller", "test"), Hooks{})
+	res, err := Run(context.Background(), cfg, Discard, Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/lmfast/lmfast/engine/slo"
 )
 
 // WriteReport prints r in the layout of LMCache's controller benchmark
@@ -77,6 +79,16 @@ func writeBody(b *strings.Builder, r *Result, overall, perOp, system string) {
 	if r.Interrupted {
 		fmt.Fprintf(b, "  Interrupted: true (stopped early; the figures cover the %.2fs that ran)\n", secs)
 	}
+	if r.TargetRate > 0 {
+		sent, dropped := r.Sent()
+		req, _, errs := r.Totals()
+		short := ""
+		if !r.MetTarget() {
+			short = " - more than 5% short of the target"
+		}
+		fmt.Fprintf(b, "  Target RPS: %.2f, achieved: %.2f%s\n", r.TargetRate, per(req+errs), short)
+		fmt.Fprintf(b, "  Due: %d, Sent: %d, Dropped: %d (%.2f%%)\n", r.Due, sent, dropped, pct(dropped, r.Due))
+	}
 	fmt.Fprintf(b, "\n%s\n", perOp)
 	for _, o := range r.Ops {
 		fmt.Fprintf(b, "  %s:\n", o.Op)
@@ -123,3 +135,174 @@ func latencyLine(h *hdrhistogram.Histogram) string {
 }
 
 func ms(ns int64) float64 { return float64(ns) / 1e6 }
+
+// pct is n of total in percent (0 when total is 0).
+func pct(n, total int64) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(total)
+}
+
+// WriteFailIf prints each --fail-if term's outcome; nothing without terms.
+func WriteFailIf(w io.Writer, rs slo.Results) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	verdict := "all held"
+	if bad := rs.Failed(); len(bad) > 0 {
+		verdict = fmt.Sprintf("%d violated (exit 99)", len(bad))
+	}
+	fmt.Fprintf(&b, "Thresholds (--fail-if): %s\n", verdict)
+	for _, r := range rs {
+		fmt.Fprintf(&b, "  %s\n", r)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteSweepReport prints a sweep's steps as a table, then its capacity
+// line.
+func WriteSweepReport(w io.Writer, steps []*StepResult, c *CapacityResult) error {
+	var b strings.Builder
+	if len(steps) == 0 {
+		fmt.Fprintf(&b, "\nSweep: no step completed\n")
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	latencyOps := sweepLatencyOps(steps, c)
+	fmt.Fprintf(&b, "\nSweep (%s; latencies in ms, corrected in an open loop):\n", steps[0].Dim)
+	fmt.Fprintf(&b, "  %4s %-6s %10s %5s %11s %8s %7s", "step", "phase", "target/s", "conc", "achieved/s", "dropped", "errors")
+	for _, op := range latencyOps {
+		fmt.Fprintf(&b, " %14s", op+" p99")
+	}
+	fmt.Fprintf(&b, " %5s %-12s %s\n", "cpu", "limited by", "SLO")
+	for _, st := range steps {
+		r := st.Result
+		req, _, errs := r.Totals()
+		secs := r.Elapsed.Seconds()
+		achieved := 0.0
+		if secs > 0 {
+			achieved = float64(req+errs) / secs
+		}
+		_, dropped := r.Sent()
+		target := "closed"
+		if st.Rate > 0 {
+			target = fmt.Sprintf("%.0f", st.Rate)
+		}
+		fmt.Fprintf(&b, "  %4d %-6s %10s %5d %11.0f %7.2f%% %6.2f%%", st.Index, st.Phase, target, st.Concurrency, achieved,
+			pct(dropped, r.Due), pct(errs, req+errs))
+		for _, name := range latencyOps {
+			fmt.Fprintf(&b, " %14s", p99Of(r, name))
+		}
+		limit := r.LimitedBy()
+		if limit == "" {
+			limit = "-"
+		}
+		verdict := "pass"
+		if len(st.SLO) == 0 {
+			verdict = "-"
+		} else if !st.Pass {
+			verdict = "FAIL"
+			for _, f := range st.SLO.Failed() {
+				verdict += " " + f.Text + " (" + f.ValueString() + ")"
+			}
+		}
+		cpu := "-"
+		if u, ok := r.CPUUtil(); ok {
+			cpu = fmt.Sprintf("%.2f", u)
+		}
+		fmt.Fprintf(&b, " %5s %-12s %s\n", cpu, limit, verdict)
+	}
+	if c != nil && (len(c.SLO) > 0 || c.Pass != nil) {
+		b.WriteString(capacityLine(c))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// capacityLine says what the sweep found.
+func capacityLine(c *CapacityResult) string {
+	unit := "requests/s"
+	if c.Dim == "concurrency" {
+		unit = "requests in flight per sender"
+	}
+	var b strings.Builder
+	switch {
+	case c.Pass == nil && c.Fail != nil:
+		fmt.Fprintf(&b, "Capacity: below the first step: %.0f %s already failed", c.Fail.Value, unit)
+	case c.Pass == nil:
+		fmt.Fprintf(&b, "Capacity: not found")
+	case c.Dim == "concurrency":
+		req, _, errs := c.Pass.Result.Totals()
+		fmt.Fprintf(&b, "Capacity: best at %.0f %s: %.0f requests/s", c.Pass.Value, unit, float64(req+errs)/max(c.Pass.Result.Elapsed.Seconds(), 1e-9))
+	default:
+		fmt.Fprintf(&b, "Capacity: %.0f %s (the highest rate that met every SLO term", c.Pass.Value, unit)
+		if c.Fail != nil {
+			fmt.Fprintf(&b, "; within %.3g%% of %.0f, the lowest that failed", 100*c.Precision, c.Fail.Value)
+		}
+		b.WriteString(")")
+	}
+	if c.Fail != nil && c.Pass != nil {
+		var terms []string
+		for _, f := range c.Fail.SLO.Failed() {
+			t := f.Text + ": " + f.ValueString()
+			if f.Latency != "" {
+				t += " (" + f.Latency + ")"
+			}
+			terms = append(terms, t)
+		}
+		fmt.Fprintf(&b, "; step %d failed %s", c.Fail.Index, strings.Join(terms, ", "))
+	} else if c.Pass != nil && len(c.SLO) > 0 {
+		b.WriteString("; no step failed: the capacity is above the highest rate tried")
+	}
+	if c.Interrupted {
+		b.WriteString(" (interrupted: the sweep did not finish)")
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// sweepLatencyOps are the request ops whose p99 the step table shows: the
+// ones an SLO term names, else every request op.
+func sweepLatencyOps(steps []*StepResult, c *CapacityResult) []string {
+	var out []string
+	seen := map[string]bool{}
+	if c != nil {
+		for _, t := range c.SLO {
+			if t.Stat.IsLatency() && !seen[t.Op] {
+				seen[t.Op] = true
+				out = append(out, t.Op)
+			}
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for _, o := range steps[0].Result.Ops {
+		if !o.Op.IsPush() {
+			out = append(out, o.Op.String())
+		}
+	}
+	return out
+}
+
+// p99Of is the op's p99 in ms as the SLO reads it: corrected in an open
+// loop, service in a closed one.
+func p99Of(r *Result, name string) string {
+	for _, o := range r.Ops {
+		if o.Op.String() != name {
+			continue
+		}
+		h := o.Service
+		if r.OpenLoop && o.Corrected != nil {
+			h = o.Corrected
+		}
+		if h == nil || h.TotalCount() == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.3f", ms(h.ValueAtQuantile(99)))
+	}
+	return "-"
+}

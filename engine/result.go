@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/lmfast/lmfast/engine/slo"
 	"github.com/lmfast/lmfast/stats"
 )
 
@@ -23,7 +25,17 @@ type OpResult struct {
 	Corrected *hdrhistogram.Histogram
 	// ErrorCounts counts each distinct error text.
 	ErrorCounts map[string]int64
+	// Sent counts the operations sent (or whose send failed): Requests +
+	// Errors once every reply is in. Dropped counts, in an open loop, the
+	// requests due before the deadline that were never sent (see
+	// Config.LateGrace); their lateness is in Corrected. A dropped
+	// request's op is the next of the mix's schedule, so the drops spread
+	// over the ops as the mix does.
+	Sent, Dropped int64
 }
+
+// Due returns the op's requests due: Sent + Dropped.
+func (o *OpResult) Due() int64 { return o.Sent + o.Dropped }
 
 // ErrorCount is one distinct error of a run: its op ("register" also for
 // pre-registration), its text, how often it happened and when first.
@@ -64,15 +76,50 @@ type Result struct {
 	Drained        bool          // every queued frame left before DrainTimeout
 	Interrupted    bool          // the run was stopped early (Ctrl-C, SIGTERM, lost output)
 	DrainTime      time.Duration // how long the drain took
-	TargetRate     float64       // --rate for this group (0: closed loop)
+	TargetRate     float64       // --rate for this group (0: closed loop, or a sweep's whole run)
+	OpenLoop       bool          // paced: Corrected histograms, due and dropped
+	// Due counts the requests an open loop's schedule had due in the
+	// measured time, counted from the schedule itself: Sent + Dropped over
+	// all ops when every one is accounted for.
+	Due            int64
+	Warmup         time.Duration // excluded at the start (of each step)
+	Start          time.Time     // when the measured time (of the first step) began, after the warm-up
 	SamplesWritten int64         // --raw lines written
 	SamplesDropped int64         // --raw samples lost because the writer fell behind
 	SenderCPUs     []int         // per sender: the CPU it ran on when the run started
 	ProcessCPU     time.Duration // user+system CPU time of the whole lmfast process over Elapsed
 	Ceiling        *Ceiling      // the raw ZMQ ceiling the headroom is measured against (nil: none)
 	Errors         []ErrorCount  // every distinct error, most frequent first
-	Intake         *IntakeResult // the reconciliation with the controller's counts (nil: none)
+	// Intake is the reconciliation with the controller's own counts (its
+	// /metrics); nil when they were not read.
+	Intake *IntakeResult
+	// FailIf holds the outcome of each --fail-if term (nil without).
+	FailIf slo.Results
 }
+
+// Sent returns the operations sent and dropped over all ops.
+func (r *Result) Sent() (sent, dropped int64) {
+	for _, o := range r.Ops {
+		sent += o.Sent
+		dropped += o.Dropped
+	}
+	return
+}
+
+// Observed returns r's figures as SLO and --fail-if terms read them.
+func (r *Result) Observed() slo.Observed {
+	obs := slo.Observed{OpenLoop: r.OpenLoop, Elapsed: r.Elapsed}
+	for i := range r.Ops {
+		o := &r.Ops[i]
+		obs.Ops = append(obs.Ops, slo.OpObserved{Op: o.Op.String(), Requests: o.Requests, Errors: o.Errors,
+			Due: o.Due(), Dropped: o.Dropped, Corrected: slo.LatencyOf(o.Corrected), Service: slo.LatencyOf(o.Service)})
+	}
+	return obs
+}
+
+// CPUUtil is ProcessCPU over Elapsed, in cores (1.0: one core busy the
+// whole time); ok is false for a window too short to measure.
+func (r *Result) CPUUtil() (util float64, ok bool) { return cpuUtil(r.ProcessCPU, r.Elapsed) }
 
 // Totals returns the successful requests and messages of all ops.
 func (r *Result) Totals() (requests, messages, errors int64) {
@@ -87,7 +134,9 @@ func (r *Result) Totals() (requests, messages, errors int64) {
 // Merge combines the results of several groups into one: counts and
 // histograms add up exactly, the elapsed time and the process's CPU time
 // are the longest (every group measures the whole process), memory samples
-// are concatenated. Ops keep the order of their first appearance.
+// are concatenated. Ops keep the order of their first appearance. Intake
+// (the controller's whole intake, not a group's) and FailIf are left for
+// the caller to set on the merged result.
 func Merge(results []*Result) *Result {
 	out := &Result{}
 	if len(results) == 0 {
@@ -98,6 +147,9 @@ func Merge(results []*Result) *Result {
 	for _, r := range results {
 		out.Drained = out.Drained && r.Drained
 		out.Interrupted = out.Interrupted || r.Interrupted
+		out.OpenLoop = out.OpenLoop || r.OpenLoop
+		out.Warmup = max(out.Warmup, r.Warmup)
+		out.Due += r.Due
 	}
 	index := map[Op]int{}
 	errIndex := map[[2]string]int{}
@@ -150,6 +202,8 @@ func Merge(results []*Result) *Result {
 			m.Requests += o.Requests
 			m.Messages += o.Messages
 			m.Errors += o.Errors
+			m.Sent += o.Sent
+			m.Dropped += o.Dropped
 			m.Service.Merge(o.Service)
 			if o.Corrected != nil {
 				if m.Corrected == nil {

@@ -61,6 +61,10 @@ type sender struct {
 	// teardown counts the DeRegister frames sent at the end; an Intake
 	// reads it while the senders tear down.
 	teardown atomic.Int64
+	// warmupFrames counts the PUSH frames sent during warm-ups, which
+	// counts leaves out: an Intake adds them to what the controller
+	// should have received.
+	warmupFrames atomic.Int64
 
 	errMu  sync.Mutex
 	errs   map[errKey]int64
@@ -74,8 +78,20 @@ type sender struct {
 	regOK       int     // pre-registrations that succeeded
 	regFailed   int     // pre-registrations that failed
 	load        []*pair // the pairs the sender sends operations for in the timed run
+	ranOn       int     // the CPU the sender's thread was on when the timed run started
+	started     bool    // it ran a step
+
+	// The step being run; read and written by the sender's goroutine only,
+	// the step's figures read by the collector once the step is done.
+	steps       chan *stepRun // the group's steps; closed after the last
 	stop        <-chan struct{}
-	ranOn       int // the CPU the sender's thread was on when the timed run started
+	lanes       int       // request lanes in use (at most len(slots))
+	measureFrom time.Time // what is intended before it is warm-up
+	stepSent    [numOps]int64
+	stepDropped [numOps]int64
+	stepDue     int64
+	schedule    []Op // the producer's op schedule: dropped requests take their ops from it
+	dropNext    int  // the schedule's next op for a dropped request
 }
 
 type errKey struct {
@@ -89,11 +105,11 @@ func newSender(id int, cfg *Config, grp *group, cpu int, pairs []*pair) (*sender
 		return nil, err
 	}
 	s := &sender{id: id, cfg: cfg, grp: grp, cpu: cpu, pairs: pairs, queue: q,
-		errs: map[errKey]int64{}, firstE: map[errKey]time.Time{}}
-	for op := range s.service {
-		s.service[op] = stats.NewRecorder()
-		if cfg.Rate > 0 {
-			s.corrected[op] = stats.NewRecorder()
+		errs: map[errKey]int64{}, firstE: map[errKey]time.Time{}, steps: make(chan *stepRun, 1)}
+	for _, m := range cfg.Mix {
+		s.service[m.Op] = stats.NewRecorder()
+		if cfg.openLoop() {
+			s.corrected[m.Op] = stats.NewRecorder()
 		}
 	}
 	if cfg.Raw {
@@ -102,6 +118,15 @@ func newSender(id int, cfg *Config, grp *group, cpu int, pairs []*pair) (*sender
 		}
 	}
 	return s, nil
+}
+
+// failed counts one failed operation of the run under its error text,
+// unless it was intended during the warm-up.
+func (s *sender) failed(op Op, msg string, intended time.Time) {
+	if intended.Before(s.measureFrom) {
+		return
+	}
+	s.fail(op, msg)
 }
 
 // fail counts one failed operation under its error text.
@@ -116,8 +141,13 @@ func (s *sender) fail(op Op, msg string) {
 	s.errMu.Unlock()
 }
 
-// done records one successful operation.
+// done records one successful operation, unless it was intended during
+// the warm-up.
 func (s *sender) done(op Op, msgs int32, intended, sent, end time.Time) {
+	if intended.Before(s.measureFrom) {
+		return
+	}
+	s.sample(op, true, intended, sent, end)
 	c := &s.counts[op]
 	c.requests.Add(1)
 	c.messages.Add(int64(msgs))
@@ -125,11 +155,12 @@ func (s *sender) done(op Op, msgs int32, intended, sent, end time.Time) {
 	if s.corrected[op] != nil {
 		s.corrected[op].Record(int64(end.Sub(intended)))
 	}
-	s.sample(op, true, intended, sent, end)
 }
 
+// sample records one operation's timing for --raw, unless it was
+// intended during the warm-up.
 func (s *sender) sample(op Op, ok bool, intended, sent, end time.Time) {
-	if s.samples == nil {
+	if s.samples == nil || intended.Before(s.measureFrom) {
 		return
 	}
 	smp, has := s.samples.Reserve()

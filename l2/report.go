@@ -137,8 +137,8 @@ func WriteSummaries(out *stream.Writer, res *Result, doc []Section, v Verdict) {
 			e = addValue(e, en.Key, en.Value)
 		}
 		e = e.Int("timed_out_rounds", timedOut)
-		e = e.Object("latency_us", stats.Summarize(o.Latency)).Str("hdr", encode(o.Latency)).
-			Object("service_us", stats.Summarize(o.Service)).Str("hdr_service", encode(o.Service)).
+		e = e.Object("latency_us", stream.Latency(stats.Summarize(o.Latency))).Str("hdr", encode(o.Latency)).
+			Object("service_us", stream.Latency(stats.Summarize(o.Service))).Str("hdr_service", encode(o.Service)).
 			Int64("direct_keys", o.DirectKeys).Int64("buffered_keys", o.BufferedKeys).
 			Int64("eventfd_wakeups", o.Wakeups).Int64("completions", o.Tiles).Bool("interrupted", o.Interrupted)
 		if res.Config.Raw {

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/rs/zerolog"
 )
 
 // Histogram bounds, in nanoseconds.
@@ -20,8 +19,8 @@ func NewHistogram() *hdrhistogram.Histogram {
 	return hdrhistogram.New(LowestNs, HighestNs, SigFigs)
 }
 
-// Summary is the microsecond view of a histogram written on interval and
-// summary lines. Zero values mean "no samples".
+// Summary is the microsecond view of a histogram, as interval and summary
+// lines show it (stream.Latency writes it). Zero values mean "no samples".
 type Summary struct {
 	Count int64   `json:"count"`
 	Min   float64 `json:"min"`
@@ -52,20 +51,6 @@ func Summarize(h *hdrhistogram.Histogram) Summary {
 		P999:  us(h.ValueAtQuantile(99.9)),
 		Max:   us(h.Max()),
 	}
-}
-
-// MarshalZerologObject writes s as a JSON object, for
-// event.Object("latency_us", s).
-func (s Summary) MarshalZerologObject(e *zerolog.Event) {
-	e.Int64("count", s.Count).
-		Float64("min", s.Min).
-		Float64("mean", s.Mean).
-		Float64("p50", s.P50).
-		Float64("p90", s.P90).
-		Float64("p95", s.P95).
-		Float64("p99", s.P99).
-		Float64("p999", s.P999).
-		Float64("max", s.Max)
 }
 
 // Encode returns h in the HdrHistogram V2 compressed, base64 form that

@@ -66,7 +66,7 @@ func TestCoordinatedOmissionCorrected(t *testing.T) {
 	const rate = 1000
 	srv := startServerProcess(t, "--pull-port", "0", "--reply-port", "0", "--heartbeat-port=-1",
 		"--inject-stall", "1s", "--stall-every", "3s")
-	code, stderr, ls := runController(t, "--monitor-ports", srv.monitorPorts(), "--operations", "p2p_lookup:100",
+	code, stderr, ls := runLmfast(t, "--monitor-ports", srv.monitorPorts(), "--operations", "p2p_lookup:100",
 		"--rate", strconv.Itoa(rate), "--senders", "1", "--concurrency", "1", "--duration", "10", "--no-register-first",
 		"--num-instances", "4", "--num-hashes", "10", "--raw")
 	lines := srv.stop(t)

@@ -15,7 +15,10 @@ import (
 
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/engine/calibrate"
+	enginejsonl "github.com/lmfast/lmfast/engine/jsonl"
 	"github.com/lmfast/lmfast/engine/scrape"
+	"github.com/lmfast/lmfast/engine/slo"
+	"github.com/lmfast/lmfast/engine/sweep"
 	"github.com/lmfast/lmfast/internal/cpus"
 	"github.com/lmfast/lmfast/internal/pyfmt"
 	"github.com/lmfast/lmfast/stream"
@@ -49,6 +52,14 @@ type controllerCmd struct {
 	Embedded        bool    `help:"Start the reference controller in-process on free 127.0.0.1 ports and target it (its /metrics is --controller-metrics)."`
 	DrainTimeout    seconds `name:"drain-timeout" default:"10s" help:"How long queued messages may take to reach the controller after the run."`
 	NoHeadroom      bool    `name:"no-headroom" help:"Skip the calibrated ZMQ ceiling (no headroom figure)."`
+	Warmup          string  `default:"2s" help:"Excluded start of the run and of each --sweep step: sent, not measured (0: none)."`
+	LateGrace       string  `name:"late-grace" default:"2s" help:"Open loop: a request due before the deadline and still unsent this long after its intended time is dropped, its lateness recorded."`
+	RequestTimeout  string  `name:"request-timeout" default:"5s" help:"How long a request waits for its reply before it is an error (LMCache's 5 s)."`
+	Sweep           string  `placeholder:"DIM=VALUES" help:"Run steps of rising load: rate=1000:64000:x2, rate=1000,2000,5000, rate=1000:5000:+1000 or concurrency=1:64:x2."`
+	StepDuration    string  `name:"step-duration" default:"10s" help:"Measured length of each --sweep step, after its --warmup."`
+	SLO             string  `name:"slo" placeholder:"TERMS" help:"With --sweep: what a step must meet, e.g. 'p2p_lookup.p99<2ms,errors<0.1%,dropped<1%'; a rate sweep then bisects to the highest passing rate."`
+	Precision       string  `default:"5%" help:"With --slo: bisect until the lowest failing rate is within this of the highest passing one."`
+	FailIf          string  `name:"fail-if" placeholder:"TERMS" help:"Thresholds on the run, in --slo's terms: each term's outcome is in the summary; a violated term exits 99 once all output is written."`
 
 	processFlags `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
 
@@ -89,6 +100,21 @@ func parseMonitorPorts(s string) (monitorPorts, error) {
 	return mp, nil
 }
 
+// parseDuration reads a duration as parseSeconds does, 0 included.
+func parseDuration(flag, s string) (time.Duration, error) {
+	if n, err := strconv.ParseFloat(s, 64); err == nil && n == 0 {
+		return 0, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d == 0 {
+		return 0, nil
+	}
+	d, err := parseSeconds(flag, s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a duration of 0 or more", flag, s)
+	}
+	return d, nil
+}
+
 // Run checks every flag, measures the headroom ceiling, runs the engine
 // groups, and writes the summaries, the reports and (--embedded) the
 // verification.
@@ -126,6 +152,40 @@ func (c *controllerCmd) Run(a *app) error {
 	if c.Senders < 0 {
 		return badInput("--senders must not be negative")
 	}
+	warmup, err := parseDuration("--warmup", c.Warmup)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	grace, err := parseDuration("--late-grace", c.LateGrace)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	requestTimeout, err := parseSeconds("--request-timeout", c.RequestTimeout)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	sloOps := engine.SLOOps(mix)
+	var failIf slo.Spec
+	if c.FailIf != "" {
+		if failIf, err = slo.Parse(c.FailIf, sloOps); err != nil {
+			return badInput("--fail-if: %v", err)
+		}
+	}
+	plan, err := c.sweepPlan(sloOps)
+	if err != nil {
+		return err
+	}
+	if plan != nil && place.Processes > 1 {
+		return badInput("--sweep runs in one lmfast process (its groups meet after every step to pick the next): leave out --num-processes-total, use --num-processes")
+	}
+	concurrency, rate := c.Concurrency, c.Rate
+	if plan != nil {
+		duration = plan.StepDuration
+		if plan.Spec.Dim == sweep.Concurrency {
+			concurrency = int(plan.Spec.Values[len(plan.Spec.Values)-1])
+		}
+		plan.Warmup, plan.Rate, plan.Concurrency, plan.Groups = warmup, c.Rate, c.Concurrency, c.NumProcesses
+	}
 	metrics, err := c.metricsFlag()
 	if err != nil {
 		return err
@@ -158,9 +218,10 @@ func (c *controllerCmd) Run(a *app) error {
 		Duration: duration, BatchSize: c.BatchSize, Mix: mix,
 		NumInstances: c.NumInstances, NumWorkers: c.NumWorkers, NumLocations: c.NumLocations,
 		NumKeys: c.NumKeys, NumHashes: c.NumHashes, NumProcesses: place.TotalGroups(), StartAt: startAt,
-		RegisterFirst: !c.NoRegisterFirst, Rate: place.GroupRate(c.Rate), Concurrency: c.Concurrency,
+		RegisterFirst: !c.NoRegisterFirst, Rate: place.GroupRate(rate), Concurrency: concurrency,
 		Seed: seed, Interval: interval, Raw: c.Raw, DrainTimeout: drain,
 		RegisterTimeout: registerTimeout, Registering: &engine.RegisterProgress{},
+		Warmup: warmup, LateGrace: grace, RequestTimeout: requestTimeout, FailIf: failIf,
 	}
 	groups, asked, err := engine.Groups(base, c.NumProcesses, pinned, c.Senders, runtime.NumCPU())
 	if err != nil {
@@ -187,7 +248,17 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 	defer closeOut()
 	out := stream.New(sink, "controller", runID)
-	c.writeConfig(out, groups, ports, host, seed, place, metrics)
+	var sw *engine.Sweep
+	if plan != nil {
+		plan.Reporter = enginejsonl.New(out.ForProc(mergedProc(len(groups))))
+		if sw, err = engine.NewSweep(*plan); err != nil {
+			return badInput("%v", err)
+		}
+		for g := range groups {
+			groups[g].Sweep = sw
+		}
+	}
+	c.writeConfig(out, groups, ports, host, seed, place, plan, metrics)
 	if err := out.Err(); err != nil {
 		return outputError(err, outName, "nothing was sent")
 	}
@@ -251,7 +322,7 @@ func (c *controllerCmd) Run(a *app) error {
 		go func() {
 			defer wg.Done()
 			hooks := engine.Hooks{Registered: func(ok, failed int64) bool { return agree.arrive(g, ok, failed, true) }}
-			results[g], errs[g] = engine.Run(ctx, groups[g], out.ForProc(groups[g].Proc), hooks)
+			results[g], errs[g] = engine.Run(ctx, groups[g], enginejsonl.New(out.ForProc(groups[g].Proc)), hooks)
 			agree.arrive(g, 0, 0, false) // a group that ended before registering
 		}()
 	}
@@ -276,9 +347,11 @@ func (c *controllerCmd) Run(a *app) error {
 
 	merged := engine.Merge(results)
 	merged.Intake = settleIntake(intake, results, merged, drain)
+	if len(failIf) > 0 {
+		merged.FailIf = slo.Evaluate(failIf, merged.Observed())
+	}
 	if len(results) > 1 {
-		agg := out.ForProc(-1)
-		engine.WriteSummaries(agg, merged)
+		enginejsonl.New(out.ForProc(-1)).Summary(merged)
 	}
 	for _, r := range results {
 		_ = engine.WriteReport(a.stderr, r)
@@ -288,6 +361,10 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 
 	_ = engine.WriteHeadroom(a.stderr, merged)
+	if sw != nil {
+		_ = engine.WriteSweepReport(a.stderr, sw.Steps(), sw.Capacity())
+	}
+	_ = engine.WriteFailIf(a.stderr, merged.FailIf)
 	writeIntakeReport(a.stderr, merged.Intake)
 
 	var verdict error
@@ -315,7 +392,54 @@ func (c *controllerCmd) Run(a *app) error {
 	if a.ctx.Err() != nil {
 		return errInterrupted
 	}
-	return verdict
+	if verdict != nil {
+		return verdict
+	}
+	if bad := merged.FailIf.Failed(); len(bad) > 0 {
+		return thresholdsViolated("--fail-if: %d of %d terms violated: %s", len(bad), len(merged.FailIf), bad[0])
+	}
+	return nil
+}
+
+// mergedProc is the proc of lines about the whole run: -1 with several
+// groups, else the one group's 0.
+func mergedProc(groups int) int {
+	if groups > 1 {
+		return -1
+	}
+	return 0
+}
+
+// sweepPlan reads --sweep, --step-duration, --slo and --precision; nil
+// without --sweep.
+func (c *controllerCmd) sweepPlan(ops []slo.Op) (*engine.SweepConfig, error) {
+	if c.Sweep == "" {
+		if c.SLO != "" {
+			return nil, badInput("--slo needs --sweep (--fail-if checks a single run)")
+		}
+		return nil, nil
+	}
+	spec, err := sweep.Parse(c.Sweep)
+	if err != nil {
+		return nil, badInput("--sweep: %v", err)
+	}
+	if spec.Dim == sweep.Rate && c.Rate > 0 {
+		return nil, badInput("--sweep %s sets each step's rate: leave out --rate", c.Sweep)
+	}
+	stepDuration, err := parseSeconds("--step-duration", c.StepDuration)
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	plan := &engine.SweepConfig{Spec: spec, StepDuration: stepDuration}
+	if c.SLO != "" {
+		if plan.SLO, err = slo.Parse(c.SLO, ops); err != nil {
+			return nil, badInput("--slo: %v", err)
+		}
+		if plan.Precision, err = sweep.ParsePrecision(c.Precision); err != nil {
+			return nil, badInput("--precision: %v", err)
+		}
+	}
+	return plan, nil
 }
 
 // headroomDuration is how long each pre-run ceiling measurement sends.
@@ -342,7 +466,7 @@ func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, seed uint
 }
 
 // writeConfig writes the run's config line: every effective setting.
-func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, place engine.Placement, metrics *scrape.Scraper) {
+func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, place engine.Placement, plan *engine.SweepConfig, metrics *scrape.Scraper) {
 	ops := make([]string, 0, len(groups[0].Mix))
 	for _, m := range groups[0].Mix {
 		ops = append(ops, m.Op.String()+":"+pyfmt.Float(m.Pct))
@@ -356,6 +480,10 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		}
 	}
 	g := groups[0]
+	var stepDuration, precision float64
+	if plan != nil {
+		stepDuration, precision = plan.StepDuration.Seconds(), plan.Precision
+	}
 	e := withMachine(out.Event("config")).Str("libzmq", libzmqVersion()).
 		Str("controller_host", host).Int("pull_port", ports.Pull).Int("reply_port", ports.Reply).Int("heartbeat_port", ports.Heartbeat).
 		Bool("embedded", c.Embedded).
@@ -365,6 +493,9 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		Bool("register_first", g.RegisterFirst).Int("senders", senders).Str("pin_cpus", strings.Join(pinned, ",")).
 		Float64("rate", c.Rate).Int("concurrency", g.Concurrency).Uint64("seed", seed).
 		Float64("interval_s", g.Interval.Seconds()).Bool("raw", g.Raw).Float64("drain_timeout_s", g.DrainTimeout.Seconds()).
+		Float64("warmup_s", g.Warmup.Seconds()).Float64("late_grace_s", g.LateGrace.Seconds()).
+		Float64("request_timeout_s", g.RequestTimeout.Seconds()).Str("fail_if", g.FailIf.String()).
+		Str("sweep", c.Sweep).Float64("step_duration_s", stepDuration).Str("slo", c.SLO).Float64("precision", precision).
 		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) })
 	if metrics != nil {
 		e = e.Str("controller_metrics", metrics.URL())

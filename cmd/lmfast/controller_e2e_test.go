@@ -26,7 +26,7 @@ func TestControllerEndToEnd(t *testing.T) {
 	code := run([]string{"controller", "--monitor-ports", fmt.Sprintf(`{"pull":%d,"reply":%d}`, k.Pull, k.Reply),
 		"--duration", "2", "--interval", "500ms", "--operations", "admit:35,evict:29,heartbeat:1,p2p_lookup:35",
 		"--num-instances", "8", "--num-workers", "2", "--num-locations", "2", "--batch-size", "20", "--num-hashes", "30",
-		"--senders", "2", "--concurrency", "2", "--out", out}, strings.NewReader(""), &stdout, &stderr)
+		"--senders", "2", "--concurrency", "2", "--warmup", "0", "--out", out}, strings.NewReader(""), &stdout, &stderr)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}

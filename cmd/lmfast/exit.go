@@ -14,7 +14,12 @@ const (
 	ExitBadInput    = 2   // bad flags or input, or the target cannot be reached
 	ExitInterrupted = 130 // stopped by SIGINT/SIGTERM after flushing what was measured
 	ExitBrokenPipe  = 141 // the JSONL's reader went away (EPIPE): stopped as on SIGINT, as a pipeline expects of a tool killed by SIGPIPE
+	ExitThresholds  = 99  // the run completed and passed its checks, but a --fail-if term was violated
 )
+
+// Precedence when several apply: 2 (nothing could run) over 130 (the run
+// was cut short) over 1 (a check failed) over 99 (a threshold was
+// crossed): a threshold is judged only on a complete, checked run.
 
 // exitError carries an exit code with its one-line message.
 type exitError struct {
@@ -32,6 +37,11 @@ func badInput(format string, args ...any) error {
 // failed reports a run that completed but did not pass: exit 1.
 func failed(format string, args ...any) error {
 	return &exitError{code: ExitFailure, msg: fmt.Sprintf(format, args...)}
+}
+
+// thresholdsViolated reports a --fail-if term that did not hold: exit 99.
+func thresholdsViolated(format string, args ...any) error {
+	return &exitError{code: ExitThresholds, msg: fmt.Sprintf(format, args...)}
 }
 
 // errInterrupted is returned by a Run that stopped on SIGINT/SIGTERM after

@@ -16,9 +16,9 @@ import (
 	"time"
 )
 
-// runController runs `lmfast controller` in this process with args and
+// runLmfast runs `lmfast controller` in this process with args and
 // the JSONL in a file; it returns the exit code, stderr and the lines.
-func runController(t *testing.T, args ...string) (int, string, []map[string]any) {
+func runLmfast(t *testing.T, args ...string) (int, string, []map[string]any) {
 	t.Helper()
 	return startRun(t, args...)()
 }
@@ -64,14 +64,15 @@ func allLines(ls []map[string]any) (intervals []map[string]any, summary map[stri
 // TestControllerMetricsReconcile: against controller-server, what lmfast
 // sent (run and teardown frames) is exactly what the controller's
 // /metrics counted, and what the controller itself reports at its end;
-// its reply-socket count is the registrations plus the request ops sent;
+// its reply-socket count is the registrations plus the request ops sent
+// (no warm-up: requests sent in one are in no lmfast count);
 // every interval line has the controller's figures, a backlog never below
 // zero, and received frames that add up to no more than the final count.
 func TestControllerMetricsReconcile(t *testing.T) {
 	srv := startServerProcess(t, "--pull-port", "0", "--reply-port", "0", "--heartbeat-port", "0", "--http-port", "0")
-	code, stderr, ls := runController(t, "--monitor-ports", srv.monitorPorts(), "--controller-metrics", srv.metricsURL(),
+	code, stderr, ls := runLmfast(t, "--monitor-ports", srv.monitorPorts(), "--controller-metrics", srv.metricsURL(),
 		"--duration", "2", "--interval", "300ms", "--operations", "admit:35,evict:29,heartbeat:1,p2p_lookup:35",
-		"--num-instances", "10", "--batch-size", "20")
+		"--num-instances", "10", "--batch-size", "20", "--warmup", "0")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -116,7 +117,7 @@ func TestControllerMetricsReconcile(t *testing.T) {
 // line, exactly the frames it dropped.
 func TestControllerMetricsLostFrames(t *testing.T) {
 	srv := startServerProcess(t, "--pull-port", "0", "--reply-port", "0", "--heartbeat-port=-1", "--http-port", "0", "--inject-drop", "1/50")
-	code, stderr, ls := runController(t, "--monitor-ports", srv.monitorPorts(), "--controller-metrics", srv.metricsURL(),
+	code, stderr, ls := runLmfast(t, "--monitor-ports", srv.monitorPorts(), "--controller-metrics", srv.metricsURL(),
 		"--duration", "1", "--operations", "admit:70,evict:30", "--num-instances", "5", "--drain-timeout", "1s")
 	if code != ExitFailure {
 		t.Fatalf("exit %d, want 1: %s", code, stderr)
@@ -220,7 +221,7 @@ func TestControllerMetricsBadPage(t *testing.T) {
 		{other.URL + "/metrics", "no lmcache:cache_controller_pull_socket_message_count (is this a LMCache controller's /metrics?)"},
 		{"127.0.0.1:9/metrics", "want http://host:port/metrics"},
 	} {
-		code, stderr, _ := runController(t, "--monitor-ports", portsOf(srv), "--controller-metrics", tc.url, "--duration", "1")
+		code, stderr, _ := runLmfast(t, "--monitor-ports", portsOf(srv), "--controller-metrics", tc.url, "--duration", "1")
 		if code != ExitBadInput || !strings.HasPrefix(stderr, "lmfast: --controller-metrics: ") || !strings.Contains(stderr, tc.want) ||
 			strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", tc.url, code, stderr, tc.want)
@@ -236,7 +237,7 @@ func TestControllerMetricsBadPage(t *testing.T) {
 // frames), and the merged summary (proc -1) reconciles the whole run.
 func TestControllerMetricsProcesses(t *testing.T) {
 	srv := startServerProcess(t, "--pull-port", "0", "--reply-port", "0", "--heartbeat-port=-1", "--http-port", "0")
-	code, stderr, ls := runController(t, "--monitor-ports", srv.monitorPorts(), "--controller-metrics", srv.metricsURL(),
+	code, stderr, ls := runLmfast(t, "--monitor-ports", srv.monitorPorts(), "--controller-metrics", srv.metricsURL(),
 		"--duration", "1", "--interval", "250ms", "--num-processes", "2", "--operations", "admit:60,evict:30,p2p_lookup:10")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)

@@ -70,7 +70,7 @@ func makeThree(t *testing.T) threeRuns {
 		res.files = append(res.files, f)
 		c := lmfastProcess("controller", "--monitor-ports", ports, "--duration", "2", "--interval", "500ms",
 			"--operations", "admit:35,evict:29,heartbeat:1,p2p_lookup:35", "--num-instances", "4", "--batch-size", "20",
-			"--rate", "1800", "--senders", "1", "--raw", "--no-headroom", "--out", f,
+			"--rate", "1800", "--senders", "1", "--raw", "--no-headroom", "--warmup", "0", "--out", f,
 			"--process-id", strconv.Itoa(k), "--num-processes-total", "3", "--run-label", "three")
 		c.Stderr = &bytes.Buffer{}
 		if err := c.Start(); err != nil {

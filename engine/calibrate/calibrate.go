@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/internal/cpus"
-	"github.com/lmfast/lmfast/stream"
 	"github.com/lmfast/lmfast/wire"
 	"github.com/lmfast/lmfast/zmqx"
 )
@@ -270,7 +268,7 @@ func EnginePush(ctx context.Context, c Common, batchSize, numKeys int, seed uint
 		Senders: c.Senders, CPUs: c.CPUs, Concurrency: 1, Seed: seed,
 		Interval: time.Hour, DrainTimeout: drainWait,
 	}
-	res, err := engine.Run(ctx, cfg, stream.New(io.Discard, "calibrate", "engine"), engine.Hooks{})
+	res, err := engine.Run(ctx, cfg, engine.Discard, engine.Hooks{})
 	if err != nil {
 		return m, err
 	}
@@ -311,7 +309,7 @@ func EngineRoundTrip(ctx context.Context, c Common, lanes, numHashes, numKeys in
 		BatchSize: 1, NumInstances: 10, NumWorkers: 1, NumLocations: 1, NumKeys: numKeys, NumHashes: numHashes,
 		Senders: c.Senders, CPUs: c.CPUs, Concurrency: lanes, Seed: seed, Interval: time.Hour, DrainTimeout: drainWait,
 	}
-	res, err := engine.Run(ctx, cfg, stream.New(io.Discard, "calibrate", "engine"), engine.Hooks{})
+	res, err := engine.Run(ctx, cfg, engine.Discard, engine.Hooks{})
 	if err != nil {
 		return m, err
 	}

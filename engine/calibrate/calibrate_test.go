@@ -2,14 +2,12 @@ package calibrate
 
 import (
 	"context"
-	"io"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lmfast/lmfast/engine"
-	"github.com/lmfast/lmfast/stream"
 	"github.com/lmfast/lmfast/wire"
 	"github.com/lmfast/lmfast/zmqx"
 )
@@ -161,7 +159,7 @@ func TestEngineSteadyStateAllocatesNothingPerMessage(t *testing.T) {
 			cancel() // the window is measured: end the run
 		}()
 	}}
-	if _, err := engine.Run(ctx, cfg, stream.New(io.Discard, "controller", "t"), hooks); err != nil {
+	if _, err := engine.Run(ctx, cfg, engine.Discard, hooks); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
