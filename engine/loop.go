@@ -41,6 +41,8 @@ func (s *sender) nextItem(stop <-chan struct{}, giveUpAt time.Time) *item {
 // wait; it then returns false, the frame neither sent nor counted.
 func (s *sender) sendPush(it *item, intended, sent, giveUpAt time.Time) bool {
 	var err error
+	s.pushing.Store(1)
+	defer s.pushing.Store(0)
 	for {
 		if _, err = s.push.SendBytes(it.payload, 0); err == nil || !isTimeout(err) {
 			break

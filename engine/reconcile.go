@@ -69,10 +69,14 @@ func (in *Intake) framesSent() int64 {
 }
 
 // framesSent is what the group's PUSH sockets accepted so far, warm-up
-// and teardown frames included.
+// and teardown frames included, and a frame being sent that is not yet
+// counted. Read after the controller's counters, it is never below what
+// the controller can have received: pushing is read before the counts, so
+// a frame is either still pushing then or already counted.
 func (g *group) framesSent() int64 {
 	var n int64
 	for _, s := range g.senders {
+		n += s.pushing.Load()
 		for op := range s.counts {
 			if Op(op).IsPush() {
 				n += s.counts[op].requests.Load()

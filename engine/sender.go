@@ -65,6 +65,9 @@ type sender struct {
 	// counts leaves out: an Intake adds them to what the controller
 	// should have received.
 	warmupFrames atomic.Int64
+	// pushing is 1 while a PUSH frame is being handed to the socket and not
+	// yet counted: the controller may already have it.
+	pushing atomic.Int64
 
 	errMu  sync.Mutex
 	errs   map[errKey]int64
