@@ -65,6 +65,12 @@ type Config struct {
 	HugePages     bool
 	DropCaches    bool
 	Raw           bool
+	// PlainPages maps the payload buffers on 4 KiB pages without
+	// madvise(MADV_HUGEPAGE) (--no-thp). By default they are advised for
+	// transparent huge pages: an O_DIRECT transfer from scattered 4 KiB
+	// pages carries a segment per page, which a virtual disk may pay for.
+	// HugePages takes precedence.
+	PlainPages bool
 	// StoreLoadTimeout and LookupTimeout bound each wait for a completion
 	// (LMCache: 120 s and 60 s since the previous wakeup).
 	StoreLoadTimeout, LookupTimeout time.Duration
@@ -469,7 +475,7 @@ func (r *runner) mapBuffers() error {
 		n += c.IOWorkers // one more slot per I/O thread
 	}
 	stride := hugepage.SlotStride(c.Payload, c.Align)
-	reg, err := hugepage.Alloc(max(1, n)*stride, hugepage.Options{Align: c.Align, Huge: c.HugePages})
+	reg, err := hugepage.Alloc(max(1, n)*stride, hugepage.Options{Align: c.Align, Huge: c.HugePages, THP: !c.PlainPages})
 	if err != nil {
 		return err
 	}
