@@ -20,13 +20,17 @@
 # directory lands in another block group, and a tool that always wrote
 # elsewhere would measure another part of the disk.
 #
-# A pair is one store and one cold load of every tool, back to back, the
-# tools taking turns at going first (pair p starts with the p-th tool); the
-# report gives, per point, each pair's ratio of two tools and the median
-# of the ratios. Tools:
+# A pair is one store and one cold load of every tool, back to back, in
+# an order shuffled for each pair (seeded by the point and the pair, so a
+# rerun repeats it): a tool goes first as often as the others, and does
+# not always follow the same tool (with a rotation it would, and whatever
+# a tool leaves the disk doing would always fall on the same next one).
+# The report gives, per point, each pair's ratio of two tools and the
+# median of the ratios. Tools:
 #   lmfast            lmfast l2 with its defaults
 #   lmfast-no-thp     --no-thp: payload buffers on plain 4 KiB pages
-#   lmfast-hugepages  --hugepages (2 MiB pages reserved by this script)
+#   lmfast-hugepages  --hugepages (2 MiB pages reserved by this script) and
+#                     --load-buffers per-thread: fio's memory footprint
 #   fs_native, fs     $LMCACHE_L2_CMD with LMCache's C++ and Python adapters
 #   fio-psync         numjobs = --in-flight, iodepth 1
 #   fio-io_uring, fio-libaio (O_DIRECT only): 8 jobs, iodepth --in-flight/8
@@ -43,7 +47,15 @@
 #   L2L_DIR (/var/tmp/lmfast-bench-l2-lmcache: on the disk, not tmpfs; the
 #   runs use a mktemp directory inside, which is all that is removed),
 #   L2L_REPORT_ONLY=1 (render the .md from an existing .jsonl, run nothing).
-# Needs root (drop_caches, nr_hugepages); restores nr_hugepages at exit.
+#   L2L_KEEP_MEMORY (1: free page reporting off for the run, see below).
+# Needs root (drop_caches, nr_hugepages); restores what it changed at exit.
+#
+# A VM whose balloon reports free memory to its host (free page reporting)
+# gets such memory back through a fault on the host at its next touch: the
+# 2 MiB pages reserved for the run, the page cache of a buffered cold load
+# and every tool's buffers. With L2L_KEEP_MEMORY=1 the reporting is off for
+# the run (page_reporting_order 11, above the largest order) and restored
+# at exit, as scripts/bench-l2.sh does.
 set -euo pipefail
 BIN=${1:?usage: bench-l2-lmcache.sh BIN OUTDIR DATE}
 OUT=${2:?}
@@ -88,9 +100,21 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 	mkdir -p "$OUT" "$WORK"
 	DIR=$(mktemp -d "$WORK/run.XXXXXX")
 	HUGE_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
-	trap 'rm -rf "$DIR"; echo "$HUGE_BEFORE" >/proc/sys/vm/nr_hugepages' EXIT
+	REPORTING=/sys/module/page_reporting/parameters/page_reporting_order
+	REPORTING_BEFORE=
+	restore() {
+		rm -rf "$DIR"
+		echo "$HUGE_BEFORE" >/proc/sys/vm/nr_hugepages
+		[ -z "$REPORTING_BEFORE" ] || echo "$REPORTING_BEFORE" >"$REPORTING"
+	}
+	trap restore EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	DISK=$(disk_md "$WORK") # before the run changes any of it
+	if [ "${L2L_KEEP_MEMORY:-1}" = 1 ] && [ -w "$REPORTING" ]; then
+		REPORTING_BEFORE=$(cat "$REPORTING")
+		echo 11 >"$REPORTING"
+	fi
 	# lmfast-hugepages: a store half and a load half of one round, ROUND_MIB
 	# 2 MiB pages; fio's shmhuge buffers (a 2 MiB page or two per job) fit
 	# in the margin. The tools run one at a time.
@@ -102,10 +126,10 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 		exit 1
 	fi
 	{
-		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"tools":"%s","lmcache_cmd":%s,' \
-			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$TOOLS" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
+		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"tools":"%s","memory_kept":%s,"lmcache_cmd":%s,' \
+			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$TOOLS" "$([ -n "$REPORTING_BEFORE" ] && echo 1 || echo 0)" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
 		printf '"lmcache_rev":%s,"machine":%s,"disk":%s}}\n' "$(jq -Rn --arg c "${L2L_LMCACHE_REV:-}" '$c')" \
-			"$(machine_md "$BIN" | jq -Rs .)" "$(disk_md "$WORK" | jq -Rs .)"
+			"$(machine_md "$BIN" | jq -Rs .)" "$(echo "$DISK" | jq -Rs .)"
 	} >"$RAW"
 fi
 
@@ -136,7 +160,7 @@ run_tool() {
 	lmfast | lmfast-no-thp | lmfast-hugepages)
 		local extra=()
 		[ "$tool" = lmfast-no-thp ] && extra=(--no-thp)
-		[ "$tool" = lmfast-hugepages ] && extra=(--hugepages)
+		[ "$tool" = lmfast-hugepages ] && extra=(--hugepages --load-buffers per-thread)
 		"$BIN" l2 --l2-adapter "{\"type\":\"fs_native\",\"base_path\":\"$d\",\"use_odirect\":$od}" \
 			"${flags[@]}" "${extra[@]}" >/dev/null 2>"$DIR/stderr" || true
 		summary_mibs "$sum"
@@ -179,20 +203,17 @@ tools_at() {
 	echo
 }
 
-# rotate P TOOL...: the tools in pair P's order, the list turned left by P-1.
-rotate() {
-	local p=$1
+# order SEED TOOL...: the tools in a random order fixed by SEED.
+order() {
+	local seed=$1
 	shift
-	local n=$# i
-	for ((i = 0; i < n; i++)); do
-		local k=$((((p - 1 + i) % n) + 1))
-		echo -n "${!k} "
-	done
+	printf '%s\n' "$@" | awk -v s="$(echo "$seed" | cksum | cut -d' ' -f1)" 'BEGIN {srand(s)} {print rand(), $0}' |
+		sort -g | cut -d' ' -f2 | tr '\n' ' '
 	echo
 }
 
-record() { # tool op kb qd direct pair value
-	printf '{"tool":"%s","op":"%s","kb":%s,"qd":%s,"direct":%s,"pair":%s,"value":%s}\n' "$@" >>"$RAW"
+record() { # tool op kb qd direct pair position value
+	printf '{"tool":"%s","op":"%s","kb":%s,"qd":%s,"direct":%s,"pair":%s,"position":%s,"value":%s}\n' "$@" >>"$RAW"
 }
 
 if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
@@ -201,8 +222,10 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 			for direct in $DIRECTS; do
 				for p in $(seq 1 "$PAIRS"); do
 					line="kb=$kb qd=$qd direct=$direct pair=$p"
+					pos=0
 					# shellcheck disable=SC2046
-					for tool in $(rotate "$p" $(tools_at "$direct")); do
+					for tool in $(order "$kb-$qd-$direct-$p" $(tools_at "$direct")); do
+						pos=$((pos + 1))
 						rm -rf "$DIR/d"
 						sync
 						sleep "$IDLE"
@@ -210,8 +233,8 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 						drop_caches
 						sleep "$IDLE"
 						l=$(run_tool "$tool" load "$kb" "$qd" "$direct")
-						record "$tool" store "$kb" "$qd" "$direct" "$p" "$s"
-						record "$tool" load "$kb" "$qd" "$direct" "$p" "$l"
+						record "$tool" store "$kb" "$qd" "$direct" "$p" "$pos" "$s"
+						record "$tool" load "$kb" "$qd" "$direct" "$p" "$pos" "$l"
 						[ "$s" != null ] && [ "$l" != null ] || { echo "$tool kb=$kb qd=$qd direct=$direct pair=$p failed:" >&2; tail -3 "$DIR/stderr" >&2; }
 						line="$line | $tool $s/$l"
 					done
@@ -274,14 +297,16 @@ label() { echo "$1 KiB, in-flight $2, $([ "$3" = 1 ] && echo O_DIRECT || echo bu
 		"$(settings rounds) measured rounds (+1 warmup) of $(settings round_mib) MiB (--num-keys = $(settings round_mib) MiB /" \
 		"(in-flight × size): 32 at 256 KiB × 8) with \`--only store\`, then loads them cold with \`--only load\`;" \
 		"before each store the directory is emptied and \`sync\`ed, before each load \`sync; echo 3 > /proc/sys/vm/drop_caches\`," \
-		"then $(settings idle_s) s idle. One directory for every tool. The tools take turns at going first. lmfast and LMCache" \
+		"then $(settings idle_s) s idle. One directory for every tool. The order of the tools is shuffled for each pair. lmfast and LMCache" \
 		"with \`--l1-align-bytes 4096\` and an fs_native adapter spec (lmfast's fs_native is LMCache's file layout and" \
 		"publication), MiB/s = bytes per round / mean round duration from the LMCache-format JSON summary; fio: one file" \
 		"per key, \`--iomem=shmhuge\`, psync with numjobs = in-flight, io_uring/libaio with 8 jobs × iodepth in-flight/8," \
 		"bandwidth of the whole job. LMCache: \`$(settings lmcache_cmd)\`. A failed run (a key not stored or loaded) is" \
 		"left out of its pair. Each cell: **median of the per-pair ratios** (pairs with ratio ≥ 1 / pairs): the ratios" \
-		"in pair order. LMCache's Python start-up (~2 s) adds idle disk time before its first I/O that the other tools" \
-		"do not get."
+		"in pair order. LMCache's Python start-up (2–13 s here) adds idle disk time before its first I/O that the other tools" \
+		"do not get. lmfast --hugepages loads with \`--load-buffers per-thread\` (one buffer per I/O thread, as fio's" \
+		"jobs), the default and --no-thp into LMCache's per-key slots." \
+		"$([ "$(settings memory_kept)" = 1 ] && echo "Free page reporting was off for the run (page_reporting_order 11), restored after.")"
 	echo
 	echo "## Default lmfast against LMCache's fs_native (goal ≥ 1.0)"
 	echo
