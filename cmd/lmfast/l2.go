@@ -35,7 +35,7 @@ type l2Cmd struct {
 	IOWorkers    int    `name:"io-workers" default:"0" help:"I/O threads (default: fs_native's num_workers if given, else --in-flight)."`
 	PinCPUs      string `name:"pin-cpus" help:"Pin the I/O threads round-robin to these CPUs (taskset syntax)."`
 	HugePages    bool   `name:"hugepages" help:"Payload buffers on 2 MiB huge pages (MAP_HUGETLB, else transparent huge pages)."`
-	THP          bool   `name:"thp" default:"true" negatable:"" help:"Payload buffers advised for transparent huge pages (madvise), so an O_DIRECT transfer is one segment, not one per 4 KiB page (default); --no-thp: plain 4 KiB pages."`
+	THP          bool   `name:"thp" default:"true" negatable:"" help:"Payload buffers advised for transparent huge pages (madvise), so an O_DIRECT transfer is one segment, not one per 4 KiB page (default); --no-thp: no advice (4 KiB pages unless THP is 'always')."`
 	LoadBuffers  string `name:"load-buffers" default:"per-key" placeholder:"per-key|per-thread" help:"per-key: each load reads into its key's slot (LMCache's L1 layout); per-thread: into one buffer per I/O thread (fio's footprint)."`
 	DropCaches   bool   `name:"drop-caches" help:"Drop the page cache before lookup and load (root: drop_caches; else fadvise DONTNEED)."`
 	Raw          bool   `help:"Also write one JSONL sample line per key."`
