@@ -25,7 +25,7 @@ const (
 	Pages   Backing = iota // ordinary 4 KiB pages (no huge pages requested)
 	HugeTLB                // reserved 2 MiB huge pages (MAP_HUGETLB)
 	THP                    // transparent huge pages requested with madvise(MADV_HUGEPAGE)
-	THPOff                 // huge pages requested but neither kind is available: 4 KiB pages
+	THPOff                 // huge pages requested but none of the kinds asked for is available: 4 KiB pages
 )
 
 // String names the backing as the config line shows it.
@@ -62,6 +62,13 @@ type Options struct {
 	// Huge asks for 2 MiB huge pages: MAP_HUGETLB first, then transparent
 	// huge pages.
 	Huge bool
+	// THP asks for transparent huge pages alone: the region is a whole
+	// number of 2 MiB pages starting on a multiple of lcm(Align, 2 MiB),
+	// advised with madvise(MADV_HUGEPAGE); no MAP_HUGETLB, so nothing needs
+	// reserving. The kernel may still give 4 KiB pages (THP "never",
+	// fragmented memory): the backing and a warning then say so. Huge
+	// takes precedence.
+	THP bool
 }
 
 // Alloc maps a region of at least size bytes. With Huge, the mapping is a
@@ -73,6 +80,9 @@ func Alloc(size int, opt Options) (*Region, error) {
 	}
 	align := Alignment(opt.Align)
 	if !opt.Huge {
+		if opt.THP {
+			return allocTHP(size, align)
+		}
 		return mapAligned(size, align, PageSize, 0)
 	}
 	hugeAlign := lcm(align, HugePageSize)
@@ -88,16 +98,44 @@ func Alloc(size int, opt Options) (*Region, error) {
 		return nil, err
 	}
 	r.align = align // the base is on a huge page boundary; slots keep their own alignment
-	if f.mode == "never" || f.mode == "" {
-		r.backing = THPOff
-	} else if f.madviseErr = unix.Madvise(r.whole(), unix.MADV_HUGEPAGE); f.madviseErr != nil {
-		r.backing = THPOff
-	} else {
-		r.backing = THP
-	}
+	r.backing = r.adviseTHP(&f)
 	r.fb = &f
 	r.warning = f.warning(r.backing)
 	return r, nil
+}
+
+// allocTHP maps a region of size bytes for transparent huge pages alone
+// (Options.THP): whole 2 MiB pages on a multiple of lcm(align, 2 MiB),
+// advised with madvise(MADV_HUGEPAGE). It warns only when the kernel cannot
+// give huge pages there (CheckBacking looks again once the memory is
+// written).
+func allocTHP(size, align int) (*Region, error) {
+	hugeAlign := lcm(align, HugePageSize)
+	r, err := mapAligned(size, hugeAlign, HugePageSize, 0)
+	if err != nil {
+		return nil, err
+	}
+	r.align = align
+	f := fallback{thpOnly: true, need: roundUp(size, HugePageSize) / HugePageSize, pool: readPool(), mode: THPMode()}
+	r.backing = r.adviseTHP(&f)
+	r.fb = &f
+	if r.backing != THP {
+		r.warning = f.warning(r.backing)
+	}
+	return r, nil
+}
+
+// adviseTHP asks the kernel for transparent huge pages over the whole
+// region and returns the backing that gives: THP, or THPOff when the mode
+// is "never" or unknown or madvise fails (recorded in f).
+func (r *Region) adviseTHP(f *fallback) Backing {
+	if f.mode == "never" || f.mode == "" {
+		return THPOff
+	}
+	if f.madviseErr = unix.Madvise(r.whole(), unix.MADV_HUGEPAGE); f.madviseErr != nil {
+		return THPOff
+	}
+	return THP
 }
 
 // hugePages is "1 huge page", "3 huge pages".
@@ -130,8 +168,11 @@ func (p poolState) reserveTo(need int) int {
 	return p.total - p.available() + need
 }
 
-// fallback is why MAP_HUGETLB failed and what the region got instead.
+// fallback is why MAP_HUGETLB failed and what the region got instead, or,
+// for a region that asked for transparent huge pages alone (thpOnly), what
+// it got of them.
 type fallback struct {
+	thpOnly    bool  // Options.THP: MAP_HUGETLB was not tried (err is nil)
 	err        error // of mmap
 	need       int   // huge pages the mapping needs
 	slack      int   // of them, pages mapped only to start on boundary
@@ -149,30 +190,47 @@ type fallback struct {
 // and got backing instead: what failed, what it got, and the command that
 // reserves enough huge pages.
 func (f fallback) warning(got Backing) string {
+	if f.thpOnly {
+		return f.thpWarning(got)
+	}
 	why := fmt.Sprintf("MAP_HUGETLB failed (%v): %s of 2 MiB needed", f.err, hugePages(f.need))
 	if f.slack > 0 {
 		why += fmt.Sprintf(" (%d of them only to start on a %d MiB boundary: the alignment does not divide 2 MiB)", f.slack, f.boundary>>20)
 	}
 	why += fmt.Sprintf(", %d available", f.pool.available())
+	return fmt.Sprintf("hugepages: %s; %s; reserve them with: echo %d > /proc/sys/vm/nr_hugepages", why, f.using(got, " instead"), f.pool.reserveTo(f.need))
+}
+
+// thpWarning is the one-line warning of a region that asked for
+// transparent huge pages alone and got (part of it on) 4 KiB pages: what
+// it got, what 4 KiB pages cost O_DIRECT, and how to get reserved huge
+// pages instead.
+func (f fallback) thpWarning(got Backing) string {
+	return fmt.Sprintf("buffers: %s; an O_DIRECT transfer from 4 KiB pages carries one segment per page, which some (virtual) disks pay for; "+
+		"for reserved 2 MiB pages use --hugepages after: echo %d > /proc/sys/vm/nr_hugepages", f.using(got, ""), f.pool.reserveTo(f.need))
+}
+
+// using says which pages the region got: transparent huge pages (all or
+// part of it; instead is appended to "using transparent huge pages") or
+// 4 KiB pages, and why.
+func (f fallback) using(got Backing, instead string) string {
 	mib := func(n uintptr) float64 { return float64(n) / (1 << 20) }
-	var using string
 	switch {
 	case got == THP && f.checked && f.thpHuge < f.mapped:
-		using = fmt.Sprintf("using transparent huge pages (madvise, mode %q) instead; the kernel put %.0f of %.0f MiB on huge pages, the rest on 4 KiB pages",
-			f.mode, mib(f.thpHuge), mib(f.mapped))
+		return fmt.Sprintf("using transparent huge pages (madvise, mode %q)%s; the kernel put %.0f of %.0f MiB on huge pages, the rest on 4 KiB pages",
+			f.mode, instead, mib(f.thpHuge), mib(f.mapped))
 	case got == THP:
-		using = fmt.Sprintf("using transparent huge pages (madvise, mode %q) instead", f.mode)
+		return fmt.Sprintf("using transparent huge pages (madvise, mode %q)%s", f.mode, instead)
 	case f.checked && f.thpHuge == 0:
-		using = fmt.Sprintf("transparent huge pages (madvise, mode %q): the kernel put none of the %.0f MiB on huge pages (AnonHugePages 0 kB): using 4 KiB pages",
+		return fmt.Sprintf("transparent huge pages (madvise, mode %q): the kernel put none of the %.0f MiB on huge pages (AnonHugePages 0 kB): using 4 KiB pages",
 			f.mode, mib(f.mapped))
 	case f.madviseErr != nil:
-		using = fmt.Sprintf("madvise(MADV_HUGEPAGE): %v: using 4 KiB pages", f.madviseErr)
+		return fmt.Sprintf("madvise(MADV_HUGEPAGE): %v: using 4 KiB pages", f.madviseErr)
 	case f.mode == "":
-		using = "transparent huge pages are not available: using 4 KiB pages"
+		return "transparent huge pages are not available: using 4 KiB pages"
 	default:
-		using = fmt.Sprintf("transparent huge pages are %q: using 4 KiB pages", f.mode)
+		return fmt.Sprintf("transparent huge pages are %q: using 4 KiB pages", f.mode)
 	}
-	return fmt.Sprintf("hugepages: %s; %s; reserve them with: echo %d > /proc/sys/vm/nr_hugepages", why, using, f.pool.reserveTo(f.need))
 }
 
 // mapAligned maps size bytes, rounded up to a multiple of granule, starting
@@ -241,9 +299,9 @@ func (r *Region) Backing() Backing { return r.backing }
 // Align returns the alignment of the region's start and of its slots.
 func (r *Region) Align() int { return r.align }
 
-// Warning is a one-line message when huge pages were asked for and the
-// region got something else ("" otherwise). It names what it got and how to
-// reserve huge pages.
+// Warning is a one-line message when huge pages (Huge or THP) were asked
+// for and the region got something else ("" otherwise). It names what it
+// got and how to reserve huge pages.
 func (r *Region) Warning() string { return r.warning }
 
 // Close unmaps the region. Slots must not be used afterwards. Closing a

@@ -67,3 +67,43 @@ func TestFallbackWarning(t *testing.T) {
 		})
 	}
 }
+
+// TestTHPOnlyWarning: a region that asked for transparent huge pages alone
+// (Options.THP) warns on one line starting "buffers: " with what it got
+// instead, what 4 KiB pages cost an O_DIRECT transfer, and how to get
+// reserved pages; it never mentions a MAP_HUGETLB failure (none was tried).
+func TestTHPOnlyWarning(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		name string
+		f    fallback
+		got  Backing
+		want []string // substrings, in order
+	}{
+		{"THP never", fallback{thpOnly: true, need: 3, mode: "never"}, THPOff,
+			[]string{`transparent huge pages are "never": using 4 KiB pages`, "one segment per page", "--hugepages", "echo 3 > /proc/sys/vm/nr_hugepages"}},
+		{"no THP in the kernel", fallback{thpOnly: true, need: 1}, THPOff,
+			[]string{"transparent huge pages are not available: using 4 KiB pages", "echo 1 > "}},
+		{"madvise refused", fallback{thpOnly: true, need: 2, mode: "madvise", madviseErr: unix.EINVAL}, THPOff,
+			[]string{"madvise(MADV_HUGEPAGE): invalid argument: using 4 KiB pages", "echo 2 > "}},
+		{"THP gave none", fallback{thpOnly: true, need: 4, mode: "always", checked: true, mapped: 8 * mib}, THPOff,
+			[]string{`(madvise, mode "always"): the kernel put none of the 8 MiB on huge pages`, "using 4 KiB pages", "echo 4 > "}},
+		{"THP gave part", fallback{thpOnly: true, need: 4, mode: "madvise", checked: true, thpHuge: 6 * mib, mapped: 8 * mib, pool: poolState{total: 10}}, THP,
+			[]string{`using transparent huge pages (madvise, mode "madvise"); the kernel put 6 of 8 MiB on huge pages, the rest on 4 KiB pages`, "echo 14 > "}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := tc.f.warning(tc.got)
+			if strings.ContainsAny(w, "\n\r") || !strings.HasPrefix(w, "buffers: ") || strings.Contains(w, "MAP_HUGETLB") || strings.Contains(w, "instead") {
+				t.Fatalf("not a THP-only line: %q", w)
+			}
+			rest := w
+			for _, s := range tc.want {
+				i := strings.Index(rest, s)
+				if i < 0 {
+					t.Fatalf("warning lacks %q (in order):\n%s", s, w)
+				}
+				rest = rest[i+len(s):]
+			}
+		})
+	}
+}

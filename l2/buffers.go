@@ -24,7 +24,7 @@ func (r *runner) mapBuffers() error {
 		n += c.IOWorkers // one more slot per I/O thread
 	}
 	stride := hugepage.SlotStride(c.Payload, c.Align)
-	reg, err := hugepage.Alloc(max(1, n)*stride, hugepage.Options{Align: c.Align, Huge: c.HugePages})
+	reg, err := hugepage.Alloc(max(1, n)*stride, hugepage.Options{Align: c.Align, Huge: c.HugePages, THP: !c.PlainPages})
 	if err != nil {
 		return err
 	}

@@ -52,8 +52,14 @@ type Config struct {
 	IOWorkers     int
 	CPUs          []int // pin the I/O workers round-robin to these
 	HugePages     bool
-	DropCaches    bool
-	Raw           bool
+	// PlainPages maps the payload buffers without madvise(MADV_HUGEPAGE)
+	// (--no-thp: 4 KiB pages unless THP is "always"). By default they
+	// are advised for transparent huge pages: an O_DIRECT transfer from
+	// scattered 4 KiB pages carries a segment per page, which a virtual
+	// disk may pay for. HugePages takes precedence.
+	PlainPages bool
+	DropCaches bool
+	Raw        bool
 	// StoreLoadTimeout and LookupTimeout bound each wait for a completion
 	// (LMCache: 120 s and 60 s since the previous wakeup).
 	StoreLoadTimeout, LookupTimeout time.Duration

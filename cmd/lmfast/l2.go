@@ -38,6 +38,7 @@ type l2Cmd struct {
 	IOWorkers    int           `name:"io-workers" default:"0" help:"I/O threads (default: fs_native's num_workers if given, else --in-flight)."`
 	PinCPUs      string        `name:"pin-cpus" help:"Pin the I/O threads round-robin to these CPUs (taskset syntax)."`
 	HugePages    bool          `name:"hugepages" help:"Payload buffers on 2 MiB huge pages (MAP_HUGETLB, else transparent huge pages)."`
+	THP          bool          `name:"thp" default:"true" negatable:"" help:"Payload buffers advised for transparent huge pages (madvise), so an O_DIRECT transfer is one segment, not one per 4 KiB page (default); --no-thp: no advice (4 KiB pages unless THP is 'always')."`
 	LoadBuffers  string        `name:"load-buffers" default:"per-key" placeholder:"per-key|per-thread" help:"per-key: each load reads into its key's slot (LMCache's L1 layout); per-thread: into one buffer per I/O thread (fio's footprint)."`
 	DropCaches   bool          `name:"drop-caches" help:"Drop the page cache before lookup and load (root: drop_caches; else fadvise DONTNEED)."`
 	Raw          bool          `help:"Also write one JSONL sample line per key."`
@@ -308,7 +309,7 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 		Spec: spec, NumKeys: c.NumKeys, InFlight: c.InFlight, Payload: payload, Align: c.L1AlignBytes,
 		Rounds: c.Rounds, Warmup: c.WarmupRounds, HitRate: max(0, min(1, c.LookupMaxHitRate)),
 		Verify: !c.SkipVerify, Ops: ops, Mode: mode, Duration: duration, IOWorkers: workers, CPUs: pinned,
-		HugePages: c.HugePages, ThreadBuffers: threadBufs, DropCaches: c.DropCaches, Raw: c.Raw,
+		HugePages: c.HugePages, PlainPages: !c.THP, ThreadBuffers: threadBufs, DropCaches: c.DropCaches, Raw: c.Raw,
 		StoreLoadTimeout: storeLoad, LookupTimeout: lookup,
 	}
 	if c.LookupMaxHitRate != c.LookupMaxHitRate { // NaN
@@ -343,7 +344,7 @@ func (c *l2Cmd) writeConfig(out *stream.Writer, cfg *l2.Config) {
 		Float64("lookup_max_hit_rate", c.LookupMaxHitRate).Float64("lookup_hit_rate", cfg.HitRate).
 		Bool("verify", cfg.Verify).Str("operations", strings.Join(ops, ",")).Str("mode", cfg.Mode.String()).
 		Float64("duration_s", cfg.Duration.Seconds()).Int("io_workers", cfg.IOWorkers).Str("pin_cpus", strings.Join(pins, ",")).
-		Str("io_engine", "psync").Bool("hugepages", cfg.HugePages).Str("load_buffers", c.LoadBuffers).Bool("drop_caches", cfg.DropCaches).Bool("raw", cfg.Raw).
+		Str("io_engine", "psync").Bool("hugepages", cfg.HugePages).Bool("thp", !cfg.PlainPages).Str("load_buffers", c.LoadBuffers).Bool("drop_caches", cfg.DropCaches).Bool("raw", cfg.Raw).
 		Float64("store_load_timeout_s", cfg.StoreLoadTimeout.Seconds()).Float64("lookup_timeout_s", cfg.LookupTimeout.Seconds()).
 		Str("format", c.Format).Str("flamegraph", c.Flamegraph).Str("flamegraph_mode", c.FlamegraphMode).
 		Send()

@@ -1,0 +1,365 @@
+#!/usr/bin/env bash
+# bench-l2-lmcache.sh BIN OUTDIR DATE — lmfast l2 against LMCache's own
+# `lmcache bench l2` (its C++ fs_native adapter and its Python fs adapter)
+# and fio, in tight alternating pairs, on this machine's disk.
+#
+# LMCACHE_L2_CMD is the command that runs `lmcache bench l2` (word-split;
+# e.g. LMCACHE_L2_CMD="lmcache bench l2" with LMCache installed, or a
+# wrapper that runs it from a source checkout). Unset: the script says so
+# and does nothing (exit 0).
+#
+# Every tool runs with the same flags and file pattern — one file per key
+# of --data-size-kb, written to a temp name and renamed (lmfast, LMCache),
+# or written once (fio, one file per key too) — and each run is one
+# operation (`--only store`, then `--only load` of the files it stored), so
+# that the same is done before each: before a store the directory is
+# emptied and synced, before a cold load the page cache is dropped (sync;
+# drop_caches: seconds on a busy machine, so only there), and then the disk
+# is left idle for L2L_IDLE s. All
+# tools use one directory, emptied before each store: on ext4 a new
+# directory lands in another block group, and a tool that always wrote
+# elsewhere would measure another part of the disk.
+#
+# A pair is one store and one cold load of every tool, back to back, in
+# an order shuffled for each pair (seeded by the point and the pair, so a
+# rerun repeats it): a tool goes first as often as the others, and does
+# not always follow the same tool (with a rotation it would, and whatever
+# a tool leaves the disk doing would always fall on the same next one).
+# The report gives, per point, each pair's ratio of two tools and the
+# median of the ratios. Tools:
+#   lmfast            lmfast l2 with its defaults
+#   lmfast-no-thp     --no-thp: payload buffers on plain 4 KiB pages
+#   lmfast-hugepages  --hugepages (2 MiB pages reserved by this script) and
+#                     --load-buffers per-thread: fio's memory footprint
+#   fs_native, fs     $LMCACHE_L2_CMD with LMCache's C++ and Python adapters
+#   fio-psync         numjobs = --in-flight, iodepth 1
+#   fio-io_uring, fio-libaio (O_DIRECT only): 8 jobs, iodepth --in-flight/8
+# fio gets huge-page buffers (--iomem=shmhuge), as lmfast-hugepages.
+# MiB/s of lmfast and LMCache: bytes per round / mean round duration, from
+# the LMCache-format JSON summary both write (--format json --output),
+# warmup rounds left out; of fio: its bandwidth over the whole job.
+#
+# Writes OUTDIR/l2-lmcache-DATE.md and .jsonl (one line per run). Knobs:
+#   L2L_PAIRS (8), L2L_SIZES ("256 1024" KiB), L2L_QDS ("8 32" in flight),
+#   L2L_DIRECT ("1 0"), L2L_ROUNDS (5, plus 1 warmup), L2L_ROUND_MIB (64:
+#   --num-keys is this over in-flight x size, so every point moves the same
+#   data; 32 keys at 256 KiB x 8), L2L_IDLE (2 s), L2L_TOOLS (all above),
+#   L2L_DIR (/var/tmp/lmfast-bench-l2-lmcache: on the disk, not tmpfs; the
+#   runs use a mktemp directory inside, which is all that is removed),
+#   L2L_REPORT_ONLY=1 (render the .md from an existing .jsonl, run nothing).
+#   L2L_KEEP_MEMORY (1: free page reporting off for the run, see below).
+# Needs root (drop_caches, nr_hugepages); restores what it changed at exit.
+#
+# A VM whose balloon reports free memory to its host (free page reporting)
+# gets such memory back through a fault on the host at its next touch: the
+# 2 MiB pages reserved for the run, the page cache of a buffered cold load
+# and every tool's buffers. With L2L_KEEP_MEMORY=1 the reporting is off for
+# the run (page_reporting_order 11, above the largest order) and restored
+# at exit, as scripts/bench-l2.sh does.
+set -euo pipefail
+BIN=${1:?usage: bench-l2-lmcache.sh BIN OUTDIR DATE}
+OUT=${2:?}
+DATE=${3:?}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+PAIRS=${L2L_PAIRS:-8}
+SIZES=${L2L_SIZES:-256 1024}
+QDS=${L2L_QDS:-8 32}
+DIRECTS=${L2L_DIRECT:-1 0}
+ROUNDS=${L2L_ROUNDS:-5}
+ROUND_MIB=${L2L_ROUND_MIB:-64}
+IDLE=${L2L_IDLE:-2}
+WORK=${L2L_DIR:-/var/tmp/lmfast-bench-l2-lmcache}
+TOOLS=${L2L_TOOLS:-lmfast lmfast-no-thp lmfast-hugepages fs_native fs fio-psync fio-io_uring fio-libaio}
+RAW="$OUT/l2-lmcache-$DATE.jsonl"
+MD="$OUT/l2-lmcache-$DATE.md"
+
+# disk_md DIR: the filesystem and block device DIR is on, and settings
+# that change what a benchmark of it measures.
+disk_md() {
+	local src fs dev
+	read -r src fs <<<"$(findmnt -no SOURCE,FSTYPE -T "$1")"
+	dev=$(lsblk -no PKNAME "$src" 2>/dev/null | head -1)
+	dev=${dev:-$(basename "$src")}
+	echo "$1 on $src ($fs); $dev: $(lsblk -dno SIZE,MODEL "/dev/$dev" 2>/dev/null | xargs)," \
+		"rotational $(cat "/sys/block/$dev/queue/rotational" 2>/dev/null), scheduler $(cat "/sys/block/$dev/queue/scheduler" 2>/dev/null)," \
+		"max_segments $(cat "/sys/block/$dev/queue/max_segments" 2>/dev/null); transparent huge pages" \
+		"$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null), defrag $(cat /sys/kernel/mm/transparent_hugepage/defrag 2>/dev/null);" \
+		"free page reporting order $(cat /sys/module/page_reporting/parameters/page_reporting_order 2>/dev/null || echo n/a)."
+}
+
+if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
+	if [ -z "${LMCACHE_L2_CMD:-}" ]; then
+		echo "bench-l2-lmcache: LMCACHE_L2_CMD is not set (the command that runs \`lmcache bench l2\`, e.g. LMCACHE_L2_CMD=\"lmcache bench l2\"): skipped" >&2
+		exit 0
+	fi
+	read -r -a LMCACHE <<<"$LMCACHE_L2_CMD"
+	[ -w /proc/sys/vm/drop_caches ] || { echo "bench-l2-lmcache: needs root (drop_caches)" >&2; exit 1; }
+	need jq
+	need fio
+	mkdir -p "$OUT" "$WORK"
+	DIR=$(mktemp -d "$WORK/run.XXXXXX")
+	HUGE_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
+	REPORTING=/sys/module/page_reporting/parameters/page_reporting_order
+	REPORTING_BEFORE=
+	restore() {
+		rm -rf "$DIR"
+		echo "$HUGE_BEFORE" >/proc/sys/vm/nr_hugepages
+		[ -z "$REPORTING_BEFORE" ] || echo "$REPORTING_BEFORE" >"$REPORTING"
+	}
+	trap restore EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	DISK=$(disk_md "$WORK") # before the run changes any of it
+	if [ "${L2L_KEEP_MEMORY:-1}" = 1 ] && [ -w "$REPORTING" ]; then
+		REPORTING_BEFORE=$(cat "$REPORTING")
+		echo 11 >"$REPORTING"
+	fi
+	# lmfast-hugepages: a store half and a load half of one round, ROUND_MIB
+	# 2 MiB pages; fio's shmhuge buffers (a 2 MiB page or two per job) fit
+	# in the margin. The tools run one at a time.
+	want=$((ROUND_MIB + 64))
+	echo $((HUGE_BEFORE + want)) >/proc/sys/vm/nr_hugepages || true
+	free=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
+	if [ "${free:-0}" -lt "$want" ]; then
+		echo "bench-l2-lmcache: only ${free:-0} free 2 MiB huge pages of $want: lmfast-hugepages and fio would fall back; giving up" >&2
+		exit 1
+	fi
+	{
+		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"tools":"%s","memory_kept":%s,"lmcache_cmd":%s,' \
+			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$TOOLS" "$([ -n "$REPORTING_BEFORE" ] && echo 1 || echo 0)" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
+		printf '"lmcache_rev":%s,"machine":%s,"disk":%s}}\n' "$(jq -Rn --arg c "${L2L_LMCACHE_REV:-}" '$c')" \
+			"$(machine_md "$BIN" | jq -Rs .)" "$(echo "$DISK" | jq -Rs .)"
+	} >"$RAW"
+fi
+
+drop_caches() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
+# summary_mibs JSON: MiB/s of an LMCache-format summary (bytes per round /
+# mean round duration); null when a key failed or the file is missing.
+summary_mibs() {
+	jq -r '.metrics as $m | ($m | to_entries | map(select(.key | startswith("op_")))[0].value) as $o |
+		if $o == null or $o.total_success != $o.total_keys or $o.duration_avg_ms <= 0 then "null"
+		else ($m.config.data_per_round_mb / ($o.duration_avg_ms / 1000) * 100 | round / 100) end' "$1" 2>/dev/null || echo null
+}
+
+# run_tool TOOL OP KB QD DIRECT: MiB/s of one store or load (null: failed).
+run_tool() {
+	local tool=$1 op=$2 kb=$3 qd=$4 direct=$5
+	local nk=$((ROUND_MIB * 1024 / (qd * kb)))
+	local od=false
+	[ "$direct" = 1 ] && od=true
+	local sum="$DIR/summary.json" d="$DIR/d"
+	local flags=(--num-keys "$nk" --in-flight "$qd" --data-size-kb "$kb" --l1-align-bytes 4096
+		--rounds "$ROUNDS" --warmup-rounds 1 --only "$op" -q --format json --output "$sum")
+	rm -f "$sum"
+	case $tool in
+	lmfast | lmfast-no-thp | lmfast-hugepages)
+		local extra=()
+		[ "$tool" = lmfast-no-thp ] && extra=(--no-thp)
+		[ "$tool" = lmfast-hugepages ] && extra=(--hugepages --load-buffers per-thread)
+		"$BIN" l2 --l2-adapter "{\"type\":\"fs_native\",\"base_path\":\"$d\",\"use_odirect\":$od}" \
+			"${flags[@]}" "${extra[@]}" >/dev/null 2>"$DIR/stderr" || true
+		summary_mibs "$sum"
+		;;
+	fs_native | fs)
+		"${LMCACHE[@]}" --l2-adapter "{\"type\":\"$tool\",\"base_path\":\"$d\",\"use_odirect\":$od}" \
+			"${flags[@]}" >/dev/null 2>"$DIR/stderr" || true
+		summary_mibs "$sum"
+		;;
+	fio-*)
+		local engine=${tool#fio-} keys=$(((ROUNDS + 1) * ROUND_MIB * 1024 / kb)) jobs iodepth rw=write create=(--create_on_open=1 --fallocate=none)
+		[ "$op" = load ] && rw=read create=()
+		jobs=$qd iodepth=1
+		[ "$engine" = psync ] || jobs=8 iodepth=$((qd / 8))
+		local t
+		mkdir -p "$d"
+		t=$(fio --name=b --directory="$d" --ioengine="$engine" --numjobs="$jobs" --iodepth="$iodepth" \
+			--nrfiles=$((keys / jobs)) --openfiles=$((2 * iodepth)) --filesize="${kb}k" --bs="${kb}k" --rw="$rw" \
+			--direct="$direct" --iomem=shmhuge "${create[@]}" --group_reporting \
+			--output-format=terse --terse-version=3 2>"$DIR/stderr" | tail -1 || true)
+		if [ -z "$t" ] || [ "$(echo "$t" | cut -d';' -f5)" != 0 ]; then
+			echo null
+		elif [ "$rw" = write ]; then
+			echo "$t" | awk -F';' '{printf "%.2f\n", $48/1024}'
+		else
+			echo "$t" | awk -F';' '{printf "%.2f\n", $7/1024}'
+		fi
+		;;
+	esac
+}
+
+# tools_at DIRECT: the tools that run at a point (libaio only with O_DIRECT:
+# buffered, it is synchronous).
+tools_at() {
+	local t
+	for t in $TOOLS; do
+		[ "$t" = fio-libaio ] && [ "$1" = 0 ] && continue
+		echo -n "$t "
+	done
+	echo
+}
+
+# order SEED TOOL...: the tools in a random order fixed by SEED.
+order() {
+	local seed=$1
+	shift
+	printf '%s\n' "$@" | awk -v s="$(echo "$seed" | cksum | cut -d' ' -f1)" 'BEGIN {srand(s)} {print rand(), $0}' |
+		sort -g | cut -d' ' -f2 | tr '\n' ' '
+	echo
+}
+
+record() { # tool op kb qd direct pair position value
+	printf '{"tool":"%s","op":"%s","kb":%s,"qd":%s,"direct":%s,"pair":%s,"position":%s,"value":%s}\n' "$@" >>"$RAW"
+}
+
+if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
+	for kb in $SIZES; do
+		for qd in $QDS; do
+			for direct in $DIRECTS; do
+				for p in $(seq 1 "$PAIRS"); do
+					line="kb=$kb qd=$qd direct=$direct pair=$p"
+					pos=0
+					# shellcheck disable=SC2046
+					for tool in $(order "$kb-$qd-$direct-$p" $(tools_at "$direct")); do
+						pos=$((pos + 1))
+						rm -rf "$DIR/d"
+						sync
+						sleep "$IDLE"
+						s=$(run_tool "$tool" store "$kb" "$qd" "$direct")
+						drop_caches
+						sleep "$IDLE"
+						l=$(run_tool "$tool" load "$kb" "$qd" "$direct")
+						record "$tool" store "$kb" "$qd" "$direct" "$p" "$pos" "$s"
+						record "$tool" load "$kb" "$qd" "$direct" "$p" "$pos" "$l"
+						[ "$s" != null ] && [ "$l" != null ] || { echo "$tool kb=$kb qd=$qd direct=$direct pair=$p failed:" >&2; tail -3 "$DIR/stderr" >&2; }
+						line="$line | $tool $s/$l"
+					done
+					echo "$line"
+				done
+			done
+		done
+	done
+fi
+
+# ---------------------------------------------------------------- report
+[ -f "$RAW" ] || { echo "no $RAW" >&2; exit 1; }
+settings() { jq -rs ".[0].settings.$1" "$RAW"; }
+# vals TOOL OP KB QD DIRECT: "pair value" of the runs that did not fail.
+vals() {
+	jq -r --arg t "$1" --arg o "$2" --argjson k "$3" --argjson q "$4" --argjson d "$5" \
+		'select(.tool == $t and .op == $o and .kb == $k and .qd == $q and .direct == $d and .value != null) | "\(.pair) \(.value)"' "$RAW"
+}
+median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) {print "n/a"; exit}; if (NR%2) print v[(NR+1)/2]; else printf("%.3f\n", (v[NR/2]+v[NR/2+1])/2)}'; }
+# ratios A B OP KB QD DIRECT: A / B per pair where both ran, one a line,
+# in pair order.
+ratios() {
+	join <(vals "$1" "${@:3}" | sort -k1,1) <(vals "$2" "${@:3}" | sort -k1,1) |
+		awk '$3 > 0 {printf "%d %.3f\n", $1, $2 / $3}' | sort -n | cut -d' ' -f2
+}
+# cell A B OP KB QD DIRECT: "median (wins/pairs): r1 r2 ..." of A / B.
+cell() {
+	local r
+	r=$(ratios "$@" | sort -g)
+	[ -n "$r" ] || { echo "n/a"; return; }
+	local m n w
+	m=$(echo "$r" | median)
+	n=$(echo "$r" | wc -l)
+	w=$(echo "$r" | awk '$1 >= 1' | wc -l)
+	echo "**$m** ($w/$n ≥ 1): $(ratios "$@" | tr '\n' ' ' | sed 's/ $//')"
+}
+tool_median() { vals "$@" | cut -d' ' -f2 | median; }
+# best_fio OP KB QD DIRECT: the fio engine with the highest median there.
+best_fio() {
+	local t
+	for t in fio-psync fio-io_uring fio-libaio; do
+		local m
+		m=$(tool_median "$t" "$@")
+		[ "$m" = n/a ] || echo "$m $t"
+	done | sort -g | tail -1 | cut -d' ' -f2
+}
+points() { jq -r 'select(.tool) | "\(.kb) \(.qd) \(.direct)"' "$RAW" | awk '!seen[$0]++'; }
+label() { echo "$1 KiB, in-flight $2, $([ "$3" = 1 ] && echo O_DIRECT || echo buffered)"; }
+{
+	echo "# lmfast l2 against LMCache's \`lmcache bench l2\` (fs_native, fs) and fio — $DATE"
+	echo
+	settings machine
+	echo
+	echo "Disk: $(settings disk)"
+	[ "$(settings lmcache_rev)" = "" ] || { echo; echo "LMCache: $(settings lmcache_rev)"; }
+	echo
+	echo "## Method"
+	echo
+	echo "\`scripts/bench-l2-lmcache.sh\`: $(settings pairs) tight pairs per point; in each pair every tool stores" \
+		"$(settings rounds) measured rounds (+1 warmup) of $(settings round_mib) MiB (--num-keys = $(settings round_mib) MiB /" \
+		"(in-flight × size): 32 at 256 KiB × 8) with \`--only store\`, then loads them cold with \`--only load\`;" \
+		"before each store the directory is emptied and \`sync\`ed, before each load \`sync; echo 3 > /proc/sys/vm/drop_caches\`," \
+		"then $(settings idle_s) s idle. One directory for every tool. The order of the tools is shuffled for each pair. lmfast and LMCache" \
+		"with \`--l1-align-bytes 4096\` and an fs_native adapter spec (lmfast's fs_native is LMCache's file layout and" \
+		"publication), MiB/s = bytes per round / mean round duration from the LMCache-format JSON summary; fio: one file" \
+		"per key, \`--iomem=shmhuge\`, psync with numjobs = in-flight, io_uring/libaio with 8 jobs × iodepth in-flight/8," \
+		"bandwidth of the whole job. LMCache: \`$(settings lmcache_cmd)\`. A failed run (a key not stored or loaded) is" \
+		"left out of its pair. Each cell: **median of the per-pair ratios** (pairs with ratio ≥ 1 / pairs): the ratios" \
+		"in pair order. LMCache's Python start-up (2–13 s here) adds idle disk time before its first I/O that the other tools" \
+		"do not get. lmfast --hugepages loads with \`--load-buffers per-thread\` (one buffer per I/O thread, as fio's" \
+		"jobs), the default and --no-thp into LMCache's per-key slots." \
+		"$([ "$(settings memory_kept)" = 1 ] && echo "Free page reporting was off for the run (page_reporting_order 11), restored after.")"
+	echo
+	echo "## Default lmfast against LMCache's fs_native (goal ≥ 1.0)"
+	echo
+	echo "| point | op | lmfast / fs_native | lmfast --no-thp / fs_native |"
+	echo "|---|---|---|---|"
+	points | while read -r kb qd d; do
+		for op in store load; do
+			echo "| $(label "$kb" "$qd" "$d") | $op | $(cell lmfast fs_native "$op" "$kb" "$qd" "$d") | $(cell lmfast-no-thp fs_native "$op" "$kb" "$qd" "$d") |"
+		done
+	done
+	echo
+	echo "## lmfast --hugepages against the best fio engine (goal ≥ 0.95)"
+	echo
+	echo "| point | op | fio engine | lmfast --hugepages / fio |"
+	echo "|---|---|---|---|"
+	points | while read -r kb qd d; do
+		for op in store load; do
+			e=$(best_fio "$op" "$kb" "$qd" "$d")
+			if [ -z "$e" ]; then echo "| $(label "$kb" "$qd" "$d") | $op | n/a | n/a |"; continue; fi
+			echo "| $(label "$kb" "$qd" "$d") | $op | ${e#fio-} | $(cell lmfast-hugepages "$e" "$op" "$kb" "$qd" "$d") |"
+		done
+	done
+	echo
+	echo "## Default lmfast against LMCache's Python fs adapter"
+	echo
+	echo "| point | op | lmfast / fs |"
+	echo "|---|---|---|"
+	points | while read -r kb qd d; do
+		for op in store load; do
+			echo "| $(label "$kb" "$qd" "$d") | $op | $(cell lmfast fs "$op" "$kb" "$qd" "$d") |"
+		done
+	done
+	echo
+	echo "## Medians of each tool (MiB/s; failed runs)"
+	echo
+	tools=$(settings tools)
+	printf '| point | op |'
+	for t in $tools; do printf ' %s |' "$t"; done
+	printf '\n|---|---|'
+	for t in $tools; do printf -- '---|'; done
+	echo
+	points | while read -r kb qd d; do
+		for op in store load; do
+			printf '| %s | %s |' "$(label "$kb" "$qd" "$d")" "$op"
+			for t in $tools; do
+				f=$(jq -r --arg t "$t" --arg o "$op" --argjson k "$kb" --argjson q "$qd" --argjson d "$d" \
+					'select(.tool == $t and .op == $o and .kb == $k and .qd == $q and .direct == $d and .value == null) | 1' "$RAW" | wc -l)
+				m=$(tool_median "$t" "$op" "$kb" "$qd" "$d")
+				[ "$f" = 0 ] || m="$m ($f failed)"
+				printf ' %s |' "$m"
+			done
+			echo
+		done
+	done
+} >"$MD"
+echo "wrote $MD" >&2
