@@ -28,38 +28,38 @@ import (
 // for flag, plus lmfast's own flags. It only parses and wires; the work is
 // in engine/.
 type controllerCmd struct {
-	ControllerHost  string  `name:"controller-host" default:"127.0.0.1" help:"Controller host (0.0.0.0 means 127.0.0.1)."`
-	MonitorPorts    string  `name:"monitor-ports" default:"{\"pull\":8100,\"reply\":8101}" help:"Controller ports as JSON: pull (8100 when left out), reply (needed by register and p2p_lookup), heartbeat (else learned from the first RegisterRetMsg)."`
-	Duration        seconds `default:"60" help:"Run length: seconds, or a Go duration such as 90s or 2m."`
-	BatchSize       int     `name:"batch-size" default:"50" help:"KV operations per BatchedKVOperationMsg."`
-	Operations      string  `default:"admit:70,evict:25,heartbeat:5" help:"Operation mix name:percent,... (admit, evict, heartbeat, p2p_lookup, register, deregister); must sum to 100."`
-	NumInstances    int     `name:"num-instances" default:"10" help:"Simulated instances per process."`
-	NumWorkers      int     `name:"num-workers" default:"1" help:"Workers per instance."`
-	NumLocations    int     `name:"num-locations" default:"1" help:"Storage locations."`
-	NumKeys         int     `name:"num-keys" default:"10000" help:"Key space 0..N-1."`
-	NumHashes       int     `name:"num-hashes" default:"100" help:"Hashes per p2p_lookup."`
-	NumProcesses    int     `name:"num-processes" default:"1" help:"Independent engine groups (LMCache's processes), each with its own ZMQ context and instance names."`
-	NoRegisterFirst bool    `name:"no-register-first" help:"Skip pre-registering the workers."`
-	RegisterTimeout seconds `name:"register-timeout" default:"10s" help:"Longest time the whole pre-registration may take (every worker, many requests in flight)."`
-	PinCPUs         string  `name:"pin-cpus" help:"Run one sender per listed CPU, pinned (taskset syntax: 0-7, 0,2,4)."`
-	Senders         int     `help:"Unpinned senders per process when --pin-cpus is not given (default: half the CPUs, at least 1)."`
-	Rate            float64 `default:"0" help:"Target requests/s over all senders and processes (all --num-processes-total of them); 0 runs a closed loop."`
-	Concurrency     int     `default:"1" help:"Request/reply operations in flight per sender."`
-	Seed            uint64  `default:"0" help:"Seed of the message stream (0: pick one and print it)."`
-	Out             string  `help:"Write the JSONL stream to this file instead of stdout."`
-	Interval        seconds `default:"1s" help:"Period of the JSONL interval lines."`
-	Raw             bool    `help:"Also write one JSONL sample line per operation."`
-	Embedded        bool    `help:"Start the reference controller in-process on free 127.0.0.1 ports and target it (its /metrics is --controller-metrics)."`
-	DrainTimeout    seconds `name:"drain-timeout" default:"10s" help:"How long queued messages may take to reach the controller after the run."`
-	NoHeadroom      bool    `name:"no-headroom" help:"Skip the calibrated ZMQ ceiling (no headroom figure)."`
-	Warmup          string  `default:"2s" help:"Excluded start of the run and of each --sweep step: sent, not measured (0: none)."`
-	LateGrace       string  `name:"late-grace" default:"2s" help:"Open loop: a request due before the deadline and still unsent this long after its intended time is dropped, its lateness recorded."`
-	RequestTimeout  string  `name:"request-timeout" default:"5s" help:"How long a request waits for its reply before it is an error (LMCache's 5 s)."`
-	Sweep           string  `placeholder:"DIM=VALUES" help:"Run steps of rising load: rate=1000:64000:x2, rate=1000,2000,5000, rate=1000:5000:+1000 or concurrency=1:64:x2."`
-	StepDuration    string  `name:"step-duration" default:"10s" help:"Measured length of each --sweep step, after its --warmup."`
-	SLO             string  `name:"slo" placeholder:"TERMS" help:"With --sweep: what a step must meet, e.g. 'p2p_lookup.p99<2ms,errors<0.1%,dropped<1%'; a rate sweep then bisects to the highest passing rate."`
-	Precision       string  `default:"5%" help:"With --slo: bisect until the lowest failing rate is within this of the highest passing one."`
-	FailIf          string  `name:"fail-if" placeholder:"TERMS" help:"Thresholds on the run, in --slo's terms: each term's outcome is in the summary; a violated term exits 99 once all output is written."`
+	ControllerHost  string        `name:"controller-host" default:"127.0.0.1" help:"Controller host (0.0.0.0 means 127.0.0.1)."`
+	MonitorPorts    string        `name:"monitor-ports" default:"{\"pull\":8100,\"reply\":8101}" help:"Controller ports as JSON: pull (8100 when left out), reply (needed by register and p2p_lookup), heartbeat (else learned from the first RegisterRetMsg)."`
+	Duration        seconds       `default:"60" help:"Run length: seconds, or a Go duration such as 90s or 2m."`
+	BatchSize       int           `name:"batch-size" default:"50" help:"KV operations per BatchedKVOperationMsg."`
+	Operations      string        `default:"admit:70,evict:25,heartbeat:5" help:"Operation mix name:percent,... (admit, evict, heartbeat, p2p_lookup, register, deregister); must sum to 100."`
+	NumInstances    int           `name:"num-instances" default:"10" help:"Simulated instances per process."`
+	NumWorkers      int           `name:"num-workers" default:"1" help:"Workers per instance."`
+	NumLocations    int           `name:"num-locations" default:"1" help:"Storage locations."`
+	NumKeys         int           `name:"num-keys" default:"10000" help:"Key space 0..N-1."`
+	NumHashes       int           `name:"num-hashes" default:"100" help:"Hashes per p2p_lookup."`
+	NumProcesses    int           `name:"num-processes" default:"1" help:"Independent engine groups (LMCache's processes), each with its own ZMQ context and instance names."`
+	NoRegisterFirst bool          `name:"no-register-first" help:"Skip pre-registering the workers."`
+	RegisterTimeout seconds       `name:"register-timeout" default:"10s" help:"Longest time the whole pre-registration may take (every worker, many requests in flight)."`
+	PinCPUs         string        `name:"pin-cpus" help:"Run one sender per listed CPU, pinned (taskset syntax: 0-7, 0,2,4)."`
+	Senders         int           `help:"Unpinned senders per process when --pin-cpus is not given (default: half the CPUs, at least 1)."`
+	Rate            float64       `default:"0" help:"Target requests/s over all senders and processes (all --num-processes-total of them); 0 runs a closed loop."`
+	Concurrency     int           `default:"1" help:"Request/reply operations in flight per sender."`
+	Seed            uint64        `default:"0" help:"Seed of the message stream (0: pick one and print it)."`
+	Out             string        `help:"Write the JSONL stream to this file instead of stdout."`
+	Interval        seconds       `default:"1s" help:"Period of the JSONL interval lines."`
+	Raw             bool          `help:"Also write one JSONL sample line per operation."`
+	Embedded        bool          `help:"Start the reference controller in-process on free 127.0.0.1 ports and target it (its /metrics is --controller-metrics)."`
+	DrainTimeout    seconds       `name:"drain-timeout" default:"10s" help:"How long queued messages may take to reach the controller after the run."`
+	NoHeadroom      bool          `name:"no-headroom" help:"Skip the calibrated ZMQ ceiling (no headroom figure)."`
+	Warmup          secondsOrZero `default:"2s" help:"Excluded start of the run and of each --sweep step: sent, not measured (0: none)."`
+	LateGrace       secondsOrZero `name:"late-grace" default:"2s" help:"Open loop: a request due before the deadline and still unsent this long after its intended time is dropped, its lateness recorded."`
+	RequestTimeout  seconds       `name:"request-timeout" default:"5s" help:"How long a request waits for its reply before it is an error (LMCache's 5 s)."`
+	Sweep           string        `placeholder:"DIM=VALUES" help:"Run steps of rising load: rate=1000:64000:x2, rate=1000,2000,5000, rate=1000:5000:+1000 or concurrency=1:64:x2."`
+	StepDuration    seconds       `name:"step-duration" default:"10s" help:"Measured length of each --sweep step, after its --warmup."`
+	SLO             string        `name:"slo" placeholder:"TERMS" help:"With --sweep: what a step must meet, e.g. 'p2p_lookup.p99<2ms,errors<0.1%,dropped<1%'; a rate sweep then bisects to the highest passing rate."`
+	Precision       string        `default:"5%" help:"With --slo: bisect until the lowest failing rate is within this of the highest passing one."`
+	FailIf          string        `name:"fail-if" placeholder:"TERMS" help:"Thresholds on the run, in --slo's terms: each term's outcome is in the summary; a violated term exits 99 once all output is written."`
 
 	processFlags `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
 
@@ -100,21 +100,6 @@ func parseMonitorPorts(s string) (monitorPorts, error) {
 	return mp, nil
 }
 
-// parseDuration reads a duration as parseSeconds does, 0 included.
-func parseDuration(flag, s string) (time.Duration, error) {
-	if n, err := strconv.ParseFloat(s, 64); err == nil && n == 0 {
-		return 0, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil && d == 0 {
-		return 0, nil
-	}
-	d, err := parseSeconds(flag, s)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %q is not a duration of 0 or more", flag, s)
-	}
-	return d, nil
-}
-
 // Run checks every flag, measures the headroom ceiling, runs the engine
 // groups, and writes the summaries, the reports and (--embedded) the
 // verification.
@@ -152,18 +137,7 @@ func (c *controllerCmd) Run(a *app) error {
 	if c.Senders < 0 {
 		return badInput("--senders must not be negative")
 	}
-	warmup, err := parseDuration("--warmup", c.Warmup)
-	if err != nil {
-		return badInput("%v", err)
-	}
-	grace, err := parseDuration("--late-grace", c.LateGrace)
-	if err != nil {
-		return badInput("%v", err)
-	}
-	requestTimeout, err := parseSeconds("--request-timeout", c.RequestTimeout)
-	if err != nil {
-		return badInput("%v", err)
-	}
+	warmup, grace, requestTimeout := time.Duration(c.Warmup), time.Duration(c.LateGrace), time.Duration(c.RequestTimeout)
 	sloOps := engine.SLOOps(mix)
 	var failIf slo.Spec
 	if c.FailIf != "" {
@@ -426,10 +400,7 @@ func (c *controllerCmd) sweepPlan(ops []slo.Op) (*engine.SweepConfig, error) {
 	if spec.Dim == sweep.Rate && c.Rate > 0 {
 		return nil, badInput("--sweep %s sets each step's rate: leave out --rate", c.Sweep)
 	}
-	stepDuration, err := parseSeconds("--step-duration", c.StepDuration)
-	if err != nil {
-		return nil, badInput("%v", err)
-	}
+	stepDuration := time.Duration(c.StepDuration)
 	plan := &engine.SweepConfig{Spec: spec, StepDuration: stepDuration}
 	if c.SLO != "" {
 		if plan.SLO, err = slo.Parse(c.SLO, ops); err != nil {

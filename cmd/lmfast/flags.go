@@ -10,6 +10,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -51,7 +52,11 @@ func (s *secondsOrZero) Decode(ctx *kong.DecodeContext) error {
 	}
 	d, err := parseSeconds(flag, v)
 	if err != nil {
-		return &flagError{err.Error()}
+		msg := err.Error()
+		if strings.Contains(msg, "positive") { // 0 is allowed here: say so
+			msg = fmt.Sprintf("%s: %q is not a duration of 0 or more", flag, v)
+		}
+		return &flagError{msg}
 	}
 	*s = secondsOrZero(d)
 	return nil

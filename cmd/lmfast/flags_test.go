@@ -116,7 +116,7 @@ func TestDurationFlagErrors(t *testing.T) {
 		{[]string{"controller", "--drain-timeout=-1s"}, "lmfast: --drain-timeout: \"-1s\" is not a positive duration\n"},
 		{[]string{"controller", "--register-timeout=0"}, "lmfast: --register-timeout must be positive\n"},
 		{[]string{"sink", "--interval=0"}, "lmfast: --interval must be positive\n"},
-		{[]string{"sink", "--duration=soon"}, "lmfast: --duration: \"soon\" is not a positive duration\n"},
+		{[]string{"sink", "--duration=soon"}, "lmfast: --duration: \"soon\" is not a duration of 0 or more\n"},
 		{[]string{"calibrate", "--duration=0ms"}, "lmfast: --duration: \"0ms\" is not a positive duration\n"},
 		{[]string{"l2", "--round-timeout=0"}, "lmfast: --round-timeout must be positive\n"},
 	} {

@@ -81,7 +81,7 @@ func TestL2BadInput(t *testing.T) {
 		{"only", []string{"--l2-adapter", spec, "--only", "delete"}, "", "--only: invalid choice"},
 		{"mode", []string{"--l2-adapter", spec, "--mode", "burst"}, "", "--mode"},
 		{"duration", []string{"--l2-adapter", spec, "--mode", "window", "--duration", "soon"}, "", "--duration"},
-		{"negative duration", []string{"--l2-adapter", spec, "--mode", "window", "--duration=-1"}, "", "--duration must be positive"},
+		{"negative duration", []string{"--l2-adapter", spec, "--mode", "window", "--duration=-1"}, "", `--duration: "-1" is not a duration of 0 or more`},
 		{"load buffers", []string{"--l2-adapter", spec, "--load-buffers", "shared"}, "", `--load-buffers: "shared" is not per-key or per-thread`},
 		{"num keys", []string{"--l2-adapter", spec, "--num-keys", "0"}, "", "--num-keys must be at least 1"},
 		{"in flight", []string{"--l2-adapter", spec, "--in-flight", "0"}, "", "--in-flight must be at least 1"},
