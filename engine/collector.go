@@ -60,6 +60,9 @@ func newCollector(g *group, rep Reporter) *collector {
 // clock is the reading the step's start was taken from.
 func (c *collector) begin(st *stepRun, set stepSetting, clock cpuClock) {
 	c.stepIndex, c.from, c.last, c.clock = set.index, st.measureFrom, st.measureFrom, clock
+	if c.start.IsZero() {
+		c.start = st.measureFrom
+	}
 	for _, op := range c.ops {
 		r, m, e := c.counts(op)
 		c.prev[op] = [3]int64{r, m, e}
@@ -213,7 +216,7 @@ func (c *collector) interval(now time.Time) {
 	if secs <= 0 {
 		return
 	}
-	iv := &Interval{Proc: c.g.cfg.Proc, Step: c.stepIndex, End: now.Sub(c.from), Length: now.Sub(c.last), Received: c.received()}
+	iv := &Interval{Proc: c.g.cfg.Proc, Step: c.stepIndex, End: now.Sub(c.start), Length: now.Sub(c.last), Received: c.received()}
 	for _, op := range c.ops {
 		svc := c.ivService[op]
 		svc.Reset()

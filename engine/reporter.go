@@ -51,8 +51,9 @@ type Interval struct {
 	// Step is the sweep step (1-based) the interval belongs to; 0 outside
 	// a sweep.
 	Step int
-	// End is the interval's end since the start of measurement (of the
-	// step, in a sweep; warm-up excluded); Length is its length.
+	// End is the interval's end since the start of measurement (the first
+	// step's, in a sweep, so a sweep's intervals lie on one time axis;
+	// warm-up excluded); Length is its length.
 	End, Length time.Duration
 	Ops         []OpInterval // in --operations order
 	// Received is what the controller said it received by the interval's
