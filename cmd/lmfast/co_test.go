@@ -68,7 +68,7 @@ func TestCoordinatedOmissionCorrected(t *testing.T) {
 		"--inject-stall", "1s", "--stall-every", "3s")
 	code, stderr, ls := runLmfast(t, "--monitor-ports", srv.monitorPorts(), "--operations", "p2p_lookup:100",
 		"--rate", strconv.Itoa(rate), "--senders", "1", "--concurrency", "1", "--duration", "10", "--no-register-first",
-		"--num-instances", "4", "--num-hashes", "10", "--raw")
+		"--num-instances", "4", "--num-hashes", "10", "--raw", "--warmup", "0", "--late-grace", "60s")
 	lines := srv.stop(t)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
