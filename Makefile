@@ -43,11 +43,20 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
 # Every Fuzz* target, FUZZTIME each (make fuzz FUZZTIME=10m for a long run).
+# A pass that ends in "context deadline exceeded" with no failing input is
+# go's fuzz coordinator missing its own deadline on a starved machine, not
+# a finding: that target is run once more. A failing input always fails.
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
 			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-			out=$$($(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || { echo "$$out" | tail -40 >&2; exit 1; }; \
+			for try in 1 2; do \
+				out=$$($(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) && break; \
+				if [ $$try = 1 ] && echo "$$out" | grep -q 'context deadline exceeded' && ! echo "$$out" | grep -q 'Failing input'; then \
+					echo "fuzz $$pkg $$f: the fuzz coordinator missed its deadline; once more"; continue; \
+				fi; \
+				echo "$$out" | tail -40 >&2; exit 1; \
+			done; \
 		done; \
 	done
 
