@@ -16,10 +16,10 @@ const MaxDepth = 1000
 // first turned into MessagePack; ext values then stand for integers
 // outside the MessagePack range). Set it up with Reset.
 type Dec struct {
-	B     []byte
-	Pos   int
-	Conv  bool
-	depth int
+	B     []byte // the input
+	Pos   int    // the offset of the next byte to read
+	Conv  bool   // msgspec.convert's rules
+	depth int    // containers entered
 	stack []pathElem
 	inl   [8]pathElem // initial backing store of stack
 }
