@@ -27,9 +27,6 @@ func DecodeValue(b []byte) (Value, error) {
 	return v, nil
 }
 
-// ReadAny reads an Any-typed value at d's cursor as msgspec decodes it.
-func ReadAny(d *mpack.Dec) (Value, error) { return readAny(d, false) }
-
 // ReadOptDict reads an Optional[Dict[str, Any]] value at d's cursor (nil
 // for None).
 func ReadOptDict(d *mpack.Dec) (*Dict, error) {

@@ -10,9 +10,9 @@
 //     equality (1 == 1.0 == True, a repeated key keeping its first
 //     position), timestamps at datetime's microsecond precision; its
 //     AppendMsgpack writes back msgspec's bytes for the same object.
-//   - DecodeValue decodes a whole buffer into a Value; ReadAny and
-//     ReadOptDict read one at a cursor of package wire/internal/mpack, for
-//     wire's decoders of fields typed Any and Optional[Dict[str, Any]].
+//   - DecodeValue decodes a whole buffer into a Value; ReadOptDict reads an
+//     Optional[Dict[str, Any]] at a cursor of package wire/internal/mpack,
+//     for wire's decoder of HeartbeatCommand.args.
 //   - Class, LookupClass and ClassNames: the Msg classes without a Go type
 //     of their own; Class.ReadFields decodes one's fields as Fields.
 //

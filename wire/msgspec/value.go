@@ -101,7 +101,7 @@ func ExtValue(code int8, data []byte) Value { return Value{Kind: KindExt, Ext: c
 
 // BigIntValue returns a Python int outside the MessagePack range
 // [-2^63, 2^64-1], given by its decimal digits. MessagePack cannot carry
-// it: it is an Ext value holding the digits, which Convert reads as that
+// it: it is an Ext value holding the digits, which wire.Convert reads as that
 // int (out of range for an int field, converted for a float field).
 func BigIntValue(digits string) Value { return ExtValue(bigIntExt, []byte(digits)) }
 

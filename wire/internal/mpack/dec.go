@@ -6,10 +6,6 @@ import (
 	"strconv"
 )
 
-// MaxDepth bounds container nesting, standing in for Python's recursion
-// limit (msgspec raises RecursionError past it).
-const MaxDepth = 1000
-
 // Dec reads MessagePack from B at Pos with msgspec's rules, keeping the
 // error path of the value it is in. With Conv set it applies
 // msgspec.convert's rules instead (wire.Convert, whose Python object is
@@ -33,13 +29,13 @@ func (d *Dec) Reset(b []byte, conv bool) {
 	d.B, d.Pos, d.Conv, d.depth, d.stack = b, 0, conv, 0, d.stack[:0]
 }
 
-// Remaining returns the number of bytes left to read.
-func (d *Dec) Remaining() int { return len(d.B) - d.Pos }
+// remaining returns the number of bytes left to read.
+func (d *Dec) remaining() int { return len(d.B) - d.Pos }
 
 // Peek returns the next byte without consuming it.
 func (d *Dec) Peek() (byte, error) {
 	if d.Pos >= len(d.B) {
-		return 0, ErrTruncated
+		return 0, errTruncated
 	}
 	return d.B[d.Pos], nil
 }
@@ -47,7 +43,7 @@ func (d *Dec) Peek() (byte, error) {
 // Next consumes and returns the next n bytes.
 func (d *Dec) Next(n int) ([]byte, error) {
 	if n < 0 || n > len(d.B)-d.Pos {
-		return nil, ErrTruncated
+		return nil, errTruncated
 	}
 	s := d.B[d.Pos : d.Pos+n]
 	d.Pos += n
@@ -73,17 +69,17 @@ func (d *Dec) Size(width int) (int, error) {
 // CapFor bounds a preallocation for n elements by the bytes left (each
 // element takes at least one byte).
 func (d *Dec) CapFor(n int) int {
-	if r := d.Remaining(); n > r {
+	if r := d.remaining(); n > r {
 		return r
 	}
 	return n
 }
 
-// Enter goes one container deeper, failing past MaxDepth with Python's
+// Enter goes one container deeper, failing past maxDepth with Python's
 // RecursionError.
 func (d *Dec) Enter() error {
 	d.depth++
-	if d.depth > MaxDepth {
+	if d.depth > maxDepth {
 		return &Error{Class: ClassRecursionError, Msg: "maximum recursion depth exceeded while deserializing an object"}
 	}
 	return nil
@@ -92,8 +88,12 @@ func (d *Dec) Enter() error {
 // Leave goes back out of the container Enter entered.
 func (d *Dec) Leave() { d.depth-- }
 
-// OpName is msgspec's mpack_error_expected naming (used for keys and tags).
-func OpName(op byte) string {
+// maxDepth bounds container nesting, standing in for Python's recursion
+// limit (msgspec raises RecursionError past it).
+const maxDepth = 1000
+
+// opName is msgspec's mpack_error_expected naming (used for keys and tags).
+func opName(op byte) string {
 	switch {
 	case op <= 0x7f || op >= 0xe0:
 		return "int"
@@ -127,10 +127,10 @@ func OpName(op byte) string {
 	return "unknown"
 }
 
-// PyTypeName is the Python type name (tp_name) of what the value at op
-// converts from in Convert.
-func PyTypeName(op byte) string {
-	switch OpName(op) {
+// pyTypeName is the Python type name (tp_name) of what the value at op
+// converts from under msgspec.convert's rules (Conv).
+func pyTypeName(op byte) string {
+	switch opName(op) {
 	case "null":
 		return "NoneType"
 	case "array":
@@ -140,7 +140,7 @@ func PyTypeName(op byte) string {
 	case "ext":
 		return "int"
 	}
-	return OpName(op)
+	return opName(op)
 }
 
 // WrongType consumes the value at the cursor the way msgspec does before
@@ -240,7 +240,7 @@ func (d *Dec) WrongType(expected string) error {
 func (d *Dec) Skip() error {
 	for todo := uint64(1); todo > 0; todo-- {
 		if d.Pos >= len(d.B) {
-			return ErrTruncated
+			return errTruncated
 		}
 		op := d.B[d.Pos]
 		d.Pos++
@@ -328,9 +328,9 @@ func (d *Dec) CStr() ([]byte, error) {
 	default:
 		d.Pos++
 		if d.Conv {
-			return nil, d.Expected("str", PyTypeName(op))
+			return nil, d.Expected("str", pyTypeName(op))
 		}
-		return nil, d.Expected("str", OpName(op))
+		return nil, d.Expected("str", opName(op))
 	}
 	return d.Next(n)
 }
@@ -443,7 +443,7 @@ func FastInt(b []byte) (Int, int) {
 func (d *Dec) RawInt() (Int, error) {
 	v, n := FastInt(d.B[d.Pos:])
 	if n == 0 { // an int op whose bytes run past the end
-		return Int{}, ErrTruncated
+		return Int{}, errTruncated
 	}
 	d.Pos += n
 	return v, nil
@@ -532,7 +532,7 @@ func (d *Dec) Float() (float64, error) {
 		}
 		return float64(v.Bits), nil
 	case d.Conv && IsExtOp(op):
-		// Convert: an integer beyond the MessagePack range (BigIntValue);
+		// Conv: an integer beyond the MessagePack range (wire.BigIntValue);
 		// Python's float(int).
 		_, digits, err := d.Ext()
 		if err != nil {

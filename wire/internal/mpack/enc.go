@@ -72,8 +72,8 @@ func AppendInt(dst []byte, v int64) []byte {
 	return append(dst, b[:PutInt(b[:], v)]...)
 }
 
-// AppendStrHeader appends the header of a str of n bytes.
-func AppendStrHeader(dst []byte, n int) []byte {
+// appendStrHeader appends the header of a str of n bytes.
+func appendStrHeader(dst []byte, n int) []byte {
 	switch {
 	case n < 32:
 		return append(dst, 0xa0|byte(n))
@@ -88,7 +88,7 @@ func AppendStrHeader(dst []byte, n int) []byte {
 
 // AppendStr appends s as a str.
 func AppendStr(dst []byte, s string) []byte {
-	return append(AppendStrHeader(dst, len(s)), s...)
+	return append(appendStrHeader(dst, len(s)), s...)
 }
 
 // AppendBin appends b as bin (msgspec's bytes).

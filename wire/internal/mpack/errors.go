@@ -54,26 +54,20 @@ func (e *Error) Caught() bool {
 	return false
 }
 
-// ErrTruncated is msgspec's error for input that ends inside a value.
-var ErrTruncated = &Error{Class: ClassDecodeError, Msg: "Input data was truncated"}
-
 // TextIntRange is msgspec's text for an integer outside a field's range.
 const TextIntRange = "Integer value out of range"
-
-// DecodeErr returns a DecodeError with text msg.
-func DecodeErr(msg string) *Error { return &Error{Class: ClassDecodeError, Msg: msg} }
 
 // Trailing is msgspec's error for bytes left after the value, the first of
 // them at pos.
 func Trailing(pos int) error {
-	return DecodeErr("MessagePack data is malformed: trailing characters (byte " + strconv.Itoa(pos) + ")")
+	return decodeErr("MessagePack data is malformed: trailing characters (byte " + strconv.Itoa(pos) + ")")
 }
 
 // InvalidOpcode is msgspec's error for a byte at offset at that starts no
 // MessagePack value.
 func InvalidOpcode(op byte, at int) *Error {
 	const digits = "0123456789abcdef"
-	return DecodeErr("MessagePack data is malformed: invalid opcode '\\x" + string([]byte{digits[op>>4], digits[op&15]}) +
+	return decodeErr("MessagePack data is malformed: invalid opcode '\\x" + string([]byte{digits[op>>4], digits[op&15]}) +
 		"' (byte " + strconv.Itoa(at) + ")")
 }
 
@@ -126,6 +120,12 @@ func (d *Dec) SetIndex(i int) { d.stack[len(d.stack)-1].index = i }
 
 // Pop leaves the innermost step of the error path.
 func (d *Dec) Pop() { d.stack = d.stack[:len(d.stack)-1] }
+
+// errTruncated is msgspec's error for input that ends inside a value.
+var errTruncated = &Error{Class: ClassDecodeError, Msg: "Input data was truncated"}
+
+// decodeErr returns a DecodeError with text msg.
+func decodeErr(msg string) *Error { return &Error{Class: ClassDecodeError, Msg: msg} }
 
 // pathElem is one step of msgspec's error path (`$.a[0].b`). The decoder
 // keeps the current path as a stack and renders it only on error.

@@ -111,7 +111,7 @@ func (d *Dec) UnionTag(n int, tagField string) ([]byte, int, error) {
 		d.Pop()
 		if string(key) == tagField {
 			d.PushField(tagField)
-			tag, err := d.TagValue()
+			tag, err := d.tagValue()
 			if err != nil {
 				return nil, 0, err
 			}
@@ -129,16 +129,16 @@ func (d *Dec) UnionTag(n int, tagField string) ([]byte, int, error) {
 	return nil, 0, d.Missing(tagField)
 }
 
-// TagValue reads a tag's value: a str, as raw bytes (with Convert's rules
+// tagValue reads a tag's value: a str, as raw bytes (with msgspec.convert's rules
 // when Conv is set).
-func (d *Dec) TagValue() ([]byte, error) {
+func (d *Dec) tagValue() ([]byte, error) {
 	if d.Conv {
 		op, err := d.Peek()
 		if err != nil {
 			return nil, err
 		}
 		if !(op >= 0xa0 && op <= 0xbf) && op != 0xd9 && op != 0xda && op != 0xdb {
-			err := d.Expected("str", PyTypeName(op))
+			err := d.Expected("str", pyTypeName(op))
 			if e := d.Skip(); e != nil {
 				return nil, e
 			}
