@@ -105,9 +105,6 @@ func ExtValue(code int8, data []byte) Value { return Value{Kind: KindExt, Ext: c
 // int (out of range for an int field, converted for a float field).
 func BigIntValue(digits string) Value { return ExtValue(bigIntExt, []byte(digits)) }
 
-// bigIntExt is BigIntValue's Ext code.
-const bigIntExt = 0
-
 // Time returns the instant a timestamp value (KindExt with code -1, as
 // Decode makes it from a MessagePack timestamp) holds.
 func (v Value) Time() (time.Time, bool) {
@@ -190,3 +187,6 @@ type Field struct {
 	Name  string
 	Value Value
 }
+
+// bigIntExt is BigIntValue's Ext code.
+const bigIntExt = 0

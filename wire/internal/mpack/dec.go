@@ -29,9 +29,6 @@ func (d *Dec) Reset(b []byte, conv bool) {
 	d.B, d.Pos, d.Conv, d.depth, d.stack = b, 0, conv, 0, d.stack[:0]
 }
 
-// remaining returns the number of bytes left to read.
-func (d *Dec) remaining() int { return len(d.B) - d.Pos }
-
 // Peek returns the next byte without consuming it.
 func (d *Dec) Peek() (byte, error) {
 	if d.Pos >= len(d.B) {
@@ -87,61 +84,6 @@ func (d *Dec) Enter() error {
 
 // Leave goes back out of the container Enter entered.
 func (d *Dec) Leave() { d.depth-- }
-
-// maxDepth bounds container nesting, standing in for Python's recursion
-// limit (msgspec raises RecursionError past it).
-const maxDepth = 1000
-
-// opName is msgspec's mpack_error_expected naming (used for keys and tags).
-func opName(op byte) string {
-	switch {
-	case op <= 0x7f || op >= 0xe0:
-		return "int"
-	case op >= 0xa0 && op <= 0xbf:
-		return "str"
-	case op >= 0x90 && op <= 0x9f:
-		return "array"
-	case op >= 0x80 && op <= 0x8f:
-		return "object"
-	}
-	switch op {
-	case 0xc0:
-		return "null"
-	case 0xc2, 0xc3:
-		return "bool"
-	case 0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3:
-		return "int"
-	case 0xca, 0xcb:
-		return "float"
-	case 0xd9, 0xda, 0xdb:
-		return "str"
-	case 0xc4, 0xc5, 0xc6:
-		return "bytes"
-	case 0xdc, 0xdd:
-		return "array"
-	case 0xde, 0xdf:
-		return "object"
-	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xc7, 0xc8, 0xc9:
-		return "ext"
-	}
-	return "unknown"
-}
-
-// pyTypeName is the Python type name (tp_name) of what the value at op
-// converts from under msgspec.convert's rules (Conv).
-func pyTypeName(op byte) string {
-	switch opName(op) {
-	case "null":
-		return "NoneType"
-	case "array":
-		return "list"
-	case "object":
-		return "dict"
-	case "ext":
-		return "int"
-	}
-	return opName(op)
-}
 
 // WrongType consumes the value at the cursor the way msgspec does before
 // finding that its type does not match (scalars whole, containers only
@@ -670,4 +612,62 @@ func NilIfEmpty[T any](s []T) []T {
 		return nil
 	}
 	return s
+}
+
+// remaining returns the number of bytes left to read.
+func (d *Dec) remaining() int { return len(d.B) - d.Pos }
+
+// maxDepth bounds container nesting, standing in for Python's recursion
+// limit (msgspec raises RecursionError past it).
+const maxDepth = 1000
+
+// opName is msgspec's mpack_error_expected naming (used for keys and tags).
+func opName(op byte) string {
+	switch {
+	case op <= 0x7f || op >= 0xe0:
+		return "int"
+	case op >= 0xa0 && op <= 0xbf:
+		return "str"
+	case op >= 0x90 && op <= 0x9f:
+		return "array"
+	case op >= 0x80 && op <= 0x8f:
+		return "object"
+	}
+	switch op {
+	case 0xc0:
+		return "null"
+	case 0xc2, 0xc3:
+		return "bool"
+	case 0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3:
+		return "int"
+	case 0xca, 0xcb:
+		return "float"
+	case 0xd9, 0xda, 0xdb:
+		return "str"
+	case 0xc4, 0xc5, 0xc6:
+		return "bytes"
+	case 0xdc, 0xdd:
+		return "array"
+	case 0xde, 0xdf:
+		return "object"
+	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xc7, 0xc8, 0xc9:
+		return "ext"
+	}
+	return "unknown"
+}
+
+// pyTypeName is the Python type name (tp_name) of what the value at op
+// converts from under msgspec.convert's rules (Conv).
+func pyTypeName(op byte) string {
+	switch opName(op) {
+	case "null":
+		return "NoneType"
+	case "array":
+		return "list"
+	case "object":
+		return "dict"
+	case "ext":
+		return "int"
+	}
+	return opName(op)
 }

@@ -21,16 +21,6 @@ type StructSpec struct {
 	NReq     int      // leading fields without a default
 }
 
-// index returns the position of key in Fields, or -1.
-func (s *StructSpec) index(key []byte) int {
-	for i, f := range s.Fields {
-		if f == string(key) {
-			return i
-		}
-	}
-	return -1
-}
-
 // StructBody decodes n map entries of a struct described by s (msgspec
 // mpack_decode_struct_map): any key order, repeated keys overwrite, tag
 // keys checked against tag, then missing required fields reported in
@@ -146,4 +136,14 @@ func (d *Dec) tagValue() ([]byte, error) {
 		}
 	}
 	return d.CStr()
+}
+
+// index returns the position of key in Fields, or -1.
+func (s *StructSpec) index(key []byte) int {
+	for i, f := range s.Fields {
+		if f == string(key) {
+			return i
+		}
+	}
+	return -1
 }
