@@ -116,7 +116,7 @@ func Compare(a, b *Set, opt Options) (*Result, error) {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("op %s is only in B: not compared", op))
 		}
 	}
-	if len(common) == 0 {
+	if len(common) == 0 || len(common) == 1 && common[0] == "all" {
 		return nil, fmt.Errorf("%w: A has %s, B has %s", ErrNoCommonOps, strings.Join(a.Ops, ", "), strings.Join(b.Ops, ", "))
 	}
 	res.Warnings = append(res.Warnings, settingsDiffer(a, b)...)
