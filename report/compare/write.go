@@ -98,12 +98,20 @@ func writeTable(w io.Writer, res *Result, md bool) error {
 			b.WriteString("| " + strings.Join(r, " | ") + " |\n")
 		}
 	} else {
-		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		var t strings.Builder
+		tw := tabwriter.NewWriter(&t, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, strings.Join(header, "\t"))
 		for _, r := range rows {
 			fmt.Fprintln(tw, strings.Join(r, "\t"))
 		}
 		tw.Flush()
+		for _, l := range strings.SplitAfter(t.String(), "\n") {
+			body, nl := strings.CutSuffix(l, "\n")
+			b.WriteString(strings.TrimRight(body, " "))
+			if nl {
+				b.WriteString("\n")
+			}
+		}
 	}
 	b.WriteString("\n")
 	notes := []string{method(res)}
