@@ -205,7 +205,7 @@ func latencyKind(a, b []Interval, want string) (string, bool) {
 				if iv.Requests == 0 {
 					continue
 				}
-				if iv.Hists[field] == nil {
+				if _, ok := iv.Hists[field]; !ok {
 					return false
 				}
 				any = true
@@ -254,8 +254,8 @@ func latencyRows(op, kind string, a, b []Interval, opt Options) []Row {
 func hists(ivs []Interval, kind string) []Hist {
 	var out []Hist
 	for _, iv := range ivs {
-		if h := iv.Hists[kind]; h != nil && h.TotalCount() > 0 {
-			out = append(out, HistOf(h))
+		if h, ok := iv.Hists[kind]; ok && h.Total() > 0 {
+			out = append(out, h)
 		}
 	}
 	return out

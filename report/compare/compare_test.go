@@ -183,7 +183,7 @@ func TestLoadRunsAndProcesses(t *testing.T) {
 		t.Fatalf("runs %v, %d intervals; want one run of 5 intervals", s.Runs, len(ivs))
 	}
 	for _, iv := range ivs {
-		if iv.Requests != 200 || iv.Rate < 180 || iv.Rate > 220 || iv.Hists["hdr"].TotalCount() != 200 {
+		if iv.Requests != 200 || iv.Rate < 180 || iv.Rate > 220 || iv.Hists["hdr"].Total() != 200 {
 			t.Errorf("interval %+v: want 200 requests of both processes, about 200/s", iv)
 		}
 	}

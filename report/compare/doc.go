@@ -25,7 +25,8 @@
 //     merged exactly (what `lmfast report` prints for those intervals);
 //     the test is a permutation test of that very statistic: the pooled
 //     intervals are re-split at random into groups of the two sets' sizes
-//     (all splits when there are at most Options.Splits), each group's
+//     (all splits when there are at most Options.Splits; random ones stop
+//     early once 20 were as extreme as observed), each group's
 //     histograms merged, and p is the share of splits whose percentile
 //     difference is at least the observed one. Unlike a test over
 //     per-interval percentiles, it judges the figure shown, and it stays

@@ -5,8 +5,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/lmfast/lmfast/report"
 )
 
@@ -38,9 +36,10 @@ type Interval struct {
 	Requests int64
 	Rate     float64 // requests/s, summed over the run's processes
 	// Hists holds the merged latency histogram of each kind the lines
-	// carried (report.HistKinds' fields); a kind some line had only as a
-	// summary is absent.
-	Hists map[string]*hdrhistogram.Histogram
+	// carried (report.HistKinds' fields), as its recorded buckets only (a
+	// whole HDR histogram is 256 KiB; an interval's holds a few hundred
+	// values); a kind some line had only as a summary is absent.
+	Hists map[string]Hist
 }
 
 // Load reads one side's files ("-" is stdin) with report.Read and merges
@@ -73,6 +72,11 @@ func Load(name string, files []string, stdin io.Reader) (*Set, error) {
 	for _, l := range in.Lines {
 		if l.Event == "summary" && l.Str("latency_kind") == "enqueue" {
 			s.Enqueue[l.Op] = true
+		}
+	}
+	for _, l := range in.Lines {
+		if l.Event == "interval" && s.Enqueue[l.Op] {
+			l = withoutHists(l) // not compared: spare decoding them
 		}
 		if l.Event == "interval" {
 			if _, sweep := l.F["step"]; sweep {
@@ -117,10 +121,10 @@ func Load(name string, files []string, stdin io.Reader) (*Set, error) {
 		}
 		for _, r := range rep.Rows {
 			iv := Interval{Run: run, T: r.T, Width: r.Width, Covered: r.Covered, Requests: r.Counts["requests"],
-				Rate: r.Rates["rps"], Hists: map[string]*hdrhistogram.Histogram{}}
+				Rate: r.Rates["rps"], Hists: map[string]Hist{}}
 			for field, h := range r.Hists {
 				if !r.Unmerged[field] {
-					iv.Hists[field] = h
+					iv.Hists[field] = HistOf(h)
 				}
 			}
 			if _, ok := s.Interval[r.Op]; !ok {
@@ -149,4 +153,18 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// withoutHists is a copy of l without its histograms and their summaries.
+func withoutHists(l *report.Line) *report.Line {
+	c := *l
+	c.F = make(map[string]any, len(l.F))
+	for k, v := range l.F {
+		c.F[k] = v
+	}
+	for _, k := range report.HistKinds {
+		delete(c.F, k.Field)
+		delete(c.F, k.Summary)
+	}
+	return &c
 }
