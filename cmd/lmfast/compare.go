@@ -22,6 +22,7 @@ type compareCmd struct {
 	Alpha        float64 `default:"0.05" help:"Significance level, for all rows together (Holm) unless --no-correction."`
 	Percentiles  string  `default:"50,90,99,99.9" help:"Latency percentiles compared."`
 	Latency      string  `default:"auto" enum:"auto,corrected,service" help:"Latency compared: corrected (from the intended send time, open loop), service, or auto (corrected where both sets have it)."`
+	Unit         string  `default:"interval" enum:"interval,run" help:"The tests' samples: every interval, or each run (for sets of repeated runs whose conditions vary from run to run)."`
 	NoCorrection bool    `help:"Judge each row at --alpha on its own (no Holm adjustment over the rows)."`
 	Strict       bool    `help:"Exit 2 if any line is truncated or not an lmfast line (they are otherwise counted, named on stderr and skipped)."`
 }
@@ -31,7 +32,7 @@ func (c *compareCmd) Run(a *app) error {
 	if err != nil {
 		return badInput("%v", err)
 	}
-	opt := compare.Options{Alpha: c.Alpha, Latency: c.Latency, NoCorrection: c.NoCorrection}
+	opt := compare.Options{Alpha: c.Alpha, Latency: c.Latency, Unit: c.Unit, NoCorrection: c.NoCorrection}
 	if math.IsNaN(c.Alpha) || c.Alpha <= 0 || c.Alpha >= 1 {
 		return badInput("--alpha %v: want a level above 0 and below 1, such as 0.05", c.Alpha)
 	}

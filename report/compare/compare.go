@@ -26,6 +26,12 @@ type Options struct {
 	// reply), or "auto" (default): corrected where both sets have it,
 	// else service, the latency a caller sees, as --slo reads it.
 	Latency string
+	// Unit is the sample of the tests: "interval" (default), every
+	// interval of every run, or "run", each run's intervals together (its
+	// rate, its merged histogram), for sets of repeated runs whose
+	// conditions differ from run to run more than from interval to
+	// interval.
+	Unit string
 	// NoCorrection judges each row at Alpha on its own instead of
 	// controlling the chance of any false finding over all rows (Holm).
 	NoCorrection bool
@@ -121,7 +127,7 @@ func Compare(a, b *Set, opt Options) (*Result, error) {
 	}
 	res.Warnings = append(res.Warnings, settingsDiffer(a, b)...)
 	for _, op := range common {
-		res.Rows = append(res.Rows, rateRow(op, a.Interval[op], b.Interval[op]))
+		res.Rows = append(res.Rows, rateRow(op, a.Interval[op], b.Interval[op], opt.Unit))
 		if a.Enqueue[op] || b.Enqueue[op] {
 			continue // a PUSH's enqueue time: lmfast's, not the controller's
 		}
@@ -148,6 +154,9 @@ func withDefaults(opt Options) Options {
 	if opt.Latency == "" {
 		opt.Latency = "auto"
 	}
+	if opt.Unit == "" {
+		opt.Unit = UnitInterval
+	}
 	if opt.Splits == 0 {
 		opt.Splits = 10000
 	}
@@ -157,14 +166,24 @@ func withDefaults(opt Options) Options {
 	return opt
 }
 
+// The units of Options.Unit.
+const (
+	UnitInterval = "interval"
+	UnitRun      = "run"
+)
+
 // rateRow compares the operation's requests/s. Each set's figure is its
 // requests over the seconds its intervals cover (a run's rate as
 // `lmfast report` gives it; for several runs, their mean); the test's
 // samples are the per-interval rates of the intervals covering at least
-// half their width (a run's short last interval is too noisy a rate).
-func rateRow(op string, a, b []Interval) Row {
+// half their width (a run's short last interval is too noisy a rate), or
+// with UnitRun each run's rate.
+func rateRow(op string, a, b []Interval, unit string) Row {
 	ra, sa := rates(a)
 	rb, sb := rates(b)
+	if unit == UnitRun {
+		sa, sb = runRates(a), runRates(b)
+	}
 	u := MannWhitney(sa, sb)
 	r := Row{Op: op, Metric: "rate", Unit: "requests/s", A: ra, B: rb, Delta: delta(ra, rb), Test: TestU,
 		P: u.P, Exact: u.Exact, MinP: minUP(len(sa), len(sb)), NA: len(sa), NB: len(sb), worse: -1}
@@ -184,6 +203,33 @@ func rates(ivs []Interval) (rate float64, samples []float64) {
 		rate = float64(req) / secs
 	}
 	return rate, samples
+}
+
+// runRates are each run's requests over the seconds its intervals cover.
+func runRates(ivs []Interval) []float64 {
+	var out []float64
+	for _, run := range runsOf(ivs) {
+		var these []Interval
+		for _, iv := range ivs {
+			if iv.Run == run {
+				these = append(these, iv)
+			}
+		}
+		r, _ := rates(these)
+		out = append(out, r)
+	}
+	return out
+}
+
+// runsOf are the runs of ivs, in order of appearance.
+func runsOf(ivs []Interval) []string {
+	var runs []string
+	for _, iv := range ivs {
+		if !contains(runs, iv.Run) {
+			runs = append(runs, iv.Run)
+		}
+	}
+	return runs
 }
 
 // minUP is the smallest two-sided p-value of a U test on n and m values.
@@ -228,6 +274,9 @@ func latencyKind(a, b []Interval, want string) (string, bool) {
 // latencyRows compares each percentile of the merged histograms of kind.
 func latencyRows(op, kind string, a, b []Interval, opt Options) []Row {
 	ha, hb := hists(a, kind), hists(b, kind)
+	if opt.Unit == UnitRun {
+		ha, hb = runHists(a, kind), runHists(b, kind)
+	}
 	pt := PercentileTest(ha, hb, opt.Percentiles, opt.Splits, opt.Seed)
 	label := "service"
 	if kind == "hdr_corrected" {
@@ -255,6 +304,24 @@ func hists(ivs []Interval, kind string) []Hist {
 	var out []Hist
 	for _, iv := range ivs {
 		if h, ok := iv.Hists[kind]; ok && h.Total() > 0 {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// runHists are each run's histograms of kind merged, runs without
+// requests left out.
+func runHists(ivs []Interval, kind string) []Hist {
+	var out []Hist
+	for _, run := range runsOf(ivs) {
+		var these []Interval
+		for _, iv := range ivs {
+			if iv.Run == run {
+				these = append(these, iv)
+			}
+		}
+		if h := MergeHists(hists(these, kind)); h.Total() > 0 {
 			out = append(out, h)
 		}
 	}

@@ -226,3 +226,37 @@ func ExamplePercentileName() {
 	fmt.Println(PercentileName(50), PercentileName(99.9))
 	// Output: p50 p99.9
 }
+
+// TestCompareUnitRun: with --unit run each run is one sample. Six runs a
+// side, B's latency 30 % higher: n is 6+6, every split of the 12 runs is
+// evaluated (C(12, 6) = 924), and the two most extreme of them are the
+// observed one and its mirror, so p = 2/924 for every percentile; Holm
+// over the 6 rows (the rate and the percentiles of p2p_lookup, the rate
+// of all) keeps them below 0.05: regressions. With --unit interval the
+// same sets have 18+18 samples.
+func TestCompareUnitRun(t *testing.T) {
+	dir := t.TempDir()
+	var fa, fb []string
+	for i := range 6 {
+		fa = append(fa, writeRun(t, dir, fmt.Sprintf("a%d.jsonl", i), runSpec{run: fmt.Sprintf("a%d", i), intervals: 3, rps: 200, latency: 1e6}, uint64(10+i)))
+		fb = append(fb, writeRun(t, dir, fmt.Sprintf("b%d.jsonl", i), runSpec{run: fmt.Sprintf("b%d", i), intervals: 3, rps: 200, latency: 1.3e6}, uint64(20+i)))
+	}
+	a, b := load(t, "A", fa...), load(t, "B", fb...)
+	res, err := Compare(a, b, Options{Threshold: 0.05, Unit: UnitRun})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"p50", "p90", "p99", "p99.9"} {
+		r := row(t, res, "p2p_lookup", q)
+		if r.NA != 6 || r.NB != 6 || !r.Exact || math.Abs(r.P-2.0/924) > 1e-12 || r.Verdict != Regression {
+			t.Errorf("%s: %+v; want 6+6 runs, exact p 2/924, a regression", q, r)
+		}
+	}
+	if r := row(t, res, "p2p_lookup", "rate"); r.NA != 6 || r.NB != 6 {
+		t.Errorf("rate: %d+%d samples; want 6+6 runs", r.NA, r.NB)
+	}
+	iv, _ := Compare(a, b, Options{Threshold: 0.05})
+	if r := row(t, iv, "p2p_lookup", "p50"); r.NA != 18 || r.NB != 18 {
+		t.Errorf("--unit interval: %d+%d samples; want 18+18", r.NA, r.NB)
+	}
+}

@@ -32,6 +32,26 @@ func HistOf(h *hdrhistogram.Histogram) Hist {
 	return out
 }
 
+// MergeHists adds histograms bucket by bucket.
+func MergeHists(hs []Hist) Hist {
+	counts := map[int64]int64{}
+	for _, h := range hs {
+		for i, v := range h.Values {
+			counts[v] += h.Counts[i]
+		}
+	}
+	var out Hist
+	for v := range counts {
+		out.Values = append(out.Values, v)
+	}
+	sort.Slice(out.Values, func(i, j int) bool { return out.Values[i] < out.Values[j] })
+	out.Counts = make([]int64, len(out.Values))
+	for i, v := range out.Values {
+		out.Counts[i] = counts[v]
+	}
+	return out
+}
+
 // Total is the number of requests in the histogram.
 func (h Hist) Total() int64 {
 	n := int64(0)

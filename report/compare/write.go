@@ -137,9 +137,9 @@ func method(res *Result) string {
 	if opt.NoCorrection {
 		adj = "each row on its own"
 	}
-	return fmt.Sprintf("significant: p < %g, %s; rate: Mann-Whitney U over per-interval rates; percentiles (µs): permutation test of whole intervals "+
+	return fmt.Sprintf("significant: p < %g, %s; n: %ss of each set; rate: Mann-Whitney U over per-%s rates; percentiles: permutation test of whole %ss "+
 		"on the merged histograms; a significant change beyond %s is a regression when worse (lower rate, higher latency); ~ is no significant change",
-		opt.Alpha, adj, fmtPct(opt.Threshold))
+		opt.Alpha, adj, opt.Unit, opt.Unit, opt.Unit, fmtPct(opt.Threshold))
 }
 
 // jsonRow is a Row as written by the json format.
@@ -192,6 +192,7 @@ func writeJSON(w io.Writer, res *Result) error {
 		Correction   string    `json:"correction"`
 		Percentiles  []float64 `json:"percentiles"`
 		Latency      string    `json:"latency"`
+		Unit         string    `json:"unit"`
 		Splits       int       `json:"splits"`
 		Rows         []jsonRow `json:"rows"`
 		Regressions  int       `json:"regressions"`
@@ -199,7 +200,7 @@ func writeJSON(w io.Writer, res *Result) error {
 		Summary      string    `json:"summary"`
 		Warnings     []string  `json:"warnings"`
 	}{Schema: "lmfast.compare.v1", A: set(res.A), B: set(res.B), Alpha: opt.Alpha, Threshold: opt.Threshold,
-		Correction: "holm", Percentiles: opt.Percentiles, Latency: opt.Latency, Splits: opt.Splits,
+		Correction: "holm", Percentiles: opt.Percentiles, Latency: opt.Latency, Unit: opt.Unit, Splits: opt.Splits,
 		Rows: []jsonRow{}, Regressions: res.Regressions, Improvements: res.Improvements, Summary: res.Summary(), Warnings: res.Warnings}
 	if opt.NoCorrection {
 		out.Correction = "none"
