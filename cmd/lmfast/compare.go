@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/lmfast/lmfast/report/compare"
 )
@@ -77,11 +79,15 @@ func (c *compareCmd) Run(a *app) error {
 		return badInput("compare: %v", err)
 	}
 	w := bufio.NewWriter(a.stdout)
-	if err := compare.Write(w, res, format); err != nil {
-		return failed("compare: %v", err)
+	err = compare.Write(w, res, format)
+	if err == nil {
+		err = w.Flush()
 	}
-	if err := w.Flush(); err != nil {
+	if errors.Is(err, syscall.EPIPE) {
 		return outputError(err, "stdout", "the comparison was not written")
+	}
+	if err != nil {
+		return failed("compare: writing the comparison to stdout: %v", err)
 	}
 	if format == compare.JSON {
 		for _, warn := range res.Warnings {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -203,4 +204,20 @@ func TestCompareBadInput(t *testing.T) {
 	if code, out, stderr := compareRun("--format", "md", lookups, lookups); code != ExitOK || !strings.Contains(out, "| p2p_lookup | p50 service |") {
 		t.Errorf("md: exit %d, stderr %q\n%s", code, stderr, out)
 	}
+	// An output that fails: a full disk is exit 1, a closed pipe 141.
+	for _, tc := range []struct {
+		err  error
+		code int
+	}{{syscall.ENOSPC, ExitFailure}, {syscall.EPIPE, ExitBrokenPipe}} {
+		var e bytes.Buffer
+		code := run([]string{"compare", lookups, lookups}, strings.NewReader(""), failingWriter{tc.err}, &e)
+		if code != tc.code || strings.Count(e.String(), "\n") != 1 {
+			t.Errorf("stdout failing with %v: exit %d, stderr %q; want %d and one line", tc.err, code, e.String(), tc.code)
+		}
+	}
 }
+
+// failingWriter fails every write with err.
+type failingWriter struct{ err error }
+
+func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }

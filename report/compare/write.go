@@ -84,7 +84,7 @@ func writeTable(w io.Writer, res *Result, md bool) error {
 			verdict = r.Verdict
 		}
 		if r.MinP > opt.Alpha {
-			verdict = strings.TrimSpace(verdict + " (too few intervals to be significant)")
+			verdict = strings.TrimSpace(verdict + " (too few samples to be significant)")
 		}
 		rows = append(rows, []string{r.Op, metric, fmtValue(r.A, r.Unit), fmtValue(r.B, r.Unit), d, fmtP(r.P),
 			fmt.Sprintf("%d+%d", r.NA, r.NB), verdict})
