@@ -97,7 +97,8 @@ type Result struct {
 var ErrNoCommonOps = errors.New("no operation in common")
 
 // Compare compares set b against set a operation by operation: the rate
-// (requests/s) with a Mann–Whitney U test over the per-interval rates,
+// (requests/s) with a Mann–Whitney U test over the per-interval (or
+// per-run, Options.Unit) rates,
 // and each latency percentile with a permutation test of whole intervals
 // on the merged histograms (see PercentileTest). A lower rate or a higher
 // latency in b is worse.
@@ -144,6 +145,17 @@ func Compare(a, b *Set, opt Options) (*Result, error) {
 	return res, nil
 }
 
+// The units of Options.Unit.
+const (
+	UnitInterval = "interval"
+	UnitRun      = "run"
+)
+
+// PercentileName is a percentile's metric name: p50, p99, p99.9.
+func PercentileName(q float64) string {
+	return "p" + strconv.FormatFloat(q, 'f', -1, 64)
+}
+
 func withDefaults(opt Options) Options {
 	if opt.Alpha == 0 {
 		opt.Alpha = 0.05
@@ -165,12 +177,6 @@ func withDefaults(opt Options) Options {
 	}
 	return opt
 }
-
-// The units of Options.Unit.
-const (
-	UnitInterval = "interval"
-	UnitRun      = "run"
-)
 
 // rateRow compares the operation's requests/s. Each set's figure is its
 // requests over the seconds its intervals cover (a run's rate as
@@ -326,11 +332,6 @@ func runHists(ivs []Interval, kind string) []Hist {
 		}
 	}
 	return out
-}
-
-// PercentileName is a percentile's metric name: p50, p99, p99.9.
-func PercentileName(q float64) string {
-	return "p" + strconv.FormatFloat(q, 'f', -1, 64)
 }
 
 func delta(a, b float64) float64 {

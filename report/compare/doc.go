@@ -35,6 +35,10 @@
 //
 // A set is several runs when its files hold several run labels; a run of
 // several processes (one --run-label) is merged first, its rates summed.
+// With Options.Unit "run" each run is one sample of the tests (its rate,
+// its merged histogram): intervals of one run share the machine's state
+// during it, so for repeated runs made at different times the run-to-run
+// variation is what a difference must beat.
 // Latency is the corrected one (from each request's intended send time)
 // where both sets have it, as --slo reads it, else the service time; a
 // PUSH operation's latency is lmfast's enqueue time, not the controller's,

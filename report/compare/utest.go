@@ -12,12 +12,6 @@ type UTest struct {
 	Exact bool    // P is from U's exact distribution (no ties, small samples), else the normal approximation
 }
 
-// exactULimit is the largest pooled sample size whose U distribution is
-// computed exactly; beyond it, and whenever values tie, the normal
-// approximation (with the tie and continuity corrections) is used, as R's
-// wilcox.test and SciPy's mannwhitneyu do.
-const exactULimit = 50
-
 // MannWhitney tests whether the values of a tend to be larger or smaller
 // than those of b (H0: both samples come from one distribution). It ranks
 // the pooled values (ties share their mean rank) and returns U of a and
@@ -72,6 +66,12 @@ func MannWhitney(a, b []float64) UTest {
 	}
 	return UTest{U: u, P: math.Min(1, math.Erfc(z/math.Sqrt2))}
 }
+
+// exactULimit is the largest pooled sample size whose U distribution is
+// computed exactly; beyond it, and whenever values tie, the normal
+// approximation (with the tie and continuity corrections) is used, as R's
+// wilcox.test and SciPy's mannwhitneyu do.
+const exactULimit = 50
 
 // exactUP is the two-sided p-value of U = u for samples of n and m values
 // without ties: twice the smaller tail of U's distribution, which is
