@@ -97,11 +97,10 @@ type Result struct {
 var ErrNoCommonOps = errors.New("no operation in common")
 
 // Compare compares set b against set a operation by operation: the rate
-// (requests/s) with a Mann–Whitney U test over the per-interval (or
-// per-run, Options.Unit) rates,
-// and each latency percentile with a permutation test of whole intervals
-// on the merged histograms (see PercentileTest). A lower rate or a higher
-// latency in b is worse.
+// (requests/s) with a Mann–Whitney U test over the per-interval (or, with
+// Options.Unit "run", per-run) rates, and each latency percentile with a
+// permutation test of whole intervals (runs) on the merged histograms
+// (see PercentileTest). A lower rate or a higher latency in b is worse.
 func Compare(a, b *Set, opt Options) (*Result, error) {
 	opt = withDefaults(opt)
 	res := &Result{A: a, B: b, Options: opt}
