@@ -233,3 +233,67 @@ func BenchmarkPercentileTest(b *testing.B) {
 		PercentileTest(a, c, DefaultPercentiles, 10000, 1)
 	}
 }
+
+// TestNullCalibration: tests of two sets drawn from one distribution
+// reject at α = 0.05 at most 5 % of the time, as valid tests must. U:
+// over all C(16, 8) = 12870 orderings of 8 values against 8, exactly
+// 4.988 % are rejected (the exact test's size: the largest below 5 % its
+// discrete distribution allows). Percentiles: 200 comparisons of 8
+// intervals against 8, each interval with its own random load level as a
+// noisy machine makes them, at most 20 rejected (twice the 10 expected; a
+// calibrated test exceeds it with probability below 0.1 %). The seeds are
+// fixed: the outcome is the same on every run.
+func TestNullCalibration(t *testing.T) {
+	rejU, total := 0, 0
+	c := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	for {
+		var a, b []float64
+		for i, k := 0, 0; i < 16; i++ {
+			if k < len(c) && c[k] == i {
+				a = append(a, float64(i))
+				k++
+			} else {
+				b = append(b, float64(i))
+			}
+		}
+		if MannWhitney(a, b).P < 0.05 {
+			rejU++
+		}
+		total++
+		if !nextCombination(c, 16) {
+			break
+		}
+	}
+	if size := float64(rejU) / float64(total); total != 12870 || math.Abs(size-0.04988) > 5e-5 {
+		t.Errorf("U: %d of %d orderings rejected (%.5f); want the exact size 0.04988", rejU, total, size)
+	}
+
+	rng := rand.New(rand.NewPCG(11, 12))
+	gen := func() []Hist {
+		var hs []Hist
+		for range 8 {
+			level := math.Exp(rng.NormFloat64() * 0.3) // the interval's conditions
+			h := hdrhistogram.New(1, 1e9, 3)
+			for range 50 + rng.IntN(100) {
+				h.RecordValue(int64(level * rng.ExpFloat64() * 1e6))
+			}
+			hs = append(hs, HistOf(h))
+		}
+		return hs
+	}
+	qs := []float64{50, 99}
+	rejP := make([]int, len(qs))
+	const trials = 200
+	for i := range trials {
+		res := PercentileTest(gen(), gen(), qs, 1000, uint64(i+1))
+		for k := range qs {
+			if res.P[k] < 0.05 {
+				rejP[k]++
+			}
+		}
+	}
+	t.Logf("permutation test: p50 %d and p99 %d of %d null comparisons rejected at 0.05", rejP[0], rejP[1], trials)
+	if rejP[0] > 20 || rejP[1] > 20 {
+		t.Errorf("rejections of a true null: p50 %d, p99 %d of %d; want at most 20", rejP[0], rejP[1], trials)
+	}
+}
