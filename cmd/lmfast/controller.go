@@ -16,6 +16,7 @@ import (
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/engine/calibrate"
 	enginejsonl "github.com/lmfast/lmfast/engine/jsonl"
+	"github.com/lmfast/lmfast/engine/keydist"
 	"github.com/lmfast/lmfast/engine/scrape"
 	"github.com/lmfast/lmfast/engine/slo"
 	"github.com/lmfast/lmfast/engine/sweep"
@@ -38,6 +39,7 @@ type controllerCmd struct {
 	NumLocations    int           `name:"num-locations" default:"1" help:"Storage locations."`
 	NumKeys         int           `name:"num-keys" default:"10000" help:"Key space 0..N-1."`
 	NumHashes       int           `name:"num-hashes" default:"100" help:"Hashes per p2p_lookup."`
+	KeyDist         string        `name:"key-dist" default:"uniform" help:"Keys of admits, evicts and lookups: uniform, zipf:S (key k has weight 1/(k+1)^S), hotspot:P (a fraction P of draws hit the first (1-P) of the keys) or hotspot:P:H (hot set: the first fraction H)."`
 	NumProcesses    int           `name:"num-processes" default:"1" help:"Independent engine groups (LMCache's processes), each with its own ZMQ context and instance names."`
 	NoRegisterFirst bool          `name:"no-register-first" help:"Skip pre-registering the workers."`
 	RegisterTimeout seconds       `name:"register-timeout" default:"10s" help:"Longest time the whole pre-registration may take (every worker, many requests in flight)."`
@@ -108,6 +110,10 @@ func (c *controllerCmd) Run(a *app) error {
 	mix, err := engine.ParseOperations(c.Operations)
 	if err != nil {
 		return badInput("--operations: %v", err)
+	}
+	keyDist, err := keydist.Parse(c.KeyDist)
+	if err != nil {
+		return badInput("--key-dist: %v", err)
 	}
 	ports, err := parseMonitorPorts(c.MonitorPorts)
 	if err != nil {
@@ -191,7 +197,7 @@ func (c *controllerCmd) Run(a *app) error {
 		PullEndpoint: endpoint(ports.Pull), ReplyEndpoint: endpoint(ports.Reply), HeartbeatEndpoint: endpoint(ports.Heartbeat),
 		Duration: duration, BatchSize: c.BatchSize, Mix: mix,
 		NumInstances: c.NumInstances, NumWorkers: c.NumWorkers, NumLocations: c.NumLocations,
-		NumKeys: c.NumKeys, NumHashes: c.NumHashes, NumProcesses: place.TotalGroups(), StartAt: startAt,
+		NumKeys: c.NumKeys, NumHashes: c.NumHashes, KeyDist: keyDist, NumProcesses: place.TotalGroups(), StartAt: startAt,
 		RegisterFirst: !c.NoRegisterFirst, Rate: place.GroupRate(rate), Concurrency: concurrency,
 		Seed: seed, Interval: interval, Raw: c.Raw, DrainTimeout: drain,
 		RegisterTimeout: registerTimeout, Registering: &engine.RegisterProgress{},
@@ -460,7 +466,7 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		Bool("embedded", c.Embedded).
 		Float64("duration_s", g.Duration.Seconds()).Int("batch_size", g.BatchSize).Str("operations", strings.Join(ops, ",")).
 		Int("num_instances", g.NumInstances).Int("num_workers", g.NumWorkers).Int("num_locations", g.NumLocations).
-		Int("num_keys", g.NumKeys).Int("num_hashes", g.NumHashes).Int("num_processes", len(groups)).
+		Int("num_keys", g.NumKeys).Str("key_dist", g.KeyDist.String()).Int("num_hashes", g.NumHashes).Int("num_processes", len(groups)).
 		Bool("register_first", g.RegisterFirst).Int("senders", senders).Str("pin_cpus", strings.Join(pinned, ",")).
 		Float64("rate", c.Rate).Int("concurrency", g.Concurrency).Uint64("seed", seed).
 		Float64("interval_s", g.Interval.Seconds()).Bool("raw", g.Raw).Float64("drain_timeout_s", g.DrainTimeout.Seconds()).
