@@ -33,6 +33,13 @@ type Config struct {
 	// KeyDist is how the keys of admits, evicts and lookups are drawn
 	// from 0..NumKeys-1 (--key-dist; the zero value is uniform).
 	KeyDist keydist.Dist
+	// Lookups, when set, makes every p2p lookup and checks its reply
+	// (--scenario p2p-stress).
+	Lookups LookupOracle
+	// ExtraFrames, when set, counts PUSH frames sent to the controller
+	// beside the engine (a scenario's): the controller's received counts
+	// are reconciled with the engine's frames plus these.
+	ExtraFrames *atomic.Int64
 
 	Proc         int // this group's number in the whole run (Placement.Proc)
 	NumProcesses int // groups in the whole run (for report titles)

@@ -29,6 +29,8 @@ type item struct {
 	msgs    int32
 	kvOps   int32 // KV operations inside (admit/evict)
 	payload []byte
+	checked bool   // a LookupOracle made it: its reply is checked
+	expect  Expect // the oracle's expected answer
 }
 
 // producer encodes one sender's operation stream ahead of time.
@@ -115,6 +117,7 @@ func (p *producer) fill(it *item) {
 	pr := p.pairs[p.rng.IntN(len(p.pairs))]
 	it.op = op
 	it.kvOps = 0
+	it.checked = false
 	buf := it.payload[:0]
 	switch op {
 	case OpAdmit, OpEvict:
@@ -129,9 +132,15 @@ func (p *producer) fill(it *item) {
 		it.msgs = int32(len(p.keys))
 		it.kvOps = int32(len(p.keys))
 	case OpP2PLookup:
-		p.drawKeys(p.hashes)
-		buf = pr.p2p.Append(buf, p.hashes)
-		it.msgs = int32(len(p.hashes))
+		hashes := p.hashes
+		if o := p.cfg.Lookups; o != nil {
+			hashes, it.expect = o.Lookup(&p.keyRNG, pr.instance, pr.worker, p.hashes[:0])
+			it.checked = true
+		} else {
+			p.drawKeys(hashes)
+		}
+		buf = pr.p2p.Append(buf, hashes)
+		it.msgs = int32(len(hashes))
 	case OpHeartbeat, OpRegister:
 		ip := p.ips[p.rng.IntN(len(p.ips))]
 		port := int64(10000 + p.rng.IntN(50001))

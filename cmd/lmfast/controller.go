@@ -17,6 +17,7 @@ import (
 	"github.com/lmfast/lmfast/engine/calibrate"
 	enginejsonl "github.com/lmfast/lmfast/engine/jsonl"
 	"github.com/lmfast/lmfast/engine/keydist"
+	"github.com/lmfast/lmfast/engine/scenario"
 	"github.com/lmfast/lmfast/engine/scrape"
 	"github.com/lmfast/lmfast/engine/slo"
 	"github.com/lmfast/lmfast/engine/sweep"
@@ -63,7 +64,8 @@ type controllerCmd struct {
 	Precision       string        `default:"5%" help:"With --slo: bisect until the lowest failing rate is within this of the highest passing one."`
 	FailIf          string        `name:"fail-if" placeholder:"TERMS" help:"Thresholds on the run, in --slo's terms: each term's outcome is in the summary; a violated term exits 99 once all output is written."`
 
-	processFlags `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
+	processFlags  `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
+	scenarioFlags `embed:""` // --scenario, --churn-rate, --lookup-hit-rate (scenario.go)
 
 	// ControllerMetrics is the controller's Prometheus page to reconcile with.
 	ControllerMetrics string `name:"controller-metrics" placeholder:"URL" help:"The controller's Prometheus /metrics page (http://host:port/metrics): its received counts are read before the run, every --interval and after the drain, and reconciled with what was sent; exit 1 if they differ. Valid while lmfast is the controller's only sender."`
@@ -107,7 +109,11 @@ func parseMonitorPorts(s string) (monitorPorts, error) {
 // verification.
 func (c *controllerCmd) Run(a *app) error {
 	// Flags first: every bad value is exit 2 before anything starts.
-	mix, err := engine.ParseOperations(c.Operations)
+	sc, err := c.scenario(c)
+	if err != nil {
+		return err
+	}
+	mix, err := engine.ParseOperations(scenarioOperations(sc, c.Operations))
 	if err != nil {
 		return badInput("--operations: %v", err)
 	}
@@ -228,6 +234,12 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 	defer closeOut()
 	out := stream.New(sink, "controller", runID)
+	if sc != nil {
+		env := scenario.Env{Out: out.ForProc(groups[0].Proc), Log: a.stderr, HTTP: controllerHTTP(server, c.ControllerMetrics)}
+		if err := sc.Prepare(&groups[0], env); err != nil {
+			return badInput("%v", err)
+		}
+	}
 	var sw *engine.Sweep
 	if plan != nil {
 		plan.Reporter = enginejsonl.New(out.ForProc(mergedProc(len(groups))))
@@ -274,6 +286,19 @@ func (c *controllerCmd) Run(a *app) error {
 		}
 	}
 
+	var scRun *scenarioRun
+	if sc != nil {
+		if err := sc.Setup(ctx); err != nil {
+			_ = sc.Finish(ctx, nil, true)
+			if a.ctx.Err() != nil {
+				return errInterrupted
+			}
+			return failed("--scenario %s: %v", sc.Name(), err)
+		}
+		scRun = newScenarioRun(ctx, sc, warmup+duration)
+		defer scRun.stop()
+	}
+
 	progress := io.Writer(nil)
 	if isTerminal(a.stderr) {
 		progress = a.stderr
@@ -302,11 +327,18 @@ func (c *controllerCmd) Run(a *app) error {
 		go func() {
 			defer wg.Done()
 			hooks := engine.Hooks{Registered: func(ok, failed int64) bool { return agree.arrive(g, ok, failed, true) }}
-			results[g], errs[g] = engine.Run(ctx, groups[g], enginejsonl.New(out.ForProc(groups[g].Proc)), hooks)
+			var rep engine.Reporter = enginejsonl.New(out.ForProc(groups[g].Proc))
+			if scRun != nil {
+				hooks.Started, rep = scRun.start, scenarioReporter{Reporter: rep, sc: sc}
+			}
+			results[g], errs[g] = engine.Run(ctx, groups[g], rep, hooks)
 			agree.arrive(g, 0, 0, false) // a group that ended before registering
 		}()
 	}
 	wg.Wait()
+	if scRun != nil {
+		scRun.stop()
+	}
 	<-viewDone
 	if progress != nil {
 		fmt.Fprintln(progress)
@@ -347,9 +379,18 @@ func (c *controllerCmd) Run(a *app) error {
 	_ = engine.WriteFailIf(a.stderr, merged.FailIf)
 	writeIntakeReport(a.stderr, merged.Intake)
 
+	var scErr error
+	var extraFrames, extraKV int64
+	if sc != nil {
+		scErr = sc.Finish(ctx, merged, a.ctx.Err() != nil)
+		extraFrames, extraKV = sc.Extra()
+	}
 	var verdict error
 	if server != nil {
-		verdict = server.verify(out, merged)
+		verdict = server.verify(out, merged, extraFrames, extraKV)
+	}
+	if scErr != nil && verdict == nil {
+		verdict = failed("--scenario %s: %v", sc.Name(), scErr)
 	}
 	if r := merged.Intake; r != nil && !r.Reconciled && verdict == nil && !merged.Interrupted {
 		verdict = failed("%s (%s)", r.Verdict(), engine.ReconcileScope)
@@ -473,6 +514,7 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		Float64("warmup_s", g.Warmup.Seconds()).Float64("late_grace_s", g.LateGrace.Seconds()).
 		Float64("request_timeout_s", g.RequestTimeout.Seconds()).Str("fail_if", g.FailIf.String()).
 		Str("sweep", c.Sweep).Float64("step_duration_s", stepDuration).Str("slo", c.SLO).Float64("precision", precision).
+		Str("scenario", c.Scenario).Float64("churn_rate", c.ChurnRate).Float64("lookup_hit_rate", c.LookupHitRate).
 		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) })
 	if metrics != nil {
 		e = e.Str("controller_metrics", metrics.URL())
