@@ -93,7 +93,8 @@ const churnKeys = 4
 // --num-keys, so no other worker holds them.
 const churnKeyBase = 1 << 50
 
-// churnSettle bounds the wait for the controller's worker list to match.
+// churnSettle bounds the wait for the controller's worker list to match
+// when the run has no --drain-timeout.
 const churnSettle = 10 * time.Second
 
 func (c *churn) Name() string { return "churn" }
@@ -342,7 +343,10 @@ func (c *churn) Finish(ctx context.Context, res *engine.Result, interrupted bool
 	if c.cl == nil {
 		return nil
 	}
-	settle := churnSettle
+	settle := c.cfg.DrainTimeout
+	if settle <= 0 {
+		settle = churnSettle
+	}
 	if interrupted {
 		settle = 0
 	}
