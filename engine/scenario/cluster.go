@@ -16,8 +16,10 @@ import (
 // from it the answer LMCache's controller gives each lookup
 // (docs/protocol.md, "Requests and replies", BatchedP2PLookupMsg):
 //
-//   - the first worker, instances in registration order and workers in
-//     registration order within an instance, skipping every worker of the
+//   - the first worker, instances in the order their first worker
+//     registered and workers in registration order within an instance
+//     (so a worker of an instance registered early comes before one of a
+//     later instance registered before it), skipping every worker of the
 //     requesting instance (the requester's worker id plays no part), whose
 //     key set in some location holds hashes[0]; of its locations the first
 //     in insertion order that holds hashes[0] (not the one holding most);
@@ -121,10 +123,28 @@ func (w *simWorker) hold(loc, chain, n int) {
 }
 
 // index builds entries and byChain: for every chain, each worker's first
-// location (insertion order) holding it, workers in registration order.
+// location (insertion order) holding it, in the controller's search
+// order: instances in the order their first worker registered, each
+// instance's workers in registration order.
 func (c *cluster) index() {
 	c.byChain = make([][]int32, c.chains)
+	rank := map[string]int{}
+	var byInstance [][]int
 	for k, w := range c.workers {
+		r, ok := rank[w.instance]
+		if !ok {
+			r = len(byInstance)
+			rank[w.instance] = r
+			byInstance = append(byInstance, nil)
+		}
+		byInstance[r] = append(byInstance[r], k)
+	}
+	var order []int
+	for _, ks := range byInstance {
+		order = append(order, ks...)
+	}
+	for _, k := range order {
+		w := c.workers[k]
 		seen := map[int]bool{}
 		for i, loc := range w.locs {
 			for chain, n := range w.sets[i] {
@@ -160,10 +180,8 @@ func (c *cluster) Lookup(src keydist.Source, instance string, _ int, dst []wire.
 		chain := -1
 		for try := 0; try < maxHitTries; try++ {
 			chain = c.held[c.dist.Key(src)]
-			for _, e := range c.byChain[chain] {
-				if c.workers[c.entries[e].worker].instance != instance {
-					return c.chainKeys(dst, chain, c.l), engine.Expect(e + 1)
-				}
+			if e := c.answer(chain, instance); e != 0 {
+				return c.chainKeys(dst, chain, c.l), e
 			}
 		}
 		return c.chainKeys(dst, chain, c.l), 0 // held only by the requester's instance: a miss
@@ -173,6 +191,18 @@ func (c *cluster) Lookup(src keydist.Source, instance string, _ int, dst []wire.
 		dst = append(dst, wire.IntOf(int64(c.missBase+hi+uint64(j))))
 	}
 	return dst, 0
+}
+
+// answer is the controller's answer to a lookup of chain's L keys by a
+// worker of instance: the first holding in search order outside that
+// instance (0: none, the miss tuple).
+func (c *cluster) answer(chain int, instance string) engine.Expect {
+	for _, e := range c.byChain[chain] {
+		if c.workers[c.entries[e].worker].instance != instance {
+			return engine.Expect(e + 1)
+		}
+	}
+	return 0
 }
 
 // want returns the reply tuple e stands for.
