@@ -293,7 +293,7 @@ func (c *controllerCmd) Run(a *app) error {
 			if a.ctx.Err() != nil {
 				return errInterrupted
 			}
-			return failed("--scenario %s: %v", sc.Name(), err)
+			return failed("%s", scenarioError(sc, err))
 		}
 		scRun = newScenarioRun(ctx, sc, warmup+duration)
 		defer scRun.stop()
@@ -390,7 +390,7 @@ func (c *controllerCmd) Run(a *app) error {
 		verdict = server.verify(out, merged, extraFrames, extraKV)
 	}
 	if scErr != nil && verdict == nil {
-		verdict = failed("--scenario %s: %v", sc.Name(), scErr)
+		verdict = failed("%s", scenarioError(sc, scErr))
 	}
 	if r := merged.Intake; r != nil && !r.Reconciled && verdict == nil && !merged.Interrupted {
 		verdict = failed("%s (%s)", r.Verdict(), engine.ReconcileScope)

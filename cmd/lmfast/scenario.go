@@ -125,5 +125,11 @@ func (r scenarioReporter) Interval(iv *engine.Interval) {
 	r.sc.Interval(iv.End)
 }
 
-// scenarioNames lists the scenarios for help texts.
-func scenarioNames() string { return strings.Join(scenario.Names(), ", ") }
+// scenarioError is a scenario's error as the one stderr line says it:
+// prefixed with the scenario's name unless the text starts with it.
+func scenarioError(sc scenario.Scenario, err error) string {
+	if msg := err.Error(); strings.HasPrefix(msg, sc.Name()+":") {
+		return msg
+	}
+	return sc.Name() + ": " + err.Error()
+}

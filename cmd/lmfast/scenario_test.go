@@ -389,3 +389,41 @@ func TestScenarioFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestScenarioP2PStressRefusesWorkersRegisteredAlready: a worker of the
+// run registered before it keeps its place in the controller's order, so
+// p2p-stress stops before its setup (exit 1, naming the worker) instead
+// of counting the answers wrong.
+func TestScenarioP2PStressRefusesWorkersRegisteredAlready(t *testing.T) {
+	srv, err := refcontroller.Start(context.Background(), refcontroller.Config{Host: "127.0.0.1", HTTPPort: refcontroller.FreePort})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	p := srv.Ports()
+	zctx, _ := zmq.NewContext()
+	defer zctx.Term()
+	dealer, _ := zctx.NewSocket(zmq.DEALER)
+	defer func() { dealer.SetLinger(0); dealer.Close() }()
+	if err := dealer.Connect(fmt.Sprintf("tcp://127.0.0.1:%d", p.Reply)); err != nil {
+		t.Fatal(err)
+	}
+	peer := "tcp://127.0.0.1:20001"
+	if _, err := dealer.SendMessage("", wire.RegisterMsg{InstanceID: "instance_p0_1", WorkerID: 0, IP: "127.0.0.1", Port: 1, PeerInitURL: &peer}.AppendMsgpack(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dealer.RecvMessageBytes(0); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runScenario(t, "--monitor-ports", fmt.Sprintf(`{"pull":%d,"reply":%d}`, p.Pull, p.Reply),
+		"--controller-metrics", fmt.Sprintf("http://127.0.0.1:%d/metrics", p.HTTP), "--scenario", "p2p-stress", "--duration", "1",
+		"--num-instances", "3")
+	if code != ExitFailure || !strings.Contains(stderr, "the controller has (instance_p0_1, 0) registered already") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// The worker it did not register is left alone: no DeRegisterMsg
+	// arrives (waiting up to 2 s for one) and it is still registered.
+	if c := srv.WaitFrames(1, 2*time.Second); c.Registered != 1 || c.PullFrames != 0 {
+		t.Errorf("after the refused run: %d workers registered (want the 1 registered before), %d PULL frames received", c.Registered, c.PullFrames)
+	}
+}

@@ -28,6 +28,9 @@ type p2pStress struct {
 	cl     *client
 	setup  time.Duration
 	sent   sent
+	// registered are the workers whose registration Setup sent (answered
+	// or not): Finish deregisters these and no others.
+	registered []int
 }
 
 func (s *p2pStress) Name() string { return "p2p-stress" }
@@ -74,6 +77,24 @@ func (s *p2pStress) Setup(ctx context.Context) error {
 		return err
 	}
 	c := s.c
+	if s.env.HTTP != "" {
+		// A worker registered already keeps its place in the controller's
+		// order, which is then not lmfast's: refuse rather than count its
+		// answers wrong.
+		list, err := listWorkers(ctx, s.env.HTTP)
+		if err != nil {
+			return fmt.Errorf("p2p-stress: reading the controller's worker list: %v", err)
+		}
+		mine := map[workerName]bool{}
+		for _, w := range c.workers {
+			mine[workerName{w.instance, int64(w.worker)}] = true
+		}
+		for _, w := range list {
+			if mine[w] {
+				return fmt.Errorf("p2p-stress: the controller has %s registered already (left by another run?): the registration order would not be lmfast's", w)
+			}
+		}
+	}
 	payloads := make([][]byte, len(c.workers))
 	for k, w := range c.workers {
 		peer := w.peer
@@ -83,6 +104,9 @@ func (s *p2pStress) Setup(ctx context.Context) error {
 	// One DEALER, its requests answered in the order sent: the controller
 	// registers the workers in c.workers' order.
 	replies, errs := s.cl.requests(ctx, payloads, 64)
+	for k := range payloads {
+		s.registered = append(s.registered, k)
+	}
 	for k := range payloads {
 		why := ""
 		if errs[k] != nil {
@@ -202,7 +226,8 @@ func (s *p2pStress) Interval(end time.Duration) {
 func (s *p2pStress) Finish(ctx context.Context, res *engine.Result, interrupted bool) error {
 	c := s.c
 	if s.cl != nil {
-		for _, w := range c.workers {
+		for _, k := range s.registered {
+			w := c.workers[k]
 			_ = s.cl.send(wire.DeRegisterMsg{InstanceID: w.instance, WorkerID: int64(w.worker), IP: engine.WorkerIP(w.worker),
 				Port: int64(engine.WorkerPort(w.worker))}.AppendMsgpack(nil), 0)
 		}
