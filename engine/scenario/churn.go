@@ -13,8 +13,7 @@ import (
 )
 
 func init() {
-	register("churn", "workers join and leave at --churn-rate during the load; their lookups and the controller's worker list are checked",
-		func(p Params) Scenario { return &churn{params: p} })
+	register("churn", func(p Params) Scenario { return &churn{params: p} })
 }
 
 // churn runs beside the engine's steady load: at --churn-rate events per

@@ -6,6 +6,7 @@
 //
 //	Names      the scenarios there are
 //	New        a scenario by name, with its Params
+//	DefaultOperations  the --operations mix a scenario runs by default
 //	Scenario   its life: Prepare (flags and the engine group's Config),
 //	           Setup (before the load), Run (beside the load), Interval
 //	           (each interval line), Finish (the end-state checks)
@@ -19,7 +20,8 @@
 //	            reply checked against the cluster lmfast admitted
 //	            (p2pstress.go, the expected answers in cluster.go)
 //
-// A scenario writes "scenario" lines (phase "start", "interval", "end")
+// A scenario writes "scenario" lines (phase "start" or "setup", then
+// "interval" and "end")
 // and "error" lines on the run's stream, and one human line per phase on
 // stderr. Its own sockets (client.go) are separate from the engine's.
 package scenario

@@ -11,8 +11,7 @@ import (
 )
 
 func init() {
-	register("p2p-stress", "many peers look up prefixes other workers hold; every reply is checked against what the cluster admitted",
-		func(p Params) Scenario { return &p2pStress{params: p} })
+	register("p2p-stress", func(p Params) Scenario { return &p2pStress{params: p} })
 }
 
 // p2pStress registers the run's workers one after another (so the

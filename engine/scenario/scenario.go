@@ -53,21 +53,13 @@ type Env struct {
 	HTTP string         // the controller's HTTP base URL (http://host:port), "" when unknown
 }
 
-type maker struct {
-	doc  string
-	make func(Params) Scenario
-}
-
-var makers = map[string]maker{}
+var makers = map[string]func(Params) Scenario{}
 
 // register makes a scenario known by name; each scenario's file calls it
 // from init.
-func register(name, doc string, make func(Params) Scenario) {
-	makers[name] = maker{doc: doc, make: make}
-}
+func register(name string, make func(Params) Scenario) { makers[name] = make }
 
-// Names returns the scenario names, sorted, each with its one-line
-// description.
+// Names returns the scenario names, sorted.
 func Names() []string {
 	out := make([]string, 0, len(makers))
 	for n := range makers {
@@ -77,16 +69,13 @@ func Names() []string {
 	return out
 }
 
-// Describe returns the scenario's one-line description.
-func Describe(name string) string { return makers[name].doc }
-
 // New returns the scenario named name.
 func New(name string, p Params) (Scenario, error) {
 	m, ok := makers[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(Names(), ", "))
 	}
-	return m.make(p), nil
+	return m(p), nil
 }
 
 // errorLog aggregates a scenario's errors by text, as the engine's error
