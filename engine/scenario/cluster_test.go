@@ -175,3 +175,28 @@ func TestClusterLookups(t *testing.T) {
 }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 1)) }
+
+// BenchmarkClusterCheck: a right reply is compared byte for byte; a wrong
+// one is decoded to name what differs.
+func BenchmarkClusterCheck(b *testing.B) {
+	c := handCluster()
+	e := c.answer(0, "inst_z")
+	right := c.replies[e]
+	wrong := c.replies[c.answer(0, "inst_a")]
+	b.Run("right", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if c.Check(e, right) != "" {
+				b.Fatal("wrong")
+			}
+		}
+	})
+	b.Run("wrong", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if c.Check(e, wrong) == "" {
+				b.Fatal("right")
+			}
+		}
+	})
+}
