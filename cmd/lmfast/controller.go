@@ -287,6 +287,7 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 
 	var scRun *scenarioRun
+	scFinished := false
 	if sc != nil {
 		if err := sc.Setup(ctx); err != nil {
 			_ = sc.Finish(ctx, nil, true)
@@ -297,6 +298,14 @@ func (c *controllerCmd) Run(a *app) error {
 		}
 		scRun = newScenarioRun(ctx, sc, warmup+duration)
 		defer scRun.stop()
+		// A run that ends early still lets the scenario deregister its
+		// workers (Finish below sets scFinished).
+		defer func() {
+			if !scFinished {
+				scRun.stop()
+				_ = sc.Finish(ctx, nil, true)
+			}
+		}()
 	}
 
 	progress := io.Writer(nil)
@@ -382,7 +391,7 @@ func (c *controllerCmd) Run(a *app) error {
 	var scErr error
 	var extraFrames, extraKV int64
 	if sc != nil {
-		scErr = sc.Finish(ctx, merged, a.ctx.Err() != nil)
+		scErr, scFinished = sc.Finish(ctx, merged, a.ctx.Err() != nil), true
 		extraFrames, extraKV = sc.Extra()
 	}
 	var verdict error
