@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -123,11 +124,12 @@ func TestScenarioP2PStressRepliesAllCorrect(t *testing.T) {
 	if lookups == nil || scNum(lookups, "requests") != checked || scNum(lookups, "errors") != 0 {
 		t.Errorf("the summary's lookups %v are not the %d checked", lookups, checked)
 	}
-	// 0.6 is held by construction up to lookups whose chain only the
-	// requester's instance holds; ±0.1 is over 6 standard deviations at
-	// 200 lookups.
-	if r := end["hit_ratio"].(float64); r < 0.5 || r > 0.7 {
-		t.Errorf("hit ratio %.3f, want about 0.6", r)
+	// 0.6 by construction, less the rare hit draws that found no chain
+	// held outside the requester's instance in 64 tries (0.02 allowed);
+	// 5 standard deviations of the binomial share at this count.
+	sd := math.Sqrt(0.6 * 0.4 / float64(checked))
+	if r := end["hit_ratio"].(float64); r < 0.6-0.02-5*sd || r > 0.6+5*sd {
+		t.Errorf("hit ratio %.3f over %d lookups, want 0.6 (sd %.3f)", r, checked, sd)
 	}
 	if !strings.Contains(stderr, "reconciled") || !strings.Contains(stderr, "scenario p2p-stress") {
 		t.Errorf("stderr lacks the reconciliation or the scenario lines:\n%s", stderr)
