@@ -4,16 +4,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lmfast/lmfast/engine/shape"
 	"github.com/lmfast/lmfast/internal/cpus"
 )
 
 // stepRun is one step as the senders run it.
 type stepRun struct {
-	start       time.Time // the schedule's origin: request k is due at start + Due(k)
-	measureFrom time.Time // start + warm-up
-	deadline    time.Time // measureFrom + the step's duration
-	pacers      []Pacer   // per sender; nil: closed loop
-	lanes       int       // request lanes per sender
+	start       time.Time    // the schedule's origin: request k is due at start + Due(k)
+	measureFrom time.Time    // start + warm-up
+	deadline    time.Time    // measureFrom + the step's duration
+	pacers      []Pacer      // per sender; nil: closed loop
+	laneShape   *shape.Shape // request lanes over the measured time; nil: lanes
+	lanes       int          // request lanes per sender
 	grace       time.Duration
 	stop        chan struct{} // closed when the run is interrupted
 	done        sync.WaitGroup
@@ -32,6 +34,7 @@ func (s *sender) runStep(st *stepRun) {
 	s.stop = st.stop
 	s.measureFrom = st.measureFrom
 	s.lanes = min(st.lanes, len(s.slots))
+	s.laneShape, s.laneFrom = st.laneShape, st.measureFrom
 	s.stepSent, s.stepDropped, s.stepDue = [numOps]int64{}, [numOps]int64{}, 0
 	if p := st.pacers[s.id]; p != nil {
 		s.openLoop(st, p)
@@ -178,6 +181,9 @@ func dueBetween(p Pacer, from, to time.Duration) uint64 {
 
 // firstDue returns the first k with Due(k) >= t (Due never decreases).
 func firstDue(p Pacer, t time.Duration) uint64 {
+	if c, ok := p.(dueCounter); ok {
+		return c.dueBefore(t)
+	}
 	if p.Due(0) >= t {
 		return 0
 	}
