@@ -1,12 +1,15 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/lmfast/lmfast/engine/enginetest"
+	"github.com/lmfast/lmfast/engine/shape"
 )
 
 // TestWorkerRateEachWorkerItsOwnRate runs 200 simulated workers at R
@@ -154,5 +157,138 @@ func TestRateScheduleIntervalsFollowTheShape(t *testing.T) {
 				t.Fatalf("the intervals hold %d requests, the summary %d", total, sent)
 			}
 		})
+	}
+}
+
+// TestWorkerRateEachWorkerIsItsOwnProcess follows every worker's own
+// operations: one sender's batches reach the stand-in controller in the
+// order sent, which names each one's worker, and the --raw samples, in
+// the same order, give each one's intended time. So each worker's
+// intended times are its arrival process, and its latencies count from
+// them: exactly 1/R apart for uniform; for poisson, gaps with the
+// exponential's mean 1/R and variance 1/R².
+func TestWorkerRateEachWorkerIsItsOwnProcess(t *testing.T) {
+	const (
+		instances, workers = 20, 2
+		r                  = 10.0
+		T                  = 5 * time.Second
+	)
+	for _, arrival := range []Arrival{ArrivalPoisson, ArrivalUniform} {
+		t.Run(arrival.String(), func(t *testing.T) {
+			k := enginetest.Start(t)
+			k.KeepPullOrder()
+			cfg := testConfig(k, "admit:100")
+			cfg.NumInstances, cfg.NumWorkers, cfg.NumLocations, cfg.Senders = instances, workers, 1, 1
+			cfg.WorkerRate, cfg.Arrival, cfg.Raw = r, arrival, true
+			cfg.Duration, cfg.LateGrace = T, 20*time.Second
+			rec := &recorder{}
+			res, err := Run(context.Background(), cfg, rec, Hooks{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k.Settle()
+			order := k.PullOrder()
+			sent, dropped := res.Sent()
+			if dropped != 0 || res.SamplesDropped != 0 || int64(len(rec.samples)) != sent || int64(len(order)) != sent {
+				t.Fatalf("sent %d, dropped %d; %d samples (%d lost), the controller received %d batches", sent, dropped, len(rec.samples), res.SamplesDropped, len(order))
+			}
+			byWorker := map[string][]int64{}
+			for i, s := range rec.samples {
+				if i > 0 && s.Intended < rec.samples[i-1].Intended {
+					t.Fatalf("sample %d intended before the one sent before it", i)
+				}
+				byWorker[order[i]] = append(byWorker[order[i]], s.Intended)
+			}
+			if len(byWorker) != instances*workers {
+				t.Fatalf("%d workers sent, want %d", len(byWorker), instances*workers)
+			}
+			period := 1 / r
+			start := res.Start.UnixNano()
+			var n, sum, sum2 float64
+			for w, times := range byWorker {
+				if first := float64(times[0]-start) / 1e9; arrival == ArrivalUniform && (first < 0 || first >= period+1e-6) {
+					t.Fatalf("worker %s: first intended %.6f s after the start, want within one period %g", w, first, period)
+				}
+				for i := 1; i < len(times); i++ {
+					g := float64(times[i]-times[i-1]) / 1e9
+					if arrival == ArrivalUniform && math.Abs(g-period) > 1e-6 {
+						t.Fatalf("worker %s: intended %.6f s after its previous operation, want %g", w, g, period)
+					}
+					n, sum, sum2 = n+1, sum+g, sum2+g*g
+				}
+			}
+			mean := sum / n
+			cv2 := (sum2/n - mean*mean) / (mean * mean)
+			t.Logf("%s: %.0f gaps over %d workers, mean %.4f s (1/R = %g), variance/mean² %.3f", arrival, n, len(byWorker), mean, period, cv2)
+			if arrival == ArrivalPoisson {
+				if z := (mean - period) / (period / math.Sqrt(n)); math.Abs(z) > 5 {
+					t.Fatalf("mean gap %.4f s, want %g (z = %.1f)", mean, period, z)
+				}
+				if math.Abs(cv2-1) > 5*math.Sqrt(8/n) {
+					t.Fatalf("gap variance/mean² %.3f, want 1 (exponential)", cv2)
+				}
+			}
+		})
+	}
+}
+
+// TestConcurrencyScheduleSetsTheLanes runs a closed loop of lookups on one
+// sender with the lanes stepping 1, 4, 2 and replays its --raw samples:
+// at every send, the requests in flight (sent, not yet answered) are at
+// most the lanes in force, and each stretch reaches its lanes.
+func TestConcurrencyScheduleSetsTheLanes(t *testing.T) {
+	sh, err := shape.Parse("step:1,4,2@0.6s", shape.Concurrency)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := enginetest.Start(t)
+	cfg := testConfig(k, "p2p_lookup:100")
+	cfg.Senders, cfg.Concurrency, cfg.ConcurrencySchedule, cfg.Raw = 1, 4, sh, true
+	cfg.Duration = 1800 * time.Millisecond
+	rec := &recorder{}
+	res, err := Run(context.Background(), cfg, rec, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, errs := res.Totals(); errs != 0 || res.SamplesDropped != 0 || len(rec.samples) == 0 {
+		t.Fatalf("%d errors, %d samples (%d lost)", errs, len(rec.samples), res.SamplesDropped)
+	}
+	type event struct {
+		at    int64
+		delta int
+	}
+	var evs []event
+	for _, s := range rec.samples {
+		evs = append(evs, event{s.Sent, +1}, event{s.Done, -1})
+	}
+	slices.SortFunc(evs, func(a, b event) int {
+		if a.at != b.at {
+			return cmp.Compare(a.at, b.at)
+		}
+		return a.delta - b.delta // an answer before a send at the same instant
+	})
+	start := res.Start.UnixNano()
+	const margin = 2e-3 // the lanes are read just before the send
+	reached := map[int]int{}
+	inFlight := 0
+	for _, e := range evs {
+		inFlight += e.delta
+		if e.delta < 0 {
+			continue
+		}
+		at := float64(e.at-start) / 1e9
+		allowed := int(math.Round(max(sh.At(at), sh.At(at-margin))))
+		if inFlight > allowed {
+			t.Fatalf("%d requests in flight at %.4f s, the schedule allows %d", inFlight, at, allowed)
+		}
+		if lanes := int(math.Round(sh.At(at))); lanes == int(math.Round(sh.At(at-margin))) {
+			reached[lanes] = max(reached[lanes], inFlight)
+		}
+	}
+	t.Logf("%d lookups; most in flight per lanes: %v", len(rec.samples), reached)
+	for _, lanes := range []int{1, 2, 4} {
+		if reached[lanes] != lanes {
+			t.Errorf("with %d lanes in force at most %d requests were in flight", lanes, reached[lanes])
+		}
 	}
 }

@@ -31,6 +31,9 @@ type Sink struct {
 	passes       int64 // passes of the receive loop completed
 	stop         chan struct{}
 	done         chan struct{}
+
+	keepOrder bool     // record pullOrder
+	pullOrder []string // the worker of each BatchedKVOperationMsg, in the order received
 }
 
 // settleTimeout bounds Settle: how long a run's connections may take to
@@ -169,6 +172,9 @@ func (k *Sink) onPush(f []byte) {
 	if b, ok := m.(*wire.BatchedKVOperationMsg); ok {
 		k.kvOps += int64(len(b.Operations))
 		k.byWorker[WorkerKey(b.InstanceID, b.WorkerID)]++
+		if k.keepOrder {
+			k.pullOrder = append(k.pullOrder, WorkerKey(b.InstanceID, b.WorkerID))
+		}
 		key := fmt.Sprintf("%s/%d/%s", b.InstanceID, b.WorkerID, b.Location)
 		for _, op := range b.Operations {
 			if last, seen := k.lastSeq[key]; seen && op.SeqNum != last+1 {
@@ -250,6 +256,22 @@ func (k *Sink) Settle() Counts {
 		time.Sleep(time.Millisecond)
 	}
 	return k.Received()
+}
+
+// KeepPullOrder makes the sink record the worker (WorkerKey) of every
+// BatchedKVOperationMsg from now on, in the order its PULL socket
+// received them (PullOrder): one sender's batches, in the order sent.
+func (k *Sink) KeepPullOrder() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.keepOrder = true
+}
+
+// PullOrder returns the workers KeepPullOrder recorded so far.
+func (k *Sink) PullOrder() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]string(nil), k.pullOrder...)
 }
 
 // Received returns what the sink has counted so far, without waiting.
