@@ -50,20 +50,28 @@ func ParseArrival(s string) (Arrival, error) {
 // the whole run's target, passes k (shape.Shape.Inverse). The shape's time
 // starts after Head (the warm-up), during which requests go at the shape's
 // first value, so that the shape's t is the measured time of the JSONL.
+// It keeps its last answer as the next one's starting point (a sender
+// reads Due in order), so it is not safe for concurrent use: each sender
+// has its own.
 type SchedulePacer struct {
 	Shape *shape.Shape
 	Share float64 // this sender's part of the shape's target, in (0, 1]
 	Head  time.Duration
+	last  float64 // the shape time of the last answer past the head (0: none)
 }
 
 // Due implements Pacer.
-func (p SchedulePacer) Due(k uint64) time.Duration {
+func (p *SchedulePacer) Due(k uint64) time.Duration {
 	n := float64(k) / p.Share
 	head, v0 := p.Head.Seconds(), p.Shape.At(0)
 	if v0 > 0 && n < v0*head {
 		return seconds(n / v0)
 	}
-	return seconds(head + p.Shape.Inverse(n-v0*head))
+	t := p.Shape.InverseNear(n-v0*head, p.last)
+	if !math.IsInf(t, 0) {
+		p.last = t
+	}
+	return seconds(head + t)
 }
 
 // maxDue stands for "never" (a request after a shape ends at rate 0): far
@@ -273,7 +281,7 @@ func (g *group) pace(st *stepRun, set stepSetting) {
 				st.pacers[i] = s.arrivals
 			}
 		case cfg.RateSchedule != nil:
-			st.pacers[i] = SchedulePacer{Shape: cfg.RateSchedule, Share: g.scheduleShare() / n, Head: set.warmup}
+			st.pacers[i] = &SchedulePacer{Shape: cfg.RateSchedule, Share: g.scheduleShare() / n, Head: set.warmup}
 		case set.rate > 0:
 			st.pacers[i] = ConstantPacer{Rate: set.rate / n}
 		}

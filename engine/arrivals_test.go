@@ -33,7 +33,7 @@ func TestSchedulePacerFollowsTheIntegral(t *testing.T) {
 		sh := parseShape(t, s)
 		for _, head := range []time.Duration{0, 400 * time.Millisecond} {
 			for _, share := range []float64{1, 1.0 / 3} {
-				p := SchedulePacer{Shape: sh, Share: share, Head: head}
+				p := &SchedulePacer{Shape: sh, Share: share, Head: head}
 				// The whole-run count of requests due by t after the start.
 				due := func(t time.Duration) float64 {
 					h := min(t, head).Seconds() * sh.At(0)
@@ -186,5 +186,38 @@ func TestPoissonArrivals(t *testing.T) {
 		if got, want := firstDue(q, at), firstDue(searchOnly{q}, at); got != want {
 			t.Fatalf("dueBefore(%v) = %d, a search of Due says %d", at, got, want)
 		}
+	}
+}
+
+// BenchmarkPacerDue is each pacer's cost per request, read in order as a
+// sender does: the sender's time between two requests.
+func BenchmarkPacerDue(b *testing.B) {
+	mk := func(s string) *shape.Shape {
+		sh, err := shape.Parse(s, shape.Rate)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return sh
+	}
+	pacers := []struct {
+		name string
+		p    func() Pacer
+	}{
+		{"constant", func() Pacer { return ConstantPacer{Rate: 50000} }},
+		{"step", func() Pacer { return &SchedulePacer{Shape: mk("step:10000,50000,20000@10s"), Share: 1} }},
+		{"ramp", func() Pacer { return &SchedulePacer{Shape: mk("ramp:1000->100000:30s"), Share: 1} }},
+		{"sine", func() Pacer { return &SchedulePacer{Shape: mk("sine:mean=50000,amp=30000,period=20s"), Share: 1} }},
+		{"uniform-workers", func() Pacer { return newWorkerArrivals(ArrivalUniform, 100000, 0.5, 1) }},
+		{"poisson-workers", func() Pacer { return newWorkerArrivals(ArrivalPoisson, 100000, 0.5, 1) }},
+	}
+	for _, pc := range pacers {
+		b.Run(pc.name, func(b *testing.B) {
+			p := pc.p()
+			var sink time.Duration
+			for k := 0; b.Loop(); k++ {
+				sink += p.Due(uint64(k))
+			}
+			_ = sink
+		})
 	}
 }

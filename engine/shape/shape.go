@@ -35,9 +35,9 @@ type Shape struct {
 }
 
 // segment is one linear piece: v0 at t0 to v1 at t1, with the integral
-// from 0 to t0 in cum.
+// from 0 to t0 in cum and from 0 to t1 in cum1.
 type segment struct {
-	t0, t1, v0, v1, cum float64
+	t0, t1, v0, v1, cum, cum1 float64
 }
 
 // Error is a shape that does not parse; Part is the piece at fault,
@@ -244,9 +244,9 @@ func (sh *Shape) parseSine(args string, k Kind) error {
 
 // add appends a linear segment from a to b lasting d seconds.
 func (sh *Shape) add(a, b, d float64) {
-	sh.segs = append(sh.segs, segment{t0: sh.end, t1: sh.end + d, v0: a, v1: b, cum: sh.cum})
-	sh.end += d
-	sh.cum += d * (a + b) / 2
+	g := segment{t0: sh.end, t1: sh.end + d, v0: a, v1: b, cum: sh.cum, cum1: sh.cum + d*(a+b)/2}
+	sh.segs = append(sh.segs, g)
+	sh.end, sh.cum = g.t1, g.cum1
 	sh.hold = b
 }
 
@@ -324,10 +324,16 @@ func (sh *Shape) Mean(a, b float64) float64 {
 // is due, so that a stretch at rate 0 holds requests back until it ends.
 // It is +Inf when the integral never exceeds n. Inverse never decreases
 // as n grows.
-func (sh *Shape) Inverse(n float64) float64 {
+func (sh *Shape) Inverse(n float64) float64 { return sh.InverseNear(n, -1) }
+
+// InverseNear is Inverse, computed faster when near is a time close to
+// the answer (such as the answer for n a little smaller); a negative near
+// is no hint. The answer does not depend on the hint beyond the solver's
+// precision (a millionth of a request).
+func (sh *Shape) InverseNear(n, near float64) float64 {
 	n = max(n, 0)
 	if sh.kind == "sine" {
-		return sh.sineInverse(n)
+		return sh.sineInverse(n, near)
 	}
 	if n >= sh.cum {
 		if sh.hold <= 0 {
@@ -336,10 +342,7 @@ func (sh *Shape) Inverse(n float64) float64 {
 		return sh.end + (n-sh.cum)/sh.hold
 	}
 	// The first segment whose integral reaches past n.
-	i := sort.Search(len(sh.segs), func(i int) bool {
-		g := sh.segs[i]
-		return g.cum+(g.t1-g.t0)*(g.v0+g.v1)/2 > n
-	})
+	i := sort.Search(len(sh.segs), func(i int) bool { return sh.segs[i].cum1 > n })
 	g := sh.segs[i]
 	m := n - g.cum
 	a := (g.v1 - g.v0) / (g.t1 - g.t0)
@@ -356,19 +359,23 @@ func (sh *Shape) Inverse(n float64) float64 {
 
 // sineInverse solves Integral(t) = n for the sine: Newton's method inside
 // a bracket, bisecting when a step would leave it, until the integral is
-// within a billionth of a request of n or the bracket is closed. The
+// within a millionth of a request of n or the bracket is closed. The
 // integral is within 2·amp/w of mean·t, which gives the first bracket.
-func (sh *Shape) sineInverse(n float64) float64 {
+func (sh *Shape) sineInverse(n, near float64) float64 {
 	if n == 0 {
 		return 0
 	}
 	w := 2 * math.Pi / sh.period
 	c := 2 * sh.amp / w
 	lo, hi := max(0, (n-c)/sh.mean), (n+c)/sh.mean
-	t := min(max(n/sh.mean, lo), hi)
+	t := n / sh.mean
+	if near >= 0 {
+		t = near
+	}
+	t = min(max(t, lo), hi)
 	for range 200 {
 		f := sh.Integral(t) - n
-		if math.Abs(f) <= 1e-9*max(1, n*1e-6) {
+		if math.Abs(f) <= 1e-6+n*1e-12 {
 			return t
 		}
 		if f > 0 {
