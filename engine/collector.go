@@ -292,11 +292,10 @@ func (c *collector) finish(res *Result) {
 	cfg := c.g.cfg
 	res.Elapsed, res.ProcessCPU, res.Start = c.elapsed, c.cpu, c.start
 	res.OpenLoop, res.Due, res.TargetRate, res.Warmup = c.open, c.due, cfg.Rate, cfg.Warmup
-	if cfg.Sweep == nil {
-		res.TargetRate, _ = c.g.targets(stepSetting{rate: cfg.Rate}, 0, cfg.Duration)
-	}
 	if cfg.Sweep != nil {
 		res.Warmup = cfg.Sweep.warmup
+	} else {
+		res.TargetRate, _ = c.g.targets(stepSetting{rate: cfg.Rate}, 0, cfg.Duration)
 	}
 	res.MemSamples = c.mem
 	errs := map[errKey]int64{}

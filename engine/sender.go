@@ -95,13 +95,14 @@ type sender struct {
 	stepDropped [numOps]int64
 	stepDue     int64
 	schedule    []Op // the producer's op schedule: dropped requests take their ops from it
+	dropNext    int  // the schedule's next op for a dropped request
+
 	// arrivals is the --worker-rate schedule of the workers in load (nil
 	// without --worker-rate); laneShape, when set, the request lanes in
 	// force since laneFrom (--concurrency-schedule).
 	arrivals  workerArrivals
 	laneShape *shape.Shape
 	laneFrom  time.Time
-	dropNext  int // the schedule's next op for a dropped request
 }
 
 type errKey struct {

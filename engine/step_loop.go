@@ -10,15 +10,18 @@ import (
 
 // stepRun is one step as the senders run it.
 type stepRun struct {
-	start       time.Time    // the schedule's origin: request k is due at start + Due(k)
-	measureFrom time.Time    // start + warm-up
-	deadline    time.Time    // measureFrom + the step's duration
-	pacers      []Pacer      // per sender; nil: closed loop
-	laneShape   *shape.Shape // request lanes over the measured time; nil: lanes
-	lanes       int          // request lanes per sender
+	start       time.Time // the schedule's origin: request k is due at start + Due(k)
+	measureFrom time.Time // start + warm-up
+	deadline    time.Time // measureFrom + the step's duration
+	pacers      []Pacer   // per sender; nil: closed loop
+	lanes       int       // request lanes per sender
 	grace       time.Duration
 	stop        chan struct{} // closed when the run is interrupted
 	done        sync.WaitGroup
+
+	// laneShape, when set, is the request lanes per sender over the
+	// measured time (--concurrency-schedule) instead of lanes.
+	laneShape *shape.Shape
 }
 
 // runStep runs one step: it sends every request of the step (an open
