@@ -323,3 +323,20 @@ func (g *group) workerTarget() float64 {
 	}
 	return float64(n) * g.cfg.WorkerRate
 }
+
+// pacing describes for the human report what sets the group's target when
+// it is not --rate.
+func (g *group) pacing() string {
+	cfg := g.cfg
+	switch {
+	case cfg.WorkerRate > 0:
+		return fmt.Sprintf("--worker-rate %g per worker, %s", cfg.WorkerRate, cfg.Arrival)
+	case cfg.RateSchedule != nil:
+		return "mean of --rate-schedule " + cfg.RateSchedule.String()
+	}
+	return ""
+}
+
+// poissonTarget reports whether the group's target is the mean of Poisson
+// arrivals.
+func (g *group) poissonTarget() bool { return g.cfg.WorkerRate > 0 && g.cfg.Arrival == ArrivalPoisson }

@@ -221,3 +221,21 @@ func BenchmarkPacerDue(b *testing.B) {
 		})
 	}
 }
+
+// TestMetTargetPoisson: Poisson arrivals (mean 10 000 over the run) that
+// had 9 300 due, all sent on time, met their target; a run of fixed
+// arrivals as short did not, and neither did Poisson arrivals with a
+// count beyond five standard deviations (500) of 95 %.
+func TestMetTargetPoisson(t *testing.T) {
+	for _, tc := range []struct {
+		poisson  bool
+		requests int64
+		met      bool
+	}{{true, 9300, true}, {false, 9300, false}, {true, 8900, false}} {
+		r := &Result{TargetRate: 1000, PoissonTarget: tc.poisson, OpenLoop: true, Elapsed: 10 * time.Second, Due: tc.requests,
+			Ops: []OpResult{{Op: OpAdmit, Requests: tc.requests, Sent: tc.requests}}}
+		if r.MetTarget() != tc.met {
+			t.Errorf("poisson %v, %d of a mean of 10000: met %v, want %v", tc.poisson, tc.requests, r.MetTarget(), tc.met)
+		}
+	}
+}

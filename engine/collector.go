@@ -160,7 +160,7 @@ func (c *collector) step(ctx context.Context, st *stepRun, set stepSetting, done
 				measure()
 			}
 			target, _ := c.g.targets(set, 0, set.duration)
-			r := &Result{Config: c.g.reportConfig(), TargetRate: target, OpenLoop: c.open, Warmup: set.warmup,
+			r := &Result{Config: c.g.reportConfig(), TargetRate: target, PoissonTarget: c.g.poissonTarget(), OpenLoop: c.open, Warmup: set.warmup,
 				Ceiling: c.g.cfg.Ceiling, Start: st.measureFrom}
 			if c.start.IsZero() {
 				c.start = st.measureFrom
@@ -292,6 +292,7 @@ func (c *collector) finish(res *Result) {
 	cfg := c.g.cfg
 	res.Elapsed, res.ProcessCPU, res.Start = c.elapsed, c.cpu, c.start
 	res.OpenLoop, res.Due, res.TargetRate, res.Warmup = c.open, c.due, cfg.Rate, cfg.Warmup
+	res.PoissonTarget = c.g.poissonTarget()
 	if cfg.Sweep != nil {
 		res.Warmup = cfg.Sweep.warmup
 	} else {
