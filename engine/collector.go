@@ -28,6 +28,7 @@ type collector struct {
 	start            time.Time // the first step's measured start
 	// The step being collected.
 	stepIndex                int              // its Index (0 outside a sweep)
+	set                      stepSetting      // its setting
 	from, last               time.Time        // its measured start; the previous interval's end
 	prev                     [numOps][3]int64 // requests, messages, errors at the previous interval
 	atStart                  [numOps][3]int64 // the same at the step's start
@@ -59,7 +60,7 @@ func newCollector(g *group, rep Reporter) *collector {
 // begin starts collecting a step, before the senders are handed it;
 // clock is the reading the step's start was taken from.
 func (c *collector) begin(st *stepRun, set stepSetting, clock cpuClock) {
-	c.stepIndex, c.from, c.last, c.clock = set.index, st.measureFrom, st.measureFrom, clock
+	c.stepIndex, c.from, c.last, c.clock, c.set = set.index, st.measureFrom, st.measureFrom, clock, set
 	if c.start.IsZero() {
 		c.start = st.measureFrom
 	}
@@ -158,7 +159,8 @@ func (c *collector) step(ctx context.Context, st *stepRun, set stepSetting, done
 			if !measuring && !end.Before(st.measureFrom) {
 				measure()
 			}
-			r := &Result{Config: c.g.reportConfig(), TargetRate: set.rate, OpenLoop: c.open, Warmup: set.warmup,
+			target, _ := c.g.targets(set, 0, set.duration)
+			r := &Result{Config: c.g.reportConfig(), TargetRate: target, PoissonTarget: c.g.poissonTarget(), OpenLoop: c.open, Warmup: set.warmup,
 				Ceiling: c.g.cfg.Ceiling, Start: st.measureFrom}
 			if c.start.IsZero() {
 				c.start = st.measureFrom
@@ -217,6 +219,7 @@ func (c *collector) interval(now time.Time) {
 		return
 	}
 	iv := &Interval{Proc: c.g.cfg.Proc, Step: c.stepIndex, End: now.Sub(c.start), Length: now.Sub(c.last), Received: c.received()}
+	iv.TargetRate, iv.TargetConcurrency = c.g.targets(c.set, c.last.Sub(c.from), now.Sub(c.from))
 	for _, op := range c.ops {
 		svc := c.ivService[op]
 		svc.Reset()
@@ -289,8 +292,11 @@ func (c *collector) finish(res *Result) {
 	cfg := c.g.cfg
 	res.Elapsed, res.ProcessCPU, res.Start = c.elapsed, c.cpu, c.start
 	res.OpenLoop, res.Due, res.TargetRate, res.Warmup = c.open, c.due, cfg.Rate, cfg.Warmup
+	res.PoissonTarget = c.g.poissonTarget()
 	if cfg.Sweep != nil {
 		res.Warmup = cfg.Sweep.warmup
+	} else {
+		res.TargetRate, _ = c.g.targets(stepSetting{rate: cfg.Rate}, 0, cfg.Duration)
 	}
 	res.MemSamples = c.mem
 	errs := map[errKey]int64{}

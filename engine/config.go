@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lmfast/lmfast/engine/keydist"
+	"github.com/lmfast/lmfast/engine/shape"
 	"github.com/lmfast/lmfast/engine/slo"
 	"github.com/lmfast/lmfast/engine/sweep"
 )
@@ -67,6 +68,23 @@ type Config struct {
 	Rate float64
 	// Concurrency is the request/reply operations in flight per sender.
 	Concurrency int
+
+	// RateSchedule, when set, paces the run by a shape of the whole run's
+	// target (every group's together; each group takes 1/NumProcesses of
+	// it, each sender an equal part of that) instead of Rate. The shape's
+	// time is the measured time: during the warm-up requests go at its
+	// first value.
+	RateSchedule *shape.Shape
+	// ConcurrencySchedule, when set, is the request lanes per sender in
+	// force over the measured time (rounded, at least 1; the warm-up runs
+	// at its first value); Concurrency must be at least its highest.
+	ConcurrencySchedule *shape.Shape
+	// WorkerRate, when above 0, gives every simulated worker the group
+	// loads its own open-loop arrival process of Arrival at this many
+	// operations per second, instead of Rate: the offered load is the
+	// workers times WorkerRate.
+	WorkerRate float64
+	Arrival    Arrival
 
 	Seed     uint64        // the message stream is a function of Seed
 	Interval time.Duration // JSONL interval period
@@ -143,6 +161,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--late-grace must not be negative")
 	case c.RequestTimeout < 0:
 		return fmt.Errorf("--request-timeout must be positive")
+	case c.WorkerRate < 0:
+		return fmt.Errorf("--worker-rate must not be negative")
 	case len(c.Mix) == 0:
 		return fmt.Errorf("--operations is empty")
 	case c.Senders <= 0:
@@ -154,6 +174,9 @@ func (c *Config) Validate() error {
 		if top := c.Sweep.spec.Values[len(c.Sweep.spec.Values)-1]; float64(c.Concurrency) < top {
 			return fmt.Errorf("concurrency %d is below the sweep's highest, %.0f", c.Concurrency, top)
 		}
+	}
+	if err := c.validateShapes(); err != nil {
+		return err
 	}
 	if n := len(BuildSchedule(c.Mix, nil)); n == 0 {
 		return fmt.Errorf("--operations: every percentage is below 0.1, the schedule is empty")
@@ -177,7 +200,7 @@ type RegisterProgress struct {
 
 // openLoop reports whether the run is paced (by Rate or by its sweep).
 func (c *Config) openLoop() bool {
-	return c.Rate > 0 || c.Sweep != nil && c.Sweep.openLoop()
+	return c.Rate > 0 || c.RateSchedule != nil || c.WorkerRate > 0 || c.Sweep != nil && c.Sweep.openLoop()
 }
 
 // DefaultRequestTimeout is RequestTimeout when it is 0: LMCache's.

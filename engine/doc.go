@@ -12,6 +12,8 @@
 //	WriteReport       a Result's human report (WriteHeadroom: its headroom)
 //
 // Inside a group, producers turn the mix into pre-encoded messages, a
-// Pacer decides when the next request goes, pinned sender workers send
-// them, and a collector measures each interval and builds the Result.
+// Pacer decides when the next request goes (ConstantPacer for --rate,
+// SchedulePacer for --rate-schedule, the superposed arrivals of a
+// sender's workers for --worker-rate), pinned sender workers send them,
+// and a collector measures each interval and builds the Result.
 package engine

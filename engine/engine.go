@@ -297,7 +297,8 @@ func (g *group) reportConfig() ReportConfig {
 	cfg := g.cfg
 	return ReportConfig{PullURL: strings.TrimPrefix(cfg.PullEndpoint, "tcp://"), Duration: cfg.Duration,
 		BatchSize: cfg.BatchSize, Mix: cfg.Mix, NumInstances: cfg.NumInstances, NumWorkers: cfg.NumWorkers,
-		NumLocations: cfg.NumLocations, NumKeys: cfg.NumKeys, NumProcesses: max(1, cfg.NumProcesses), Proc: cfg.Proc}
+		NumLocations: cfg.NumLocations, NumKeys: cfg.NumKeys, NumProcesses: max(1, cfg.NumProcesses), Proc: cfg.Proc,
+		Pacing: g.pacing()}
 }
 
 // nextStep returns the group's next step: without a sweep, the one step
@@ -322,11 +323,7 @@ func (g *group) runStep(ctx context.Context, col *collector, set stepSetting, ho
 	st := &stepRun{start: start, measureFrom: start.Add(set.warmup), lanes: set.concurrency, grace: cfg.LateGrace,
 		stop: make(chan struct{}), pacers: make([]Pacer, len(g.senders))}
 	st.deadline = st.measureFrom.Add(set.duration)
-	if set.rate > 0 {
-		for i := range st.pacers {
-			st.pacers[i] = ConstantPacer{Rate: set.rate / float64(len(g.senders))}
-		}
-	}
+	g.pace(st, set)
 	if first && hooks.Started != nil {
 		hooks.Started()
 	}
@@ -422,6 +419,10 @@ func (g *group) startProducers(stop <-chan struct{}, done *sync.WaitGroup) {
 		}
 		p := newProducer(cfg, s.load, cfg.Seed+uint64(cfg.Proc)*1_000_003+uint64(i)*7919)
 		s.schedule = p.schedule // read-only from here on
+		if cfg.WorkerRate > 0 {
+			s.arrivals = newWorkerArrivals(cfg.Arrival, len(s.load), cfg.WorkerRate, cfg.Seed+uint64(cfg.Proc)*1_000_003+uint64(i)*7919)
+			p.cycle = s.arrivals.cycle()
+		}
 		done.Add(1)
 		go func() {
 			defer done.Done()

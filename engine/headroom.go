@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"io"
+	"math"
 )
 
 // Ceiling is what this machine can move of a run's own traffic, measured
@@ -96,15 +97,20 @@ const targetShare = 0.95
 // MetTarget reports whether an open loop kept to its --rate: it achieved
 // at least 95 % of the target rate over its measured time (so a schedule
 // sent late, within the grace, can still fall short) and dropped at most
-// 5 % of the requests due.
+// 5 % of the requests due. Poisson arrivals may have fewer due than their
+// mean: five standard deviations of their count are allowed for.
 func (r *Result) MetTarget() bool {
 	if r.TargetRate <= 0 || r.Elapsed <= 0 {
 		return false
 	}
 	req, _, errs := r.Totals()
 	_, dropped := r.Sent()
-	return float64(req+errs)/r.Elapsed.Seconds() >= targetShare*r.TargetRate &&
-		float64(dropped) <= (1-targetShare)*float64(r.Due)
+	secs := r.Elapsed.Seconds()
+	want := targetShare * r.TargetRate * secs
+	if r.PoissonTarget {
+		want -= 5 * math.Sqrt(r.TargetRate*secs)
+	}
+	return float64(req+errs) >= want && float64(dropped) <= (1-targetShare)*float64(r.Due)
 }
 
 // LimitedBy says what held an open loop's run back: LimitedByRate when it

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
@@ -89,6 +90,7 @@ func stopped(stop <-chan struct{}) bool {
 // returns false, sending nothing, when giveUpAt passed during that wait or
 // the sender was stopped.
 func (s *sender) sendRequest(it *item, intended, giveUpAt time.Time) bool {
+	s.scheduleLanes()
 	for s.busy >= s.lanes && s.lanes > 0 {
 		if stopped(s.stop) {
 			return false
@@ -98,6 +100,7 @@ func (s *sender) sendRequest(it *item, intended, giveUpAt time.Time) bool {
 			return false
 		}
 		s.harvest(min(left, 50*time.Millisecond)) // frees a lane by a reply or by expiry
+		s.scheduleLanes()
 	}
 	sent := time.Now()
 	if !sent.Before(giveUpAt) {
@@ -327,4 +330,15 @@ func (s *sender) pin() error {
 		return nil
 	}
 	return cpus.Pin(s.cpu)
+}
+
+// scheduleLanes sets the request lanes in force by --concurrency-schedule
+// (nothing without one): its value now, rounded, at least 1, at most the
+// lanes opened.
+func (s *sender) scheduleLanes() {
+	if s.laneShape == nil {
+		return
+	}
+	v := s.laneShape.At(time.Since(s.laneFrom).Seconds())
+	s.lanes = min(max(1, int(math.Round(v))), len(s.slots))
 }

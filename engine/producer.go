@@ -46,6 +46,10 @@ type producer struct {
 	keyDist  *keydist.Sampler // nil: uniform, drawn inline
 	ips      []string         // random loopback addresses, drawn once
 	peers    []string         // random loopback peer-init URLs, drawn once
+	// cycle, when set, is the order in which the pairs take turns (the
+	// --worker-rate uniform arrivals); else each operation's pair is drawn.
+	cycle []int
+	turn  int
 }
 
 // addrPool is how many random addresses a producer draws up front so that
@@ -114,7 +118,15 @@ func (p *producer) fill(it *item) {
 	if p.next == len(p.schedule) {
 		p.next = 0
 	}
-	pr := p.pairs[p.rng.IntN(len(p.pairs))]
+	var pr *pair
+	if p.cycle != nil {
+		pr = p.pairs[p.cycle[p.turn]]
+		if p.turn++; p.turn == len(p.cycle) {
+			p.turn = 0
+		}
+	} else {
+		pr = p.pairs[p.rng.IntN(len(p.pairs))]
+	}
 	it.op = op
 	it.kvOps = 0
 	it.checked = false

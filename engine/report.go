@@ -86,7 +86,11 @@ func writeBody(b *strings.Builder, r *Result, overall, perOp, system string) {
 		if !r.MetTarget() {
 			short = " - more than 5% short of the target"
 		}
-		fmt.Fprintf(b, "  Target RPS: %.2f, achieved: %.2f%s\n", r.TargetRate, per(req+errs), short)
+		pacing := ""
+		if r.Config.Pacing != "" {
+			pacing = " (" + r.Config.Pacing + ")"
+		}
+		fmt.Fprintf(b, "  Target RPS: %.2f%s, achieved: %.2f%s\n", r.TargetRate, pacing, per(req+errs), short)
 		fmt.Fprintf(b, "  Due: %d, Sent: %d, Dropped: %d (%.2f%%)\n", r.Due, sent, dropped, pct(dropped, r.Due))
 	}
 	fmt.Fprintf(b, "\n%s\n", perOp)

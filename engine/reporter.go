@@ -56,6 +56,12 @@ type Interval struct {
 	// warm-up excluded); Length is its length.
 	End, Length time.Duration
 	Ops         []OpInterval // in --operations order
+	// TargetRate is the group's target in requests/s over the interval (0
+	// in a closed loop): the constant rate, --worker-rate's offered load,
+	// or --rate-schedule's mean over the interval. TargetConcurrency is
+	// the request lanes per sender set over time (--concurrency-schedule's
+	// mean over the interval, or a concurrency sweep's step); 0 otherwise.
+	TargetRate, TargetConcurrency float64
 	// Received is what the controller said it received by the interval's
 	// end (its /metrics); nil when it is not scraped.
 	Received *Received

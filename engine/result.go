@@ -58,6 +58,9 @@ type ReportConfig struct {
 	NumKeys      int
 	NumProcesses int
 	Proc         int
+	// Pacing says what sets the target when it is not --rate: the
+	// --rate-schedule or --worker-rate it comes from ("" otherwise).
+	Pacing string
 }
 
 // Result is one engine group's (one "process") final figures.
@@ -78,6 +81,10 @@ type Result struct {
 	DrainTime      time.Duration // how long the drain took
 	TargetRate     float64       // --rate for this group (0: closed loop, or a sweep's whole run)
 	OpenLoop       bool          // paced: Corrected histograms, due and dropped
+	// PoissonTarget is set when TargetRate is the mean of Poisson arrivals
+	// (--worker-rate, --arrival poisson): the requests due vary around it
+	// by counting noise.
+	PoissonTarget bool
 	// Due counts the requests an open loop's schedule had due in the
 	// measured time, counted from the schedule itself: Sent + Dropped over
 	// all ops when every one is accounted for.
@@ -148,6 +155,7 @@ func Merge(results []*Result) *Result {
 		out.Drained = out.Drained && r.Drained
 		out.Interrupted = out.Interrupted || r.Interrupted
 		out.OpenLoop = out.OpenLoop || r.OpenLoop
+		out.PoissonTarget = out.PoissonTarget || r.PoissonTarget
 		out.Warmup = max(out.Warmup, r.Warmup)
 		out.Due += r.Due
 	}

@@ -8,6 +8,7 @@ import (
 
 	zmq "github.com/pebbe/zmq4"
 
+	"github.com/lmfast/lmfast/engine/shape"
 	"github.com/lmfast/lmfast/ring"
 	"github.com/lmfast/lmfast/stats"
 	"github.com/lmfast/lmfast/zmqx"
@@ -97,6 +98,13 @@ type sender struct {
 	stepDue     int64
 	schedule    []Op // the producer's op schedule: dropped requests take their ops from it
 	dropNext    int  // the schedule's next op for a dropped request
+
+	// arrivals is the --worker-rate schedule of the workers in load (nil
+	// without --worker-rate); laneShape, when set, the request lanes in
+	// force since laneFrom (--concurrency-schedule).
+	arrivals  workerArrivals
+	laneShape *shape.Shape
+	laneFrom  time.Time
 }
 
 type errKey struct {

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lmfast/lmfast/engine/shape"
 	"github.com/lmfast/lmfast/internal/cpus"
 )
 
@@ -17,6 +18,10 @@ type stepRun struct {
 	grace       time.Duration
 	stop        chan struct{} // closed when the run is interrupted
 	done        sync.WaitGroup
+
+	// laneShape, when set, is the request lanes per sender over the
+	// measured time (--concurrency-schedule) instead of lanes.
+	laneShape *shape.Shape
 }
 
 // runStep runs one step: it sends every request of the step (an open
@@ -32,6 +37,7 @@ func (s *sender) runStep(st *stepRun) {
 	s.stop = st.stop
 	s.measureFrom = st.measureFrom
 	s.lanes = min(st.lanes, len(s.slots))
+	s.laneShape, s.laneFrom = st.laneShape, st.measureFrom
 	s.stepSent, s.stepDropped, s.stepDue = [numOps]int64{}, [numOps]int64{}, 0
 	if p := st.pacers[s.id]; p != nil {
 		s.openLoop(st, p)
@@ -178,6 +184,9 @@ func dueBetween(p Pacer, from, to time.Duration) uint64 {
 
 // firstDue returns the first k with Due(k) >= t (Due never decreases).
 func firstDue(p Pacer, t time.Duration) uint64 {
+	if c, ok := p.(dueCounter); ok {
+		return c.dueBefore(t)
+	}
 	if p.Due(0) >= t {
 		return 0
 	}

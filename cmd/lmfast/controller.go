@@ -66,6 +66,7 @@ type controllerCmd struct {
 
 	processFlags  `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
 	scenarioFlags `embed:""` // --scenario, --churn-rate, --lookup-hit-rate (scenario.go)
+	shapeFlags    `embed:""` // --worker-rate, --arrival, --rate-schedule, --concurrency-schedule (shapes.go)
 
 	// ControllerMetrics is the controller's Prometheus page to reconcile with.
 	ControllerMetrics string `name:"controller-metrics" placeholder:"URL" help:"The controller's Prometheus /metrics page (http://host:port/metrics): its received counts are read before the run, every --interval and after the drain, and reconciled with what was sent; exit 1 if they differ. Valid while lmfast is the controller's only sender."`
@@ -157,6 +158,10 @@ func (c *controllerCmd) Run(a *app) error {
 			return badInput("--fail-if: %v", err)
 		}
 	}
+	shapes, err := c.shapeFlags.check(c.Rate, c.Concurrency, c.Sweep)
+	if err != nil {
+		return err
+	}
 	plan, err := c.sweepPlan(sloOps)
 	if err != nil {
 		return err
@@ -209,6 +214,7 @@ func (c *controllerCmd) Run(a *app) error {
 		RegisterTimeout: registerTimeout, Registering: &engine.RegisterProgress{},
 		Warmup: warmup, LateGrace: grace, RequestTimeout: requestTimeout, FailIf: failIf,
 	}
+	shapes.apply(&base, c.WorkerRate)
 	groups, asked, err := engine.Groups(base, c.NumProcesses, pinned, c.Senders, runtime.NumCPU())
 	if err != nil {
 		return badInput("%v", err)
@@ -227,6 +233,7 @@ func (c *controllerCmd) Run(a *app) error {
 	if metrics, err = checkMetrics(a.ctx, metrics, server); err != nil {
 		return err
 	}
+	shapes.warn(a.stderr, duration)
 	runID := stream.NewRunID()
 	sink, outName, closeOut, err := openRunOut(a, c.Out, runID)
 	if err != nil {
@@ -250,7 +257,7 @@ func (c *controllerCmd) Run(a *app) error {
 			groups[g].Sweep = sw
 		}
 	}
-	c.writeConfig(out, groups, ports, host, seed, place, plan, metrics)
+	c.writeConfig(out, groups, ports, host, seed, place, plan, metrics, shapes)
 	if err := out.Err(); err != nil {
 		return outputError(err, outName, "nothing was sent")
 	}
@@ -493,7 +500,7 @@ func (c *controllerCmd) measureCeiling(a *app, groups []engine.Config, seed uint
 }
 
 // writeConfig writes the run's config line: every effective setting.
-func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, place engine.Placement, plan *engine.SweepConfig, metrics *scrape.Scraper) {
+func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, ports monitorPorts, host string, seed uint64, place engine.Placement, plan *engine.SweepConfig, metrics *scrape.Scraper, shapes loadShapes) {
 	ops := make([]string, 0, len(groups[0].Mix))
 	for _, m := range groups[0].Mix {
 		ops = append(ops, m.Op.String()+":"+pyfmt.Float(m.Pct))
@@ -528,5 +535,5 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 	if metrics != nil {
 		e = e.Str("controller_metrics", metrics.URL())
 	}
-	e.Send()
+	c.shapeFields(e, shapes).Send()
 }

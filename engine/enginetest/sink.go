@@ -25,11 +25,15 @@ type Sink struct {
 	byType       map[string]int64
 	seqGaps      int64
 	lastSeq      map[string]int64
+	byWorker     map[string]int64
 	open         int   // connections accepted and not yet disconnected, as of the last pass
 	closedSince  int64 // the first pass of the current run of passes that found open 0
 	passes       int64 // passes of the receive loop completed
 	stop         chan struct{}
 	done         chan struct{}
+
+	keepOrder bool     // record pullOrder
+	pullOrder []string // the worker of each BatchedKVOperationMsg, in the order received
 }
 
 // settleTimeout bounds Settle: how long a run's connections may take to
@@ -85,7 +89,7 @@ func Start(t testing.TB) *Sink {
 	pull, pullMon, pp := bindFree(t, ctx, zmq.PULL)
 	rep, repMon, rp := bindFree(t, ctx, zmq.ROUTER)
 	hb, hbMon, hp := bindFree(t, ctx, zmq.ROUTER)
-	k := &Sink{Pull: pp, Reply: rp, Heartbeat: hp, t: t, byType: map[string]int64{}, lastSeq: map[string]int64{},
+	k := &Sink{Pull: pp, Reply: rp, Heartbeat: hp, t: t, byType: map[string]int64{}, lastSeq: map[string]int64{}, byWorker: map[string]int64{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(k.done)
@@ -167,6 +171,10 @@ func (k *Sink) onPush(f []byte) {
 	k.byType[m.TypeName()]++
 	if b, ok := m.(*wire.BatchedKVOperationMsg); ok {
 		k.kvOps += int64(len(b.Operations))
+		k.byWorker[WorkerKey(b.InstanceID, b.WorkerID)]++
+		if k.keepOrder {
+			k.pullOrder = append(k.pullOrder, WorkerKey(b.InstanceID, b.WorkerID))
+		}
 		key := fmt.Sprintf("%s/%d/%s", b.InstanceID, b.WorkerID, b.Location)
 		for _, op := range b.Operations {
 			if last, seen := k.lastSeq[key]; seen && op.SeqNum != last+1 {
@@ -186,6 +194,12 @@ func (k *Sink) onRequest(f []byte, onReply bool) []byte {
 		return wire.ErrorMsg{Error: err.Error()}.AppendMsgpack(nil)
 	}
 	k.byType[m.TypeName()]++
+	switch r := m.(type) {
+	case *wire.HeartbeatMsg:
+		k.byWorker[WorkerKey(r.InstanceID, r.WorkerID)]++
+	case *wire.BatchedP2PLookupMsg:
+		k.byWorker[WorkerKey(r.InstanceID, r.WorkerID)]++
+	}
 	switch m.(type) {
 	case *wire.RegisterMsg:
 		return wire.RegisterRetMsg{ExtraConfig: []wire.StrPair{{Key: "heartbeat_url", Value: fmt.Sprintf("127.0.0.1:%d", k.Heartbeat)}}}.AppendMsgpack(nil)
@@ -204,7 +218,14 @@ type Counts struct {
 	DecodeErrors int64            // frames or requests that did not decode
 	SeqGaps      int64            // KV operations whose seq_num did not follow the last one of its (instance, worker, location)
 	ByType       map[string]int64 // decoded messages per class, all sockets
+	// ByWorker counts the load operations of each simulated worker
+	// (WorkerKey): its BatchedKVOperationMsg frames, lookups and
+	// heartbeats; registrations are not counted.
+	ByWorker map[string]int64
 }
+
+// WorkerKey names a simulated worker in Counts.ByWorker: "instance/worker".
+func WorkerKey(instance string, worker int64) string { return fmt.Sprintf("%s/%d", instance, worker) }
 
 // Settle waits until every connection the sink accepted so far has been
 // closed by its peer and everything they carried has been counted, then
@@ -237,13 +258,33 @@ func (k *Sink) Settle() Counts {
 	return k.Received()
 }
 
+// KeepPullOrder makes the sink record the worker (WorkerKey) of every
+// BatchedKVOperationMsg from now on, in the order its PULL socket
+// received them (PullOrder): one sender's batches, in the order sent.
+func (k *Sink) KeepPullOrder() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.keepOrder = true
+}
+
+// PullOrder returns the workers KeepPullOrder recorded so far.
+func (k *Sink) PullOrder() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]string(nil), k.pullOrder...)
+}
+
 // Received returns what the sink has counted so far, without waiting.
 func (k *Sink) Received() Counts {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	c := Counts{Frames: k.frames, KVOps: k.kvOps, DecodeErrors: k.decodeErrors, SeqGaps: k.seqGaps, ByType: map[string]int64{}}
+	c := Counts{Frames: k.frames, KVOps: k.kvOps, DecodeErrors: k.decodeErrors, SeqGaps: k.seqGaps, ByType: map[string]int64{},
+		ByWorker: map[string]int64{}}
 	for t, n := range k.byType {
 		c.ByType[t] = n
+	}
+	for w, n := range k.byWorker {
+		c.ByWorker[w] = n
 	}
 	return c
 }

@@ -46,7 +46,7 @@ func (r *Reporter) Interval(iv *engine.Interval) {
 		if iv.Step > 0 {
 			e = e.Int("step", iv.Step)
 		}
-		e.Send()
+		targets(e, iv).Send()
 	}
 	req, msg, errs := iv.Totals()
 	e := r.out.Event("interval").Str("op", "all").
@@ -59,7 +59,19 @@ func (r *Reporter) Interval(iv *engine.Interval) {
 	if rc := iv.Received; rc != nil {
 		e = received(e, rc)
 	}
-	e.Send()
+	targets(e, iv).Send()
+}
+
+// targets adds an interval's targets in force: target_rps in an open
+// loop, target_concurrency when the lanes are set over time.
+func targets(e *zerolog.Event, iv *engine.Interval) *zerolog.Event {
+	if iv.TargetRate > 0 {
+		e = e.Float64("target_rps", iv.TargetRate)
+	}
+	if iv.TargetConcurrency > 0 {
+		e = e.Float64("target_concurrency", iv.TargetConcurrency)
+	}
+	return e
 }
 
 // Errors writes one "error" line per distinct error.

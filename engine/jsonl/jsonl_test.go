@@ -122,6 +122,36 @@ func TestIntervalLines(t *testing.T) {
 	}
 }
 
+// TestIntervalTargets: the targets in force are on every interval line,
+// op "all" included, only when set.
+func TestIntervalTargets(t *testing.T) {
+	var b bytes.Buffer
+	r := New(stream.New(&b, "controller", "r"))
+	r.Interval(&engine.Interval{End: time.Second, Length: time.Second, TargetRate: 1234.5, TargetConcurrency: 2.5,
+		Ops: []engine.OpInterval{{Op: engine.OpP2PLookup, Service: hist(), Corrected: hist()}}})
+	raw, ls := split(t, &b)
+	if got := strings.Join(keys(t, raw[0]), " "); !strings.HasSuffix(got, "hdr_corrected target_rps target_concurrency") {
+		t.Errorf("op keys %s", got)
+	}
+	if got := strings.Join(keys(t, raw[1]), " "); got != lead+"op t_s interval_s requests messages errors rps qps target_rps target_concurrency" {
+		t.Errorf("all keys %s", got)
+	}
+	for _, l := range ls {
+		if l["target_rps"] != 1234.5 || l["target_concurrency"] != 2.5 {
+			t.Errorf("targets %v %v, want 1234.5 2.5", l["target_rps"], l["target_concurrency"])
+		}
+	}
+	b.Reset()
+	r.Interval(&engine.Interval{End: time.Second, Length: time.Second, TargetRate: 10,
+		Ops: []engine.OpInterval{{Op: engine.OpAdmit, Service: hist(), Corrected: hist()}}})
+	_, ls = split(t, &b)
+	for _, l := range ls {
+		if _, ok := l["target_concurrency"]; ok || l["target_rps"] != 10.0 {
+			t.Errorf("rate only: %v", l)
+		}
+	}
+}
+
 // TestSummaryLines: the keys of the summary lines in the schema's order,
 // optional ones only when set.
 func TestSummaryLines(t *testing.T) {
