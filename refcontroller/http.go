@@ -119,9 +119,8 @@ type keyStatsResponse struct {
 }
 
 func (s *Server) keyStats(w http.ResponseWriter, _ *http.Request) {
-	snap := s.reg.snap.Load()
 	out := keyStatsResponse{Instances: []instanceKeyStats{}}
-	for _, inst := range snap.instances {
+	for _, inst := range s.reg.instances() {
 		st := instanceKeyStats{InstanceID: inst.id, WorkerCount: len(inst.workers)}
 		for _, wk := range inst.workers {
 			st.KeyCount += wk.keyCount()
@@ -181,17 +180,16 @@ func (s *Server) workers(w http.ResponseWriter, r *http.Request) {
 		}
 		workerID = v
 	}
-	snap := s.reg.snap.Load()
 	switch {
 	case hasInst && hasWorker:
-		wk := snap.byKey[workerKey{instID, workerID}]
+		wk := s.reg.lookup(workerKey{instID, workerID})
 		if wk == nil {
 			writeStatus(w, http.StatusNotFound, map[string]string{"detail": fmt.Sprintf("Worker (%s, %d) not found", instID, workerID)})
 			return
 		}
 		writeJSON(w, infoOf(wk))
 	case hasInst:
-		for _, inst := range snap.instances {
+		for _, inst := range s.reg.instances() {
 			if inst.id == instID {
 				out := workerList{Workers: []workerInfo{}}
 				for _, wk := range inst.workers {
@@ -205,7 +203,7 @@ func (s *Server) workers(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusNotFound, map[string]string{"detail": "No workers found for instance " + instID})
 	default:
 		out := workerList{Workers: []workerInfo{}}
-		for _, inst := range snap.instances {
+		for _, inst := range s.reg.instances() {
 			for _, wk := range inst.workers {
 				out.Workers = append(out.Workers, infoOf(wk))
 			}
