@@ -43,13 +43,14 @@ func BenchmarkRegistryRegister(b *testing.B) {
 // BenchmarkRegistryLookup looks registered workers up by key (what every
 // KV batch does), from all CPUs at once, in a registry of n workers.
 func BenchmarkRegistryLookup(b *testing.B) {
-	for _, n := range []int{10, 10_000} {
+	for _, n := range []int{10, 1_000} {
 		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
 			keys := registryKeys(n)
 			r := newRegistry()
 			for _, k := range keys {
 				r.register(k, "127.0.0.1", 1, nil, time.Now())
 			}
+			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				i := 0
 				for pb.Next() {
