@@ -130,6 +130,7 @@ func Run(ctx context.Context, cfg Config, rep Reporter, hooks Hooks) (*Result, e
 
 	// Partition the (instance, worker) pairs across senders.
 	nSenders := min(cfg.Senders, cfg.pairsCount())
+	insts := newInstances(&cfg)
 	parts := make([][][2]int, nSenders)
 	n := 0
 	for i := 0; i < cfg.NumInstances; i++ {
@@ -143,7 +144,8 @@ func Run(ctx context.Context, cfg Config, rep Reporter, hooks Hooks) (*Result, e
 		if cfg.CPUs != nil {
 			cpu = cfg.CPUs[i]
 		}
-		s, err := newSender(i, &cfg, g, cpu, newPairs(&cfg, parts[i]))
+		s, err := newSender(i, &cfg, g, cpu, newPairs(&cfg, insts, parts[i]))
+		parts[i] = nil
 		if err != nil {
 			zctx.Term()
 			return nil, err

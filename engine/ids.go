@@ -1,9 +1,14 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // InstanceID is LMCache's simulated instance name: "instance_p{proc}_{i}".
-func InstanceID(proc, i int) string { return fmt.Sprintf("instance_p%d_%d", proc, i) }
+func InstanceID(proc, i int) string {
+	return "instance_p" + strconv.Itoa(proc) + "_" + strconv.Itoa(i)
+}
 
 // LocationName is LMCache's simulated storage location: "location_{i}".
 func LocationName(i int) string { return fmt.Sprintf("location_%d", i) }

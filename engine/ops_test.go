@@ -101,7 +101,7 @@ func TestProducerAllocatesNothing(t *testing.T) {
 	for _, mix := range []string{"admit:100", "evict:100", "deregister:100", "p2p_lookup:100", "heartbeat:100"} {
 		ops, _ := ParseOperations(mix)
 		cfg := &Config{Mix: ops, BatchSize: 50, NumKeys: 1 << 40, NumLocations: 2, NumHashes: 100, NumInstances: 4, NumWorkers: 1}
-		p := newProducer(cfg, newPairs(cfg, [][2]int{{0, 0}, {1, 0}}), 7)
+		p := newProducer(cfg, newPairs(cfg, newInstances(cfg), [][2]int{{0, 0}, {1, 0}}), 7)
 		var it item
 		p.fill(&it) // grow the slot's buffer once
 		if allocs := testing.AllocsPerRun(500, func() { p.fill(&it) }); allocs != 0 {
@@ -203,7 +203,7 @@ func TestSeedMakesTheStreamReproducible(t *testing.T) {
 	ops, _ := ParseOperations("admit:35,evict:29,heartbeat:1,p2p_lookup:35")
 	cfg := &Config{Mix: ops, BatchSize: 10, NumKeys: 1000, NumLocations: 2, NumHashes: 5, NumInstances: 3, NumWorkers: 1}
 	stream := func(seed uint64) []byte {
-		p := newProducer(cfg, newPairs(cfg, [][2]int{{0, 0}, {1, 0}, {2, 0}}), seed)
+		p := newProducer(cfg, newPairs(cfg, newInstances(cfg), [][2]int{{0, 0}, {1, 0}, {2, 0}}), seed)
 		var all []byte
 		var it item
 		for i := 0; i < 300; i++ {

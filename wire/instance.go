@@ -15,13 +15,17 @@ type InstanceEncoder struct {
 
 // NewInstanceEncoder pre-encodes the constant bytes of instanceID's frames.
 func NewInstanceEncoder(instanceID string) *InstanceEncoder {
-	kv := append([]byte{0x85}, kType...)
+	str := len(appendStr(nil, instanceID))
+	kv := make([]byte, 0, 1+len(kType)+len(tBatchedKVOperationMsg)+len(kInstanceID)+str+len(kWorkerID))
+	kv = append(kv, 0x85)
+	kv = append(kv, kType...)
 	kv = append(kv, tBatchedKVOperationMsg...)
 	kv = append(kv, kInstanceID...)
 	kv = appendStr(kv, instanceID)
 	kv = append(kv, kWorkerID...)
-	p2p := append([]byte(kInstanceID), appendStr(nil, instanceID)...)
-	p2p = append(p2p, kWorkerID...)
+	// The p2p tail is the end of the KV head: instance_id's key and value,
+	// worker_id's key.
+	p2p := kv[len(kv)-len(kInstanceID)-str-len(kWorkerID):]
 	return &InstanceEncoder{kvHead: slices.Clip(kv), p2pTail: slices.Clip(p2p)}
 }
 
