@@ -171,7 +171,8 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 		setupDone   = make(chan error, len(g.senders))
 		regDone     sync.WaitGroup
 		finished    sync.WaitGroup
-		regDeadline = time.Now().Add(cfg.RegisterTimeout)
+		regStart    = time.Now()
+		regDeadline = regStart.Add(cfg.RegisterTimeout)
 	)
 	regDone.Add(len(g.senders))
 	finished.Add(len(g.senders))
@@ -200,7 +201,9 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 				st.done.Done()
 			}
 			if s.push != nil {
+				t0 := time.Now()
 				s.deregisterAll()
+				s.teardownTime = time.Since(t0)
 			}
 			s.closeSockets()
 		}()
@@ -219,6 +222,9 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 	for _, s := range g.senders {
 		res.RegisteredOK += int64(s.regOK)
 		res.RegisterFailed += int64(s.regFailed)
+	}
+	if cfg.RegisterFirst {
+		res.RegisterTime = time.Since(regStart)
 	}
 	proceed := setupErr == nil
 	if hooks.Registered != nil {
@@ -276,6 +282,9 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 	}
 	endSteps()
 	finished.Wait() // deregistered, sockets closed
+	for _, s := range g.senders {
+		res.TeardownTime = max(res.TeardownTime, s.teardownTime)
+	}
 	close(prodStop)
 	prodDone.Wait()
 
