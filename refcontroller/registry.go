@@ -50,8 +50,8 @@ func (w *worker) keyCount() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := 0
-	for _, set := range w.kv {
-		n += set.len()
+	for _, loc := range w.locations { // the keys of kv, without a map iteration
+		n += w.kv[loc].len()
 	}
 	return n
 }
