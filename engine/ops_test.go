@@ -87,6 +87,9 @@ func TestWorkerAddressesAreLoopback(t *testing.T) {
 	if WorkerIP(0) != "127.0.0.1" || PeerInitURL(0) != "tcp://127.0.0.1:20000" || WorkerPort(3) != 10003 {
 		t.Fatal("worker 0 address differs from the golden RegisterMsg")
 	}
+	if WorkerIP(70000) != "127.1.17.113" || PeerInitURL(99999) != "tcp://127.1.134.160:28927" || WorkerPort(99999) != 54463 {
+		t.Fatalf("worker 70000: %s, worker 99999: %s port %d", WorkerIP(70000), PeerInitURL(99999), WorkerPort(99999))
+	}
 	p := newProducer(&Config{Mix: []OpShare{{OpHeartbeat, 100}}, BatchSize: 1, NumKeys: 1, NumLocations: 1}, nil, 1)
 	for _, ip := range append(p.ips, p.peers...) {
 		if !strings.HasPrefix(strings.TrimPrefix(ip, "tcp://"), "127.0.") {
