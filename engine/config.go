@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lmfast/lmfast/engine/keydist"
 	"github.com/lmfast/lmfast/engine/slo"
 	"github.com/lmfast/lmfast/engine/sweep"
 )
@@ -29,6 +30,16 @@ type Config struct {
 	NumLocations int
 	NumKeys      int
 	NumHashes    int // hashes per BatchedP2PLookupMsg
+	// KeyDist is how the keys of admits, evicts and lookups are drawn
+	// from 0..NumKeys-1 (--key-dist; the zero value is uniform).
+	KeyDist keydist.Dist
+	// Lookups, when set, makes every p2p lookup and checks its reply
+	// (--scenario p2p-stress).
+	Lookups LookupOracle
+	// ExtraFrames, when set, counts PUSH frames sent to the controller
+	// beside the engine (a scenario's): the controller's received counts
+	// are reconciled with the engine's frames plus these.
+	ExtraFrames *atomic.Int64
 
 	Proc         int // this group's number in the whole run (Placement.Proc)
 	NumProcesses int // groups in the whole run (for report titles)

@@ -132,6 +132,7 @@ func (s *sender) sendRequest(it *item, intended, giveUpAt time.Time) bool {
 		return true
 	}
 	sl.busy, sl.waitOn, sl.op, sl.msgs, sl.intended, sl.sent = true, sock, it.op, it.msgs, intended, sent
+	sl.checked, sl.expect = it.checked, it.expect
 	s.busy++
 	return true
 }
@@ -214,7 +215,11 @@ func (s *sender) complete(sl *slot, reply []byte, frames int, now time.Time) {
 		s.failed(sl.op, "empty reply", sl.intended)
 		return
 	}
-	if msg := checkReply(sl.op, reply); msg != "" {
+	msg := checkReply(sl.op, reply)
+	if msg == "" && sl.checked {
+		msg = s.cfg.Lookups.Check(sl.expect, reply)
+	}
+	if msg != "" {
 		s.failed(sl.op, msg, sl.intended)
 		s.sample(sl.op, false, sl.intended, sl.sent, now)
 		return

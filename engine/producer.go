@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 
+	"github.com/lmfast/lmfast/engine/keydist"
 	"github.com/lmfast/lmfast/wire"
 )
 
@@ -31,6 +32,8 @@ type item struct {
 	msgs    int32
 	kvOps   int32 // KV operations inside (admit/evict)
 	payload []byte
+	checked bool   // a LookupOracle made it: its reply is checked
+	expect  Expect // the oracle's expected answer
 }
 
 // producer encodes one sender's operation stream ahead of time.
@@ -42,10 +45,11 @@ type producer struct {
 	pairs    []*pair
 	keys     []wire.Int
 	hashes   []wire.Int
-	keyRNG   wyrand   // draws keys and hashes: the hot part of encoding
-	ips      []string // random loopback addresses, drawn once
-	peers    []string // random loopback peer-init URLs, drawn once
-	locs     []string // location names by index
+	keyRNG   wyrand           // draws keys and hashes: the hot part of encoding
+	keyDist  *keydist.Sampler // nil: uniform, drawn inline
+	ips      []string         // random loopback addresses, drawn once
+	peers    []string         // random loopback peer-init URLs, drawn once
+	locs     []string         // location names by index
 }
 
 // addrPool is how many random addresses a producer draws up front so that
@@ -54,7 +58,12 @@ const addrPool = 1024
 
 func newProducer(cfg *Config, pairs []*pair, seed uint64) *producer {
 	rng := rand.New(rand.NewPCG(seed, 0x6c6d66617374))
+	var dist *keydist.Sampler
+	if !cfg.KeyDist.IsUniform() {
+		dist = keydist.NewSampler(cfg.KeyDist, uint64(cfg.NumKeys))
+	}
 	return &producer{
+		keyDist:  dist,
 		cfg:      cfg,
 		rng:      rng,
 		schedule: BuildSchedule(cfg.Mix, rng),
@@ -138,13 +147,12 @@ func (p *producer) fill(it *item) {
 	pr := p.pairs[p.rng.IntN(len(p.pairs))]
 	it.op = op
 	it.kvOps = 0
+	it.checked = false
 	buf := it.payload[:0]
 	switch op {
 	case OpAdmit, OpEvict:
 		loc := p.rng.IntN(len(pr.seq))
-		for i := range p.keys {
-			p.keys[i] = wire.IntOf(int64(p.keyRNG.below(uint64(p.cfg.NumKeys))))
-		}
+		p.drawKeys(p.keys)
 		kind := wire.OpAdmit
 		if op == OpEvict {
 			kind = wire.OpEvict
@@ -154,11 +162,15 @@ func (p *producer) fill(it *item) {
 		it.msgs = int32(len(p.keys))
 		it.kvOps = int32(len(p.keys))
 	case OpP2PLookup:
-		for i := range p.hashes {
-			p.hashes[i] = wire.IntOf(int64(p.keyRNG.below(uint64(p.cfg.NumKeys))))
+		hashes := p.hashes
+		if o := p.cfg.Lookups; o != nil {
+			hashes, it.expect = o.Lookup(&p.keyRNG, pr.instance, pr.worker, p.hashes[:0])
+			it.checked = true
+		} else {
+			p.drawKeys(hashes)
 		}
-		buf = pr.enc.AppendP2P(buf, int64(pr.worker), p.hashes)
-		it.msgs = int32(len(p.hashes))
+		buf = pr.enc.AppendP2P(buf, int64(pr.worker), hashes)
+		it.msgs = int32(len(hashes))
 	case OpHeartbeat, OpRegister:
 		ip := p.ips[p.rng.IntN(len(p.ips))]
 		port := int64(10000 + p.rng.IntN(50001))
@@ -176,6 +188,22 @@ func (p *producer) fill(it *item) {
 	}
 	it.payload = buf
 }
+
+// drawKeys fills keys with keys of 0..NumKeys-1 drawn by --key-dist.
+func (p *producer) drawKeys(keys []wire.Int) {
+	if p.keyDist == nil {
+		for i := range keys {
+			keys[i] = wire.IntOf(int64(p.keyRNG.below(uint64(p.cfg.NumKeys))))
+		}
+		return
+	}
+	for i := range keys {
+		keys[i] = wire.IntOf(int64(p.keyDist.Key(&p.keyRNG)))
+	}
+}
+
+// Uint64 makes wyrand a keydist.Source.
+func (w *wyrand) Uint64() uint64 { return w.next() }
 
 // wyrand is Wang Yi's 64-bit generator: one multiply per draw, several
 // times cheaper than PCG, and plenty for drawing uniform keys.

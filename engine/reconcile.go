@@ -84,6 +84,9 @@ func (g *group) framesSent() int64 {
 		}
 		n += s.warmupFrames.Load() + s.teardown.Load()
 	}
+	if x := g.cfg.ExtraFrames; x != nil {
+		n += x.Load()
+	}
 	return n
 }
 

@@ -32,6 +32,8 @@ type slot struct {
 	op               Op
 	msgs             int32
 	intended, sent   time.Time
+	checked          bool   // the reply is checked against expect (Config.Lookups)
+	expect           Expect // the request's expected answer
 }
 
 // sender is one worker: it pulls pre-encoded operations from its ring and

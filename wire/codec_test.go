@@ -358,8 +358,8 @@ func TestInt(t *testing.T) {
 			t.Errorf("ParseInt(%s) = %v, %v", s, i, err)
 		}
 		d := newDecoder(i.AppendMsgpack(nil), false)
-		j, err := d.bigInt()
-		if err != nil || j != i || d.pos != len(d.b) {
+		j, err := d.BigInt()
+		if err != nil || j != i || d.Pos != len(d.B) {
 			t.Errorf("%s: msgpack round trip %v %v", s, j, err)
 		}
 	}
@@ -377,19 +377,6 @@ func TestInt(t *testing.T) {
 	seen := map[Int]bool{IntOf(7): true}
 	if !seen[UintOf(7)] {
 		t.Error("IntOf(7) != UintOf(7)")
-	}
-}
-
-func TestUTF8Errors(t *testing.T) {
-	for in, want := range map[string]string{
-		"a\xff":        "'utf-8' codec can't decode byte 0xff in position 1: invalid start byte",
-		"\xe2\x82":     "'utf-8' codec can't decode bytes in position 0-1: unexpected end of data",
-		"\xe2\x28x":    "'utf-8' codec can't decode byte 0xe2 in position 0: invalid continuation byte",
-		"\xed\xa0\x80": "'utf-8' codec can't decode byte 0xed in position 0: invalid continuation byte",
-	} {
-		if e := utf8Error([]byte(in)); e == nil || e.Msg != want {
-			t.Errorf("%q: got %v want %s", in, e, want)
-		}
 	}
 }
 
@@ -561,7 +548,7 @@ func TestEncodersWriteTheDecodersFields(t *testing.T) {
 		for _, e := range v.Map {
 			keys = append(keys, e.Key.Str)
 		}
-		if want := append([]string{"type"}, c.spec.fields...); !reflect.DeepEqual(keys, want) {
+		if want := append([]string{"type"}, c.spec.Fields...); !reflect.DeepEqual(keys, want) {
 			t.Errorf("%s: the encoder writes %q, the decoder reads %q", name, keys, want)
 		}
 	}

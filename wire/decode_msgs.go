@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"github.com/lmfast/lmfast/internal/pyfmt"
+	"github.com/lmfast/lmfast/wire/internal/mpack"
+	"github.com/lmfast/lmfast/wire/msgspec"
 )
 
 // decodable is a message under construction by the decoder.
@@ -13,26 +15,21 @@ type decodable interface {
 	msg() Msg
 }
 
-// extraSetter receives fields a struct does not declare (lenient classes).
-type extraSetter interface {
-	setExtra(d *decoder, key []byte) error
-}
-
 // class is one tagged class of the Msg union.
 type class struct {
 	name string
-	spec *structSpec
+	spec *mpack.StructSpec
 	new  func() decodable
 }
 
 var classes = map[string]*class{}
 
-func register(name string, spec *structSpec, f func() decodable) {
+func register(name string, spec *mpack.StructSpec, f func() decodable) {
 	classes[name] = &class{name: name, spec: spec, new: f}
 }
 
-func spec(nreq int, fields ...string) *structSpec {
-	return &structSpec{tagField: "type", fields: fields, nreq: nreq}
+func spec(nreq int, fields ...string) *mpack.StructSpec {
+	return &mpack.StructSpec{TagField: "type", Fields: fields, NReq: nreq}
 }
 
 func init() {
@@ -53,22 +50,21 @@ func init() {
 	register(TypeFullSyncEndMsg, spec(5, "instance_id", "worker_id", "location", "sync_id", "actual_total_keys"), func() decodable { return new(FullSyncEndMsg) })
 	register(TypeFullSyncStatusMsg, spec(3, "instance_id", "worker_id", "sync_id"), func() decodable { return new(FullSyncStatusMsg) })
 	register(TypeFullSyncStatusRetMsg, spec(4, "sync_id", "is_complete", "global_progress", "can_exit_freeze", "missing_batches"), func() decodable { return new(FullSyncStatusRetMsg) })
-	registerGeneric()
 }
 
 func (m *RegisterMsg) msg() Msg { return m }
 func (m *RegisterMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.InstanceID, err = d.str()
+		m.InstanceID, err = d.Str()
 	case 1:
-		m.WorkerID, err = d.int64()
+		m.WorkerID, err = d.Int64()
 	case 2:
-		m.IP, err = d.str()
+		m.IP, err = d.Str()
 	case 3:
-		m.Port, err = d.int64()
+		m.Port, err = d.Int64()
 	case 4:
-		m.PeerInitURL, err = d.optStr()
+		m.PeerInitURL, err = d.OptStr()
 	}
 	return err
 }
@@ -83,44 +79,44 @@ func (m *DeRegisterMsg) msg() Msg { return m }
 func (m *DeRegisterMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.InstanceID, err = d.str()
+		m.InstanceID, err = d.Str()
 	case 1:
-		m.WorkerID, err = d.int64()
+		m.WorkerID, err = d.Int64()
 	case 2:
-		m.IP, err = d.str()
+		m.IP, err = d.Str()
 	case 3:
-		m.Port, err = d.int64()
+		m.Port, err = d.Int64()
 	}
 	return err
 }
 
 func (m *RegisterRetMsg) msg() Msg { return m }
 func (m *RegisterRetMsg) setField(d *decoder, i int) error {
-	n, err := d.mapLen("object")
+	n, err := d.MapLen("object")
 	if err != nil {
 		return err
 	}
-	if err := d.enter(); err != nil {
+	if err := d.Enter(); err != nil {
 		return err
 	}
-	defer d.leave()
-	out := make([]StrPair, 0, d.capFor(n))
+	defer d.Leave()
+	out := make([]StrPair, 0, d.CapFor(n))
 	for j := 0; j < n; j++ {
-		d.pushKey()
-		k, err := d.str()
+		d.PushKey()
+		k, err := d.Str()
 		if err != nil {
 			return err
 		}
-		d.pop()
-		d.pushValues()
-		v, err := d.str()
+		d.Pop()
+		d.PushValues()
+		v, err := d.Str()
 		if err != nil {
 			return err
 		}
-		d.pop()
+		d.Pop()
 		out = setStrPair(out, k, v)
 	}
-	m.ExtraConfig = nilIfEmpty(out)
+	m.ExtraConfig = mpack.NilIfEmpty(out)
 	return nil
 }
 
@@ -138,39 +134,39 @@ func setStrPair(out []StrPair, k, v string) []StrPair {
 
 func (m *HeartbeatRetMsg) msg() Msg { return m }
 func (m *HeartbeatRetMsg) setField(d *decoder, i int) error {
-	n, err := d.arrayLen("array")
+	n, err := d.ArrayLen("array")
 	if err != nil {
 		return err
 	}
-	if err := d.enter(); err != nil {
+	if err := d.Enter(); err != nil {
 		return err
 	}
-	defer d.leave()
-	out := make([]HeartbeatCommand, 0, d.capFor(n))
+	defer d.Leave()
+	out := make([]HeartbeatCommand, 0, d.CapFor(n))
 	for j := 0; j < n; j++ {
-		d.pushIndex()
-		d.setIndex(j)
+		d.PushIndex()
+		d.SetIndex(j)
 		c, err := d.command()
 		if err != nil {
 			return err
 		}
-		d.pop()
+		d.Pop()
 		out = append(out, c)
 	}
-	m.Commands = nilIfEmpty(out)
+	m.Commands = mpack.NilIfEmpty(out)
 	return nil
 }
 
-var commandSpec = &structSpec{tagField: "command_type", fields: []string{"reason", "args"}}
+var commandSpec = &mpack.StructSpec{TagField: "command_type", Fields: []string{"reason", "args"}}
 
 type commandDec struct{ c *HeartbeatCommand }
 
 func (c commandDec) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		c.c.Reason, err = d.optStr()
+		c.c.Reason, err = d.OptStr()
 	case 1:
-		c.c.Args, err = d.optDict()
+		c.c.Args, err = msgspec.ReadOptDict(&d.Dec)
 	}
 	return err
 }
@@ -178,11 +174,11 @@ func (c commandDec) setField(d *decoder, i int) (err error) {
 // command decodes Union[FullSyncCommand, HeartbeatCommand].
 func (d *decoder) command() (HeartbeatCommand, error) {
 	var c HeartbeatCommand
-	n, err := d.mapLen("object")
+	n, err := d.MapLen("object")
 	if err != nil {
 		return c, err
 	}
-	tag, rest, err := d.unionTag(n, "command_type")
+	tag, rest, err := d.UnionTag(n, "command_type")
 	if err != nil {
 		return c, err
 	}
@@ -192,86 +188,29 @@ func (d *decoder) command() (HeartbeatCommand, error) {
 	case CommandGeneric:
 		c.CommandType = CommandGeneric
 	default:
-		d.pushField("command_type")
-		return c, d.invalidTag(tag)
+		d.PushField("command_type")
+		return c, d.InvalidTag(tag)
 	}
 	err = d.structBody(rest, commandSpec, c.CommandType, commandDec{&c})
 	return c, err
-}
-
-// optDict decodes Optional[Dict[str, Any]].
-func (d *decoder) optDict() (*Dict, error) {
-	if isNil, err := d.isNil(); err != nil || isNil {
-		return nil, err
-	}
-	n, err := d.mapLen("object | null")
-	if err != nil {
-		return nil, err
-	}
-	if err := d.enter(); err != nil {
-		return nil, err
-	}
-	defer d.leave()
-	out := make(Dict, 0, d.capFor(n))
-	var idx map[string]int
-	for j := 0; j < n; j++ {
-		d.pushKey()
-		k, err := d.str()
-		if err != nil {
-			return nil, err
-		}
-		d.pop()
-		d.pushValues()
-		v, err := d.any(false)
-		if err != nil {
-			return nil, err
-		}
-		d.pop()
-		out, idx = setDictEntry(out, idx, k, v)
-	}
-	return &out, nil
-}
-
-func setDictEntry(out Dict, idx map[string]int, k string, v Value) (Dict, map[string]int) {
-	if len(out) < 16 {
-		for i := range out {
-			if out[i].Key == k {
-				out[i].Value = v
-				return out, idx
-			}
-		}
-	} else {
-		if idx == nil {
-			idx = make(map[string]int, len(out)*2)
-			for i := range out {
-				idx[out[i].Key] = i
-			}
-		}
-		if i, ok := idx[k]; ok {
-			out[i].Value = v
-			return out, idx
-		}
-		idx[k] = len(out)
-	}
-	return append(out, DictEntry{k, v}), idx
 }
 
 func (m *BatchedKVOperationMsg) msg() Msg { return m }
 func (m *BatchedKVOperationMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.InstanceID, err = d.str()
+		m.InstanceID, err = d.Str()
 	case 1:
-		m.WorkerID, err = d.int64()
+		m.WorkerID, err = d.Int64()
 	case 2:
-		m.Location, err = d.str()
+		m.Location, err = d.Str()
 	case 3:
 		m.Operations, err = d.kvOpsInto(nil)
 	}
 	return err
 }
 
-var kvOpSpec = &structSpec{fields: []string{"op_type", "key", "seq_num"}, nreq: 3}
+var kvOpSpec = &mpack.StructSpec{Fields: []string{"op_type", "key", "seq_num"}, NReq: 3}
 
 type kvOpDec struct{ e *KVOpEvent }
 
@@ -280,9 +219,9 @@ func (k kvOpDec) setField(d *decoder, i int) (err error) {
 	case 0:
 		k.e.OpType, err = d.opType()
 	case 1:
-		k.e.Key, err = d.bigInt()
+		k.e.Key, err = d.BigInt()
 	case 2:
-		k.e.SeqNum, err = d.int64()
+		k.e.SeqNum, err = d.Int64()
 	}
 	return err
 }
@@ -290,32 +229,32 @@ func (k kvOpDec) setField(d *decoder, i int) (err error) {
 // kvOpsInto reads an array of KVOpEvent into dst's backing store (a new
 // one of the array's length when too small); an empty array is nil.
 func (d *decoder) kvOpsInto(dst []KVOpEvent) ([]KVOpEvent, error) {
-	n, err := d.arrayLen("array")
+	n, err := d.ArrayLen("array")
 	if err != nil {
 		return nil, err
 	}
-	if err := d.enter(); err != nil {
+	if err := d.Enter(); err != nil {
 		return nil, err
 	}
-	defer d.leave()
+	defer d.Leave()
 	out := dst[:0]
-	if want := d.capFor(n); cap(out) < want {
+	if want := d.CapFor(n); cap(out) < want {
 		out = make([]KVOpEvent, 0, want)
 	}
 	for j := 0; j < n; j++ {
-		if fastKVOps && !d.conv && len(out) < cap(out) {
+		if fastKVOps && !d.Conv && len(out) < cap(out) {
 			// Decode the run of canonical ops from here in place; the
 			// general path takes the op that ends it, if any.
 			room := min(n-j, cap(out)-len(out))
-			k, used := fastKVRun(d.b[d.pos:], out[len(out):len(out)+room])
-			out, d.pos, j = out[:len(out)+k], d.pos+used, j+k
+			k, used := fastKVRun(d.B[d.Pos:], out[len(out):len(out)+room])
+			out, d.Pos, j = out[:len(out)+k], d.Pos+used, j+k
 			if j == n {
 				break
 			}
 		}
-		d.pushIndex()
-		d.setIndex(j)
-		en, err := d.mapLen("object")
+		d.PushIndex()
+		d.SetIndex(j)
+		en, err := d.MapLen("object")
 		if err != nil {
 			return nil, err
 		}
@@ -323,9 +262,9 @@ func (d *decoder) kvOpsInto(dst []KVOpEvent) ([]KVOpEvent, error) {
 		if err := d.structBody(en, kvOpSpec, "", kvOpDec{&out[len(out)-1]}); err != nil {
 			return nil, err
 		}
-		d.pop()
+		d.Pop()
 	}
-	return nilIfEmpty(out), nil
+	return mpack.NilIfEmpty(out), nil
 }
 
 // The words fastKVRun compares: bytes 0-7 of both prefixes (they differ
@@ -375,7 +314,7 @@ func fastKVRun(b []byte, out []KVOpEvent) (ops, used int) {
 			out[i].Key = Int{Bits: u}
 			q += n
 		} else {
-			key, n := fastInt(c[q:])
+			key, n := mpack.FastInt(c[q:])
 			if n == 0 {
 				return i, p
 			}
@@ -390,7 +329,7 @@ func fastKVRun(b []byte, out []KVOpEvent) (ops, used int) {
 			out[i].SeqNum = int64(u)
 			q += n
 		} else {
-			seq, n := fastInt(c[q:])
+			seq, n := mpack.FastInt(c[q:])
 			if n == 0 {
 				return i, p
 			}
@@ -425,14 +364,14 @@ func quickUint(b []byte) (uint64, int) {
 }
 
 func (d *decoder) opType() (OpType, error) {
-	op, err := d.peek()
+	op, err := d.Peek()
 	if err != nil {
 		return 0, err
 	}
 	if !(op >= 0xa0 && op <= 0xbf) && op != 0xd9 && op != 0xda && op != 0xdb {
-		return 0, d.wrongType("str")
+		return 0, d.WrongType("str")
 	}
-	s, err := d.cstr()
+	s, err := d.CStr()
 	if err != nil {
 		return 0, err
 	}
@@ -442,80 +381,80 @@ func (d *decoder) opType() (OpType, error) {
 	case "evict":
 		return OpEvict, nil
 	}
-	if e := utf8Error(s); e != nil {
+	if e := mpack.UTF8Error(s); e != nil {
 		return 0, e
 	}
-	return 0, d.verr("Invalid enum value " + pyfmt.Repr(string(s)))
+	return 0, d.Verr("Invalid enum value " + pyfmt.Repr(string(s)))
 }
 
 func (m *BatchedP2PLookupMsg) msg() Msg { return m }
 func (m *BatchedP2PLookupMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.Hashes, err = d.intList()
+		m.Hashes, err = d.IntList()
 	case 1:
-		m.InstanceID, err = d.str()
+		m.InstanceID, err = d.Str()
 	case 2:
-		m.WorkerID, err = d.int64()
+		m.WorkerID, err = d.Int64()
 	}
 	return err
 }
 
 func (m *BatchedP2PLookupRetMsg) msg() Msg { return m }
 func (m *BatchedP2PLookupRetMsg) setField(d *decoder, i int) error {
-	n, err := d.arrayLen("array")
+	n, err := d.ArrayLen("array")
 	if err != nil {
 		return err
 	}
-	if err := d.enter(); err != nil {
+	if err := d.Enter(); err != nil {
 		return err
 	}
-	defer d.leave()
-	out := make([]LayoutInfo, 0, d.capFor(n))
+	defer d.Leave()
+	out := make([]LayoutInfo, 0, d.CapFor(n))
 	for j := 0; j < n; j++ {
-		d.pushIndex()
-		d.setIndex(j)
+		d.PushIndex()
+		d.SetIndex(j)
 		l, err := d.layoutInfo()
 		if err != nil {
 			return err
 		}
-		d.pop()
+		d.Pop()
 		out = append(out, l)
 	}
-	m.LayoutInfo = nilIfEmpty(out)
+	m.LayoutInfo = mpack.NilIfEmpty(out)
 	return nil
 }
 
 func (d *decoder) layoutInfo() (LayoutInfo, error) {
 	var l LayoutInfo
-	n, err := d.arrayLen("array")
+	n, err := d.ArrayLen("array")
 	if err != nil {
 		return l, err
 	}
 	if n != 4 {
-		return l, d.verr("Expected `array` of length 4, got " + itoa(int64(n)))
+		return l, d.Verr("Expected `array` of length 4, got " + itoa(int64(n)))
 	}
-	d.pushIndex()
-	if l.InstanceID, err = d.str(); err != nil {
+	d.PushIndex()
+	if l.InstanceID, err = d.Str(); err != nil {
 		return l, err
 	}
-	d.setIndex(1)
-	if l.Location, err = d.str(); err != nil {
+	d.SetIndex(1)
+	if l.Location, err = d.Str(); err != nil {
 		return l, err
 	}
-	d.setIndex(2)
-	if l.NumHitChunks, err = d.int64(); err != nil {
+	d.SetIndex(2)
+	if l.NumHitChunks, err = d.Int64(); err != nil {
 		return l, err
 	}
-	d.setIndex(3)
-	l.PeerInitURL, err = d.str()
-	d.pop()
+	d.SetIndex(3)
+	l.PeerInitURL, err = d.Str()
+	d.Pop()
 	return l, err
 }
 
 func (m *ErrorMsg) msg() Msg { return m }
 func (m *ErrorMsg) setField(d *decoder, i int) (err error) {
-	m.Error, err = d.str()
+	m.Error, err = d.Str()
 	return err
 }
 
@@ -532,15 +471,15 @@ func (m *KVEvictMsg) setField(d *decoder, i int) (err error) {
 func setKVOp(d *decoder, i int, inst *string, wid *int64, key *Int, loc *string, seq *int64) (err error) {
 	switch i {
 	case 0:
-		*inst, err = d.str()
+		*inst, err = d.Str()
 	case 1:
-		*wid, err = d.int64()
+		*wid, err = d.Int64()
 	case 2:
-		*key, err = d.bigInt()
+		*key, err = d.BigInt()
 	case 3:
-		*loc, err = d.str()
+		*loc, err = d.Str()
 	case 4:
-		*seq, err = d.int64()
+		*seq, err = d.Int64()
 	}
 	return err
 }
@@ -549,17 +488,17 @@ func (m *FullSyncStartMsg) msg() Msg { return m }
 func (m *FullSyncStartMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.InstanceID, err = d.str()
+		m.InstanceID, err = d.Str()
 	case 1:
-		m.WorkerID, err = d.int64()
+		m.WorkerID, err = d.Int64()
 	case 2:
-		m.Location, err = d.str()
+		m.Location, err = d.Str()
 	case 3:
-		m.SyncID, err = d.str()
+		m.SyncID, err = d.Str()
 	case 4:
-		m.TotalKeys, err = d.int64()
+		m.TotalKeys, err = d.Int64()
 	case 5:
-		m.BatchCount, err = d.int64()
+		m.BatchCount, err = d.Int64()
 	}
 	return err
 }
@@ -568,11 +507,11 @@ func (m *FullSyncStartRetMsg) msg() Msg { return m }
 func (m *FullSyncStartRetMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.SyncID, err = d.str()
+		m.SyncID, err = d.Str()
 	case 1:
-		m.Accepted, err = d.bool()
+		m.Accepted, err = d.Bool()
 	case 2:
-		m.ErrorMsg, err = d.optStr()
+		m.ErrorMsg, err = d.OptStr()
 	}
 	return err
 }
@@ -581,17 +520,17 @@ func (m *FullSyncBatchMsg) msg() Msg { return m }
 func (m *FullSyncBatchMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.InstanceID, err = d.str()
+		m.InstanceID, err = d.Str()
 	case 1:
-		m.WorkerID, err = d.int64()
+		m.WorkerID, err = d.Int64()
 	case 2:
-		m.Location, err = d.str()
+		m.Location, err = d.Str()
 	case 3:
-		m.SyncID, err = d.str()
+		m.SyncID, err = d.Str()
 	case 4:
-		m.BatchID, err = d.int64()
+		m.BatchID, err = d.Int64()
 	case 5:
-		m.Keys, err = d.intList()
+		m.Keys, err = d.IntList()
 	}
 	return err
 }
@@ -600,15 +539,15 @@ func (m *FullSyncEndMsg) msg() Msg { return m }
 func (m *FullSyncEndMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.InstanceID, err = d.str()
+		m.InstanceID, err = d.Str()
 	case 1:
-		m.WorkerID, err = d.int64()
+		m.WorkerID, err = d.Int64()
 	case 2:
-		m.Location, err = d.str()
+		m.Location, err = d.Str()
 	case 3:
-		m.SyncID, err = d.str()
+		m.SyncID, err = d.Str()
 	case 4:
-		m.ActualTotalKeys, err = d.int64()
+		m.ActualTotalKeys, err = d.Int64()
 	}
 	return err
 }
@@ -617,11 +556,11 @@ func (m *FullSyncStatusMsg) msg() Msg { return m }
 func (m *FullSyncStatusMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.InstanceID, err = d.str()
+		m.InstanceID, err = d.Str()
 	case 1:
-		m.WorkerID, err = d.int64()
+		m.WorkerID, err = d.Int64()
 	case 2:
-		m.SyncID, err = d.str()
+		m.SyncID, err = d.Str()
 	}
 	return err
 }
@@ -630,15 +569,15 @@ func (m *FullSyncStatusRetMsg) msg() Msg { return m }
 func (m *FullSyncStatusRetMsg) setField(d *decoder, i int) (err error) {
 	switch i {
 	case 0:
-		m.SyncID, err = d.str()
+		m.SyncID, err = d.Str()
 	case 1:
-		m.IsComplete, err = d.bool()
+		m.IsComplete, err = d.Bool()
 	case 2:
-		m.GlobalProgress, err = d.float()
+		m.GlobalProgress, err = d.Float()
 	case 3:
-		m.CanExitFreeze, err = d.bool()
+		m.CanExitFreeze, err = d.Bool()
 	case 4:
-		m.MissingBatches, err = d.int64List()
+		m.MissingBatches, err = d.Int64List()
 	}
 	return err
 }

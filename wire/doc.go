@@ -26,6 +26,13 @@
 // types strictly. Classes without a Go type of their own decode to
 // GenericMsg, their Any-typed values to Value.
 //
+// This package holds the message types, their encoders and the typed
+// decoders of the hot path. The MessagePack primitives and msgspec's error
+// texts are package wire/internal/mpack's; msgspec's Any-typed values,
+// Python's equality and the generically decoded classes are package
+// wire/msgspec's, whose types this package re-exports under the same names
+// (api.go).
+//
 // Decode returns pointers (*RegisterMsg, ...); every message type
 // implements Msg with value receivers, so both T and *T satisfy Msg.
 package wire

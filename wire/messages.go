@@ -3,6 +3,8 @@ package wire
 import (
 	"sort"
 	"strconv"
+
+	"github.com/lmfast/lmfast/wire/msgspec"
 )
 
 // Msg is one message of LMCache's `Msg` union (tagged with "type").
@@ -37,7 +39,7 @@ const (
 
 // KnownTypes returns every class name of the Msg union.
 func KnownTypes() []string {
-	out := make([]string, 0, len(classes))
+	out := msgspec.ClassNames()
 	for name := range classes {
 		out = append(out, name)
 	}
@@ -610,12 +612,6 @@ func (m FullSyncStatusRetMsg) AppendMsgpack(dst []byte) []byte {
 		dst = appendInt(dst, b)
 	}
 	return dst
-}
-
-// Field is one named field of a GenericMsg.
-type Field struct {
-	Name  string
-	Value Value
 }
 
 // GenericMsg is any other class of the Msg union (orchestration and control

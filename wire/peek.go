@@ -1,9 +1,11 @@
 package wire
 
+import "github.com/lmfast/lmfast/wire/internal/mpack"
+
 // PeekType returns the tag of the message encoded in b (the value of its
 // "type" field: the class name, e.g. TypeBatchedP2PLookupRetMsg) without
 // decoding its other fields, and checks that b is exactly one well-formed
-// MessagePack map: one that is truncated, has trailing bytes, is not a map
+// MessagePack map: one that is truncated, has mpack.Trailing bytes, is not a map
 // or has no "type" field is an error (the text Decode gives for the same
 // fault). It allocates nothing on success; the tag is a view into b.
 //
@@ -13,7 +15,8 @@ package wire
 // the reply's kind on every round trip and the rest only when the kind is
 // not the one expected.
 func PeekType(b []byte) ([]byte, error) {
-	fast := decoder{b: b} // no error path: a decoder that stays on the stack
+	fast := decoder{} // no error path: a decoder that stays on the stack
+	fast.B = b
 	if tag, err := fast.peekType(false); err == nil {
 		return tag, nil
 	}
@@ -25,7 +28,7 @@ func PeekType(b []byte) ([]byte, error) {
 // peekType reads the map's "type" field and skips the others; paths keeps
 // the position within the message for error texts.
 func (d *decoder) peekType(paths bool) ([]byte, error) {
-	n, err := d.mapLen("object")
+	n, err := d.MapLen("object")
 	if err != nil {
 		return nil, err
 	}
@@ -33,37 +36,37 @@ func (d *decoder) peekType(paths bool) ([]byte, error) {
 	found := false
 	for i := 0; i < n; i++ {
 		if paths {
-			d.pushKey()
+			d.PushKey()
 		}
-		key, err := d.cstr()
+		key, err := d.CStr()
 		if err != nil {
 			return nil, err
 		}
 		if paths {
-			d.pop()
+			d.Pop()
 		}
 		if !found && string(key) == "type" {
 			if paths {
-				d.pushField("type")
+				d.PushField("type")
 			}
-			if tag, err = d.cstr(); err != nil {
+			if tag, err = d.CStr(); err != nil {
 				return nil, err
 			}
 			if paths {
-				d.pop()
+				d.Pop()
 			}
 			found = true
 			continue
 		}
-		if err := d.skip(); err != nil {
+		if err := d.Skip(); err != nil {
 			return nil, err
 		}
 	}
-	if d.pos != len(d.b) {
-		return nil, trailing(d.pos)
+	if d.Pos != len(d.B) {
+		return nil, mpack.Trailing(d.Pos)
 	}
 	if !found {
-		return nil, d.missing("type")
+		return nil, d.Missing("type")
 	}
 	return tag, nil
 }

@@ -1,5 +1,7 @@
 package wire
 
+import "github.com/lmfast/lmfast/wire/internal/mpack"
+
 // Decoder decodes frames exactly as Decode does (same values, same errors)
 // while reusing its memory for the message a controller's hot loop sees
 // most: a BatchedKVOperationMsg it returns, with its Operations, belongs
@@ -22,17 +24,15 @@ const maxInterned = 1 << 14
 // Decode decodes one message from b (the whole of b, like Decode).
 func (x *Decoder) Decode(b []byte) (Msg, error) {
 	d := &x.d
-	if d.stack == nil {
-		d.stack = d.inl[:0]
-	}
-	d.b, d.pos, d.conv, d.depth, d.stack, d.reuse = b, 0, false, 0, d.stack[:0], x
+	d.Reset(b, false)
+	d.reuse = x
 	m, err := d.msg()
-	d.b = nil // keep no reference to the caller's frame
+	d.B = nil // keep no reference to the caller's frame
 	if err != nil {
 		return nil, err
 	}
-	if d.pos != len(b) {
-		return nil, trailing(d.pos)
+	if d.Pos != len(b) {
+		return nil, mpack.Trailing(d.Pos)
 	}
 	return m, nil
 }
@@ -86,7 +86,7 @@ func (m *reusedBatch) setField(d *decoder, i int) (err error) {
 
 // internedStr reads a str like str, interning it through the Decoder.
 func (d *decoder) internedStr() (string, error) {
-	s, err := d.strBytes("str")
+	s, err := d.StrBytes("str")
 	if err != nil {
 		return "", err
 	}

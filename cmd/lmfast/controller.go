@@ -16,6 +16,8 @@ import (
 	"github.com/lmfast/lmfast/engine"
 	"github.com/lmfast/lmfast/engine/calibrate"
 	enginejsonl "github.com/lmfast/lmfast/engine/jsonl"
+	"github.com/lmfast/lmfast/engine/keydist"
+	"github.com/lmfast/lmfast/engine/scenario"
 	"github.com/lmfast/lmfast/engine/scrape"
 	"github.com/lmfast/lmfast/engine/slo"
 	"github.com/lmfast/lmfast/engine/sweep"
@@ -38,6 +40,7 @@ type controllerCmd struct {
 	NumLocations    int           `name:"num-locations" default:"1" help:"Storage locations."`
 	NumKeys         int           `name:"num-keys" default:"10000" help:"Key space 0..N-1."`
 	NumHashes       int           `name:"num-hashes" default:"100" help:"Hashes per p2p_lookup."`
+	KeyDist         string        `name:"key-dist" default:"uniform" help:"Keys of admits, evicts and lookups: uniform, zipf:S (key k has weight 1/(k+1)^S), hotspot:P (a fraction P of draws hit the first (1-P) of the keys) or hotspot:P:H (hot set: the first fraction H)."`
 	NumProcesses    int           `name:"num-processes" default:"1" help:"Independent engine groups (LMCache's processes), each with its own ZMQ context and instance names."`
 	NoRegisterFirst bool          `name:"no-register-first" help:"Skip pre-registering the workers."`
 	RegisterTimeout seconds       `name:"register-timeout" default:"10s" help:"Longest time the whole pre-registration may take (every worker, many requests in flight)."`
@@ -62,7 +65,8 @@ type controllerCmd struct {
 	Precision       string        `default:"5%" help:"With --slo: bisect until the lowest failing rate is within this of the highest passing one."`
 	FailIf          string        `name:"fail-if" placeholder:"TERMS" help:"Thresholds on the run, in --slo's terms: each term's outcome is in the summary; a violated term exits 99 once all output is written."`
 
-	processFlags `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
+	processFlags  `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
+	scenarioFlags `embed:""` // --scenario, --churn-rate, --lookup-hit-rate (scenario.go)
 
 	// ControllerMetrics is the controller's Prometheus page to reconcile with.
 	ControllerMetrics string `name:"controller-metrics" placeholder:"URL" help:"The controller's Prometheus /metrics page (http://host:port/metrics): its received counts are read before the run, every --interval and after the drain, and reconciled with what was sent; exit 1 if they differ. Valid while lmfast is the controller's only sender."`
@@ -106,9 +110,17 @@ func parseMonitorPorts(s string) (monitorPorts, error) {
 // verification.
 func (c *controllerCmd) Run(a *app) error {
 	// Flags first: every bad value is exit 2 before anything starts.
-	mix, err := engine.ParseOperations(c.Operations)
+	sc, err := c.scenario(c)
+	if err != nil {
+		return err
+	}
+	mix, err := engine.ParseOperations(scenarioOperations(sc, c.Operations))
 	if err != nil {
 		return badInput("--operations: %v", err)
+	}
+	keyDist, err := keydist.Parse(c.KeyDist)
+	if err != nil {
+		return badInput("--key-dist: %v", err)
 	}
 	ports, err := parseMonitorPorts(c.MonitorPorts)
 	if err != nil {
@@ -202,7 +214,7 @@ func (c *controllerCmd) Run(a *app) error {
 		PullEndpoint: endpoint(ports.Pull), ReplyEndpoint: endpoint(ports.Reply), HeartbeatEndpoint: endpoint(ports.Heartbeat),
 		Duration: duration, BatchSize: c.BatchSize, Mix: mix,
 		NumInstances: c.NumInstances, NumWorkers: c.NumWorkers, NumLocations: c.NumLocations,
-		NumKeys: c.NumKeys, NumHashes: c.NumHashes, NumProcesses: place.TotalGroups(), StartAt: startAt,
+		NumKeys: c.NumKeys, NumHashes: c.NumHashes, KeyDist: keyDist, NumProcesses: place.TotalGroups(), StartAt: startAt,
 		RegisterFirst: !c.NoRegisterFirst, Rate: place.GroupRate(rate), Concurrency: concurrency,
 		Seed: seed, Interval: interval, Raw: c.Raw, DrainTimeout: drain,
 		RegisterTimeout: registerTimeout, Registering: &engine.RegisterProgress{},
@@ -233,6 +245,12 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 	defer closeOut()
 	out := stream.New(sink, "controller", runID)
+	if sc != nil {
+		env := scenario.Env{Out: out.ForProc(groups[0].Proc), Log: a.stderr, HTTP: controllerHTTP(server, c.ControllerMetrics)}
+		if err := sc.Prepare(&groups[0], env); err != nil {
+			return badInput("%v", err)
+		}
+	}
 	var sw *engine.Sweep
 	if plan != nil {
 		plan.Reporter = enginejsonl.New(out.ForProc(mergedProc(len(groups))))
@@ -279,6 +297,28 @@ func (c *controllerCmd) Run(a *app) error {
 		}
 	}
 
+	var scRun *scenarioRun
+	scFinished := false
+	if sc != nil {
+		if err := sc.Setup(ctx); err != nil {
+			_ = sc.Finish(ctx, nil, true)
+			if a.ctx.Err() != nil {
+				return errInterrupted
+			}
+			return failed("%s", scenarioError(sc, err))
+		}
+		scRun = newScenarioRun(ctx, sc, warmup+duration)
+		defer scRun.stop()
+		// A run that ends early still lets the scenario deregister its
+		// workers (Finish below sets scFinished).
+		defer func() {
+			if !scFinished {
+				scRun.stop()
+				_ = sc.Finish(ctx, nil, true)
+			}
+		}()
+	}
+
 	progress := io.Writer(nil)
 	if isTerminal(a.stderr) {
 		progress = a.stderr
@@ -307,11 +347,18 @@ func (c *controllerCmd) Run(a *app) error {
 		go func() {
 			defer wg.Done()
 			hooks := engine.Hooks{Registered: func(ok, failed int64) bool { return agree.arrive(g, ok, failed, true) }}
-			results[g], errs[g] = engine.Run(ctx, groups[g], enginejsonl.New(out.ForProc(groups[g].Proc)), hooks)
+			var rep engine.Reporter = enginejsonl.New(out.ForProc(groups[g].Proc))
+			if scRun != nil {
+				hooks.Started, rep = scRun.start, scenarioReporter{Reporter: rep, sc: sc}
+			}
+			results[g], errs[g] = engine.Run(ctx, groups[g], rep, hooks)
 			agree.arrive(g, 0, 0, false) // a group that ended before registering
 		}()
 	}
 	wg.Wait()
+	if scRun != nil {
+		scRun.stop()
+	}
 	<-viewDone
 	if progress != nil {
 		fmt.Fprintln(progress)
@@ -352,9 +399,18 @@ func (c *controllerCmd) Run(a *app) error {
 	_ = engine.WriteFailIf(a.stderr, merged.FailIf)
 	writeIntakeReport(a.stderr, merged.Intake)
 
+	var scErr error
+	var extraFrames, extraKV int64
+	if sc != nil {
+		scErr, scFinished = sc.Finish(ctx, merged, a.ctx.Err() != nil), true
+		extraFrames, extraKV = sc.Extra()
+	}
 	var verdict error
 	if server != nil {
-		verdict = server.verify(out, merged)
+		verdict = server.verify(out, merged, extraFrames, extraKV)
+	}
+	if scErr != nil && verdict == nil {
+		verdict = failed("%s", scenarioError(sc, scErr))
 	}
 	if r := merged.Intake; r != nil && !r.Reconciled && verdict == nil && !merged.Interrupted {
 		verdict = failed("%s (%s)", r.Verdict(), engine.ReconcileScope)
@@ -471,13 +527,14 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		Bool("embedded", c.Embedded).
 		Float64("duration_s", g.Duration.Seconds()).Int("batch_size", g.BatchSize).Str("operations", strings.Join(ops, ",")).
 		Int("num_instances", g.NumInstances).Int("num_workers", g.NumWorkers).Int("num_locations", g.NumLocations).
-		Int("num_keys", g.NumKeys).Int("num_hashes", g.NumHashes).Int("num_processes", len(groups)).
+		Int("num_keys", g.NumKeys).Str("key_dist", g.KeyDist.String()).Int("num_hashes", g.NumHashes).Int("num_processes", len(groups)).
 		Bool("register_first", g.RegisterFirst).Int("senders", senders).Str("pin_cpus", strings.Join(pinned, ",")).
 		Float64("rate", c.Rate).Int64("requests", c.Requests).Int("concurrency", g.Concurrency).Uint64("seed", seed).
 		Float64("interval_s", g.Interval.Seconds()).Bool("raw", g.Raw).Float64("drain_timeout_s", g.DrainTimeout.Seconds()).
 		Float64("warmup_s", g.Warmup.Seconds()).Float64("late_grace_s", g.LateGrace.Seconds()).
 		Float64("request_timeout_s", g.RequestTimeout.Seconds()).Str("fail_if", g.FailIf.String()).
 		Str("sweep", c.Sweep).Float64("step_duration_s", stepDuration).Str("slo", c.SLO).Float64("precision", precision).
+		Str("scenario", c.Scenario).Float64("churn_rate", c.ChurnRate).Float64("lookup_hit_rate", c.LookupHitRate).
 		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) })
 	if metrics != nil {
 		e = e.Str("controller_metrics", metrics.URL())

@@ -59,22 +59,25 @@ func (s *embeddedServer) Close() { s.srv.Close() }
 // the controller received and applied, and fails the run when they differ.
 // r is the whole run's result; with several processes the line is theirs
 // together (proc -1, as the merged summaries).
-func (s *embeddedServer) verify(out *stream.Writer, r *engine.Result) error {
+//
+// extraFrames and extraKVOps are what a --scenario pushed itself.
+func (s *embeddedServer) verify(out *stream.Writer, r *engine.Result, extraFrames, extraKVOps int64) error {
 	if r.Config.NumProcesses > 1 {
 		out = out.ForProc(-1)
 	}
-	framesSent := r.PushFrames + r.TeardownFrames
+	framesSent := r.PushFrames + r.TeardownFrames + extraFrames
+	kvOpsSent := r.KVOpsSent + extraKVOps
 	c := s.srv.WaitFrames(framesSent, verifyWaitFor(r))
-	ok := c.PullFrames == framesSent && c.PullDecodeErrors == 0 && r.KVOpsSent == c.KVOpsApplied+c.DroppedKVOps
+	ok := c.PullFrames == framesSent && c.PullDecodeErrors == 0 && kvOpsSent == c.KVOpsApplied+c.DroppedKVOps
 	out.Event("verify").
 		Int64("frames_sent", framesSent).Int64("frames_received", c.PullFrames).
-		Int64("kv_ops_sent", r.KVOpsSent).Int64("kv_ops_applied", c.KVOpsApplied).
+		Int64("kv_ops_sent", kvOpsSent).Int64("kv_ops_applied", c.KVOpsApplied).
 		Int64("kv_ops_dropped_unregistered", c.DroppedKVOps).Int64("decode_errors", c.PullDecodeErrors+c.RouterDecodeErrors).
 		Int64("seq_discontinuities", c.SeqDiscontinuity).Int("registered_workers", c.Registered).Int("keys", c.Keys).
 		Bool("ok", ok).Send()
 	if !ok {
 		return failed("embedded controller check failed: sent %d frames / %d KV ops, it received %d frames, applied %d and dropped %d KV ops, %d decode errors",
-			framesSent, r.KVOpsSent, c.PullFrames, c.KVOpsApplied, c.DroppedKVOps, c.PullDecodeErrors)
+			framesSent, kvOpsSent, c.PullFrames, c.KVOpsApplied, c.DroppedKVOps, c.PullDecodeErrors)
 	}
 	return nil
 }

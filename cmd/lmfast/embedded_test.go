@@ -79,7 +79,7 @@ func TestEmbeddedVerifyFailsOnMismatch(t *testing.T) {
 	}
 	defer srv.Close()
 	var buf bytes.Buffer
-	err = srv.verify(stream.New(&buf, "controller", "t"), &engine.Result{PushFrames: 0, KVOpsSent: 1})
+	err = srv.verify(stream.New(&buf, "controller", "t"), &engine.Result{PushFrames: 0, KVOpsSent: 1}, 0, 0)
 	if exitCode(err) != ExitFailure || !strings.Contains(err.Error(), "check failed") {
 		t.Fatalf("verify of a doctored result: %v", err)
 	}

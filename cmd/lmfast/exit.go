@@ -14,7 +14,7 @@ const (
 	ExitBadInput    = 2   // bad flags or input, or the target cannot be reached
 	ExitInterrupted = 130 // stopped by SIGINT/SIGTERM after flushing what was measured
 	ExitBrokenPipe  = 141 // the JSONL's reader went away (EPIPE): stopped as on SIGINT, as a pipeline expects of a tool killed by SIGPIPE
-	ExitThresholds  = 99  // the run completed and passed its checks, but a --fail-if term was violated
+	ExitThresholds  = 99  // the run completed and passed its checks, but a --fail-if term was violated; or compare found a significant regression
 )
 
 // Precedence when several apply: 2 (nothing could run) over 130 (the run
@@ -39,7 +39,8 @@ func failed(format string, args ...any) error {
 	return &exitError{code: ExitFailure, msg: fmt.Sprintf(format, args...)}
 }
 
-// thresholdsViolated reports a --fail-if term that did not hold: exit 99.
+// thresholdsViolated reports a --fail-if term that did not hold, or a
+// significant regression `lmfast compare` found: exit 99.
 func thresholdsViolated(format string, args ...any) error {
 	return &exitError{code: ExitThresholds, msg: fmt.Sprintf(format, args...)}
 }

@@ -27,6 +27,7 @@ type cli struct {
 	Calibrate        calibrateCmd        `cmd:"" help:"Measure this machine's raw ZMQ ceiling that the engine can never beat."`
 	Sink             sinkCmd             `cmd:"" help:"Count what arrives on a PULL socket (what a generator really delivers)."`
 	Report           reportCmd           `cmd:"" help:"Merge lmfast JSONL files exactly and print them as text, json, md, csv or an HdrHistogram log."`
+	Compare          compareCmd          `cmd:"" help:"Compare two sets of runs op by op with significance tests (CI regression checks): text, md or json; exit 99 on a regression."`
 	Plot             plotCmd             `cmd:"" help:"Draw lmfast JSONL files: throughput, latency over time, percentile spectrum, sweeps, L2 rounds (svg, png, html)."`
 	Wire             wireCmd             `cmd:"" help:"Encode and decode LMCache controller messages (msgpack <-> JSON)."`
 	Version          versionCmd          `cmd:"" help:"Print the version."`

@@ -1,4 +1,4 @@
-package wire
+package mpack
 
 import (
 	"errors"
@@ -68,9 +68,9 @@ func (i Int) AppendText(dst []byte) ([]byte, error) {
 // msgspec writes it (positive values never use the signed forms).
 func (i Int) AppendMsgpack(dst []byte) []byte {
 	if i.Neg {
-		return appendInt(dst, int64(i.Bits))
+		return AppendInt(dst, int64(i.Bits))
 	}
-	return appendUint(dst, i.Bits)
+	return AppendUint(dst, i.Bits)
 }
 
 // ErrIntRange reports a decimal integer outside [-2^63, 2^64-1].

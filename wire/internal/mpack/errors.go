@@ -1,4 +1,4 @@
-package wire
+package mpack
 
 // Decoding errors as msgspec and CPython word them, with msgspec's error
 // path (" - at `$.operations[3].key`").
@@ -54,8 +54,77 @@ func (e *Error) Caught() bool {
 	return false
 }
 
+// TextIntRange is msgspec's text for an integer outside a field's range.
+const TextIntRange = "Integer value out of range"
+
+// Trailing is msgspec's error for bytes left after the value, the first of
+// them at pos.
+func Trailing(pos int) error {
+	return decodeErr("MessagePack data is malformed: trailing characters (byte " + strconv.Itoa(pos) + ")")
+}
+
+// InvalidOpcode is msgspec's error for a byte at offset at that starts no
+// MessagePack value.
+func InvalidOpcode(op byte, at int) *Error {
+	const digits = "0123456789abcdef"
+	return decodeErr("MessagePack data is malformed: invalid opcode '\\x" + string([]byte{digits[op>>4], digits[op&15]}) +
+		"' (byte " + strconv.Itoa(at) + ")")
+}
+
+// UTF8Error returns nil if b is valid UTF-8, else the UnicodeDecodeError
+// CPython raises for b.decode("utf-8").
+func UTF8Error(b []byte) *Error {
+	if utf8.Valid(b) {
+		return nil
+	}
+	return &Error{Class: ClassUnicodeDecodeError, Msg: pyfmt.UTF8Error(b)}
+}
+
+// Verr returns a ValidationError for msg at the current path.
+func (d *Dec) Verr(msg string) *Error {
+	return &Error{Class: ClassValidationError, Msg: msg + renderSuffix(d.stack)}
+}
+
+// Expected returns msgspec's "Expected `expected`, got `got`" at the
+// current path.
+func (d *Dec) Expected(expected, got string) *Error {
+	return d.Verr("Expected `" + expected + "`, got `" + got + "`")
+}
+
+// Missing returns msgspec's error for a required field absent from a
+// struct at the current path.
+func (d *Dec) Missing(field string) *Error {
+	return d.Verr("Object missing required field `" + field + "`")
+}
+
+// PushField enters the struct field name on the error path (`.name`).
+func (d *Dec) PushField(name string) {
+	d.stack = append(d.stack, pathElem{kind: pField, name: name})
+}
+
+// PushIndex enters an array element on the error path (`[i]`, set by
+// SetIndex).
+func (d *Dec) PushIndex() { d.stack = append(d.stack, pathElem{kind: pIndex}) }
+
+// PushKey enters a map key on the error path (rendered as `key` in the map's path).
+func (d *Dec) PushKey() { d.stack = append(d.stack, pathElem{kind: pKey}) }
+
+// PushValues enters a map's value on the error path (`[...]`).
+func (d *Dec) PushValues() { d.stack = append(d.stack, pathElem{kind: pEllipsis}) }
+
+// KeyToValue turns the key PushKey entered into its map's value (`[...]`).
+func (d *Dec) KeyToValue() { d.stack[len(d.stack)-1].kind = pEllipsis }
+
+// SetIndex sets the index of the array element PushIndex entered.
+func (d *Dec) SetIndex(i int) { d.stack[len(d.stack)-1].index = i }
+
+// Pop leaves the innermost step of the error path.
+func (d *Dec) Pop() { d.stack = d.stack[:len(d.stack)-1] }
+
+// errTruncated is msgspec's error for input that ends inside a value.
 var errTruncated = &Error{Class: ClassDecodeError, Msg: "Input data was truncated"}
 
+// decodeErr returns a DecodeError with text msg.
 func decodeErr(msg string) *Error { return &Error{Class: ClassDecodeError, Msg: msg} }
 
 // pathElem is one step of msgspec's error path (`$.a[0].b`). The decoder
@@ -106,35 +175,4 @@ func renderSuffix(stack []pathElem) string {
 		groups[i], groups[j] = groups[j], groups[i]
 	}
 	return " - at " + strings.Join(groups, " in ")
-}
-
-func (d *decoder) pushField(name string) {
-	d.stack = append(d.stack, pathElem{kind: pField, name: name})
-}
-func (d *decoder) pushIndex()     { d.stack = append(d.stack, pathElem{kind: pIndex}) }
-func (d *decoder) pushKey()       { d.stack = append(d.stack, pathElem{kind: pKey}) }
-func (d *decoder) pushValues()    { d.stack = append(d.stack, pathElem{kind: pEllipsis}) }
-func (d *decoder) setIndex(i int) { d.stack[len(d.stack)-1].index = i }
-func (d *decoder) pop()           { d.stack = d.stack[:len(d.stack)-1] }
-
-// verr returns a ValidationError for msg at the current path.
-func (d *decoder) verr(msg string) *Error {
-	return &Error{Class: ClassValidationError, Msg: msg + renderSuffix(d.stack)}
-}
-
-func (d *decoder) expected(expected, got string) *Error {
-	return d.verr("Expected `" + expected + "`, got `" + got + "`")
-}
-
-func (d *decoder) missing(field string) *Error {
-	return d.verr("Object missing required field `" + field + "`")
-}
-
-// utf8Error returns nil if b is valid UTF-8, else the UnicodeDecodeError
-// CPython raises for b.decode("utf-8").
-func utf8Error(b []byte) *Error {
-	if utf8.Valid(b) {
-		return nil
-	}
-	return &Error{Class: ClassUnicodeDecodeError, Msg: pyfmt.UTF8Error(b)}
 }

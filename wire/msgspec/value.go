@@ -1,10 +1,15 @@
-package wire
+package msgspec
 
 import (
-	"math"
 	"strconv"
 	"time"
+
+	"github.com/lmfast/lmfast/wire/internal/mpack"
 )
+
+// Int is any integer MessagePack can carry, in [-2^63, 2^64-1] (package
+// wire's Int).
+type Int = mpack.Int
 
 // Kind is the type of a Value.
 type Kind uint8
@@ -96,12 +101,9 @@ func ExtValue(code int8, data []byte) Value { return Value{Kind: KindExt, Ext: c
 
 // BigIntValue returns a Python int outside the MessagePack range
 // [-2^63, 2^64-1], given by its decimal digits. MessagePack cannot carry
-// it: it is an Ext value holding the digits, which Convert reads as that
+// it: it is an Ext value holding the digits, which wire.Convert reads as that
 // int (out of range for an int field, converted for a float field).
 func BigIntValue(digits string) Value { return ExtValue(bigIntExt, []byte(digits)) }
-
-// bigIntExt is BigIntValue's Ext code.
-const bigIntExt = 0
 
 // Time returns the instant a timestamp value (KindExt with code -1, as
 // Decode makes it from a MessagePack timestamp) holds.
@@ -120,34 +122,34 @@ func (v Value) Time() (time.Time, bool) {
 func (v Value) AppendMsgpack(dst []byte) []byte {
 	switch v.Kind {
 	case KindNil:
-		return appendNil(dst)
+		return mpack.AppendNil(dst)
 	case KindBool:
-		return appendBool(dst, v.Bool)
+		return mpack.AppendBool(dst, v.Bool)
 	case KindInt:
 		return v.Int.AppendMsgpack(dst)
 	case KindFloat:
-		return appendFloat(dst, v.Float)
+		return mpack.AppendFloat(dst, v.Float)
 	case KindStr:
-		return appendStr(dst, v.Str)
+		return mpack.AppendStr(dst, v.Str)
 	case KindBin:
-		return appendBin(dst, v.Bin)
+		return mpack.AppendBin(dst, v.Bin)
 	case KindArray:
-		dst = appendArrayHeader(dst, len(v.Array))
+		dst = mpack.AppendArrayHeader(dst, len(v.Array))
 		for i := range v.Array {
 			dst = v.Array[i].AppendMsgpack(dst)
 		}
 		return dst
 	case KindMap:
-		dst = appendMapHeader(dst, len(v.Map))
+		dst = mpack.AppendMapHeader(dst, len(v.Map))
 		for i := range v.Map {
 			dst = v.Map[i].Key.AppendMsgpack(dst)
 			dst = v.Map[i].Value.AppendMsgpack(dst)
 		}
 		return dst
 	case KindExt:
-		return appendExt(dst, v.Ext, v.Bin)
+		return mpack.AppendExt(dst, v.Ext, v.Bin)
 	}
-	return appendNil(dst)
+	return mpack.AppendNil(dst)
 }
 
 // DictEntry is one entry of a Dict.
@@ -161,9 +163,9 @@ type Dict []DictEntry
 
 // AppendMsgpack appends msgspec's encoding of d.
 func (d Dict) AppendMsgpack(dst []byte) []byte {
-	dst = appendMapHeader(dst, len(d))
+	dst = mpack.AppendMapHeader(dst, len(d))
 	for i := range d {
-		dst = appendStr(dst, d[i].Key)
+		dst = mpack.AppendStr(dst, d[i].Key)
 		dst = d[i].Value.AppendMsgpack(dst)
 	}
 	return dst
@@ -179,87 +181,12 @@ func (d Dict) Get(key string) (Value, bool) {
 	return Value{}, false
 }
 
-// pyEqual reports whether two hashable values are equal as Python dict keys
-// (1 == 1.0 == True, tuples elementwise).
-func pyEqual(a, b Value) bool {
-	an, aok := numOf(a)
-	bn, bok := numOf(b)
-	if aok && bok {
-		return an.eq(bn)
-	}
-	if aok != bok || a.Kind != b.Kind {
-		return false
-	}
-	switch a.Kind {
-	case KindNil:
-		return true
-	case KindStr:
-		return a.Str == b.Str
-	case KindBin:
-		return string(a.Bin) == string(b.Bin)
-	case KindExt:
-		return a.Ext == b.Ext && string(a.Bin) == string(b.Bin)
-	case KindArray:
-		if len(a.Array) != len(b.Array) {
-			return false
-		}
-		for i := range a.Array {
-			if !pyEqual(a.Array[i], b.Array[i]) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
+// Field is one named field of a message decoded generically (package
+// wire's GenericMsg).
+type Field struct {
+	Name  string
+	Value Value
 }
 
-type pyNum struct {
-	isFloat bool
-	i       Int
-	f       float64
-}
-
-func numOf(v Value) (pyNum, bool) {
-	switch v.Kind {
-	case KindBool:
-		if v.Bool {
-			return pyNum{i: UintOf(1)}, true
-		}
-		return pyNum{i: UintOf(0)}, true
-	case KindInt:
-		return pyNum{i: v.Int}, true
-	case KindFloat:
-		return pyNum{isFloat: true, f: v.Float}, true
-	}
-	return pyNum{}, false
-}
-
-func (a pyNum) eq(b pyNum) bool {
-	switch {
-	case !a.isFloat && !b.isFloat:
-		return a.i == b.i
-	case a.isFloat && b.isFloat:
-		return a.f == b.f
-	case a.isFloat:
-		return floatEqInt(a.f, b.i)
-	default:
-		return floatEqInt(b.f, a.i)
-	}
-}
-
-// floatEqInt compares exactly, like Python's float/int comparison.
-func floatEqInt(f float64, i Int) bool {
-	if math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) {
-		return false
-	}
-	if i.Neg {
-		if f >= 0 || f < -9223372036854775808.0 {
-			return false
-		}
-		return int64(f) == int64(i.Bits)
-	}
-	if f < 0 || f >= 18446744073709551616.0 {
-		return false
-	}
-	return uint64(f) == i.Bits
-}
+// bigIntExt is BigIntValue's Ext code.
+const bigIntExt = 0

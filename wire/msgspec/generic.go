@@ -1,10 +1,97 @@
-package wire
+package msgspec
 
 // Schemas of the Msg classes without their own Go type. Orchestration
 // messages (OrchMsg/OrchRetMsg) are checked against the field lists of the
 // protocol (docs/protocol.md, "Messages"); control messages (controller -> worker), whose fields
 // that page does not pin down, are decoded leniently: every field is kept, in
 // wire order, as an Any value.
+
+import (
+	"sort"
+	"strconv"
+
+	"github.com/lmfast/lmfast/wire/internal/mpack"
+)
+
+// Class is a class of LMCache's Msg union without a Go type of its own,
+// decoded generically (package wire's GenericMsg): its fields checked
+// against their declared types with msgspec's errors, or for a lenient
+// class kept as they come, as Any values.
+type Class struct {
+	name    string
+	fields  []genericField
+	lenient bool
+	spec    *mpack.StructSpec
+}
+
+// LookupClass returns the class tagged tag, or nil.
+func LookupClass(tag []byte) *Class { return classes[string(tag)] }
+
+// ClassNames returns the names (tags) of every class, sorted.
+func ClassNames() []string {
+	out := make([]string, 0, len(classes))
+	for name := range classes {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Name returns the class name, its tag.
+func (c *Class) Name() string { return c.name }
+
+// ReadFields decodes the n entries left of a message of class c (the
+// cursor after its tag, or at the first entry when the tag is not first):
+// its fields in declaration order with defaults filled in, or for a
+// lenient class every field in wire order.
+func (c *Class) ReadFields(d *mpack.Dec, n int) ([]Field, error) {
+	var fields []Field
+	if !c.lenient {
+		fields = make([]Field, len(c.fields))
+		for i, fl := range c.fields {
+			fields[i] = Field{Name: fl.name, Value: fl.def}
+		}
+	}
+	field := func(i int) error {
+		v, err := typed(d, c.fields[i].typ)
+		if err != nil {
+			return err
+		}
+		fields[i].Value = v
+		return nil
+	}
+	extra := func(key []byte) error {
+		if !c.lenient {
+			return d.Skip()
+		}
+		if mpack.UTF8Error(key) != nil { // can never name a real field: skipped
+			return d.Skip()
+		}
+		d.PushField(string(key))
+		v, err := readAny(d, false)
+		if err != nil {
+			return err
+		}
+		d.Pop()
+		for i := range fields {
+			if fields[i].Name == string(key) {
+				fields[i].Value = v
+				return nil
+			}
+		}
+		fields = append(fields, Field{Name: string(key), Value: v})
+		return nil
+	}
+	if err := d.StructBody(n, c.spec, c.name, field, extra); err != nil {
+		return nil, err
+	}
+	return fields, nil
+}
+
+// classes holds every Class by name.
+var classes = map[string]*Class{}
+
+func init() { registerClasses() }
 
 type ftKind uint8
 
@@ -26,7 +113,7 @@ type ftype struct {
 	elem  *ftype
 	elems []*ftype
 	key   *ftype
-	spec  *structSpec
+	spec  *mpack.StructSpec
 	types []*ftype // dataclass field types
 }
 
@@ -71,23 +158,17 @@ type genericField struct {
 	hasDef bool
 }
 
-type genericClass struct {
-	name    string
-	fields  []genericField
-	lenient bool
-	spec    *structSpec
-}
-
 func f(name string, t *ftype) genericField { return genericField{name: name, typ: t} }
 func fd(name string, t *ftype, def Value) genericField {
 	return genericField{name: name, typ: t, def: def, hasDef: true}
 }
 
-func registerGeneric() {
+// registerClasses fills classes.
+func registerClasses() {
 	tokens := tList(tInt)
 	pos := tTuple(tStr, tStr)
 	workerInfo := &ftype{kind: ftDataclass,
-		spec:  &structSpec{fields: []string{"instance_id", "worker_id", "ip", "port", "peer_init_url", "registration_time", "last_heartbeat_time"}, nreq: 7},
+		spec:  &mpack.StructSpec{Fields: []string{"instance_id", "worker_id", "ip", "port", "peer_init_url", "registration_time", "last_heartbeat_time"}, NReq: 7},
 		types: []*ftype{tStr, tInt, tStr, tInt, tOpt(tStr), tFloat, tFloat}}
 	strict := map[string][]genericField{
 		"LookupMsg":             {f("event_id", tStr), f("tokens", tokens)},
@@ -109,7 +190,7 @@ func registerGeneric() {
 		"QueryWorkerInfoRetMsg": {f("event_id", tStr), f("worker_infos", tList(workerInfo))},
 	}
 	for name, fields := range strict {
-		registerGenericClass(&genericClass{name: name, fields: fields})
+		registerClass(&Class{name: name, fields: fields})
 	}
 	// Not pinned by the spec (see the package comment): known tags,
 	// lenient fields; also the Orch replies the spec leaves open.
@@ -120,11 +201,12 @@ func registerGeneric() {
 		"CheckFinishWorkerMsg", "CheckFinishWorkerRetMsg",
 		"CompressRetMsg", "DecompressRetMsg", "MoveRetMsg",
 	} {
-		registerGenericClass(&genericClass{name: name, lenient: true})
+		registerClass(&Class{name: name, lenient: true})
 	}
 }
 
-func registerGenericClass(gc *genericClass) {
+// registerClass adds gc to classes, with its StructSpec.
+func registerClass(gc *Class) {
 	names := make([]string, len(gc.fields))
 	nreq := 0
 	for i, fl := range gc.fields {
@@ -133,184 +215,132 @@ func registerGenericClass(gc *genericClass) {
 			nreq = i + 1
 		}
 	}
-	gc.spec = spec(nreq, names...)
-	register(gc.name, gc.spec, func() decodable {
-		g := &genericDec{cls: gc, m: &GenericMsg{Type: gc.name}}
-		if !gc.lenient {
-			g.m.Fields = make([]Field, len(gc.fields))
-			for i, fl := range gc.fields {
-				g.m.Fields[i] = Field{Name: fl.name, Value: fl.def}
-			}
-		}
-		return g
-	})
-}
-
-type genericDec struct {
-	cls *genericClass
-	m   *GenericMsg
-}
-
-func (g *genericDec) msg() Msg { return g.m }
-
-func (g *genericDec) setField(d *decoder, i int) error {
-	v, err := d.typed(g.cls.fields[i].typ)
-	if err != nil {
-		return err
-	}
-	g.m.Fields[i].Value = v
-	return nil
-}
-
-func (g *genericDec) setExtra(d *decoder, key []byte) error {
-	if !g.cls.lenient {
-		return d.skip()
-	}
-	if utf8Error(key) != nil { // can never name a real field: skipped
-		return d.skip()
-	}
-	d.pushField(string(key))
-	v, err := d.any(false)
-	if err != nil {
-		return err
-	}
-	d.pop()
-	for i := range g.m.Fields {
-		if g.m.Fields[i].Name == string(key) {
-			g.m.Fields[i].Value = v
-			return nil
-		}
-	}
-	g.m.Fields = append(g.m.Fields, Field{Name: string(key), Value: v})
-	return nil
+	gc.spec = &mpack.StructSpec{TagField: "type", Fields: names, NReq: nreq}
+	classes[gc.name] = gc
 }
 
 // typed decodes a value of type t into a Value.
-func (d *decoder) typed(t *ftype) (Value, error) {
-	return d.typedAs(t, t.repr())
+func typed(d *mpack.Dec, t *ftype) (Value, error) {
+	return typedAs(d, t, t.repr())
 }
 
-func (d *decoder) typedAs(t *ftype, expected string) (Value, error) {
+// typedAs is typed with expected as the type named in errors (an
+// Optional's, for its element).
+func typedAs(d *mpack.Dec, t *ftype, expected string) (Value, error) {
 	switch t.kind {
 	case ftAny:
-		return d.any(false)
+		return readAny(d, false)
 	case ftStr:
-		s, err := d.strBytes(expected)
+		s, err := d.StrBytes(expected)
 		return StrValue(string(s)), err
 	case ftInt:
-		op, err := d.peek()
+		op, err := d.Peek()
 		if err != nil {
 			return Value{}, err
 		}
-		if !isIntOp(op) && !(d.conv && isExtOp(op)) {
-			return Value{}, d.wrongType(expected)
+		if !mpack.IsIntOp(op) && !(d.Conv && mpack.IsExtOp(op)) {
+			return Value{}, d.WrongType(expected)
 		}
-		i, err := d.bigInt()
+		i, err := d.BigInt()
 		return IntValue(i), err
 	case ftFloat:
-		op, err := d.peek()
+		op, err := d.Peek()
 		if err != nil {
 			return Value{}, err
 		}
-		if op != 0xca && op != 0xcb && !isIntOp(op) && !(d.conv && isExtOp(op)) {
-			return Value{}, d.wrongType(expected)
+		if op != 0xca && op != 0xcb && !mpack.IsIntOp(op) && !(d.Conv && mpack.IsExtOp(op)) {
+			return Value{}, d.WrongType(expected)
 		}
-		x, err := d.float()
+		x, err := d.Float()
 		return FloatValue(x), err
 	case ftBool:
-		op, err := d.peek()
+		op, err := d.Peek()
 		if err != nil {
 			return Value{}, err
 		}
 		if op != 0xc2 && op != 0xc3 {
-			return Value{}, d.wrongType(expected)
+			return Value{}, d.WrongType(expected)
 		}
-		b, err := d.bool()
+		b, err := d.Bool()
 		return BoolValue(b), err
 	case ftOpt:
-		if isNil, err := d.isNil(); err != nil || isNil {
+		if isNil, err := d.IsNil(); err != nil || isNil {
 			return Value{}, err
 		}
-		return d.typedAs(t.elem, expected)
+		return typedAs(d, t.elem, expected)
 	case ftList, ftTuple:
-		n, err := d.arrayLen(expected)
+		n, err := d.ArrayLen(expected)
 		if err != nil {
 			return Value{}, err
 		}
 		if t.kind == ftTuple && n != len(t.elems) {
-			return Value{}, d.verr("Expected `array` of length " + itoa(int64(len(t.elems))) + ", got " + itoa(int64(n)))
+			return Value{}, d.Verr("Expected `array` of length " + strconv.Itoa(len(t.elems)) + ", got " + strconv.Itoa(n))
 		}
-		if err := d.enter(); err != nil {
+		if err := d.Enter(); err != nil {
 			return Value{}, err
 		}
-		defer d.leave()
-		out := make([]Value, 0, d.capFor(n))
+		defer d.Leave()
+		out := make([]Value, 0, d.CapFor(n))
 		for i := 0; i < n; i++ {
-			d.pushIndex()
-			d.setIndex(i)
+			d.PushIndex()
+			d.SetIndex(i)
 			et := t.elem
 			if t.kind == ftTuple {
 				et = t.elems[i]
 			}
-			v, err := d.typed(et)
+			v, err := typed(d, et)
 			if err != nil {
 				return Value{}, err
 			}
-			d.pop()
+			d.Pop()
 			out = append(out, v)
 		}
 		return ArrayValue(out...), nil
 	case ftDict:
-		n, err := d.mapLen(expected)
+		n, err := d.MapLen(expected)
 		if err != nil {
 			return Value{}, err
 		}
-		if err := d.enter(); err != nil {
+		if err := d.Enter(); err != nil {
 			return Value{}, err
 		}
-		defer d.leave()
+		defer d.Leave()
 		var m anyMap
 		for i := 0; i < n; i++ {
-			d.pushKey()
-			k, err := d.typed(t.key)
+			d.PushKey()
+			k, err := typed(d, t.key)
 			if err != nil {
 				return Value{}, err
 			}
-			d.pop()
-			d.pushValues()
-			v, err := d.typed(t.elem)
+			d.Pop()
+			d.PushValues()
+			v, err := typed(d, t.elem)
 			if err != nil {
 				return Value{}, err
 			}
-			d.pop()
+			d.Pop()
 			m.set(k, v)
 		}
 		return MapValue(m.entries...), nil
 	case ftDataclass:
-		n, err := d.mapLen(expected)
+		n, err := d.MapLen(expected)
 		if err != nil {
 			return Value{}, err
 		}
-		dc := &dataclassDec{t: t, vals: make([]Value, len(t.types))}
-		if err := d.structBody(n, t.spec, "", dc); err != nil {
+		vals := make([]Value, len(t.types))
+		field := func(i int) error {
+			v, err := typed(d, t.types[i])
+			vals[i] = v
+			return err
+		}
+		if err := d.StructBody(n, t.spec, "", field, nil); err != nil {
 			return Value{}, err
 		}
 		m := make([]Entry, len(t.types))
 		for i := range m {
-			m[i] = Entry{StrValue(t.spec.fields[i]), dc.vals[i]}
+			m[i] = Entry{StrValue(t.spec.Fields[i]), vals[i]}
 		}
 		return MapValue(m...), nil
 	}
-	return Value{}, d.wrongType(expected)
-}
-
-type dataclassDec struct {
-	t    *ftype
-	vals []Value
-}
-
-func (c *dataclassDec) setField(d *decoder, i int) error {
-	v, err := d.typed(c.t.types[i])
-	c.vals[i] = v
-	return err
+	return Value{}, d.WrongType(expected)
 }
