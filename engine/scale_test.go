@@ -23,12 +23,20 @@ func TestPairsAreCompact(t *testing.T) {
 				idx = append(idx, [2]int{i, w})
 			}
 		}
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		pairs := newPairs(cfg, newInstances(cfg), idx)
-		runtime.ReadMemStats(&after)
-		per := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(pairs))
+		// The least of three builds: another test's leftover goroutine
+		// may allocate during one.
+		var pairs []*pair
+		per := 0.0
+		for try := range 3 {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			pairs = newPairs(cfg, newInstances(cfg), idx)
+			runtime.ReadMemStats(&after)
+			if b := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(pairs)); try == 0 || b < per {
+				per = b
+			}
+		}
 		limit := 112 + 8*float64(locs)
 		t.Logf("%d location(s): %.0f bytes per simulated worker", locs, per)
 		if per > limit {
