@@ -10,7 +10,7 @@ import (
 func BenchmarkProducerFill(b *testing.B) {
 	mix, _ := ParseOperations("admit:100")
 	cfg := &Config{BatchSize: 50, Mix: mix, NumInstances: 10, NumWorkers: 1, NumLocations: 1, NumKeys: 10000, NumHashes: 100}
-	p := newProducer(cfg, newPairs(cfg, [][2]int{{0, 0}, {1, 0}}), 1)
+	p := newProducer(cfg, newPairs(cfg, newInstances(cfg), [][2]int{{0, 0}, {1, 0}}), 1)
 	var it item
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {

@@ -148,9 +148,10 @@ func (c *collector) step(ctx context.Context, st *stepRun, set stepSetting, done
 		case <-done:
 			// The measured time lasts at least the step's duration: an open
 			// loop's last request may be answered before the deadline.
+			// A run ended by --requests lasts until its last answer.
 			clock := readCPUClock()
 			end := clock.wall
-			if end.Before(st.deadline) && !c.g.stop.isInterrupted() {
+			if end.Before(st.deadline) && !c.g.stop.isInterrupted() && !c.g.cfg.Requests.Spent() {
 				end = st.deadline
 			}
 			if c.raw != nil {

@@ -124,6 +124,11 @@ type Config struct {
 	// ceiling; the summary then reports the run's headroom against it.
 	Ceiling *Ceiling
 
+	// Requests, when set, ends the run once its measured requests are
+	// sent (--requests): every group of the process shares it, and the
+	// run ends at Duration if that comes first.
+	Requests *RequestBudget
+
 	// Intake, when set, reads the controller's received counts from its
 	// /metrics page: every group of a run shares it (see Intake). A run
 	// of one group reconciles its sent frames with them after the drain.

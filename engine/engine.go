@@ -130,6 +130,7 @@ func Run(ctx context.Context, cfg Config, rep Reporter, hooks Hooks) (*Result, e
 
 	// Partition the (instance, worker) pairs across senders.
 	nSenders := min(cfg.Senders, cfg.pairsCount())
+	insts := newInstances(&cfg)
 	parts := make([][][2]int, nSenders)
 	n := 0
 	for i := 0; i < cfg.NumInstances; i++ {
@@ -143,7 +144,8 @@ func Run(ctx context.Context, cfg Config, rep Reporter, hooks Hooks) (*Result, e
 		if cfg.CPUs != nil {
 			cpu = cfg.CPUs[i]
 		}
-		s, err := newSender(i, &cfg, g, cpu, newPairs(&cfg, parts[i]))
+		s, err := newSender(i, &cfg, g, cpu, newPairs(&cfg, insts, parts[i]))
+		parts[i] = nil
 		if err != nil {
 			zctx.Term()
 			return nil, err
@@ -169,7 +171,8 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 		setupDone   = make(chan error, len(g.senders))
 		regDone     sync.WaitGroup
 		finished    sync.WaitGroup
-		regDeadline = time.Now().Add(cfg.RegisterTimeout)
+		regStart    = time.Now()
+		regDeadline = regStart.Add(cfg.RegisterTimeout)
 	)
 	regDone.Add(len(g.senders))
 	finished.Add(len(g.senders))
@@ -198,7 +201,9 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 				st.done.Done()
 			}
 			if s.push != nil {
+				t0 := time.Now()
 				s.deregisterAll()
+				s.teardownTime = time.Since(t0)
 			}
 			s.closeSockets()
 		}()
@@ -217,6 +222,9 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 	for _, s := range g.senders {
 		res.RegisteredOK += int64(s.regOK)
 		res.RegisterFailed += int64(s.regFailed)
+	}
+	if cfg.RegisterFirst {
+		res.RegisterTime = time.Since(regStart)
 	}
 	proceed := setupErr == nil
 	if hooks.Registered != nil {
@@ -274,6 +282,9 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 	}
 	endSteps()
 	finished.Wait() // deregistered, sockets closed
+	for _, s := range g.senders {
+		res.TeardownTime = max(res.TeardownTime, s.teardownTime)
+	}
 	close(prodStop)
 	prodDone.Wait()
 

@@ -12,7 +12,7 @@ import (
 // keys of admit and evict batches and the hashes of lookups.
 func producedKeys(t *testing.T, cfg *Config, seed uint64, n int) []uint64 {
 	t.Helper()
-	p := newProducer(cfg, newPairs(cfg, [][2]int{{0, 0}, {1, 0}}), seed)
+	p := newProducer(cfg, newPairs(cfg, newInstances(cfg), [][2]int{{0, 0}, {1, 0}}), seed)
 	var keys []uint64
 	var it item
 	for i := 0; i < n; i++ {
@@ -107,7 +107,7 @@ func TestKeyDistAllocatesNothing(t *testing.T) {
 		d, _ := keydist.Parse(spec)
 		ops, _ := ParseOperations("admit:50,p2p_lookup:50")
 		cfg := &Config{Mix: ops, BatchSize: 50, NumKeys: 1 << 30, NumLocations: 2, NumHashes: 100, NumInstances: 2, NumWorkers: 1, KeyDist: d}
-		p := newProducer(cfg, newPairs(cfg, [][2]int{{0, 0}, {1, 0}}), 7)
+		p := newProducer(cfg, newPairs(cfg, newInstances(cfg), [][2]int{{0, 0}, {1, 0}}), 7)
 		var it item
 		p.fill(&it)
 		p.fill(&it)

@@ -87,6 +87,9 @@ func TestWorkerAddressesAreLoopback(t *testing.T) {
 	if WorkerIP(0) != "127.0.0.1" || PeerInitURL(0) != "tcp://127.0.0.1:20000" || WorkerPort(3) != 10003 {
 		t.Fatal("worker 0 address differs from the golden RegisterMsg")
 	}
+	if WorkerIP(70000) != "127.1.17.113" || PeerInitURL(99999) != "tcp://127.1.134.160:28927" || WorkerPort(99999) != 54463 {
+		t.Fatalf("worker 70000: %s, worker 99999: %s port %d", WorkerIP(70000), PeerInitURL(99999), WorkerPort(99999))
+	}
 	p := newProducer(&Config{Mix: []OpShare{{OpHeartbeat, 100}}, BatchSize: 1, NumKeys: 1, NumLocations: 1}, nil, 1)
 	for _, ip := range append(p.ips, p.peers...) {
 		if !strings.HasPrefix(strings.TrimPrefix(ip, "tcp://"), "127.0.") {
@@ -101,7 +104,7 @@ func TestProducerAllocatesNothing(t *testing.T) {
 	for _, mix := range []string{"admit:100", "evict:100", "deregister:100", "p2p_lookup:100", "heartbeat:100"} {
 		ops, _ := ParseOperations(mix)
 		cfg := &Config{Mix: ops, BatchSize: 50, NumKeys: 1 << 40, NumLocations: 2, NumHashes: 100, NumInstances: 4, NumWorkers: 1}
-		p := newProducer(cfg, newPairs(cfg, [][2]int{{0, 0}, {1, 0}}), 7)
+		p := newProducer(cfg, newPairs(cfg, newInstances(cfg), [][2]int{{0, 0}, {1, 0}}), 7)
 		var it item
 		p.fill(&it) // grow the slot's buffer once
 		if allocs := testing.AllocsPerRun(500, func() { p.fill(&it) }); allocs != 0 {
@@ -203,7 +206,7 @@ func TestSeedMakesTheStreamReproducible(t *testing.T) {
 	ops, _ := ParseOperations("admit:35,evict:29,heartbeat:1,p2p_lookup:35")
 	cfg := &Config{Mix: ops, BatchSize: 10, NumKeys: 1000, NumLocations: 2, NumHashes: 5, NumInstances: 3, NumWorkers: 1}
 	stream := func(seed uint64) []byte {
-		p := newProducer(cfg, newPairs(cfg, [][2]int{{0, 0}, {1, 0}, {2, 0}}), seed)
+		p := newProducer(cfg, newPairs(cfg, newInstances(cfg), [][2]int{{0, 0}, {1, 0}, {2, 0}}), seed)
 		var all []byte
 		var it item
 		for i := 0; i < 300; i++ {

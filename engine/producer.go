@@ -12,13 +12,16 @@ import (
 // pair is one simulated (instance, worker) that a sender owns. All batches
 // of a pair go through one sender, in order, so the controller sees each
 // (instance, worker, location) sequence counter increase by exactly one.
+// A pair is small (about 70 bytes and 8 per location) so that one process
+// simulates hundreds of thousands: its instance's name and encoder are
+// shared with the instance's other workers, and its sequence counters are
+// a window of one array per sender.
 type pair struct {
 	instance   string
 	worker     int
-	registered bool                 // its pre-registration succeeded
-	batch      []*wire.BatchEncoder // one per location
-	p2p        *wire.P2PEncoder
-	seq        []int64 // next sequence number per location
+	registered bool                  // its pre-registration succeeded
+	enc        *wire.InstanceEncoder // its instance's, shared
+	seq        []int64               // next sequence number per location
 }
 
 // item is one operation ready to send: its kind, the message count LMCache
@@ -46,6 +49,7 @@ type producer struct {
 	keyDist  *keydist.Sampler // nil: uniform, drawn inline
 	ips      []string         // random loopback addresses, drawn once
 	peers    []string         // random loopback peer-init URLs, drawn once
+	locs     []string         // location names by index
 	// cycle, when set, is the order in which the pairs take turns (the
 	// --worker-rate uniform arrivals); else each operation's pair is drawn.
 	cycle []int
@@ -73,7 +77,17 @@ func newProducer(cfg *Config, pairs []*pair, seed uint64) *producer {
 		keyRNG:   wyrand(rng.Uint64()),
 		ips:      randomIPs(rng, addrPool),
 		peers:    randomPeers(rng, addrPool),
+		locs:     locationNames(cfg.NumLocations),
 	}
+}
+
+// locationNames returns LocationName(0..n-1).
+func locationNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = LocationName(i)
+	}
+	return out
 }
 
 // randomIPs draws n addresses 127.0.b.c with b, c in 1..255, the loopback
@@ -96,17 +110,33 @@ func randomPeers(rng *rand.Rand, n int) []string {
 	return out
 }
 
-// newPairs builds the pairs of instance/worker indexes given, with their
-// pre-encoded headers.
-func newPairs(cfg *Config, indexes [][2]int) []*pair {
-	out := make([]*pair, 0, len(indexes))
-	for _, iw := range indexes {
-		inst := InstanceID(cfg.Proc, iw[0])
-		p := &pair{instance: inst, worker: iw[1], p2p: wire.NewP2PEncoder(inst, int64(iw[1])), seq: make([]int64, cfg.NumLocations)}
-		for l := 0; l < cfg.NumLocations; l++ {
-			p.batch = append(p.batch, wire.NewBatchEncoder(inst, int64(iw[1]), LocationName(l)))
-		}
-		out = append(out, p)
+// instances are a group's instance names and their encoders, by index,
+// shared by every pair of the instance.
+type instances struct {
+	names []string
+	encs  []*wire.InstanceEncoder
+}
+
+func newInstances(cfg *Config) *instances {
+	in := &instances{names: make([]string, cfg.NumInstances), encs: make([]*wire.InstanceEncoder, cfg.NumInstances)}
+	for i := range in.names {
+		in.names[i] = InstanceID(cfg.Proc, i)
+		in.encs[i] = wire.NewInstanceEncoder(in.names[i])
+	}
+	return in
+}
+
+// newPairs builds the pairs of the instance/worker indexes given, in three
+// allocations: the pairs, the pointers to them and their sequence
+// counters.
+func newPairs(cfg *Config, insts *instances, indexes [][2]int) []*pair {
+	pairs := make([]pair, len(indexes))
+	out := make([]*pair, len(indexes))
+	seq := make([]int64, len(indexes)*cfg.NumLocations)
+	for k, iw := range indexes {
+		l := cfg.NumLocations
+		pairs[k] = pair{instance: insts.names[iw[0]], worker: iw[1], enc: insts.encs[iw[0]], seq: seq[k*l : (k+1)*l : (k+1)*l]}
+		out[k] = &pairs[k]
 	}
 	return out
 }
@@ -133,13 +163,13 @@ func (p *producer) fill(it *item) {
 	buf := it.payload[:0]
 	switch op {
 	case OpAdmit, OpEvict:
-		loc := p.rng.IntN(len(pr.batch))
+		loc := p.rng.IntN(len(pr.seq))
 		p.drawKeys(p.keys)
 		kind := wire.OpAdmit
 		if op == OpEvict {
 			kind = wire.OpEvict
 		}
-		buf = pr.batch[loc].AppendKeys(buf, kind, p.keys, pr.seq[loc])
+		buf = pr.enc.AppendKeys(buf, int64(pr.worker), p.locs[loc], kind, p.keys, pr.seq[loc])
 		pr.seq[loc] += int64(len(p.keys))
 		it.msgs = int32(len(p.keys))
 		it.kvOps = int32(len(p.keys))
@@ -151,7 +181,7 @@ func (p *producer) fill(it *item) {
 		} else {
 			p.drawKeys(hashes)
 		}
-		buf = pr.p2p.Append(buf, hashes)
+		buf = pr.enc.AppendP2P(buf, int64(pr.worker), hashes)
 		it.msgs = int32(len(hashes))
 	case OpHeartbeat, OpRegister:
 		ip := p.ips[p.rng.IntN(len(p.ips))]

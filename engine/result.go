@@ -100,6 +100,12 @@ type Result struct {
 	// Intake is the reconciliation with the controller's own counts (its
 	// /metrics); nil when they were not read.
 	Intake *IntakeResult
+
+	// RegisterTime is how long the pre-registration took, sockets opened
+	// included (0 without it); TeardownTime how long the senders took to
+	// hand every end-of-run DeRegisterMsg to their sockets (the slowest
+	// sender's).
+	RegisterTime, TeardownTime time.Duration
 	// FailIf holds the outcome of each --fail-if term (nil without).
 	FailIf slo.Results
 }
@@ -184,6 +190,8 @@ func Merge(results []*Result) *Result {
 		out.KVOpsSent += r.KVOpsSent
 		out.PushBytes += r.PushBytes
 		out.TeardownFrames += r.TeardownFrames
+		out.RegisterTime = max(out.RegisterTime, r.RegisterTime)
+		out.TeardownTime = max(out.TeardownTime, r.TeardownTime)
 		out.TargetRate += r.TargetRate
 		out.SamplesWritten += r.SamplesWritten
 		out.SamplesDropped += r.SamplesDropped

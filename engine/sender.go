@@ -63,7 +63,8 @@ type sender struct {
 
 	// teardown counts the DeRegister frames sent at the end; an Intake
 	// reads it while the senders tear down.
-	teardown atomic.Int64
+	teardown     atomic.Int64
+	teardownTime time.Duration // how long sending the DeRegisterMsg took
 	// warmupFrames counts the PUSH frames sent during warm-ups, which
 	// counts leaves out: an Intake adds them to what the controller
 	// should have received.

@@ -60,7 +60,14 @@ func (s *sender) closedLoop(st *stepRun) {
 		if !now.Before(st.deadline) {
 			return
 		}
+		measured := !now.Before(s.measureFrom)
+		if measured && !s.cfg.Requests.take() {
+			return // --requests reached
+		}
 		if !s.send(it, now, now, st.deadline) {
+			if measured {
+				s.cfg.Requests.giveBack()
+			}
 			return
 		}
 	}
@@ -73,10 +80,15 @@ func (s *sender) closedLoop(st *stepRun) {
 // dropped instead, with the lateness it reached recorded; on a stop every
 // request due until then and not sent is dropped. So Sent + Dropped is
 // always the schedule's count of requests due (stepDue).
+//
+// With --requests, every measured request takes one from the budget before
+// it is sent or dropped; once the budget is spent the step ends at that
+// request, and its due count is what was sent and dropped.
 func (s *sender) openLoop(st *stepRun, p Pacer) {
 	end := st.deadline // requests intended before it are due
 	var k uint64
-	for {
+	spent := false
+	for !spent {
 		intended := st.start.Add(p.Due(k))
 		if !intended.Before(end) {
 			break
@@ -85,7 +97,7 @@ func (s *sender) openLoop(st *stepRun, p Pacer) {
 			if now := time.Now(); now.Before(end) {
 				end = now
 			}
-			s.drop(k, st, p, end, end, true)
+			_, spent = s.drop(k, st, p, end, end, true)
 			break
 		}
 		// Once the deadline passed, a request is dropped at dropAt.
@@ -95,7 +107,7 @@ func (s *sender) openLoop(st *stepRun, p Pacer) {
 		}
 		now := time.Now()
 		if !now.Before(dropAt) {
-			k = s.drop(k, st, p, st.deadline, now, false)
+			k, spent = s.drop(k, st, p, st.deadline, now, false)
 			continue
 		}
 		it := s.nextItem(s.stop, dropAt)
@@ -111,10 +123,24 @@ func (s *sender) openLoop(st *stepRun, p Pacer) {
 			}
 			now = time.Now()
 		}
+		measured := !intended.Before(s.measureFrom)
+		if measured && !s.cfg.Requests.take() {
+			spent = true
+			break
+		}
 		if !s.send(it, intended, now, dropAt) {
+			if measured {
+				s.cfg.Requests.giveBack()
+			}
 			continue
 		}
 		k++
+	}
+	if spent {
+		for op := range s.stepSent {
+			s.stepDue += s.stepSent[op] + s.stepDropped[op]
+		}
+		return
 	}
 	s.stepDue = int64(dueBetween(p, st.measureFrom.Sub(st.start), end.Sub(st.start)))
 }
@@ -151,18 +177,23 @@ func (s *sender) send(it *item, intended, now, giveUpAt time.Time) bool {
 // unless all, overdue at now (intended at least LateGrace before it): each
 // counts as dropped, under the op the mix's schedule gives it, with its
 // lateness at now in the corrected latency. It returns the first request
-// not dropped.
-func (s *sender) drop(k uint64, st *stepRun, p Pacer, before, now time.Time, all bool) uint64 {
+// not dropped, and whether it stopped there because the --requests budget
+// is spent.
+func (s *sender) drop(k uint64, st *stepRun, p Pacer, before, now time.Time, all bool) (uint64, bool) {
 	for {
 		intended := st.start.Add(p.Due(k))
 		if !intended.Before(before) || !all && now.Before(intended.Add(st.grace)) {
-			return k
+			return k, false
+		}
+		measured := !intended.Before(s.measureFrom)
+		if measured && !s.cfg.Requests.take() {
+			return k, true
 		}
 		op := s.schedule[s.dropNext]
 		if s.dropNext++; s.dropNext == len(s.schedule) {
 			s.dropNext = 0
 		}
-		if !intended.Before(s.measureFrom) {
+		if measured {
 			s.stepDropped[op]++
 			if r := s.corrected[op]; r != nil {
 				r.Record(int64(now.Sub(intended)))

@@ -6,9 +6,11 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // metric names of LMCache's controller (docs/protocol.md, "Metrics") and lmfast's own.
@@ -27,7 +29,7 @@ func (s *Server) startHTTP(port int) (int, error) {
 		return 0, &BindError{Socket: "http", Port: port, Err: err}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(s.metricsRegistry(), promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", promhttp.HandlerFor(s.metricsGatherer(), promhttp.HandlerOpts{}))
 	mux.HandleFunc("/controller/key-stats", s.keyStats)
 	mux.HandleFunc("/controller/workers", s.workers)
 	s.http = &http.Server{Handler: mux}
@@ -35,7 +37,7 @@ func (s *Server) startHTTP(port int) (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// metricsRegistry exposes the counters as Prometheus metrics: the real
+// metricsGatherer exposes the counters as Prometheus metrics: the real
 // controller's gauge names first, then lmfast's exact counters.
 //
 // The real names keep LMCache's semantics (lmcache/v1/cache_controller/
@@ -44,15 +46,24 @@ func (s *Server) startHTTP(port int) (int, error) {
 // frame of each PULL multipart message as it is received, before decoding;
 // reply_socket_message_count adds one per ROUTER message on the reply and
 // heartbeat sockets, before checking that it has three frames.
-func (s *Server) metricsRegistry() *prometheus.Registry {
+//
+// Every metric of one scrape reads one Counters snapshot, taken when the
+// scrape starts: the registered workers and keys are a walk over the whole
+// registry, once per scrape and not once per metric, and the figures of
+// one page are of one instant.
+func (s *Server) metricsGatherer() prometheus.Gatherer {
 	reg := prometheus.NewRegistry()
+	var (
+		mu   sync.Mutex // one scrape at a time: snap is the scrape's
+		snap Counters
+	)
 	gauge := func(name, help string, f func(Counters) float64) {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: realLabels},
-			func() float64 { return f(s.Counters()) }))
+			func() float64 { return f(snap) }))
 	}
 	counter := func(name, help string, f func(Counters) float64) {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
-			func() float64 { return f(s.Counters()) }))
+			func() float64 { return f(snap) }))
 	}
 	gauge(realPrefix+"kv_pool_keys_count", "Keys held over all workers and locations.", func(c Counters) float64 { return float64(c.Keys) })
 	gauge(realPrefix+"registered_workers_count", "Registered workers.", func(c Counters) float64 { return float64(c.Registered) })
@@ -85,19 +96,25 @@ func (s *Server) metricsRegistry() *prometheus.Registry {
 	} {
 		counter(ownPrefix+m.name, m.help, func(c Counters) float64 { return float64(m.f(c)) })
 	}
-	reg.MustRegister(typeCollector{s})
-	return reg
+	reg.MustRegister(typeCollector{&snap})
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		snap = s.Counters()
+		return reg.Gather()
+	})
 }
 
-// typeCollector reports lmfast_controller_messages_total{type="..."}.
-type typeCollector struct{ s *Server }
+// typeCollector reports lmfast_controller_messages_total{type="..."} from
+// the scrape's snapshot.
+type typeCollector struct{ snap *Counters }
 
 var typeDesc = prometheus.NewDesc(ownPrefix+"messages_total", "Decoded messages per class, all sockets.", []string{"type"}, nil)
 
 func (t typeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- typeDesc }
 
 func (t typeCollector) Collect(ch chan<- prometheus.Metric) {
-	c := t.s.Counters()
+	c := *t.snap
 	for _, name := range c.typeNames() {
 		ch <- prometheus.MustNewConstMetric(typeDesc, prometheus.CounterValue, float64(c.ByType[name]), name)
 	}
@@ -119,9 +136,8 @@ type keyStatsResponse struct {
 }
 
 func (s *Server) keyStats(w http.ResponseWriter, _ *http.Request) {
-	snap := s.reg.snap.Load()
 	out := keyStatsResponse{Instances: []instanceKeyStats{}}
-	for _, inst := range snap.instances {
+	for _, inst := range s.reg.instances() {
 		st := instanceKeyStats{InstanceID: inst.id, WorkerCount: len(inst.workers)}
 		for _, wk := range inst.workers {
 			st.KeyCount += wk.keyCount()
@@ -181,17 +197,16 @@ func (s *Server) workers(w http.ResponseWriter, r *http.Request) {
 		}
 		workerID = v
 	}
-	snap := s.reg.snap.Load()
 	switch {
 	case hasInst && hasWorker:
-		wk := snap.byKey[workerKey{instID, workerID}]
+		wk := s.reg.lookup(workerKey{instID, workerID})
 		if wk == nil {
 			writeStatus(w, http.StatusNotFound, map[string]string{"detail": fmt.Sprintf("Worker (%s, %d) not found", instID, workerID)})
 			return
 		}
 		writeJSON(w, infoOf(wk))
 	case hasInst:
-		for _, inst := range snap.instances {
+		for _, inst := range s.reg.instances() {
 			if inst.id == instID {
 				out := workerList{Workers: []workerInfo{}}
 				for _, wk := range inst.workers {
@@ -205,7 +220,7 @@ func (s *Server) workers(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusNotFound, map[string]string{"detail": "No workers found for instance " + instID})
 	default:
 		out := workerList{Workers: []workerInfo{}}
-		for _, inst := range snap.instances {
+		for _, inst := range s.reg.instances() {
 			for _, wk := range inst.workers {
 				out.Workers = append(out.Workers, infoOf(wk))
 			}

@@ -1,8 +1,8 @@
 package refcontroller
 
 import (
+	"hash/maphash"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/lmfast/lmfast/wire"
@@ -22,6 +22,9 @@ type worker struct {
 	port         int64
 	peerInitURL  *string
 	registeredAt time.Time
+	// prev and next link the instance's workers in registration order;
+	// the registry's mu guards them.
+	prev, next *worker
 
 	mu            sync.Mutex
 	lastHeartbeat time.Time
@@ -47,8 +50,8 @@ func (w *worker) keyCount() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := 0
-	for _, set := range w.kv {
-		n += set.len()
+	for _, loc := range w.locations { // the keys of kv, without a map iteration
+		n += w.kv[loc].len()
 	}
 	return n
 }
@@ -103,33 +106,74 @@ func (w *worker) apply(location string, ops []wire.KVOpEvent) (admits, evicts in
 // touchBatches enables keySet.touch; benchmarks turn it off to compare.
 var touchBatches = true
 
-// instance is one instance and its workers in registration order.
+// instance is one instance and its workers in registration order, as
+// registry.instances hands them out: a copy, which later changes leave
+// alone.
 type instance struct {
 	id      string
 	workers []*worker
 }
 
-// snapshot is an immutable view of the registry: lookups on the hot path
-// read it through an atomic pointer, without any lock.
-type snapshot struct {
-	instances []*instance // registration order
-	byKey     map[workerKey]*worker
+// registryShards is how many parts the worker table is split into, so
+// that lookups from several goroutines rarely meet on one lock.
+const registryShards = 64
+
+// registry holds the registered instances and workers. The table by key
+// is split into shards, each a map under its own read-write lock: a lookup
+// (every KV batch) read-locks one shard; a change (register, deregister)
+// write-locks one shard and touches one entry, so registering n workers
+// costs O(n) in all. The registration order, which p2p lookups and the
+// HTTP API walk, is a list of instances, each a list of its workers, kept
+// under mu: changes take it exclusively (one change at a time), walks
+// share it.
+type registry struct {
+	seed   maphash.Seed
+	shards [registryShards]regShard
+
+	mu          sync.RWMutex
+	insts       map[string]*instNode
+	first, last *instNode
+	count       int // workers registered
 }
 
-// registry holds the registered instances and workers. Changes (register,
-// deregister) copy the snapshot under mu; readers never lock.
-type registry struct {
-	mu   sync.Mutex
-	snap atomic.Pointer[snapshot]
+// regShard is one part of the worker table, padded to its own cache lines.
+type regShard struct {
+	mu    sync.RWMutex
+	byKey map[workerKey]*worker
+	_     [64]byte
+}
+
+// instNode is one instance in registration order, with its workers in
+// registration order (a list through worker.prev and worker.next).
+type instNode struct {
+	id          string
+	prev, next  *instNode
+	first, last *worker
+	n           int
 }
 
 func newRegistry() *registry {
-	r := &registry{}
-	r.snap.Store(&snapshot{byKey: map[workerKey]*worker{}})
+	r := &registry{seed: maphash.MakeSeed(), insts: map[string]*instNode{}}
+	for i := range r.shards {
+		r.shards[i].byKey = map[workerKey]*worker{}
+	}
 	return r
 }
 
-func (r *registry) lookup(k workerKey) *worker { return r.snap.Load().byKey[k] }
+// shard returns the part of the table that holds k.
+func (r *registry) shard(k workerKey) *regShard {
+	h := maphash.String(r.seed, k.instance) ^ uint64(k.worker)*0x9e3779b97f4a7c15
+	return &r.shards[(h>>32)%registryShards]
+}
+
+// lookup returns the registered worker k, or nil.
+func (r *registry) lookup(k workerKey) *worker {
+	sh := r.shard(k)
+	sh.mu.RLock()
+	w := sh.byKey[k]
+	sh.mu.RUnlock()
+	return w
+}
 
 // register adds a worker; for one already registered it clears the worker's
 // keys and sequence trackers and keeps its stored address (docs/protocol.md, "Requests and replies").
@@ -137,29 +181,35 @@ func (r *registry) lookup(k workerKey) *worker { return r.snap.Load().byKey[k] }
 func (r *registry) register(k workerKey, ip string, port int64, peer *string, now time.Time) (w *worker, isNew bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := r.snap.Load()
-	if w := old.byKey[k]; w != nil {
+	sh := r.shard(k)
+	if w := sh.byKey[k]; w != nil { // changes hold mu: no other writer of the shard
 		w.clear()
 		return w, false
 	}
 	w = newWorker(k, ip, port, peer, now)
-	next := &snapshot{byKey: make(map[workerKey]*worker, len(old.byKey)+1)}
-	for key, v := range old.byKey {
-		next.byKey[key] = v
-	}
-	next.byKey[k] = w
-	found := false
-	for _, inst := range old.instances {
-		if inst.id == k.instance {
-			inst = &instance{id: inst.id, workers: append(append([]*worker(nil), inst.workers...), w)}
-			found = true
+	sh.mu.Lock()
+	sh.byKey[k] = w
+	sh.mu.Unlock()
+	in := r.insts[k.instance]
+	if in == nil {
+		in = &instNode{id: k.instance, prev: r.last}
+		if r.last != nil {
+			r.last.next = in
+		} else {
+			r.first = in
 		}
-		next.instances = append(next.instances, inst)
+		r.last = in
+		r.insts[k.instance] = in
 	}
-	if !found {
-		next.instances = append(next.instances, &instance{id: k.instance, workers: []*worker{w}})
+	w.prev = in.last
+	if in.last != nil {
+		in.last.next = w
+	} else {
+		in.first = w
 	}
-	r.snap.Store(next)
+	in.last = w
+	in.n++
+	r.count++
 	return w, true
 }
 
@@ -168,33 +218,58 @@ func (r *registry) register(k workerKey, ip string, port int64, peer *string, no
 func (r *registry) deregister(k workerKey) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := r.snap.Load()
-	if old.byKey[k] == nil {
+	sh := r.shard(k)
+	w := sh.byKey[k]
+	if w == nil {
 		return false
 	}
-	next := &snapshot{byKey: make(map[workerKey]*worker, len(old.byKey))}
-	for key, v := range old.byKey {
-		if key != k {
-			next.byKey[key] = v
-		}
+	sh.mu.Lock()
+	delete(sh.byKey, k)
+	sh.mu.Unlock()
+	in := r.insts[k.instance]
+	if w.prev != nil {
+		w.prev.next = w.next
+	} else {
+		in.first = w.next
 	}
-	for _, inst := range old.instances {
-		if inst.id != k.instance {
-			next.instances = append(next.instances, inst)
-			continue
-		}
-		var ws []*worker
-		for _, w := range inst.workers {
-			if w.key != k {
-				ws = append(ws, w)
-			}
-		}
-		if len(ws) > 0 {
-			next.instances = append(next.instances, &instance{id: inst.id, workers: ws})
-		}
+	if w.next != nil {
+		w.next.prev = w.prev
+	} else {
+		in.last = w.prev
 	}
-	r.snap.Store(next)
+	w.prev, w.next = nil, nil
+	in.n--
+	r.count--
+	if in.n == 0 {
+		if in.prev != nil {
+			in.prev.next = in.next
+		} else {
+			r.first = in.next
+		}
+		if in.next != nil {
+			in.next.prev = in.prev
+		} else {
+			r.last = in.prev
+		}
+		delete(r.insts, k.instance)
+	}
 	return true
+}
+
+// instances returns the registered instances and their workers in
+// registration order: a copy made under the lock.
+func (r *registry) instances() []*instance {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*instance, 0, len(r.insts))
+	for in := r.first; in != nil; in = in.next {
+		ws := make([]*worker, 0, in.n)
+		for w := in.first; w != nil; w = w.next {
+			ws = append(ws, w)
+		}
+		out = append(out, &instance{id: in.id, workers: ws})
+	}
+	return out
 }
 
 // missTuple is the reply layout of a lookup that found nothing.
@@ -209,11 +284,13 @@ func (r *registry) p2pLookup(m *wire.BatchedP2PLookupMsg) wire.LayoutInfo {
 		return missTuple
 	}
 	first := m.Hashes[0]
-	for _, inst := range r.snap.Load().instances {
-		if inst.id == m.InstanceID {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for in := r.first; in != nil; in = in.next {
+		if in.id == m.InstanceID {
 			continue
 		}
-		for _, w := range inst.workers {
+		for w := in.first; w != nil; w = w.next {
 			if info, ok := w.lookup(m.Hashes, first); ok {
 				return info
 			}
@@ -247,11 +324,14 @@ func (w *worker) lookup(hashes []wire.Int, first wire.Int) (wire.LayoutInfo, boo
 
 // totals returns the registered workers and the keys they hold.
 func (r *registry) totals() (workers, keys int) {
-	snap := r.snap.Load()
-	for _, w := range snap.byKey {
-		keys += w.keyCount()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for in := r.first; in != nil; in = in.next {
+		for w := in.first; w != nil; w = w.next {
+			keys += w.keyCount()
+		}
 	}
-	return len(snap.byKey), keys
+	return r.count, keys
 }
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

@@ -50,9 +50,23 @@ func (e *BatchEncoder) AppendKeys(dst []byte, op OpType, keys []Int, firstSeq in
 		}
 		return dst
 	}
-	const maxInt = 9 // the longest msgpack int
-	dst = slices.Grow(dst, len(e.head)+5+len(keys)*(opPrefixLen+maxInt+seqNumKeyLen+maxInt))
+	dst = slices.Grow(dst, len(e.head)+keyOpsMaxLen(len(keys)))
 	dst = append(dst, e.head...)
+	return appendKeyOps(dst, prefix, keys, firstSeq)
+}
+
+// keyOpsMaxLen bounds the encoded size of n operations with their array
+// header.
+func keyOpsMaxLen(n int) int {
+	const maxInt = 9 // the longest msgpack int
+	return 5 + n*(opPrefixLen+maxInt+seqNumKeyLen+maxInt)
+}
+
+// appendKeyOps appends the operations array of AppendKeys: its header,
+// then per key the pre-encoded prefix, the key, "seq_num" and the
+// sequence number, written by index into room it makes once.
+func appendKeyOps(dst []byte, prefix *[opPrefixLen]byte, keys []Int, firstSeq int64) []byte {
+	dst = slices.Grow(dst, keyOpsMaxLen(len(keys)))
 	dst = appendArrayHeader(dst, len(keys))
 	n, b := len(dst), dst[:cap(dst)]
 	// A batch's sequence numbers are consecutive: once past 65535 they are

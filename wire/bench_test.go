@@ -43,6 +43,19 @@ func BenchmarkBatchEncoderKeys50(b *testing.B) {
 	}
 }
 
+// BenchmarkInstanceEncoderKeys50 is BenchmarkBatchEncoderKeys50's steady
+// state through an InstanceEncoder, which writes the worker id and the
+// location per frame.
+func BenchmarkInstanceEncoderKeys50(b *testing.B) {
+	_, keys := benchOps(50)
+	e := NewInstanceEncoder("instance_p0_3")
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = e.AppendKeys(buf[:0], 7, "location_0", OpEvict, keys, 1<<20)
+	}
+}
+
 func BenchmarkBatchedKVAppendMsgpack50(b *testing.B) {
 	ops, _ := benchOps(50)
 	m := BatchedKVOperationMsg{InstanceID: "instance_p0_3", WorkerID: 0, Location: "location_0", Operations: ops}

@@ -412,6 +412,13 @@ func TestAppendDoesNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { buf = pe.Append(buf[:0], keys) }); n != 0 {
 		t.Errorf("P2PEncoder.Append: %v allocs", n)
 	}
+	ie := NewInstanceEncoder("instance_p0_1")
+	if n := testing.AllocsPerRun(100, func() { buf = ie.AppendKeys(buf[:0], 3, "location_0", OpAdmit, keys, 7) }); n != 0 {
+		t.Errorf("InstanceEncoder.AppendKeys: %v allocs", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { buf = ie.AppendP2P(buf[:0], 3, keys) }); n != 0 {
+		t.Errorf("InstanceEncoder.AppendP2P: %v allocs", n)
+	}
 }
 
 func TestEncoders(t *testing.T) {
@@ -448,6 +455,14 @@ func TestEncoders(t *testing.T) {
 					if be.Size(ops) != len(want) {
 						t.Fatalf("n=%d: Size %d, want %d", n, be.Size(ops), len(want))
 					}
+					ie := NewInstanceEncoder(m.InstanceID)
+					for _, w := range []int64{m.WorkerID, 0, 300, -7, 1 << 40} {
+						m.WorkerID = w
+						want := m.AppendMsgpack(nil)
+						if got := ie.AppendKeys(prefix, w, m.Location, op, keys, firstSeq); !bytes.Equal(got[:4], prefix) || !bytes.Equal(got[4:], want) {
+							t.Fatalf("n=%d %s %v seq %d worker %d: InstanceEncoder.AppendKeys differs", n, kk.name, op, firstSeq, w)
+						}
+					}
 				}
 			}
 			p := BatchedP2PLookupMsg{Hashes: make([]Int, n), InstanceID: "x", WorkerID: 2}
@@ -457,6 +472,13 @@ func TestEncoders(t *testing.T) {
 			pe := NewP2PEncoder("x", 2)
 			if got := pe.Append(nil, p.Hashes); !bytes.Equal(got, p.AppendMsgpack(nil)) || pe.Size(p.Hashes) != len(got) {
 				t.Fatalf("n=%d %s: P2PEncoder differs", n, kk.name)
+			}
+			ie := NewInstanceEncoder("x")
+			for _, w := range []int64{2, 0, 70000, -1} {
+				p.WorkerID = w
+				if got := ie.AppendP2P(nil, w, p.Hashes); !bytes.Equal(got, p.AppendMsgpack(nil)) {
+					t.Fatalf("n=%d %s worker %d: InstanceEncoder.AppendP2P differs", n, kk.name, w)
+				}
 			}
 		}
 	}

@@ -7,7 +7,8 @@
 //   - Encoding: each message's AppendMsgpack writes exactly what
 //     msgspec.msgpack.encode writes. BatchEncoder and P2PEncoder write the
 //     load generator's hot-path messages with their constant bytes encoded
-//     once, allocating nothing.
+//     once, allocating nothing; InstanceEncoder does the same for every
+//     worker of one instance (worker id and location written per frame).
 //   - Decoding: Decode follows msgspec.msgpack.decode(buf, type=Msg) and
 //     DecodeNext reads concatenated messages; a Decoder decodes the same
 //     way while reusing its memory, for a server's receive loop. Errors are

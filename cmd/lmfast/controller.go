@@ -47,6 +47,7 @@ type controllerCmd struct {
 	PinCPUs         string        `name:"pin-cpus" help:"Run one sender per listed CPU, pinned (taskset syntax: 0-7, 0,2,4)."`
 	Senders         int           `help:"Unpinned senders per process when --pin-cpus is not given (default: half the CPUs, at least 1)."`
 	Rate            float64       `default:"0" help:"Target requests/s over all senders and processes (all --num-processes-total of them); 0 runs a closed loop."`
+	Requests        int64         `default:"0" help:"Stop after this many measured requests (after --warmup) over the whole run (all processes and groups); with --duration, whichever comes first (0: no limit)."`
 	Concurrency     int           `default:"1" help:"Request/reply operations in flight per sender."`
 	Seed            uint64        `default:"0" help:"Seed of the message stream (0: pick one and print it)."`
 	Out             string        `help:"Write the JSONL stream to this file instead of stdout."`
@@ -169,6 +170,16 @@ func (c *controllerCmd) Run(a *app) error {
 	if plan != nil && place.Processes > 1 {
 		return badInput("--sweep runs in one lmfast process (its groups meet after every step to pick the next): leave out --num-processes-total, use --num-processes")
 	}
+	switch {
+	case c.Requests < 0:
+		return badInput("--requests must not be negative")
+	case c.Requests > 0 && plan != nil:
+		return badInput("--requests ends a single run: leave it out with --sweep (each step lasts --step-duration)")
+	}
+	var requests *engine.RequestBudget
+	if c.Requests > 0 {
+		requests = engine.NewRequestBudget(place.ProcessRequests(c.Requests))
+	}
 	concurrency, rate := c.Concurrency, c.Rate
 	if plan != nil {
 		duration = plan.StepDuration
@@ -212,7 +223,7 @@ func (c *controllerCmd) Run(a *app) error {
 		RegisterFirst: !c.NoRegisterFirst, Rate: place.GroupRate(rate), Concurrency: concurrency,
 		Seed: seed, Interval: interval, Raw: c.Raw, DrainTimeout: drain,
 		RegisterTimeout: registerTimeout, Registering: &engine.RegisterProgress{},
-		Warmup: warmup, LateGrace: grace, RequestTimeout: requestTimeout, FailIf: failIf,
+		Warmup: warmup, LateGrace: grace, RequestTimeout: requestTimeout, FailIf: failIf, Requests: requests,
 	}
 	shapes.apply(&base, c.WorkerRate)
 	groups, asked, err := engine.Groups(base, c.NumProcesses, pinned, c.Senders, runtime.NumCPU())
@@ -525,7 +536,7 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		Int("num_instances", g.NumInstances).Int("num_workers", g.NumWorkers).Int("num_locations", g.NumLocations).
 		Int("num_keys", g.NumKeys).Str("key_dist", g.KeyDist.String()).Int("num_hashes", g.NumHashes).Int("num_processes", len(groups)).
 		Bool("register_first", g.RegisterFirst).Int("senders", senders).Str("pin_cpus", strings.Join(pinned, ",")).
-		Float64("rate", c.Rate).Int("concurrency", g.Concurrency).Uint64("seed", seed).
+		Float64("rate", c.Rate).Int64("requests", c.Requests).Int("concurrency", g.Concurrency).Uint64("seed", seed).
 		Float64("interval_s", g.Interval.Seconds()).Bool("raw", g.Raw).Float64("drain_timeout_s", g.DrainTimeout.Seconds()).
 		Float64("warmup_s", g.Warmup.Seconds()).Float64("late_grace_s", g.LateGrace.Seconds()).
 		Float64("request_timeout_s", g.RequestTimeout.Seconds()).Str("fail_if", g.FailIf.String()).

@@ -119,6 +119,7 @@ func (r *Reporter) Summary(res *engine.Result) {
 		Int64("push_frames_sent", res.PushFrames).Int64("kv_ops_sent", res.KVOpsSent).Int64("push_bytes_sent", res.PushBytes).
 		Int64("teardown_frames_sent", res.TeardownFrames).
 		Int64("registered", res.RegisteredOK).Int64("register_failed", res.RegisterFailed).
+		Float64("register_s", res.RegisterTime.Seconds()).Float64("teardown_s", res.TeardownTime.Seconds()).
 		Ints("sender_cpus", res.SenderCPUs).
 		Float64("process_cpu_s", res.ProcessCPU.Seconds())
 	e = cpuUtil(e, res).

@@ -169,7 +169,7 @@ func TestSummaryLines(t *testing.T) {
 		t.Errorf("latency kinds %v %v", ls[0]["latency_kind"], ls[1]["latency_kind"])
 	}
 	want := lead + "op requests messages errors duration_s rps qps push_frames_sent kv_ops_sent push_bytes_sent teardown_frames_sent " +
-		"registered register_failed sender_cpus process_cpu_s process_cpu_util drained drain_ms interrupted sent warmup_s"
+		"registered register_failed register_s teardown_s sender_cpus process_cpu_s process_cpu_util drained drain_ms interrupted sent warmup_s"
 	if got := strings.Join(keys(t, raw[2]), " "); got != want {
 		t.Errorf("all keys\n%s\nwant\n%s", got, want)
 	}
