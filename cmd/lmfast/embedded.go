@@ -65,11 +65,11 @@ func (s *embeddedServer) verify(out *stream.Writer, r *engine.Result) error {
 	}
 	framesSent := r.PushFrames + r.TeardownFrames
 	c := s.srv.WaitFrames(framesSent, verifyWaitFor(r))
-	ok := c.PullFrames == framesSent && c.PullDecodeErrors == 0 && r.KVOpsSent == c.KVOpsApplied+c.DroppedKVOps
+	ok := c.PullFrames == framesSent && c.PullDecodeErrors == 0 && r.KVOpsSent == c.KVOpsApplied+c.DroppedKVOps+c.SyncDiscardedKVOps
 	out.Event("verify").
 		Int64("frames_sent", framesSent).Int64("frames_received", c.PullFrames).
 		Int64("kv_ops_sent", r.KVOpsSent).Int64("kv_ops_applied", c.KVOpsApplied).
-		Int64("kv_ops_dropped_unregistered", c.DroppedKVOps).Int64("decode_errors", c.PullDecodeErrors+c.RouterDecodeErrors).
+		Int64("kv_ops_dropped_unregistered", c.DroppedKVOps).Int64("kv_ops_discarded_syncing", c.SyncDiscardedKVOps).Int64("decode_errors", c.PullDecodeErrors+c.RouterDecodeErrors).
 		Int64("seq_discontinuities", c.SeqDiscontinuity).Int("registered_workers", c.Registered).Int("keys", c.Keys).
 		Bool("ok", ok).Send()
 	if !ok {
