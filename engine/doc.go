@@ -14,4 +14,8 @@
 // Inside a group, producers turn the mix into pre-encoded messages, a
 // Pacer decides when the next request goes, pinned sender workers send
 // them, and a collector measures each interval and builds the Result.
+// With Config.HeartbeatInterval, an agent (agent.go) plays LMCache's
+// worker process beside the mix: a heartbeat timer per simulated worker
+// and the full-sync protocol when a reply asks for it, with the keys
+// each worker's sent batches left it holding (heldkeys.go).
 package engine

@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/lmfast/lmfast/wire"
 )
@@ -18,6 +19,12 @@ type pair struct {
 	batch      []*wire.BatchEncoder // one per location
 	p2p        *wire.P2PEncoder
 	seq        []int64 // next sequence number per location
+
+	// With heartbeats (Config.HeartbeatInterval): the keys its sent
+	// batches left it holding, and its full-sync state.
+	held    *heldKeys
+	syncing atomic.Bool // a full sync runs (a second command is ignored)
+	frozen  atomic.Bool // LMCache's freeze mode: no admit/evict is sent
 }
 
 // item is one operation ready to send: its kind, the message count LMCache
@@ -28,6 +35,11 @@ type item struct {
 	msgs    int32
 	kvOps   int32 // KV operations inside (admit/evict)
 	payload []byte
+	// With heartbeats, an admit/evict also carries its worker, location
+	// and keys, for the worker's held keys once it is sent.
+	pair *pair
+	loc  int
+	keys []wire.Int
 }
 
 // producer encodes one sender's operation stream ahead of time.
@@ -90,6 +102,9 @@ func newPairs(cfg *Config, indexes [][2]int) []*pair {
 	for _, iw := range indexes {
 		inst := InstanceID(cfg.Proc, iw[0])
 		p := &pair{instance: inst, worker: iw[1], p2p: wire.NewP2PEncoder(inst, int64(iw[1])), seq: make([]int64, cfg.NumLocations)}
+		if cfg.HeartbeatInterval > 0 {
+			p.held = newHeldKeys(cfg.NumLocations, cfg.NumKeys)
+		}
 		for l := 0; l < cfg.NumLocations; l++ {
 			p.batch = append(p.batch, wire.NewBatchEncoder(inst, int64(iw[1]), LocationName(l)))
 		}
@@ -108,6 +123,7 @@ func (p *producer) fill(it *item) {
 	pr := p.pairs[p.rng.IntN(len(p.pairs))]
 	it.op = op
 	it.kvOps = 0
+	it.pair = nil
 	buf := it.payload[:0]
 	switch op {
 	case OpAdmit, OpEvict:
@@ -120,6 +136,9 @@ func (p *producer) fill(it *item) {
 			kind = wire.OpEvict
 		}
 		buf = pr.batch[loc].AppendKeys(buf, kind, p.keys, pr.seq[loc])
+		if pr.held != nil {
+			it.pair, it.loc, it.keys = pr, loc, append(it.keys[:0], p.keys...)
+		}
 		pr.seq[loc] += int64(len(p.keys))
 		it.msgs = int32(len(p.keys))
 		it.kvOps = int32(len(p.keys))

@@ -84,6 +84,9 @@ func (g *group) framesSent() int64 {
 		}
 		n += s.warmupFrames.Load() + s.teardown.Load()
 	}
+	if g.agent != nil {
+		n += g.agent.push.sent.Load()
+	}
 	return n
 }
 

@@ -69,7 +69,7 @@ type Result struct {
 
 	RegisteredOK   int64         // workers pre-registered
 	RegisterFailed int64         // pre-registrations that failed
-	PushFrames     int64         // PUSH frames the sockets accepted during the run
+	PushFrames     int64         // PUSH frames the sockets accepted during the run (full-sync frames included)
 	KVOpsSent      int64         // KV operations inside those frames
 	PushBytes      int64         // bytes of those frames
 	TeardownFrames int64         // end-of-run DeRegisterMsg frames
@@ -95,6 +95,9 @@ type Result struct {
 	Intake *IntakeResult
 	// FailIf holds the outcome of each --fail-if term (nil without).
 	FailIf slo.Results
+	// Workers are the simulated workers' heartbeats and full syncs (nil
+	// without --heartbeat-interval).
+	Workers *WorkerStats
 }
 
 // Sent returns the operations sent and dropped over all ops.
@@ -176,6 +179,12 @@ func Merge(results []*Result) *Result {
 		out.KVOpsSent += r.KVOpsSent
 		out.PushBytes += r.PushBytes
 		out.TeardownFrames += r.TeardownFrames
+		if r.Workers != nil {
+			if out.Workers == nil {
+				out.Workers = &WorkerStats{}
+			}
+			out.Workers.merge(r.Workers)
+		}
 		out.TargetRate += r.TargetRate
 		out.SamplesWritten += r.SamplesWritten
 		out.SamplesDropped += r.SamplesDropped

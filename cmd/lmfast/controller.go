@@ -62,6 +62,7 @@ type controllerCmd struct {
 	FailIf          string        `name:"fail-if" placeholder:"TERMS" help:"Thresholds on the run, in --slo's terms: each term's outcome is in the summary; a violated term exits 99 once all output is written."`
 
 	processFlags `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
+	workerFlags  `embed:""` // --heartbeat-interval, --storm-jitter (workers.go)
 
 	// ControllerMetrics is the controller's Prometheus page to reconcile with.
 	ControllerMetrics string `name:"controller-metrics" placeholder:"URL" help:"The controller's Prometheus /metrics page (http://host:port/metrics): its received counts are read before the run, every --interval and after the drain, and reconciled with what was sent; exit 1 if they differ. Valid while lmfast is the controller's only sender."`
@@ -197,6 +198,7 @@ func (c *controllerCmd) Run(a *app) error {
 		RegisterTimeout: registerTimeout, Registering: &engine.RegisterProgress{},
 		Warmup: warmup, LateGrace: grace, RequestTimeout: requestTimeout, FailIf: failIf,
 	}
+	c.workerFlags.apply(&base)
 	groups, asked, err := engine.Groups(base, c.NumProcesses, pinned, c.Senders, runtime.NumCPU())
 	if err != nil {
 		return badInput("%v", err)
@@ -467,7 +469,8 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		Float64("warmup_s", g.Warmup.Seconds()).Float64("late_grace_s", g.LateGrace.Seconds()).
 		Float64("request_timeout_s", g.RequestTimeout.Seconds()).Str("fail_if", g.FailIf.String()).
 		Str("sweep", c.Sweep).Float64("step_duration_s", stepDuration).Str("slo", c.SLO).Float64("precision", precision).
-		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) })
+		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) }).
+		Func(c.workerFlags.configFields)
 	if metrics != nil {
 		e = e.Str("controller_metrics", metrics.URL())
 	}
