@@ -578,6 +578,17 @@ func (w *Workers) Syncing() int {
 	return n
 }
 
+// Commands returns the FullSyncCommands the workers received so far.
+func (w *Workers) Commands() int64 {
+	w.a.cmdMu.Lock()
+	defer w.a.cmdMu.Unlock()
+	var n int64
+	for _, v := range w.a.commands {
+		n += v
+	}
+	return n
+}
+
 // Count returns the number of simulated workers.
 func (w *Workers) Count() int { return len(w.a.pairs) }
 

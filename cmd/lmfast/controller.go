@@ -63,6 +63,7 @@ type controllerCmd struct {
 
 	processFlags `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
 	workerFlags  `embed:""` // --heartbeat-interval, --storm-jitter (workers.go)
+	stormFlags   `embed:""` // --scenario restart-storm, --storm-at, --restart-cmd (storm.go)
 
 	// ControllerMetrics is the controller's Prometheus page to reconcile with.
 	ControllerMetrics string `name:"controller-metrics" placeholder:"URL" help:"The controller's Prometheus /metrics page (http://host:port/metrics): its received counts are read before the run, every --interval and after the drain, and reconciled with what was sent; exit 1 if they differ. Valid while lmfast is the controller's only sender."`
@@ -116,6 +117,9 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 	duration, interval := time.Duration(c.Duration), time.Duration(c.Interval)
 	drain, registerTimeout := time.Duration(c.DrainTimeout), time.Duration(c.RegisterTimeout)
+	if err := c.checkStorm(duration); err != nil {
+		return err
+	}
 	if c.NumProcesses < 1 {
 		return badInput("--num-processes must be at least 1")
 	}
@@ -214,7 +218,10 @@ func (c *controllerCmd) Run(a *app) error {
 			return err
 		}
 	}
-	if metrics, err = checkMetrics(a.ctx, metrics, server); err != nil {
+	if c.Scenario == scenarioRestartStorm {
+		// Not read before the run: a /metrics reading before the workers
+		// register pins LMCache's full-sync worker list empty for 30 s.
+	} else if metrics, err = checkMetrics(a.ctx, metrics, server); err != nil {
 		return err
 	}
 	runID := stream.NewRunID()
@@ -256,6 +263,16 @@ func (c *controllerCmd) Run(a *app) error {
 		}
 	}()
 
+	var st *storm
+	if c.Scenario == scenarioRestartStorm {
+		if st, err = c.newStorm(a, out, server, metrics, duration); err != nil {
+			return err
+		}
+		groups[0].Workers = func(w *engine.Workers) { st.workers <- w }
+		go st.run(ctx)
+		defer st.stop()
+		metrics = nil // a restart loses frames by design: the key count is read, not reconciled
+	}
 	var intake *engine.Intake
 	if metrics != nil {
 		intake = engine.NewIntake(ctx, metrics)
@@ -298,7 +315,12 @@ func (c *controllerCmd) Run(a *app) error {
 		go func() {
 			defer wg.Done()
 			hooks := engine.Hooks{Registered: func(ok, failed int64) bool { return agree.arrive(g, ok, failed, true) }}
-			results[g], errs[g] = engine.Run(ctx, groups[g], enginejsonl.New(out.ForProc(groups[g].Proc)), hooks)
+			var rep engine.Reporter = enginejsonl.New(out.ForProc(groups[g].Proc))
+			if st != nil {
+				rep = st.reporter(rep)
+				hooks.Stopped = func(int64) { st.stop() }
+			}
+			results[g], errs[g] = engine.Run(ctx, groups[g], rep, hooks)
 			agree.arrive(g, 0, 0, false) // a group that ended before registering
 		}()
 	}
@@ -344,7 +366,7 @@ func (c *controllerCmd) Run(a *app) error {
 	writeIntakeReport(a.stderr, merged.Intake)
 
 	var verdict error
-	if server != nil {
+	if server != nil && st == nil {
 		verdict = server.verify(out, merged)
 	}
 	if r := merged.Intake; r != nil && !r.Reconciled && verdict == nil && !merged.Interrupted {

@@ -16,6 +16,8 @@ import (
 type embeddedServer struct {
 	srv   *refcontroller.Server
 	ports monitorPorts
+	// before are the counters of the controllers a restart-storm closed.
+	before []refcontroller.Counters
 }
 
 // startEmbedded starts the reference controller on free 127.0.0.1 ports
