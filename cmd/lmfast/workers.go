@@ -14,18 +14,21 @@ import (
 type workerFlags struct {
 	HeartbeatInterval heartbeatInterval `name:"heartbeat-interval" placeholder:"D|auto" help:"Every simulated worker sends a heartbeat every D (auto: 5 s), beside --operations, and runs LMCache's full sync when a reply says so (off by default)."`
 	StormJitter       secondsOrZero     `name:"storm-jitter" default:"5s" help:"A worker told to full-sync starts after a random delay in [0, D] (LMCache's full_sync_startup_delay_s; 0: at once)."`
+	FullSyncPoll      seconds           `name:"full-sync-poll" default:"5s" help:"A syncing worker's status query period (LMCache's full_sync_status_poll_interval_s)."`
 }
 
 // apply sets the engine's worker settings.
 func (f *workerFlags) apply(cfg *engine.Config) {
 	cfg.HeartbeatInterval = time.Duration(f.HeartbeatInterval)
-	cfg.FullSync = engine.FullSync{StartupDelay: time.Duration(f.StormJitter), NoDelay: f.StormJitter == 0}
+	cfg.FullSync = engine.FullSync{StartupDelay: time.Duration(f.StormJitter), NoDelay: f.StormJitter == 0,
+		PollInterval: time.Duration(f.FullSyncPoll)}
 }
 
 // configFields adds the worker settings to the config line.
 func (f *workerFlags) configFields(e *zerolog.Event) {
 	e.Float64("heartbeat_interval_s", time.Duration(f.HeartbeatInterval).Seconds()).
-		Float64("storm_jitter_s", time.Duration(f.StormJitter).Seconds())
+		Float64("storm_jitter_s", time.Duration(f.StormJitter).Seconds()).
+		Float64("full_sync_poll_s", time.Duration(f.FullSyncPoll).Seconds())
 }
 
 // heartbeatInterval is --heartbeat-interval: a positive duration, auto
