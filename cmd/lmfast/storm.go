@@ -41,6 +41,7 @@ type storm struct {
 	stderr  io.Writer
 	at      time.Duration
 	jitter  time.Duration
+	linger  time.Duration // the storm's load is followed this long past the recovery (the request timeout)
 	cmd     string
 	server  *embeddedServer
 	keys    func(context.Context) (int64, error)
@@ -61,6 +62,7 @@ type storm struct {
 // without --scenario. metrics is --controller-metrics (nil: none).
 func (c *controllerCmd) newStorm(a *app, out *stream.Writer, server *embeddedServer, metrics *scrape.Scraper, duration time.Duration) (*storm, error) {
 	st := &storm{out: out, stderr: a.stderr, at: time.Duration(c.StormAt), jitter: time.Duration(c.StormJitter), cmd: c.RestartCmd, server: server,
+		linger:  time.Duration(c.RequestTimeout),
 		workers: make(chan *engine.Workers, 1), done: make(chan struct{}), ended: make(chan struct{}), lookups: stats.NewHistogram()}
 	if st.at == 0 {
 		st.at = duration / 3
@@ -297,11 +299,13 @@ func (st *storm) run(ctx context.Context) {
 				dipped = true
 			} else if dipped && recovered < 0 {
 				recovered, recoveredKeys, recoveredHeld = time.Since(restartAt), keys, held
-				st.mu.Lock()
-				st.inStorm = false
-				st.mu.Unlock()
 				fmt.Fprintf(st.stderr, "restart-storm: the controller holds %d keys again (workers %d) %.2fs after the restart\n", keys, held, recovered.Seconds())
 			}
+		}
+		if recovered >= 0 && time.Since(restartAt) > recovered+st.linger {
+			st.mu.Lock()
+			st.inStorm = false // a request sent before the recovery has its answer or its timeout
+			st.mu.Unlock()
 		}
 		maxSyncing = max(maxSyncing, w.Syncing())
 		syncEndsAfter = w.SyncsEnded() - syncedBefore
