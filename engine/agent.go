@@ -427,28 +427,34 @@ var errRequestTimeout = errors.New("request timed out")
 // errAgentStopped is a request abandoned because the agent stopped.
 var errAgentStopped = errors.New("stopped")
 
-// reqClient owns one DEALER socket and matches replies to requests in
-// order (the controller answers each ROUTER socket's requests in arrival
-// order). A request not answered within timeout fails with every request
-// behind it, and the socket is opened anew, as LMCache's worker recreates
-// its socket after a timeout.
+// reqClient sends requests on a pool of DEALER sockets, each with at
+// most one request outstanding, so that a reply always belongs to its
+// socket's one request (a request the controller lost, in a restart,
+// cannot shift the replies of others). A request not answered within
+// timeout fails and its socket is opened anew, as LMCache's worker
+// recreates its socket after a timeout.
 type reqClient struct {
 	in   chan *call
-	done chan struct{}
 	quit chan struct{}
+	wg   sync.WaitGroup
 }
 
 type call struct {
 	payload []byte
 	reply   []byte
 	err     error
-	sent    time.Time
 	ready   chan struct{}
 }
 
+// reqLanes is the number of DEALER sockets of a reqClient.
+const reqLanes = 16
+
 func newReqClient(zctx *zmq.Context, endpoint string, timeout time.Duration) *reqClient {
-	c := &reqClient{in: make(chan *call, 1024), done: make(chan struct{}), quit: make(chan struct{})}
-	go c.loop(zctx, endpoint, timeout)
+	c := &reqClient{in: make(chan *call), quit: make(chan struct{})}
+	for range reqLanes {
+		c.wg.Add(1)
+		go c.lane(zctx, endpoint, timeout)
+	}
 	return c
 }
 
@@ -470,86 +476,67 @@ func (c *reqClient) do(payload []byte, stop <-chan struct{}) ([]byte, error) {
 
 func (c *reqClient) close() {
 	close(c.quit)
-	<-c.done
+	c.wg.Wait()
 }
 
-func (c *reqClient) loop(zctx *zmq.Context, endpoint string, timeout time.Duration) {
-	defer close(c.done)
+// lane serves calls one at a time on a DEALER of its own.
+func (c *reqClient) lane(zctx *zmq.Context, endpoint string, timeout time.Duration) {
+	defer c.wg.Done()
 	var sock *zmq.Socket
 	var poller *zmq.Poller
-	var pending []*call
-	fail := func(err error) {
-		for _, cl := range pending {
-			cl.err = err
-			close(cl.ready)
-		}
-		pending = nil
+	reset := func() {
 		if sock != nil {
 			sock.SetLinger(0)
 			sock.Close()
 			sock = nil
 		}
 	}
-	defer func() { fail(errAgentStopped) }()
+	defer reset()
 	for {
+		var cl *call
+		select {
+		case <-c.quit:
+			return
+		case cl = <-c.in:
+		}
 		if sock == nil {
 			s, err := zmqx.NewDealer(zctx, endpoint)
 			if err != nil {
-				return
+				cl.err = err
+				close(cl.ready)
+				continue
 			}
 			sock, poller = s, zmq.NewPoller()
 			poller.Add(sock, zmq.POLLIN)
 		}
-		send := func(cl *call) {
-			cl.sent = time.Now()
-			if err := zmqx.SendRequest(sock, cl.payload); err != nil {
-				cl.err = err
-				close(cl.ready)
-				return
-			}
-			pending = append(pending, cl)
-		}
-		if len(pending) == 0 { // idle: wait for a request
-			select {
-			case <-c.quit:
-				return
-			case cl := <-c.in:
-				send(cl)
-			}
-		}
-		for more := true; more; {
-			select {
-			case <-c.quit:
-				return
-			case cl := <-c.in:
-				send(cl)
-			default:
-				more = false
-			}
-		}
-		wait := time.Millisecond
-		polled, err := poller.Poll(wait)
-		if err != nil {
-			return
-		}
-		if len(polled) > 0 {
-			for {
-				frames, err := sock.RecvMessageBytes(zmq.DONTWAIT)
-				if err != nil {
+		cl.err = errRequestTimeout
+		if err := zmqx.SendRequest(sock, cl.payload); err != nil {
+			cl.err = err
+			reset()
+		} else {
+			for deadline := time.Now().Add(timeout); ; {
+				left := time.Until(deadline)
+				if left <= 0 || stopped(c.quit) {
+					reset() // the reply may still come: not on this socket
 					break
 				}
-				if len(pending) == 0 || len(frames) == 0 {
+				polled, err := poller.Poll(min(left, 100*time.Millisecond))
+				if err != nil {
+					reset()
+					break
+				}
+				if len(polled) == 0 {
 					continue
 				}
-				cl := pending[0]
-				pending = pending[1:]
-				cl.reply = frames[len(frames)-1]
-				close(cl.ready)
+				frames, err := sock.RecvMessageBytes(zmq.DONTWAIT)
+				if err != nil || len(frames) == 0 {
+					continue
+				}
+				cl.reply, cl.err = frames[len(frames)-1], nil
+				break
 			}
 		}
-		if len(pending) > 0 && time.Since(pending[0].sent) > timeout {
-			fail(errRequestTimeout)
-		}
+		close(cl.ready)
 	}
 }
 
