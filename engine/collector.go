@@ -307,6 +307,9 @@ func (c *collector) finish(res *Result) {
 		res.KVOpsSent += s.kvOps
 		res.PushBytes += s.pushBytes
 		res.TeardownFrames += s.teardown.Load()
+		if s == c.g.senders[0] && res.Workers != nil {
+			res.PushFrames += res.Workers.SyncFrames
+		}
 		s.errMu.Lock()
 		for k, v := range s.errs {
 			errs[k] += v

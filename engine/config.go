@@ -133,6 +133,16 @@ type Config struct {
 	// /metrics page: every group of a run shares it (see Intake). A run
 	// of one group reconciles its sent frames with them after the drain.
 	Intake *Intake
+
+	// HeartbeatInterval, when positive, gives every simulated worker a
+	// heartbeat every interval, beside the op mix, and makes the workers
+	// obey the replies' FullSyncCommands (FullSync says how they sync).
+	// The workers then track the keys their batches leave them holding.
+	HeartbeatInterval time.Duration
+	FullSync          FullSync
+	// Workers, when set, receives the group's simulated workers once the
+	// timed run starts (the restart-storm scenario watches them).
+	Workers func(*Workers)
 }
 
 // Validate checks the settings a user controls and names the flag at fault.
@@ -168,6 +178,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--request-timeout must be positive")
 	case c.WorkerRate < 0:
 		return fmt.Errorf("--worker-rate must not be negative")
+	case c.HeartbeatInterval < 0:
+		return fmt.Errorf("--heartbeat-interval must be positive")
 	case len(c.Mix) == 0:
 		return fmt.Errorf("--operations is empty")
 	case c.Senders <= 0:

@@ -16,4 +16,8 @@
 // SchedulePacer for --rate-schedule, the superposed arrivals of a
 // sender's workers for --worker-rate), pinned sender workers send them,
 // and a collector measures each interval and builds the Result.
+// With Config.HeartbeatInterval, an agent (agent.go) plays LMCache's
+// worker process beside the mix: a heartbeat timer per simulated worker
+// and the full-sync protocol when a reply asks for it, with the keys
+// each worker's sent batches left it holding (heldkeys.go).
 package engine

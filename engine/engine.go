@@ -19,6 +19,7 @@ type group struct {
 	zctx    *zmq.Context
 	hbURL   atomic.Pointer[string]
 	senders []*sender
+	agent   *agent // the workers' heartbeats and full syncs; nil without
 	stop    *stopState
 	joined  bool // it took part in its sweep (or left it)
 }
@@ -68,6 +69,10 @@ func IOThreads(senders int) int { return max(1, (senders+1)/2) }
 type Hooks struct {
 	// Started is called once the timed run starts (after pre-registration).
 	Started func()
+	// Stopped is called once the load and the workers' heartbeats and
+	// syncs stopped, before the workers are deregistered, with the PUSH
+	// frames sent until then.
+	Stopped func(framesSent int64)
 	// Registered is called once the pre-registration is over (also when
 	// there was none) with the group's counts; the timed run starts only
 	// if it returns true. Without it, the run starts unless every
@@ -254,6 +259,18 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 		g.startProducers(prodStop, &prodDone)
 	}
 
+	if cfg.HeartbeatInterval > 0 && !g.stop.isInterrupted() {
+		if err := g.startAgent(); err != nil {
+			g.stop.hurryBy(time.Now().Add(StopBudget))
+			endSteps()
+			finished.Wait()
+			close(prodStop)
+			prodDone.Wait()
+			g.terminate()
+			return nil, err
+		}
+	}
+
 	// --start-at: every process of the run starts its load at one instant.
 	// Stopped while waiting, the group sends no load, as when stopped
 	// during registration.
@@ -279,6 +296,15 @@ func (g *group) run(ctx context.Context, rep Reporter, hooks Hooks) (*Result, er
 			break
 		}
 		prev, prevSet = g.runStep(ctx, col, set, hooks, first), set
+	}
+	if g.agent != nil { // before the deregistration: a heartbeat would register again
+		res.Workers = g.agent.close()
+		for _, s := range g.senders {
+			res.Workers.FrozenSkipped += s.frozenSkipped.Load()
+		}
+	}
+	if hooks.Stopped != nil {
+		hooks.Stopped(g.framesSent())
 	}
 	endSteps()
 	finished.Wait() // deregistered, sockets closed

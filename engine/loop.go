@@ -65,6 +65,9 @@ func (s *sender) sendPush(it *item, intended, sent, giveUpAt time.Time) bool {
 		s.sample(it.op, false, intended, sent, end)
 		return true
 	}
+	if it.pair != nil {
+		it.pair.held.applyLocked(it.loc, it.op == OpAdmit, it.keys)
+	}
 	s.pushes++
 	s.kvOps += int64(it.kvOps)
 	s.pushBytes += int64(len(it.payload))

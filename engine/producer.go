@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/lmfast/lmfast/engine/keydist"
 	"github.com/lmfast/lmfast/wire"
@@ -22,6 +23,12 @@ type pair struct {
 	registered bool                  // its pre-registration succeeded
 	enc        *wire.InstanceEncoder // its instance's, shared
 	seq        []int64               // next sequence number per location
+
+	// With heartbeats (Config.HeartbeatInterval): the keys its sent
+	// batches left it holding, and its full-sync state.
+	held    *heldKeys
+	syncing atomic.Bool // a full sync runs (a second command is ignored)
+	frozen  atomic.Bool // LMCache's freeze mode: no admit/evict is sent
 }
 
 // item is one operation ready to send: its kind, the message count LMCache
@@ -34,6 +41,11 @@ type item struct {
 	payload []byte
 	checked bool   // a LookupOracle made it: its reply is checked
 	expect  Expect // the oracle's expected answer
+	// With heartbeats, an admit/evict also carries its worker, location
+	// and keys, for the worker's held keys once it is sent.
+	pair *pair
+	loc  int
+	keys []wire.Int
 }
 
 // producer encodes one sender's operation stream ahead of time.
@@ -136,6 +148,9 @@ func newPairs(cfg *Config, insts *instances, indexes [][2]int) []*pair {
 	for k, iw := range indexes {
 		l := cfg.NumLocations
 		pairs[k] = pair{instance: insts.names[iw[0]], worker: iw[1], enc: insts.encs[iw[0]], seq: seq[k*l : (k+1)*l : (k+1)*l]}
+		if cfg.HeartbeatInterval > 0 {
+			pairs[k].held = newHeldKeys(cfg.NumLocations, cfg.NumKeys)
+		}
 		out[k] = &pairs[k]
 	}
 	return out
@@ -160,6 +175,7 @@ func (p *producer) fill(it *item) {
 	it.op = op
 	it.kvOps = 0
 	it.checked = false
+	it.pair = nil
 	buf := it.payload[:0]
 	switch op {
 	case OpAdmit, OpEvict:
@@ -170,6 +186,9 @@ func (p *producer) fill(it *item) {
 			kind = wire.OpEvict
 		}
 		buf = pr.enc.AppendKeys(buf, int64(pr.worker), p.locs[loc], kind, p.keys, pr.seq[loc])
+		if pr.held != nil {
+			it.pair, it.loc, it.keys = pr, loc, append(it.keys[:0], p.keys...)
+		}
 		pr.seq[loc] += int64(len(p.keys))
 		it.msgs = int32(len(p.keys))
 		it.kvOps = int32(len(p.keys))

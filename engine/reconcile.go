@@ -87,6 +87,9 @@ func (g *group) framesSent() int64 {
 	if x := g.cfg.ExtraFrames; x != nil {
 		n += x.Load()
 	}
+	if g.agent != nil {
+		n += g.agent.push.sent.Load()
+	}
 	return n
 }
 

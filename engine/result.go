@@ -72,7 +72,7 @@ type Result struct {
 
 	RegisteredOK   int64         // workers pre-registered
 	RegisterFailed int64         // pre-registrations that failed
-	PushFrames     int64         // PUSH frames the sockets accepted during the run
+	PushFrames     int64         // PUSH frames the sockets accepted during the run (full-sync frames included)
 	KVOpsSent      int64         // KV operations inside those frames
 	PushBytes      int64         // bytes of those frames
 	TeardownFrames int64         // end-of-run DeRegisterMsg frames
@@ -108,6 +108,9 @@ type Result struct {
 	RegisterTime, TeardownTime time.Duration
 	// FailIf holds the outcome of each --fail-if term (nil without).
 	FailIf slo.Results
+	// Workers are the simulated workers' heartbeats and full syncs (nil
+	// without --heartbeat-interval).
+	Workers *WorkerStats
 }
 
 // Sent returns the operations sent and dropped over all ops.
@@ -192,6 +195,12 @@ func Merge(results []*Result) *Result {
 		out.TeardownFrames += r.TeardownFrames
 		out.RegisterTime = max(out.RegisterTime, r.RegisterTime)
 		out.TeardownTime = max(out.TeardownTime, r.TeardownTime)
+		if r.Workers != nil {
+			if out.Workers == nil {
+				out.Workers = &WorkerStats{}
+			}
+			out.Workers.merge(r.Workers)
+		}
 		out.TargetRate += r.TargetRate
 		out.SamplesWritten += r.SamplesWritten
 		out.SamplesDropped += r.SamplesDropped

@@ -72,6 +72,9 @@ type sender struct {
 	// pushing is 1 while a PUSH frame is being handed to the socket and not
 	// yet counted: the controller may already have it.
 	pushing atomic.Int64
+	// frozenSkipped counts admit/evict operations not sent because their
+	// worker was frozen by a full sync.
+	frozenSkipped atomic.Int64
 
 	errMu  sync.Mutex
 	errs   map[errKey]int64

@@ -151,6 +151,22 @@ func (s *sender) openLoop(st *stepRun, p Pacer) {
 // ring and counts as sent when intended after the warm-up.
 func (s *sender) send(it *item, intended, now, giveUpAt time.Time) bool {
 	op := it.op
+	if it.pair != nil {
+		// The worker's freeze and key snapshot wait for this send and
+		// its effect on the held keys (heldKeys.freeze).
+		it.pair.held.mu.Lock()
+		defer it.pair.held.mu.Unlock()
+	}
+	if it.pair != nil && it.pair.frozen.Load() {
+		// A frozen LMCache worker generates no admit/evict: the operation
+		// is due but not sent, counted as dropped and as frozen.
+		s.queue.Release()
+		s.frozenSkipped.Add(1)
+		if !intended.Before(s.measureFrom) {
+			s.stepDropped[op]++
+		}
+		return true
+	}
 	// Collect the replies already there before sending, so that each
 	// completes at the time it arrived; not when every lane is busy and
 	// this is a request: sendRequest then waits for replies anyway.

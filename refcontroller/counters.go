@@ -33,6 +33,18 @@ type Counters struct {
 
 	InjectedDrops int64 // PULL frames dropped unread by Inject.Drop (in no other count)
 
+	SyncCommands         int64 // heartbeat replies carrying a FullSyncCommand
+	SyncStarts           int64 // FullSyncStartMsg accepted
+	SyncStartsRejected   int64 // FullSyncStartMsg refused (worker unknown or syncing another session)
+	SyncBatches          int64 // FullSyncBatchMsg recorded and applied
+	SyncBatchesRejected  int64 // FullSyncBatchMsg ignored (no such SYNCING session)
+	SyncKeys             int64 // keys admitted by those batches
+	SyncCompleted        int64 // FullSyncEndMsg that completed a session
+	SyncEndsRejected     int64 // FullSyncEndMsg for no such session
+	SyncDiscardedBatches int64 // BatchedKVOperationMsg discarded while its worker was syncing
+	SyncDiscardedKVOps   int64 // KV operations inside those batches
+	TimedOut             int64 // workers deregistered by the health check
+
 	Registered int // workers registered now
 	Keys       int // keys held now over all workers and locations
 
@@ -42,12 +54,15 @@ type Counters struct {
 
 // counters is the live, concurrently updated form of Counters.
 type counters struct {
-	pullFrames, pullMessages, pullDecodeErrors                    atomic.Int64
-	batches, admits, evicts, droppedBatches, droppedKVOps         atomic.Int64
-	seqDiscontinuity, deregistered, deregisterMisses, unhandled   atomic.Int64
-	replyRequests, heartbeatRequests, shortRequests, routerDecode atomic.Int64
-	replies, errorReplies                                         atomic.Int64
-	injectedDrops                                                 atomic.Int64
+	pullFrames, pullMessages, pullDecodeErrors                     atomic.Int64
+	batches, admits, evicts, droppedBatches, droppedKVOps          atomic.Int64
+	seqDiscontinuity, deregistered, deregisterMisses, unhandled    atomic.Int64
+	replyRequests, heartbeatRequests, shortRequests, routerDecode  atomic.Int64
+	replies, errorReplies                                          atomic.Int64
+	injectedDrops                                                  atomic.Int64
+	syncCommands, syncStarts, syncStartsRejected, syncBatches      atomic.Int64
+	syncBatchesRejected, syncKeys, syncCompleted, syncEndsRejected atomic.Int64
+	syncDiscardedBatches, syncDiscardedKVOps, timedOut             atomic.Int64
 
 	// byType[typeIndex[name]] counts decoded messages of class name. Every
 	// message that decodes has one of wire.KnownTypes, so the hot path is a
@@ -103,6 +118,12 @@ func (c *counters) snapshot(reg *registry) Counters {
 		ShortRequests: c.shortRequests.Load(), RouterDecodeErrors: c.routerDecode.Load(),
 		Replies: c.replies.Load(), ErrorReplies: c.errorReplies.Load(), InjectedDrops: c.injectedDrops.Load(),
 		ByType: map[string]int64{},
+
+		SyncCommands: c.syncCommands.Load(), SyncStarts: c.syncStarts.Load(), SyncStartsRejected: c.syncStartsRejected.Load(),
+		SyncBatches: c.syncBatches.Load(), SyncBatchesRejected: c.syncBatchesRejected.Load(), SyncKeys: c.syncKeys.Load(),
+		SyncCompleted: c.syncCompleted.Load(), SyncEndsRejected: c.syncEndsRejected.Load(),
+		SyncDiscardedBatches: c.syncDiscardedBatches.Load(), SyncDiscardedKVOps: c.syncDiscardedKVOps.Load(),
+		TimedOut: c.timedOut.Load(),
 	}
 	out.KVOpsApplied = out.Admits + out.Evicts
 	out.Registered, out.Keys = reg.totals()

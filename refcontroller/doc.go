@@ -4,8 +4,10 @@
 // counters, so that a load run can be checked end to end: what the load
 // generator sent, what arrived, what was applied.
 //
-// Start binds a Server from a Config (ports, test aids: Stall, Inject,
-// DropRate); Server.Counters reads what it received and applied.
+// Start binds a Server from a Config (ports, the health check, test aids: Stall, Inject,
+// DropRate); Server.Counters reads what it received and applied,
+// Server.SyncStatus the full-sync tracker's view (fullsync.go: LMCache's
+// FullSyncTracker, the full-sync handlers and the health check).
 //
 // Deliberate differences from LMCache's controller: it never opens a
 // connection to the ip:port a worker registers (it records them); a

@@ -72,6 +72,13 @@ func (s *Server) metricsGatherer() prometheus.Gatherer {
 		return float64(c.ReplyRequests + c.HeartbeatRequests + c.ShortRequests)
 	})
 	gauge(realPrefix+"kv_op_seq_discontinuity_count", "Batches with a sequence discontinuity.", func(c Counters) float64 { return float64(c.SeqDiscontinuity) })
+	syncGauge := func(name, help string, f func(SyncStatus) float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: realLabels},
+			func() float64 { return f(s.SyncStatus()) }))
+	}
+	syncGauge(realPrefix+"full_sync_workers_syncing", "Workers in a full sync.", func(st SyncStatus) float64 { return float64(st.Syncing) })
+	syncGauge(realPrefix+"full_sync_workers_completed", "Workers whose full sync completed.", func(st SyncStatus) float64 { return float64(st.Completed) })
+	syncGauge(realPrefix+"full_sync_global_progress", "Share of workers ready (no sync or sync completed).", func(st SyncStatus) float64 { return st.Progress })
 
 	for _, m := range []struct {
 		name, help string
@@ -93,6 +100,16 @@ func (s *Server) metricsGatherer() prometheus.Gatherer {
 		{"replies_total", "Replies sent.", func(c Counters) int64 { return c.Replies }},
 		{"error_replies_total", "ErrorMsg replies sent.", func(c Counters) int64 { return c.ErrorReplies }},
 		{"injected_drops_total", "PULL frames dropped unread by --inject-drop (a test aid).", func(c Counters) int64 { return c.InjectedDrops }},
+		{"full_sync_commands_total", "Heartbeat replies carrying a FullSyncCommand.", func(c Counters) int64 { return c.SyncCommands }},
+		{"full_sync_starts_total", "FullSyncStartMsg accepted.", func(c Counters) int64 { return c.SyncStarts }},
+		{"full_sync_starts_rejected_total", "FullSyncStartMsg refused.", func(c Counters) int64 { return c.SyncStartsRejected }},
+		{"full_sync_batches_total", "FullSyncBatchMsg recorded and applied.", func(c Counters) int64 { return c.SyncBatches }},
+		{"full_sync_batches_rejected_total", "FullSyncBatchMsg for no syncing session.", func(c Counters) int64 { return c.SyncBatchesRejected }},
+		{"full_sync_keys_total", "Keys admitted by full-sync batches.", func(c Counters) int64 { return c.SyncKeys }},
+		{"full_sync_completed_total", "Full syncs completed by FullSyncEndMsg.", func(c Counters) int64 { return c.SyncCompleted }},
+		{"batches_discarded_syncing_total", "Batches discarded while their worker was in a full sync.", func(c Counters) int64 { return c.SyncDiscardedBatches }},
+		{"kv_ops_discarded_syncing_total", "KV operations in those batches.", func(c Counters) int64 { return c.SyncDiscardedKVOps }},
+		{"workers_timed_out_total", "Workers deregistered by the health check.", func(c Counters) int64 { return c.TimedOut }},
 	} {
 		counter(ownPrefix+m.name, m.help, func(c Counters) float64 { return float64(m.f(c)) })
 	}

@@ -31,6 +31,7 @@ type worker struct {
 	locations     []string // kv_store's insertion order
 	kv            map[string]*keySet
 	seq           map[string]int64 // seq_tracker: last seq_num per location
+	fs            workerSync       // full-sync session (fullsync.go)
 }
 
 func newWorker(key workerKey, ip string, port int64, peer *string, now time.Time) *worker {
@@ -68,6 +69,12 @@ type seqGap struct {
 func (w *worker) apply(location string, ops []wire.KVOpEvent) (admits, evicts int64, gap *seqGap) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.applyLocked(location, ops, true)
+}
+
+// applyLocked is apply with w.mu held; without checkSeq (a full-sync
+// batch) the sequence tracker is neither checked nor moved.
+func (w *worker) applyLocked(location string, ops []wire.KVOpEvent, checkSeq bool) (admits, evicts int64, gap *seqGap) {
 	set, ok := w.kv[location]
 	if !ok {
 		set = newKeySet()
@@ -78,6 +85,10 @@ func (w *worker) apply(location string, ops []wire.KVOpEvent) (admits, evicts in
 		set.touch(ops)
 	}
 	admits, evicts = set.apply(ops)
+	if !checkSeq {
+		w.dropIfEmpty(location, set)
+		return admits, evicts, nil
+	}
 	last, seen := w.seq[location] // the tracker, kept in a local for the batch
 	for i := range ops {
 		seq := ops[i].SeqNum
@@ -91,16 +102,22 @@ func (w *worker) apply(location string, ops []wire.KVOpEvent) (admits, evicts in
 	if seen {
 		w.seq[location] = last
 	}
-	if set.len() == 0 {
-		delete(w.kv, location)
-		for i, l := range w.locations {
-			if l == location {
-				w.locations = append(w.locations[:i], w.locations[i+1:]...)
-				break
-			}
+	w.dropIfEmpty(location, set)
+	return admits, evicts, gap
+}
+
+// dropIfEmpty removes a location whose key set became empty.
+func (w *worker) dropIfEmpty(location string, set *keySet) {
+	if set.len() != 0 {
+		return
+	}
+	delete(w.kv, location)
+	for i, l := range w.locations {
+		if l == location {
+			w.locations = append(w.locations[:i], w.locations[i+1:]...)
+			break
 		}
 	}
-	return admits, evicts, gap
 }
 
 // touchBatches enables keySet.touch; benchmarks turn it off to compare.
@@ -320,6 +337,19 @@ func (w *worker) lookup(hashes []wire.Int, first wire.Int) (wire.LayoutInfo, boo
 		return wire.LayoutInfo{InstanceID: w.key.instance, Location: loc, NumHitChunks: int64(n), PeerInitURL: *w.peerInitURL}, true
 	}
 	return wire.LayoutInfo{}, false
+}
+
+// all returns every registered worker, in registration order.
+func (r *registry) all() []*worker {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*worker, 0, r.count)
+	for in := r.first; in != nil; in = in.next {
+		for w := in.first; w != nil; w = w.next {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // totals returns the registered workers and the keys they hold.

@@ -39,6 +39,17 @@ type Config struct {
 	Log zerolog.Logger
 	// Inject are test aids: stalls, a serial answer delay, dropped frames.
 	Inject Inject
+	// HealthCheckInterval, when positive, runs the health check: every
+	// interval, workers silent for longer than WorkerTimeout are
+	// deregistered (LMCache's --health-check-interval; its default, -1,
+	// is off).
+	HealthCheckInterval time.Duration
+	// WorkerTimeout is LMCache's --lmcache-worker-timeout; 0 means its
+	// default, DefaultWorkerTimeout.
+	WorkerTimeout time.Duration
+	// SyncThreshold is the share of ready workers at which freeze mode may
+	// end (full_sync_completion_threshold); 0 means DefaultSyncThreshold.
+	SyncThreshold float64
 }
 
 // Ports are the ports actually bound (NoPort for sockets not opened).
@@ -69,6 +80,7 @@ type Server struct {
 	log   *limitedLog
 	http  *http.Server
 	inj   *injector // test aids; nil: none
+	track *tracker  // full-sync sessions (fullsync.go)
 
 	pull             *puller
 	reply, heartbeat *zmq.Socket
@@ -107,6 +119,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, zctx: zctx, reg: newRegistry(), stop: make(chan struct{}), seed: maphash.MakeSeed(),
 		log: newLimitedLog(cfg.Log), ports: Ports{Heartbeat: NoPort, HTTP: NoPort}}
 	s.inj = newInjector(cfg.Inject)
+	s.track = newTracker(s.reg, cfg.SyncThreshold)
+	if cfg.WorkerTimeout <= 0 {
+		cfg.WorkerTimeout = DefaultWorkerTimeout
+		s.cfg.WorkerTimeout = cfg.WorkerTimeout
+	}
 	fail := func(err error) (*Server, error) {
 		if s.pull != nil {
 			s.pull.Close()
@@ -152,6 +169,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if s.heartbeat != nil {
 		s.loops.Add(1)
 		go s.routerLoop(s.heartbeat, true)
+	}
+	if cfg.HealthCheckInterval > 0 {
+		s.loops.Add(1)
+		go s.healthLoop(cfg.HealthCheckInterval, cfg.WorkerTimeout)
 	}
 	go func() {
 		select {
@@ -230,7 +251,7 @@ type applyGroup struct {
 }
 
 // shardWork is a batch (operations ops[from:to] of its group), a
-// deregistration or a full-sync batch for one applier.
+// deregistration, a full-sync batch or a full-sync end for one applier.
 type shardWork struct {
 	instance string
 	worker   int64
@@ -238,6 +259,7 @@ type shardWork struct {
 	from, to int
 	dereg    *wire.DeRegisterMsg
 	sync     *wire.FullSyncBatchMsg
+	syncEnd  *wire.FullSyncEndMsg
 }
 
 var groups = sync.Pool{New: func() any { return new(applyGroup) }}
@@ -426,7 +448,7 @@ func (s *Server) handlePull(m wire.Msg, pending []*applyGroup) {
 	case *wire.FullSyncBatchMsg:
 		s.queue(pending, msg.InstanceID, msg.WorkerID, shardWork{sync: msg})
 	case *wire.FullSyncEndMsg:
-		// bookkeeping only
+		s.queue(pending, msg.InstanceID, msg.WorkerID, shardWork{syncEnd: msg})
 	case *wire.GenericMsg:
 		if isOrchestration(msg.Type) {
 			return // executed and discarded by the real controller
@@ -523,13 +545,9 @@ func (s *Server) applyWork(w shardWork, ops []wire.KVOpEvent) {
 			s.log.warn("dereg_unknown", "Instance-worker not registered", fmt.Sprintf("(%s, %d)", w.dereg.InstanceID, w.dereg.WorkerID))
 		}
 	case w.sync != nil:
-		if wk := s.reg.lookup(workerKey{w.sync.InstanceID, w.sync.WorkerID}); wk != nil {
-			ops := make([]wire.KVOpEvent, len(w.sync.Keys))
-			for i, k := range w.sync.Keys {
-				ops[i] = wire.KVOpEvent{OpType: wire.OpAdmit, Key: k}
-			}
-			wk.applySync(w.sync.Location, ops)
-		}
+		s.syncBatch(w.sync)
+	case w.syncEnd != nil:
+		s.syncEnd(w.syncEnd)
 	default:
 		s.applyBatch(w.instance, w.worker, w.location, ops)
 	}
@@ -543,7 +561,15 @@ func (s *Server) applyBatch(inst string, worker int64, location string, ops []wi
 		s.log.warn("batch_unregistered", "Failed to handle batched KV operations", fmt.Sprintf("instance: %s, worker: %d", inst, worker))
 		return
 	}
-	admits, evicts, gap := w.apply(location, ops)
+	w.mu.Lock()
+	if info := w.fs.info; info != nil && info.state == syncSyncing {
+		w.mu.Unlock() // incremental operations of a worker in full sync are discarded
+		s.c.syncDiscardedBatches.Add(1)
+		s.c.syncDiscardedKVOps.Add(int64(len(ops)))
+		return
+	}
+	admits, evicts, gap := w.applyLocked(location, ops, true)
+	w.mu.Unlock()
 	s.c.batches.Add(1)
 	s.c.admits.Add(admits)
 	s.c.evicts.Add(evicts)
@@ -552,21 +578,6 @@ func (s *Server) applyBatch(inst string, worker int64, location string, ops []wi
 		s.log.warn("seq_gap", "KV batch sequence out of order detected",
 			fmt.Sprintf("key=(%s, %d, %s), expected_seq=%d, actual_seq=%d, gap=%d", inst, worker, location, gap.expected, gap.actual, gap.actual-gap.expected))
 	}
-}
-
-// applySync admits full-sync keys without sequence checks.
-func (w *worker) applySync(location string, ops []wire.KVOpEvent) {
-	w.mu.Lock()
-	seq, had := w.seq[location]
-	w.mu.Unlock()
-	w.apply(location, ops)
-	w.mu.Lock()
-	if had {
-		w.seq[location] = seq
-	} else {
-		delete(w.seq, location)
-	}
-	w.mu.Unlock()
 }
 
 // routerLoop serves one ROUTER socket: [identity, "", payload] in,
@@ -638,14 +649,9 @@ func (s *Server) handleRequest(payload []byte, heartbeatOnly bool) []byte {
 	case *wire.BatchedP2PLookupMsg:
 		return wire.BatchedP2PLookupRetMsg{LayoutInfo: []wire.LayoutInfo{s.reg.p2pLookup(msg)}}.AppendMsgpack(nil)
 	case *wire.FullSyncStartMsg:
-		if w := s.reg.lookup(workerKey{msg.InstanceID, msg.WorkerID}); w != nil {
-			w.mu.Lock()
-			delete(w.seq, msg.Location)
-			w.mu.Unlock()
-		}
-		return wire.FullSyncStartRetMsg{SyncID: msg.SyncID, Accepted: true}.AppendMsgpack(nil)
+		return s.startSync(msg)
 	case *wire.FullSyncStatusMsg:
-		return wire.FullSyncStatusRetMsg{SyncID: msg.SyncID, IsComplete: true, GlobalProgress: 1, CanExitFreeze: true}.AppendMsgpack(nil)
+		return s.syncStatus(msg)
 	}
 	return s.errorReply("Unknown message type: " + classPath(m.TypeName()))
 }
@@ -670,19 +676,25 @@ func (s *Server) extraConfig() []wire.StrPair {
 	return []wire.StrPair{{Key: "heartbeat_url", Value: fmt.Sprintf("%s:%d", host, s.ports.Heartbeat)}}
 }
 
-// heartbeatReply handles a heartbeat: a registered worker is told to full
-// sync because the controller (re)started; an unknown one is registered
-// from the heartbeat's address and told so.
+// heartbeatReply handles a heartbeat (registration_controller.py
+// heartbeat): a registered worker's heartbeat time is updated and the
+// tracker says whether it must full-sync; an unknown one is registered
+// from the heartbeat's address and told to full-sync.
 func (s *Server) heartbeatReply(hb *wire.HeartbeatMsg) []byte {
-	reason := "controller_restart"
+	var reason string
 	if w := s.reg.lookup(workerKey{hb.InstanceID, hb.WorkerID}); w != nil {
 		w.mu.Lock()
 		w.lastHeartbeat = time.Now()
 		w.mu.Unlock()
+		reason = s.track.shouldRequest(w)
 	} else {
 		s.reg.register(workerKey{hb.InstanceID, hb.WorkerID}, hb.IP, hb.Port, hb.PeerInitURL, time.Now())
 		s.log.warn("heartbeat_unregistered", "heartbeat from unregistered worker, re-registering", fmt.Sprintf("(%s, %d)", hb.InstanceID, hb.WorkerID))
 		reason = "worker_re_registered"
 	}
+	if reason == "" {
+		return wire.HeartbeatRetMsg{Commands: []wire.HeartbeatCommand{}}.AppendMsgpack(nil)
+	}
+	s.c.syncCommands.Add(1)
 	return wire.HeartbeatRetMsg{Commands: []wire.HeartbeatCommand{wire.FullSyncCommand(reason)}}.AppendMsgpack(nil)
 }

@@ -68,6 +68,8 @@ type controllerCmd struct {
 	processFlags  `embed:""` // --process-id, --num-processes-total, --run-label, --start-at (multiproc.go)
 	scenarioFlags `embed:""` // --scenario, --churn-rate, --lookup-hit-rate (scenario.go)
 	shapeFlags    `embed:""` // --worker-rate, --arrival, --rate-schedule, --concurrency-schedule (shapes.go)
+	workerFlags   `embed:""` // --heartbeat-interval, --storm-jitter (workers.go)
+	stormFlags    `embed:""` // --storm-at, --restart-cmd: the restart-storm scenario (storm.go)
 
 	// ControllerMetrics is the controller's Prometheus page to reconcile with.
 	ControllerMetrics string `name:"controller-metrics" placeholder:"URL" help:"The controller's Prometheus /metrics page (http://host:port/metrics): its received counts are read before the run, every --interval and after the drain, and reconciled with what was sent; exit 1 if they differ. Valid while lmfast is the controller's only sender."`
@@ -129,6 +131,9 @@ func (c *controllerCmd) Run(a *app) error {
 	}
 	duration, interval := time.Duration(c.Duration), time.Duration(c.Interval)
 	drain, registerTimeout := time.Duration(c.DrainTimeout), time.Duration(c.RegisterTimeout)
+	if err := c.checkStorm(duration); err != nil {
+		return err
+	}
 	if c.NumProcesses < 1 {
 		return badInput("--num-processes must be at least 1")
 	}
@@ -226,6 +231,7 @@ func (c *controllerCmd) Run(a *app) error {
 		Warmup: warmup, LateGrace: grace, RequestTimeout: requestTimeout, FailIf: failIf, Requests: requests,
 	}
 	shapes.apply(&base, c.WorkerRate)
+	c.workerFlags.apply(&base)
 	groups, asked, err := engine.Groups(base, c.NumProcesses, pinned, c.Senders, runtime.NumCPU())
 	if err != nil {
 		return badInput("%v", err)
@@ -241,7 +247,10 @@ func (c *controllerCmd) Run(a *app) error {
 			return err
 		}
 	}
-	if metrics, err = checkMetrics(a.ctx, metrics, server); err != nil {
+	if c.Scenario == scenarioRestartStorm {
+		// Not read before the run: a /metrics reading before the workers
+		// register pins LMCache's full-sync worker list empty for 30 s.
+	} else if metrics, err = checkMetrics(a.ctx, metrics, server); err != nil {
 		return err
 	}
 	shapes.warn(a.stderr, duration)
@@ -290,6 +299,16 @@ func (c *controllerCmd) Run(a *app) error {
 		}
 	}()
 
+	var st *storm
+	if c.Scenario == scenarioRestartStorm {
+		if st, err = c.newStorm(a, out, server, metrics, duration); err != nil {
+			return err
+		}
+		groups[0].Workers = func(w *engine.Workers) { st.workers <- w }
+		go st.run(ctx)
+		defer st.stop()
+		metrics = nil // a restart loses frames by design: the key count is read, not reconciled
+	}
 	var intake *engine.Intake
 	if metrics != nil {
 		intake = engine.NewIntake(ctx, metrics)
@@ -358,6 +377,10 @@ func (c *controllerCmd) Run(a *app) error {
 			if scRun != nil {
 				hooks.Started, rep = scRun.start, scenarioReporter{Reporter: rep, sc: sc}
 			}
+			if st != nil {
+				rep = st.reporter(rep)
+				hooks.Stopped = func(int64) { st.stop() }
+			}
 			results[g], errs[g] = engine.Run(ctx, groups[g], rep, hooks)
 			agree.arrive(g, 0, 0, false) // a group that ended before registering
 		}()
@@ -413,7 +436,7 @@ func (c *controllerCmd) Run(a *app) error {
 		extraFrames, extraKV = sc.Extra()
 	}
 	var verdict error
-	if server != nil {
+	if server != nil && st == nil {
 		verdict = server.verify(out, merged, extraFrames, extraKV)
 	}
 	if scErr != nil && verdict == nil {
@@ -542,7 +565,8 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		Float64("request_timeout_s", g.RequestTimeout.Seconds()).Str("fail_if", g.FailIf.String()).
 		Str("sweep", c.Sweep).Float64("step_duration_s", stepDuration).Str("slo", c.SLO).Float64("precision", precision).
 		Str("scenario", c.Scenario).Float64("churn_rate", c.ChurnRate).Float64("lookup_hit_rate", c.LookupHitRate).
-		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) })
+		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) }).
+		Func(c.workerFlags.configFields)
 	if metrics != nil {
 		e = e.Str("controller_metrics", metrics.URL())
 	}

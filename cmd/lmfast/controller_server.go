@@ -25,6 +25,9 @@ type controllerServerCmd struct {
 	Appliers       int    `default:"1" help:"Goroutines applying KV batches (sharded by worker)."`
 	CPUProfile     string `name:"cpu-profile" placeholder:"FILE" help:"Write a Go CPU profile of the run to FILE (go tool pprof)."`
 
+	HealthCheckInterval secondsOrOff `name:"health-check-interval" default:"-1" help:"Every this often, deregister workers whose last heartbeat is older than --lmcache-worker-timeout (-1: off, LMCache's default)."`
+	WorkerTimeout       seconds      `name:"lmcache-worker-timeout" default:"300" help:"Heartbeat timeout of the health check (LMCache's default 300 s)."`
+
 	InjectStall string `name:"inject-stall" placeholder:"DURATION" help:"Test aid: every socket loop stops reading for DURATION once every --stall-every; each stall is a 'stall' line on stdout."`
 	StallEvery  string `name:"stall-every" placeholder:"DURATION" help:"Test aid: the period of --inject-stall."`
 	InjectDelay string `name:"inject-delay" placeholder:"DURATION" help:"Test aid: answer reply and heartbeat requests serially, each DURATION after the previous answer (at most 1/DURATION per second)."`
@@ -115,6 +118,7 @@ func (c *controllerServerCmd) Run(a *app) error {
 	srv, err := refcontroller.Start(a.ctx, refcontroller.Config{
 		Host: c.Host, PullPort: c.PullPort, ReplyPort: c.ReplyPort, HeartbeatPort: c.HeartbeatPort,
 		HTTPPort: c.HTTPPort, CompatPullDies: c.CompatPullDies, Appliers: c.Appliers, Log: log, Inject: inject,
+		HealthCheckInterval: time.Duration(c.HealthCheckInterval), WorkerTimeout: time.Duration(c.WorkerTimeout),
 	})
 	if err != nil {
 		var be *refcontroller.BindError
@@ -128,9 +132,13 @@ func (c *controllerServerCmd) Run(a *app) error {
 		fmt.Fprintf(a.stderr, "controller-server: test aids on (stall %v every %v, delay %v, drop %s): slow and lossy on purpose\n",
 			inject.Stall, inject.StallEvery, inject.Delay, inject.Drop)
 	}
+	if c.HealthCheckInterval == 0 && time.Duration(c.WorkerTimeout) != refcontroller.DefaultWorkerTimeout {
+		fmt.Fprintln(a.stderr, "controller-server: --lmcache-worker-timeout has no effect without --health-check-interval (off by default, as in LMCache)")
+	}
 	p := srv.Ports()
 	listening(out, c.Host).Int("pull_port", p.Pull).Int("reply_port", p.Reply).Int("heartbeat_port", p.Heartbeat).Int("http_port", p.HTTP).
 		Bool("compat_pull_dies", c.CompatPullDies).
+		Float64("health_check_interval_s", time.Duration(c.HealthCheckInterval).Seconds()).Float64("lmcache_worker_timeout_s", time.Duration(c.WorkerTimeout).Seconds()).
 		Str("inject_stall", inject.Stall.String()).Str("stall_every", inject.StallEvery.String()).
 		Str("inject_delay", inject.Delay.String()).Str("inject_drop", inject.Drop.String()).Send()
 	close(listened)
@@ -146,7 +154,12 @@ func (c *controllerServerCmd) Run(a *app) error {
 		Int64("reply_requests", counters.ReplyRequests).Int64("heartbeat_requests", counters.HeartbeatRequests).
 		Int64("short_requests", counters.ShortRequests).Int64("router_decode_errors", counters.RouterDecodeErrors).
 		Int64("replies", counters.Replies).Int64("error_replies", counters.ErrorReplies).Int64("injected_drops", counters.InjectedDrops).
-		Int("registered_workers", counters.Registered).Int("keys", counters.Keys)
+		Int("registered_workers", counters.Registered).Int("keys", counters.Keys).
+		Int64("workers_timed_out", counters.TimedOut).Int64("full_sync_commands", counters.SyncCommands).
+		Int64("full_sync_starts", counters.SyncStarts).Int64("full_sync_starts_rejected", counters.SyncStartsRejected).
+		Int64("full_sync_batches", counters.SyncBatches).Int64("full_sync_batches_rejected", counters.SyncBatchesRejected).
+		Int64("full_sync_keys", counters.SyncKeys).Int64("full_sync_completed", counters.SyncCompleted).
+		Int64("batches_discarded_syncing", counters.SyncDiscardedBatches).Int64("kv_ops_discarded_syncing", counters.SyncDiscardedKVOps)
 	types := zerolog.Dict()
 	for name, n := range counters.ByType {
 		types = types.Int64(name, n)

@@ -16,6 +16,8 @@ import (
 type embeddedServer struct {
 	srv   *refcontroller.Server
 	ports monitorPorts
+	// before are the counters of the controllers a restart-storm closed.
+	before []refcontroller.Counters
 }
 
 // startEmbedded starts the reference controller on free 127.0.0.1 ports
@@ -68,11 +70,11 @@ func (s *embeddedServer) verify(out *stream.Writer, r *engine.Result, extraFrame
 	framesSent := r.PushFrames + r.TeardownFrames + extraFrames
 	kvOpsSent := r.KVOpsSent + extraKVOps
 	c := s.srv.WaitFrames(framesSent, verifyWaitFor(r))
-	ok := c.PullFrames == framesSent && c.PullDecodeErrors == 0 && kvOpsSent == c.KVOpsApplied+c.DroppedKVOps
+	ok := c.PullFrames == framesSent && c.PullDecodeErrors == 0 && kvOpsSent == c.KVOpsApplied+c.DroppedKVOps+c.SyncDiscardedKVOps
 	out.Event("verify").
 		Int64("frames_sent", framesSent).Int64("frames_received", c.PullFrames).
 		Int64("kv_ops_sent", kvOpsSent).Int64("kv_ops_applied", c.KVOpsApplied).
-		Int64("kv_ops_dropped_unregistered", c.DroppedKVOps).Int64("decode_errors", c.PullDecodeErrors+c.RouterDecodeErrors).
+		Int64("kv_ops_dropped_unregistered", c.DroppedKVOps).Int64("kv_ops_discarded_syncing", c.SyncDiscardedKVOps).Int64("decode_errors", c.PullDecodeErrors+c.RouterDecodeErrors).
 		Int64("seq_discontinuities", c.SeqDiscontinuity).Int("registered_workers", c.Registered).Int("keys", c.Keys).
 		Bool("ok", ok).Send()
 	if !ok {

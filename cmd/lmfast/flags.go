@@ -149,3 +149,25 @@ func decodeFiniteFloat(ctx *kong.DecodeContext, target reflect.Value) error {
 	target.SetFloat(f)
 	return nil
 }
+
+// secondsOrOff is a duration flag where -1 (LMCache's value) or any zero
+// turns the feature off (0); anything else is seconds or a Go duration.
+type secondsOrOff time.Duration
+
+// Decode implements kong.MapperValue.
+func (s *secondsOrOff) Decode(ctx *kong.DecodeContext) error {
+	flag, v, err := flagValue(ctx)
+	if err != nil {
+		return err
+	}
+	if v == "-1" || isZeroDuration(v) {
+		*s = 0
+		return nil
+	}
+	d, err := parseSeconds(flag, v)
+	if err != nil {
+		return &flagError{fmt.Sprintf("%s: %q is not a positive duration, 0 or -1 (off)", flag, v)}
+	}
+	*s = secondsOrOff(d)
+	return nil
+}

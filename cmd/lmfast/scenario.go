@@ -18,7 +18,7 @@ import (
 
 // scenarioFlags are embedded in controllerCmd.
 type scenarioFlags struct {
-	Scenario      string  `name:"scenario" placeholder:"NAME" help:"Play a cluster scenario beside (or instead of) the steady mix, checked against lmfast's model of the cluster: churn, p2p-stress. Reported in 'scenario' lines."`
+	Scenario      string  `name:"scenario" placeholder:"NAME" help:"Play a cluster scenario beside (or instead of) the steady mix, reported in 'scenario' lines: churn, p2p-stress (checked against lmfast's model of the cluster), restart-storm (the controller restarts after --storm-at; every worker's next heartbeat brings a full sync)."`
 	ChurnRate     float64 `name:"churn-rate" default:"10" help:"--scenario churn: worker joins and leaves per second (each event one or the other)."`
 	LookupHitRate float64 `name:"lookup-hit-rate" default:"0.5" help:"--scenario p2p-stress: fraction of lookups (0..1) asking for a prefix another instance's worker holds; the rest ask for keys nobody holds."`
 }
@@ -26,8 +26,8 @@ type scenarioFlags struct {
 // scenario returns the --scenario named, its flags checked (nil without
 // --scenario).
 func (f *scenarioFlags) scenario(c *controllerCmd) (scenario.Scenario, error) {
-	if f.Scenario == "" {
-		return nil, nil
+	if f.Scenario == "" || f.Scenario == scenarioRestartStorm {
+		return nil, nil // restart-storm is storm.go's
 	}
 	switch {
 	case math.IsNaN(f.ChurnRate) || math.IsInf(f.ChurnRate, 0) || f.ChurnRate < 0:

@@ -157,7 +157,26 @@ func (r *Reporter) Summary(res *engine.Result) {
 	if in := res.Intake; in != nil {
 		e = intake(e, in)
 	}
+	if w := res.Workers; w != nil {
+		e = e.Dict("workers", workers(w))
+	}
 	e.Send()
+}
+
+// workers is the simulated workers' heartbeats and full syncs.
+func workers(w *engine.WorkerStats) *zerolog.Event {
+	cmds := zerolog.Dict()
+	for k, v := range w.Commands {
+		cmds = cmds.Int64(k, v)
+	}
+	return zerolog.Dict().Int64("heartbeats", w.Heartbeats).Int64("heartbeat_replies", w.HeartbeatReplies).
+		Int64("heartbeat_errors", w.HeartbeatErrors).Dict("full_sync_commands", cmds).
+		Int64("syncs_started", w.SyncsStarted).Int64("syncs_skipped", w.SyncsSkipped).
+		Int64("sync_starts_rejected", w.StartsRejected).Int64("syncs_abandoned", w.SyncsAbandoned).
+		Int64("syncs_done", w.SyncsDone).Int64("syncs_poll_timeout", w.SyncsPollTimeout).
+		Int64("sync_batches", w.SyncBatches).Int64("sync_keys", w.SyncKeys).Int64("sync_ends", w.SyncEnds).
+		Int64("status_polls", w.StatusPolls).Int64("sync_frames", w.SyncFrames).
+		Int64("frozen_skipped", w.FrozenSkipped).Int64("held_keys", w.HeldKeys)
 }
 
 // received adds an interval's reading of the controller's counts.

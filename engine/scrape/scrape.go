@@ -90,6 +90,32 @@ func (s *Scraper) Read(ctx context.Context) (Sample, error) {
 	return Sample{At: at, PullFrames: pull, ReplyMessages: reply}, nil
 }
 
+// KeysMetric is LMCache's gauge of the keys the controller holds.
+const KeysMetric = "lmcache:cache_controller_kv_pool_keys_count"
+
+// Keys scrapes the page once and returns the controller's key count.
+func (s *Scraper) Keys(ctx context.Context) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("controller metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("controller metrics %s: HTTP %s", s.url, resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return 0, fmt.Errorf("controller metrics %s: %w", s.url, err)
+	}
+	return total(families, KeysMetric)
+}
+
 // Baseline reads the counters and makes them the zero of later deltas.
 func (s *Scraper) Baseline(ctx context.Context) (Sample, error) {
 	smp, err := s.Read(ctx)

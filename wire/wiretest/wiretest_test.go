@@ -4,8 +4,8 @@ import "testing"
 
 func TestLoad(t *testing.T) {
 	vs := Load(t)
-	if len(vs) != 21 {
-		t.Fatalf("%d golden vectors, want 21", len(vs))
+	if len(vs) != 35 {
+		t.Fatalf("%d golden vectors, want 35", len(vs))
 	}
 	if v := ByName(t, "error"); v.Class != "ErrorMsg" || len(v.Bytes(t)) != 46 {
 		t.Fatalf("error vector: %+v", v)
