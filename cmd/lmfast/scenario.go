@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +38,9 @@ func (f *scenarioFlags) scenario(c *controllerCmd) (scenario.Scenario, error) {
 	}
 	sc, err := scenario.New(f.Scenario, scenario.Params{ChurnRate: f.ChurnRate, LookupHitRate: f.LookupHitRate})
 	if err != nil {
-		return nil, badInput("--scenario: %v", err)
+		names := append(scenario.Names(), scenarioRestartStorm)
+		sort.Strings(names)
+		return nil, badInput("--scenario: unknown scenario %q (known: %s)", f.Scenario, strings.Join(names, ", "))
 	}
 	switch {
 	case c.NumProcesses != 1 || c.NumProcessesTotal > 1:

@@ -377,7 +377,7 @@ func TestScenarioFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--scenario", "storm"}, `unknown scenario "storm" (known: churn, p2p-stress`},
+		{[]string{"--scenario", "storm"}, `unknown scenario "storm" (known: churn, p2p-stress, restart-storm)`},
 		{[]string{"--scenario", "churn", "--churn-rate=-1"}, "--churn-rate must be a non-negative number"},
 		{[]string{"--scenario", "churn", "--churn-rate", "0"}, "--scenario churn needs --churn-rate above 0"},
 		{[]string{"--scenario", "p2p-stress", "--lookup-hit-rate", "1.5"}, "--lookup-hit-rate must be a number in 0..1"},

@@ -139,7 +139,7 @@ func TestStormAndHeartbeatFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--scenario", "bogus", "--embedded"}, `--scenario "bogus"`},
+		{[]string{"--scenario", "bogus", "--embedded"}, `unknown scenario "bogus"`},
 		{[]string{"--scenario", "restart-storm"}, "needs --embedded or --restart-cmd"},
 		{[]string{"--scenario", "restart-storm", "--restart-cmd", "true"}, "needs --controller-metrics"},
 		{[]string{"--scenario", "restart-storm", "--embedded", "--storm-at", "9"}, "is not before the end of --duration"},
