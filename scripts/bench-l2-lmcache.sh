@@ -221,7 +221,9 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 		for qd in $QDS; do
 			for direct in $DIRECTS; do
 				for p in $(seq 1 "$PAIRS"); do
-					line="kb=$kb qd=$qd direct=$direct pair=$p"
+					load=$(cut -d' ' -f1 /proc/loadavg)
+					printf '{"load":{"kb":%s,"qd":%s,"direct":%s,"pair":%s,"loadavg1":%s}}\n' "$kb" "$qd" "$direct" "$p" "$load" >>"$RAW"
+					line="kb=$kb qd=$qd direct=$direct pair=$p load=$load"
 					pos=0
 					# shellcheck disable=SC2046
 					for tool in $(order "$kb-$qd-$direct-$p" $(tools_at "$direct")); do
@@ -281,6 +283,12 @@ best_fio() {
 		[ "$m" = n/a ] || echo "$m $t"
 	done | sort -g | tail -1 | cut -d' ' -f2
 }
+# loads: the machine's 1-minute load average at the start of the pairs
+# (other work on the machine slows every tool, unevenly).
+loads() {
+	jq -r 'select(.load) | .load.loadavg1' "$RAW" | sort -g |
+		awk '{v[NR]=$1} END {if (NR) printf "Load average (1 min) at the start of the %d pairs: min %s, median %s, max %s (on %s vCPUs).", NR, v[1], v[int((NR+1)/2)], v[NR], "'"$(nproc)"'"}'
+}
 points() { jq -r 'select(.tool) | "\(.kb) \(.qd) \(.direct)"' "$RAW" | awk '!seen[$0]++'; }
 label() { echo "$1 KiB, in-flight $2, $([ "$3" = 1 ] && echo O_DIRECT || echo buffered)"; }
 {
@@ -306,7 +314,8 @@ label() { echo "$1 KiB, in-flight $2, $([ "$3" = 1 ] && echo O_DIRECT || echo bu
 		"in pair order. LMCache's Python start-up (2–13 s here) adds idle disk time before its first I/O that the other tools" \
 		"do not get. lmfast --hugepages loads with \`--load-buffers per-thread\` (one buffer per I/O thread, as fio's" \
 		"jobs), the default and --no-thp into LMCache's per-key slots." \
-		"$([ "$(settings memory_kept)" = 1 ] && echo "Free page reporting was off for the run (page_reporting_order 11), restored after.")"
+		"$([ "$(settings memory_kept)" = 1 ] && echo "Free page reporting was off for the run (page_reporting_order 11), restored after.")" \
+		"$(loads)"
 	echo
 	echo "## Default lmfast against LMCache's fs_native (goal ≥ 1.0)"
 	echo
