@@ -344,7 +344,8 @@ rest_md() {
 # loads: the machine's 1-minute load average at the start of the pairs
 # (other work on the machine slows every tool, unevenly).
 loads() {
-	jq -r 'select(.load) | .load.loadavg1' "$RAW" | sort -g |
+	jq -rs '(map(select(.tool) | "\(.kb) \(.qd) \(.direct) \(.pair)") | unique) as $done |
+		.[] | select(.load) | .load | select("\(.kb) \(.qd) \(.direct) \(.pair)" as $k | $done | index($k)) | .loadavg1' "$RAW" | sort -g |
 		awk '{v[NR]=$1} END {if (NR) printf "Load average (1 min) at the start of the %d pairs: min %s, median %s, max %s (on %s vCPUs).", NR, v[1], v[int((NR+1)/2)], v[NR], "'"$(nproc)"'"}'
 }
 points() { jq -r 'select(.tool) | "\(.kb) \(.qd) \(.direct)"' "$RAW" | awk '!seen[$0]++'; }
