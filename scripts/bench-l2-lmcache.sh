@@ -392,18 +392,20 @@ label() { echo "$1 KiB, in-flight $2, $([ "$3" = 1 ] && echo O_DIRECT || echo bu
 		done
 	done
 	echo
-	echo "## lmfast --hugepages against the best fio engine (goal ≥ 0.95)"
-	echo
-	echo "| point | op | fio engine | lmfast --hugepages / fio |"
-	echo "|---|---|---|---|"
-	points | while read -r kb qd d; do
-		for op in store load; do
-			e=$(best_fio "$op" "$kb" "$qd" "$d")
-			if [ -z "$e" ]; then echo "| $(label "$kb" "$qd" "$d") | $op | n/a | n/a |"; continue; fi
-			echo "| $(label "$kb" "$qd" "$d") | $op | ${e#fio-} | $(cell lmfast-hugepages "$e" "$op" "$kb" "$qd" "$d") |"
+	if ran lmfast-hugepages; then
+		echo "## lmfast --hugepages against the best fio engine (goal ≥ 0.95)"
+		echo
+		echo "| point | op | fio engine | lmfast --hugepages / fio |"
+		echo "|---|---|---|---|"
+		points | while read -r kb qd d; do
+			for op in store load; do
+				e=$(best_fio "$op" "$kb" "$qd" "$d")
+				if [ -z "$e" ]; then echo "| $(label "$kb" "$qd" "$d") | $op | n/a | n/a |"; continue; fi
+				echo "| $(label "$kb" "$qd" "$d") | $op | ${e#fio-} | $(cell lmfast-hugepages "$e" "$op" "$kb" "$qd" "$d") |"
+			done
 		done
-	done
-	echo
+		echo
+	fi
 	if ran fs; then
 		echo "## Default lmfast against LMCache's Python fs adapter"
 		echo
