@@ -47,8 +47,20 @@
 #   L2L_DIR (/var/tmp/lmfast-bench-l2-lmcache: on the disk, not tmpfs; the
 #   runs use a mktemp directory inside, which is all that is removed),
 #   L2L_REPORT_ONLY=1 (render the .md from an existing .jsonl, run nothing).
+#   L2L_EQUAL_REST (1: lmfast and fio rest as long as LMCache starts up,
+#   see below; 0: only L2L_IDLE for every tool).
 #   L2L_KEEP_MEMORY (1: free page reporting off for the run, see below).
 # Needs root (drop_caches, nr_hugepages); restores what it changed at exit.
+#
+# LMCache's Python start-up (2 s on an idle machine, up to a minute on a
+# loaded one) leaves the disk idle before its first I/O, and this VM's
+# disk is faster after a rest (docs/performance.md, "L2: huge pages and
+# idle"; a cold load of fs_native's own C++ connector after 10 s more
+# rest: median 1.45x). With L2L_EQUAL_REST=1 every lmfast and fio run
+# first waits as long as the last LMCache start-up before the same
+# operation took (its wall time less its warmup and measured rounds), so
+# that every tool starts its I/O on an equally rested disk. It lengthens
+# the run by about that start-up per lmfast and fio run.
 #
 # A VM whose balloon reports free memory to its host (free page reporting)
 # gets such memory back through a fault on the host at its next touch: the
@@ -69,6 +81,7 @@ DIRECTS=${L2L_DIRECT:-1 0}
 ROUNDS=${L2L_ROUNDS:-5}
 ROUND_MIB=${L2L_ROUND_MIB:-64}
 IDLE=${L2L_IDLE:-2}
+EQUAL_REST=${L2L_EQUAL_REST:-1}
 WORK=${L2L_DIR:-/var/tmp/lmfast-bench-l2-lmcache}
 TOOLS=${L2L_TOOLS:-lmfast lmfast-no-thp lmfast-hugepages fs_native fs fio-psync fio-io_uring fio-libaio}
 RAW="$OUT/l2-lmcache-$DATE.jsonl"
@@ -126,8 +139,8 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 		exit 1
 	fi
 	{
-		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"tools":"%s","memory_kept":%s,"lmcache_cmd":%s,' \
-			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$TOOLS" "$([ -n "$REPORTING_BEFORE" ] && echo 1 || echo 0)" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
+		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"tools":"%s","memory_kept":%s,"lmcache_cmd":%s,' \
+			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$EQUAL_REST" "$TOOLS" "$([ -n "$REPORTING_BEFORE" ] && echo 1 || echo 0)" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
 		printf '"lmcache_rev":%s,"machine":%s,"disk":%s}}\n' "$(jq -Rn --arg c "${L2L_LMCACHE_REV:-}" '$c')" \
 			"$(machine_md "$BIN" | jq -Rs .)" "$(echo "$DISK" | jq -Rs .)"
 	} >"$RAW"
@@ -146,7 +159,9 @@ summary_mibs() {
 		else ($m.config.data_per_round_mb / ($o.duration_avg_ms / 1000) * 100 | round / 100) end' "$1" 2>/dev/null || echo null
 }
 
-# run_tool TOOL OP KB QD DIRECT: MiB/s of one store or load (null: failed).
+# run_tool TOOL OP KB QD DIRECT: MiB/s of one store or load (null: failed)
+# and, for LMCache's tools, its start-up in seconds (wall time less its
+# warmup and measured rounds; "null" for the other tools).
 run_tool() {
 	local tool=$1 op=$2 kb=$3 qd=$4 direct=$5
 	local nk=$((ROUND_MIB * 1024 / (qd * kb)))
@@ -163,12 +178,15 @@ run_tool() {
 		[ "$tool" = lmfast-hugepages ] && extra=(--hugepages --load-buffers per-thread)
 		"$BIN" l2 --l2-adapter "{\"type\":\"fs_native\",\"base_path\":\"$d\",\"use_odirect\":$od}" \
 			"${flags[@]}" "${extra[@]}" >/dev/null 2>"$DIR/stderr" || true
-		summary_mibs "$sum"
+		echo "$(summary_mibs "$sum") null"
 		;;
 	fs_native | fs)
+		local t0 t1
+		t0=$(date +%s.%N)
 		"${LMCACHE[@]}" --l2-adapter "{\"type\":\"$tool\",\"base_path\":\"$d\",\"use_odirect\":$od}" \
 			"${flags[@]}" >/dev/null 2>"$DIR/stderr" || true
-		summary_mibs "$sum"
+		t1=$(date +%s.%N)
+		echo "$(summary_mibs "$sum") $(summary_startup "$sum" "$t0" "$t1")"
 		;;
 	fio-*)
 		local engine=${tool#fio-} keys=$(((ROUNDS + 1) * ROUND_MIB * 1024 / kb)) jobs iodepth rw=write create=(--create_on_open=1 --fallocate=none)
@@ -182,14 +200,23 @@ run_tool() {
 			--direct="$direct" --iomem=shmhuge "${create[@]}" --group_reporting \
 			--output-format=terse --terse-version=3 2>"$DIR/stderr" | tail -1 || true)
 		if [ -z "$t" ] || [ "$(echo "$t" | cut -d';' -f5)" != 0 ]; then
-			echo null
+			echo null null
 		elif [ "$rw" = write ]; then
-			echo "$t" | awk -F';' '{printf "%.2f\n", $48/1024}'
+			echo "$t" | awk -F';' '{printf "%.2f null\n", $48/1024}'
 		else
-			echo "$t" | awk -F';' '{printf "%.2f\n", $7/1024}'
+			echo "$t" | awk -F';' '{printf "%.2f null\n", $7/1024}'
 		fi
 		;;
 	esac
+}
+
+# summary_startup JSON T0 T1: seconds of a run from T0 to T1 not spent in
+# its rounds (warmup counted as one more mean round): LMCache's start-up
+# and teardown. null when the summary is missing.
+summary_startup() {
+	jq -r --argjson w "$(awk -v a="$2" -v b="$3" 'BEGIN {printf "%.3f", b - a}')" --argjson r "$ROUNDS" '
+		(.metrics | to_entries | map(select(.key | startswith("op_")))[0].value) as $o |
+		if $o == null then "null" else ([$w - ($r + 1) * $o.duration_avg_ms / 1000, 0] | max * 10 | round / 10) end' "$1" 2>/dev/null || echo null
 }
 
 # tools_at DIRECT: the tools that run at a point (libaio only with O_DIRECT:
@@ -212,8 +239,18 @@ order() {
 	echo
 }
 
-record() { # tool op kb qd direct pair position value
-	printf '{"tool":"%s","op":"%s","kb":%s,"qd":%s,"direct":%s,"pair":%s,"position":%s,"value":%s}\n' "$@" >>"$RAW"
+record() { # tool op kb qd direct pair position value rest_s startup_s
+	printf '{"tool":"%s","op":"%s","kb":%s,"qd":%s,"direct":%s,"pair":%s,"position":%s,"value":%s,"rest_s":%s,"startup_s":%s}\n' "$@" >>"$RAW"
+}
+
+# rest TOOL OP: the extra seconds TOOL waits before OP (L2L_EQUAL_REST):
+# LMCache's last start-up before OP for lmfast and fio, none for LMCache.
+declare -A STARTUP=([store]=0 [load]=0)
+rest() {
+	case $1 in
+	fs_native | fs) echo 0 ;;
+	*) if [ "$EQUAL_REST" = 1 ]; then echo "${STARTUP[$2]}"; else echo 0; fi ;;
+	esac
 }
 
 if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
@@ -221,7 +258,9 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 		for qd in $QDS; do
 			for direct in $DIRECTS; do
 				for p in $(seq 1 "$PAIRS"); do
-					line="kb=$kb qd=$qd direct=$direct pair=$p"
+					load=$(cut -d' ' -f1 /proc/loadavg)
+					printf '{"load":{"kb":%s,"qd":%s,"direct":%s,"pair":%s,"loadavg1":%s}}\n' "$kb" "$qd" "$direct" "$p" "$load" >>"$RAW"
+					line="kb=$kb qd=$qd direct=$direct pair=$p load=$load"
 					pos=0
 					# shellcheck disable=SC2046
 					for tool in $(order "$kb-$qd-$direct-$p" $(tools_at "$direct")); do
@@ -229,12 +268,18 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 						rm -rf "$DIR/d"
 						sync
 						sleep "$IDLE"
-						s=$(run_tool "$tool" store "$kb" "$qd" "$direct")
+						rs=$(rest "$tool" store)
+						sleep "$rs"
+						read -r s su <<<"$(run_tool "$tool" store "$kb" "$qd" "$direct")"
+						[ "$su" = null ] || STARTUP[store]=$su
 						drop_caches
 						sleep "$IDLE"
-						l=$(run_tool "$tool" load "$kb" "$qd" "$direct")
-						record "$tool" store "$kb" "$qd" "$direct" "$p" "$pos" "$s"
-						record "$tool" load "$kb" "$qd" "$direct" "$p" "$pos" "$l"
+						rl=$(rest "$tool" load)
+						sleep "$rl"
+						read -r l lu <<<"$(run_tool "$tool" load "$kb" "$qd" "$direct")"
+						[ "$lu" = null ] || STARTUP[load]=$lu
+						record "$tool" store "$kb" "$qd" "$direct" "$p" "$pos" "$s" "$rs" "$su"
+						record "$tool" load "$kb" "$qd" "$direct" "$p" "$pos" "$l" "$rl" "$lu"
 						[ "$s" != null ] && [ "$l" != null ] || { echo "$tool kb=$kb qd=$qd direct=$direct pair=$p failed:" >&2; tail -3 "$DIR/stderr" >&2; }
 						line="$line | $tool $s/$l"
 					done
@@ -281,6 +326,28 @@ best_fio() {
 		[ "$m" = n/a ] || echo "$m $t"
 	done | sort -g | tail -1 | cut -d' ' -f2
 }
+# ran TOOL: whether TOOL was one of the run's tools.
+ran() { [[ " $(settings tools) " == *" $1 "* ]]; }
+# rest_md: how the tools' rest before their I/O compared.
+rest_md() {
+	local m
+	m=$(jq -r 'select(.tool and .startup_s != null) | .startup_s' "$RAW" | median)
+	if [ "$(settings equal_rest)" = 1 ]; then
+		echo "LMCache's start-up (median $m s) leaves the disk idle before its first I/O; lmfast and fio waited" \
+			"as long as LMCache's last start-up before the same operation (\`L2L_EQUAL_REST=1\`), so every tool started on an equally rested disk."
+	else
+		echo "LMCache's Python start-up$([ "$m" = n/a ] || echo " (median $m s)") adds idle disk time before its first I/O" \
+			"that the other tools did not get (\`L2L_EQUAL_REST=0\`, or a run from before the setting)."
+	fi
+}
+
+# loads: the machine's 1-minute load average at the start of the pairs
+# (other work on the machine slows every tool, unevenly).
+loads() {
+	jq -rs '(map(select(.tool) | "\(.kb) \(.qd) \(.direct) \(.pair)") | unique) as $done |
+		.[] | select(.load) | .load | select("\(.kb) \(.qd) \(.direct) \(.pair)" as $k | $done | index($k)) | .loadavg1' "$RAW" | sort -g |
+		awk '{v[NR]=$1} END {if (NR) printf "Load average (1 min) at the start of the %d pairs: min %s, median %s, max %s (on %s vCPUs).", NR, v[1], v[int((NR+1)/2)], v[NR], "'"$(nproc)"'"}'
+}
 points() { jq -r 'select(.tool) | "\(.kb) \(.qd) \(.direct)"' "$RAW" | awk '!seen[$0]++'; }
 label() { echo "$1 KiB, in-flight $2, $([ "$3" = 1 ] && echo O_DIRECT || echo buffered)"; }
 {
@@ -295,7 +362,7 @@ label() { echo "$1 KiB, in-flight $2, $([ "$3" = 1 ] && echo O_DIRECT || echo bu
 	echo
 	echo "\`scripts/bench-l2-lmcache.sh\`: $(settings pairs) tight pairs per point; in each pair every tool stores" \
 		"$(settings rounds) measured rounds (+1 warmup) of $(settings round_mib) MiB (--num-keys = $(settings round_mib) MiB /" \
-		"(in-flight × size): 32 at 256 KiB × 8) with \`--only store\`, then loads them cold with \`--only load\`;" \
+		"(in-flight × size): $(($(settings round_mib) / 2)) at 256 KiB × 8) with \`--only store\`, then loads them cold with \`--only load\`;" \
 		"before each store the directory is emptied and \`sync\`ed, before each load \`sync; echo 3 > /proc/sys/vm/drop_caches\`," \
 		"then $(settings idle_s) s idle. One directory for every tool. The order of the tools is shuffled for each pair. lmfast and LMCache" \
 		"with \`--l1-align-bytes 4096\` and an fs_native adapter spec (lmfast's fs_native is LMCache's file layout and" \
@@ -303,42 +370,53 @@ label() { echo "$1 KiB, in-flight $2, $([ "$3" = 1 ] && echo O_DIRECT || echo bu
 		"per key, \`--iomem=shmhuge\`, psync with numjobs = in-flight, io_uring/libaio with 8 jobs × iodepth in-flight/8," \
 		"bandwidth of the whole job. LMCache: \`$(settings lmcache_cmd)\`. A failed run (a key not stored or loaded) is" \
 		"left out of its pair. Each cell: **median of the per-pair ratios** (pairs with ratio ≥ 1 / pairs): the ratios" \
-		"in pair order. LMCache's Python start-up (2–13 s here) adds idle disk time before its first I/O that the other tools" \
-		"do not get. lmfast --hugepages loads with \`--load-buffers per-thread\` (one buffer per I/O thread, as fio's" \
+		"in pair order. $(rest_md) lmfast --hugepages loads with \`--load-buffers per-thread\` (one buffer per I/O thread, as fio's" \
 		"jobs), the default and --no-thp into LMCache's per-key slots." \
-		"$([ "$(settings memory_kept)" = 1 ] && echo "Free page reporting was off for the run (page_reporting_order 11), restored after.")"
+		"$([ "$(settings memory_kept)" = 1 ] && echo "Free page reporting was off for the run (page_reporting_order 11), restored after.")" \
+		"$(loads)"
 	echo
 	echo "## Default lmfast against LMCache's fs_native (goal ≥ 1.0)"
 	echo
-	echo "| point | op | lmfast / fs_native | lmfast --no-thp / fs_native |"
-	echo "|---|---|---|---|"
+	if ran lmfast-no-thp; then
+		echo "| point | op | lmfast / fs_native | lmfast --no-thp / fs_native |"
+		echo "|---|---|---|---|"
+	else
+		echo "| point | op | lmfast / fs_native |"
+		echo "|---|---|---|"
+	fi
 	points | while read -r kb qd d; do
 		for op in store load; do
-			echo "| $(label "$kb" "$qd" "$d") | $op | $(cell lmfast fs_native "$op" "$kb" "$qd" "$d") | $(cell lmfast-no-thp fs_native "$op" "$kb" "$qd" "$d") |"
+			printf '| %s | %s | %s |' "$(label "$kb" "$qd" "$d")" "$op" "$(cell lmfast fs_native "$op" "$kb" "$qd" "$d")"
+			! ran lmfast-no-thp || printf ' %s |' "$(cell lmfast-no-thp fs_native "$op" "$kb" "$qd" "$d")"
+			echo
 		done
 	done
 	echo
-	echo "## lmfast --hugepages against the best fio engine (goal ≥ 0.95)"
-	echo
-	echo "| point | op | fio engine | lmfast --hugepages / fio |"
-	echo "|---|---|---|---|"
-	points | while read -r kb qd d; do
-		for op in store load; do
-			e=$(best_fio "$op" "$kb" "$qd" "$d")
-			if [ -z "$e" ]; then echo "| $(label "$kb" "$qd" "$d") | $op | n/a | n/a |"; continue; fi
-			echo "| $(label "$kb" "$qd" "$d") | $op | ${e#fio-} | $(cell lmfast-hugepages "$e" "$op" "$kb" "$qd" "$d") |"
+	if ran lmfast-hugepages; then
+		echo "## lmfast --hugepages against the best fio engine (goal ≥ 0.95)"
+		echo
+		echo "| point | op | fio engine | lmfast --hugepages / fio |"
+		echo "|---|---|---|---|"
+		points | while read -r kb qd d; do
+			for op in store load; do
+				e=$(best_fio "$op" "$kb" "$qd" "$d")
+				if [ -z "$e" ]; then echo "| $(label "$kb" "$qd" "$d") | $op | n/a | n/a |"; continue; fi
+				echo "| $(label "$kb" "$qd" "$d") | $op | ${e#fio-} | $(cell lmfast-hugepages "$e" "$op" "$kb" "$qd" "$d") |"
+			done
 		done
-	done
-	echo
-	echo "## Default lmfast against LMCache's Python fs adapter"
-	echo
-	echo "| point | op | lmfast / fs |"
-	echo "|---|---|---|"
-	points | while read -r kb qd d; do
-		for op in store load; do
-			echo "| $(label "$kb" "$qd" "$d") | $op | $(cell lmfast fs "$op" "$kb" "$qd" "$d") |"
+		echo
+	fi
+	if ran fs; then
+		echo "## Default lmfast against LMCache's Python fs adapter"
+		echo
+		echo "| point | op | lmfast / fs |"
+		echo "|---|---|---|"
+		points | while read -r kb qd d; do
+			for op in store load; do
+				echo "| $(label "$kb" "$qd" "$d") | $op | $(cell lmfast fs "$op" "$kb" "$qd" "$d") |"
+			done
 		done
-	done
+	fi
 	echo
 	echo "## Medians of each tool (MiB/s; failed runs)"
 	echo
