@@ -13,10 +13,20 @@
 #
 # Two processes, one core each where the machine has two: lmfast on CPU 0,
 # the controller on CPU 1 (taskset), so that neither takes the other's core.
-# Every run scrapes the controller's /metrics (--controller-metrics) and
-# ends with the reconciliation of what lmfast sent with what the controller
-# received. Knobs:
-#   CAP_SWEEP ("rate=250:64000:x2"), CAP_SLO ("p2p_lookup.p99<5ms"),
+# Every run against controller-server scrapes its /metrics
+# (--controller-metrics) and ends with the reconciliation of what lmfast
+# sent with what the controller received. LMCache's controller (9f5cee0c)
+# is not scraped during the load: its /metrics reads its PULL socket's
+# ZMQ_EVENTS from the HTTP server's thread, and a read while frames are
+# pending leaves its asyncio PULL loop asleep for good (measured: 5 123 of
+# 10 930 frames received at 1 000 requests/s with scraping, all without).
+# Its frames are read from /metrics once before and once after each run,
+# while it is idle, and reconciled here. Before the sweeps, a floor run per controller: heartbeats only
+# (the cheapest request: no state is read) at 100/s for 10 s, whose p99 is
+# what the machine's wake-ups alone cost a round trip; an SLO below it
+# measures the machine, not the controller. Knobs:
+#   CAP_SWEEP ("rate=250:64000:x2"), CAP_SLO ("p2p_lookup.p99<5ms;p2p_lookup.p99<50ms":
+#   one sweep per SLO, ';'-separated),
 #   CAP_STEP (10s per step, after --warmup 2s), CAP_CONCURRENCY ("1 8":
 #   one sweep per value, --concurrency per sender), CAP_FLAGS (more lmfast
 #   flags), CAP_TARGETS ("controller-server lmcache").
@@ -27,7 +37,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 need jq
 need curl
 sweep=${CAP_SWEEP:-rate=250:64000:x2}
-slo=${CAP_SLO:-p2p_lookup.p99<5ms}
+slos=${CAP_SLO:-p2p_lookup.p99<5ms;p2p_lookup.p99<50ms}
 step=${CAP_STEP:-10s}
 concs=${CAP_CONCURRENCY:-1 8}
 targets=${CAP_TARGETS:-controller-server lmcache}
@@ -87,6 +97,18 @@ stop() {
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# pulled PORT: the controller's PULL frame counter from its /metrics.
+pulled() {
+	curl -sf "127.0.0.1:$1/metrics" | awk '$1 ~ /pull_socket_message_count/ {printf "%d", $2; exit}'
+}
+
+# scrape_flags TARGET: --controller-metrics for the targets lmfast may
+# scrape while loading them.
+scrape_flags() {
+	[ "$1" = lmcache ] && return
+	echo "--controller-metrics=http://127.0.0.1:$http/metrics"
+}
+
 if [ "${CAP_REPORT_ONLY:-}" != 1 ]; then
 	: >"$jsonl"
 	for target in $targets; do
@@ -94,23 +116,43 @@ if [ "${CAP_REPORT_ONLY:-}" != 1 ]; then
 			echo "bench-capacity: LMCACHE_CONTROLLER_CMD is unset: LMCache's controller is left out" >&2
 			continue
 		fi
-		for conc in $concs; do
-			start "$target"
-			before=$(load)
-			echo "bench-capacity: $target, --concurrency $conc (load $before)" >&2
-			rc=0
-			"${cpu_lmfast[@]}" "$bin" controller --controller-host 127.0.0.1 \
-				--monitor-ports "{\"pull\":$pp,\"reply\":$rp,\"heartbeat\":$hp}" \
-				--controller-metrics "http://127.0.0.1:$http/metrics" \
-				"${seed_flags[@]}" --concurrency "$conc" --sweep "$sweep" --slo "$slo" \
-				--step-duration "$step" ${CAP_FLAGS:-} --out "$tmp/run.jsonl" 2>"$tmp/run.err" || rc=$?
-			after=$(load)
-			stop
-			jq -cn --arg target "$target" --argjson conc "$conc" --arg before "$before" --arg after "$after" \
-				--argjson rc "$rc" --rawfile report "$tmp/run.err" --rawfile server "$tmp/srv.out" \
-				'{event:"bench", target:$target, concurrency:$conc, load_before:$before, load_after:$after,
-				  exit:$rc, report:$report, server_output:($server|.[-2000:])}' >>"$jsonl"
-			cat "$tmp/run.jsonl" >>"$jsonl"
+		start "$target"
+		before=$(load)
+		echo "bench-capacity: $target, floor (load $before)" >&2
+		rc=0
+		"${cpu_lmfast[@]}" "$bin" controller --controller-host 127.0.0.1 \
+			--monitor-ports "{\"pull\":$pp,\"reply\":$rp,\"heartbeat\":$hp}" \
+			$(scrape_flags "$target") \
+			--num-instances 50 --operations heartbeat:100 --rate 100 --duration 10 \
+			--no-headroom --out "$tmp/run.jsonl" 2>"$tmp/run.err" || rc=$?
+		after=$(load)
+		stop
+		jq -cn --arg target "$target" --arg before "$before" --arg after "$after" --argjson rc "$rc" \
+			'{event:"bench", kind:"floor", target:$target, load_before:$before, load_after:$after, exit:$rc}' >>"$jsonl"
+		cat "$tmp/run.jsonl" >>"$jsonl"
+		IFS=';' read -r -a slo_list <<<"$slos"
+		for slo in "${slo_list[@]}"; do
+			for conc in $concs; do
+				start "$target"
+				base=$(pulled "$http")
+				before=$(load)
+				echo "bench-capacity: $target, --slo '$slo', --concurrency $conc (load $before)" >&2
+				rc=0
+				"${cpu_lmfast[@]}" "$bin" controller --controller-host 127.0.0.1 \
+					--monitor-ports "{\"pull\":$pp,\"reply\":$rp,\"heartbeat\":$hp}" \
+					$(scrape_flags "$target") \
+					"${seed_flags[@]}" --concurrency "$conc" --sweep "$sweep" --slo "$slo" \
+					--step-duration "$step" ${CAP_FLAGS:-} --out "$tmp/run.jsonl" 2>"$tmp/run.err" || rc=$?
+				after=$(load)
+				sleep 2
+				received=$(($(pulled "$http") - base))
+				stop
+				jq -cn --arg target "$target" --argjson conc "$conc" --arg slo "$slo" --argjson received "$received" --arg before "$before" --arg after "$after" \
+					--argjson rc "$rc" --rawfile report "$tmp/run.err" --rawfile server "$tmp/srv.out" \
+					'{event:"bench", kind:"sweep", target:$target, concurrency:$conc, slo:$slo, load_before:$before, load_after:$after, received_frames:$received,
+					  exit:$rc, report:$report, server_output:($server|.[-2000:])}' >>"$jsonl"
+				cat "$tmp/run.jsonl" >>"$jsonl"
+			done
 		done
 	done
 fi
@@ -125,22 +167,62 @@ fi
 	echo "Command: \`scripts/bench-capacity.sh BIN OUTDIR DATE\` (\`LMCACHE_CONTROLLER_CMD\` for LMCache's"
 	echo "controller). Raw JSONL: \`capacity-$date.jsonl\` (a \`bench\` line per run, then the run's own lines)."
 	echo
-	echo "Method: \`lmfast controller ${seed_flags[*]} --concurrency C --sweep $sweep --slo '$slo'"
-	echo "--step-duration $step\` (\`--warmup 2s\` per step, excluded) with \`--controller-metrics\` on the"
-	echo "controller's /metrics; lmfast on CPU 0, the controller on CPU 1. Coarse steps double the rate"
+	echo "Method: \`lmfast controller ${seed_flags[*]} --concurrency C --sweep $sweep --slo SLO"
+	echo "--step-duration $step\` (\`--warmup 2s\` per step, excluded), with \`--controller-metrics\` on"
+	echo "controller-server's /metrics (LMCache's is read only idle, before and after each run: see the"
+	echo "script's header); lmfast on CPU 0, the controller on CPU 1. Coarse steps double the rate"
 	echo "until one fails the SLO, then bisection to 5 %. Latency terms are corrected latency (from each"
 	echo "request's intended send time), so a stall of the machine counts against the controller as it"
 	echo "would against a user; the load average before and after each run says how quiet the machine was."
 	echo "\`limited by rate\` means lmfast sent what was due (achieved = target); \`lmfast\` would mean"
 	echo "lmfast itself was the limit, and the capacity would be lmfast's, not the controller's."
+	echo
+	echo "## Capacities"
+	echo
+	echo "| controller | SLO | --concurrency | capacity (requests/s) | lowest failing rate, and why | frames |"
+	echo "|---|---|---|---|---|---|"
+	jq -rs '
+		. as $all | [range(length)] | map(select($all[.].event == "bench")) as $st |
+		range($st | length) as $k | $all[$st[$k]] as $b | select($b.kind != "floor") |
+		$all[($st[$k] + 1):($st[$k + 1] // ($all | length))] as $run |
+		($run | map(select(.event == "capacity")) | first) as $c |
+		($run | map(select(.event == "summary" and .op == "all")) | first) as $s |
+		($s.push_frames_sent + $s.teardown_frames_sent) as $sent |
+		(if $s.controller_received_frames != null then $s.controller_received_frames else $b.received_frames end) as $got |
+		"| \($b.target) | `\($b.slo)` | \($b.concurrency) | \(if $c.pass_step == null then "below \($c.first_fail)" else $c.capacity end) | \($c.first_fail // "-"): \(($c.fail_slo // []) | map(.term + " = " + (.value | tostring) + " " + .unit) | join(", ")) | \($sent) sent, \($got) received |"
+	' "$jsonl"
+	echo
+	echo "## The machine's floor"
+	echo
+	echo "Heartbeats only (\`--operations heartbeat:100 --rate 100 --duration 10\`): the controller reads no"
+	echo "state to answer, so the latency is the round trip itself — on an idle VM mostly the wake-ups of"
+	echo "idle vCPUs along it. A latency SLO below this p99 measures the machine, not the controller."
+	echo
+	echo "| controller | load before | heartbeat p50 / p90 / p99 / max ms (service) | p99 ms (corrected) |"
+	echo "|---|---|---|---|"
 	jq -rs '
 		def r2: if . == null then "-" else (. * 100 | round / 100 | tostring) end;
-		. as $all | [range(length)] | map(select($all[.].event == "bench")) as $starts |
-		range($starts | length) as $i |
-		$all[$starts[$i]] as $b |
-		$all[($starts[$i] + 1):($starts[$i + 1] // ($all | length))] as $run |
-		"\n## \($b.target), --concurrency \($b.concurrency)\n",
+		. as $all | [range(length)] | map(select($all[.].event == "bench" and $all[.].kind == "floor")) as $starts |
+		$starts[] as $i | $all[$i] as $b |
+		($all[($i + 1):] | map(select(.event == "summary" and .op == "heartbeat")) | first) as $h |
+		"| \($b.target) | \($b.load_before) | \($h.latency_us.p50 / 1000 | r2) / \($h.latency_us.p90 / 1000 | r2) / \($h.latency_us.p99 / 1000 | r2) / \($h.latency_us.max / 1000 | r2) | \($h.corrected_us.p99 / 1000 | r2) |"
+	' "$jsonl"
+	jq -rs '
+		def r2: if . == null then "-" else (. * 100 | round / 100 | tostring) end;
+		. as $all | [range(length)] | map(select($all[.].event == "bench")) as $allstarts |
+		[range($allstarts | length)] | map(select($all[$allstarts[.]].kind != "floor")) as $ks |
+		$ks[] as $k | $allstarts[$k] as $si |
+		$all[$si] as $b |
+		$all[($si + 1):($allstarts[$k + 1] // ($all | length))] as $run |
+		"\n## \($b.target), --slo \u0027\($b.slo)\u0027, --concurrency \($b.concurrency)\n",
 		"Load average before / after: \($b.load_before) / \($b.load_after); lmfast exit \($b.exit).\n",
+		($run | map(select(.event == "summary" and .op == "all")) | first) as $s |
+		($s.push_frames_sent + $s.teardown_frames_sent) as $sent |
+		(if $s.controller_received_frames != null then
+			"Frames (lmfast\u0027s --controller-metrics): sent \($sent) (run and teardown), the controller received \($s.controller_received_frames): \(if $s.reconciled then "reconciled" else "NOT reconciled" end).\n"
+		else
+			"Frames (the controller\u0027s /metrics read idle before and after the run, not during it): sent \($sent) (run and teardown), the controller received \($b.received_frames): \(if $sent == $b.received_frames then "reconciled" else "NOT reconciled" end).\n"
+		end),
 		"```",
 		($b.report | split("\n") | . as $l | (map(startswith("Sweep (")) | index(true)) as $k |
 			if $k == null then "(no sweep table: see the report in the JSONL)" else $l[$k:] | map(select(. != "")) | join("\n") end),
