@@ -259,7 +259,9 @@ func (c *collector) received() *Received {
 }
 
 // readsIntake reports whether this group reads the run's Intake.
-func (c *collector) readsIntake() bool { return c.g.cfg.Intake != nil && c.g.cfg.Proc == 0 }
+func (c *collector) readsIntake() bool {
+	return c.g.cfg.Intake != nil && !c.g.cfg.Intake.IdleOnly && c.g.cfg.Proc == 0
+}
 
 // progress writes the human progress line of the step being run.
 func (c *collector) progress(set stepSetting, measuring bool) {

@@ -22,6 +22,14 @@ type Intake struct {
 	sc  *scrape.Scraper
 	ctx context.Context
 
+	// IdleOnly, when set, reads the page only while the controller
+	// should be idle: the baseline before the run and Settle after the
+	// drain, never during the load (interval lines then carry no
+	// controller figures). LMCache's controller can stop receiving when
+	// its /metrics is read while frames are pending (README,
+	// "Reconciliation").
+	IdleOnly bool
+
 	mu       sync.Mutex
 	groups   []*group
 	prev     scrape.Delta // the previous interval's reading

@@ -73,6 +73,8 @@ type controllerCmd struct {
 
 	// ControllerMetrics is the controller's Prometheus page to reconcile with.
 	ControllerMetrics string `name:"controller-metrics" placeholder:"URL" help:"The controller's Prometheus /metrics page (http://host:port/metrics): its received counts are read before the run, every --interval and after the drain, and reconciled with what was sent; exit 1 if they differ. Valid while lmfast is the controller's only sender."`
+	// ControllerMetricsIdle reads that page only before and after the load.
+	ControllerMetricsIdle bool `name:"controller-metrics-idle" help:"Read --controller-metrics only before the run and after the drain, never during the load (no controller figures in the interval lines): LMCache's controller can stop receiving when its /metrics is read under load (README, Reconciliation)."`
 }
 
 // monitorPorts is the --monitor-ports JSON.
@@ -312,6 +314,7 @@ func (c *controllerCmd) Run(a *app) error {
 	var intake *engine.Intake
 	if metrics != nil {
 		intake = engine.NewIntake(ctx, metrics)
+		intake.IdleOnly = c.ControllerMetricsIdle
 		for g := range groups {
 			groups[g].Intake = intake
 		}
@@ -568,7 +571,7 @@ func (c *controllerCmd) writeConfig(out *stream.Writer, groups []engine.Config, 
 		Func(func(e *zerolog.Event) { c.fields(e, place, out.Run(), g.StartAt, c.Rate) }).
 		Func(c.workerFlags.configFields)
 	if metrics != nil {
-		e = e.Str("controller_metrics", metrics.URL())
+		e = e.Str("controller_metrics", metrics.URL()).Bool("controller_metrics_idle", c.ControllerMetricsIdle)
 	}
 	c.shapeFields(e, shapes).Send()
 }

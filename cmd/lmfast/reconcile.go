@@ -17,6 +17,9 @@ const metricsTimeout = 2 * time.Second
 // page (nil without one).
 func (c *controllerCmd) metricsFlag() (*scrape.Scraper, error) {
 	if c.ControllerMetrics == "" {
+		if c.ControllerMetricsIdle && !c.Embedded {
+			return nil, badInput("--controller-metrics-idle needs --controller-metrics URL (or --embedded)")
+		}
 		return nil, nil
 	}
 	if c.Embedded {

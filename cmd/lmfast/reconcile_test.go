@@ -7,11 +7,13 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -109,6 +111,68 @@ func TestControllerMetricsReconcile(t *testing.T) {
 	end := summaryOf(srv.stop(t), "summary")
 	if end == nil || float64(integer(end["pull_frames"])) != sent {
 		t.Fatalf("the controller's own summary %v; lmfast sent %v frames", end, sent)
+	}
+}
+
+// TestControllerMetricsIdle: with --controller-metrics-idle the page is
+// read before the run and after the drain only: no reading falls between
+// the first and the last interval line (without the flag one falls before
+// every interval line), the interval lines carry no controller figures,
+// and the run still reconciles exactly.
+func TestControllerMetricsIdle(t *testing.T) {
+	srv := startServerProcess(t, "--pull-port", "0", "--reply-port", "0", "--heartbeat-port", "0", "--http-port", "0")
+	var mu sync.Mutex
+	var reads []time.Time
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reads = append(reads, time.Now())
+		mu.Unlock()
+		resp, err := http.Get(srv.metricsURL())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer proxy.Close()
+	for _, idle := range []bool{false, true} {
+		mu.Lock()
+		reads = nil
+		mu.Unlock()
+		args := []string{"--monitor-ports", srv.monitorPorts(), "--controller-metrics", proxy.URL + "/metrics",
+			"--duration", "2", "--interval", "300ms", "--operations", "admit:50,evict:50", "--warmup", "0"}
+		if idle {
+			args = append(args, "--controller-metrics-idle")
+		}
+		code, stderr, ls := runLmfast(t, args...)
+		if code != ExitOK {
+			t.Fatalf("idle %v: exit %d: %s", idle, code, stderr)
+		}
+		intervals, sum := allLines(ls)
+		if len(intervals) < 3 || sum["reconciled"] != true {
+			t.Fatalf("idle %v: %d interval lines, summary %v", idle, len(intervals), sum)
+		}
+		first, err := time.Parse(time.RFC3339Nano, intervals[0]["time"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last, _ := time.Parse(time.RFC3339Nano, intervals[len(intervals)-1]["time"].(string))
+		mu.Lock()
+		during := 0
+		for _, at := range reads {
+			if at.After(first) && at.Before(last) {
+				during++
+			}
+		}
+		mu.Unlock()
+		_, figures := intervals[1]["received_frames"]
+		switch {
+		case idle && (during != 0 || figures):
+			t.Fatalf("--controller-metrics-idle: %d readings during the load, interval figures %v", during, figures)
+		case !idle && (during == 0 || !figures):
+			t.Fatalf("without --controller-metrics-idle: %d readings during the load, interval figures %v", during, figures)
+		}
 	}
 }
 
