@@ -18,6 +18,7 @@ import (
 	enginejsonl "github.com/lmfast/lmfast/engine/jsonl"
 	"github.com/lmfast/lmfast/engine/keydist"
 	"github.com/lmfast/lmfast/engine/scenario"
+	"github.com/lmfast/lmfast/engine/scenario/storm"
 	"github.com/lmfast/lmfast/engine/scrape"
 	"github.com/lmfast/lmfast/engine/slo"
 	"github.com/lmfast/lmfast/engine/sweep"
@@ -301,14 +302,12 @@ func (c *controllerCmd) Run(a *app) error {
 		}
 	}()
 
-	var st *storm
+	var st *storm.Storm
 	if c.Scenario == scenarioRestartStorm {
-		if st, err = c.newStorm(a, out, server, metrics, duration); err != nil {
-			return err
-		}
-		groups[0].Workers = func(w *engine.Workers) { st.workers <- w }
-		go st.run(ctx)
-		defer st.stop()
+		st = c.newStorm(a, out, server, metrics, duration)
+		groups[0].Workers = st.Workers
+		go st.Run(ctx)
+		defer st.Stop()
 		metrics = nil // a restart loses frames by design: the key count is read, not reconciled
 	}
 	var intake *engine.Intake
@@ -381,8 +380,8 @@ func (c *controllerCmd) Run(a *app) error {
 				hooks.Started, rep = scRun.start, scenarioReporter{Reporter: rep, sc: sc}
 			}
 			if st != nil {
-				rep = st.reporter(rep)
-				hooks.Stopped = func(int64) { st.stop() }
+				rep = st.Reporter(rep)
+				hooks.Stopped = func(int64) { st.Stop() }
 			}
 			results[g], errs[g] = engine.Run(ctx, groups[g], rep, hooks)
 			agree.arrive(g, 0, 0, false) // a group that ended before registering

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -82,4 +83,28 @@ func (s *embeddedServer) verify(out *stream.Writer, r *engine.Result, extraFrame
 			framesSent, kvOpsSent, c.PullFrames, c.KVOpsApplied, c.DroppedKVOps, c.PullDecodeErrors)
 	}
 	return nil
+}
+
+// restart closes the embedded controller and starts a fresh one on the
+// same ports (retrying while the ports are still held), as a controller
+// process that restarts: no worker, no key.
+func (s *embeddedServer) restart() error {
+	p := s.srv.Ports()
+	s.before = append(s.before, s.srv.Counters())
+	s.srv.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		srv, err := refcontroller.Start(context.Background(), refcontroller.Config{
+			Host: "127.0.0.1", PullPort: p.Pull, ReplyPort: p.Reply, HeartbeatPort: p.Heartbeat, HTTPPort: p.HTTP, Log: zerolog.Nop(),
+		})
+		if err == nil {
+			s.srv = srv
+			return nil
+		}
+		var be *refcontroller.BindError
+		if !errors.As(err, &be) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

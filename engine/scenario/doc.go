@@ -20,6 +20,8 @@
 //	            reply checked against the cluster lmfast admitted
 //	            (p2pstress.go, the expected answers in cluster.go)
 //
+// restart-storm, which restarts the controller, is the package storm's.
+//
 // A scenario writes "scenario" lines (phase "start" or "setup", then
 // "interval" and "end")
 // and "error" lines on the run's stream, and one human line per phase on
