@@ -116,11 +116,13 @@ func (st *Storm) Run(ctx context.Context) {
 	}
 	// The fresh controller asked every worker for a full sync at the
 	// start; a worker still in it would ignore the restart's command.
-	for w.Syncing() > 0 {
+	// The count is the one read before the run ended: its end abandons
+	// the syncs still running.
+	for syncing := w.Syncing(); syncing > 0; syncing = w.Syncing() {
 		if !sleepCtx(ctx, st.done, poll) {
 			out.Event("scenario").Str("scenario", Name).Str("phase", "end").Bool("restarted", false).
-				Int("syncing", w.Syncing()).Send()
-			fmt.Fprintf(log, "restart-storm: the run ended before the workers' first full syncs did (%d still syncing): no restart\n", w.Syncing())
+				Int("syncing", syncing).Send()
+			fmt.Fprintf(log, "restart-storm: the run ended before the workers' first full syncs did (%d still syncing): no restart\n", syncing)
 			return
 		}
 	}
