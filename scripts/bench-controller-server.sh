@@ -29,14 +29,6 @@ trap 'for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$
 hz=$(getconf CLK_TCK)
 
 field() { jq -r "$2" "$1"; }
-listening() { # FILE: wait for the listening line
-	for _ in $(seq 100); do
-		[ -s "$1" ] && head -1 "$1" | jq -e '.event=="listening"' >/dev/null 2>&1 && return
-		sleep 0.05
-	done
-	echo "no listening line in $1" >&2
-	exit 1
-}
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 applied() { curl -s "127.0.0.1:$1/metrics" | awk '$1=="lmfast_controller_kv_ops_applied_total" {printf "%d", $2}'; }
 

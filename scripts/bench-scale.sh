@@ -38,14 +38,6 @@ tmp=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
 
-listening() { # FILE: wait for the listening line
-	for _ in $(seq 100); do
-		[ -s "$1" ] && head -1 "$1" | jq -e '.event=="listening"' >/dev/null 2>&1 && return
-		sleep 0.05
-	done
-	echo "no listening line in $1" >&2
-	exit 1
-}
 ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 hz=$(getconf CLK_TCK)
 kib() { awk -v k="$2" '$1==k":" {print $2}' "/proc/$1/status" 2>/dev/null || true; }

@@ -19,3 +19,14 @@ machine_md() {
 
 # jq_num FILE FILTER: one number from a JSONL file.
 jq_num() { jq -rs "$2" "$1"; }
+
+# listening FILE: wait (5 s at most) for the listening line a server
+# (lmfast sink, controller-server) writes first on its JSONL stdout.
+listening() {
+	for _ in $(seq 100); do
+		[ -s "$1" ] && head -1 "$1" | jq -e '.event=="listening"' >/dev/null 2>&1 && return
+		sleep 0.05
+	done
+	echo "no listening line in $1" >&2
+	exit 1
+}
