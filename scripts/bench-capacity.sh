@@ -20,8 +20,8 @@
 # ZMQ_EVENTS from the HTTP server's thread, and a read while frames are
 # pending leaves its asyncio PULL loop asleep for good (measured: 5 123 of
 # 10 930 frames received at 1 000 requests/s with scraping, all without).
-# Its frames are read from /metrics once before and once after each run,
-# while it is idle, and reconciled here. Before the sweeps, a floor run per controller: heartbeats only
+# lmfast reads its /metrics only while it is idle, before the run and
+# after the drain (--controller-metrics-idle), and reconciles from those. Before the sweeps, a floor run per controller: heartbeats only
 # (the cheapest request: no state is read) at 100/s for 10 s, whose p99 is
 # what the machine's wake-ups alone cost a round trip; an SLO below it
 # measures the machine, not the controller. Knobs:
@@ -97,16 +97,12 @@ stop() {
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# pulled PORT: the controller's PULL frame counter from its /metrics.
-pulled() {
-	curl -sf "127.0.0.1:$1/metrics" | awk '$1 ~ /pull_socket_message_count/ {printf "%d", $2; exit}'
-}
-
-# scrape_flags TARGET: --controller-metrics for the targets lmfast may
-# scrape while loading them.
+# scrape_flags TARGET: --controller-metrics, read only while idle for
+# LMCache's controller (see the header).
 scrape_flags() {
-	[ "$1" = lmcache ] && return
 	echo "--controller-metrics=http://127.0.0.1:$http/metrics"
+	[ "$1" = lmcache ] && echo --controller-metrics-idle
+	return 0
 }
 
 if [ "${CAP_REPORT_ONLY:-}" != 1 ]; then
@@ -134,7 +130,6 @@ if [ "${CAP_REPORT_ONLY:-}" != 1 ]; then
 		for slo in "${slo_list[@]}"; do
 			for conc in $concs; do
 				start "$target"
-				base=$(pulled "$http")
 				before=$(load)
 				echo "bench-capacity: $target, --slo '$slo', --concurrency $conc (load $before)" >&2
 				rc=0
@@ -144,12 +139,10 @@ if [ "${CAP_REPORT_ONLY:-}" != 1 ]; then
 					"${seed_flags[@]}" --concurrency "$conc" --sweep "$sweep" --slo "$slo" \
 					--step-duration "$step" ${CAP_FLAGS:-} --out "$tmp/run.jsonl" 2>"$tmp/run.err" || rc=$?
 				after=$(load)
-				sleep 2
-				received=$(($(pulled "$http") - base))
 				stop
-				jq -cn --arg target "$target" --argjson conc "$conc" --arg slo "$slo" --argjson received "$received" --arg before "$before" --arg after "$after" \
+				jq -cn --arg target "$target" --argjson conc "$conc" --arg slo "$slo" --arg before "$before" --arg after "$after" \
 					--argjson rc "$rc" --rawfile report "$tmp/run.err" --rawfile server "$tmp/srv.out" \
-					'{event:"bench", kind:"sweep", target:$target, concurrency:$conc, slo:$slo, load_before:$before, load_after:$after, received_frames:$received,
+					'{event:"bench", kind:"sweep", target:$target, concurrency:$conc, slo:$slo, load_before:$before, load_after:$after,
 					  exit:$rc, report:$report, server_output:($server|.[-2000:])}' >>"$jsonl"
 				cat "$tmp/run.jsonl" >>"$jsonl"
 			done
