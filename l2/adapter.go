@@ -82,6 +82,11 @@ type Options struct {
 	Writable bool
 	// Warn receives one-line warnings (e.g. O_DIRECT not supported).
 	Warn func(string)
+	// HeadRead, when > 0, splits a buffered load of an fs or fs_native key
+	// whose spec sets no read_ahead_size: read the first HeadRead bytes,
+	// then the rest. The kernel then reads the rest into large page-cache
+	// folios (docs/performance.md, "L2: buffered loads and segments").
+	HeadRead int
 }
 
 // New creates the adapter a spec describes. Errors are LMCache's

@@ -58,6 +58,10 @@ type Config struct {
 	// scattered 4 KiB pages carries a segment per page, which a virtual
 	// disk may pay for. HugePages takes precedence.
 	PlainPages bool
+	// HeadRead splits buffered loads of keys larger than it when the
+	// adapter spec sets no read_ahead_size: the first HeadRead bytes, then
+	// the rest (Options.HeadRead). 0 reads each key in one pread.
+	HeadRead   int
 	DropCaches bool
 	Raw        bool
 	// StoreLoadTimeout and LookupTimeout bound each wait for a completion

@@ -17,13 +17,14 @@ import (
 // file descriptors opened once.
 type fsAdapter struct {
 	base      string
-	dir       int  // base_path
-	tmpDir    int  // base_path/relative_tmp_dir, or dir
-	tmpSame   bool // temp files are <name>.tmp in dir
-	native    bool // fs_native: files 0644 on both paths, read-ahead on both paths
-	odirect   bool // use_odirect
-	bsize     int  // statvfs(base_path).f_bsize, with use_odirect
-	readAhead int
+	dir       int         // base_path
+	tmpDir    int         // base_path/relative_tmp_dir, or dir
+	tmpSame   bool        // temp files are <name>.tmp in dir
+	native    bool        // fs_native: files 0644 on both paths, read-ahead on both paths
+	odirect   bool        // use_odirect
+	bsize     int         // statvfs(base_path).f_bsize, with use_odirect
+	readAhead int         // read_ahead_size (0: unset)
+	headRead  int         // Options.HeadRead: the split of buffered loads without read_ahead_size
 	noDirect  atomic.Bool // set when the filesystem refused O_DIRECT
 	noNoRepl  atomic.Bool // set when the filesystem refused RENAME_NOREPLACE
 	warn      func(string)
@@ -37,7 +38,7 @@ func newFS(s Spec, opt Options) (*fsAdapter, error) {
 		return nil, err
 	}
 	a := &fsAdapter{dir: -1, tmpDir: -1, base: s.BasePath, native: s.Type == "fs_native", odirect: s.UseODirect,
-		readAhead: int(min(s.ReadAheadSize, 1<<40)), warn: opt.Warn, tmpSame: true}
+		readAhead: int(min(s.ReadAheadSize, 1<<40)), headRead: max(opt.HeadRead, 0), warn: opt.Warn, tmpSame: true}
 	fd, err := unix.Open(s.BasePath, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open base_path %s: %w", s.BasePath, err)
@@ -275,10 +276,11 @@ var errShortRead = errors.New("load: file shorter than the payload (truncated?)"
 // read fills buf from fd, with LMCache's read-ahead split: read the first
 // read_ahead_size bytes and, only if all arrived, the rest. fs applies it
 // to buffered reads only, fs_native to both (lmfast skips it under O_DIRECT
-// when the split would be unaligned).
+// when the split would be unaligned). Without read_ahead_size, a buffered
+// read is split at headRead the same way.
 func (a *fsAdapter) read(fd int, buf []byte, direct bool) (int, error) {
-	ra := a.readAhead
-	if !a.splitRead(len(buf), direct) {
+	ra := a.readSplit(len(buf), direct)
+	if ra == 0 {
 		return preadFull(fd, buf, 0)
 	}
 	head, err := preadFull(fd, buf[:ra], 0)
@@ -287,6 +289,18 @@ func (a *fsAdapter) read(fd int, buf []byte, direct bool) (int, error) {
 	}
 	tail, err := preadFull(fd, buf[ra:], ra)
 	return head + tail, err
+}
+
+// readSplit is where a read of n bytes is split (0: not split):
+// read_ahead_size as LMCache splits, else headRead for a buffered read.
+func (a *fsAdapter) readSplit(n int, direct bool) int {
+	switch {
+	case a.splitRead(n, direct):
+		return a.readAhead
+	case a.readAhead == 0 && !direct && a.headRead > 0 && n > a.headRead:
+		return a.headRead
+	}
+	return 0
 }
 
 // splitRead reports whether a read of n bytes is split at read_ahead_size:

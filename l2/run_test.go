@@ -179,6 +179,55 @@ func TestReadAheadSplit(t *testing.T) {
 	}
 }
 
+// TestHeadReadSplitsBufferedLoadsOnly: without read_ahead_size, a buffered
+// load larger than the head read is split there; O_DIRECT loads, keys no
+// larger than it, and specs with read_ahead_size are not (the spec's split
+// wins).
+func TestHeadReadSplitsBufferedLoadsOnly(t *testing.T) {
+	tests := []struct {
+		ra, head, n int
+		direct      bool
+		want        int
+	}{
+		{0, 64 << 10, 1 << 20, false, 64 << 10},
+		{0, 64 << 10, 1 << 20, true, 0},
+		{0, 64 << 10, 64 << 10, false, 0},
+		{0, 0, 1 << 20, false, 0},
+		{8192, 64 << 10, 1 << 20, false, 8192},
+		{8192, 64 << 10, 1 << 20, true, 8192},
+	}
+	for _, tc := range tests {
+		a := &fsAdapter{native: true, readAhead: tc.ra, headRead: tc.head, bsize: 4096}
+		if got := a.readSplit(tc.n, tc.direct); got != tc.want {
+			t.Errorf("%+v: split at %d", tc, got)
+		}
+	}
+}
+
+// TestHeadReadLoadsEveryByte: a load split by the head read returns the
+// stored payload byte for byte, at sizes around the split.
+func TestHeadReadLoadsEveryByte(t *testing.T) {
+	for _, size := range []int{4096, 8192, 12288, 1 << 20} {
+		a, err := New(Spec{Type: "fs_native", BasePath: t.TempDir()}, Options{Writable: true, HeadRead: 8192})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s Scratch
+		want := make([]byte, size)
+		for i := range want {
+			want[i] = byte(i*7 + i>>12)
+		}
+		if o := a.Store(&s, 3, want); o.Status != OK {
+			t.Fatalf("store %d bytes: %+v", size, o)
+		}
+		got := make([]byte, size)
+		if o := a.Load(&s, 3, got); o.Status != OK || o.Bytes != size || !bytes.Equal(got, want) {
+			t.Fatalf("load %d bytes split at 8192: %+v, equal %v", size, o, bytes.Equal(got, want))
+		}
+		a.Close()
+	}
+}
+
 // TestLoadReadErrorIsNotShortFile: an I/O error after part of the payload
 // arrived is reported as the read error it is; only an early end of file
 // is "shorter than the payload".
