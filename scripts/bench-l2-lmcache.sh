@@ -27,7 +27,8 @@
 # a tool leaves the disk doing would always fall on the same next one).
 # The report gives, per point, each pair's ratio of two tools and the
 # median of the ratios. Tools:
-#   lmfast            lmfast l2 with its defaults
+#   lmfast            lmfast l2 with its defaults (transparent huge page
+#                     buffers, --head-read-kb 64)
 #   lmfast-no-thp     --no-thp: payload buffers on plain 4 KiB pages
 #   lmfast-hugepages  --hugepages (2 MiB pages reserved by this script) and
 #                     --load-buffers per-thread: fio's memory footprint
@@ -375,23 +376,25 @@ label() { echo "$1 KiB, in-flight $2, $([ "$3" = 1 ] && echo O_DIRECT || echo bu
 		"$([ "$(settings memory_kept)" = 1 ] && echo "Free page reporting was off for the run (page_reporting_order 11), restored after.")" \
 		"$(loads)"
 	echo
-	echo "## Default lmfast against LMCache's fs_native (goal ≥ 1.0)"
-	echo
-	if ran lmfast-no-thp; then
-		echo "| point | op | lmfast / fs_native | lmfast --no-thp / fs_native |"
-		echo "|---|---|---|---|"
-	else
-		echo "| point | op | lmfast / fs_native |"
-		echo "|---|---|---|"
-	fi
-	points | while read -r kb qd d; do
-		for op in store load; do
-			printf '| %s | %s | %s |' "$(label "$kb" "$qd" "$d")" "$op" "$(cell lmfast fs_native "$op" "$kb" "$qd" "$d")"
-			! ran lmfast-no-thp || printf ' %s |' "$(cell lmfast-no-thp fs_native "$op" "$kb" "$qd" "$d")"
-			echo
+	if ran fs_native; then
+		echo "## Default lmfast against LMCache's fs_native (goal ≥ 1.0)"
+		echo
+		if ran lmfast-no-thp; then
+			echo "| point | op | lmfast / fs_native | lmfast --no-thp / fs_native |"
+			echo "|---|---|---|---|"
+		else
+			echo "| point | op | lmfast / fs_native |"
+			echo "|---|---|---|"
+		fi
+		points | while read -r kb qd d; do
+			for op in store load; do
+				printf '| %s | %s | %s |' "$(label "$kb" "$qd" "$d")" "$op" "$(cell lmfast fs_native "$op" "$kb" "$qd" "$d")"
+				! ran lmfast-no-thp || printf ' %s |' "$(cell lmfast-no-thp fs_native "$op" "$kb" "$qd" "$d")"
+				echo
+			done
 		done
-	done
-	echo
+		echo
+	fi
 	if ran lmfast-hugepages; then
 		echo "## lmfast --hugepages against the best fio engine (goal ≥ 0.95)"
 		echo
