@@ -351,6 +351,19 @@ loads() {
 }
 points() { jq -r 'select(.tool) | "\(.kb) \(.qd) \(.direct)"' "$RAW" | awk '!seen[$0]++'; }
 label() { echo "$1 KiB, in-flight $2, $([ "$3" = 1 ] && echo O_DIRECT || echo buffered)"; }
+# ratio_rows DEN TOOL...: a table row per point and operation, with a cell
+# of each TOOL against DEN.
+ratio_rows() {
+	local den=$1 t
+	shift
+	points | while read -r kb qd d; do
+		for op in store load; do
+			printf '| %s | %s |' "$(label "$kb" "$qd" "$d")" "$op"
+			for t in "$@"; do printf ' %s |' "$(cell "$t" "$den" "$op" "$kb" "$qd" "$d")"; done
+			echo
+		done
+	done
+}
 {
 	echo "# lmfast l2 against LMCache's \`lmcache bench l2\` (fs_native, fs) and fio — $DATE"
 	echo
@@ -386,13 +399,7 @@ label() { echo "$1 KiB, in-flight $2, $([ "$3" = 1 ] && echo O_DIRECT || echo bu
 			echo "| point | op | lmfast / fs_native |"
 			echo "|---|---|---|"
 		fi
-		points | while read -r kb qd d; do
-			for op in store load; do
-				printf '| %s | %s | %s |' "$(label "$kb" "$qd" "$d")" "$op" "$(cell lmfast fs_native "$op" "$kb" "$qd" "$d")"
-				! ran lmfast-no-thp || printf ' %s |' "$(cell lmfast-no-thp fs_native "$op" "$kb" "$qd" "$d")"
-				echo
-			done
-		done
+		ratio_rows fs_native lmfast $(! ran lmfast-no-thp || echo lmfast-no-thp)
 		echo
 	fi
 	if ran lmfast-hugepages; then
@@ -414,11 +421,7 @@ label() { echo "$1 KiB, in-flight $2, $([ "$3" = 1 ] && echo O_DIRECT || echo bu
 		echo
 		echo "| point | op | lmfast / fs |"
 		echo "|---|---|---|"
-		points | while read -r kb qd d; do
-			for op in store load; do
-				echo "| $(label "$kb" "$qd" "$d") | $op | $(cell lmfast fs "$op" "$kb" "$qd" "$d") |"
-			done
-		done
+		ratio_rows fs lmfast
 	fi
 	echo
 	echo "## Medians of each tool (MiB/s; failed runs)"
