@@ -97,6 +97,23 @@ stop() {
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# run_against TARGET WHAT ARGS...: starts TARGET, runs lmfast controller
+# against it with ARGS (JSONL to $tmp/run.jsonl, stderr to $tmp/run.err)
+# and stops it; sets rc, before and after (the load averages around it).
+run_against() {
+	local target=$1 what=$2
+	shift 2
+	start "$target"
+	before=$(load)
+	echo "bench-capacity: $target, $what (load $before)" >&2
+	rc=0
+	"${cpu_lmfast[@]}" "$bin" controller --controller-host 127.0.0.1 \
+		--monitor-ports "{\"pull\":$pp,\"reply\":$rp,\"heartbeat\":$hp}" \
+		$(scrape_flags "$target") "$@" --out "$tmp/run.jsonl" 2>"$tmp/run.err" || rc=$?
+	after=$(load)
+	stop
+}
+
 # scrape_flags TARGET: --controller-metrics, read only while idle for
 # LMCache's controller (see the header).
 scrape_flags() {
@@ -112,34 +129,18 @@ if [ "${CAP_REPORT_ONLY:-}" != 1 ]; then
 			echo "bench-capacity: LMCACHE_CONTROLLER_CMD is unset: LMCache's controller is left out" >&2
 			continue
 		fi
-		start "$target"
-		before=$(load)
-		echo "bench-capacity: $target, floor (load $before)" >&2
-		rc=0
-		"${cpu_lmfast[@]}" "$bin" controller --controller-host 127.0.0.1 \
-			--monitor-ports "{\"pull\":$pp,\"reply\":$rp,\"heartbeat\":$hp}" \
-			$(scrape_flags "$target") \
-			--num-instances 50 --operations heartbeat:100 --rate 100 --duration 10 \
-			--no-headroom --out "$tmp/run.jsonl" 2>"$tmp/run.err" || rc=$?
-		after=$(load)
-		stop
+		run_against "$target" floor \
+			--num-instances 50 --operations heartbeat:100 --rate 100 --duration 10 --no-headroom
 		jq -cn --arg target "$target" --arg before "$before" --arg after "$after" --argjson rc "$rc" \
 			'{event:"bench", kind:"floor", target:$target, load_before:$before, load_after:$after, exit:$rc}' >>"$jsonl"
 		cat "$tmp/run.jsonl" >>"$jsonl"
 		IFS=';' read -r -a slo_list <<<"$slos"
 		for slo in "${slo_list[@]}"; do
 			for conc in $concs; do
-				start "$target"
-				before=$(load)
-				echo "bench-capacity: $target, --slo '$slo', --concurrency $conc (load $before)" >&2
-				rc=0
-				"${cpu_lmfast[@]}" "$bin" controller --controller-host 127.0.0.1 \
-					--monitor-ports "{\"pull\":$pp,\"reply\":$rp,\"heartbeat\":$hp}" \
-					$(scrape_flags "$target") \
+				# shellcheck disable=SC2086 # CAP_FLAGS is word-split on purpose
+				run_against "$target" "--slo '$slo', --concurrency $conc" \
 					"${seed_flags[@]}" --concurrency "$conc" --sweep "$sweep" --slo "$slo" \
-					--step-duration "$step" ${CAP_FLAGS:-} --out "$tmp/run.jsonl" 2>"$tmp/run.err" || rc=$?
-				after=$(load)
-				stop
+					--step-duration "$step" ${CAP_FLAGS:-}
 				jq -cn --arg target "$target" --argjson conc "$conc" --arg slo "$slo" --arg before "$before" --arg after "$after" \
 					--argjson rc "$rc" --rawfile report "$tmp/run.err" --rawfile server "$tmp/srv.out" \
 					'{event:"bench", kind:"sweep", target:$target, concurrency:$conc, slo:$slo, load_before:$before, load_after:$after,
