@@ -101,9 +101,11 @@ func TestWorkerRateEachWorkerItsOwnRate(t *testing.T) {
 
 // TestRateScheduleIntervalsFollowTheShape runs each shape at rates a
 // loaded 2-core machine keeps up with: every interval's target is the
-// shape's mean over it, the requests completed by each interval's end
+// shape's mean over it, the requests intended by each interval's end
 // follow the shape's integral, the warm-up runs at the first value, and
-// the due requests are the integral over the measured time.
+// the due requests are the integral over the measured time. Intended
+// times are the pacer's, so the check holds however late a loaded
+// machine completes them.
 func TestRateScheduleIntervalsFollowTheShape(t *testing.T) {
 	const T, warmup = 3 * time.Second, 300 * time.Millisecond
 	for _, s := range []string{"step:100,400,200@1s", "ramp:50->450:3s", "sine:mean=250,amp=200,period=1.5s"} {
@@ -112,7 +114,7 @@ func TestRateScheduleIntervalsFollowTheShape(t *testing.T) {
 			k := enginetest.Start(t)
 			cfg := testConfig(k, "admit:100")
 			cfg.RateSchedule, cfg.Duration, cfg.Warmup, cfg.LateGrace = sh, T, warmup, 10*time.Second
-			cfg.Interval = 500 * time.Millisecond
+			cfg.Interval, cfg.Raw = 500*time.Millisecond, true
 			rec := &recorder{}
 			res, err := Run(context.Background(), cfg, rec, Hooks{})
 			if err != nil {
@@ -133,13 +135,14 @@ func TestRateScheduleIntervalsFollowTheShape(t *testing.T) {
 			if want := sh.At(0) * warmup.Seconds(); math.Abs(float64(warm)-want) > float64(cfg.Senders) {
 				t.Fatalf("%d operations in the %v warm-up, want %.1f at the shape's first value", warm, warmup, want)
 			}
-			// A request completes a little after its due time, and the
-			// collector reads its counters a little after each interval's
-			// end: by each interval's end the completed requests follow
-			// the integral within a lag of lag either way, the whole
-			// shape apart from a machine's hiccup.
-			const lag = 0.3
-			due := func(x float64) float64 { return sh.Integral(min(max(x, 0), T.Seconds())) }
+			if int64(len(rec.samples)) != sent || res.SamplesDropped != 0 {
+				t.Fatalf("%d samples (%d lost) of %d requests", len(rec.samples), res.SamplesDropped, sent)
+			}
+			intended := make([]float64, len(rec.samples))
+			for i, smp := range rec.samples {
+				intended[i] = float64(smp.Intended-res.Start.UnixNano()) / 1e9
+			}
+			slices.Sort(intended)
 			var total int64
 			for _, iv := range rec.intervals {
 				a, b := (iv.End - iv.Length).Seconds(), iv.End.Seconds()
@@ -148,9 +151,14 @@ func TestRateScheduleIntervalsFollowTheShape(t *testing.T) {
 				}
 				req, _, _ := iv.Totals()
 				total += req
-				t.Logf("[%.3f, %.3f] target %.1f/s: %d completed (%d by its end), %.1f due by its end", a, b, iv.TargetRate, req, total, due(b))
-				if c := float64(total); c < due(b-lag)-float64(cfg.Senders) || c > due(b+lag)+float64(cfg.Senders) {
-					t.Errorf("by %.3f s: %d completed, the shape has %.1f due (%.1f to %.1f within %g s)", b, total, due(b), due(b-lag), due(b+lag), lag)
+				by, _ := slices.BinarySearch(intended, b)
+				want := sh.Integral(min(b, T.Seconds()))
+				t.Logf("[%.3f, %.3f] target %.1f/s: %d intended by its end (%.1f due), %d completed in it", a, b, iv.TargetRate, by, want, req)
+				// Each sender's arrivals by b are its share of the
+				// integral rounded either way, and one of them may fall
+				// on b itself.
+				if math.Abs(float64(by)-want) > 2*float64(cfg.Senders) {
+					t.Errorf("by %.3f s: %d requests intended, the shape has %.1f due", b, by, want)
 				}
 			}
 			if total != sent {
