@@ -444,6 +444,12 @@ func (c *controllerCmd) Run(a *app) error {
 	if scErr != nil && verdict == nil {
 		verdict = failed("%s", scenarioError(sc, scErr))
 	}
+	if st != nil && verdict == nil {
+		st.Stop()
+		if err := st.Err(); err != nil {
+			verdict = failed("--scenario %s: %v", scenarioRestartStorm, err)
+		}
+	}
 	if r := merged.Intake; r != nil && !r.Reconciled && verdict == nil && !merged.Interrupted {
 		verdict = failed("%s (%s)", r.Verdict(), engine.ReconcileScope)
 	}

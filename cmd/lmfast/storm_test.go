@@ -132,6 +132,27 @@ until grep -q listening %[1]s/out; do sleep 0.05; done
 	checkStorm(t, out.Bytes(), errb.Bytes())
 }
 
+// TestRestartStormWithoutRecoveryFails: heartbeats every 30 s cannot
+// bring the workers back within the 2 s after a restart at 1 s, so the
+// storm measures no recovery: exit 1, one line saying why, and the
+// scenario's "end" line is still written.
+func TestRestartStormWithoutRecoveryFails(t *testing.T) {
+	args := []string{"controller", "--embedded", "--scenario", "restart-storm", "--storm-at", "1", "--duration", "3",
+		"--heartbeat-interval", "30", "--operations", "admit:100", "--num-instances", "8", "--num-keys", "3000",
+		"--rate", "200", "--no-headroom", "--warmup", "0", "--seed", "5"}
+	var out, errb bytes.Buffer
+	code := run(args, nil, &out, &errb)
+	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+	last := lines[len(lines)-1]
+	if code != ExitFailure || !strings.Contains(last, "--scenario restart-storm: the controller did not hold 99% of the workers' keys again") {
+		t.Fatalf("exit %d, last stderr line %q; want exit 1 and no recovery", code, last)
+	}
+	ph, _ := stormLines(t, out.Bytes())
+	if ph["end"] == nil || ph["end"]["recovered"] != false {
+		t.Errorf("end line %v", ph["end"])
+	}
+}
+
 // TestStormAndHeartbeatFlagErrors: bad scenario and heartbeat flags are
 // one stderr line and exit 2 before anything is sent.
 func TestStormAndHeartbeatFlagErrors(t *testing.T) {

@@ -75,6 +75,7 @@ type Storm struct {
 	lookupN   int64
 	stormErrs int64
 	stormReqs int64
+	err       error // why no recovery was measured (Err)
 }
 
 // New returns the storm of cfg; Run starts it.
@@ -84,6 +85,26 @@ func New(cfg Config) *Storm {
 	}
 	return &Storm{cfg: cfg, workers: make(chan *engine.Workers, 1), done: make(chan struct{}), ended: make(chan struct{}),
 		lookups: stats.NewHistogram()}
+}
+
+// Err says, once Stop has returned, why the storm measured no recovery:
+// the run ended before the restart, the restart failed, or the controller
+// did not hold its workers' keys again before the run ended. It is nil
+// after a recovery, and when ctx ended the storm (an interrupt).
+func (st *Storm) Err() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.err
+}
+
+// fail records why no recovery was measured, unless ctx ended the storm.
+func (st *Storm) fail(ctx context.Context, format string, args ...any) {
+	if ctx.Err() != nil {
+		return
+	}
+	st.mu.Lock()
+	st.err = fmt.Errorf(format, args...)
+	st.mu.Unlock()
 }
 
 // Workers hands the storm the engine group's workers at the timed run's
@@ -102,6 +123,7 @@ func (st *Storm) Run(ctx context.Context) {
 	select {
 	case w = <-st.workers:
 	case <-st.done:
+		st.fail(ctx, "the run ended before its timed phase began: no restart")
 		return
 	case <-ctx.Done():
 		return
@@ -112,6 +134,7 @@ func (st *Storm) Run(ctx context.Context) {
 		Float64("storm_jitter_s", st.cfg.Jitter.Seconds()).Str("restart", st.cfg.RestartBy).Str("keys_from", st.cfg.KeysFrom).Int("workers", w.Count()).Send()
 	fmt.Fprintf(log, "restart-storm: %d workers, steady phase %v, then the controller restarts (%s)\n", w.Count(), st.cfg.At, st.cfg.RestartBy)
 	if !sleepCtx(ctx, st.done, time.Until(start.Add(st.cfg.At))) {
+		st.fail(ctx, "the run ended %.1fs into its %v steady phase: no restart", time.Since(start).Seconds(), st.cfg.At)
 		return
 	}
 	// The fresh controller asked every worker for a full sync at the
@@ -123,6 +146,7 @@ func (st *Storm) Run(ctx context.Context) {
 			out.Event("scenario").Str("scenario", Name).Str("phase", "end").Bool("restarted", false).
 				Int("syncing", syncing).Send()
 			fmt.Fprintf(log, "restart-storm: the run ended before the workers' first full syncs did (%d still syncing): no restart\n", syncing)
+			st.fail(ctx, "the run ended before the workers' first full syncs did (%d still syncing): no restart", syncing)
 			return
 		}
 	}
@@ -223,6 +247,13 @@ func (st *Storm) Run(ctx context.Context) {
 		Int64("storm_requests", reqs).Int64("storm_errors", errs).Int64("storm_lookups", lookupN).
 		Object("storm_lookup_us", stream.Latency(stats.Summarize(lookups)))
 	e.Send()
+	switch {
+	case restartErr != nil:
+		st.fail(ctx, "the restart failed: %v", restartErr)
+	case recovered < 0:
+		st.fail(ctx, "the controller did not hold %.0f%% of the workers' keys again before the run ended (%d of %d at the end, %.1fs after the restart)",
+			100*recoveredShare, lastKeys, lastHeld, time.Since(restartAt).Seconds())
+	}
 	fmt.Fprintf(log, "restart-storm: recovered %v after %s; lookups during the storm: %d, p50 %.0f us, p99 %.0f us; errors %d of %d requests\n",
 		recovered >= 0, fmtSecs(recovered), lookupN, float64(lookups.ValueAtQuantile(50))/1e3, float64(lookups.ValueAtQuantile(99))/1e3, errs, reqs+errs)
 }
