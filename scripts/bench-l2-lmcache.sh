@@ -51,6 +51,8 @@
 #   L2L_EQUAL_REST (1: lmfast and fio rest as long as LMCache starts up,
 #   see below; 0: only L2L_IDLE for every tool).
 #   L2L_KEEP_MEMORY (1: free page reporting off for the run, see below).
+#   L2L_HOLD_MIB (256: memory taken after each drop_caches and held through
+#   the load, see below; 0: none).
 # Needs root (drop_caches, nr_hugepages); restores what it changed at exit.
 #
 # LMCache's Python start-up (2 s on an idle machine, up to a minute on a
@@ -69,6 +71,17 @@
 # and every tool's buffers. With L2L_KEEP_MEMORY=1 the reporting is off for
 # the run (page_reporting_order 11, above the largest order) and restored
 # at exit, as scripts/bench-l2.sh does.
+#
+# The pages drop_caches frees are handed out again first, and in an order
+# that leaves a file read right after the drop on scattered 4 KiB pages:
+# on the disk of bench_results/ (virtio, no indirect descriptors) a load
+# then pays one ring descriptor per page. LMCache's Python start-up takes
+# hundreds of MiB before its first read and so reads into fresh memory;
+# lmfast and fio, started at once, did not (pagemap of the page cache after
+# a 256 KiB cold load: 64 physically separate pieces per file for lmfast,
+# 1 for fs_native; 1-3 for lmfast too once 64 MiB were taken first). So
+# before every tool's cold load, right after the drop, the script writes
+# L2L_HOLD_MIB of a file on /dev/shm (tmpfs), and removes it after the load.
 set -euo pipefail
 BIN=${1:?usage: bench-l2-lmcache.sh BIN OUTDIR DATE}
 OUT=${2:?}
@@ -83,6 +96,7 @@ ROUNDS=${L2L_ROUNDS:-5}
 ROUND_MIB=${L2L_ROUND_MIB:-64}
 IDLE=${L2L_IDLE:-2}
 EQUAL_REST=${L2L_EQUAL_REST:-1}
+HOLD_MIB=${L2L_HOLD_MIB:-256}
 WORK=${L2L_DIR:-/var/tmp/lmfast-bench-l2-lmcache}
 TOOLS=${L2L_TOOLS:-lmfast lmfast-no-thp lmfast-hugepages fs_native fs fio-psync fio-io_uring fio-libaio}
 RAW="$OUT/l2-lmcache-$DATE.jsonl"
@@ -113,11 +127,17 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 	need fio
 	mkdir -p "$OUT" "$WORK"
 	DIR=$(mktemp -d "$WORK/run.XXXXXX")
+	HOLD=
+	if [ "$HOLD_MIB" -gt 0 ]; then
+		[ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] || { echo "bench-l2-lmcache: /dev/shm is not a tmpfs (L2L_HOLD_MIB=0 runs without the hold)" >&2; exit 1; }
+		HOLD=$(mktemp /dev/shm/lmfast-bench-hold.XXXXXX)
+	fi
 	HUGE_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
 	REPORTING=/sys/module/page_reporting/parameters/page_reporting_order
 	REPORTING_BEFORE=
 	restore() {
 		rm -rf "$DIR"
+		[ -z "$HOLD" ] || rm -f "$HOLD"
 		echo "$HUGE_BEFORE" >/proc/sys/vm/nr_hugepages
 		[ -z "$REPORTING_BEFORE" ] || echo "$REPORTING_BEFORE" >"$REPORTING"
 	}
@@ -140,8 +160,8 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 		exit 1
 	fi
 	{
-		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"tools":"%s","memory_kept":%s,"lmcache_cmd":%s,' \
-			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$EQUAL_REST" "$TOOLS" "$([ -n "$REPORTING_BEFORE" ] && echo 1 || echo 0)" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
+		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"hold_mib":%s,"tools":"%s","memory_kept":%s,"lmcache_cmd":%s,' \
+			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$EQUAL_REST" "$HOLD_MIB" "$TOOLS" "$([ -n "$REPORTING_BEFORE" ] && echo 1 || echo 0)" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
 		printf '"lmcache_rev":%s,"machine":%s,"disk":%s}}\n' "$(jq -Rn --arg c "${L2L_LMCACHE_REV:-}" '$c')" \
 			"$(machine_md "$BIN" | jq -Rs .)" "$(echo "$DISK" | jq -Rs .)"
 	} >"$RAW"
@@ -150,6 +170,16 @@ fi
 drop_caches() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
+}
+
+# hold_memory: take L2L_HOLD_MIB of memory after a drop (a tmpfs file).
+hold_memory() {
+	[ -z "$HOLD" ] || head -c "${HOLD_MIB}M" /dev/zero >"$HOLD"
+}
+
+# release_memory: give it back after the load.
+release_memory() {
+	[ -z "$HOLD" ] || : >"$HOLD"
 }
 
 # summary_mibs JSON: MiB/s of an LMCache-format summary (bytes per round /
@@ -274,10 +304,12 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 						read -r s su <<<"$(run_tool "$tool" store "$kb" "$qd" "$direct")"
 						[ "$su" = null ] || STARTUP[store]=$su
 						drop_caches
+						hold_memory
 						sleep "$IDLE"
 						rl=$(rest "$tool" load)
 						sleep "$rl"
 						read -r l lu <<<"$(run_tool "$tool" load "$kb" "$qd" "$direct")"
+						release_memory
 						[ "$lu" = null ] || STARTUP[load]=$lu
 						record "$tool" store "$kb" "$qd" "$direct" "$p" "$pos" "$s" "$rs" "$su"
 						record "$tool" load "$kb" "$qd" "$direct" "$p" "$pos" "$l" "$rl" "$lu"
@@ -342,6 +374,13 @@ rest_md() {
 	fi
 }
 
+# hold_md: what was held after each drop (none in runs from before the setting).
+hold_md() {
+	local h
+	h=$(settings hold_mib)
+	[ "$h" = null ] || [ "$h" = 0 ] || echo "then ${h} MiB written to a file on /dev/shm (tmpfs) and kept until the load ended, so that no tool reads into the pages the drop just freed (the script's header says why), "
+}
+
 # loads: the machine's 1-minute load average at the start of the pairs
 # (other work on the machine slows every tool, unevenly).
 loads() {
@@ -378,7 +417,7 @@ ratio_rows() {
 		"$(settings rounds) measured rounds (+1 warmup) of $(settings round_mib) MiB (--num-keys = $(settings round_mib) MiB /" \
 		"(in-flight × size): $(($(settings round_mib) / 2)) at 256 KiB × 8) with \`--only store\`, then loads them cold with \`--only load\`;" \
 		"before each store the directory is emptied and \`sync\`ed, before each load \`sync; echo 3 > /proc/sys/vm/drop_caches\`," \
-		"then $(settings idle_s) s idle. One directory for every tool. The order of the tools is shuffled for each pair. lmfast and LMCache" \
+		"$(hold_md)then $(settings idle_s) s idle. One directory for every tool. The order of the tools is shuffled for each pair. lmfast and LMCache" \
 		"with \`--l1-align-bytes 4096\` and an fs_native adapter spec (lmfast's fs_native is LMCache's file layout and" \
 		"publication), MiB/s = bytes per round / mean round duration from the LMCache-format JSON summary; fio: one file" \
 		"per key, \`--iomem=shmhuge\`, psync with numjobs = in-flight, io_uring/libaio with 8 jobs × iodepth in-flight/8," \
