@@ -81,7 +81,8 @@
 # a 256 KiB cold load: 64 physically separate pieces per file for lmfast,
 # 1 for fs_native; 1-3 for lmfast too once 64 MiB were taken first). So
 # before every tool's cold load, right after the drop, the script writes
-# L2L_HOLD_MIB of a file on /dev/shm (tmpfs), and removes it after the load.
+# L2L_HOLD_MIB of a file on /dev/shm (tmpfs), empties it after the load,
+# and removes it at exit.
 set -euo pipefail
 BIN=${1:?usage: bench-l2-lmcache.sh BIN OUTDIR DATE}
 OUT=${2:?}

@@ -145,8 +145,9 @@ func (st *Storm) Run(ctx context.Context) {
 		if !sleepCtx(ctx, st.done, poll) {
 			out.Event("scenario").Str("scenario", Name).Str("phase", "end").Bool("restarted", false).
 				Int("syncing", syncing).Send()
-			fmt.Fprintf(log, "restart-storm: the run ended before the workers' first full syncs did (%d still syncing): no restart\n", syncing)
-			st.fail(ctx, "the run ended before the workers' first full syncs did (%d still syncing): no restart", syncing)
+			why := fmt.Sprintf("the run ended before the workers' first full syncs did (%d still syncing): no restart", syncing)
+			fmt.Fprintf(log, "restart-storm: %s\n", why)
+			st.fail(ctx, "%s", why)
 			return
 		}
 	}
