@@ -1,7 +1,10 @@
 package engine
 
 // Sample is one operation's timing for --raw output. Times are Unix
-// nanoseconds.
+// nanoseconds on one timeline: the wall-clock start of the measured time
+// of the sample's step (Result.Start for the first) plus monotonic
+// offsets, so that their differences are exactly the latencies the
+// histograms hold.
 type Sample struct {
 	Op       Op
 	OK       bool

@@ -185,7 +185,14 @@ func (s *sender) sample(op Op, ok bool, intended, sent, end time.Time) {
 		s.samplesDropped.Add(1)
 		return
 	}
-	*smp = Sample{Op: op, OK: ok, Intended: intended.UnixNano(), Sent: sent.UnixNano(), Done: end.UnixNano()}
+	// One wall-clock reading, the start of the measured time, and every
+	// time placed from it by the monotonic clock: Done-Sent and
+	// Done-Intended are exactly the latencies the histograms recorded, and
+	// the samples of all senders keep the order of one timeline (two
+	// wall-clock readings differ from their monotonic difference by the
+	// time between the two clock reads of each time.Now).
+	base, at := s.measureFrom, s.measureFrom.UnixNano()
+	*smp = Sample{Op: op, OK: ok, Intended: at + int64(intended.Sub(base)), Sent: at + int64(sent.Sub(base)), Done: at + int64(end.Sub(base))}
 	s.samples.Publish()
 }
 
