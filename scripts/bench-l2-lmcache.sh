@@ -51,8 +51,8 @@
 #   L2L_EQUAL_REST (1: lmfast and fio rest as long as LMCache starts up,
 #   see below; 0: only L2L_IDLE for every tool).
 #   L2L_KEEP_MEMORY (1: free page reporting off for the run, see below).
-#   L2L_HOLD_MIB (256: memory taken after each drop_caches and held through
-#   the load, see below; 0: none).
+#   L2L_HOLD_MIB (frag: memory taken after each drop_caches and held
+#   through the load, see below; a number: that many MiB; 0: none).
 # Needs root (drop_caches, nr_hugepages); restores what it changed at exit.
 #
 # LMCache's Python start-up (2 s on an idle machine, up to a minute on a
@@ -70,7 +70,9 @@
 # 2 MiB pages reserved for the run, the page cache of a buffered cold load
 # and every tool's buffers. With L2L_KEEP_MEMORY=1 the reporting is off for
 # the run (page_reporting_order 11, above the largest order) and restored
-# at exit, as scripts/bench-l2.sh does.
+# at exit, as scripts/bench-l2.sh does, and the free memory is written
+# over once first (back_memory in lib.sh): pages handed back before the
+# run are the VM's again before anything is timed.
 #
 # The pages drop_caches frees are handed out again first, and in an order
 # that leaves a file read right after the drop on scattered 4 KiB pages:
@@ -79,10 +81,14 @@
 # hundreds of MiB before its first read and so reads into fresh memory;
 # lmfast and fio, started at once, did not (pagemap of the page cache after
 # a 256 KiB cold load: 64 physically separate pieces per file for lmfast,
-# 1 for fs_native; 1-3 for lmfast too once 64 MiB were taken first). So
-# before every tool's cold load, right after the drop, the script writes
-# L2L_HOLD_MIB of a file on /dev/shm (tmpfs), empties it after the load,
-# and removes it at exit.
+# 1 for fs_native; 1-3 for lmfast too once 64 MiB were taken first). The
+# kernel hands out its smallest free blocks first, so before every tool's
+# cold load, right after the drop, the script writes a file on /dev/shm
+# (tmpfs) as large as the free memory then in blocks smaller than 2 MiB
+# (/proc/buddyinfo) and on the per-CPU page lists (/proc/zoneinfo), and
+# empties it after the load (removed at exit): every tool's load then
+# reads into pages split off blocks of 2 MiB or more, as LMCache's does
+# after its start-up. Each load's line in the JSONL has the MiB held.
 set -euo pipefail
 BIN=${1:?usage: bench-l2-lmcache.sh BIN OUTDIR DATE}
 OUT=${2:?}
@@ -97,7 +103,7 @@ ROUNDS=${L2L_ROUNDS:-5}
 ROUND_MIB=${L2L_ROUND_MIB:-64}
 IDLE=${L2L_IDLE:-2}
 EQUAL_REST=${L2L_EQUAL_REST:-1}
-HOLD_MIB=${L2L_HOLD_MIB:-256}
+HOLD_MIB=${L2L_HOLD_MIB:-frag}
 WORK=${L2L_DIR:-/var/tmp/lmfast-bench-l2-lmcache}
 TOOLS=${L2L_TOOLS:-lmfast lmfast-no-thp lmfast-hugepages fs_native fs fio-psync fio-io_uring fio-libaio}
 RAW="$OUT/l2-lmcache-$DATE.jsonl"
@@ -129,7 +135,8 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 	mkdir -p "$OUT" "$WORK"
 	DIR=$(mktemp -d "$WORK/run.XXXXXX")
 	HOLD=
-	if [ "$HOLD_MIB" -gt 0 ]; then
+	[[ "$HOLD_MIB" =~ ^(frag|[0-9]+)$ ]] || { echo "bench-l2-lmcache: L2L_HOLD_MIB must be frag or a number of MiB, not $HOLD_MIB" >&2; exit 2; }
+	if [ "$HOLD_MIB" != 0 ]; then
 		[ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] || { echo "bench-l2-lmcache: /dev/shm is not a tmpfs (L2L_HOLD_MIB=0 runs without the hold)" >&2; exit 1; }
 		HOLD=$(mktemp /dev/shm/lmfast-bench-hold.XXXXXX)
 	fi
@@ -146,9 +153,12 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	DISK=$(disk_md "$WORK") # before the run changes any of it
+	BACKED="0 0"
 	if [ "${L2L_KEEP_MEMORY:-1}" = 1 ] && [ -w "$REPORTING" ]; then
 		REPORTING_BEFORE=$(cat "$REPORTING")
 		echo 11 >"$REPORTING"
+		BACKED=$(back_memory) || { echo "bench-l2-lmcache: could not write over the free memory (a tmpfs mount; L2L_KEEP_MEMORY=0 runs without it)" >&2; exit 1; }
+		echo "free page reporting off; touched the free memory once: $BACKED (MiB s)" >&2
 	fi
 	# lmfast-hugepages: a store half and a load half of one round, ROUND_MIB
 	# 2 MiB pages; fio's shmhuge buffers (a 2 MiB page or two per job) fit
@@ -161,8 +171,8 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 		exit 1
 	fi
 	{
-		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"hold_mib":%s,"tools":"%s","memory_kept":%s,"lmcache_cmd":%s,' \
-			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$EQUAL_REST" "$HOLD_MIB" "$TOOLS" "$([ -n "$REPORTING_BEFORE" ] && echo 1 || echo 0)" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
+		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"hold_mib":%s,"tools":"%s","memory_kept":%s,"memory_backed":[%s],"lmcache_cmd":%s,' \
+			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$EQUAL_REST" "$(jq -n --arg h "$HOLD_MIB" '$h | tonumber? // $h')" "$TOOLS" "$([ -n "$REPORTING_BEFORE" ] && echo 1 || echo 0)" "${BACKED/ /,}" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
 		printf '"lmcache_rev":%s,"machine":%s,"disk":%s}}\n' "$(jq -Rn --arg c "${L2L_LMCACHE_REV:-}" '$c')" \
 			"$(machine_md "$BIN" | jq -Rs .)" "$(echo "$DISK" | jq -Rs .)"
 	} >"$RAW"
@@ -173,9 +183,26 @@ drop_caches() {
 	echo 3 >/proc/sys/vm/drop_caches
 }
 
-# hold_memory: take L2L_HOLD_MIB of memory after a drop (a tmpfs file).
+# fragments_mib: MiB the kernel would hand out before splitting a block of
+# 2 MiB or more: free blocks below order 9 in every zone, and the pages on
+# the per-CPU lists (4 KiB pages); at most the free memory but 2 GiB.
+fragments_mib() {
+	{
+		awk '/^Node/ {for (o = 0; o < 9 && 5 + o <= NF; o++) s += $(5 + o) * 2 ^ o} END {print s + 0}' /proc/buddyinfo
+		awk '$1 == "count:" {s += $2} END {print s + 0}' /proc/zoneinfo
+	} | awk -v free="$(awk '/^MemFree:/ {print int($2 / 1024) - 2048}' /proc/meminfo)" \
+		'{s += $1} END {m = int(s * 4 / 1024) + 1; if (m > free) m = free; if (m < 0) m = 0; print m}'
+}
+
+# hold_memory: take L2L_HOLD_MIB (or the fragments) of memory after a drop
+# (a tmpfs file); HELD is how many MiB.
+HELD=0
 hold_memory() {
-	[ -z "$HOLD" ] || head -c "${HOLD_MIB}M" /dev/zero >"$HOLD"
+	HELD=0
+	[ -n "$HOLD" ] || return 0
+	HELD=$HOLD_MIB
+	[ "$HELD" != frag ] || HELD=$(fragments_mib)
+	head -c "${HELD}M" /dev/zero >"$HOLD"
 }
 
 # release_memory: give it back after the load.
@@ -271,8 +298,8 @@ order() {
 	echo
 }
 
-record() { # tool op kb qd direct pair position value rest_s startup_s
-	printf '{"tool":"%s","op":"%s","kb":%s,"qd":%s,"direct":%s,"pair":%s,"position":%s,"value":%s,"rest_s":%s,"startup_s":%s}\n' "$@" >>"$RAW"
+record() { # tool op kb qd direct pair position value rest_s startup_s hold_mib
+	printf '{"tool":"%s","op":"%s","kb":%s,"qd":%s,"direct":%s,"pair":%s,"position":%s,"value":%s,"rest_s":%s,"startup_s":%s,"hold_mib":%s}\n' "$@" >>"$RAW"
 }
 
 # rest TOOL OP: the extra seconds TOOL waits before OP (L2L_EQUAL_REST):
@@ -312,8 +339,8 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 						read -r l lu <<<"$(run_tool "$tool" load "$kb" "$qd" "$direct")"
 						release_memory
 						[ "$lu" = null ] || STARTUP[load]=$lu
-						record "$tool" store "$kb" "$qd" "$direct" "$p" "$pos" "$s" "$rs" "$su"
-						record "$tool" load "$kb" "$qd" "$direct" "$p" "$pos" "$l" "$rl" "$lu"
+						record "$tool" store "$kb" "$qd" "$direct" "$p" "$pos" "$s" "$rs" "$su" 0
+						record "$tool" load "$kb" "$qd" "$direct" "$p" "$pos" "$l" "$rl" "$lu" "$HELD"
 						[ "$s" != null ] && [ "$l" != null ] || { echo "$tool kb=$kb qd=$qd direct=$direct pair=$p failed:" >&2; tail -3 "$DIR/stderr" >&2; }
 						line="$line | $tool $s/$l"
 					done
@@ -377,9 +404,23 @@ rest_md() {
 
 # hold_md: what was held after each drop (none in runs from before the setting).
 hold_md() {
-	local h
+	local h m
 	h=$(settings hold_mib)
-	[ "$h" = null ] || [ "$h" = 0 ] || echo "then ${h} MiB written to a file on /dev/shm (tmpfs) and kept until the load ended, so that no tool reads into the pages the drop just freed (the script's header says why), "
+	case $h in
+	null | 0) ;;
+	frag)
+		m=$(jq -r 'select(.tool and .op == "load") | .hold_mib' "$RAW" | sort -g | awk '{v[NR]=$1} END {if (NR) printf "%s–%s, median %s", v[1], v[NR], v[int((NR+1)/2)]}')
+		echo "then a file on /dev/shm (tmpfs) written as large as the free memory in blocks smaller than 2 MiB and on the per-CPU page lists ($m MiB) and kept until the load ended, so that every tool's load read into pages split off larger blocks (the script's header says why), " ;;
+	*) echo "then ${h} MiB written to a file on /dev/shm (tmpfs) and kept until the load ended, so that no tool reads into the pages the drop just freed (the script's header says why), " ;;
+	esac
+}
+
+# backed_md: the free memory touched once before the run (none in runs
+# from before the setting).
+backed_md() {
+	local b
+	b=$(jq -rs '.[0].settings.memory_backed // [0, 0] | "\(.[0]) \(.[1])"' "$RAW")
+	[ "${b%% *}" = 0 ] || echo "Before the first pair the free memory but 1 GiB was written over once (${b%% *} MiB in ${b#* } s), so that no tool paid the host's first touch of a page the VM had handed back."
 }
 
 # loads: the machine's 1-minute load average at the start of the pairs
@@ -427,6 +468,7 @@ ratio_rows() {
 		"in pair order. $(rest_md) lmfast --hugepages loads with \`--load-buffers per-thread\` (one buffer per I/O thread, as fio's" \
 		"jobs), the default and --no-thp into LMCache's per-key slots." \
 		"$([ "$(settings memory_kept)" = 1 ] && echo "Free page reporting was off for the run (page_reporting_order 11), restored after.")" \
+		"$(backed_md)" \
 		"$(loads)"
 	echo
 	if ran fs_native; then

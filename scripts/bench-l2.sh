@@ -35,7 +35,9 @@
 # page cache a buffered cold load fills then costs as much as the disk
 # (notes §10). The script stops the reporting for the run
 # (page_reporting_order above the largest order) and restores it at the
-# end; L2_BENCH_KEEP_MEMORY=0 leaves it alone.
+# end, and first writes over the free memory once (back_memory in lib.sh)
+# so that pages handed back before the run are the VM's again;
+# L2_BENCH_KEEP_MEMORY=0 leaves both alone.
 #
 # Writes OUTDIR/l2-DATE.md and OUTDIR/l2-DATE.jsonl (one line per run).
 # Knobs: L2_BENCH_REPS (5), L2_BENCH_PAIRS (8: paired cold loads of
@@ -73,6 +75,7 @@ set -euo pipefail
 BIN=${1:?usage: bench-l2.sh BIN OUTDIR DATE}
 OUT=${2:?}
 DATE=${3:?}
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 REPS=${L2_BENCH_REPS:-5}
 MIB=${L2_BENCH_MIB:-1024}
 WORK=${L2_BENCH_DIR:-/var/tmp/lmfast-bench-l2}
@@ -82,7 +85,8 @@ SETUP=${L2_BENCH_SETUP:-1.5}
 KEEP=${L2_BENCH_KEEP_MEMORY:-1}
 PAIRS=${L2_BENCH_PAIRS:-8}
 REPORTING=/sys/module/page_reporting/parameters/page_reporting_order
-KEPT=0 # 1: free page reporting was off for the run
+KEPT=0       # 1: free page reporting was off for the run
+BACKED=(0 0) # MiB of free memory written over before the run, and seconds
 HUGEFLAG=() FIOHUGE=()
 # Both tools alike: on this VM an O_DIRECT transfer from 4 KiB pages costs
 # the host one operation per page, from a 2 MiB page one per transfer (fio
@@ -124,6 +128,8 @@ else
 		REPORTING_BEFORE=$(cat "$REPORTING")
 		echo 11 >"$REPORTING" && KEPT=1
 		echo "free page reporting off for the run (page_reporting_order $REPORTING_BEFORE -> 11)"
+		read -r -a BACKED <<<"$(back_memory)" || { echo "bench-l2: could not write over the free memory (a tmpfs mount; L2_BENCH_KEEP_MEMORY=0 runs without it)" >&2; exit 1; }
+		echo "wrote over the free memory once: ${BACKED[0]} MiB in ${BACKED[1]} s"
 	fi
 	# lmfast's buffers: a store half and a load half of MIB each; fio's
 	# (--iomem=shmhuge) fit in the margin. Both tools get huge pages or
@@ -144,7 +150,7 @@ else
 	fi
 	: >"$RAW"
 	# the run's settings, for a later L2_BENCH_REPORT_ONLY=1 rendering
-	printf '{"settings":{"hugepages":%s,"idle_s":%s,"fio_extra_s":%s,"memory_kept":%s,"setup_measured":1,"rotated":1,"pairs":%s,"reps":%s,"mib":%s}}\n' "$HUGE" "$IDLE" "$SETUP" "$KEPT" "$PAIRS" "$REPS" "$MIB" >>"$RAW"
+	printf '{"settings":{"hugepages":%s,"idle_s":%s,"fio_extra_s":%s,"memory_kept":%s,"memory_backed_mib":%s,"memory_backed_s":%s,"setup_measured":1,"rotated":1,"pairs":%s,"reps":%s,"mib":%s}}\n' "$HUGE" "$IDLE" "$SETUP" "$KEPT" "${BACKED[0]}" "${BACKED[1]}" "$PAIRS" "$REPS" "$MIB" >>"$RAW"
 fi
 
 # fresh_dir: an empty run directory (our mktemp directory, emptied).

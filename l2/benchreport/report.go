@@ -33,6 +33,7 @@ var DefaultSettings = Settings{Reps: "5", MiB: "1024", Pairs: "8", HugePages: "1
 type run struct {
 	d                                 *Data
 	huge, idle, setup, kept, measured string
+	backedMiB, backedS                string // the free memory written over before the run ("" or 0: not)
 	rotated, pairs, reps, mib         string
 	nreps                             int
 	failed                            []string // failed runs noted since the last failedLine
@@ -56,6 +57,7 @@ func Render(w io.Writer, d *Data, opt Options) error {
 		r.huge, r.idle, r.setup, r.kept = d.Setting("hugepages"), d.Setting("idle_s"), d.Setting("fio_extra_s"), d.Setting("memory_kept")
 		r.measured, r.rotated, r.pairs = d.Setting("setup_measured"), d.Setting("rotated"), d.Setting("pairs")
 		r.reps, r.mib = d.Setting("reps"), d.Setting("mib")
+		r.backedMiB, r.backedS = d.Setting("memory_backed_mib"), d.Setting("memory_backed_s")
 		if r.reps == "" {
 			r.reps = f.Reps
 		}
@@ -140,6 +142,10 @@ func (r *run) header(b *strings.Builder, opt Options) {
 	if orDefault0(r.kept) == "1" {
 		b.WriteString("Free page reporting (virtio-balloon: free guest memory handed back to the host, whose next touch then faults\n")
 		b.WriteString("on the host) was off for the run, so that the page cache of a cold load is memory the VM holds (notes §10).\n")
+	}
+	if orDefault0(r.backedMiB) != "0" {
+		fmt.Fprintf(b, "Before the run the free memory but 1 GiB was written over once (%s MiB in %s s), so that pages the VM had handed\n", r.backedMiB, r.backedS)
+		b.WriteString("back before it were its own again and no timed run paid the host's first touch.\n")
 	}
 	b.WriteString("\n")
 }

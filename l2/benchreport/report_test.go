@@ -183,3 +183,24 @@ func TestSettings(t *testing.T) {
 		t.Fatalf("a JSONL without settings: %v, %d rows", d.HasSettings(), len(d.Rows))
 	}
 }
+
+// TestBackedMemoryIsInTheMethod: a run that wrote over the free memory
+// first says so, with its MiB and seconds; a run without the setting does
+// not.
+func TestBackedMemoryIsInTheMethod(t *testing.T) {
+	render := func(settings string) string {
+		d := read(t, settings+"\n"+row("lmfast", "psync", "store", `"payload_kb":256,"qd":8,"direct":1,"rep":1,"value":100`))
+		var b bytes.Buffer
+		if err := Render(&b, d, Options{Date: "x", Machine: "Machine: m", Fallback: DefaultSettings}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	got := render(`{"settings":{"memory_kept":1,"memory_backed_mib":21760,"memory_backed_s":18.9,"reps":1}}`)
+	if !strings.Contains(got, "written over once (21760 MiB in 18.9 s)") {
+		t.Fatalf("no backed-memory sentence in:\n%s", got)
+	}
+	if got := render(`{"settings":{"memory_kept":1,"reps":1}}`); strings.Contains(got, "written over") {
+		t.Fatalf("a run without the setting got the sentence:\n%s", got)
+	}
+}
