@@ -420,7 +420,7 @@ hold_md() {
 backed_md() {
 	local b
 	b=$(jq -rs '.[0].settings.memory_backed // [0, 0] | "\(.[0]) \(.[1])"' "$RAW")
-	[ "${b%% *}" = 0 ] || echo "Before the first pair the free memory but 1 GiB was written over once (${b%% *} MiB in ${b#* } s), so that no tool paid the host's first touch of a page the VM had handed back."
+	[ "${b%% *}" = 0 ] || echo " Before the first pair the free memory but 1 GiB was written over once (${b%% *} MiB in ${b#* } s), so that no tool paid the host's first touch of a page the VM had handed back."
 }
 
 # loads: the machine's 1-minute load average at the start of the pairs
@@ -467,8 +467,7 @@ ratio_rows() {
 		"left out of its pair. Each cell: **median of the per-pair ratios** (pairs with ratio ≥ 1 / pairs): the ratios" \
 		"in pair order. $(rest_md) lmfast --hugepages loads with \`--load-buffers per-thread\` (one buffer per I/O thread, as fio's" \
 		"jobs), the default and --no-thp into LMCache's per-key slots." \
-		"$([ "$(settings memory_kept)" = 1 ] && echo "Free page reporting was off for the run (page_reporting_order 11), restored after.")" \
-		"$(backed_md)" \
+		"$([ "$(settings memory_kept)" = 1 ] && echo "Free page reporting was off for the run (page_reporting_order 11), restored after.")$(backed_md)" \
 		"$(loads)"
 	echo
 	if ran fs_native; then

@@ -128,7 +128,8 @@ else
 		REPORTING_BEFORE=$(cat "$REPORTING")
 		echo 11 >"$REPORTING" && KEPT=1
 		echo "free page reporting off for the run (page_reporting_order $REPORTING_BEFORE -> 11)"
-		read -r -a BACKED <<<"$(back_memory)" || { echo "bench-l2: could not write over the free memory (a tmpfs mount; L2_BENCH_KEEP_MEMORY=0 runs without it)" >&2; exit 1; }
+		backed=$(back_memory) || { echo "bench-l2: could not write over the free memory (a tmpfs mount; L2_BENCH_KEEP_MEMORY=0 runs without it)" >&2; exit 1; }
+		read -r -a BACKED <<<"$backed"
 		echo "wrote over the free memory once: ${BACKED[0]} MiB in ${BACKED[1]} s"
 	fi
 	# lmfast's buffers: a store half and a load half of MIB each; fio's

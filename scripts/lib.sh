@@ -44,13 +44,13 @@ back_memory() {
 	mib=$(($(awk '/^MemFree:/ {print $2}' /proc/meminfo) / 1024 - 1024))
 	[ "$mib" -gt 0 ] || { echo "0 0"; return; }
 	(
-		d=$(mktemp -d)
-		trap 'umount "$d" 2>/dev/null; rmdir "$d"' EXIT
+		d=$(mktemp -d) || exit 1
+		trap 'umount "$d" 2>/dev/null; rm -f "$d/zeros"; rmdir "$d"' EXIT
 		trap 'exit 130' INT
 		trap 'exit 143' TERM
-		mount -t tmpfs -o size="${mib}m" lmfast-back-memory "$d"
+		mount -t tmpfs -o size="${mib}m" lmfast-back-memory "$d" || exit 1
 		t0=$(date +%s.%N)
-		head -c "${mib}M" /dev/zero >"$d/zeros"
+		head -c "${mib}M" /dev/zero >"$d/zeros" || exit 1
 		t1=$(date +%s.%N)
 		echo "$mib $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')"
 	)
