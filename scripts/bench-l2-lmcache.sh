@@ -28,7 +28,7 @@
 # The report gives, per point, each pair's ratio of two tools and the
 # median of the ratios. Tools:
 #   lmfast            lmfast l2 with its defaults (transparent huge page
-#                     buffers, --head-read-kb 4)
+#                     buffers, one pread per key)
 #   lmfast-no-thp     --no-thp: payload buffers on plain 4 KiB pages
 #   lmfast-hugepages  --hugepages (2 MiB pages reserved by this script) and
 #                     --load-buffers per-thread: fio's memory footprint

@@ -40,7 +40,7 @@ type l2Cmd struct {
 	HugePages    bool          `name:"hugepages" help:"Payload buffers on 2 MiB huge pages (MAP_HUGETLB, else transparent huge pages)."`
 	THP          bool          `name:"thp" default:"true" negatable:"" help:"Payload buffers advised for transparent huge pages (madvise), so an O_DIRECT transfer is one segment, not one per 4 KiB page (default); --no-thp: no advice (4 KiB pages unless THP is 'always')."`
 	LoadBuffers  string        `name:"load-buffers" default:"per-key" placeholder:"per-key|per-thread" help:"per-key: each load reads into its key's slot (LMCache's L1 layout); per-thread: into one buffer per I/O thread (fio's footprint)."`
-	HeadReadKB   int           `name:"head-read-kb" default:"4" help:"A buffered load of a key larger than N KiB reads its first N KiB, then the rest, when the adapter spec sets no read_ahead_size: the kernel reads the rest into large page-cache folios, fewer memory segments per request (default 4); 0: one pread per key, as LMCache's fs_native."`
+	HeadReadKB   int           `name:"head-read-kb" default:"0" help:"N > 0: a buffered load of a key larger than N KiB reads its first N KiB, then the rest, when the adapter spec sets no read_ahead_size (the kernel reads the rest into large page-cache folios). 0 (default): one pread per key, as LMCache's fs_native."`
 	DropCaches   bool          `name:"drop-caches" help:"Drop the page cache before lookup and load (root: drop_caches; else fadvise DONTNEED)."`
 	Raw          bool          `help:"Also write one JSONL sample line per key."`
 	RoundTimeout seconds       `name:"round-timeout" help:"Longest wait for a completion before a round times out (default: LMCache's 120s for store/load, 60s for lookup)."`
