@@ -153,12 +153,13 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	DISK=$(disk_md "$WORK") # before the run changes any of it
-	BACKED="0 0"
+	BACKED=(0 0) # MiB of free memory written over before the run, and seconds
 	if [ "${L2L_KEEP_MEMORY:-1}" = 1 ] && [ -w "$REPORTING" ]; then
 		REPORTING_BEFORE=$(cat "$REPORTING")
 		echo 11 >"$REPORTING"
-		BACKED=$(back_memory) || { echo "bench-l2-lmcache: could not write over the free memory (a tmpfs mount; L2L_KEEP_MEMORY=0 runs without it)" >&2; exit 1; }
-		echo "free page reporting off; touched the free memory once: $BACKED (MiB s)" >&2
+		backed=$(back_memory) || { echo "bench-l2-lmcache: could not write over the free memory (a tmpfs mount; L2L_KEEP_MEMORY=0 runs without it)" >&2; exit 1; }
+		read -r -a BACKED <<<"$backed"
+		echo "free page reporting off; wrote over the free memory once: ${BACKED[0]} MiB in ${BACKED[1]} s" >&2
 	fi
 	# lmfast-hugepages: a store half and a load half of one round, ROUND_MIB
 	# 2 MiB pages; fio's shmhuge buffers (a 2 MiB page or two per job) fit
@@ -171,8 +172,8 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 		exit 1
 	fi
 	{
-		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"hold_mib":%s,"tools":"%s","memory_kept":%s,"memory_backed":[%s],"lmcache_cmd":%s,' \
-			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$EQUAL_REST" "$(jq -n --arg h "$HOLD_MIB" '$h | tonumber? // $h')" "$TOOLS" "$([ -n "$REPORTING_BEFORE" ] && echo 1 || echo 0)" "${BACKED/ /,}" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
+		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"hold_mib":%s,"tools":"%s","memory_kept":%s,"memory_backed_mib":%s,"memory_backed_s":%s,"lmcache_cmd":%s,' \
+			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$EQUAL_REST" "$(jq -n --arg h "$HOLD_MIB" '$h | tonumber? // $h')" "$TOOLS" "$([ -n "$REPORTING_BEFORE" ] && echo 1 || echo 0)" "${BACKED[0]}" "${BACKED[1]}" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
 		printf '"lmcache_rev":%s,"machine":%s,"disk":%s}}\n' "$(jq -Rn --arg c "${L2L_LMCACHE_REV:-}" '$c')" \
 			"$(machine_md "$BIN" | jq -Rs .)" "$(echo "$DISK" | jq -Rs .)"
 	} >"$RAW"
@@ -419,7 +420,7 @@ hold_md() {
 # from before the setting).
 backed_md() {
 	local b
-	b=$(jq -rs '.[0].settings.memory_backed // [0, 0] | "\(.[0]) \(.[1])"' "$RAW")
+	b=$(jq -rs '.[0].settings | "\(.memory_backed_mib // 0) \(.memory_backed_s // 0)"' "$RAW")
 	[ "${b%% *}" = 0 ] || echo " Before the first pair the free memory but 1 GiB was written over once (${b%% *} MiB in ${b#* } s), so that no tool paid the host's first touch of a page the VM had handed back."
 }
 
