@@ -129,15 +129,16 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 		exit 0
 	fi
 	read -r -a LMCACHE <<<"$LMCACHE_L2_CMD"
+	[[ "$HOLD_MIB" =~ ^(frag|[0-9]+)$ ]] || { echo "bench-l2-lmcache: L2L_HOLD_MIB must be frag or a number of MiB, not $HOLD_MIB" >&2; exit 2; }
+	[ "$HOLD_MIB" = 0 ] || [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] ||
+		{ echo "bench-l2-lmcache: /dev/shm is not a tmpfs (L2L_HOLD_MIB=0 runs without the hold)" >&2; exit 1; }
 	[ -w /proc/sys/vm/drop_caches ] || { echo "bench-l2-lmcache: needs root (drop_caches)" >&2; exit 1; }
 	need jq
 	need fio
 	mkdir -p "$OUT" "$WORK"
 	DIR=$(mktemp -d "$WORK/run.XXXXXX")
 	HOLD=
-	[[ "$HOLD_MIB" =~ ^(frag|[0-9]+)$ ]] || { echo "bench-l2-lmcache: L2L_HOLD_MIB must be frag or a number of MiB, not $HOLD_MIB" >&2; exit 2; }
 	if [ "$HOLD_MIB" != 0 ]; then
-		[ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] || { echo "bench-l2-lmcache: /dev/shm is not a tmpfs (L2L_HOLD_MIB=0 runs without the hold)" >&2; exit 1; }
 		HOLD=$(mktemp /dev/shm/lmfast-bench-hold.XXXXXX)
 	fi
 	HUGE_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
