@@ -50,8 +50,14 @@ type Config struct {
 	// round-trip check then loads its keys again into their slots.
 	ThreadBuffers bool
 	IOWorkers     int
-	CPUs          []int // pin the I/O workers round-robin to these
-	HugePages     bool
+	// BufferedStoreWorkers caps the I/O threads that store at once when
+	// the adapter's stores are buffered (0: every I/O thread). A buffered
+	// store copies into the page cache and takes the directory's lock for
+	// the create and the rename: CPU work, for which threads beyond a few
+	// per CPU only contend (docs/performance.md, "L2: buffered stores").
+	BufferedStoreWorkers int
+	CPUs                 []int // pin the I/O workers round-robin to these
+	HugePages            bool
 	// PlainPages maps the payload buffers without madvise(MADV_HUGEPAGE)
 	// (--no-thp: 4 KiB pages unless THP is "always"). By default they
 	// are advised for transparent huge pages: an O_DIRECT transfer from
@@ -141,6 +147,8 @@ func (c *Config) Validate() error {
 		return errors.New("--warmup-rounds must not be negative")
 	case c.IOWorkers < 1:
 		return errors.New("--io-workers must be at least 1")
+	case c.BufferedStoreWorkers < 0:
+		return errors.New("the buffered store workers must not be negative")
 	case c.Mode == Window && c.Duration < 0:
 		return errors.New("--duration must not be negative in window mode")
 	case len(c.Ops) == 0:

@@ -244,7 +244,14 @@ type psync struct {
 	wg      sync.WaitGroup
 	n       int
 	stopped atomic.Bool
+	slots   [3]chan struct{} // per op: one token per worker allowed to run it at once (nil: every worker)
 }
+
+// OpLimits caps, per operation (indexed by Op), how many workers run tiles
+// of it at once; 0 lets every worker. A worker holding a tile of a capped
+// operation waits for a turn before its first job starts (the job's Start
+// is stamped after the wait, so the wait counts as queueing, not service).
+type OpLimits [3]int
 
 // ioProcs is the GOMAXPROCS a pool of workers I/O threads runs with: one P
 // per worker plus two (the submitter, the runtime). The workers spend their
@@ -293,9 +300,10 @@ func holdProcs(p *psync, release bool) {
 // waiting for a worker. threadBufs, if not nil, holds one buffer per
 // worker: a load job without a buffer of its own (Job.Buf nil) reads into
 // the buffer of the worker that runs it, as each of fio's psync jobs reuses
-// one buffer. It raises GOMAXPROCS to at least ioProcs(workers) until Close
-// (the previous value returns when the last pool closes).
-func NewPsync(a Adapter, workers int, cpuList []int, queueCap int, threadBufs [][]byte) (Engine, error) {
+// one buffer. limits caps the workers running each operation at once. It
+// raises GOMAXPROCS to at least ioProcs(workers) until Close (the previous
+// value returns when the last pool closes).
+func NewPsync(a Adapter, workers int, cpuList []int, queueCap int, threadBufs [][]byte, limits OpLimits) (Engine, error) {
 	if workers < 1 {
 		return nil, fmt.Errorf("need at least one I/O worker, got %d", workers)
 	}
@@ -303,6 +311,14 @@ func NewPsync(a Adapter, workers int, cpuList []int, queueCap int, threadBufs []
 		return nil, fmt.Errorf("%d thread buffers for %d I/O workers", len(threadBufs), workers)
 	}
 	p := &psync{a: a, queue: make(chan Tile, max(queueCap, workers)), n: workers}
+	for op, n := range limits {
+		if n < 0 {
+			return nil, fmt.Errorf("a limit of %d workers for %s", n, Op(op))
+		}
+		if n > 0 && n < workers {
+			p.slots[op] = make(chan struct{}, n)
+		}
+	}
 	holdProcs(p, false)
 	errs := make(chan error, workers)
 	for i := 0; i < workers; i++ {
@@ -344,6 +360,13 @@ func (p *psync) worker(cpu int, own []byte, started chan<- error) {
 	var one [8]byte
 	binary.NativeEndian.PutUint64(one[:], 1)
 	for t := range p.queue {
+		var slots chan struct{}
+		if len(t.Jobs) > 0 {
+			slots = p.slots[t.Jobs[0].Op]
+		}
+		if slots != nil {
+			slots <- struct{}{}
+		}
 		for k := range t.Jobs {
 			j := &t.Jobs[k]
 			j.Start = Now()
@@ -364,6 +387,9 @@ func (p *psync) worker(cpu int, own []byte, started chan<- error) {
 				j.Out = p.a.Load(&s, j.Idx, buf)
 			}
 			j.Done = Now()
+		}
+		if slots != nil {
+			<-slots
 		}
 		t.C.push(t, &one)
 	}

@@ -36,7 +36,7 @@ func (c *countingAdapter) Close() error                           { return nil }
 // submitter is not waiting are all taken after a single eventfd wakeup.
 func TestOneWakeupCoversManyCompletions(t *testing.T) {
 	a := &countingAdapter{}
-	eng, err := NewPsync(a, 2, nil, 128, nil)
+	eng, err := NewPsync(a, 2, nil, 128, nil, OpLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestWorkersArePinned(t *testing.T) {
 	}
 	a := &countingAdapter{}
 	target := allowed[len(allowed)-1]
-	eng, err := NewPsync(a, 3, []int{target}, 64, nil)
+	eng, err := NewPsync(a, 3, []int{target}, 64, nil, OpLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestMockBandwidthIsShared(t *testing.T) {
 func TestPsyncGivesEveryWorkerAP(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
 	workers := before + 3
-	eng, err := NewPsync(&countingAdapter{}, workers, nil, 8, nil)
+	eng, err := NewPsync(&countingAdapter{}, workers, nil, 8, nil, OpLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestPsyncGivesEveryWorkerAP(t *testing.T) {
 	}
 	// A second, smaller pool open meanwhile keeps the larger demand alive
 	// until both closed, in either order.
-	small, err := NewPsync(&countingAdapter{}, 1, nil, 8, nil)
+	small, err := NewPsync(&countingAdapter{}, 1, nil, 8, nil, OpLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,5 +215,105 @@ func TestPsyncGivesEveryWorkerAP(t *testing.T) {
 	small.Close()
 	if got := runtime.GOMAXPROCS(0); got != before {
 		t.Errorf("GOMAXPROCS %d after Close, want %d back", got, before)
+	}
+}
+
+// heldOps counts the operations inside the adapter, per op, and holds each
+// until its op's release channel is closed.
+type heldOps struct {
+	release [3]chan struct{}
+	inside  [3]atomic.Int64
+	most    [3]atomic.Int64
+}
+
+func newHeldOps() *heldOps {
+	h := &heldOps{}
+	for i := range h.release {
+		h.release[i] = make(chan struct{})
+	}
+	return h
+}
+
+// free lets every operation of op through, once.
+func (h *heldOps) free(op Op) {
+	select {
+	case <-h.release[op]:
+	default:
+		close(h.release[op])
+	}
+}
+
+func (h *heldOps) op(o Op) Outcome {
+	n := h.inside[o].Add(1)
+	for m := h.most[o].Load(); n > m && !h.most[o].CompareAndSwap(m, n); m = h.most[o].Load() {
+	}
+	<-h.release[o]
+	h.inside[o].Add(-1)
+	return Outcome{Status: OK}
+}
+func (h *heldOps) Store(*Scratch, uint64, []byte) Outcome { return h.op(Store) }
+func (h *heldOps) Lookup(*Scratch, uint64) Outcome        { return h.op(Lookup) }
+func (h *heldOps) Load(*Scratch, uint64, []byte) Outcome  { return h.op(Load) }
+func (h *heldOps) Close() error                           { return nil }
+
+// TestOpLimitsCapOneOp: with stores capped at 2 of 6 workers, no more than
+// 2 stores are in the adapter at once while 6 are queued, and loads still
+// run on all 6.
+func TestOpLimitsCapOneOp(t *testing.T) {
+	h := newHeldOps()
+	var limits OpLimits
+	limits[Store] = 2
+	eng, err := NewPsync(h, 6, nil, 16, nil, limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	defer h.free(Load) // before Close, also when the test fails early
+	defer h.free(Store)
+	c, err := NewCompletions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	stores := make([]Job, 6)
+	for i := range stores {
+		stores[i].Op = Store
+		eng.Submit(Tile{Jobs: stores[i : i+1], C: c})
+	}
+	wait("2 stores inside", func() bool { return h.inside[Store].Load() >= 2 })
+	time.Sleep(20 * time.Millisecond) // room for a third store, were the cap broken
+	h.free(Store)
+	wait("every store done", func() bool { return queued(c) == 6 })
+	if m := h.most[Store].Load(); m != 2 {
+		t.Fatalf("at most %d stores in the adapter at once, want 2", m)
+	}
+	for _, j := range stores {
+		if j.Start < j.Submitted || j.Done < j.Start {
+			t.Fatalf("job times out of order: %+v", j)
+		}
+	}
+	loads := make([]Job, 6)
+	for i := range loads {
+		loads[i].Op = Load
+		eng.Submit(Tile{Jobs: loads[i : i+1], C: c})
+	}
+	wait("6 loads inside at once", func() bool { return h.inside[Load].Load() == 6 })
+}
+
+// TestOpLimitsRefuseNegative: a negative cap is an error, not a pool.
+func TestOpLimitsRefuseNegative(t *testing.T) {
+	var limits OpLimits
+	limits[Load] = -1
+	if eng, err := NewPsync(&countingAdapter{}, 2, nil, 4, nil, limits); err == nil {
+		eng.Close()
+		t.Fatal("a limit of -1 workers was accepted")
 	}
 }

@@ -247,7 +247,7 @@ func TestWindowInterruptDrainBlocks(t *testing.T) {
 // Cancelled without reaching the adapter.
 func TestStopCancelsUnstartedJobs(t *testing.T) {
 	a := &countingAdapter{}
-	eng, err := NewPsync(a, 2, nil, 16, nil)
+	eng, err := NewPsync(a, 2, nil, 16, nil, OpLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -308,3 +308,38 @@ func TestRunTwiceWarnsOnce(t *testing.T) {
 		t.Fatalf("cfg.Warn after the runs: %q, first stream grew %d bytes", got, streams[0].Len()-n)
 	}
 }
+
+// TestBufferedStoreWorkersCapOnlyBufferedStores: the cap applies when the
+// adapter's stores go through the page cache (no O_DIRECT, or a size
+// O_DIRECT cannot take) and shows in the summary; O_DIRECT stores keep
+// every I/O thread.
+func TestBufferedStoreWorkersCapOnlyBufferedStores(t *testing.T) {
+	tests := []struct {
+		name    string
+		extra   string
+		payload int
+		want    int
+	}{
+		{"buffered", "", 64 << 10, 2},
+		{"odirect", `,"use_odirect":true`, 64 << 10, 4},
+		{"odirect unaligned size is buffered", `,"use_odirect":true`, 3 << 10, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t, dirSpec("fs_native", t.TempDir(), tc.extra))
+			cfg.Payload, cfg.IOWorkers, cfg.BufferedStoreWorkers = tc.payload, 4, 2
+			res, _ := runCfg(t, cfg)
+			if v := Judge(res); !v.OK() {
+				t.Fatalf("verdict %+v", v)
+			}
+			if res.Workers != 4 || res.StoreWorkers != tc.want {
+				t.Fatalf("%d workers, %d storing at once; want 4 and %d", res.Workers, res.StoreWorkers, tc.want)
+			}
+			doc := RenderJSON(Document(res, "OK"))
+			capped := strings.Contains(doc, "(buffered stores: 2 at once)")
+			if capped != (tc.want == 2) {
+				t.Fatalf("summary says the cap: %v, want %v:\n%s", capped, tc.want == 2, doc)
+			}
+		})
+	}
+}

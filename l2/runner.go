@@ -52,7 +52,12 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	}
 	r.adapter = a
 	r.log(fmt.Sprintf("[Init] Adapter created successfully (%s).\n", res.Adapter))
-	if r.eng, err = NewPsync(r.adapter, cfg.IOWorkers, cfg.CPUs, cfg.KeysPerRound()+cfg.IOWorkers, r.threadBuf); err != nil {
+	var limits OpLimits
+	res.StoreWorkers = cfg.IOWorkers
+	if n := cfg.BufferedStoreWorkers; n > 0 && n < cfg.IOWorkers && storesBuffered(r.adapter, cfg.Payload) {
+		limits[Store], res.StoreWorkers = n, n
+	}
+	if r.eng, err = NewPsync(r.adapter, cfg.IOWorkers, cfg.CPUs, cfg.KeysPerRound()+cfg.IOWorkers, r.threadBuf, limits); err != nil {
 		return nil, err
 	}
 	if cfg.wrapEngine != nil {
@@ -235,6 +240,13 @@ func (r *runner) release() {
 		}
 		r.region = nil
 	}
+}
+
+// storesBuffered reports whether a's stores of n bytes go through the page
+// cache (an fs adapter without O_DIRECT for them); other adapters: false.
+func storesBuffered(a Adapter, n int) bool {
+	d, ok := a.(interface{ direct(n int) bool })
+	return ok && !d.direct(n)
 }
 
 func (r *runner) timeout(op Op) time.Duration {

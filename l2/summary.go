@@ -220,7 +220,11 @@ func Document(res *Result, status string) []Section {
 	if c.Mode == Window {
 		cfg.add("duration_s", "Duration / operation (s)", c.Duration.Seconds())
 	}
-	cfg.add("io_engine", "I/O engine", fmt.Sprintf("%s x %d", res.Engine, res.Workers))
+	engine := fmt.Sprintf("%s x %d", res.Engine, res.Workers)
+	if res.StoreWorkers > 0 && res.StoreWorkers < res.Workers {
+		engine += fmt.Sprintf(" (buffered stores: %d at once)", res.StoreWorkers)
+	}
+	cfg.add("io_engine", "I/O engine", engine)
 	cfg.add("buffers", "Buffers", res.Buffers.String())
 	doc := []Section{cfg}
 	for i, o := range res.Ops {

@@ -35,7 +35,7 @@ type l2Cmd struct {
 	Out          string        `placeholder:"FILE" help:"Write the JSONL stream to FILE instead of stdout."`
 	Mode         string        `default:"wave" placeholder:"wave|window" help:"wave: LMCache's rounds (--in-flight submits, then wait); window: keep --in-flight submits outstanding for --duration."`
 	Duration     secondsOrZero `default:"10" help:"Window mode: measured time per operation (seconds, or a Go duration); 0: run --rounds rounds instead (a fixed amount of work)."`
-	IOWorkers    int           `name:"io-workers" default:"0" help:"I/O threads (default: fs_native's num_workers if given, else --in-flight)."`
+	IOWorkers    int           `name:"io-workers" default:"0" help:"I/O threads (default: fs_native's num_workers if given, else --in-flight, with buffered stores on at most 4 per CPU at once)."`
 	PinCPUs      string        `name:"pin-cpus" help:"Pin the I/O threads round-robin to these CPUs (taskset syntax)."`
 	HugePages    bool          `name:"hugepages" help:"Payload buffers on 2 MiB huge pages (MAP_HUGETLB, else transparent huge pages)."`
 	THP          bool          `name:"thp" default:"true" negatable:"" help:"Payload buffers advised for transparent huge pages (madvise), so an O_DIRECT transfer is one segment, not one per 4 KiB page (default); --no-thp: no advice (4 KiB pages unless THP is 'always')."`
@@ -301,18 +301,20 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 		c.specWarnings = append(c.specWarnings, sp.Warnings()...)
 	}
 	spec := specs[0]
-	workers := c.IOWorkers
+	workers, storeWorkers := c.IOWorkers, 0
 	if workers == 0 {
 		workers = c.InFlight
 		if spec.Type == "fs_native" && spec.NumWorkers > 0 {
 			workers = spec.NumWorkers
+		} else {
+			storeWorkers = bufferedStoreWorkers(len(pinned))
 		}
 		workers = min(max(workers, 1), 256)
 	}
 	cfg := &l2.Config{
 		Spec: spec, NumKeys: c.NumKeys, InFlight: c.InFlight, Payload: payload, Align: c.L1AlignBytes,
 		Rounds: c.Rounds, Warmup: c.WarmupRounds, HitRate: max(0, min(1, c.LookupMaxHitRate)),
-		Verify: !c.SkipVerify, Ops: ops, Mode: mode, Duration: duration, IOWorkers: workers, CPUs: pinned,
+		Verify: !c.SkipVerify, Ops: ops, Mode: mode, Duration: duration, IOWorkers: workers, BufferedStoreWorkers: storeWorkers, CPUs: pinned,
 		HugePages: c.HugePages, PlainPages: !c.THP, HeadRead: c.HeadReadKB * 1024, ThreadBuffers: threadBufs, DropCaches: c.DropCaches, Raw: c.Raw,
 		StoreLoadTimeout: storeLoad, LookupTimeout: lookup,
 	}
@@ -347,11 +349,26 @@ func (c *l2Cmd) writeConfig(out *stream.Writer, cfg *l2.Config) {
 		Int("rounds", cfg.Rounds).Int("warmup_rounds", cfg.Warmup).
 		Float64("lookup_max_hit_rate", c.LookupMaxHitRate).Float64("lookup_hit_rate", cfg.HitRate).
 		Bool("verify", cfg.Verify).Str("operations", strings.Join(ops, ",")).Str("mode", cfg.Mode.String()).
-		Float64("duration_s", cfg.Duration.Seconds()).Int("io_workers", cfg.IOWorkers).Str("pin_cpus", strings.Join(pins, ",")).
+		Float64("duration_s", cfg.Duration.Seconds()).Int("io_workers", cfg.IOWorkers).Int("buffered_store_workers", cfg.BufferedStoreWorkers).Str("pin_cpus", strings.Join(pins, ",")).
 		Str("io_engine", "psync").Bool("hugepages", cfg.HugePages).Bool("thp", !cfg.PlainPages).Int("head_read_kb", c.HeadReadKB).Str("load_buffers", c.LoadBuffers).Bool("drop_caches", cfg.DropCaches).Bool("raw", cfg.Raw).
 		Float64("store_load_timeout_s", cfg.StoreLoadTimeout.Seconds()).Float64("lookup_timeout_s", cfg.LookupTimeout.Seconds()).
 		Str("format", c.Format).Str("flamegraph", c.Flamegraph).Str("flamegraph_mode", c.FlamegraphMode).
 		Send()
+}
+
+// storeThreadsPerCPU is how many I/O threads per CPU store at once by
+// default when stores are buffered (docs/performance.md, "L2: buffered
+// stores").
+const storeThreadsPerCPU = 4
+
+// bufferedStoreWorkers is the default cap on threads storing at once when
+// stores are buffered: storeThreadsPerCPU per pinned CPU, or per CPU this
+// process may run on.
+func bufferedStoreWorkers(pinned int) int {
+	if pinned == 0 {
+		pinned = runtime.NumCPU()
+	}
+	return storeThreadsPerCPU * pinned
 }
 
 func kernelRelease() string {

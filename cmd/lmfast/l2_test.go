@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -643,4 +644,39 @@ func TestL2FailedWaitExits1(t *testing.T) {
 		t.Fatalf("error lines %v", errs)
 	}
 	noTempFiles(t, dir)
+}
+
+// TestL2BufferedStoreWorkersDefault: without --io-workers or fs_native's
+// num_workers, buffered stores are capped at 4 threads per CPU (per pinned
+// CPU with --pin-cpus); either of those two turns the cap off.
+func TestL2BufferedStoreWorkersDefault(t *testing.T) {
+	perCPU := 4 * runtime.NumCPU()
+	tests := []struct {
+		name string
+		spec func(dir string) string
+		args []string
+		want float64
+	}{
+		{"default", func(d string) string { return fsJSON(d, "") }, nil, float64(perCPU)},
+		{"pinned", func(d string) string { return fsJSON(d, "") }, []string{"--pin-cpus", "0"}, 4},
+		{"io workers given", func(d string) string { return fsJSON(d, "") }, []string{"--io-workers", "3"}, 0},
+		{"num_workers given", func(d string) string {
+			b, _ := json.Marshal(d)
+			return `{"type":"fs_native","base_path":` + string(b) + `,"num_workers":3}`
+		}, nil, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--l2-adapter", tc.spec(t.TempDir()), "--num-keys", "2", "--in-flight", "2",
+				"--data-size-kb", "16", "--rounds", "1", "--warmup-rounds", "0", "-q"}, tc.args...)
+			code, stdout, stderr := runL2(t, args...)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			cfg := events(jsonl(t, stdout), "config")
+			if len(cfg) != 1 || cfg[0]["buffered_store_workers"] != tc.want {
+				t.Fatalf("buffered_store_workers %v, want %v", cfg[0]["buffered_store_workers"], tc.want)
+			}
+		})
+	}
 }
