@@ -13,12 +13,17 @@
 # or written once (fio, one file per key too) — and each run is one
 # operation (`--only store`, then `--only load` of the files it stored), so
 # that the same is done before each: before a store the directory is
-# emptied and synced, before a cold load the page cache is dropped (sync;
-# drop_caches: seconds on a busy machine, so only there), and then the disk
-# is left idle for L2L_IDLE s. All
+# emptied and the caches dropped (sync; drop_caches), before a cold load the
+# page cache is dropped, and then the disk is left idle for L2L_IDLE s. All
 # tools use one directory, emptied before each store: on ext4 a new
 # directory lands in another block group, and a tool that always wrote
-# elsewhere would measure another part of the disk.
+# elsewhere would measure another part of the disk. The drop after emptying
+# it matters on an ext4 without a journal: there an inode deleted in the
+# last minute is not reused while its inode table block is cached, and
+# every create steps over all such inodes under the directory's lock (a
+# store right after the delete ran at a fifth of its speed;
+# docs/performance.md, "L2: buffered stores"). Dropped, none counts as
+# recent, and every store reuses the same inodes.
 #
 # A pair is one store and one cold load of every tool, back to back, in
 # an order shuffled for each pair (seeded by the point and the pair, so a
@@ -173,7 +178,7 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 		exit 1
 	fi
 	{
-		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"hold_mib":%s,"tools":"%s","memory_kept":%s,"memory_backed_mib":%s,"memory_backed_s":%s,"lmcache_cmd":%s,' \
+		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"hold_mib":%s,"tools":"%s","memory_kept":%s,"memory_backed_mib":%s,"memory_backed_s":%s,"store_drop_caches":1,"lmcache_cmd":%s,' \
 			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$EQUAL_REST" "$(jq -n --arg h "$HOLD_MIB" '$h | tonumber? // $h')" "$TOOLS" "$([ -n "$REPORTING_BEFORE" ] && echo 1 || echo 0)" "${BACKED[0]}" "${BACKED[1]}" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
 		printf '"lmcache_rev":%s,"machine":%s,"disk":%s}}\n' "$(jq -Rn --arg c "${L2L_LMCACHE_REV:-}" '$c')" \
 			"$(machine_md "$BIN" | jq -Rs .)" "$(echo "$DISK" | jq -Rs .)"
@@ -327,7 +332,7 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 					for tool in $(order "$kb-$qd-$direct-$p" $(tools_at "$direct")); do
 						pos=$((pos + 1))
 						rm -rf "$DIR/d"
-						sync
+						drop_caches
 						sleep "$IDLE"
 						rs=$(rest "$tool" store)
 						sleep "$rs"
@@ -417,6 +422,16 @@ hold_md() {
 	esac
 }
 
+# store_prep_md: what followed the emptying of the directory before a
+# store (a sync only in runs from before the setting).
+store_prep_md() {
+	if [ "$(settings store_drop_caches)" = 1 ]; then
+		echo "the caches dropped (\`sync; echo 3 > /proc/sys/vm/drop_caches\`: on an ext4 without a journal, inodes deleted within the minute and still cached are otherwise stepped over at every create; the script's header says why)"
+	else
+		echo "\`sync\`ed"
+	fi
+}
+
 # backed_md: the free memory touched once before the run (none in runs
 # from before the setting).
 backed_md() {
@@ -460,7 +475,7 @@ ratio_rows() {
 	echo "\`scripts/bench-l2-lmcache.sh\`: $(settings pairs) tight pairs per point; in each pair every tool stores" \
 		"$(settings rounds) measured rounds (+1 warmup) of $(settings round_mib) MiB (--num-keys = $(settings round_mib) MiB /" \
 		"(in-flight × size): $(($(settings round_mib) / 2)) at 256 KiB × 8) with \`--only store\`, then loads them cold with \`--only load\`;" \
-		"before each store the directory is emptied and \`sync\`ed, before each load \`sync; echo 3 > /proc/sys/vm/drop_caches\`," \
+		"before each store the directory is emptied and $(store_prep_md), before each load \`sync; echo 3 > /proc/sys/vm/drop_caches\`," \
 		"$(hold_md)then $(settings idle_s) s idle. One directory for every tool. The order of the tools is shuffled for each pair. lmfast and LMCache" \
 		"with \`--l1-align-bytes 4096\` and an fs_native adapter spec (lmfast's fs_native is LMCache's file layout and" \
 		"publication), MiB/s = bytes per round / mean round duration from the LMCache-format JSON summary; fio: one file" \
