@@ -78,6 +78,9 @@ func newFS(s Spec, opt Options) (*fsAdapter, error) {
 				return nil, fmt.Errorf("%s is not writable: %w", d, err)
 			}
 		}
+		if dev := ext4NoJournal(a.tmpDir); dev != "" && a.warn != nil {
+			a.warn(noJournalWarning(s.BasePath, dev))
+		}
 	}
 	a.setupCapacity(s)
 	return a, nil

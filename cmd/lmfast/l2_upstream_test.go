@@ -152,7 +152,7 @@ func TestL2CapacityEviction(t *testing.T) {
 	spec := fsJSON(dir, `,"max_capacity_gb":`+gb+`,"eviction":{"eviction_policy":"LRU"}`)
 	summary := filepath.Join(t.TempDir(), "summary.json")
 	code, stdout, stderr := runL2(t, append(flags, "--l2-adapter", spec, "--only", "store", "--format", "json", "--output", summary)...)
-	if code != ExitOK || strings.Contains(stderr, "warning") {
+	if code != ExitOK || strings.Contains(withoutFSNote(stderr), "warning") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	c := capLine(t, stdout)
@@ -193,7 +193,7 @@ func TestL2CapacityEviction(t *testing.T) {
 	if code != ExitOK || strings.Count(stderr, "lmfast: warning: "+want) != 1 {
 		t.Fatalf("without an eviction block: exit %d, stderr:\n%s", code, stderr)
 	}
-	if w := events(jsonl(t, stdout), "warning"); len(w) != 1 || !strings.HasPrefix(w[0]["warning"].(string), want) {
+	if w := warnings(jsonl(t, stdout)); len(w) != 1 || !strings.HasPrefix(w[0]["warning"].(string), want) {
 		t.Fatalf("warning lines %v", w)
 	}
 	c = capLine(t, stdout)
