@@ -263,6 +263,11 @@ func TestOpLimitsCapOneOp(t *testing.T) {
 	h := newHeldOps()
 	var limits OpLimits
 	limits[Store] = 2
+	c, err := NewCompletions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close() // after the workers are gone
 	eng, err := NewPsync(h, 6, nil, 16, nil, limits)
 	if err != nil {
 		t.Fatal(err)
@@ -270,11 +275,6 @@ func TestOpLimitsCapOneOp(t *testing.T) {
 	defer eng.Close()
 	defer h.free(Load) // before Close, also when the test fails early
 	defer h.free(Store)
-	c, err := NewCompletions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	wait := func(what string, cond func() bool) {
 		t.Helper()
 		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
@@ -285,7 +285,7 @@ func TestOpLimitsCapOneOp(t *testing.T) {
 	}
 	stores := make([]Job, 6)
 	for i := range stores {
-		stores[i].Op = Store
+		stores[i].Op, stores[i].Submitted = Store, Now()
 		eng.Submit(Tile{Jobs: stores[i : i+1], C: c})
 	}
 	wait("2 stores inside", func() bool { return h.inside[Store].Load() >= 2 })

@@ -40,7 +40,7 @@ func noJournalDevice(major, minor uint32) string {
 	var dev string
 	for _, line := range strings.Split(string(uevent), "\n") {
 		if name, ok := strings.CutPrefix(line, "DEVNAME="); ok {
-			dev = filepath.Base(name)
+			dev = strings.ReplaceAll(name, "/", "!") // sysfs's name for cciss/c0d0p1
 		}
 	}
 	if dev == "" {

@@ -7,14 +7,17 @@ import (
 	"testing"
 )
 
-// fakeSys writes a sysfs tree with block device 8:1 named sda1 whose ext4
-// journal_task reads task.
+// fakeSys writes a sysfs tree with block devices 8:1 named sda1 and 104:1
+// named cciss/c0d0p1 (cciss!c0d0p1 in sysfs) whose ext4 journal_task reads
+// task.
 func fakeSys(t *testing.T, task string) {
 	t.Helper()
 	root := t.TempDir()
 	for p, body := range map[string]string{
-		"dev/block/8:1/uevent":      "MAJOR=8\nMINOR=1\nDEVNAME=sda1\nDEVTYPE=partition\n",
-		"fs/ext4/sda1/journal_task": task,
+		"dev/block/8:1/uevent":              "MAJOR=8\nMINOR=1\nDEVNAME=sda1\nDEVTYPE=partition\n",
+		"fs/ext4/sda1/journal_task":         task,
+		"dev/block/104:1/uevent":            "MAJOR=104\nMINOR=1\nDEVNAME=cciss/c0d0p1\nDEVTYPE=partition\n",
+		"fs/ext4/cciss!c0d0p1/journal_task": task,
 	} {
 		p = filepath.Join(root, p)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -33,6 +36,9 @@ func TestNoJournalDevice(t *testing.T) {
 	fakeSys(t, "<none>\n")
 	if dev := noJournalDevice(8, 1); dev != "sda1" {
 		t.Fatalf("no journal: device %q, want sda1", dev)
+	}
+	if dev := noJournalDevice(104, 1); dev != "cciss!c0d0p1" {
+		t.Fatalf("a device name with a slash: %q, want cciss!c0d0p1", dev)
 	}
 	if dev := noJournalDevice(8, 2); dev != "" {
 		t.Fatalf("unknown device: %q, want none", dev)

@@ -78,7 +78,7 @@ type Result struct {
 	Adapter       string // LMCache's class name
 	Engine        string
 	Workers       int
-	StoreWorkers  int // I/O threads that store at once (Workers unless BufferedStoreWorkers capped them)
+	StoreWorkers  int // I/O threads that store at once (Workers unless BufferedStoreWorkers capped this run's buffered stores)
 	Buffers       hugepage.Backing
 	BufferWarning string
 	Ops           []*OpResult

@@ -322,12 +322,16 @@ func TestBufferedStoreWorkersCapOnlyBufferedStores(t *testing.T) {
 	}{
 		{"buffered", "", 64 << 10, 2},
 		{"odirect", `,"use_odirect":true`, 64 << 10, 4},
-		{"odirect unaligned size is buffered", `,"use_odirect":true`, 3 << 10, 2},
+		{"odirect unaligned size is buffered", `,"use_odirect":true`, 3000, 2},
+		{"no store in the run", "", 64 << 10, 4},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t, dirSpec("fs_native", t.TempDir(), tc.extra))
 			cfg.Payload, cfg.IOWorkers, cfg.BufferedStoreWorkers = tc.payload, 4, 2
+			if tc.name == "no store in the run" {
+				cfg.Ops = []Op{Lookup}
+			}
 			res, _ := runCfg(t, cfg)
 			if v := Judge(res); !v.OK() {
 				t.Fatalf("verdict %+v", v)

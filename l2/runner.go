@@ -54,7 +54,7 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	r.log(fmt.Sprintf("[Init] Adapter created successfully (%s).\n", res.Adapter))
 	var limits OpLimits
 	res.StoreWorkers = cfg.IOWorkers
-	if n := cfg.BufferedStoreWorkers; n > 0 && n < cfg.IOWorkers && storesBuffered(r.adapter, cfg.Payload) {
+	if n := cfg.BufferedStoreWorkers; n > 0 && n < cfg.IOWorkers && cfg.Runs(Store) && storesBuffered(r.adapter, cfg.Payload) {
 		limits[Store], res.StoreWorkers = n, n
 	}
 	if r.eng, err = NewPsync(r.adapter, cfg.IOWorkers, cfg.CPUs, cfg.KeysPerRound()+cfg.IOWorkers, r.threadBuf, limits); err != nil {
