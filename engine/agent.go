@@ -69,6 +69,7 @@ type WorkerStats struct {
 	Heartbeats       int64            // HeartbeatMsg sent by the timer
 	HeartbeatReplies int64            // answered with a HeartbeatRetMsg
 	HeartbeatErrors  int64            // not answered in time, or answered otherwise
+	HeartbeatsCutOff int64            // sent, but the run stopped before their reply came
 	Commands         map[string]int64 // FullSyncCommands received, per reason
 	SyncsStarted     int64            // full syncs begun (after the startup delay)
 	SyncsSkipped     int64            // commands ignored because a sync was running
@@ -90,6 +91,7 @@ func (w *WorkerStats) merge(o *WorkerStats) {
 	w.Heartbeats += o.Heartbeats
 	w.HeartbeatReplies += o.HeartbeatReplies
 	w.HeartbeatErrors += o.HeartbeatErrors
+	w.HeartbeatsCutOff += o.HeartbeatsCutOff
 	if w.Commands == nil {
 		w.Commands = map[string]int64{}
 	}
@@ -128,7 +130,7 @@ type agent struct {
 	rngMu sync.Mutex
 	rng   *rand.Rand
 
-	heartbeats, hbReplies, hbErrors                        atomic.Int64
+	heartbeats, hbReplies, hbErrors, hbCutOff              atomic.Int64
 	started, skipped, rejected, abandoned, done, pollEnded atomic.Int64
 	batches, keys, ends, polls                             atomic.Int64
 	cmdMu                                                  sync.Mutex
@@ -194,7 +196,7 @@ func (a *agent) close() *WorkerStats {
 	}
 	a.hb.close()
 	a.push.close()
-	st := &WorkerStats{Heartbeats: a.heartbeats.Load(), HeartbeatReplies: a.hbReplies.Load(), HeartbeatErrors: a.hbErrors.Load(),
+	st := &WorkerStats{Heartbeats: a.heartbeats.Load(), HeartbeatReplies: a.hbReplies.Load(), HeartbeatErrors: a.hbErrors.Load(), HeartbeatsCutOff: a.hbCutOff.Load(),
 		SyncsStarted: a.started.Load(), SyncsSkipped: a.skipped.Load(), StartsRejected: a.rejected.Load(),
 		SyncsAbandoned: a.abandoned.Load(), SyncsDone: a.done.Load(), SyncsPollTimeout: a.pollEnded.Load(),
 		SyncBatches: a.batches.Load(), SyncKeys: a.keys.Load(), SyncEnds: a.ends.Load(), StatusPolls: a.polls.Load(),
@@ -216,9 +218,18 @@ func (a *agent) heartbeat(p *pair) {
 	peer := PeerInitURL(p.worker)
 	msg := wire.HeartbeatMsg{InstanceID: p.instance, WorkerID: int64(p.worker), IP: WorkerIP(p.worker),
 		Port: int64(WorkerPort(p.worker)), PeerInitURL: &peer}
-	a.heartbeats.Add(1)
 	reply, err := a.hb.do(msg.AppendMsgpack(nil), a.stop)
-	if err != nil {
+	switch err {
+	case errNotSent: // the run stopped first: no heartbeat
+		return
+	case errAgentStopped:
+		a.heartbeats.Add(1)
+		a.hbCutOff.Add(1)
+		return
+	case nil:
+		a.heartbeats.Add(1)
+	default:
+		a.heartbeats.Add(1)
 		a.hbErrors.Add(1)
 		return
 	}
@@ -424,8 +435,12 @@ func (p *pusher) close() {
 // errRequestTimeout is a request not answered within the request timeout.
 var errRequestTimeout = errors.New("request timed out")
 
-// errAgentStopped is a request abandoned because the agent stopped.
+// errAgentStopped is a request abandoned because the agent stopped: it
+// was handed to a socket, its reply was not awaited.
 var errAgentStopped = errors.New("stopped")
+
+// errNotSent is a request the agent stopped before handing to a socket.
+var errNotSent = errors.New("stopped before it was sent")
 
 // reqClient sends requests on a pool of DEALER sockets, each with at
 // most one request outstanding, so that a reply always belongs to its
@@ -464,7 +479,7 @@ func (c *reqClient) do(payload []byte, stop <-chan struct{}) ([]byte, error) {
 	select {
 	case c.in <- cl:
 	case <-stop:
-		return nil, errAgentStopped
+		return nil, errNotSent
 	}
 	select {
 	case <-cl.ready:

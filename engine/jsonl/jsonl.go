@@ -170,7 +170,7 @@ func workers(w *engine.WorkerStats) *zerolog.Event {
 		cmds = cmds.Int64(k, v)
 	}
 	return zerolog.Dict().Int64("heartbeats", w.Heartbeats).Int64("heartbeat_replies", w.HeartbeatReplies).
-		Int64("heartbeat_errors", w.HeartbeatErrors).Dict("full_sync_commands", cmds).
+		Int64("heartbeat_errors", w.HeartbeatErrors).Int64("heartbeats_cut_off", w.HeartbeatsCutOff).Dict("full_sync_commands", cmds).
 		Int64("syncs_started", w.SyncsStarted).Int64("syncs_skipped", w.SyncsSkipped).
 		Int64("sync_starts_rejected", w.StartsRejected).Int64("syncs_abandoned", w.SyncsAbandoned).
 		Int64("syncs_done", w.SyncsDone).Int64("syncs_poll_timeout", w.SyncsPollTimeout).
