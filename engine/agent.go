@@ -219,17 +219,15 @@ func (a *agent) heartbeat(p *pair) {
 	msg := wire.HeartbeatMsg{InstanceID: p.instance, WorkerID: int64(p.worker), IP: WorkerIP(p.worker),
 		Port: int64(WorkerPort(p.worker)), PeerInitURL: &peer}
 	reply, err := a.hb.do(msg.AppendMsgpack(nil), a.stop)
-	switch err {
-	case errNotSent: // the run stopped first: no heartbeat
+	if err == errNotSent { // the run stopped first: no heartbeat
 		return
-	case errAgentStopped:
-		a.heartbeats.Add(1)
+	}
+	a.heartbeats.Add(1)
+	switch {
+	case err == errAgentStopped:
 		a.hbCutOff.Add(1)
 		return
-	case nil:
-		a.heartbeats.Add(1)
-	default:
-		a.heartbeats.Add(1)
+	case err != nil:
 		a.hbErrors.Add(1)
 		return
 	}

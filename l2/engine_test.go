@@ -245,8 +245,7 @@ func (h *heldOps) free(op Op) {
 
 func (h *heldOps) op(o Op) Outcome {
 	n := h.inside[o].Add(1)
-	for m := h.most[o].Load(); n > m && !h.most[o].CompareAndSwap(m, n); m = h.most[o].Load() {
-	}
+	raiseTo(&h.most[o], n)
 	<-h.release[o]
 	h.inside[o].Add(-1)
 	return Outcome{Status: OK}
@@ -315,5 +314,11 @@ func TestOpLimitsRefuseNegative(t *testing.T) {
 	if eng, err := NewPsync(&countingAdapter{}, 2, nil, 4, nil, limits); err == nil {
 		eng.Close()
 		t.Fatal("a limit of -1 workers was accepted")
+	}
+}
+
+// raiseTo makes m at least n (a running maximum shared by goroutines).
+func raiseTo(m *atomic.Int64, n int64) {
+	for cur := m.Load(); n > cur && !m.CompareAndSwap(cur, n); cur = m.Load() {
 	}
 }

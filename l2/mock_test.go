@@ -41,8 +41,7 @@ type recordingAdapter struct {
 
 func (a *recordingAdapter) enter() time.Time {
 	n := a.inside.Add(1)
-	for m := a.maxInside.Load(); n > m && !a.maxInside.CompareAndSwap(m, n); m = a.maxInside.Load() {
-	}
+	raiseTo(&a.maxInside, n)
 	return time.Now()
 }
 
