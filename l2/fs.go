@@ -81,6 +81,9 @@ func newFS(s Spec, opt Options) (*fsAdapter, error) {
 		if dev := ext4NoJournal(a.tmpDir); dev != "" && a.warn != nil {
 			a.warn(noJournalWarning(s.BasePath, dev))
 		}
+		if a.odirect && a.bsize > 0 {
+			a.probeDirect()
+		}
 	}
 	a.setupCapacity(s)
 	return a, nil
@@ -113,6 +116,30 @@ func (a *fsAdapter) direct(n int) bool {
 func (a *fsAdapter) refuseDirect() {
 	if !a.noDirect.Swap(true) {
 		a.warn(fmt.Sprintf("use_odirect: the filesystem of %s refuses O_DIRECT (EINVAL); using buffered I/O", a.base))
+	}
+}
+
+// probeDirect creates and removes a file opened with O_DIRECT where stores
+// write their temp files, so that a filesystem without O_DIRECT is known
+// (and warned about) before the run sizes its store threads, rather than
+// at the first store. Any failure but EINVAL is left to the stores. The
+// kernel creates the file before it refuses O_DIRECT, so it is removed
+// whatever the open returned; one left by a run killed with the same pid
+// is removed and the probe tried again.
+func (a *fsAdapter) probeDirect() {
+	name := []byte(fmt.Sprintf(".lmfast-odirect-probe.%d\x00", os.Getpid()))
+	for try := 0; try < 2; try++ {
+		fd, err := openat(a.tmpDir, name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_DIRECT, 0o600)
+		if err == nil {
+			unix.Close(fd)
+		}
+		_ = unlinkat(a.tmpDir, name)
+		if err == unix.EINVAL {
+			a.refuseDirect()
+		}
+		if err != unix.EEXIST {
+			return
+		}
 	}
 }
 

@@ -117,3 +117,58 @@ func TestNoReplaceRefusedWarnsOnce(t *testing.T) {
 		t.Fatalf("fallback %v, warnings %q", fs.noNoRepl.Load(), warned)
 	}
 }
+
+// TestDirectRefusedBeforeTheStores: on a filesystem without O_DIRECT
+// (ramfs), use_odirect is found refused when a run that stores creates the
+// adapter: one warning, no probe file left behind, and the stores, now
+// buffered, get the buffered-store cap. Needs to mount a ramfs (root);
+// skipped otherwise.
+func TestDirectRefusedBeforeTheStores(t *testing.T) {
+	dir := t.TempDir()
+	if err := unix.Mount("lmfast-test", dir, "ramfs", 0, ""); err != nil {
+		t.Skipf("cannot mount a ramfs here (needs root): %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+	cfg := testConfig(t, dirSpec("fs_native", dir, `,"use_odirect":true`))
+	cfg.IOWorkers, cfg.BufferedStoreWorkers = 4, 2
+	var warned []string
+	cfg.Warn = func(s string) { warned = append(warned, s) }
+	res, _ := runCfg(t, cfg)
+	if v := Judge(res); !v.OK() {
+		t.Fatalf("verdict %+v", v)
+	}
+	refused := 0
+	for _, w := range warned {
+		if strings.Contains(w, "refuses O_DIRECT") {
+			refused++
+		}
+	}
+	if refused != 1 || res.StoreWorkers != 2 {
+		t.Fatalf("%d O_DIRECT refusals warned (%q), %d storing at once; want 1 and 2", refused, warned, res.StoreWorkers)
+	}
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n.Name(), ".lmfast-odirect-probe") {
+			t.Fatalf("probe file left behind: %s", n.Name())
+		}
+	}
+}
+
+// directWorks reports whether files in dir can be opened with O_DIRECT.
+func directWorks(t *testing.T, dir string) bool {
+	t.Helper()
+	fd, err := unix.Open(filepath.Join(dir, "direct-probe"), unix.O_CREAT|unix.O_WRONLY|unix.O_DIRECT|unix.O_CLOEXEC, 0o600)
+	_ = os.Remove(filepath.Join(dir, "direct-probe"))
+	switch err {
+	case nil:
+		unix.Close(fd)
+		return true
+	case unix.EINVAL:
+		return false
+	}
+	t.Fatal(err)
+	return false
+}

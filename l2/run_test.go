@@ -327,10 +327,14 @@ func TestBufferedStoreWorkersCapOnlyBufferedStores(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := testConfig(t, dirSpec("fs_native", t.TempDir(), tc.extra))
+			dir := t.TempDir()
+			cfg := testConfig(t, dirSpec("fs_native", dir, tc.extra))
 			cfg.Payload, cfg.IOWorkers, cfg.BufferedStoreWorkers = tc.payload, 4, 2
 			if tc.name == "no store in the run" {
 				cfg.Ops = []Op{Lookup}
+			}
+			if tc.name == "odirect" && !directWorks(t, dir) {
+				tc.want = 2 // a temp directory without O_DIRECT (tmpfs before Linux 6.6): the stores are buffered
 			}
 			res, _ := runCfg(t, cfg)
 			if v := Judge(res); !v.OK() {
