@@ -26,9 +26,10 @@
 # recent, and every store reuses the same inodes.
 #
 # A pair is one store and one cold load of every tool, back to back, in
-# an order shuffled for each pair (seeded by the point and the pair, so a
-# rerun repeats it): a tool goes first as often as the others, and does
-# not always follow the same tool (with a rotation it would, and whatever
+# an order that changes from pair to pair (fixed by the point and the
+# pair, so a rerun repeats it): over every N pairs of N tools each tool
+# goes first once, and the others follow in a shuffled order, so that no
+# tool always follows the same one (with a rotation it would, and whatever
 # a tool leaves the disk doing would always fall on the same next one).
 # The report gives, per point, each pair's ratio of two tools and the
 # median of the ratios. Tools:
@@ -37,6 +38,13 @@
 #   lmfast-no-thp     --no-thp: payload buffers on plain 4 KiB pages
 #   lmfast-hugepages  --hugepages (2 MiB pages reserved by this script) and
 #                     --load-buffers per-thread: fio's memory footprint
+#   lmfast-window     lmfast-hugepages with --mode window --duration 0: the
+#                     same keys and rounds, but --in-flight submits kept
+#                     outstanding across the rounds, as fio keeps its jobs'
+#                     I/O going, instead of LMCache's wait for every key of
+#                     a round before the next starts (at 1 MiB in-flight 32
+#                     with 32 MiB rounds that wait cost a quarter of the
+#                     device time: docs/performance.md, "L2: rounds and fio")
 #   fs_native, fs     $LMCACHE_L2_CMD with LMCache's C++ and Python adapters
 #   fio-psync         numjobs = --in-flight, iodepth 1
 #   fio-io_uring, fio-libaio (O_DIRECT only): 8 jobs, iodepth --in-flight/8
@@ -110,7 +118,7 @@ IDLE=${L2L_IDLE:-2}
 EQUAL_REST=${L2L_EQUAL_REST:-1}
 HOLD_MIB=${L2L_HOLD_MIB:-frag}
 WORK=${L2L_DIR:-/var/tmp/lmfast-bench-l2-lmcache}
-TOOLS=${L2L_TOOLS:-lmfast lmfast-no-thp lmfast-hugepages fs_native fs fio-psync fio-io_uring fio-libaio}
+TOOLS=${L2L_TOOLS:-lmfast lmfast-no-thp lmfast-hugepages lmfast-window fs_native fs fio-psync fio-io_uring fio-libaio}
 RAW="$OUT/l2-lmcache-$DATE.jsonl"
 MD="$OUT/l2-lmcache-$DATE.md"
 
@@ -178,7 +186,7 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 		exit 1
 	fi
 	{
-		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"hold_mib":%s,"tools":"%s","memory_kept":%s,"memory_backed_mib":%s,"memory_backed_s":%s,"store_drop_caches":1,"lmcache_cmd":%s,' \
+		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"hold_mib":%s,"tools":"%s","memory_kept":%s,"memory_backed_mib":%s,"memory_backed_s":%s,"store_drop_caches":1,"pair_order":"first-cycles","lmcache_cmd":%s,' \
 			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$EQUAL_REST" "$(jq -n --arg h "$HOLD_MIB" '$h | tonumber? // $h')" "$TOOLS" "$([ -n "$REPORTING_BEFORE" ] && echo 1 || echo 0)" "${BACKED[0]}" "${BACKED[1]}" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
 		printf '"lmcache_rev":%s,"machine":%s,"disk":%s}}\n' "$(jq -Rn --arg c "${L2L_LMCACHE_REV:-}" '$c')" \
 			"$(machine_md "$BIN" | jq -Rs .)" "$(echo "$DISK" | jq -Rs .)"
@@ -238,10 +246,13 @@ run_tool() {
 		--rounds "$ROUNDS" --warmup-rounds 1 --only "$op" -q --format json --output "$sum")
 	rm -f "$sum"
 	case $tool in
-	lmfast | lmfast-no-thp | lmfast-hugepages)
+	lmfast | lmfast-no-thp | lmfast-hugepages | lmfast-window)
 		local extra=()
-		[ "$tool" = lmfast-no-thp ] && extra=(--no-thp)
-		[ "$tool" = lmfast-hugepages ] && extra=(--hugepages --load-buffers per-thread)
+		case $tool in
+		lmfast-no-thp) extra=(--no-thp) ;;
+		lmfast-hugepages) extra=(--hugepages --load-buffers per-thread) ;;
+		lmfast-window) extra=(--hugepages --load-buffers per-thread --mode window --duration 0) ;;
+		esac
 		"$BIN" l2 --l2-adapter "{\"type\":\"fs_native\",\"base_path\":\"$d\",\"use_odirect\":$od}" \
 			"${flags[@]}" "${extra[@]}" >/dev/null 2>"$DIR/stderr" || true
 		echo "$(summary_mibs "$sum") null"
@@ -296,12 +307,23 @@ tools_at() {
 	echo
 }
 
-# order SEED TOOL...: the tools in a random order fixed by SEED.
+# order SEED PAIR TOOL...: the order of the tools in pair PAIR (1, 2, ...).
+# The first is the PAIR-th tool of the list, cyclically, so that over every
+# len(TOOL...) pairs each tool goes first once (the first run of a pair
+# follows the previous pair's last, and where a tool runs changes its
+# figures: docs/performance.md, "L2: noise, and how the bench compares");
+# the rest follow sorted by a hash of SEED and the tool, so that no tool
+# always follows the same one. (Not awk's srand: mawk, Debian's awk, takes
+# every seed from 2^31 up as 2^31 - 1, and seeds close together start its
+# rand() alike.)
 order() {
-	local seed=$1
-	shift
-	printf '%s\n' "$@" | awk -v s="$(echo "$seed" | cksum | cut -d' ' -f1)" 'BEGIN {srand(s)} {print rand(), $0}' |
-		sort -g | cut -d' ' -f2 | tr '\n' ' '
+	local seed=$1 pair=$2 t
+	shift 2
+	local first=${*:$(((pair - 1) % $# + 1)):1}
+	echo -n "$first "
+	for t in "$@"; do
+		[ "$t" = "$first" ] || echo "$(echo "$seed $t" | md5sum | cut -c1-12) $t"
+	done | sort | cut -d' ' -f2 | tr '\n' ' '
 	echo
 }
 
@@ -329,7 +351,7 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 					line="kb=$kb qd=$qd direct=$direct pair=$p load=$load"
 					pos=0
 					# shellcheck disable=SC2046
-					for tool in $(order "$kb-$qd-$direct-$p" $(tools_at "$direct")); do
+					for tool in $(order "$kb-$qd-$direct-$p" "$p" $(tools_at "$direct")); do
 						pos=$((pos + 1))
 						rm -rf "$DIR/d"
 						drop_caches
@@ -393,6 +415,24 @@ best_fio() {
 		m=$(tool_median "$t" "$@")
 		[ "$m" = n/a ] || echo "$m $t"
 	done | sort -g | tail -1 | cut -d' ' -f2
+}
+# order_md: how the tools' order was chosen (md5: a run of 2026-12-06
+# sorted by the hash alone; runs from before the setting: the awk shuffle
+# whose seeds gave one order at whole points).
+order_md() {
+	case $(settings pair_order) in
+	first-cycles) echo ": each tool first in turn, the others in a shuffled order" ;;
+	md5) echo ": sorted by an md5 of the point, the pair and the tool" ;;
+	*)
+		echo " (an awk shuffle that ran the tools in one order in every pair at the 1 MiB in-flight 32 points, notes of 2026-12-06 §12)" ;;
+	esac
+}
+# huge_label TOOL: the fio table's name of an lmfast --hugepages tool.
+huge_label() {
+	case $1 in
+	lmfast-window) echo "lmfast --hugepages --mode window" ;;
+	*) echo "lmfast --hugepages" ;;
+	esac
 }
 # ran TOOL: whether TOOL was one of the run's tools.
 ran() { [[ " $(settings tools) " == *" $1 "* ]]; }
@@ -476,14 +516,14 @@ ratio_rows() {
 		"$(settings rounds) measured rounds (+1 warmup) of $(settings round_mib) MiB (--num-keys = $(settings round_mib) MiB /" \
 		"(in-flight × size): $(($(settings round_mib) / 2)) at 256 KiB × 8) with \`--only store\`, then loads them cold with \`--only load\`;" \
 		"before each store the directory is emptied and $(store_prep_md), before each load \`sync; echo 3 > /proc/sys/vm/drop_caches\`," \
-		"$(hold_md)then $(settings idle_s) s idle. One directory for every tool. The order of the tools is shuffled for each pair. lmfast and LMCache" \
+		"$(hold_md)then $(settings idle_s) s idle. One directory for every tool. The order of the tools changes from pair to pair$(order_md). lmfast and LMCache" \
 		"with \`--l1-align-bytes 4096\` and an fs_native adapter spec (lmfast's fs_native is LMCache's file layout and" \
 		"publication), MiB/s = bytes per round / mean round duration from the LMCache-format JSON summary; fio: one file" \
 		"per key, \`--iomem=shmhuge\`, psync with numjobs = in-flight, io_uring/libaio with 8 jobs × iodepth in-flight/8," \
 		"bandwidth of the whole job. LMCache: \`$(settings lmcache_cmd)\`. A failed run (a key not stored or loaded) is" \
 		"left out of its pair. Each cell: **median of the per-pair ratios** (pairs with ratio ≥ 1 / pairs): the ratios" \
 		"in pair order. $(rest_md) lmfast --hugepages loads with \`--load-buffers per-thread\` (one buffer per I/O thread, as fio's" \
-		"jobs), the default and --no-thp into LMCache's per-key slots." \
+		"jobs), the default and --no-thp into LMCache's per-key slots.$(! ran lmfast-window || echo " lmfast --hugepages --mode window: the same with \`--mode window --duration 0\`, the same keys and rounds with --in-flight submits kept outstanding across rounds.")" \
 		"$([ "$(settings memory_kept)" = 1 ] && echo "Free page reporting was off for the run (page_reporting_order 11), restored after.")$(backed_md)" \
 		"$(loads)"
 	echo
@@ -500,16 +540,29 @@ ratio_rows() {
 		ratio_rows fs_native lmfast $(! ran lmfast-no-thp || echo lmfast-no-thp)
 		echo
 	fi
-	if ran lmfast-hugepages; then
+	huge=()
+	for t in lmfast-hugepages lmfast-window; do ! ran "$t" || huge+=("$t"); done
+	if [ ${#huge[@]} -gt 0 ]; then
 		echo "## lmfast --hugepages against the best fio engine (goal ≥ 0.95)"
 		echo
-		echo "| point | op | fio engine | lmfast --hugepages / fio |"
-		echo "|---|---|---|---|"
+		if ran lmfast-window; then
+			echo "fio keeps its jobs' I/O going from start to end; LMCache's rounds (lmfast's default wave mode) wait for every key of a round before the next round starts. \`--mode window\` keeps --in-flight submits outstanding across rounds, fio's pattern, and is the column the goal is read from$(! ran lmfast-hugepages || echo "; the wave column shows what the rounds' wait costs")."
+			echo
+		fi
+		printf '| point | op | fio engine |'
+		for t in "${huge[@]}"; do printf ' %s / fio |' "$(huge_label "$t")"; done
+		printf '\n|---|---|---|'
+		for t in "${huge[@]}"; do printf -- '---|'; done
+		echo
 		points | while read -r kb qd d; do
 			for op in store load; do
 				e=$(best_fio "$op" "$kb" "$qd" "$d")
-				if [ -z "$e" ]; then echo "| $(label "$kb" "$qd" "$d") | $op | n/a | n/a |"; continue; fi
-				echo "| $(label "$kb" "$qd" "$d") | $op | ${e#fio-} | $(cell lmfast-hugepages "$e" "$op" "$kb" "$qd" "$d") |"
+				eng=${e#fio-}
+				printf '| %s | %s | %s |' "$(label "$kb" "$qd" "$d")" "$op" "${eng:-n/a}"
+				for t in "${huge[@]}"; do
+					if [ -z "$e" ]; then printf ' n/a |'; else printf ' %s |' "$(cell "$t" "$e" "$op" "$kb" "$qd" "$d")"; fi
+				done
+				echo
 			done
 		done
 		echo
