@@ -78,7 +78,7 @@ func newFS(s Spec, opt Options) (*fsAdapter, error) {
 				return nil, fmt.Errorf("%s is not writable: %w", d, err)
 			}
 		}
-		if dev := ext4NoJournal(a.tmpDir); dev != "" && a.warn != nil {
+		if dev := ext4NoJournal(a.tmpDir); dev != "" {
 			a.warn(noJournalWarning(s.BasePath, dev))
 		}
 		if a.odirect && a.bsize > 0 {

@@ -318,22 +318,24 @@ func TestBufferedStoreWorkersCapOnlyBufferedStores(t *testing.T) {
 		name    string
 		extra   string
 		payload int
-		want    int
+		ops     []Op // nil: every operation
+		want    int  // storing at once; with direct, only where the temp directory takes O_DIRECT
+		direct  bool // the want counts on O_DIRECT
 	}{
-		{"buffered", "", 64 << 10, 2},
-		{"odirect", `,"use_odirect":true`, 64 << 10, 4},
-		{"odirect unaligned size is buffered", `,"use_odirect":true`, 3000, 2},
-		{"no store in the run", "", 64 << 10, 4},
+		{"buffered", "", 64 << 10, nil, 2, false},
+		{"odirect", `,"use_odirect":true`, 64 << 10, nil, 4, true},
+		{"odirect unaligned size is buffered", `,"use_odirect":true`, 3000, nil, 2, false},
+		{"no store in the run", "", 64 << 10, []Op{Lookup}, 4, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			cfg := testConfig(t, dirSpec("fs_native", dir, tc.extra))
 			cfg.Payload, cfg.IOWorkers, cfg.BufferedStoreWorkers = tc.payload, 4, 2
-			if tc.name == "no store in the run" {
-				cfg.Ops = []Op{Lookup}
+			if tc.ops != nil {
+				cfg.Ops = tc.ops
 			}
-			if tc.name == "odirect" && !directWorks(t, dir) {
+			if tc.direct && !directWorks(t, dir) {
 				tc.want = 2 // a temp directory without O_DIRECT (tmpfs before Linux 6.6): the stores are buffered
 			}
 			res, _ := runCfg(t, cfg)
