@@ -99,7 +99,12 @@
 # cold load, right after the drop, the script writes a file on /dev/shm
 # (tmpfs) as large as the free memory then in blocks smaller than 2 MiB
 # (/proc/buddyinfo) and on the per-CPU page lists (/proc/zoneinfo), and
-# empties it after the load (removed at exit): every tool's load then
+# empties it after the load (removed at exit). A drop leaves the pages it
+# freed on the per-CPU lists of the CPU that ran it (up to 1 GiB on the
+# machine of bench_results/), and a writer takes pages off its own CPU's
+# lists only, so one writer pinned to each CPU in turn first takes that
+# CPU's lists' pages (with one writer the other CPU's lists kept them, and
+# whichever tool's reads ran there got them). Every tool's load then
 # reads into pages split off blocks of 2 MiB or more, as LMCache's does
 # after its start-up. Each load's line in the JSONL has the MiB held.
 set -euo pipefail
@@ -148,6 +153,7 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 	[ -w /proc/sys/vm/drop_caches ] || { echo "bench-l2-lmcache: needs root (drop_caches)" >&2; exit 1; }
 	need jq
 	need fio
+	need taskset util-linux
 	mkdir -p "$OUT" "$WORK"
 	DIR=$(mktemp -d "$WORK/run.XXXXXX")
 	HOLD=
@@ -186,7 +192,7 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 		exit 1
 	fi
 	{
-		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"hold_mib":%s,"tools":"%s","memory_kept":%s,"memory_backed_mib":%s,"memory_backed_s":%s,"store_drop_caches":1,"pair_order":"first-cycles","lmcache_cmd":%s,' \
+		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"hold_mib":%s,"tools":"%s","memory_kept":%s,"memory_backed_mib":%s,"memory_backed_s":%s,"store_drop_caches":1,"pair_order":"first-cycles","hold_per_cpu":1,"lmcache_cmd":%s,' \
 			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$EQUAL_REST" "$(jq -n --arg h "$HOLD_MIB" '$h | tonumber? // $h')" "$TOOLS" "$([ -n "$REPORTING_BEFORE" ] && echo 1 || echo 0)" "${BACKED[0]}" "${BACKED[1]}" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
 		printf '"lmcache_rev":%s,"machine":%s,"disk":%s}}\n' "$(jq -Rn --arg c "${L2L_LMCACHE_REV:-}" '$c')" \
 			"$(machine_md "$BIN" | jq -Rs .)" "$(echo "$DISK" | jq -Rs .)"
@@ -210,14 +216,37 @@ fragments_mib() {
 }
 
 # hold_memory: take L2L_HOLD_MIB (or the fragments) of memory after a drop
-# (a tmpfs file); HELD is how many MiB.
+# (a tmpfs file); HELD is how many MiB. A tmpfs page comes off the per-CPU
+# lists of the CPU its writer runs on, and a drop leaves the pages it freed
+# on the lists of the CPU that ran it: the file is written by one writer
+# pinned to each CPU in turn, each first taking as many MiB as that CPU's
+# lists hold, then by any CPU up to the total.
 HELD=0
 hold_memory() {
 	HELD=0
 	[ -n "$HOLD" ] || return 0
 	HELD=$HOLD_MIB
 	[ "$HELD" != frag ] || HELD=$(fragments_mib)
-	head -c "${HELD}M" /dev/zero >"$HOLD"
+	: >"$HOLD"
+	local c n taken=0
+	for c in $(online_cpus); do
+		n=$(($(pcp_pages "$c") * 4 / 1024 + 1))
+		[ $((taken + n)) -le "$HELD" ] || n=$((HELD - taken))
+		[ "$n" -gt 0 ] || break
+		taskset -c "$c" head -c "${n}M" /dev/zero >>"$HOLD"
+		taken=$((taken + n))
+	done
+	[ "$HELD" -le "$taken" ] || head -c "$((HELD - taken))M" /dev/zero >>"$HOLD"
+}
+
+# pcp_pages CPU: the 4 KiB pages on CPU's per-CPU page lists, every zone.
+pcp_pages() {
+	awk -v c="$1" '$1 == "cpu:" {on = $2 == c} on && $1 == "count:" {s += $2} END {print s + 0}' /proc/zoneinfo
+}
+
+# online_cpus: the online CPUs' numbers, one a line.
+online_cpus() {
+	awk -F, '{for (i = 1; i <= NF; i++) {n = split($i, r, "-"); for (c = r[1]; c <= r[n]; c++) print c}}' /sys/devices/system/cpu/online
 }
 
 # release_memory: give it back after the load.
@@ -457,9 +486,19 @@ hold_md() {
 	null | 0) ;;
 	frag)
 		m=$(jq -r 'select(.tool and .op == "load") | .hold_mib' "$RAW" | sort -g | awk '{v[NR]=$1} END {if (NR) printf "%s–%s, median %s", v[1], v[NR], v[int((NR+1)/2)]}')
-		echo "then a file on /dev/shm (tmpfs) written as large as the free memory in blocks smaller than 2 MiB and on the per-CPU page lists ($m MiB) and kept until the load ended, so that every tool's load read into pages split off larger blocks (the script's header says why), " ;;
+		echo "then a file on /dev/shm (tmpfs) written as large as the free memory in blocks smaller than 2 MiB and on the per-CPU page lists ($m MiB)$(hold_cpu_md) and kept until the load ended, so that every tool's load read into pages split off larger blocks (the script's header says why), " ;;
 	*) echo "then ${h} MiB written to a file on /dev/shm (tmpfs) and kept until the load ended, so that no tool reads into the pages the drop just freed (the script's header says why), " ;;
 	esac
+}
+
+# hold_cpu_md: how the hold was written (one writer on whichever CPU it ran,
+# in runs from before the setting).
+hold_cpu_md() {
+	if [ "$(settings hold_per_cpu)" = 1 ]; then
+		echo ", by a writer pinned to each CPU in turn that first took as many pages as that CPU's lists held"
+	else
+		echo ", by one writer on whichever CPU it ran (another CPU's per-CPU lists could keep the pages the drop freed)"
+	fi
 }
 
 # store_prep_md: what followed the emptying of the directory before a
