@@ -495,9 +495,9 @@ hold_md() {
 # in runs from before the setting).
 hold_cpu_md() {
 	if [ "$(settings hold_per_cpu)" = 1 ]; then
-		echo ", by a writer pinned to each CPU in turn that first took as many pages as that CPU's lists held"
+		echo ", by a writer pinned to each CPU in turn, each first taking as many pages as its CPU's lists held,"
 	else
-		echo ", by one writer on whichever CPU it ran (another CPU's per-CPU lists could keep the pages the drop freed)"
+		echo ", by one writer on whichever CPU it ran (another CPU's per-CPU lists could keep the pages the drop freed),"
 	fi
 }
 
