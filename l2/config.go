@@ -91,6 +91,9 @@ type Config struct {
 
 	// newAdapter replaces New in tests (an adapter that lies, say).
 	newAdapter func(Spec, Options) (Adapter, error)
+	// afterStop, if set, runs in a Ctrl-C's cancel between stopping the
+	// engine and waking the submitter (tests widen that gap with it).
+	afterStop func()
 	// wrapEngine, if set, wraps the run's engine in tests (one that
 	// counts submits, say).
 	wrapEngine func(Engine) Engine

@@ -54,6 +54,18 @@ func (r *runner) wait(op Op, timeout time.Duration) (ready, cancelled bool, err 
 	return ready, cancelled, err
 }
 
+// sawInterrupt reports a Ctrl-C the submitter has not seen on the cancel
+// fd yet and marks the run stopping. Called after a Take: the jobs taken
+// may include ones the engine completed as Cancelled, without their I/O,
+// which must not count as failed keys of a round.
+func (r *runner) sawInterrupt() bool {
+	if r.stopping || !r.interrupted.Load() {
+		return false
+	}
+	r.stopping = true
+	return true
+}
+
 // take passes every finished job of op to each and returns how many there
 // were.
 func (r *runner) take(op Op, each func(*Job)) (n int) {
@@ -82,6 +94,7 @@ func (r *runner) harvest(op Op, pending int, timeout time.Duration, each func(*J
 		if ready { // the eventfd was read: take what it announced, whatever else happened
 			done += r.take(op, each)
 		}
+		cancelled = cancelled || r.sawInterrupt()
 		switch {
 		case cancelled:
 			return done, false, nil

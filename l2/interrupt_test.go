@@ -338,3 +338,51 @@ func TestFillStopsInsideASlot(t *testing.T) {
 		t.Fatalf("%d of %d bytes filled after a Ctrl-C seen at the second look: want one chunk", filled, len(b))
 	}
 }
+
+// TestCancelledJobsNeverCountAsFailed: a Ctrl-C stops the engine before it
+// wakes the submitter, and in between the submitter can take jobs the
+// engine completed as Cancelled. They are not failed keys of a reported
+// round: the run is interrupted with no failed key. The test holds the
+// gap open (afterStop) while the one worker finishes its store and
+// cancels the queued submit; the outcome must not depend on its length.
+func TestCancelledJobsNeverCountAsFailed(t *testing.T) {
+	for _, mode := range []Mode{Window, Wave} {
+		t.Run(mode.String(), func(t *testing.T) {
+			g := &gatedStores{release: make(chan struct{}), interrupted: make(chan struct{})}
+			cfg := testConfig(t, `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":1}`)
+			cfg.newAdapter = func(Spec, Options) (Adapter, error) { return g, nil }
+			cfg.Ops, cfg.Rounds, cfg.Warmup, cfg.Mode = []Op{Store}, 1, 0, mode
+			cfg.NumKeys, cfg.InFlight, cfg.IOWorkers, cfg.Payload = 1, 2, 1, 4096
+			if mode == Window {
+				cfg.Duration = time.Hour
+			}
+			cfg.afterStop = func() {
+				close(g.release)
+				time.Sleep(100 * time.Millisecond) // the submitter takes both completions meanwhile
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan *Result)
+			go func() {
+				res, err := Run(ctx, cfg, stream.New(io.Discard, "l2", "t"))
+				if err != nil {
+					t.Error(err)
+				}
+				done <- res
+			}()
+			for g.entered.Load() < 1 {
+				time.Sleep(time.Millisecond)
+			}
+			cancel()
+			res := <-done
+			if res == nil || !res.Interrupted || !res.Ops[0].Interrupted {
+				t.Fatalf("want the run and its store interrupted; got %+v, store %+v", res, res.Ops[0])
+			}
+			for _, rd := range res.Ops[0].Rounds {
+				if rd.Failed != 0 {
+					t.Fatalf("round %d reported with %d failed keys: cancelled jobs counted as failures", rd.Number, rd.Failed)
+				}
+			}
+		})
+	}
+}

@@ -162,6 +162,9 @@ func (w *windowRun) step() error {
 		return nil
 	}
 	w.r.tiles = w.r.comp[w.o.Op].Take(w.r.tiles[:0])
+	if !cancelled && w.r.sawInterrupt() {
+		w.ending, w.o.Interrupted, w.timeout = true, true, -1
+	}
 	for _, t := range w.r.tiles {
 		slot := t.Jobs[0].slot
 		if w.left[slot] -= len(t.Jobs); w.left[slot] == 0 {
