@@ -360,16 +360,8 @@ func TestCancelledJobsNeverCountAsFailed(t *testing.T) {
 				close(g.release)
 				time.Sleep(100 * time.Millisecond) // the submitter takes both completions meanwhile
 			}
-			ctx, cancel := context.WithCancel(context.Background())
+			cancel, done := startRun(t, cfg)
 			defer cancel()
-			done := make(chan *Result)
-			go func() {
-				res, err := Run(ctx, cfg, stream.New(io.Discard, "l2", "t"))
-				if err != nil {
-					t.Error(err)
-				}
-				done <- res
-			}()
 			for g.entered.Load() < 1 {
 				time.Sleep(time.Millisecond)
 			}
@@ -385,4 +377,19 @@ func TestCancelledJobsNeverCountAsFailed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startRun runs cfg on a goroutine until it ends or cancel is called; done
+// receives its result (a Run that fails is a test error).
+func startRun(t *testing.T, cfg *Config) (cancel context.CancelFunc, done <-chan *Result) {
+	ctx, cancel := context.WithCancel(context.Background())
+	results := make(chan *Result, 1)
+	go func() {
+		res, err := Run(ctx, cfg, stream.New(io.Discard, "l2", "t"))
+		if err != nil {
+			t.Error(err)
+		}
+		results <- res
+	}()
+	return cancel, results
 }

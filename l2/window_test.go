@@ -3,7 +3,6 @@ package l2
 import (
 	"bytes"
 	"context"
-	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -251,16 +250,8 @@ func TestWindowReplacesEachSubmitAtOnce(t *testing.T) {
 	}
 	cfg.Ops, cfg.Warmup, cfg.Mode, cfg.Duration = []Op{Store}, 0, Window, time.Hour
 	cfg.NumKeys, cfg.InFlight, cfg.IOWorkers, cfg.Payload = 4, 3, 16, 4096 // more workers than keys in flight
-	ctx, cancel := context.WithCancel(context.Background())
+	cancel, done := startRun(t, cfg)
 	defer cancel()
-	done := make(chan *Result)
-	go func() {
-		res, err := Run(ctx, cfg, stream.New(io.Discard, "l2", "t"))
-		if err != nil {
-			t.Error(err)
-		}
-		done <- res
-	}()
 	defer func() { cancel(); close(g.all); <-done }()
 
 	if n := firstWaitWith(12); n != 12 {
