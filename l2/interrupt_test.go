@@ -205,18 +205,8 @@ func TestWindowInterruptDrainBlocks(t *testing.T) {
 		}
 		return n, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	cancel, done := startRun(t, cfg)
 	defer cancel()
-	var returned atomic.Bool
-	done := make(chan *Result)
-	go func() {
-		res, err := Run(ctx, cfg, stream.New(io.Discard, "l2", "t"))
-		if err != nil {
-			t.Error(err)
-		}
-		returned.Store(true)
-		done <- res
-	}()
 	for g.entered.Load() < 2 {
 		time.Sleep(time.Millisecond)
 	}
@@ -229,8 +219,10 @@ func TestWindowInterruptDrainBlocks(t *testing.T) {
 		<-done
 		t.Fatal("the drain polled the cancel fd again after the Ctrl-C was seen: it spins")
 	}
-	if returned.Load() {
+	select {
+	case <-done:
 		t.Fatal("Run returned while two stores were still running")
+	default:
 	}
 	close(g.release)
 	res := <-done

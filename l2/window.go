@@ -147,7 +147,10 @@ func (w *windowRun) step() error {
 	if err != nil {
 		return err
 	}
-	if cancelled {
+	if ready { // the eventfd was read: take what it announced, whatever else happened
+		w.r.tiles = w.r.comp[w.o.Op].Take(w.r.tiles[:0])
+	}
+	if cancelled = cancelled || w.r.sawInterrupt(); cancelled {
 		// Drain what runs, without a timeout; submits that complete from
 		// now on are not counted (the round in progress is dropped, as in
 		// wave mode).
@@ -160,10 +163,6 @@ func (w *windowRun) step() error {
 			w.timeout, w.lateLeft = -1, w.f-w.inRound
 		}
 		return nil
-	}
-	w.r.tiles = w.r.comp[w.o.Op].Take(w.r.tiles[:0])
-	if !cancelled && w.r.sawInterrupt() {
-		w.ending, w.o.Interrupted, w.timeout = true, true, -1
 	}
 	for _, t := range w.r.tiles {
 		slot := t.Jobs[0].slot

@@ -251,7 +251,6 @@ func TestWindowReplacesEachSubmitAtOnce(t *testing.T) {
 	cfg.Ops, cfg.Warmup, cfg.Mode, cfg.Duration = []Op{Store}, 0, Window, time.Hour
 	cfg.NumKeys, cfg.InFlight, cfg.IOWorkers, cfg.Payload = 4, 3, 16, 4096 // more workers than keys in flight
 	cancel, done := startRun(t, cfg)
-	defer cancel()
 	defer func() { cancel(); close(g.all); <-done }()
 
 	if n := firstWaitWith(12); n != 12 {
