@@ -240,17 +240,20 @@ func (c *Completions) Close() error {
 // psync engine with numjobs threads.
 type psync struct {
 	a       Adapter
-	queue   chan Tile
+	queue   chan Tile    // tiles every worker takes
+	capped  [3]chan Tile // per op: tiles only the first limits[op] workers take (nil: the op's tiles go to queue)
+	limits  OpLimits
 	wg      sync.WaitGroup
 	n       int
 	stopped atomic.Bool
-	slots   [3]chan struct{} // per op: one token per worker allowed to run it at once (nil: every worker)
 }
 
 // OpLimits caps, per operation (indexed by Op), how many workers run tiles
-// of it at once; 0 lets every worker. A worker holding a tile of a capped
-// operation waits for a turn before its first job starts (the job's Start
-// is stamped after the wait, so the wait counts as queueing, not service).
+// of it at once; 0 lets every worker. Tiles of a capped operation wait in
+// a queue of their own that only the first n workers take from, so a
+// capped run has n threads doing its I/O, not every worker taking turns
+// (handing a turn from thread to thread cost a wake-up per tile:
+// docs/performance.md, "L2: buffered stores").
 type OpLimits [3]int
 
 // ioProcs is the GOMAXPROCS a pool of workers I/O threads runs with: one P
@@ -310,13 +313,13 @@ func NewPsync(a Adapter, workers int, cpuList []int, queueCap int, threadBufs []
 	if threadBufs != nil && len(threadBufs) != workers {
 		return nil, fmt.Errorf("%d thread buffers for %d I/O workers", len(threadBufs), workers)
 	}
-	p := &psync{a: a, queue: make(chan Tile, max(queueCap, workers)), n: workers}
+	p := &psync{a: a, queue: make(chan Tile, max(queueCap, workers)), n: workers, limits: limits}
 	for op, n := range limits {
 		if n < 0 {
 			return nil, fmt.Errorf("a limit of %d workers for %s", n, Op(op))
 		}
 		if n > 0 && n < workers {
-			p.slots[op] = make(chan struct{}, n)
+			p.capped[op] = make(chan Tile, max(queueCap, workers))
 		}
 	}
 	holdProcs(p, false)
@@ -331,7 +334,7 @@ func NewPsync(a Adapter, workers int, cpuList []int, queueCap int, threadBufs []
 			own = threadBufs[i]
 		}
 		p.wg.Add(1)
-		go p.worker(cpu, own, errs)
+		go p.worker(i, cpu, own, errs)
 	}
 	for i := 0; i < workers; i++ {
 		if err := <-errs; err != nil {
@@ -342,9 +345,11 @@ func NewPsync(a Adapter, workers int, cpuList []int, queueCap int, threadBufs []
 	return p, nil
 }
 
-// worker runs tiles until the queue closes; own is its buffer for loads
+// worker runs tiles until the queues it takes from close: every
+// operation's shared queue, and the queue of each capped operation whose
+// first limits[op] workers include worker i. own is its buffer for loads
 // without one (nil: none).
-func (p *psync) worker(cpu int, own []byte, started chan<- error) {
+func (p *psync) worker(i, cpu int, own []byte, started chan<- error) {
 	defer p.wg.Done()
 	runtime.LockOSThread() // the thread exits with the goroutine
 	if cpu >= 0 {
@@ -356,52 +361,83 @@ func (p *psync) worker(cpu int, own []byte, started chan<- error) {
 		}
 	}
 	started <- nil
+	var mine [3]chan Tile
+	for op, q := range p.capped {
+		if q != nil && i < p.limits[op] {
+			mine[op] = q
+		}
+	}
 	var s Scratch
 	var one [8]byte
 	binary.NativeEndian.PutUint64(one[:], 1)
-	for t := range p.queue {
-		var slots chan struct{}
-		if len(t.Jobs) > 0 {
-			slots = p.slots[t.Jobs[0].Op]
+	queue := p.queue
+	for queue != nil || mine[0] != nil || mine[1] != nil || mine[2] != nil {
+		var t Tile
+		var ok bool
+		from := &queue // a nil channel is never ready: a select skips it
+		select {
+		case t, ok = <-queue:
+		case t, ok = <-mine[0]:
+			from = &mine[0]
+		case t, ok = <-mine[1]:
+			from = &mine[1]
+		case t, ok = <-mine[2]:
+			from = &mine[2]
 		}
-		if slots != nil {
-			slots <- struct{}{}
+		if !ok {
+			*from = nil
+			continue
 		}
-		for k := range t.Jobs {
-			j := &t.Jobs[k]
-			j.Start = Now()
-			if p.stopped.Load() {
-				j.Out, j.Done = Outcome{Status: Cancelled, Err: errCancelled}, j.Start
-				continue
-			}
-			switch j.Op {
-			case Store:
-				j.Out = p.a.Store(&s, j.Idx, j.Buf)
-			case Lookup:
-				j.Out = p.a.Lookup(&s, j.Idx)
-			case Load:
-				buf := j.Buf
-				if buf == nil {
-					buf = own
-				}
-				j.Out = p.a.Load(&s, j.Idx, buf)
-			}
-			j.Done = Now()
-		}
-		if slots != nil {
-			<-slots
-		}
+		p.run(t, &s, own)
 		t.C.push(t, &one)
 	}
 }
 
-func (p *psync) Name() string  { return "psync" }
-func (p *psync) Workers() int  { return p.n }
-func (p *psync) Submit(t Tile) { p.queue <- t }
-func (p *psync) Stop()         { p.stopped.Store(true) }
+// run executes t's jobs back to back; own is the worker's load buffer.
+func (p *psync) run(t Tile, s *Scratch, own []byte) {
+	for k := range t.Jobs {
+		j := &t.Jobs[k]
+		j.Start = Now()
+		if p.stopped.Load() {
+			j.Out, j.Done = Outcome{Status: Cancelled, Err: errCancelled}, j.Start
+			continue
+		}
+		switch j.Op {
+		case Store:
+			j.Out = p.a.Store(s, j.Idx, j.Buf)
+		case Lookup:
+			j.Out = p.a.Lookup(s, j.Idx)
+		case Load:
+			buf := j.Buf
+			if buf == nil {
+				buf = own
+			}
+			j.Out = p.a.Load(s, j.Idx, buf)
+		}
+		j.Done = Now()
+	}
+}
+
+func (p *psync) Name() string { return "psync" }
+func (p *psync) Workers() int { return p.n }
+func (p *psync) Submit(t Tile) {
+	if len(t.Jobs) > 0 {
+		if q := p.capped[t.Jobs[0].Op]; q != nil {
+			q <- t
+			return
+		}
+	}
+	p.queue <- t
+}
+func (p *psync) Stop() { p.stopped.Store(true) }
 func (p *psync) Close() {
 	if p.queue != nil {
 		close(p.queue)
+		for _, q := range p.capped {
+			if q != nil {
+				close(q)
+			}
+		}
 		p.wg.Wait()
 		p.queue = nil
 	}
