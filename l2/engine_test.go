@@ -2,9 +2,12 @@ package l2
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/lmfast/lmfast/internal/cpus"
 )
@@ -218,20 +221,31 @@ func TestPsyncGivesEveryWorkerAP(t *testing.T) {
 	}
 }
 
-// heldOps counts the operations inside the adapter, per op, and holds each
-// until its op's release channel is closed.
+// heldOps counts the operations inside the adapter and the threads that
+// ran them, per op, and holds each until its op's release channel is
+// closed.
 type heldOps struct {
 	release [3]chan struct{}
 	inside  [3]atomic.Int64
 	most    [3]atomic.Int64
+	mu      sync.Mutex
+	threads [3]map[int]bool // thread ids
 }
 
 func newHeldOps() *heldOps {
 	h := &heldOps{}
 	for i := range h.release {
 		h.release[i] = make(chan struct{})
+		h.threads[i] = map[int]bool{}
 	}
 	return h
+}
+
+// threadsOf is how many distinct threads have run op.
+func (h *heldOps) threadsOf(op Op) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.threads[op])
 }
 
 // free lets every operation of op through, once.
@@ -244,6 +258,9 @@ func (h *heldOps) free(op Op) {
 }
 
 func (h *heldOps) op(o Op) Outcome {
+	h.mu.Lock()
+	h.threads[o][unix.Gettid()] = true
+	h.mu.Unlock()
 	n := h.inside[o].Add(1)
 	raiseTo(&h.most[o], n)
 	<-h.release[o]
@@ -256,8 +273,9 @@ func (h *heldOps) Load(*Scratch, uint64, []byte) Outcome  { return h.op(Load) }
 func (h *heldOps) Close() error                           { return nil }
 
 // TestOpLimitsCapOneOp: with stores capped at 2 of 6 workers, no more than
-// 2 stores are in the adapter at once while 6 are queued, and loads still
-// run on all 6.
+// 2 stores are in the adapter at once while 6 are queued, all of them on
+// the same 2 threads (the others never take a store to wait for a turn),
+// and loads still run on all 6.
 func TestOpLimitsCapOneOp(t *testing.T) {
 	h := newHeldOps()
 	var limits OpLimits
@@ -293,6 +311,9 @@ func TestOpLimitsCapOneOp(t *testing.T) {
 	wait("every store done", func() bool { return queued(c) == 6 })
 	if m := h.most[Store].Load(); m != 2 {
 		t.Fatalf("at most %d stores in the adapter at once, want 2", m)
+	}
+	if n := h.threadsOf(Store); n != 2 {
+		t.Fatalf("stores ran on %d threads, want the 2 they are capped at", n)
 	}
 	for _, j := range stores {
 		if j.Start < j.Submitted || j.Done < j.Start {

@@ -35,7 +35,7 @@ type l2Cmd struct {
 	Out          string        `placeholder:"FILE" help:"Write the JSONL stream to FILE instead of stdout."`
 	Mode         string        `default:"wave" placeholder:"wave|window" help:"wave: LMCache's rounds (--in-flight submits, then wait); window: keep --in-flight submits outstanding for --duration."`
 	Duration     secondsOrZero `default:"10" help:"Window mode: measured time per operation (seconds, or a Go duration); 0: run --rounds rounds instead (a fixed amount of work)."`
-	IOWorkers    int           `name:"io-workers" default:"0" help:"I/O threads (default: fs_native's num_workers if given, else --in-flight, with buffered stores on at most 2 per CPU at once)."`
+	IOWorkers    int           `name:"io-workers" default:"0" help:"I/O threads (default: fs_native's num_workers if given, else --in-flight, with buffered stores on at most 4 per CPU at once)."`
 	PinCPUs      string        `name:"pin-cpus" help:"Pin the I/O threads round-robin to these CPUs (taskset syntax)."`
 	HugePages    bool          `name:"hugepages" help:"Payload buffers on 2 MiB huge pages (MAP_HUGETLB, else transparent huge pages)."`
 	THP          bool          `name:"thp" default:"true" negatable:"" help:"Payload buffers advised for transparent huge pages (madvise), so an O_DIRECT transfer is one segment, not one per 4 KiB page (default); --no-thp: no advice (4 KiB pages unless THP is 'always')."`
@@ -359,7 +359,7 @@ func (c *l2Cmd) writeConfig(out *stream.Writer, cfg *l2.Config) {
 // storeThreadsPerCPU is how many I/O threads per CPU store at once by
 // default when stores are buffered (docs/performance.md, "L2: buffered
 // stores").
-const storeThreadsPerCPU = 2
+const storeThreadsPerCPU = 4
 
 // bufferedStoreWorkers is the default cap on threads storing at once when
 // stores are buffered: storeThreadsPerCPU per pinned CPU, or per CPU this

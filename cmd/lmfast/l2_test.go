@@ -673,10 +673,10 @@ func TestL2FailedWaitExits1(t *testing.T) {
 }
 
 // TestL2BufferedStoreWorkersDefault: without --io-workers or fs_native's
-// num_workers, buffered stores are capped at 2 threads per CPU (per pinned
+// num_workers, buffered stores are capped at 4 threads per CPU (per pinned
 // CPU with --pin-cpus); either of those two turns the cap off.
 func TestL2BufferedStoreWorkersDefault(t *testing.T) {
-	perCPU := 2 * runtime.NumCPU()
+	perCPU := 4 * runtime.NumCPU()
 	tests := []struct {
 		name string
 		spec func(dir string) string
@@ -684,7 +684,7 @@ func TestL2BufferedStoreWorkersDefault(t *testing.T) {
 		want float64
 	}{
 		{"default", func(d string) string { return fsJSON(d, "") }, nil, float64(perCPU)},
-		{"pinned", func(d string) string { return fsJSON(d, "") }, []string{"--pin-cpus", "0"}, 2},
+		{"pinned", func(d string) string { return fsJSON(d, "") }, []string{"--pin-cpus", "0"}, 4},
 		{"io workers given", func(d string) string { return fsJSON(d, "") }, []string{"--io-workers", "3"}, 0},
 		{"num_workers given", func(d string) string {
 			b, _ := json.Marshal(d)
