@@ -57,9 +57,10 @@ func (r *runner) wait(op Op, timeout time.Duration) (ready, cancelled bool, err 
 // sawInterrupt reports a Ctrl-C the submitter has not seen on the cancel
 // fd yet and marks the run stopping. Called after a Take: the jobs taken
 // may include ones the engine completed as Cancelled, without their I/O,
-// which must not count as failed keys of a round.
+// which must not count as failed keys of a round. The run's context is
+// done before cancel stops the engine (watch), so it shows every such job.
 func (r *runner) sawInterrupt() bool {
-	if r.stopping || !r.interrupted.Load() {
+	if r.stopping || r.ctx.Err() == nil {
 		return false
 	}
 	r.stopping = true

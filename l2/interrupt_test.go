@@ -359,7 +359,10 @@ func TestCancelledJobsNeverCountAsFailed(t *testing.T) {
 			}
 			cancel()
 			res := <-done
-			if res == nil || !res.Interrupted || !res.Ops[0].Interrupted {
+			if res == nil {
+				t.Fatal("no result")
+			}
+			if !res.Interrupted || !res.Ops[0].Interrupted {
 				t.Fatalf("want the run and its store interrupted; got %+v, store %+v", res, res.Ops[0])
 			}
 			for _, rd := range res.Ops[0].Rounds {

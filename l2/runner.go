@@ -3,7 +3,6 @@ package l2
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -156,16 +155,12 @@ type runner struct {
 	cancelFd  int
 	unwatch   func() // stops the Ctrl-C watcher and waits for a cancel in progress
 	stopping  bool   // the submitter has seen the Ctrl-C
-	// interrupted is set by cancel before it stops the engine, so a
-	// submitter that takes a job the engine completed as Cancelled sees it
-	// even before the cancel fd wakes it (sawInterrupt).
-	interrupted atomic.Bool
-	late        []*Job // wave mode: jobs drained after their round timed out
-	stored      uint64 // window mode: keys the store wrote (their idx are [0, stored))
-	raw         []byte
-	samples     []sample // --raw: samples not written yet
-	errIdx      map[string]int
-	lastLog     time.Time // window mode: when the last round progress line went out
+	late      []*Job // wave mode: jobs drained after their round timed out
+	stored    uint64 // window mode: keys the store wrote (their idx are [0, stored))
+	raw       []byte
+	samples   []sample // --raw: samples not written yet
+	errIdx    map[string]int
+	lastLog   time.Time // window mode: when the last round progress line went out
 }
 
 // abort ends a run that cannot go on (its completions can no longer be
@@ -188,7 +183,6 @@ func (r *runner) log(s string) {
 // (jobs not yet started end Cancelled without I/O), wakes the submitter
 // out of its eventfd wait and ends simulated waits in the adapter.
 func (r *runner) cancel() {
-	r.interrupted.Store(true)
 	r.eng.Stop()
 	if r.cfg.afterStop != nil {
 		r.cfg.afterStop()
