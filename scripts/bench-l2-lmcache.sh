@@ -51,7 +51,13 @@
 # fio gets huge-page buffers (--iomem=shmhuge), as lmfast-hugepages.
 # MiB/s of lmfast and LMCache: bytes per round / mean round duration, from
 # the LMCache-format JSON summary both write (--format json --output),
-# warmup rounds left out; of fio: its bandwidth over the whole job.
+# warmup rounds left out; of fio the same from its per-I/O completion log:
+# the I/Os after the first (rounds+1)-th over the time from the completion
+# that ended them to the last. fio's own figure, bytes over its longest
+# job's runtime, reads high when its jobs start apart (each job's runtime
+# starts with the job: 8 psync jobs on 2 CPUs started up to 22 ms apart on
+# 30-50 ms buffered stores), so the JSONL keeps it (fio_bw) and the report
+# shows it beside the ratios, but the ratios use the rounds figure.
 #
 # Writes OUTDIR/l2-lmcache-DATE.md and .jsonl (one line per run). Knobs:
 #   L2L_PAIRS (8), L2L_SIZES ("256 1024" KiB), L2L_QDS ("8 32" in flight),
@@ -192,7 +198,7 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 		exit 1
 	fi
 	{
-		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"hold_mib":%s,"tools":"%s","memory_kept":%s,"memory_backed_mib":%s,"memory_backed_s":%s,"store_drop_caches":1,"pair_order":"first-cycles","hold_per_cpu":1,"lmcache_cmd":%s,' \
+		printf '{"settings":{"pairs":%s,"rounds":%s,"round_mib":%s,"idle_s":%s,"equal_rest":%s,"hold_mib":%s,"tools":"%s","memory_kept":%s,"memory_backed_mib":%s,"memory_backed_s":%s,"store_drop_caches":1,"pair_order":"first-cycles","hold_per_cpu":1,"fio_value":"rounds","lmcache_cmd":%s,' \
 			"$PAIRS" "$ROUNDS" "$ROUND_MIB" "$IDLE" "$EQUAL_REST" "$(jq -n --arg h "$HOLD_MIB" '$h | tonumber? // $h')" "$TOOLS" "$([ -n "$REPORTING_BEFORE" ] && echo 1 || echo 0)" "${BACKED[0]}" "${BACKED[1]}" "$(jq -Rn --arg c "$LMCACHE_L2_CMD" '$c')"
 		printf '"lmcache_rev":%s,"machine":%s,"disk":%s}}\n' "$(jq -Rn --arg c "${L2L_LMCACHE_REV:-}" '$c')" \
 			"$(machine_md "$BIN" | jq -Rs .)" "$(echo "$DISK" | jq -Rs .)"
@@ -262,9 +268,22 @@ summary_mibs() {
 		else ($m.config.data_per_round_mb / ($o.duration_avg_ms / 1000) * 100 | round / 100) end' "$1" 2>/dev/null || echo null
 }
 
-# run_tool TOOL OP KB QD DIRECT: MiB/s of one store or load (null: failed)
-# and, for LMCache's tools, its start-up in seconds (wall time less its
-# warmup and measured rounds; "null" for the other tools).
+# fio_rounds_mibs PREFIX KB: fio's MiB/s measured as lmfast and LMCache
+# measure theirs, from its per-I/O logs (PREFIX_clat.N.log, one per job;
+# first column the completion time in Unix ms): the first (ROUNDS+1)-th of
+# the I/Os is the warmup round, the rest over the time from the completion
+# that ended it to the last completion. null without logs or time.
+fio_rounds_mibs() {
+	cat "$1"_clat.*.log 2>/dev/null | cut -d, -f1 | sort -n |
+		awk -v r="$ROUNDS" -v kb="$2" '{c[NR] = $1} END {
+			w = int(NR / (r + 1)); if (w < 1 || c[NR] <= c[w]) {print "null"; exit}
+			printf "%.2f\n", (NR - w) * kb / 1024 / ((c[NR] - c[w]) / 1000) }'
+}
+
+# run_tool TOOL OP KB QD DIRECT: MiB/s of one store or load (null: failed);
+# for LMCache's tools, its start-up in seconds (wall time less its warmup
+# and measured rounds), else null; for fio, its own bandwidth figure (bytes
+# over its longest job's runtime), else null.
 run_tool() {
 	local tool=$1 op=$2 kb=$3 qd=$4 direct=$5
 	local nk=$((ROUND_MIB * 1024 / (qd * kb)))
@@ -284,7 +303,7 @@ run_tool() {
 		esac
 		"$BIN" l2 --l2-adapter "{\"type\":\"fs_native\",\"base_path\":\"$d\",\"use_odirect\":$od}" \
 			"${flags[@]}" "${extra[@]}" >/dev/null 2>"$DIR/stderr" || true
-		echo "$(summary_mibs "$sum") null"
+		echo "$(summary_mibs "$sum") null null"
 		;;
 	fs_native | fs)
 		local t0 t1
@@ -292,26 +311,31 @@ run_tool() {
 		"${LMCACHE[@]}" --l2-adapter "{\"type\":\"$tool\",\"base_path\":\"$d\",\"use_odirect\":$od}" \
 			"${flags[@]}" >/dev/null 2>"$DIR/stderr" || true
 		t1=$(date +%s.%N)
-		echo "$(summary_mibs "$sum") $(summary_startup "$sum" "$t0" "$t1")"
+		echo "$(summary_mibs "$sum") $(summary_startup "$sum" "$t0" "$t1") null"
 		;;
 	fio-*)
 		local engine=${tool#fio-} keys=$(((ROUNDS + 1) * ROUND_MIB * 1024 / kb)) jobs iodepth rw=write create=(--create_on_open=1 --fallocate=none)
 		[ "$op" = load ] && rw=read create=()
 		jobs=$qd iodepth=1
 		[ "$engine" = psync ] || jobs=8 iodepth=$((qd / 8))
-		local t
+		local t own
 		mkdir -p "$d"
+		rm -f "$DIR"/fio_*.log
 		t=$(fio --name=b --directory="$d" --ioengine="$engine" --numjobs="$jobs" --iodepth="$iodepth" \
 			--nrfiles=$((keys / jobs)) --openfiles=$((2 * iodepth)) --filesize="${kb}k" --bs="${kb}k" --rw="$rw" \
 			--direct="$direct" --iomem=shmhuge "${create[@]}" --group_reporting \
+			--write_lat_log="$DIR/fio" --log_unix_epoch=1 \
 			--output-format=terse --terse-version=3 2>"$DIR/stderr" | tail -1 || true)
 		if [ -z "$t" ] || [ "$(echo "$t" | cut -d';' -f5)" != 0 ]; then
-			echo null null
-		elif [ "$rw" = write ]; then
-			echo "$t" | awk -F';' '{printf "%.2f null\n", $48/1024}'
-		else
-			echo "$t" | awk -F';' '{printf "%.2f null\n", $7/1024}'
+			echo null null null
+			return
 		fi
+		if [ "$rw" = write ]; then
+			own=$(echo "$t" | awk -F';' '{printf "%.2f", $48/1024}')
+		else
+			own=$(echo "$t" | awk -F';' '{printf "%.2f", $7/1024}')
+		fi
+		echo "$(fio_rounds_mibs "$DIR/fio" "$kb") null $own"
 		;;
 	esac
 }
@@ -356,8 +380,8 @@ order() {
 	echo
 }
 
-record() { # tool op kb qd direct pair position value rest_s startup_s hold_mib
-	printf '{"tool":"%s","op":"%s","kb":%s,"qd":%s,"direct":%s,"pair":%s,"position":%s,"value":%s,"rest_s":%s,"startup_s":%s,"hold_mib":%s}\n' "$@" >>"$RAW"
+record() { # tool op kb qd direct pair position value rest_s startup_s hold_mib fio_bw
+	printf '{"tool":"%s","op":"%s","kb":%s,"qd":%s,"direct":%s,"pair":%s,"position":%s,"value":%s,"rest_s":%s,"startup_s":%s,"hold_mib":%s,"fio_bw":%s}\n' "$@" >>"$RAW"
 }
 
 # rest TOOL OP: the extra seconds TOOL waits before OP (L2L_EQUAL_REST):
@@ -387,18 +411,18 @@ if [ "${L2L_REPORT_ONLY:-0}" != 1 ]; then
 						sleep "$IDLE"
 						rs=$(rest "$tool" store)
 						sleep "$rs"
-						read -r s su <<<"$(run_tool "$tool" store "$kb" "$qd" "$direct")"
+						read -r s su so <<<"$(run_tool "$tool" store "$kb" "$qd" "$direct")"
 						[ "$su" = null ] || STARTUP[store]=$su
 						drop_caches
 						hold_memory
 						sleep "$IDLE"
 						rl=$(rest "$tool" load)
 						sleep "$rl"
-						read -r l lu <<<"$(run_tool "$tool" load "$kb" "$qd" "$direct")"
+						read -r l lu lo <<<"$(run_tool "$tool" load "$kb" "$qd" "$direct")"
 						release_memory
 						[ "$lu" = null ] || STARTUP[load]=$lu
-						record "$tool" store "$kb" "$qd" "$direct" "$p" "$pos" "$s" "$rs" "$su" 0
-						record "$tool" load "$kb" "$qd" "$direct" "$p" "$pos" "$l" "$rl" "$lu" "$HELD"
+						record "$tool" store "$kb" "$qd" "$direct" "$p" "$pos" "$s" "$rs" "$su" 0 "$so"
+						record "$tool" load "$kb" "$qd" "$direct" "$p" "$pos" "$l" "$rl" "$lu" "$HELD" "$lo"
 						[ "$s" != null ] && [ "$l" != null ] || { echo "$tool kb=$kb qd=$qd direct=$direct pair=$p failed:" >&2; tail -3 "$DIR/stderr" >&2; }
 						line="$line | $tool $s/$l"
 					done
@@ -412,10 +436,20 @@ fi
 # ---------------------------------------------------------------- report
 [ -f "$RAW" ] || { echo "no $RAW" >&2; exit 1; }
 settings() { jq -rs ".[0].settings.$1" "$RAW"; }
-# vals TOOL OP KB QD DIRECT: "pair value" of the runs that did not fail.
+# fio_rounds: whether fio's values are its rounds figure (fio_rounds_mibs),
+# with its own bandwidth figure beside them; in runs from before the
+# setting the values are fio's own figure.
+fio_rounds() { [ "$(settings fio_value)" = rounds ]; }
+# vals TOOL OP KB QD DIRECT: "pair value" of the runs that did not fail;
+# TOOL fio-ENGINE@bw: fio's own bandwidth figure of those runs.
 vals() {
-	jq -r --arg t "$1" --arg o "$2" --argjson k "$3" --argjson q "$4" --argjson d "$5" \
-		'select(.tool == $t and .op == $o and .kb == $k and .qd == $q and .direct == $d and .value != null) | "\(.pair) \(.value)"' "$RAW"
+	local t=$1 f=value
+	if [ "${t%@bw}" != "$t" ]; then
+		t=${t%@bw}
+		! fio_rounds || f=fio_bw
+	fi
+	jq -r --arg t "$t" --arg f "$f" --arg o "$2" --argjson k "$3" --argjson q "$4" --argjson d "$5" \
+		'select(.tool == $t and .op == $o and .kb == $k and .qd == $q and .direct == $d and .value != null and .[$f] != null) | "\(.pair) \(.[$f])"' "$RAW"
 }
 median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) {print "n/a"; exit}; if (NR%2) print v[(NR+1)/2]; else printf("%.3f\n", (v[NR/2]+v[NR/2+1])/2)}'; }
 # ratios A B OP KB QD DIRECT: A / B per pair where both ran, one a line,
@@ -456,6 +490,20 @@ order_md() {
 		echo " (an awk shuffle that ran the tools in one order in every pair at the 1 MiB in-flight 32 points, notes of 2026-12-06 §12)" ;;
 	esac
 }
+# fio_value_md: how fio's MiB/s were taken.
+fio_value_md() {
+	if fio_rounds; then
+		echo "MiB/s taken as lmfast's and LMCache's are, from its per-I/O log (\`--write_lat_log --log_unix_epoch=1\`," \
+			"completion times in ms): the I/Os after the first 1/$(($(settings rounds) + 1)) of them (a warmup round, as the" \
+			"others leave out 1 round of $(($(settings rounds) + 1))) over the time from the completion that ended it to the last. fio's own figure (bytes over its longest job's runtime) is beside it:" \
+			"each job's runtime starts when that job starts, and jobs that start late (8 or more CPU-bound jobs on few CPUs)" \
+			"end with runtimes shorter than the run, so on short runs it can read above what the jobs moved per second" \
+			"(docs/performance.md, \"L2: noise, and how the bench compares\")."
+	else
+		echo "fio's own bandwidth figure (bytes over its longest job's runtime)."
+	fi
+}
+
 # huge_label TOOL: the fio table's name of an lmfast --hugepages tool.
 huge_label() {
 	case $1 in
@@ -559,7 +607,7 @@ ratio_rows() {
 		"with \`--l1-align-bytes 4096\` and an fs_native adapter spec (lmfast's fs_native is LMCache's file layout and" \
 		"publication), MiB/s = bytes per round / mean round duration from the LMCache-format JSON summary; fio: one file" \
 		"per key, \`--iomem=shmhuge\`, psync with numjobs = in-flight, io_uring/libaio with 8 jobs × iodepth in-flight/8," \
-		"bandwidth of the whole job. LMCache: \`$(settings lmcache_cmd)\`. A failed run (a key not stored or loaded) is" \
+		"$(fio_value_md) LMCache: \`$(settings lmcache_cmd)\`. A failed run (a key not stored or loaded) is" \
 		"left out of its pair. Each cell: **median of the per-pair ratios** (pairs with ratio ≥ 1 / pairs): the ratios" \
 		"in pair order. $(rest_md) lmfast --hugepages loads with \`--load-buffers per-thread\` (one buffer per I/O thread, as fio's" \
 		"jobs), the default and --no-thp into LMCache's per-key slots.$(! ran lmfast-window || echo " lmfast --hugepages --mode window: the same with \`--mode window --duration 0\`, the same keys and rounds with --in-flight submits kept outstanding across rounds.")" \
@@ -588,10 +636,13 @@ ratio_rows() {
 			echo "fio keeps its jobs' I/O going from start to end; LMCache's rounds (lmfast's default wave mode) wait for every key of a round before the next round starts. \`--mode window\` keeps --in-flight submits outstanding across rounds, fio's pattern, and is the column the goal is read from$(! ran lmfast-hugepages || echo "; the wave column shows what the rounds' wait costs")."
 			echo
 		fi
+		own=()
+		! fio_rounds || own=("${huge[@]}")
 		printf '| point | op | fio engine |'
 		for t in "${huge[@]}"; do printf ' %s / fio |' "$(huge_label "$t")"; done
+		for t in "${own[@]}"; do printf " %s / fio's own figure |" "$(huge_label "$t")"; done
 		printf '\n|---|---|---|'
-		for t in "${huge[@]}"; do printf -- '---|'; done
+		for t in "${huge[@]}" "${own[@]}"; do printf -- '---|'; done
 		echo
 		points | while read -r kb qd d; do
 			for op in store load; do
@@ -600,6 +651,9 @@ ratio_rows() {
 				printf '| %s | %s | %s |' "$(label "$kb" "$qd" "$d")" "$op" "${eng:-n/a}"
 				for t in "${huge[@]}"; do
 					if [ -z "$e" ]; then printf ' n/a |'; else printf ' %s |' "$(cell "$t" "$e" "$op" "$kb" "$qd" "$d")"; fi
+				done
+				for t in "${own[@]}"; do
+					if [ -z "$e" ]; then printf ' n/a |'; else printf ' %s |' "$(cell "$t" "$e@bw" "$op" "$kb" "$qd" "$d")"; fi
 				done
 				echo
 			done
@@ -614,9 +668,12 @@ ratio_rows() {
 		ratio_rows fs lmfast
 	fi
 	echo
-	echo "## Medians of each tool (MiB/s; failed runs)"
+	echo "## Medians of each tool (MiB/s; failed runs$(! fio_rounds || echo "; fio-ENGINE@bw: fio's own figure"))"
 	echo
 	tools=$(settings tools)
+	if fio_rounds; then
+		for t in $(settings tools); do [ "${t#fio-}" = "$t" ] || tools="$tools $t@bw"; done
+	fi
 	printf '| point | op |'
 	for t in $tools; do printf ' %s |' "$t"; done
 	printf '\n|---|---|'
@@ -626,7 +683,7 @@ ratio_rows() {
 		for op in store load; do
 			printf '| %s | %s |' "$(label "$kb" "$qd" "$d")" "$op"
 			for t in $tools; do
-				f=$(jq -r --arg t "$t" --arg o "$op" --argjson k "$kb" --argjson q "$qd" --argjson d "$d" \
+				f=$(jq -r --arg t "${t%@bw}" --arg o "$op" --argjson k "$kb" --argjson q "$qd" --argjson d "$d" \
 					'select(.tool == $t and .op == $o and .kb == $k and .qd == $q and .direct == $d and .value == null) | 1' "$RAW" | wc -l)
 				m=$(tool_median "$t" "$op" "$kb" "$qd" "$d")
 				[ "$f" = 0 ] || m="$m ($f failed)"
