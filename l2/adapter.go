@@ -87,6 +87,12 @@ type Options struct {
 	// then the rest. The kernel then reads the rest into large page-cache
 	// folios (docs/performance.md, "L2: buffered loads and segments").
 	HeadRead int
+	// InPlace makes fs and fs_native stores write each key's final file
+	// directly (create, write, close: fio's file pattern) instead of
+	// LMCache's temp file and rename, so that a run measures the
+	// filesystem without the publication. A reader can then see a partial
+	// file. A key whose final file exists is still skipped.
+	InPlace bool
 }
 
 // New creates the adapter a spec describes. Errors are LMCache's

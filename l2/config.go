@@ -67,7 +67,10 @@ type Config struct {
 	// HeadRead splits buffered loads of keys larger than it when the
 	// adapter spec sets no read_ahead_size: the first HeadRead bytes, then
 	// the rest (Options.HeadRead). 0 reads each key in one pread.
-	HeadRead   int
+	HeadRead int
+	// InPlace: stores write the final file directly, not a temp file then
+	// a rename (Options.InPlace; fs and fs_native adapters only).
+	InPlace    bool
 	DropCaches bool
 	Raw        bool
 	// StoreLoadTimeout and LookupTimeout bound each wait for a completion
@@ -156,6 +159,8 @@ func (c *Config) Validate() error {
 		return errors.New("--duration must not be negative in window mode")
 	case len(c.Ops) == 0:
 		return errors.New("no operation to run")
+	case c.InPlace && c.Spec.Type != "fs" && c.Spec.Type != "fs_native":
+		return fmt.Errorf("--publish in-place needs an fs or fs_native adapter, not %s", c.Spec.Type)
 	case c.NumKeys > maxKeysPerRound/c.InFlight:
 		return fmt.Errorf("--in-flight %d × --num-keys %d is more than %d keys per round", c.InFlight, c.NumKeys, maxKeysPerRound)
 	}

@@ -12,8 +12,9 @@ import (
 )
 
 // fsAdapter is LMCache's fs and fs_native adapter: one file per key in
-// base_path, written to a temp file and renamed into place, skipped if
-// present, read back whole. All names are resolved relative to directory
+// base_path, written to a temp file and renamed into place (or, with
+// Options.InPlace, written under its final name), skipped if present,
+// read back whole. All names are resolved relative to directory
 // file descriptors opened once.
 type fsAdapter struct {
 	base      string
@@ -25,6 +26,7 @@ type fsAdapter struct {
 	bsize     int         // statvfs(base_path).f_bsize, with use_odirect
 	readAhead int         // read_ahead_size (0: unset)
 	headRead  int         // Options.HeadRead: the split of buffered loads without read_ahead_size
+	inPlace   bool        // Options.InPlace: stores write the final file, no temp file or rename
 	noDirect  atomic.Bool // set when the filesystem refused O_DIRECT
 	noNoRepl  atomic.Bool // set when the filesystem refused RENAME_NOREPLACE
 	warn      func(string)
@@ -38,7 +40,7 @@ func newFS(s Spec, opt Options) (*fsAdapter, error) {
 		return nil, err
 	}
 	a := &fsAdapter{dir: -1, tmpDir: -1, base: s.BasePath, native: s.Type == "fs_native", odirect: s.UseODirect,
-		readAhead: int(min(s.ReadAheadSize, 1<<40)), headRead: max(opt.HeadRead, 0), warn: opt.Warn, tmpSame: true}
+		readAhead: int(min(s.ReadAheadSize, 1<<40)), headRead: max(opt.HeadRead, 0), inPlace: opt.InPlace, warn: opt.Warn, tmpSame: true}
 	fd, err := unix.Open(s.BasePath, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open base_path %s: %w", s.BasePath, err)
@@ -152,7 +154,8 @@ func (a *fsAdapter) probeDirect() {
 // store serialises on), and cannot replace a file another writer published
 // in between. A key found present costs a discarded write instead of a
 // stat; such a store is warned about anyway. Filesystems without
-// RENAME_NOREPLACE get LMCache's stat-then-rename.
+// RENAME_NOREPLACE get LMCache's stat-then-rename. With Options.InPlace
+// the final file is written directly (storeInPlace).
 func (a *fsAdapter) Store(s *Scratch, idx uint64, buf []byte) Outcome {
 	if a.cap != nil {
 		return a.cap.store(a, s, idx, buf)
@@ -161,6 +164,9 @@ func (a *fsAdapter) Store(s *Scratch, idx uint64, buf []byte) Outcome {
 }
 
 func (a *fsAdapter) store(s *Scratch, idx uint64, buf []byte) Outcome {
+	if a.inPlace {
+		return a.storeInPlace(s, idx, buf)
+	}
 	final := s.finalName(idx)
 	statFirst := a.noNoRepl.Load()
 	if statFirst && a.exists(final) {
@@ -168,11 +174,11 @@ func (a *fsAdapter) store(s *Scratch, idx uint64, buf []byte) Outcome {
 	}
 	tmp := s.tmpName(idx, a.tmpSame)
 	direct := a.direct(len(buf))
-	fd, err := a.openWrite(tmp, direct)
+	fd, err := a.openWrite(a.tmpDir, tmp, direct, false)
 	if err == unix.EINVAL && direct {
 		a.refuseDirect()
 		direct = false
-		fd, err = a.openWrite(tmp, false)
+		fd, err = a.openWrite(a.tmpDir, tmp, false, false)
 	}
 	if err != nil {
 		return failed("store: create temp file", err)
@@ -195,6 +201,37 @@ func (a *fsAdapter) store(s *Scratch, idx uint64, buf []byte) Outcome {
 		_ = unlinkat(a.tmpDir, tmp)
 		return failed("store: rename temp file", err)
 	}
+}
+
+// storeInPlace writes buf as key idx's final file directly: create
+// (O_EXCL: a present key is Skipped, as with the rename), write, close.
+// One directory modification per key, where the rename protocol has two
+// (the temp file's create and the rename) under the directory's lock.
+func (a *fsAdapter) storeInPlace(s *Scratch, idx uint64, buf []byte) Outcome {
+	final := s.finalName(idx)
+	direct := a.direct(len(buf))
+	fd, err := a.openWrite(a.dir, final, direct, true)
+	if err == unix.EINVAL && direct {
+		a.refuseDirect()
+		direct = false
+		fd, err = a.openWrite(a.dir, final, false, true)
+	}
+	switch err {
+	case nil:
+	case unix.EEXIST:
+		return Outcome{Status: Skipped}
+	default:
+		return failed("store: create file", err)
+	}
+	n, err := pwriteFull(fd, buf)
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = unlinkat(a.dir, final)
+		return failed("store: write", err)
+	}
+	return Outcome{Status: OK, Bytes: n, Direct: direct}
 }
 
 // publish renames the written temp file to its final name, or returns
@@ -231,7 +268,9 @@ func (a *fsAdapter) exists(final []byte) bool {
 	return fstatat(a.dir, final, &st) == nil
 }
 
-func (a *fsAdapter) openWrite(name []byte, direct bool) (int, error) {
+// openWrite creates (or, unless excl, truncates) name in directory dirfd
+// for a store, with LMCache's modes.
+func (a *fsAdapter) openWrite(dirfd int, name []byte, direct, excl bool) (int, error) {
 	flags, mode := unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, uint32(0o666)
 	if a.native {
 		mode = 0o644
@@ -239,7 +278,10 @@ func (a *fsAdapter) openWrite(name []byte, direct bool) (int, error) {
 	if direct {
 		flags, mode = flags|unix.O_DIRECT, 0o644
 	}
-	return openat(a.tmpDir, name, flags, mode)
+	if excl {
+		flags |= unix.O_EXCL
+	}
+	return openat(dirfd, name, flags, mode)
 }
 
 func (a *fsAdapter) Lookup(s *Scratch, idx uint64) Outcome {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -82,6 +83,87 @@ func TestStorePublication(t *testing.T) {
 				t.Errorf("temp files left: %v %v", tmps, more)
 			}
 		})
+	}
+}
+
+// TestStoreInPlace: with Options.InPlace a store creates its final file
+// and writes it there, with no temp file and no rename (inotify sees a
+// create of the final name and no move), while the default protocol moves
+// a temp file into place; a present key is Skipped and left as it was.
+func TestStoreInPlace(t *testing.T) {
+	for _, inPlace := range []bool{false, true} {
+		dir := t.TempDir()
+		specs, err := ParseSpecs([]string{fsSpec(dir, "")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(specs[0], Options{Warn: func(string) {}, InPlace: inPlace})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		var s Scratch
+		final := func(idx uint64) string {
+			n := s.finalName(idx)
+			return string(n[:len(n)-1])
+		}
+		old := []byte("written by somebody else")
+		if err := os.WriteFile(filepath.Join(dir, final(2)), old, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		events := watchDir(t, dir)
+		payload := bytes.Repeat([]byte{0xcd}, 8192)
+		if o := a.Store(&s, 1, payload); o.Status != OK || o.Bytes != len(payload) {
+			t.Fatalf("in-place %v: key 1: %+v", inPlace, o)
+		}
+		if o := a.Store(&s, 2, payload); o.Status != Skipped {
+			t.Fatalf("in-place %v: present key 2: %+v, want Skipped", inPlace, o)
+		}
+		for idx, want := range map[uint64][]byte{1: payload, 2: old} {
+			if got, err := os.ReadFile(filepath.Join(dir, final(idx))); err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("in-place %v: key %d: file %q (%v)", inPlace, idx, got[:min(len(got), 32)], err)
+			}
+		}
+		created, moved := events()
+		if inPlace && (moved != 0 || created[0] != final(1)) {
+			t.Errorf("in-place: created %q, %d moved into place; want %s created, none moved", created, moved, final(1))
+		}
+		if !inPlace && (moved != 1 || !strings.HasSuffix(created[0], ".tmp")) {
+			t.Errorf("rename: created %q, %d moved into place; want a .tmp created and 1 moved", created, moved)
+		}
+	}
+}
+
+// watchDir watches dir with inotify; the returned func reports the names
+// created so far (at least one entry, "" for none) and how many entries
+// were moved into dir.
+func watchDir(t *testing.T, dir string) func() ([]string, int) {
+	t.Helper()
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		t.Skipf("inotify: %v", err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE|unix.IN_MOVED_TO); err != nil {
+		t.Skipf("inotify watch: %v", err)
+	}
+	return func() ([]string, int) {
+		created, moved := []string{}, 0
+		buf := make([]byte, 64<<10)
+		n, _ := unix.Read(fd, buf)
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			mask := *(*uint32)(unsafe.Pointer(&buf[off+4]))
+			nameLen := int(*(*uint32)(unsafe.Pointer(&buf[off+12])))
+			name := string(bytes.TrimRight(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+nameLen], "\x00"))
+			if mask&unix.IN_CREATE != 0 {
+				created = append(created, name)
+			}
+			if mask&unix.IN_MOVED_TO != 0 {
+				moved++
+			}
+			off += unix.SizeofInotifyEvent + nameLen
+		}
+		return append(created, ""), moved
 	}
 }
 

@@ -46,7 +46,7 @@ func Run(ctx context.Context, cfg *Config, out *stream.Writer) (res *Result, err
 	if cfg.newAdapter != nil {
 		create = cfg.newAdapter
 	}
-	a, err := create(cfg.Spec, Options{Writable: writes, Warn: cfg.Warn, HeadRead: cfg.HeadRead})
+	a, err := create(cfg.Spec, Options{Writable: writes, Warn: cfg.Warn, HeadRead: cfg.HeadRead, InPlace: cfg.InPlace})
 	if err != nil {
 		return nil, &CreateError{err}
 	}

@@ -41,6 +41,7 @@ type l2Cmd struct {
 	THP          bool          `name:"thp" default:"true" negatable:"" help:"Payload buffers advised for transparent huge pages (madvise), so an O_DIRECT transfer is one segment, not one per 4 KiB page (default); --no-thp: no advice (4 KiB pages unless THP is 'always')."`
 	LoadBuffers  string        `name:"load-buffers" default:"per-key" placeholder:"per-key|per-thread" help:"per-key: each load reads into its key's slot (LMCache's L1 layout); per-thread: into one buffer per I/O thread (fio's footprint)."`
 	HeadReadKB   int           `name:"head-read-kb" default:"0" help:"N > 0: a buffered load of a key larger than N KiB reads its first N KiB, then the rest, when the adapter spec sets no read_ahead_size (the kernel reads the rest into large page-cache folios). 0 (default): one pread per key, as LMCache's fs_native."`
+	Publish      string        `default:"rename" placeholder:"rename|in-place" help:"How fs and fs_native stores publish a key. rename: LMCache's, a temp file renamed to the final name (default). in-place: create, write and close the final file (fio's file pattern, one directory change per key instead of two): the filesystem without LMCache's publication; a reader could see a partial file."`
 	DropCaches   bool          `name:"drop-caches" help:"Drop the page cache before lookup and load (root: drop_caches; else fadvise DONTNEED)."`
 	Raw          bool          `help:"Also write one JSONL sample line per key."`
 	RoundTimeout seconds       `name:"round-timeout" help:"Longest wait for a completion before a round times out (default: LMCache's 120s for store/load, 60s for lookup)."`
@@ -261,6 +262,14 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 	default:
 		return nil, "", badInput("--mode: %q is not wave or window", c.Mode)
 	}
+	var inPlace bool
+	switch c.Publish {
+	case "rename":
+	case "in-place":
+		inPlace = true
+	default:
+		return nil, "", badInput("--publish: %q is not rename or in-place", c.Publish)
+	}
 	var threadBufs bool
 	switch c.LoadBuffers {
 	case "per-key":
@@ -315,7 +324,7 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 		Spec: spec, NumKeys: c.NumKeys, InFlight: c.InFlight, Payload: payload, Align: c.L1AlignBytes,
 		Rounds: c.Rounds, Warmup: c.WarmupRounds, HitRate: max(0, min(1, c.LookupMaxHitRate)),
 		Verify: !c.SkipVerify, Ops: ops, Mode: mode, Duration: duration, IOWorkers: workers, BufferedStoreWorkers: storeWorkers, CPUs: pinned,
-		HugePages: c.HugePages, PlainPages: !c.THP, HeadRead: c.HeadReadKB * 1024, ThreadBuffers: threadBufs, DropCaches: c.DropCaches, Raw: c.Raw,
+		HugePages: c.HugePages, PlainPages: !c.THP, HeadRead: c.HeadReadKB * 1024, InPlace: inPlace, ThreadBuffers: threadBufs, DropCaches: c.DropCaches, Raw: c.Raw,
 		StoreLoadTimeout: storeLoad, LookupTimeout: lookup,
 	}
 	if c.LookupMaxHitRate != c.LookupMaxHitRate { // NaN
@@ -350,7 +359,7 @@ func (c *l2Cmd) writeConfig(out *stream.Writer, cfg *l2.Config) {
 		Float64("lookup_max_hit_rate", c.LookupMaxHitRate).Float64("lookup_hit_rate", cfg.HitRate).
 		Bool("verify", cfg.Verify).Str("operations", strings.Join(ops, ",")).Str("mode", cfg.Mode.String()).
 		Float64("duration_s", cfg.Duration.Seconds()).Int("io_workers", cfg.IOWorkers).Int("buffered_store_workers", cfg.BufferedStoreWorkers).Str("pin_cpus", strings.Join(pins, ",")).
-		Str("io_engine", "psync").Bool("hugepages", cfg.HugePages).Bool("thp", !cfg.PlainPages).Int("head_read_kb", c.HeadReadKB).Str("load_buffers", c.LoadBuffers).Bool("drop_caches", cfg.DropCaches).Bool("raw", cfg.Raw).
+		Str("io_engine", "psync").Bool("hugepages", cfg.HugePages).Bool("thp", !cfg.PlainPages).Int("head_read_kb", c.HeadReadKB).Str("load_buffers", c.LoadBuffers).Str("publish", c.Publish).Bool("drop_caches", cfg.DropCaches).Bool("raw", cfg.Raw).
 		Float64("store_load_timeout_s", cfg.StoreLoadTimeout.Seconds()).Float64("lookup_timeout_s", cfg.LookupTimeout.Seconds()).
 		Str("format", c.Format).Str("flamegraph", c.Flamegraph).Str("flamegraph_mode", c.FlamegraphMode).
 		Send()

@@ -110,6 +110,8 @@ func TestL2BadInput(t *testing.T) {
 		{"duration", []string{"--l2-adapter", spec, "--mode", "window", "--duration", "soon"}, "", "--duration"},
 		{"negative duration", []string{"--l2-adapter", spec, "--mode", "window", "--duration=-1"}, "", `--duration: "-1" is not a duration of 0 or more`},
 		{"load buffers", []string{"--l2-adapter", spec, "--load-buffers", "shared"}, "", `--load-buffers: "shared" is not per-key or per-thread`},
+		{"publish", []string{"--l2-adapter", spec, "--publish", "atomic"}, "", `--publish: "atomic" is not rename or in-place`},
+		{"publish in place without files", []string{"--l2-adapter", `{"type":"mock","max_size_gb":1,"mock_bandwidth_gb":100}`, "--publish", "in-place"}, "", "--publish in-place needs an fs or fs_native adapter, not mock"},
 		{"num keys", []string{"--l2-adapter", spec, "--num-keys", "0"}, "", "--num-keys must be at least 1"},
 		{"in flight", []string{"--l2-adapter", spec, "--in-flight", "0"}, "", "--in-flight must be at least 1"},
 		{"rounds", []string{"--l2-adapter", spec, "--rounds", "0"}, "", "--rounds must be at least 1"},
@@ -290,6 +292,26 @@ func TestL2OutputOpenedFirst(t *testing.T) {
 			t.Fatalf("--output created by a run without summary was left: %v", err)
 		}
 	})
+}
+
+// TestL2PublishInPlace: --publish in-place stores every key under its
+// final name with no temp file, says so in the config line, and the keys
+// load back (verified).
+func TestL2PublishInPlace(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runL2(t, "--l2-adapter", fsJSON(dir, ""), "--num-keys", "4", "--in-flight", "2",
+		"--data-size-kb", "8", "--publish", "in-place", "--no-skip-verify", "-q")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if cfg := events(jsonl(t, stdout), "config"); len(cfg) != 1 || cfg[0]["publish"] != "in-place" {
+		t.Fatalf("config line %v", cfg)
+	}
+	data, _ := filepath.Glob(filepath.Join(dir, "*.data"))
+	tmps, _ := filepath.Glob(filepath.Join(dir, "*.tmp"))
+	if len(data) != 8*2 || len(tmps) != 0 {
+		t.Fatalf("%d .data files (want 16: 2 rounds of 8 keys), temp files %v", len(data), tmps)
+	}
 }
 
 // TestL2SkippedStoresWarn: a store over existing files warns, counts them,
@@ -633,7 +655,7 @@ func TestL2Help(t *testing.T) {
 	}
 	for _, f := range []string{"--l2-adapter", "--num-keys", "--in-flight", "--data-size-kb", "--l1-align-bytes", "--rounds",
 		"--warmup-rounds", "--lookup-max-hit-rate", "--[no-]skip-verify", "--only", "--format", "--output", "-q", "--out",
-		"--mode", "--duration", "--io-workers", "--pin-cpus", "--hugepages", "--load-buffers", "--drop-caches", "--raw", "--round-timeout"} {
+		"--mode", "--duration", "--io-workers", "--pin-cpus", "--hugepages", "--load-buffers", "--publish", "--drop-caches", "--raw", "--round-timeout"} {
 		if !strings.Contains(stdout, f) {
 			t.Errorf("help lacks %s", f)
 		}
