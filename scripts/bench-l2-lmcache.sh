@@ -45,6 +45,11 @@
 #                     a round before the next starts (at 1 MiB in-flight 32
 #                     with 32 MiB rounds that wait cost a quarter of the
 #                     device time: docs/performance.md, "L2: rounds and fio")
+#   lmfast-in-place   lmfast-window with --publish in-place: each key's
+#                     final file created, written and closed, fio's file
+#                     pattern, instead of LMCache's temp file and rename
+#                     (docs/performance.md, "L2: LMCache's publication
+#                     protocol"); the column the fio goal is read from
 #   fs_native, fs     $LMCACHE_L2_CMD with LMCache's C++ and Python adapters
 #   fio-psync         numjobs = --in-flight, iodepth 1
 #   fio-io_uring, fio-libaio (O_DIRECT only): 8 jobs, iodepth --in-flight/8
@@ -129,7 +134,7 @@ IDLE=${L2L_IDLE:-2}
 EQUAL_REST=${L2L_EQUAL_REST:-1}
 HOLD_MIB=${L2L_HOLD_MIB:-frag}
 WORK=${L2L_DIR:-/var/tmp/lmfast-bench-l2-lmcache}
-TOOLS=${L2L_TOOLS:-lmfast lmfast-no-thp lmfast-hugepages lmfast-window fs_native fs fio-psync fio-io_uring fio-libaio}
+TOOLS=${L2L_TOOLS:-lmfast lmfast-no-thp lmfast-hugepages lmfast-window lmfast-in-place fs_native fs fio-psync fio-io_uring fio-libaio}
 RAW="$OUT/l2-lmcache-$DATE.jsonl"
 MD="$OUT/l2-lmcache-$DATE.md"
 
@@ -294,12 +299,13 @@ run_tool() {
 		--rounds "$ROUNDS" --warmup-rounds 1 --only "$op" -q --format json --output "$sum")
 	rm -f "$sum"
 	case $tool in
-	lmfast | lmfast-no-thp | lmfast-hugepages | lmfast-window)
+	lmfast | lmfast-no-thp | lmfast-hugepages | lmfast-window | lmfast-in-place)
 		local extra=()
 		case $tool in
 		lmfast-no-thp) extra=(--no-thp) ;;
 		lmfast-hugepages) extra=(--hugepages --load-buffers per-thread) ;;
 		lmfast-window) extra=(--hugepages --load-buffers per-thread --mode window --duration 0) ;;
+		lmfast-in-place) extra=(--hugepages --load-buffers per-thread --mode window --duration 0 --publish in-place) ;;
 		esac
 		"$BIN" l2 --l2-adapter "{\"type\":\"fs_native\",\"base_path\":\"$d\",\"use_odirect\":$od}" \
 			"${flags[@]}" "${extra[@]}" >/dev/null 2>"$DIR/stderr" || true
@@ -508,6 +514,7 @@ fio_value_md() {
 huge_label() {
 	case $1 in
 	lmfast-window) echo "lmfast --hugepages --mode window" ;;
+	lmfast-in-place) echo "lmfast --hugepages --mode window --publish in-place" ;;
 	*) echo "lmfast --hugepages" ;;
 	esac
 }
@@ -610,7 +617,7 @@ ratio_rows() {
 		"$(fio_value_md) LMCache: \`$(settings lmcache_cmd)\`. A failed run (a key not stored or loaded) is" \
 		"left out of its pair. Each cell: **median of the per-pair ratios** (pairs with ratio ≥ 1 / pairs): the ratios" \
 		"in pair order. $(rest_md) lmfast --hugepages loads with \`--load-buffers per-thread\` (one buffer per I/O thread, as fio's" \
-		"jobs), the default and --no-thp into LMCache's per-key slots.$(! ran lmfast-window || echo " lmfast --hugepages --mode window: the same with \`--mode window --duration 0\`, the same keys and rounds with --in-flight submits kept outstanding across rounds.")" \
+		"jobs), the default and --no-thp into LMCache's per-key slots.$(! ran lmfast-window || echo " lmfast --hugepages --mode window: the same with \`--mode window --duration 0\`, the same keys and rounds with --in-flight submits kept outstanding across rounds.")$(! ran lmfast-in-place || echo " lmfast --hugepages --mode window --publish in-place: the same with each key's final file created, written and closed (fio's file pattern) instead of LMCache's temp file and rename.")" \
 		"$([ "$(settings memory_kept)" = 1 ] && echo "Free page reporting was off for the run (page_reporting_order 11), restored after.")$(backed_md)" \
 		"$(loads)"
 	echo
@@ -628,16 +635,20 @@ ratio_rows() {
 		echo
 	fi
 	huge=()
-	for t in lmfast-hugepages lmfast-window; do ! ran "$t" || huge+=("$t"); done
+	for t in lmfast-hugepages lmfast-window lmfast-in-place; do ! ran "$t" || huge+=("$t"); done
 	if [ ${#huge[@]} -gt 0 ]; then
 		echo "## lmfast --hugepages against the best fio engine (goal ≥ 0.95)"
 		echo
-		if ran lmfast-window; then
+		if ran lmfast-in-place; then
+			echo "fio keeps its jobs' I/O going from start to end and publishes a file by creating, writing and closing it. \`--mode window --publish in-place\` is that pattern (--in-flight submits kept outstanding across rounds; each key's final file created, written and closed) and is the column the goal is read from; $(! ran lmfast-window || echo "the window column adds LMCache's temp file and rename per key (loads read the same files), ")$(! ran lmfast-hugepages || echo "the wave column also LMCache's wait for every key of a round before the next round starts, ")what LMCache's own protocol costs against the same device."
+			echo
+		elif ran lmfast-window; then
 			echo "fio keeps its jobs' I/O going from start to end; LMCache's rounds (lmfast's default wave mode) wait for every key of a round before the next round starts. \`--mode window\` keeps --in-flight submits outstanding across rounds, fio's pattern, and is the column the goal is read from$(! ran lmfast-hugepages || echo "; the wave column shows what the rounds' wait costs")."
 			echo
 		fi
+		# fio's own figure beside the goal column (the last of them)
 		own=()
-		! fio_rounds || own=("${huge[@]}")
+		! fio_rounds || own=("${huge[-1]}")
 		printf '| point | op | fio engine |'
 		for t in "${huge[@]}"; do printf ' %s / fio |' "$(huge_label "$t")"; done
 		for t in "${own[@]}"; do printf " %s / fio's own figure |" "$(huge_label "$t")"; done
