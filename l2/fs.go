@@ -173,19 +173,9 @@ func (a *fsAdapter) store(s *Scratch, idx uint64, buf []byte) Outcome {
 		return Outcome{Status: Skipped}
 	}
 	tmp := s.tmpName(idx, a.tmpSame)
-	direct := a.direct(len(buf))
-	fd, err := a.openWrite(a.tmpDir, tmp, direct, false)
-	if err == unix.EINVAL && direct {
-		a.refuseDirect()
-		direct = false
-		fd, err = a.openWrite(a.tmpDir, tmp, false, false)
-	}
-	if err != nil {
+	n, direct, created, err := a.writeFile(a.tmpDir, tmp, buf, false)
+	if !created {
 		return failed("store: create temp file", err)
-	}
-	n, err := pwriteFull(fd, buf)
-	if cerr := unix.Close(fd); err == nil {
-		err = cerr
 	}
 	if err != nil {
 		_ = unlinkat(a.tmpDir, tmp)
@@ -209,29 +199,39 @@ func (a *fsAdapter) store(s *Scratch, idx uint64, buf []byte) Outcome {
 // (the temp file's create and the rename) under the directory's lock.
 func (a *fsAdapter) storeInPlace(s *Scratch, idx uint64, buf []byte) Outcome {
 	final := s.finalName(idx)
-	direct := a.direct(len(buf))
-	fd, err := a.openWrite(a.dir, final, direct, true)
-	if err == unix.EINVAL && direct {
-		a.refuseDirect()
-		direct = false
-		fd, err = a.openWrite(a.dir, final, false, true)
-	}
-	switch err {
-	case nil:
-	case unix.EEXIST:
+	n, direct, created, err := a.writeFile(a.dir, final, buf, true)
+	switch {
+	case !created && err == unix.EEXIST:
 		return Outcome{Status: Skipped}
-	default:
+	case !created:
 		return failed("store: create file", err)
-	}
-	n, err := pwriteFull(fd, buf)
-	if cerr := unix.Close(fd); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	case err != nil:
 		_ = unlinkat(a.dir, final)
 		return failed("store: write", err)
 	}
 	return Outcome{Status: OK, Bytes: n, Direct: direct}
+}
+
+// writeFile creates name in directory dirfd (excl: with O_EXCL), writes
+// buf and closes it; buffered when the filesystem refuses O_DIRECT.
+// created reports whether the create succeeded: after a failed write the
+// file is left for the caller to remove.
+func (a *fsAdapter) writeFile(dirfd int, name, buf []byte, excl bool) (n int, direct, created bool, err error) {
+	direct = a.direct(len(buf))
+	fd, err := a.openWrite(dirfd, name, direct, excl)
+	if err == unix.EINVAL && direct {
+		a.refuseDirect()
+		direct = false
+		fd, err = a.openWrite(dirfd, name, false, excl)
+	}
+	if err != nil {
+		return 0, direct, false, err
+	}
+	n, err = pwriteFull(fd, buf)
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	return n, direct, true, err
 }
 
 // publish renames the written temp file to its final name, or returns
