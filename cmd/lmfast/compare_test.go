@@ -50,10 +50,10 @@ type compareJSON struct {
 // the baseline that a starved machine made as slow as the stalled ones
 // (seen under stress-ng --cpu 2 at load average 24) do not hide the
 // change. P0 and P1 shared the machine and
-// the server at the same moments, so whatever differs between them is
-// noise: compare finds no significant regression (exit 0; at --alpha
-// 0.01 over all rows, the chance of a false one is below 1 % by
-// construction). S's requests sent in a stall wait out its rest (about
+// the server at the same moments; what differs between them is noise and
+// where each process's threads ran, which can move a percentile by a
+// fifth: compare finds no significant regression beyond 50 % (exit 0; at
+// --alpha 0.01). S's requests sent in a stall wait out its rest (about
 // 200 ms at the median), far above what even a starved machine adds to a
 // request's service time: compare --latency service finds p2p_lookup's
 // p50 and p90 significantly higher and exits 99; its rate, which the open
@@ -105,7 +105,12 @@ func TestCompareRealRuns(t *testing.T) {
 		t.Fatalf("P0 against itself: exit %d, stderr %q\n%s", code, stderr, out)
 	}
 
-	code, out, stderr = compareRun("--format", "json", "--alpha", "0.01", files["P0"], files["P1"])
+	// P0 and P1 are two processes, not one run twice: on 2 CPUs with the
+	// rest of the suite running, where each one's threads land can move a
+	// percentile a fifth (p2p_lookup p50 +15 %, p90 +26 % at p 1e-4 in one
+	// full make test). The null pair is held to 50 %; the stall below is
+	// more than ten times.
+	code, out, stderr = compareRun("--format", "json", "--alpha", "0.01", "--threshold", "50%", files["P0"], files["P1"])
 	var null compareJSON
 	if err := json.Unmarshal([]byte(out), &null); err != nil {
 		t.Fatalf("P0 vs P1: %v: %s", err, out)
