@@ -68,8 +68,8 @@ type Config struct {
 	// adapter spec sets no read_ahead_size: the first HeadRead bytes, then
 	// the rest (Options.HeadRead). 0 reads each key in one pread.
 	HeadRead int
-	// InPlace: stores write the final file directly, not a temp file then
-	// a rename (Options.InPlace; fs and fs_native adapters only).
+	// InPlace makes stores write the final file directly, not a temp file
+	// then a rename (Options.InPlace; fs and fs_native adapters only).
 	InPlace    bool
 	DropCaches bool
 	Raw        bool

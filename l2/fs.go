@@ -80,7 +80,7 @@ func newFS(s Spec, opt Options) (*fsAdapter, error) {
 				return nil, fmt.Errorf("%s is not writable: %w", d, err)
 			}
 		}
-		if dev := ext4NoJournal(a.tmpDir); dev != "" {
+		if dev := ext4NoJournal(a.createDir()); dev != "" {
 			a.warn(noJournalWarning(s.BasePath, dev))
 		}
 		if a.odirect && a.bsize > 0 {
@@ -121,8 +121,17 @@ func (a *fsAdapter) refuseDirect() {
 	}
 }
 
+// createDir is the directory stores create their files in: base_path
+// with Options.InPlace, else where the temp files go.
+func (a *fsAdapter) createDir() int {
+	if a.inPlace {
+		return a.dir
+	}
+	return a.tmpDir
+}
+
 // probeDirect creates and removes a file opened with O_DIRECT where stores
-// write their temp files, so that a filesystem without O_DIRECT is known
+// create their files, so that a filesystem without O_DIRECT is known
 // (and warned about) before the run sizes its store threads, rather than
 // at the first store. Any failure but EINVAL is left to the stores. The
 // kernel creates the file before it refuses O_DIRECT, so it is removed
@@ -131,11 +140,11 @@ func (a *fsAdapter) refuseDirect() {
 func (a *fsAdapter) probeDirect() {
 	name := []byte(fmt.Sprintf(".lmfast-odirect-probe.%d\x00", os.Getpid()))
 	for try := 0; try < 2; try++ {
-		fd, err := openat(a.tmpDir, name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_DIRECT, 0o600)
+		fd, err := openFile(a.createDir(), name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_DIRECT, 0o600)
 		if err == nil {
 			unix.Close(fd)
 		}
-		_ = unlinkat(a.tmpDir, name)
+		_ = unlinkat(a.createDir(), name)
 		if err == unix.EINVAL {
 			a.refuseDirect()
 		}
@@ -222,6 +231,11 @@ func (a *fsAdapter) writeFile(dirfd int, name, buf []byte, excl bool) (n int, di
 	if err == unix.EINVAL && direct {
 		a.refuseDirect()
 		direct = false
+		if excl {
+			// The kernel created the file before it refused O_DIRECT;
+			// O_EXCL means this open did, so it is ours to remove.
+			_ = unlinkat(dirfd, name)
+		}
 		fd, err = a.openWrite(dirfd, name, false, excl)
 	}
 	if err != nil {
@@ -268,6 +282,10 @@ func (a *fsAdapter) exists(final []byte) bool {
 	return fstatat(a.dir, final, &st) == nil
 }
 
+// openFile is the open a store's create goes through (openat; tests
+// replace it to act as a filesystem that refuses O_DIRECT).
+var openFile = openat
+
 // openWrite creates (or, unless excl, truncates) name in directory dirfd
 // for a store, with LMCache's modes.
 func (a *fsAdapter) openWrite(dirfd int, name []byte, direct, excl bool) (int, error) {
@@ -281,7 +299,7 @@ func (a *fsAdapter) openWrite(dirfd int, name []byte, direct, excl bool) (int, e
 	if excl {
 		flags |= unix.O_EXCL
 	}
-	return openat(dirfd, name, flags, mode)
+	return openFile(dirfd, name, flags, mode)
 }
 
 func (a *fsAdapter) Lookup(s *Scratch, idx uint64) Outcome {

@@ -134,6 +134,53 @@ func TestStoreInPlace(t *testing.T) {
 	}
 }
 
+// TestStoreDirectRefusedMidRun: a filesystem that refuses O_DIRECT
+// creates the file before it says EINVAL. A store then goes buffered and
+// still writes its key, in place (O_EXCL must not find its own empty
+// file and skip the key) as with the rename.
+func TestStoreDirectRefusedMidRun(t *testing.T) {
+	t.Cleanup(func() { openFile = openat })
+	openFile = func(dirfd int, name []byte, flags int, mode uint32) (int, error) {
+		if flags&unix.O_DIRECT == 0 {
+			return openat(dirfd, name, flags, mode)
+		}
+		fd, err := openat(dirfd, name, flags&^unix.O_DIRECT, mode)
+		if err != nil {
+			return fd, err
+		}
+		unix.Close(fd)
+		return -1, unix.EINVAL
+	}
+	for _, inPlace := range []bool{false, true} {
+		dir := t.TempDir()
+		specs, err := ParseSpecs([]string{fsSpec(dir, `,"use_odirect":true`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(specs[0], Options{Warn: func(string) {}, InPlace: inPlace})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		fs := a.(*fsAdapter)
+		if fs.bsize <= 0 || 8192%fs.bsize != 0 {
+			t.Skipf("block size %d of %s", fs.bsize, dir)
+		}
+		var s Scratch
+		payload := bytes.Repeat([]byte{0xef}, 8192)
+		if o := a.Store(&s, 3, payload); o.Status != OK || o.Direct || o.Bytes != len(payload) {
+			t.Fatalf("in-place %v: %+v, want a buffered OK", inPlace, o)
+		}
+		n := s.finalName(3)
+		if got, err := os.ReadFile(filepath.Join(dir, string(n[:len(n)-1]))); err != nil || !bytes.Equal(got, payload) {
+			t.Fatalf("in-place %v: %d bytes on disk (%v)", inPlace, len(got), err)
+		}
+		if !fs.noDirect.Load() {
+			t.Errorf("in-place %v: O_DIRECT not marked refused", inPlace)
+		}
+	}
+}
+
 // watchDir watches dir with inotify; the returned func reports the names
 // created so far (at least one entry, "" for none) and how many entries
 // were moved into dir.

@@ -52,7 +52,7 @@ type compareJSON struct {
 // change. P0 and P1 shared the machine and
 // the server at the same moments; what differs between them is noise and
 // where each process's threads ran, which can move a percentile by a
-// fifth: compare finds no significant regression beyond 50 % (exit 0; at
+// fifth or more: compare finds no significant regression beyond 50 % (exit 0; at
 // --alpha 0.01). S's requests sent in a stall wait out its rest (about
 // 200 ms at the median), far above what even a starved machine adds to a
 // request's service time: compare --latency service finds p2p_lookup's
@@ -107,7 +107,7 @@ func TestCompareRealRuns(t *testing.T) {
 
 	// P0 and P1 are two processes, not one run twice: on 2 CPUs with the
 	// rest of the suite running, where each one's threads land can move a
-	// percentile a fifth (p2p_lookup p50 +15 %, p90 +26 % at p 1e-4 in one
+	// percentile by a fifth or more (p2p_lookup p50 +15 %, p90 +26 % at p 1e-4 in one
 	// full make test). The null pair is held to 50 %; the stall below is
 	// more than ten times.
 	code, out, stderr = compareRun("--format", "json", "--alpha", "0.01", "--threshold", "50%", files["P0"], files["P1"])

@@ -54,6 +54,14 @@ type l2Cmd struct {
 	specWarnings []string // the adapter specs' parse-time warnings, shown once the stream is open
 }
 
+// skipCost says what a store of a key already on disk cost.
+func skipCost(inPlace bool) string {
+	if inPlace {
+		return "a refused create (O_EXCL)"
+	}
+	return "a discarded temp-file write"
+}
+
 // l2ConfigHook, if set, adjusts the run's l2.Config after the flags were
 // parsed: tests inject faults through it (a failing poll). nil otherwise.
 var l2ConfigHook func(*l2.Config)
@@ -121,7 +129,7 @@ func (c *l2Cmd) Run(a *app) error {
 		verdict = l2.Judge(res)
 		if verdict.SkippedStores > 0 {
 			warn(fmt.Sprintf("store: %d keys were already on disk and were not rewritten (LMCache's skip-if-present); "+
-				"they count as success but not as throughput, and each cost a discarded temp-file write — use an empty base_path to measure writes", verdict.SkippedStores))
+				"they count as success but not as throughput, and each cost %s — use an empty base_path to measure writes", verdict.SkippedStores, skipCost(cfg.InPlace)))
 		}
 		doc := l2.Document(res, verdict.Status())
 		l2.WriteSummaries(out, res, doc, verdict)

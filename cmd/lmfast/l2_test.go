@@ -295,22 +295,33 @@ func TestL2OutputOpenedFirst(t *testing.T) {
 }
 
 // TestL2PublishInPlace: --publish in-place stores every key under its
-// final name with no temp file, says so in the config line, and the keys
-// load back (verified).
+// final name without a temp file: a directory where key 0's temp file
+// would go fails the rename protocol's store (exit 1) and not this one;
+// the config line says which ran, and the keys load back (verified).
 func TestL2PublishInPlace(t *testing.T) {
-	dir := t.TempDir()
-	code, stdout, stderr := runL2(t, "--l2-adapter", fsJSON(dir, ""), "--num-keys", "4", "--in-flight", "2",
-		"--data-size-kb", "8", "--publish", "in-place", "--no-skip-verify", "-q")
-	if code != ExitOK {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	if cfg := events(jsonl(t, stdout), "config"); len(cfg) != 1 || cfg[0]["publish"] != "in-place" {
-		t.Fatalf("config line %v", cfg)
-	}
-	data, _ := filepath.Glob(filepath.Join(dir, "*.data"))
-	tmps, _ := filepath.Glob(filepath.Join(dir, "*.tmp"))
-	if len(data) != 8*2 || len(tmps) != 0 {
-		t.Fatalf("%d .data files (want 16: 2 rounds of 8 keys), temp files %v", len(data), tmps)
+	for _, publish := range []string{"rename", "in-place"} {
+		dir := t.TempDir()
+		tmp := strings.TrimSuffix(string(l2.AppendBenchName(nil, 0)), ".data") + ".tmp"
+		if err := os.Mkdir(filepath.Join(dir, tmp), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := runL2(t, "--l2-adapter", fsJSON(dir, ""), "--num-keys", "4", "--in-flight", "2",
+			"--data-size-kb", "8", "--publish", publish, "--no-skip-verify", "-q")
+		if publish == "rename" {
+			if code != ExitFailure {
+				t.Fatalf("rename with a directory in key 0's temp path: exit %d, want 1: %s", code, stderr)
+			}
+			continue
+		}
+		if code != ExitOK {
+			t.Fatalf("in-place: exit %d: %s", code, stderr)
+		}
+		if cfg := events(jsonl(t, stdout), "config"); len(cfg) != 1 || cfg[0]["publish"] != "in-place" {
+			t.Fatalf("config line %v", cfg)
+		}
+		if data, _ := filepath.Glob(filepath.Join(dir, "*.data")); len(data) != 8*2 {
+			t.Fatalf("%d .data files, want 16: 2 rounds of 8 keys", len(data))
+		}
 	}
 }
 
