@@ -93,15 +93,7 @@ func TestStorePublication(t *testing.T) {
 func TestStoreInPlace(t *testing.T) {
 	for _, inPlace := range []bool{false, true} {
 		dir := t.TempDir()
-		specs, err := ParseSpecs([]string{fsSpec(dir, "")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := New(specs[0], Options{Warn: func(string) {}, InPlace: inPlace})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
+		a := openTestFS(t, dir, "", inPlace)
 		var s Scratch
 		final := func(idx uint64) string {
 			n := s.finalName(idx)
@@ -153,16 +145,8 @@ func TestStoreDirectRefusedMidRun(t *testing.T) {
 	}
 	for _, inPlace := range []bool{false, true} {
 		dir := t.TempDir()
-		specs, err := ParseSpecs([]string{fsSpec(dir, `,"use_odirect":true`)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := New(specs[0], Options{Warn: func(string) {}, InPlace: inPlace})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		fs := a.(*fsAdapter)
+		fs := openTestFS(t, dir, `,"use_odirect":true`, inPlace)
+		a := Adapter(fs)
 		if fs.bsize <= 0 || 8192%fs.bsize != 0 {
 			t.Skipf("block size %d of %s", fs.bsize, dir)
 		}
@@ -179,6 +163,22 @@ func TestStoreDirectRefusedMidRun(t *testing.T) {
 			t.Errorf("in-place %v: O_DIRECT not marked refused", inPlace)
 		}
 	}
+}
+
+// openTestFS opens an fs adapter on dir (extra: more spec keys), closed
+// when the test ends.
+func openTestFS(t *testing.T, dir, extra string, inPlace bool) *fsAdapter {
+	t.Helper()
+	specs, err := ParseSpecs([]string{fsSpec(dir, extra)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(specs[0], Options{Warn: func(string) {}, InPlace: inPlace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a.(*fsAdapter)
 }
 
 // watchDir watches dir with inotify; the returned func reports the names
