@@ -139,12 +139,13 @@ func (a *fsAdapter) createDir() int {
 // is removed and the probe tried again.
 func (a *fsAdapter) probeDirect() {
 	name := []byte(fmt.Sprintf(".lmfast-odirect-probe.%d\x00", os.Getpid()))
+	dir := a.createDir()
 	for try := 0; try < 2; try++ {
-		fd, err := openFile(a.createDir(), name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_DIRECT, 0o600)
+		fd, err := openFile(dir, name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_DIRECT, 0o600)
 		if err == nil {
 			unix.Close(fd)
 		}
-		_ = unlinkat(a.createDir(), name)
+		_ = unlinkat(dir, name)
 		if err == unix.EINVAL {
 			a.refuseDirect()
 		}

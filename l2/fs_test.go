@@ -34,25 +34,13 @@ func TestStorePublication(t *testing.T) {
 			if tc.tmpDir != "" {
 				extra = `,"relative_tmp_dir":"` + tc.tmpDir + `"`
 			}
-			specs, err := ParseSpecs([]string{fsSpec(dir, extra)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			a, err := New(specs[0], Options{Warn: func(string) {}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			fs := a.(*fsAdapter)
+			fs := openTestFS(t, dir, extra, false)
 			if !tc.statFirst && !noReplaceWorks(t, dir) {
 				t.Skipf("the filesystem of %s has no RENAME_NOREPLACE", dir)
 			}
 			fs.noNoRepl.Store(tc.statFirst)
 			var s Scratch
-			name := func(idx uint64) string {
-				n := s.finalName(idx)
-				return filepath.Join(dir, string(n[:len(n)-1]))
-			}
+			name := func(idx uint64) string { return filepath.Join(dir, string(AppendBenchName(nil, idx))) }
 			payload := bytes.Repeat([]byte{0xab}, 8192)
 			old := []byte("written by somebody else")
 			if err := os.WriteFile(name(2), old, 0o644); err != nil {
@@ -95,10 +83,7 @@ func TestStoreInPlace(t *testing.T) {
 		dir := t.TempDir()
 		a := openTestFS(t, dir, "", inPlace)
 		var s Scratch
-		final := func(idx uint64) string {
-			n := s.finalName(idx)
-			return string(n[:len(n)-1])
-		}
+		final := func(idx uint64) string { return string(AppendBenchName(nil, idx)) }
 		old := []byte("written by somebody else")
 		if err := os.WriteFile(filepath.Join(dir, final(2)), old, 0o644); err != nil {
 			t.Fatal(err)
@@ -155,8 +140,7 @@ func TestStoreDirectRefusedMidRun(t *testing.T) {
 		if o := a.Store(&s, 3, payload); o.Status != OK || o.Direct || o.Bytes != len(payload) {
 			t.Fatalf("in-place %v: %+v, want a buffered OK", inPlace, o)
 		}
-		n := s.finalName(3)
-		if got, err := os.ReadFile(filepath.Join(dir, string(n[:len(n)-1]))); err != nil || !bytes.Equal(got, payload) {
+		if got, err := os.ReadFile(filepath.Join(dir, string(AppendBenchName(nil, 3)))); err != nil || !bytes.Equal(got, payload) {
 			t.Fatalf("in-place %v: %d bytes on disk (%v)", inPlace, len(got), err)
 		}
 		if !fs.noDirect.Load() {

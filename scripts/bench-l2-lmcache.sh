@@ -304,9 +304,9 @@ run_tool() {
 		case $tool in
 		lmfast-no-thp) extra=(--no-thp) ;;
 		lmfast-hugepages) extra=(--hugepages --load-buffers per-thread) ;;
-		lmfast-window) extra=(--hugepages --load-buffers per-thread --mode window --duration 0) ;;
-		lmfast-in-place) extra=(--hugepages --load-buffers per-thread --mode window --duration 0 --publish in-place) ;;
+		lmfast-window | lmfast-in-place) extra=(--hugepages --load-buffers per-thread --mode window --duration 0) ;;
 		esac
+		[ "$tool" != lmfast-in-place ] || extra+=(--publish in-place)
 		"$BIN" l2 --l2-adapter "{\"type\":\"fs_native\",\"base_path\":\"$d\",\"use_odirect\":$od}" \
 			"${flags[@]}" "${extra[@]}" >/dev/null 2>"$DIR/stderr" || true
 		echo "$(summary_mibs "$sum") null null"
@@ -336,11 +336,9 @@ run_tool() {
 			echo null null null
 			return
 		fi
-		if [ "$rw" = write ]; then
-			own=$(echo "$t" | awk -F';' '{printf "%.2f", $48/1024}')
-		else
-			own=$(echo "$t" | awk -F';' '{printf "%.2f", $7/1024}')
-		fi
+		local field=48 # terse v3: write bandwidth (KiB/s); 7: read
+		[ "$rw" = write ] || field=7
+		own=$(echo "$t" | awk -F';' -v f="$field" '{printf "%.2f", $f/1024}')
 		echo "$(fio_rounds_mibs "$DIR/fio" "$kb") null $own"
 		;;
 	esac
