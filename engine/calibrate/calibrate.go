@@ -109,12 +109,16 @@ func Push(ctx context.Context, c Common, payload []byte) (Measurement, error) {
 	}
 
 	var sent atomic.Int64
+	var mu sync.Mutex
+	var pushes []*zmq.Socket
 	err = runSenders(ctx, c, func(stop <-chan struct{}, ready func()) error {
 		push, err := zmqx.NewPush(zctx, sink.PullEndpoint())
 		if err != nil {
 			return err
 		}
-		defer func() { push.SetLinger(drainWait); push.Close() }()
+		mu.Lock()
+		pushes = append(pushes, push)
+		mu.Unlock()
 		ready()
 		n := int64(0)
 		defer func() { sent.Add(n) }()
@@ -132,11 +136,20 @@ func Push(ctx context.Context, c Common, payload []byte) (Measurement, error) {
 			}
 		}
 	})
-	zctx.Term() // waits until every PUSH socket's queue left (or drainWait)
+	// The sockets stay connected until the sink has counted what they
+	// accepted (or drainWait passed without progress): closing a PUSH
+	// socket while its peer's receive queue is full can lose what is still
+	// on the connection, linger or not (libzmq issue #4660; seen here over
+	// ipc with the sink slowed by -race on a loaded machine).
+	got := sink.WaitPull(sent.Load(), drainWait)
+	for _, p := range pushes {
+		p.SetLinger(0)
+		p.Close()
+	}
+	zctx.Term()
 	if err != nil {
 		return m, err
 	}
-	got := sink.WaitPull(sent.Load(), drainWait)
 	m.Sent, m.Received, m.Seconds, m.Rate = sent.Load(), got.Frames, got.Span.Seconds(), got.Rate()
 	if got.Frames != m.Sent {
 		return m, fmt.Errorf("the sink received %d of the %d messages the PUSH sockets accepted", got.Frames, m.Sent)
