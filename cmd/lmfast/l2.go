@@ -62,6 +62,18 @@ func skipCost(inPlace bool) string {
 	return "a discarded temp-file write"
 }
 
+// isSecond reports whether v, the value of a flag that takes one of two
+// words, is the second; any other value is bad input naming both.
+func isSecond(flag, v, first, second string) (bool, error) {
+	switch v {
+	case first:
+		return false, nil
+	case second:
+		return true, nil
+	}
+	return false, badInput("%s: %q is not %s or %s", flag, v, first, second)
+}
+
 // l2ConfigHook, if set, adjusts the run's l2.Config after the flags were
 // parsed: tests inject faults through it (a failing poll). nil otherwise.
 var l2ConfigHook func(*l2.Config)
@@ -261,30 +273,21 @@ func (c *l2Cmd) config() (*l2.Config, string, error) {
 		}
 		ops = []l2.Op{op}
 	}
-	var mode l2.Mode
-	switch c.Mode {
-	case "wave":
-		mode = l2.Wave
-	case "window":
+	window, err := isSecond("--mode", c.Mode, "wave", "window")
+	if err != nil {
+		return nil, "", err
+	}
+	mode := l2.Wave
+	if window {
 		mode = l2.Window
-	default:
-		return nil, "", badInput("--mode: %q is not wave or window", c.Mode)
 	}
-	var inPlace bool
-	switch c.Publish {
-	case "rename":
-	case "in-place":
-		inPlace = true
-	default:
-		return nil, "", badInput("--publish: %q is not rename or in-place", c.Publish)
+	inPlace, err := isSecond("--publish", c.Publish, "rename", "in-place")
+	if err != nil {
+		return nil, "", err
 	}
-	var threadBufs bool
-	switch c.LoadBuffers {
-	case "per-key":
-	case "per-thread":
-		threadBufs = true
-	default:
-		return nil, "", badInput("--load-buffers: %q is not per-key or per-thread", c.LoadBuffers)
+	threadBufs, err := isSecond("--load-buffers", c.LoadBuffers, "per-key", "per-thread")
+	if err != nil {
+		return nil, "", err
 	}
 	duration := time.Duration(c.Duration) // 0, window mode: --rounds rounds
 	storeLoad, lookup := l2.DefaultStoreLoadTimeout, l2.DefaultLookupTimeout
