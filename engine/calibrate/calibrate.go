@@ -140,8 +140,12 @@ func Push(ctx context.Context, c Common, payload []byte) (Measurement, error) {
 	// accepted (or drainWait passed without progress): closing a PUSH
 	// socket while its peer's receive queue is full can lose what is still
 	// on the connection, linger or not (libzmq issue #4660; seen here over
-	// ipc with the sink slowed by -race on a loaded machine).
-	got := sink.WaitPull(sent.Load(), drainWait)
+	// ipc with the sink slowed by -race on a loaded machine). A run that
+	// failed or was interrupted is not a result and does not wait.
+	var got zmqx.Counts
+	if err == nil {
+		got = sink.WaitPull(sent.Load(), drainWait)
+	}
 	for _, p := range pushes {
 		p.SetLinger(0)
 		p.Close()
