@@ -183,16 +183,16 @@ func watchDir(t *testing.T, dir string) func() ([]string, int) {
 		buf := make([]byte, 64<<10)
 		n, _ := unix.Read(fd, buf)
 		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			mask := *(*uint32)(unsafe.Pointer(&buf[off+4]))
-			nameLen := int(*(*uint32)(unsafe.Pointer(&buf[off+12])))
-			name := string(bytes.TrimRight(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+nameLen], "\x00"))
-			if mask&unix.IN_CREATE != 0 {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			nameAt := off + unix.SizeofInotifyEvent
+			name := string(bytes.TrimRight(buf[nameAt:nameAt+int(ev.Len)], "\x00"))
+			if ev.Mask&unix.IN_CREATE != 0 {
 				created = append(created, name)
 			}
-			if mask&unix.IN_MOVED_TO != 0 {
+			if ev.Mask&unix.IN_MOVED_TO != 0 {
 				moved++
 			}
-			off += unix.SizeofInotifyEvent + nameLen
+			off = nameAt + int(ev.Len)
 		}
 		return append(created, ""), moved
 	}
